@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Installs everything sriovd needs to build, test and run its testbed VM,
+# from Debian's archive only, on a Debian 12 (bookworm) machine, as root.
+#   scripts/install-deps.sh          build + unit-test dependencies
+#   scripts/install-deps.sh --vm     also QEMU >= 8 (bookworm-backports), busybox, kmod, cpio
+set -euo pipefail
+
+want_vm=0
+[ "${1:-}" = "--vm" ] && want_vm=1
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "install-deps: must run as root (apt-get)" >&2
+	exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+
+# bookworm's QEMU is 7.2; igb emulation (real SR-IOV) arrived in 8.0. The
+# backports suite is the same archive as the main one, so derive its source
+# stanza from the one already configured instead of naming a mirror.
+add_backports() {
+	local src=/etc/apt/sources.list.d/debian.sources
+	local dst=/etc/apt/sources.list.d/sriovd-backports.sources
+	[ -e "$dst" ] && return 0
+	grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/ && return 0
+	if [ -f "$src" ]; then
+		awk 'BEGIN{RS=""; ORS="\n\n"} /Suites:[^\n]*bookworm([ \n]|$)/ && $0 !~ /security/ {
+			sub(/Suites:[^\n]*/, "Suites: bookworm-backports"); print; exit }' "$src" >"$dst"
+	elif [ -f /etc/apt/sources.list ]; then
+		awk '$1=="deb" && $3=="bookworm" { $3="bookworm-backports"; print; exit }' \
+			/etc/apt/sources.list >/etc/apt/sources.list.d/sriovd-backports.list
+	fi
+}
+
+pkgs=(build-essential meson ninja-build pkg-config
+      libmnl-dev libjansson-dev libpci-dev pci.ids libcmocka-dev
+      jq iproute2 kmod)
+if [ "$want_vm" = 1 ]; then
+	add_backports
+	pkgs+=(busybox-static cpio)
+fi
+
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null
+if [ "$want_vm" = 1 ]; then
+	apt-get install -y -qq --no-install-recommends -t bookworm-backports \
+		qemu-system-x86 >/dev/null
+	qemu-system-x86_64 --version | head -1
+fi
