@@ -1,0 +1,634 @@
+#include "check.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <strings.h>
+#include <sys/utsname.h>
+
+#include "util/util.h"
+
+/* The command line can be long (initrd args, many options). */
+#define CMDLINE_MAX 8192
+
+const char *check_status_to_string(enum check_status s)
+{
+	static const char *const names[_CHECK_STATUS_MAX] = {"ok", "warn", "fail"};
+	return (unsigned)s < _CHECK_STATUS_MAX ? names[s] : NULL;
+}
+
+struct ctx {
+	const struct check_env *env;
+	const struct pci_tree *t;
+	struct check_report *rep;
+	int error;
+};
+
+static char *vformat(const char *fmt, va_list ap)
+{
+	char *s;
+	return vasprintf(&s, fmt, ap) < 0 ? NULL : s;
+}
+
+/* Adds a finding with its summary; set_evidence() and set_fix() complete it.
+ * Allocation failures are remembered in c->error and reported once. */
+static struct check_finding *finding(struct ctx *c, const char *check, const char *subject,
+				     enum check_status status, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+static struct check_finding *finding(struct ctx *c, const char *check, const char *subject,
+				     enum check_status status, const char *fmt, ...)
+{
+	struct check_report *r = c->rep;
+	struct check_finding *f = realloc(r->findings, (r->n + 1) * sizeof(*f));
+	if (!f) {
+		c->error = -ENOMEM;
+		return NULL;
+	}
+	r->findings = f;
+	f = &r->findings[r->n++];
+	*f = (struct check_finding){.check = check, .status = status};
+	va_list ap;
+	va_start(ap, fmt);
+	f->summary = vformat(fmt, ap);
+	va_end(ap);
+	f->subject = subject ? strdup(subject) : NULL;
+	if (!f->summary || (subject && !f->subject))
+		c->error = -ENOMEM;
+	return f;
+}
+
+static void set_evidence(struct ctx *c, struct check_finding *f, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void set_evidence(struct ctx *c, struct check_finding *f, const char *fmt, ...)
+{
+	if (!f)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	free(f->evidence);
+	f->evidence = vformat(fmt, ap);
+	va_end(ap);
+	if (!f->evidence)
+		c->error = -ENOMEM;
+}
+
+static void set_fix(struct ctx *c, struct check_finding *f, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void set_fix(struct ctx *c, struct check_finding *f, const char *fmt, ...)
+{
+	if (!f)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	free(f->fix);
+	f->fix = vformat(fmt, ap);
+	va_end(ap);
+	if (!f->fix)
+		c->error = -ENOMEM;
+}
+
+/* --- host facts ---------------------------------------------------------- */
+
+struct host_facts {
+	char *cmdline;         /* NULL when unreadable */
+	bool cpu_amd;
+	bool param_iommu_on;   /* intel_iommu=on / amd_iommu=on (or =force...) */
+	bool param_iommu_off;  /* intel_iommu=off, amd_iommu=off, iommu=off */
+	bool param_pt;         /* iommu=pt */
+	size_t n_groups;
+	char iommu_units[256]; /* class/iommu entries: dmar0, ivhd0 ... */
+	bool acpi_dmar, acpi_ivrs;
+};
+
+/* True when one whitespace-separated word of the command line is exactly
+ * param ("iommu=pt" must not match "amd_iommu=pt"). */
+static bool cmdline_has(const char *cmdline, const char *param)
+{
+	size_t len = strlen(param);
+	for (const char *p = cmdline; p && (p = strstr(p, param)); p += len) {
+		bool start = p == cmdline || isspace((unsigned char)p[-1]);
+		bool end = p[len] == '\0' || isspace((unsigned char)p[len]);
+		if (start && end)
+			return true;
+	}
+	return false;
+}
+
+/* Value of "key=" on the command line, as a copy up to the next space. */
+static bool cmdline_value_starts(const char *cmdline, const char *key, const char *prefix)
+{
+	size_t klen = strlen(key);
+	for (const char *p = cmdline; p && (p = strstr(p, key)); p += klen) {
+		if (p != cmdline && !isspace((unsigned char)p[-1]))
+			continue;
+		const char *v = p + klen;
+		/* The kernel takes comma-separated options here (intel_iommu=on,sm_on). */
+		for (;;) {
+			if (strncmp(v, prefix, strlen(prefix)) == 0)
+				return true;
+			const char *comma = strpbrk(v, ", \t\n");
+			if (!comma || *comma != ',')
+				break;
+			v = comma + 1;
+		}
+	}
+	return false;
+}
+
+static size_t count_dir_entries(const char *dir, char *names, size_t names_len)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return 0;
+	size_t n = 0, used = 0;
+	struct dirent *de;
+	if (names && names_len)
+		names[0] = '\0';
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (names && used < names_len) {
+			int w = snprintf(names + used, names_len - used, "%s%s", n ? " " : "", de->d_name);
+			if (w > 0)
+				used += (size_t)w;
+		}
+		n++;
+	}
+	closedir(d);
+	return n;
+}
+
+static bool path_exists(const char *root, const char *rel)
+{
+	_cleanup_free_ char *p = path_join(root, rel);
+	return p && access(p, F_OK) == 0;
+}
+
+static void read_facts(struct ctx *c, struct host_facts *h)
+{
+	const char *proc = c->env->proc_root ? c->env->proc_root : "/proc";
+	_cleanup_free_ char *cmdline_path = path_join(proc, "cmdline");
+	if (cmdline_path)
+		(void)read_text_file(cmdline_path, CMDLINE_MAX, &h->cmdline);
+	if (h->cmdline) {
+		h->param_iommu_on = cmdline_value_starts(h->cmdline, "intel_iommu=", "on") ||
+				    cmdline_value_starts(h->cmdline, "amd_iommu=", "on") ||
+				    cmdline_value_starts(h->cmdline, "amd_iommu=", "force");
+		h->param_iommu_off = cmdline_value_starts(h->cmdline, "intel_iommu=", "off") ||
+				     cmdline_value_starts(h->cmdline, "amd_iommu=", "off") ||
+				     cmdline_has(h->cmdline, "iommu=off");
+		h->param_pt = cmdline_has(h->cmdline, "iommu=pt");
+	}
+
+	_cleanup_free_ char *cpuinfo_path = path_join(proc, "cpuinfo");
+	_cleanup_fclose_ FILE *f = cpuinfo_path ? fopen(cpuinfo_path, "re") : NULL;
+	char line[256];
+	while (f && fgets(line, sizeof(line), f))
+		if (strncmp(line, "vendor_id", 9) == 0) {
+			h->cpu_amd = strstr(line, "AuthenticAMD") || strstr(line, "HygonGenuine");
+			break;
+		}
+
+	_cleanup_free_ char *groups = path_join(c->t->root, "kernel/iommu_groups");
+	_cleanup_free_ char *units = path_join(c->t->root, "class/iommu");
+	if (groups)
+		h->n_groups = count_dir_entries(groups, NULL, 0);
+	if (units)
+		count_dir_entries(units, h->iommu_units, sizeof(h->iommu_units));
+	h->acpi_dmar = path_exists(c->t->root, "firmware/acpi/tables/DMAR");
+	h->acpi_ivrs = path_exists(c->t->root, "firmware/acpi/tables/IVRS");
+}
+
+static const char *iommu_param(const struct host_facts *h)
+{
+	return h->cpu_amd ? "amd_iommu=on iommu=pt" : "intel_iommu=on iommu=pt";
+}
+
+static const char *grub_hint(void)
+{
+	return "(GRUB: add it to GRUB_CMDLINE_LINUX in /etc/default/grub, run update-grub, reboot)";
+}
+
+/* --- rules --------------------------------------------------------------- */
+
+static void rule_iommu(struct ctx *c, const struct host_facts *h)
+{
+	const char *vendor = h->cpu_amd ? "AMD-Vi" : "Intel VT-d";
+	if (h->n_groups > 0) {
+		struct check_finding *f = finding(c, "iommu", NULL, CHECK_OK, "IOMMU is active (%zu groups)",
+						  h->n_groups);
+		set_evidence(c, f, "%s/kernel/iommu_groups has %zu entries; iommu units: %s", c->t->root,
+			     h->n_groups, h->iommu_units[0] ? h->iommu_units : "none listed");
+		return;
+	}
+	struct check_finding *f = finding(c, "iommu", NULL, CHECK_FAIL,
+					  "IOMMU is not active: no IOMMU groups, VFs cannot be passed to VMs");
+	set_evidence(c, f, "%s/kernel/iommu_groups is empty; iommu units: %s; ACPI %s table: %s; command line: %s",
+		     c->t->root, h->iommu_units[0] ? h->iommu_units : "none",
+		     h->cpu_amd ? "IVRS" : "DMAR",
+		     (h->cpu_amd ? h->acpi_ivrs : h->acpi_dmar) ? "present" : "absent",
+		     h->cmdline ? h->cmdline : "(unreadable)");
+	if (h->param_iommu_off)
+		set_fix(c, f, "remove the IOMMU 'off' option from the kernel command line and add %s %s",
+			iommu_param(h), grub_hint());
+	else if (!h->param_iommu_on)
+		set_fix(c, f, "add %s to the kernel command line %s", iommu_param(h), grub_hint());
+	else
+		set_fix(c, f, "the kernel was asked for the IOMMU but firmware offers none: enable %s "
+			      "(\"VT-d\"/\"IOMMU\") in the BIOS/UEFI setup", vendor);
+}
+
+static void rule_cmdline(struct ctx *c, const struct host_facts *h)
+{
+	if (!h->cmdline) {
+		struct check_finding *f = finding(c, "cmdline", NULL, CHECK_WARN, "kernel command line unreadable");
+		set_evidence(c, f, "cannot read %s/cmdline", c->env->proc_root ? c->env->proc_root : "/proc");
+		return;
+	}
+	if (h->param_iommu_off) {
+		struct check_finding *f = finding(c, "cmdline", NULL, CHECK_FAIL,
+						  "the kernel command line turns the IOMMU off");
+		set_evidence(c, f, "%s", h->cmdline);
+		set_fix(c, f, "remove intel_iommu=off/amd_iommu=off/iommu=off and add %s %s", iommu_param(h),
+			grub_hint());
+		return;
+	}
+	if (!h->param_iommu_on && h->n_groups == 0) {
+		struct check_finding *f = finding(c, "cmdline", NULL, CHECK_FAIL,
+						  "the kernel command line does not enable the IOMMU");
+		set_evidence(c, f, "%s", h->cmdline);
+		set_fix(c, f, "add %s to the kernel command line %s", iommu_param(h), grub_hint());
+		return;
+	}
+	if (!h->param_pt) {
+		struct check_finding *f = finding(c, "cmdline", NULL, CHECK_WARN,
+						  "iommu=pt is not set: host devices pay for DMA translation");
+		set_evidence(c, f, "%s", h->cmdline);
+		set_fix(c, f, "add iommu=pt to the kernel command line %s", grub_hint());
+		return;
+	}
+	struct check_finding *f = finding(c, "cmdline", NULL, CHECK_OK, "kernel command line enables the IOMMU%s",
+					  h->param_pt ? " in passthrough mode" : "");
+	set_evidence(c, f, "%s", h->cmdline);
+}
+
+static void rule_pfs(struct ctx *c)
+{
+	size_t n_pfs = 0;
+	for (size_t i = 0; i < c->t->n_devs; i++) {
+		const struct pci_function *pf = c->t->devs[i];
+		if (!pf->is_pf)
+			continue;
+		n_pfs++;
+		struct check_finding *f;
+		if (!pf->sriov.valid) {
+			f = finding(c, "sriov", pf->addr, CHECK_FAIL, "SR-IOV attributes unreadable");
+			set_evidence(c, f, "sriov_totalvfs or sriov_numvfs under %s/bus/pci/devices/%s could not be read",
+				     c->t->root, pf->addr);
+		} else if (pf->sriov.totalvfs == 0) {
+			f = finding(c, "sriov", pf->addr, CHECK_FAIL, "SR-IOV capable but 0 VFs offered");
+			set_evidence(c, f, "sriov_totalvfs = 0");
+			set_fix(c, f, "enable SR-IOV for this device in the BIOS/UEFI setup or the NIC firmware");
+		} else if (!pf->driver) {
+			f = finding(c, "sriov", pf->addr, CHECK_FAIL, "no driver bound: VFs cannot be created");
+			set_evidence(c, f, "sriov_totalvfs = %u; no driver link", pf->sriov.totalvfs);
+			set_fix(c, f, "load the PF's driver (modprobe) or bind it: sriovctl bind %s kernel", pf->addr);
+		} else {
+			f = finding(c, "sriov", pf->addr, CHECK_OK, "SR-IOV ready: %u of %u VFs enabled, driver %s",
+				    pf->sriov.numvfs, pf->sriov.totalvfs, pf->driver);
+			set_evidence(c, f, "sriov_totalvfs = %u, sriov_numvfs = %u, driver %s", pf->sriov.totalvfs,
+				     pf->sriov.numvfs, pf->driver);
+		}
+	}
+	if (n_pfs == 0) {
+		struct check_finding *f = finding(c, "sriov", NULL, CHECK_WARN, "no SR-IOV capable device found");
+		set_evidence(c, f, "no device under %s/bus/pci/devices has sriov_totalvfs", c->t->root);
+		set_fix(c, f, "enable SR-IOV in the BIOS/UEFI setup and load the NIC's driver");
+	}
+}
+
+/* A VF can go to its own VM only when its IOMMU group holds nothing else. */
+static void rule_isolation(struct ctx *c, const struct host_facts *h)
+{
+	if (h->n_groups == 0)
+		return;
+	for (size_t i = 0; i < c->t->n_devs; i++) {
+		const struct pci_function *pf = c->t->devs[i];
+		if (!pf->is_pf)
+			continue;
+		struct check_finding *f;
+		if (pf->n_vfs == 0) {
+			/* Without VFs, the PF's own group predicts theirs: if the PF
+			 * shares with devices that are not its own functions, the
+			 * path above it lacks ACS and the VFs will join that group. */
+			size_t foreign = 0;
+			for (size_t k = 0; k < pf->n_group_peers; k++)
+				if (strncmp(pf->group_peers[k]->addr, pf->addr, 10) != 0)
+					foreign++;
+			if (pf->iommu_group < 0) {
+				f = finding(c, "isolation", pf->addr, CHECK_WARN, "PF is in no IOMMU group");
+				set_evidence(c, f, "no iommu_group link");
+			} else if (foreign) {
+				f = finding(c, "isolation", pf->addr, CHECK_WARN,
+					    "PF shares IOMMU group %d with %zu other devices: its VFs will too",
+					    pf->iommu_group, foreign);
+				set_evidence(c, f, "iommu group %d has %zu members", pf->iommu_group,
+					     pf->n_group_peers);
+				set_fix(c, f, "move the card to a slot whose root port supports ACS, or enable ACS in the BIOS");
+			} else {
+				f = finding(c, "isolation", pf->addr, CHECK_OK,
+					    "PF has its own IOMMU group %d (no VFs enabled to check)", pf->iommu_group);
+				set_evidence(c, f, "iommu group %d: %zu member(s)", pf->iommu_group, pf->n_group_peers);
+			}
+			continue;
+		}
+		size_t shared = 0, ungrouped = 0;
+		const struct pci_function *example = NULL;
+		for (size_t k = 0; k < pf->n_vfs; k++) {
+			const struct pci_function *vf = pf->vfs[k];
+			if (vf->iommu_group < 0)
+				ungrouped++;
+			else if (vf->n_group_peers > 1) {
+				shared++;
+				if (!example)
+					example = vf;
+			}
+		}
+		if (shared || ungrouped) {
+			f = finding(c, "isolation", pf->addr, CHECK_FAIL,
+				    "%zu of %zu VFs share an IOMMU group%s: they cannot go to different VMs", shared,
+				    pf->n_vfs, ungrouped ? " or have none" : "");
+			if (example)
+				set_evidence(c, f, "VF %u (%s) is in group %d with %zu members", example->vf_index,
+					     example->addr, example->iommu_group, example->n_group_peers);
+			else
+				set_evidence(c, f, "%zu VFs have no iommu_group link", ungrouped);
+			set_fix(c, f, "move the card to a slot whose root port supports ACS, or enable ACS in the "
+				      "BIOS (pcie_acs_override= breaks isolation and is not a fix)");
+		} else {
+			f = finding(c, "isolation", pf->addr, CHECK_OK, "each of the %zu VFs has an IOMMU group of its own",
+				    pf->n_vfs);
+			set_evidence(c, f, "VF groups %d..%d", pf->vfs[0]->iommu_group,
+				     pf->vfs[pf->n_vfs - 1]->iommu_group);
+		}
+	}
+}
+
+/* Kernel log lines that mean firmware did not leave room for VFs. */
+static const struct {
+	const char *needle;
+	const char *needle2; /* also required on the same line, or NULL */
+	const char *summary;
+	const char *fix;
+} kmsg_rules[] = {
+	{"not enough MMIO resources for SR-IOV", NULL, "firmware left no MMIO space for VF BARs",
+	 "enable SR-IOV and \"Above 4G decoding\" in the BIOS/UEFI setup, or boot with pci=realloc"},
+	{"bus number out of range", "SR-IOV", "firmware left no bus numbers for VFs",
+	 "boot with pci=assign-busses, or enable SR-IOV in the BIOS/UEFI setup so it reserves bus numbers"},
+	{"SR-IOV: -12", NULL, "enabling SR-IOV failed with ENOMEM (-12)",
+	 "enable SR-IOV in the BIOS/UEFI setup, or boot with pci=realloc"},
+	{"sriov: -12", NULL, "enabling SR-IOV failed with ENOMEM (-12)",
+	 "enable SR-IOV in the BIOS/UEFI setup, or boot with pci=realloc"},
+};
+
+static bool contains_nocase(const char *hay, const char *needle)
+{
+	size_t n = strlen(needle);
+	for (; *hay; hay++)
+		if (strncasecmp(hay, needle, n) == 0)
+			return true;
+	return false;
+}
+
+/* /dev/kmsg gives "prio,seq,usec,flags;text"; a saved dmesg gives plain
+ * lines. Returns the text part. */
+static const char *kmsg_text(const char *line)
+{
+	const char *semi = strchr(line, ';');
+	if (!semi)
+		return line;
+	for (const char *p = line; p < semi; p++)
+		if (!isdigit((unsigned char)*p) && *p != ',' && *p != '-' && *p != '+' && *p != 'c')
+			return line;
+	return semi + 1;
+}
+
+static void scan_kmsg_line(struct ctx *c, const char *line, size_t *hits)
+{
+	const char *text = kmsg_text(line);
+	for (size_t i = 0; i < ARRAY_SIZE(kmsg_rules); i++) {
+		if (!contains_nocase(text, kmsg_rules[i].needle) ||
+		    (kmsg_rules[i].needle2 && !contains_nocase(text, kmsg_rules[i].needle2)))
+			continue;
+		/* The line usually starts with "igb 0000:01:00.0: ", naming the PF. */
+		char subject[PCI_ADDR_STRLEN] = "";
+		char word[64];
+		for (const char *p = text; *p;) {
+			size_t len = strcspn(p, " \t");
+			if (len > 1 && len < sizeof(word)) {
+				snprintf(word, sizeof(word), "%.*s", (int)(p[len - 1] == ':' ? len - 1 : len), p);
+				struct pci_addr a;
+				if (pci_addr_parse(word, &a) == 0) {
+					pci_addr_format(&a, subject);
+					break;
+				}
+			}
+			p += len;
+			p += strspn(p, " \t");
+		}
+		struct check_finding *f = finding(c, "kernel-log", subject[0] ? subject : NULL, CHECK_FAIL, "%s",
+						  kmsg_rules[i].summary);
+		set_evidence(c, f, "kernel log: %s", text);
+		set_fix(c, f, "%s", kmsg_rules[i].fix);
+		(*hits)++;
+		return;
+	}
+}
+
+static void rule_kernel_log(struct ctx *c)
+{
+	const char *path = c->env->kmsg_path ? c->env->kmsg_path : "/dev/kmsg";
+	/* O_NONBLOCK: /dev/kmsg blocks at the end of the buffer otherwise. */
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		struct check_finding *f = finding(c, "kernel-log", NULL, CHECK_WARN,
+						  "kernel log unreadable: firmware errors cannot be checked");
+		set_evidence(c, f, "open %s: %s", path, strerror(errno));
+		set_fix(c, f, "run as root (or set kernel.dmesg_restrict=0)");
+		return;
+	}
+	/* One read of /dev/kmsg returns one record; a regular file returns many
+	 * lines at once. Both are split on newlines; a record's continuation
+	 * lines (" SUBSYSTEM=pci") are harmless. */
+	char buf[8192 + 1];
+	size_t have = 0, lines = 0, hits = 0;
+	for (;;) {
+		ssize_t n = read(fd, buf + have, sizeof(buf) - 1 - have);
+		if (n < 0) {
+			if (errno == EINTR || errno == EPIPE) /* EPIPE: record overwritten, go on */
+				continue;
+			break; /* EAGAIN: end of the ring buffer */
+		}
+		if (n == 0 && have == 0)
+			break;
+		have += (size_t)n;
+		buf[have] = '\0';
+		char *start = buf, *nl;
+		while ((nl = strchr(start, '\n'))) {
+			*nl = '\0';
+			scan_kmsg_line(c, start, &hits);
+			lines++;
+			start = nl + 1;
+		}
+		size_t rest = have - (size_t)(start - buf);
+		if (n == 0 || rest == sizeof(buf) - 1) { /* last line without newline, or overlong */
+			buf[have] = '\0';
+			if (rest) {
+				scan_kmsg_line(c, start, &hits);
+				lines++;
+			}
+			rest = 0;
+			if (n == 0)
+				break;
+		}
+		memmove(buf, start, rest);
+		have = rest;
+	}
+	if (hits == 0) {
+		struct check_finding *f = finding(c, "kernel-log", NULL, CHECK_OK,
+						  "no SR-IOV firmware errors in the kernel log");
+		set_evidence(c, f, "%zu lines of %s read", lines, path);
+	}
+}
+
+static bool module_known(const char *modules_dir, const char *file)
+{
+	const char *lists[] = {"modules.dep", "modules.builtin"};
+	for (size_t i = 0; i < ARRAY_SIZE(lists); i++) {
+		_cleanup_free_ char *p = path_join(modules_dir, lists[i]);
+		_cleanup_fclose_ FILE *f = p ? fopen(p, "re") : NULL;
+		char line[1024];
+		while (f && fgets(line, sizeof(line), f)) {
+			char *colon = strchr(line, ':');
+			if (colon)
+				*colon = '\0';
+			line[strcspn(line, "\n")] = '\0';
+			const char *base = strrchr(line, '/');
+			base = base ? base + 1 : line;
+			if (strncmp(base, file, strlen(file)) == 0)
+				return true;
+		}
+	}
+	return false;
+}
+
+static void rule_vfio(struct ctx *c)
+{
+	struct check_finding *f;
+	if (path_exists(c->t->root, "bus/pci/drivers/vfio-pci")) {
+		f = finding(c, "vfio", NULL, CHECK_OK, "vfio-pci is loaded");
+		set_evidence(c, f, "%s/bus/pci/drivers/vfio-pci exists", c->t->root);
+		return;
+	}
+	_cleanup_free_ char *dflt = NULL;
+	const char *dir = c->env->modules_dir;
+	if (!dir) {
+		struct utsname u;
+		if (uname(&u) == 0 && asprintf(&dflt, "/lib/modules/%s", u.release) > 0)
+			dir = dflt;
+	}
+	if (!str_empty(dir) && module_known(dir, "vfio-pci.ko")) {
+		f = finding(c, "vfio", NULL, CHECK_OK, "vfio-pci is available as a module (loaded on first bind)");
+		set_evidence(c, f, "vfio-pci.ko listed in %s", dir);
+		return;
+	}
+	f = finding(c, "vfio", NULL, CHECK_WARN, "vfio-pci is not available: VFs cannot be passed to VMs");
+	set_evidence(c, f, "no %s/bus/pci/drivers/vfio-pci%s%s", c->t->root, str_empty(dir) ? "" : "; not in ",
+		     str_empty(dir) ? "" : dir);
+	set_fix(c, f, "modprobe vfio-pci, or install a kernel built with CONFIG_VFIO_PCI");
+}
+
+static void rule_hugepages(struct ctx *c)
+{
+	_cleanup_free_ char *dir = path_join(c->t->root, "kernel/mm/hugepages");
+	DIR *d = dir ? opendir(dir) : NULL;
+	unsigned long total_kb = 0;
+	char sizes[256] = "";
+	size_t used = 0;
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		unsigned long kb;
+		if (sscanf(de->d_name, "hugepages-%lukB", &kb) != 1)
+			continue;
+		_cleanup_free_ char *rel = NULL;
+		uint32_t n = 0;
+		if (asprintf(&rel, "%s/%s/nr_hugepages", dir, de->d_name) < 0)
+			continue;
+		if (read_u32_at(AT_FDCWD, rel, 10, &n) < 0)
+			continue;
+		total_kb += kb * n;
+		int w = snprintf(sizes + used, sizeof(sizes) - used, "%s%s: %u", used ? ", " : "", de->d_name, n);
+		if (w > 0 && (size_t)w < sizeof(sizes) - used)
+			used += (size_t)w;
+	}
+	if (d)
+		closedir(d);
+	struct check_finding *f;
+	if (total_kb > 0) {
+		f = finding(c, "hugepages", NULL, CHECK_OK, "%lu MiB of hugepages reserved", total_kb / 1024);
+		set_evidence(c, f, "%s", sizes);
+		return;
+	}
+	f = finding(c, "hugepages", NULL, CHECK_WARN,
+		    "no hugepages reserved (needed by DPDK and by VMs backed by hugepages)");
+	set_evidence(c, f, "%s", used ? sizes : "no hugepage sizes listed");
+	set_fix(c, f, "reserve them: echo 1024 > /sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages, "
+		      "or boot with default_hugepagesz=1G hugepagesz=1G hugepages=N");
+}
+
+int check_run(const struct check_env *env, const struct pci_tree *t, struct check_report *ret)
+{
+	struct check_report rep = {0};
+	struct ctx c = {.env = env, .t = t, .rep = &rep};
+	struct host_facts h = {0};
+
+	read_facts(&c, &h);
+	rule_iommu(&c, &h);
+	rule_cmdline(&c, &h);
+	rule_pfs(&c);
+	rule_isolation(&c, &h);
+	rule_kernel_log(&c);
+	rule_vfio(&c);
+	rule_hugepages(&c);
+	free(h.cmdline);
+	if (c.error < 0) {
+		check_report_done(&rep);
+		return c.error;
+	}
+	*ret = rep;
+	return 0;
+}
+
+void check_report_done(struct check_report *r)
+{
+	for (size_t i = 0; r && i < r->n; i++) {
+		free(r->findings[i].subject);
+		free(r->findings[i].summary);
+		free(r->findings[i].evidence);
+		free(r->findings[i].fix);
+	}
+	if (r) {
+		free(r->findings);
+		*r = (struct check_report){0};
+	}
+}
+
+enum check_status check_report_worst(const struct check_report *r)
+{
+	enum check_status worst = CHECK_OK;
+	for (size_t i = 0; i < r->n; i++)
+		if (r->findings[i].status > worst)
+			worst = r->findings[i].status;
+	return worst;
+}

@@ -1,0 +1,46 @@
+/* check: is this host ready for SR-IOV passthrough?
+ *
+ * Owns: the readiness rules. Each rule looks at the inventory and at a few
+ * kernel files (command line, kernel log, hugepages, vfio-pci) and yields
+ * findings: a status, the evidence it saw and the fix to apply. Where the
+ * files live is a parameter, so rules run on fixtures and on snapshots. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "sysfs/sysfs.h"
+
+enum check_status {
+	CHECK_OK,
+	CHECK_WARN,
+	CHECK_FAIL,
+	_CHECK_STATUS_MAX,
+};
+const char *check_status_to_string(enum check_status s); /* "ok", "warn", "fail" */
+
+struct check_finding {
+	const char *check;  /* rule name: "iommu", "cmdline", "sriov", ... (static) */
+	char *subject;      /* the device it is about, or NULL for the host */
+	enum check_status status;
+	char *summary;
+	char *evidence;
+	char *fix;          /* NULL when there is nothing to do */
+};
+
+struct check_report {
+	struct check_finding *findings;
+	size_t n;
+};
+
+struct check_env {
+	const char *proc_root;   /* NULL: /proc (cmdline, cpuinfo) */
+	const char *kmsg_path;   /* NULL: /dev/kmsg; a file of dmesg lines works too */
+	const char *modules_dir; /* NULL: /lib/modules/$(uname -r); "" skips the module lookup */
+};
+
+/* Runs every rule against the inventory t. Fails only on ENOMEM. */
+int check_run(const struct check_env *env, const struct pci_tree *t, struct check_report *ret);
+void check_report_done(struct check_report *r);
+/* The worst status among the findings. */
+enum check_status check_report_worst(const struct check_report *r);

@@ -1,0 +1,57 @@
+/* cli: sriovctl, the command-line front end.
+ *
+ * Owns: argument parsing, the verb table, and turning -errno into one clear
+ * line on stderr and an exit status. Each verb lives in its own file
+ * (cmd-<verb>.c) and does its work through the library modules. */
+#pragma once
+
+#include <getopt.h>
+#include <stdbool.h>
+
+#include "inventory/inventory.h"
+
+/* Exit statuses, documented in the README and `sriovctl --help`. */
+enum {
+	EXIT_OK = 0,
+	EXIT_FAILED = 1, /* the operation failed, or `check` found the host not ready */
+	EXIT_USAGE = 2,  /* bad arguments */
+};
+
+struct cli {
+	bool json;
+	const char *sysfs_root; /* --sysfs-root or $SRIOV_SYSFS_ROOT; NULL: /sys */
+	const char *proc_root;  /* --proc-root or $SRIOV_PROC_ROOT */
+	const char *kmsg_path;  /* --kmsg or $SRIOV_KMSG */
+};
+
+struct cli_verb {
+	const char *name;
+	int (*run)(struct cli *cli, int argc, char **argv);
+	const char *args;
+	const char *help;
+};
+
+/* Handles an option that is the verb's own; returns 0, or EXIT_USAGE after
+ * printing why. */
+typedef int (*cli_opt_handler)(int opt, const char *arg, void *data);
+
+/* Parses argv (argv[0] is the verb) for the global options and the verb's
+ * own (verb_opts may be NULL). Sets *first_arg to the index of the first
+ * positional argument. Returns 0, -1 when --help was printed, or EXIT_USAGE.
+ * Verbs return CLI_PARSE_EXIT(r) when r != 0. */
+#define CLI_PARSE_EXIT(r) ((r) < 0 ? EXIT_OK : (r))
+int cli_parse(struct cli *cli, int argc, char **argv, const struct option *verb_opts,
+	      const char *verb_short, cli_opt_handler handler, void *data, int *first_arg);
+
+/* Prints "sriovctl: <message>" to stderr; returns EXIT_FAILED. */
+int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Loads the inventory for a verb, printing the error when the root is
+ * unreadable. */
+int cli_load_inventory(const struct cli *cli, bool names, bool stats, struct pci_tree **ret);
+void cli_print_warnings(const struct cli *cli, const struct pci_tree *t);
+
+int cmd_list(struct cli *cli, int argc, char **argv);
+int cmd_show(struct cli *cli, int argc, char **argv);
+int cmd_check(struct cli *cli, int argc, char **argv);

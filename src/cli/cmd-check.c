@@ -1,0 +1,86 @@
+/* sriovctl check: host readiness, each finding with evidence and a fix. */
+#include "check/check.h"
+#include "cli.h"
+#include "output/output.h"
+#include "util/util.h"
+
+static json_t *json_report(const struct check_report *rep)
+{
+	json_t *o = json_object();
+	enum check_status worst = check_report_worst(rep);
+	json_object_set_new(o, "schema_version", json_integer(OUTPUT_SCHEMA_VERSION));
+	json_object_set_new(o, "ready", json_boolean(worst != CHECK_FAIL));
+	json_object_set_new(o, "worst", json_string(check_status_to_string(worst)));
+	json_t *a = json_array();
+	for (size_t i = 0; i < rep->n; i++) {
+		const struct check_finding *f = &rep->findings[i];
+		json_t *j = json_object();
+		json_object_set_new(j, "check", json_string(f->check));
+		json_object_set_new(j, "subject", f->subject ? json_string(f->subject) : json_null());
+		json_object_set_new(j, "status", json_string(check_status_to_string(f->status)));
+		json_object_set_new(j, "summary", json_string(f->summary));
+		json_object_set_new(j, "evidence", f->evidence ? json_string(f->evidence) : json_null());
+		json_object_set_new(j, "fix", f->fix ? json_string(f->fix) : json_null());
+		json_array_append_new(a, j);
+	}
+	json_object_set_new(o, "findings", a);
+	return o;
+}
+
+static void text_report(FILE *out, const struct check_report *rep)
+{
+	static const char *const label[] = {[CHECK_OK] = " ok ", [CHECK_WARN] = "WARN", [CHECK_FAIL] = "FAIL"};
+	size_t count[_CHECK_STATUS_MAX] = {0};
+	for (size_t i = 0; i < rep->n; i++) {
+		const struct check_finding *f = &rep->findings[i];
+		count[f->status]++;
+		fprintf(out, "[%s] %-10s %s%s%s\n", label[f->status], f->check, f->subject ? f->subject : "",
+			f->subject ? ": " : "", f->summary);
+		if (f->evidence)
+			fprintf(out, "       evidence: %s\n", f->evidence);
+		if (f->fix)
+			fprintf(out, "       fix: %s\n", f->fix);
+	}
+	if (count[CHECK_FAIL])
+		fprintf(out, "\nNOT READY: %zu failed, %zu warnings, %zu ok\n", count[CHECK_FAIL], count[CHECK_WARN],
+			count[CHECK_OK]);
+	else
+		fprintf(out, "\nready: %zu warnings, %zu ok\n", count[CHECK_WARN], count[CHECK_OK]);
+}
+
+int cmd_check(struct cli *cli, int argc, char **argv)
+{
+	int first;
+	int r = cli_parse(cli, argc, argv, NULL, NULL, NULL, NULL, &first);
+	if (r)
+		return CLI_PARSE_EXIT(r);
+	if (first < argc)
+		return cli_usage_error("check: unexpected argument '%s'", argv[first]);
+
+	struct pci_tree *t;
+	if ((r = cli_load_inventory(cli, false, false, &t)))
+		return r;
+	cli_print_warnings(cli, t);
+
+	struct check_env env = {.proc_root = cli->proc_root, .kmsg_path = cli->kmsg_path};
+	/* Module lists belong to the running kernel; a tree from elsewhere has none. */
+	if (!inventory_root_is_live(cli->sysfs_root))
+		env.modules_dir = "";
+	struct check_report rep;
+	r = check_run(&env, t, &rep);
+	pci_tree_free(t);
+	if (r < 0)
+		return cli_error("check: %s", strerror(-r));
+
+	if (cli->json) {
+		json_t *j = json_report(&rep);
+		r = json_print(stdout, j);
+		json_decref(j);
+	} else
+		text_report(stdout, &rep);
+	enum check_status worst = check_report_worst(&rep);
+	check_report_done(&rep);
+	if (r < 0)
+		return cli_error("check: cannot print: %s", strerror(-r));
+	return worst == CHECK_FAIL ? EXIT_FAILED : EXIT_OK;
+}

@@ -1,0 +1,27 @@
+/* sriovctl list: every SR-IOV PF with its VFs. */
+#include "cli.h"
+#include "output/output.h"
+#include "util/util.h"
+
+int cmd_list(struct cli *cli, int argc, char **argv)
+{
+	int first;
+	int r = cli_parse(cli, argc, argv, NULL, NULL, NULL, NULL, &first);
+	if (r)
+		return CLI_PARSE_EXIT(r);
+	if (first < argc)
+		return cli_usage_error("list: unexpected argument '%s'", argv[first]);
+
+	struct pci_tree *t;
+	if ((r = cli_load_inventory(cli, true, false, &t)))
+		return r;
+	cli_print_warnings(cli, t);
+	if (cli->json) {
+		json_t *j = json_inventory(t);
+		r = json_print(stdout, j);
+		json_decref(j);
+	} else
+		text_print_list(stdout, t);
+	pci_tree_free(t);
+	return r < 0 ? cli_error("list: cannot print: %s", strerror(-r)) : EXIT_OK;
+}

@@ -1,0 +1,37 @@
+/* sriovctl show DEV: one device, DEV being a netdev, a PCI address or PF#N. */
+#include "cli.h"
+#include "output/output.h"
+#include "util/util.h"
+
+int cmd_show(struct cli *cli, int argc, char **argv)
+{
+	int first;
+	int r = cli_parse(cli, argc, argv, NULL, NULL, NULL, NULL, &first);
+	if (r)
+		return CLI_PARSE_EXIT(r);
+	if (first >= argc)
+		return cli_usage_error("show: missing DEV (a netdev, a PCI address or PF#N)");
+	if (first + 1 < argc)
+		return cli_usage_error("show: unexpected argument '%s'", argv[first + 1]);
+
+	struct pci_tree *t;
+	if ((r = cli_load_inventory(cli, true, false, &t)))
+		return r;
+	struct pci_function *d;
+	_cleanup_free_ char *error = NULL;
+	r = inventory_resolve(t, argv[first], &d, &error);
+	if (r < 0) {
+		cli_error("show: %s", error ? error : strerror(-r));
+		pci_tree_free(t);
+		return EXIT_FAILED;
+	}
+	cli_print_warnings(cli, t);
+	if (cli->json) {
+		json_t *j = json_pci_function(d);
+		r = json_print(stdout, j);
+		json_decref(j);
+	} else
+		text_print_show(stdout, d);
+	pci_tree_free(t);
+	return r < 0 ? cli_error("show: cannot print: %s", strerror(-r)) : EXIT_OK;
+}

@@ -1,0 +1,202 @@
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "cli.h"
+#include "config.h"
+#include "output/output.h"
+#include "util/util.h"
+
+static const struct cli_verb verbs[] = {
+	{"list", cmd_list, "", "every SR-IOV PF with its VFs"},
+	{"show", cmd_show, "DEV", "one device: DEV is a netdev, a PCI address or PF#N"},
+	{"check", cmd_check, "", "is this host ready for SR-IOV passthrough?"},
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "Usage: sriovctl [OPTIONS] COMMAND [ARGS]\n\nCommands:\n");
+	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
+		fprintf(f, "  %-6s %-6s %s\n", verbs[i].name, verbs[i].args, verbs[i].help);
+	fprintf(f, "\nOptions (before or after the command):\n"
+		   "  -j, --json           print JSON (schema: docs/json-schema.md)\n"
+		   "      --sysfs-root DIR read devices from DIR instead of /sys ($SRIOV_SYSFS_ROOT)\n"
+		   "      --proc-root DIR  read cmdline/cpuinfo from DIR instead of /proc ($SRIOV_PROC_ROOT)\n"
+		   "      --kmsg FILE      read the kernel log from FILE instead of /dev/kmsg ($SRIOV_KMSG)\n"
+		   "  -h, --help           this text\n"
+		   "  -V, --version        version\n"
+		   "\nExit status: 0 success (check: host ready), 1 failure (check: not ready), 2 bad usage.\n");
+}
+
+static void vmsg(const char *fmt, va_list ap)
+{
+	fputs("sriovctl: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+int cli_error(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vmsg(fmt, ap);
+	va_end(ap);
+	return EXIT_FAILED;
+}
+
+int cli_usage_error(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vmsg(fmt, ap);
+	va_end(ap);
+	fputs("Try 'sriovctl --help'.\n", stderr);
+	return EXIT_USAGE;
+}
+
+enum {
+	OPT_SYSFS_ROOT = 0x100,
+	OPT_PROC_ROOT,
+	OPT_KMSG,
+};
+
+static const struct option common_opts[] = {
+	{"json", no_argument, NULL, 'j'},
+	{"help", no_argument, NULL, 'h'},
+	{"version", no_argument, NULL, 'V'},
+	{"sysfs-root", required_argument, NULL, OPT_SYSFS_ROOT},
+	{"proc-root", required_argument, NULL, OPT_PROC_ROOT},
+	{"kmsg", required_argument, NULL, OPT_KMSG},
+};
+
+/* Returns 1 when opt was a common option (handled), 0 when not, -1 for
+ * --help/--version (printed). */
+static int handle_common(struct cli *cli, int opt, const char *arg)
+{
+	switch (opt) {
+	case 'j':
+		cli->json = true;
+		return 1;
+	case 'h':
+		usage(stdout);
+		return -1;
+	case 'V':
+		printf("sriovctl %s\n", SRIOVD_VERSION);
+		return -1;
+	case OPT_SYSFS_ROOT:
+		cli->sysfs_root = arg;
+		return 1;
+	case OPT_PROC_ROOT:
+		cli->proc_root = arg;
+		return 1;
+	case OPT_KMSG:
+		cli->kmsg_path = arg;
+		return 1;
+	}
+	return 0;
+}
+
+static int do_getopt(struct cli *cli, int argc, char **argv, const char *shortopts,
+		     const struct option *verb_opts, cli_opt_handler handler, void *data, int *first_arg)
+{
+	size_t n_verb = 0;
+	while (verb_opts && verb_opts[n_verb].name)
+		n_verb++;
+	struct option opts[ARRAY_SIZE(common_opts) + 16 + 1];
+	if (n_verb > 16)
+		return cli_error("internal: too many options");
+	memcpy(opts, common_opts, sizeof(common_opts));
+	if (n_verb)
+		memcpy(opts + ARRAY_SIZE(common_opts), verb_opts, n_verb * sizeof(*opts));
+	opts[ARRAY_SIZE(common_opts) + n_verb] = (struct option){0};
+
+	opterr = 0;
+	optind = 1;
+	int opt;
+	while ((opt = getopt_long(argc, argv, shortopts, opts, NULL)) != -1) {
+		if (opt == '?') {
+			if (optopt)
+				return cli_usage_error("option '-%c' is not known", optopt);
+			return cli_usage_error("option '%s' is not known or lacks its value", argv[optind - 1]);
+		}
+		if (opt == ':')
+			return cli_usage_error("option '%s' needs a value", argv[optind - 1]);
+		int r = handle_common(cli, opt, optarg);
+		if (r < 0)
+			return -1;
+		if (r > 0)
+			continue;
+		if (!handler)
+			return cli_usage_error("option '%s' is not known", argv[optind - 1]);
+		if ((r = handler(opt, optarg, data)) != 0)
+			return r;
+	}
+	*first_arg = optind;
+	return 0;
+}
+
+int cli_parse(struct cli *cli, int argc, char **argv, const struct option *verb_opts,
+	      const char *verb_short, cli_opt_handler handler, void *data, int *first_arg)
+{
+	char shortopts[64];
+	/* Leading ':' reports a missing value as ':'; "-" is not used so that
+	 * options and arguments may mix (permutation). */
+	snprintf(shortopts, sizeof(shortopts), ":jhV%s", verb_short ? verb_short : "");
+	return do_getopt(cli, argc, argv, shortopts, verb_opts, handler, data, first_arg);
+}
+
+int cli_load_inventory(const struct cli *cli, bool names, bool stats, struct pci_tree **ret)
+{
+	struct inventory_opts o = {
+		.sysfs_root = cli->sysfs_root,
+		.names = names,
+		.netlink = inventory_root_is_live(cli->sysfs_root),
+		.stats = stats,
+	};
+	int r = inventory_load(&o, ret);
+	if (r < 0) {
+		cli_error("cannot read PCI devices under %s/bus/pci/devices: %s",
+			  cli->sysfs_root ? cli->sysfs_root : SYSFS_DEFAULT_ROOT, strerror(-r));
+		return EXIT_FAILED;
+	}
+	return 0;
+}
+
+void cli_print_warnings(const struct cli *cli, const struct pci_tree *t)
+{
+	/* In JSON mode the warnings are part of the document; keep stderr quiet
+	 * so that scripts see one channel. */
+	if (!cli->json)
+		text_print_warnings(stderr, t);
+}
+
+int main(int argc, char **argv)
+{
+	struct cli cli = {
+		.sysfs_root = getenv("SRIOV_SYSFS_ROOT"),
+		.proc_root = getenv("SRIOV_PROC_ROOT"),
+		.kmsg_path = getenv("SRIOV_KMSG"),
+	};
+	if (str_empty(cli.sysfs_root))
+		cli.sysfs_root = NULL;
+
+	/* Global options before the command: stop at the first non-option. */
+	int first;
+	int r = do_getopt(&cli, argc, argv, "+:jhV", NULL, NULL, NULL, &first);
+	if (r < 0)
+		return EXIT_OK;
+	if (r > 0)
+		return r;
+	if (first >= argc) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	const char *verb = argv[first];
+	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
+		if (strcmp(verb, verbs[i].name) == 0) {
+			r = verbs[i].run(&cli, argc - first, argv + first);
+			if (fflush(stdout) != 0 || ferror(stdout))
+				return cli_error("write error on standard output");
+			return r;
+		}
+	return cli_usage_error("'%s' is not a command", verb);
+}

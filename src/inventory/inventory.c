@@ -1,0 +1,171 @@
+#include "inventory.h"
+
+#include <pci/pci.h>
+#include <stdarg.h>
+
+#include "netlink/rtnl.h"
+#include "util/util.h"
+
+bool inventory_root_is_live(const char *sysfs_root)
+{
+	if (!sysfs_root)
+		return true;
+	_cleanup_free_ char *real = realpath(sysfs_root, NULL);
+	return real && strcmp(real, SYSFS_DEFAULT_ROOT) == 0;
+}
+
+/* libpci reports a missing pci.ids through warning(); names simply stay
+ * unknown then. We never call pci_init() (it would scan the bus with
+ * libpci's own access methods), so its callbacks must be set by hand. */
+static void names_quiet(char *msg, ...)
+{
+	(void)msg;
+}
+
+/* libpci calls error() only when its allocator fails, and expects it not to
+ * return. */
+static void names_fatal(char *msg, ...) __attribute__((noreturn));
+static void names_fatal(char *msg, ...)
+{
+	fprintf(stderr, "libpci: %s\n", msg);
+	abort();
+}
+
+static void add_names(struct pci_tree *t)
+{
+	struct pci_access *pacc = pci_alloc();
+	if (!pacc)
+		return;
+	pacc->warning = names_quiet;
+	pacc->debug = names_quiet;
+	pacc->error = names_fatal;
+	char buf[256];
+	for (size_t i = 0; i < t->n_devs; i++) {
+		struct pci_function *d = t->devs[i];
+		if (!d->ids_valid)
+			continue;
+		/* libpci falls back to printing the number when the ID is unknown;
+		 * NO_NUMBERS makes it return NULL instead, so "unknown" stays NULL. */
+		const char *v = pci_lookup_name(pacc, buf, sizeof(buf), PCI_LOOKUP_VENDOR | PCI_LOOKUP_NO_NUMBERS,
+						d->vendor_id);
+		if (v)
+			d->vendor_name = strdup(v);
+		const char *dn = pci_lookup_name(pacc, buf, sizeof(buf), PCI_LOOKUP_DEVICE | PCI_LOOKUP_NO_NUMBERS,
+						 d->vendor_id, d->device_id);
+		if (dn)
+			d->device_name = strdup(dn);
+	}
+	pci_cleanup(pacc);
+}
+
+/* Copies the PF's netlink view of each VF onto the VF device it belongs to. */
+static void add_link_info(struct pci_tree *t, bool stats)
+{
+	struct rtnl *nl = NULL;
+	int r = rtnl_open(&nl);
+	if (r < 0) {
+		pci_tree_warn(t, "rtnetlink: cannot open socket: %s; VF settings not shown", strerror(-r));
+		return;
+	}
+	for (size_t i = 0; i < t->n_devs; i++) {
+		struct pci_function *pf = t->devs[i];
+		if (!pf->is_pf || pf->n_vfs == 0 || !pf->netdevs)
+			continue;
+		/* A NIC PF has one netdev per port; the VF list hangs off the first. */
+		const char *ifname = pf->netdevs[0];
+		struct pf_link link;
+		r = rtnl_get_pf_link(nl, ifname, stats ? RTNL_WANT_STATS : 0, &link);
+		if (r < 0) {
+			const char *ack = rtnl_last_error_message(nl);
+			pci_tree_warn(t, "%s (%s): cannot read VF settings over rtnetlink: %s%s%s", pf->addr,
+				      ifname, strerror(-r), ack ? ": " : "", ack ? ack : "");
+			continue;
+		}
+		if (link.truncated)
+			pci_tree_warn(t, "%s (%s): truncated VF list: the kernel reported %zu of %u VFs",
+				      pf->addr, ifname, link.n_vfs, link.num_vf);
+		for (size_t k = 0; k < pf->n_vfs; k++) {
+			struct pci_function *vf = pf->vfs[k];
+			const struct vf_settings *s = pf_link_vf(&link, vf->vf_index);
+			if (!s)
+				continue;
+			vf->link = malloc(sizeof(*vf->link));
+			if (vf->link)
+				*vf->link = *s;
+		}
+		pf_link_done(&link);
+	}
+	rtnl_close(nl);
+}
+
+int inventory_load(const struct inventory_opts *opts, struct pci_tree **ret)
+{
+	const char *root = opts->sysfs_root ? opts->sysfs_root : SYSFS_DEFAULT_ROOT;
+	struct pci_tree *t;
+	int r = pci_tree_scan(root, &t);
+	if (r < 0)
+		return r;
+	if (opts->names)
+		add_names(t);
+	if (opts->netlink)
+		add_link_info(t, opts->stats);
+	*ret = t;
+	return 0;
+}
+
+static int fail(char **ret_error, int r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(char **ret_error, int r, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	if (vasprintf(ret_error, fmt, ap) < 0)
+		*ret_error = NULL;
+	va_end(ap);
+	return r;
+}
+
+static struct pci_function *find_one(const struct pci_tree *t, const char *name)
+{
+	struct pci_addr a;
+	if (pci_addr_parse(name, &a) == 0)
+		return pci_tree_find_addr(t, name);
+	return pci_tree_find_netdev(t, name);
+}
+
+int inventory_resolve(const struct pci_tree *t, const char *spec, struct pci_function **ret,
+		      char **ret_error)
+{
+	*ret_error = NULL;
+	if (str_empty(spec))
+		return fail(ret_error, -EINVAL, "empty device name");
+
+	const char *hash = strrchr(spec, '#');
+	if (!hash) {
+		struct pci_function *d = find_one(t, spec);
+		if (!d)
+			return fail(ret_error, -ENODEV, "%s: no such device (not a netdev or PCI address under %s)",
+				    spec, t->root);
+		*ret = d;
+		return 0;
+	}
+
+	_cleanup_free_ char *pf_name = strndup(spec, (size_t)(hash - spec));
+	if (!pf_name)
+		return -ENOMEM;
+	uint32_t index;
+	if (!*(hash + 1) || parse_u32(hash + 1, 10, &index) < 0 || hash[1] == '+' || hash[1] == ' ')
+		return fail(ret_error, -EINVAL, "%s: '%s' is not a VF number (PF#N, N = 0, 1, ...)", spec,
+			    hash + 1);
+	struct pci_function *pf = find_one(t, pf_name);
+	if (!pf)
+		return fail(ret_error, -ENODEV, "%s: no such device '%s'", spec, pf_name);
+	if (!pf->is_pf)
+		return fail(ret_error, -ENODEV, "%s: %s (%s) is not an SR-IOV physical function", spec,
+			    pf_name, pf->addr);
+	struct pci_function *vf = pci_function_vf(pf, index);
+	if (!vf)
+		return fail(ret_error, -ENODEV, "%s: %s has %zu VFs enabled, VF %u does not exist", spec,
+			    pf_name, pf->n_vfs, index);
+	*ret = vf;
+	return 0;
+}

@@ -1,0 +1,29 @@
+/* inventory: the whole picture of a host's SR-IOV devices.
+ *
+ * Owns: loading a pci_tree (sysfs/) and decorating it with vendor/device
+ * names (libpci's pci.ids, included here only) and with each PF's netlink
+ * view of its VFs (netlink/), and resolving the DEV arguments users type:
+ * a netdev name, a PCI address, or PF#N for VF N of a PF. */
+#pragma once
+
+#include <stdbool.h>
+
+#include "sysfs/sysfs.h"
+
+struct inventory_opts {
+	const char *sysfs_root; /* NULL: /sys */
+	bool names;             /* look up vendor/device names in pci.ids */
+	bool netlink;           /* ask rtnetlink for each PF's VF settings */
+	bool stats;             /* ...including per-VF counters */
+};
+
+/* Only the sysfs root of the running kernel can be paired with rtnetlink:
+ * a tree from elsewhere names netdevs this kernel does not have. */
+bool inventory_root_is_live(const char *sysfs_root);
+
+int inventory_load(const struct inventory_opts *opts, struct pci_tree **ret);
+
+/* Resolves DEV. On failure returns -errno and, in *ret_error, a sentence
+ * that says what was not found (the caller frees it). */
+int inventory_resolve(const struct pci_tree *t, const char *spec, struct pci_function **ret,
+		      char **ret_error);

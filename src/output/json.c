@@ -1,0 +1,145 @@
+#include "output.h"
+
+#include "util/util.h"
+
+static json_t *json_hex(unsigned v, int width)
+{
+	char buf[16];
+	snprintf(buf, sizeof(buf), "%0*x", width, v);
+	return json_string(buf);
+}
+
+static json_t *json_str_or_null(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
+json_t *json_strv(char *const *v)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; v && v[i]; i++)
+		json_array_append_new(a, json_string(v[i]));
+	return a;
+}
+
+static json_t *json_bool_if(const struct vf_settings *s, enum vf_field f, bool v)
+{
+	return vf_has(s, f) ? json_boolean(v) : json_null();
+}
+
+static json_t *json_uint_if(const struct vf_settings *s, enum vf_field f, json_int_t v)
+{
+	return vf_has(s, f) ? json_integer(v) : json_null();
+}
+
+json_t *json_vf_settings(const struct vf_settings *s)
+{
+	char mac[VF_MAC_STRLEN];
+	vf_mac_format(s->mac, s->mac_len, mac);
+	const char *proto = vf_vlan_proto_to_string(s->vlan_proto);
+	const char *state = vf_link_state_to_string(s->link_state);
+
+	json_t *o = json_object();
+	json_object_set_new(o, "mac", vf_has(s, VF_FIELD_MAC) ? json_string(mac) : json_null());
+	json_object_set_new(o, "vlan", json_uint_if(s, VF_FIELD_VLAN, s->vlan));
+	json_object_set_new(o, "qos", json_uint_if(s, VF_FIELD_QOS, s->qos));
+	json_object_set_new(o, "vlan_protocol",
+			    vf_has(s, VF_FIELD_VLAN_PROTO) ? json_str_or_null(proto) : json_null());
+	json_object_set_new(o, "spoof_check", json_bool_if(s, VF_FIELD_SPOOFCHK, s->spoofchk));
+	json_object_set_new(o, "trust", json_bool_if(s, VF_FIELD_TRUST, s->trust));
+	json_object_set_new(o, "link_state",
+			    vf_has(s, VF_FIELD_LINK_STATE) ? json_str_or_null(state) : json_null());
+	json_object_set_new(o, "min_tx_rate", json_uint_if(s, VF_FIELD_MIN_RATE, s->min_tx_rate));
+	json_object_set_new(o, "max_tx_rate", json_uint_if(s, VF_FIELD_MAX_RATE, s->max_tx_rate));
+	json_object_set_new(o, "query_rss", json_bool_if(s, VF_FIELD_QUERY_RSS, s->query_rss));
+	if (vf_has(s, VF_FIELD_STATS)) {
+		json_t *st = json_object();
+		json_object_set_new(st, "rx_packets", json_integer((json_int_t)s->stats.rx_packets));
+		json_object_set_new(st, "tx_packets", json_integer((json_int_t)s->stats.tx_packets));
+		json_object_set_new(st, "rx_bytes", json_integer((json_int_t)s->stats.rx_bytes));
+		json_object_set_new(st, "tx_bytes", json_integer((json_int_t)s->stats.tx_bytes));
+		json_object_set_new(st, "broadcast", json_integer((json_int_t)s->stats.broadcast));
+		json_object_set_new(st, "multicast", json_integer((json_int_t)s->stats.multicast));
+		json_object_set_new(st, "rx_dropped", json_integer((json_int_t)s->stats.rx_dropped));
+		json_object_set_new(st, "tx_dropped", json_integer((json_int_t)s->stats.tx_dropped));
+		json_object_set_new(o, "stats", st);
+	}
+	return o;
+}
+
+static json_t *json_sriov(const struct sriov_info *s)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "totalvfs", s->valid ? json_integer(s->totalvfs) : json_null());
+	json_object_set_new(o, "numvfs", s->valid ? json_integer(s->numvfs) : json_null());
+	json_object_set_new(o, "vf_offset", json_integer(s->offset));
+	json_object_set_new(o, "vf_stride", json_integer(s->stride));
+	json_object_set_new(o, "vf_device_id", s->vf_device_id ? json_hex(s->vf_device_id, 4) : json_null());
+	json_object_set_new(o, "drivers_autoprobe", s->autoprobe < 0 ? json_null() : json_boolean(s->autoprobe));
+	return o;
+}
+
+static const char *role(const struct pci_function *d)
+{
+	return d->is_pf ? "pf" : d->pf ? "vf" : "none";
+}
+
+json_t *json_pci_function(const struct pci_function *d)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "address", json_string(d->addr));
+	json_object_set_new(o, "role", json_string(role(d)));
+	json_object_set_new(o, "vendor_id", d->ids_valid ? json_hex(d->vendor_id, 4) : json_null());
+	json_object_set_new(o, "device_id", d->ids_valid ? json_hex(d->device_id, 4) : json_null());
+	json_object_set_new(o, "subsystem_vendor_id", json_hex(d->subsys_vendor_id, 4));
+	json_object_set_new(o, "subsystem_device_id", json_hex(d->subsys_device_id, 4));
+	json_object_set_new(o, "vendor", json_str_or_null(d->vendor_name));
+	json_object_set_new(o, "device", json_str_or_null(d->device_name));
+	json_object_set_new(o, "class", json_hex(d->class_code, 6));
+	json_object_set_new(o, "driver", json_str_or_null(d->driver));
+	json_object_set_new(o, "driver_override", json_str_or_null(d->driver_override));
+	json_object_set_new(o, "netdevs", json_strv(d->netdevs));
+	json_object_set_new(o, "numa_node", d->numa_node >= 0 ? json_integer(d->numa_node) : json_null());
+	json_object_set_new(o, "iommu_group", d->iommu_group >= 0 ? json_integer(d->iommu_group) : json_null());
+	json_t *peers = json_array();
+	for (size_t i = 0; i < d->n_group_peers; i++)
+		json_array_append_new(peers, json_string(d->group_peers[i]->addr));
+	json_object_set_new(o, "iommu_group_members", peers);
+
+	if (d->is_pf) {
+		json_object_set_new(o, "sriov", json_sriov(&d->sriov));
+		json_t *vfs = json_array();
+		for (size_t i = 0; i < d->n_vfs; i++)
+			json_array_append_new(vfs, json_pci_function(d->vfs[i]));
+		json_object_set_new(o, "vfs", vfs);
+	}
+	if (d->pf) {
+		json_object_set_new(o, "vf_index", json_integer(d->vf_index));
+		json_object_set_new(o, "pf", json_string(d->pf->addr));
+		json_object_set_new(o, "link", d->link ? json_vf_settings(d->link) : json_null());
+	}
+	return o;
+}
+
+json_t *json_inventory(const struct pci_tree *t)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "schema_version", json_integer(OUTPUT_SCHEMA_VERSION));
+	json_object_set_new(o, "sysfs_root", json_string(t->root));
+	json_t *pfs = json_array();
+	for (size_t i = 0; i < t->n_devs; i++)
+		if (t->devs[i]->is_pf)
+			json_array_append_new(pfs, json_pci_function(t->devs[i]));
+	json_object_set_new(o, "pfs", pfs);
+	json_object_set_new(o, "warnings", json_strv(t->warnings));
+	return o;
+}
+
+int json_print(FILE *f, json_t *j)
+{
+	if (!j)
+		return -ENOMEM;
+	if (json_dumpf(j, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER) < 0 || fputc('\n', f) == EOF)
+		return -EIO;
+	return 0;
+}

@@ -1,0 +1,27 @@
+/* output: how the model is shown to people and programs.
+ *
+ * Owns: the JSON schema (one mapping from the model to jansson objects, used
+ * by `sriovctl -j` now and by the daemon's API later; its keys are documented
+ * in docs/json-schema.md and only ever added to) and the human text layouts
+ * (the list tree and the show page). Nothing here reads sysfs or netlink. */
+#pragma once
+
+#include <jansson.h>
+#include <stdio.h>
+
+#include "sysfs/sysfs.h"
+
+#define OUTPUT_SCHEMA_VERSION 1
+
+json_t *json_vf_settings(const struct vf_settings *s);
+json_t *json_pci_function(const struct pci_function *d);
+/* {"schema_version", "sysfs_root", "pfs": [...], "warnings": [...]} */
+json_t *json_inventory(const struct pci_tree *t);
+json_t *json_strv(char *const *v);
+
+/* Prints j with a trailing newline. -EIO when the stream fails. */
+int json_print(FILE *f, json_t *j);
+
+void text_print_list(FILE *f, const struct pci_tree *t);
+void text_print_show(FILE *f, const struct pci_function *d);
+void text_print_warnings(FILE *f, const struct pci_tree *t);

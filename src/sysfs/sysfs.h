@@ -1,0 +1,91 @@
+/* sysfs: the model of PCI functions and their SR-IOV relations, read from a
+ * sysfs root (/sys on a live host; any folder laid out like it for tests,
+ * scale runs and snapshots taken elsewhere).
+ *
+ * Owns: struct pci_function and struct pci_tree, PCI address parsing, the scan of
+ * ROOT/bus/pci/devices (PFs are functions with sriov_totalvfs, VFs come from
+ * virtfnN links), IOMMU group membership. An odd tree (missing files,
+ * garbage, dangling links) never fails the scan: each oddity becomes a
+ * warning string in the tree and the affected value stays "unknown". */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vf/vf.h"
+
+#define SYSFS_DEFAULT_ROOT "/sys"
+
+/* "dddd:bb:ss.f" plus NUL */
+#define PCI_ADDR_STRLEN 13
+
+struct pci_addr {
+	uint16_t domain;
+	uint8_t bus, slot, function;
+};
+/* Accepts "dddd:bb:ss.f" and the domain-less "bb:ss.f" (domain 0). */
+int pci_addr_parse(const char *s, struct pci_addr *ret);
+void pci_addr_format(const struct pci_addr *a, char buf[PCI_ADDR_STRLEN]);
+
+#define PCI_CLASS_NETWORK 0x02
+
+struct sriov_info {
+	uint32_t totalvfs;
+	uint32_t numvfs;
+	uint32_t offset, stride; /* VF routing ID = PF's + offset + stride * N */
+	uint16_t vf_device_id;
+	int autoprobe;           /* sriov_drivers_autoprobe: 1, 0, -1 unknown */
+	bool valid;              /* totalvfs and numvfs could be read */
+};
+
+struct pci_function {
+	char addr[PCI_ADDR_STRLEN];
+	uint16_t vendor_id, device_id;
+	uint16_t subsys_vendor_id, subsys_device_id;
+	uint32_t class_code; /* 0xCCSSPP */
+	bool ids_valid;      /* vendor and device could be read */
+	char *vendor_name, *device_name; /* from pci.ids; NULL when unknown */
+
+	char *driver;          /* bound driver; NULL when unbound */
+	char *driver_override; /* NULL when unset */
+	char **netdevs;        /* NULL-terminated; NULL when none */
+	int32_t numa_node;     /* -1 when unknown or not NUMA */
+	int32_t iommu_group;   /* -1 when not in a group (IOMMU off) */
+	struct pci_function **group_peers; /* every member of the group, this one included */
+	size_t n_group_peers;
+
+	bool is_pf;
+	struct sriov_info sriov;
+	struct pci_function **vfs; /* sorted by vf_index */
+	size_t n_vfs;
+
+	struct pci_function *pf; /* set on VFs */
+	uint32_t vf_index;
+	struct vf_settings *link; /* the PF's netlink view of this VF, when known */
+};
+
+struct pci_tree {
+	char *root;
+	struct pci_function **devs; /* sorted by address */
+	size_t n_devs;
+	char **warnings;       /* NULL-terminated */
+};
+
+/* Scans ROOT/bus/pci/devices. Fails only when the root itself cannot be read
+ * (-ENOENT, -EACCES, -ENOTDIR, -ENOMEM); everything else is a warning. */
+int pci_tree_scan(const char *root, struct pci_tree **ret);
+void pci_tree_free(struct pci_tree *t);
+
+struct pci_function *pci_tree_find_addr(const struct pci_tree *t, const char *addr);
+/* The device whose net/ folder holds netdev NAME. */
+struct pci_function *pci_tree_find_netdev(const struct pci_tree *t, const char *name);
+/* VF N of a PF, or NULL. */
+struct pci_function *pci_function_vf(const struct pci_function *pf, uint32_t index);
+
+/* Appends a formatted warning to the tree (never fails: on ENOMEM the
+ * warning is dropped). Used by later stages (netlink) too. */
+void pci_tree_warn(struct pci_tree *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+size_t pci_tree_count_pfs(const struct pci_tree *t);
+size_t pci_tree_count_vfs(const struct pci_tree *t);

@@ -1,0 +1,74 @@
+/* util: small helpers every other module leans on.
+ *
+ * Owns: cleanup attributes, reading and parsing the one-value text files that
+ * sysfs and procfs expose, a growable pointer array, string helpers.
+ * Everything returns 0 or a negative errno and never prints or exits: the
+ * caller (CLI dispatcher, daemon) turns errors into messages in one place. */
+#pragma once
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Cleanup on scope exit, so that early returns cannot leak. */
+static inline void freep(void *p) { free(*(void **)p); }
+static inline void fclosep(FILE **f) { if (*f) fclose(*f); }
+static inline void closep(int *fd) { if (*fd >= 0) close(*fd); }
+#define _cleanup_(f) __attribute__((cleanup(f)))
+#define _cleanup_free_ _cleanup_(freep)
+#define _cleanup_fclose_ _cleanup_(fclosep)
+#define _cleanup_close_ _cleanup_(closep)
+
+/* Hand ownership out of a _cleanup_ variable. */
+#define TAKE_PTR(p) ({ __typeof__(p) _tp = (p); (p) = NULL; _tp; })
+#define TAKE_FD(fd) ({ int _tf = (fd); (fd) = -1; _tf; })
+
+/* Reads a whole small file (at most max bytes), strips trailing whitespace.
+ * -ENOENT when absent, -EFBIG when larger than max. */
+int read_text_file(const char *path, size_t max, char **ret);
+/* Same, relative to dirfd. */
+int read_text_at(int dirfd, const char *relpath, size_t max, char **ret);
+
+/* Parsers for sysfs-style values. Leading/trailing whitespace is tolerated,
+ * anything else after the number is -EINVAL. */
+int parse_u32(const char *s, int base, uint32_t *ret);
+int parse_i32(const char *s, int base, int32_t *ret);
+
+/* Reads one number from a file relative to dirfd. */
+int read_u32_at(int dirfd, const char *relpath, int base, uint32_t *ret);
+int read_i32_at(int dirfd, const char *relpath, int base, int32_t *ret);
+
+/* Target of a symlink relative to dirfd, and just its last component
+ * (".../drivers/igb" -> "igb"), which is all sysfs links carry for us. */
+int read_link_at(int dirfd, const char *relpath, char **ret);
+int read_link_basename_at(int dirfd, const char *relpath, char **ret);
+
+/* Writes a short value to a sysfs attribute with a single write(), so the
+ * kernel's answer (EBUSY, ERANGE, ...) comes back as the return value. */
+int write_text_at(int dirfd, const char *relpath, const char *value);
+
+char *path_join(const char *a, const char *b); /* NULL on ENOMEM */
+bool str_empty(const char *s);
+bool streq_ptr(const char *a, const char *b); /* NULL-safe */
+
+/* A growable array of owned pointers. */
+struct ptr_array {
+	void **items;
+	size_t len, cap;
+};
+int ptr_array_push(struct ptr_array *a, void *item);
+void ptr_array_free(struct ptr_array *a, void (*free_item)(void *));
+
+/* Array of owned strings terminated by NULL, for lists such as netdev names. */
+void strv_free(char **v);
+size_t strv_length(char *const *v);
+int strv_push(char ***v, char *s); /* takes s; frees it on failure */
+bool strv_contains(char *const *v, const char *s);
+void strv_sort(char **v);

@@ -1,0 +1,268 @@
+/* Unit tests for sysfs/ and inventory/ on fake trees: the testbed layout,
+ * odd trees (garbage, dangling links), DEV resolution, and scale. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "fakesysfs.h"
+#include "inventory/inventory.h"
+#include "util/util.h"
+#include "test-helpers.h"
+
+struct fixture {
+	char root[256];
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	snprintf(f->root, sizeof(f->root), "%s/sriovd-test-XXXXXX", test_tmpdir());
+	if (!f || !mkdtemp(f->root))
+		return -1;
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	fakesysfs_rmtree(f->root);
+	free(f);
+	return 0;
+}
+
+static struct pci_tree *scan(const char *root)
+{
+	struct pci_tree *t = NULL;
+	assert_int_equal(pci_tree_scan(root, &t), 0);
+	assert_non_null(t);
+	return t;
+}
+
+static bool has_warning(const struct pci_tree *t, const char *needle)
+{
+	for (size_t i = 0; t->warnings && t->warnings[i]; i++)
+		if (strstr(t->warnings[i], needle))
+			return true;
+	return false;
+}
+
+static void test_testbed(void **state)
+{
+	struct fixture *f = *state;
+	assert_int_equal(fakesysfs_build_testbed(f->root, true), 0);
+	struct pci_tree *t = scan(f->root);
+
+	assert_int_equal(pci_tree_count_pfs(t), 3); /* two igb, one nvme; not the e1000e */
+	assert_int_equal(pci_tree_count_vfs(t), 6);
+	assert_null(t->warnings);
+
+	struct pci_function *pf = pci_tree_find_addr(t, "0000:01:00.0");
+	assert_non_null(pf);
+	assert_true(pf->is_pf);
+	assert_true(pf->sriov.valid);
+	assert_int_equal(pf->sriov.totalvfs, 7);
+	assert_int_equal(pf->sriov.numvfs, 3);
+	assert_int_equal(pf->sriov.offset, 128);
+	assert_int_equal(pf->sriov.stride, 2);
+	assert_int_equal(pf->sriov.vf_device_id, 0x10ca);
+	assert_int_equal(pf->sriov.autoprobe, 1);
+	assert_int_equal(pf->vendor_id, 0x8086);
+	assert_int_equal(pf->device_id, 0x10c9);
+	assert_int_equal(pf->class_code, 0x020000);
+	assert_string_equal(pf->driver, "igb");
+	assert_string_equal(pf->netdevs[0], "eth0");
+	assert_int_equal(pf->n_vfs, 3);
+
+	static const char *const vf_addrs[] = {"0000:01:10.0", "0000:01:10.2", "0000:01:10.4"};
+	for (uint32_t i = 0; i < 3; i++) {
+		struct pci_function *vf = pf->vfs[i];
+		assert_int_equal(vf->vf_index, i);
+		assert_string_equal(vf->addr, vf_addrs[i]);
+		assert_ptr_equal(vf->pf, pf);
+		assert_string_equal(vf->driver, "igbvf");
+		assert_non_null(vf->netdevs);
+		assert_true(vf->iommu_group >= 0);
+		assert_int_equal(vf->n_group_peers, 1);
+		assert_ptr_equal(vf->group_peers[0], vf);
+		assert_ptr_equal(pci_function_vf(pf, i), vf);
+	}
+	assert_true(pf->vfs[0]->iommu_group != pf->vfs[1]->iommu_group);
+
+	struct pci_function *nvme = pci_tree_find_addr(t, "0000:00:03.0");
+	assert_true(nvme->is_pf);
+	assert_int_equal(nvme->sriov.totalvfs, 4);
+	assert_int_equal(nvme->n_vfs, 0);
+	assert_null(nvme->netdevs);
+
+	struct pci_function *e1000e = pci_tree_find_netdev(t, "eth8");
+	assert_non_null(e1000e);
+	assert_false(e1000e->is_pf);
+	assert_null(e1000e->pf);
+	assert_ptr_equal(pci_tree_find_netdev(t, "eth0"), pf);
+	assert_null(pci_tree_find_netdev(t, "eth99"));
+	pci_tree_free(t);
+}
+
+static void test_no_iommu(void **state)
+{
+	struct fixture *f = *state;
+	assert_int_equal(fakesysfs_build_testbed(f->root, false), 0);
+	struct pci_tree *t = scan(f->root);
+	for (size_t i = 0; i < t->n_devs; i++) {
+		assert_int_equal(t->devs[i]->iommu_group, -1);
+		assert_int_equal(t->devs[i]->n_group_peers, 0);
+	}
+	pci_tree_free(t);
+}
+
+static void resolve_one(const struct pci_tree *t, const char *spec, int expect_r, const char *expect_addr,
+			const char *expect_msg)
+{
+	struct pci_function *d = NULL;
+	char *err = NULL;
+	int r = inventory_resolve(t, spec, &d, &err);
+	assert_int_equal(r, expect_r);
+	if (r == 0) {
+		assert_string_equal(d->addr, expect_addr);
+		assert_null(err);
+	} else {
+		assert_non_null(err);
+		if (expect_msg && !strstr(err, expect_msg))
+			fail_msg("resolve '%s': message '%s' lacks '%s'", spec, err, expect_msg);
+	}
+	free(err);
+}
+
+static void test_resolve(void **state)
+{
+	struct fixture *f = *state;
+	assert_int_equal(fakesysfs_build_testbed(f->root, true), 0);
+	struct pci_tree *t = scan(f->root);
+	resolve_one(t, "eth0", 0, "0000:01:00.0", NULL);
+	resolve_one(t, "0000:01:00.0", 0, "0000:01:00.0", NULL);
+	resolve_one(t, "01:00.0", 0, "0000:01:00.0", NULL);
+	resolve_one(t, "eth0#1", 0, "0000:01:10.2", NULL);
+	resolve_one(t, "0000:02:00.0#2", 0, "0000:02:10.4", NULL);
+	resolve_one(t, "eth3", 0, "0000:01:10.2", NULL); /* a VF's own netdev */
+	resolve_one(t, "0000:01:10.4", 0, "0000:01:10.4", NULL);
+	resolve_one(t, "eth8", 0, "0000:00:02.0", NULL); /* not SR-IOV, but a device */
+	resolve_one(t, "eth8#0", -ENODEV, NULL, "not an SR-IOV physical function");
+	resolve_one(t, "eth0#5", -ENODEV, NULL, "VF 5 does not exist");
+	resolve_one(t, "eth0#x", -EINVAL, NULL, "not a VF number");
+	resolve_one(t, "eth0#", -EINVAL, NULL, "not a VF number");
+	resolve_one(t, "eth0#-1", -EINVAL, NULL, "not a VF number");
+	resolve_one(t, "nosuch", -ENODEV, NULL, "no such device");
+	resolve_one(t, "0000:07:00.0", -ENODEV, NULL, "no such device");
+	resolve_one(t, "", -EINVAL, NULL, "empty");
+	pci_tree_free(t);
+}
+
+static void test_odd_tree(void **state)
+{
+	struct fixture *f = *state;
+	const char *root = f->root;
+	assert_int_equal(fakesysfs_build_testbed(root, true), 0);
+	/* garbage numbers, a NUL byte, an oversized file */
+	assert_int_equal(fakesysfs_write(root, "bus/pci/devices/0000:02:00.0/sriov_totalvfs", "seven\n"), 0);
+	assert_int_equal(fakesysfs_write(root, "bus/pci/devices/0000:00:00.0/vendor", "0x8086 garbage\n"), 0);
+	char big[4096];
+	memset(big, '1', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	assert_int_equal(fakesysfs_write(root, "bus/pci/devices/0000:00:02.0/class", big), 0);
+	assert_int_equal(fakesysfs_write(root, "bus/pci/devices/0000:00:02.0/numa_node", "-7\n"), 0);
+	/* a dangling virtfn link, a virtfn link to a non-device, a bad link name */
+	assert_int_equal(fakesysfs_symlink(root, "bus/pci/devices/0000:01:00.0/virtfn5", "../0000:09:00.0"), 0);
+	assert_int_equal(fakesysfs_symlink(root, "bus/pci/devices/0000:01:00.0/virtfnX", "../0000:01:10.0"), 0);
+	/* a dangling entry in bus/pci/devices and a name that is no address */
+	assert_int_equal(fakesysfs_symlink(root, "bus/pci/devices/0000:0a:00.0", "../../../nowhere"), 0);
+	assert_int_equal(fakesysfs_write(root, "bus/pci/devices/README", "x"), 0);
+	/* an iommu_group link that is no number; a VF whose physfn lies */
+	assert_int_equal(fakesysfs_symlink(root, "bus/pci/devices/0000:01:10.0/iommu_group", "../../../kernel/iommu_groups/abc"), 0);
+	assert_int_equal(fakesysfs_symlink(root, "bus/pci/devices/0000:01:10.2/physfn", "../0000:02:00.0"), 0);
+	/* numvfs beyond totalvfs on the NVMe */
+	assert_int_equal(fakesysfs_write(root, "bus/pci/devices/0000:00:03.0/sriov_numvfs", "9\n"), 0);
+
+	struct pci_tree *t = scan(root);
+	assert_true(has_warning(t, "0000:02:00.0: sriov_totalvfs unreadable"));
+	assert_true(has_warning(t, "0000:00:00.0: cannot read vendor"));
+	assert_true(has_warning(t, "0000:00:02.0: cannot read class"));
+	assert_true(has_warning(t, "0000:00:02.0: cannot read numa_node"));
+	assert_true(has_warning(t, "virtfn5 points at 0000:09:00.0, which is not a PCI device"));
+	assert_true(has_warning(t, "virtfnX: not a VF link name"));
+	assert_true(has_warning(t, "bus/pci/devices/0000:0a:00.0"));
+	assert_true(has_warning(t, "bus/pci/devices/README: not a PCI address"));
+	assert_true(has_warning(t, "not a group number"));
+	assert_true(has_warning(t, "0000:01:10.2: physfn points at 0000:02:00.0"));
+	assert_true(has_warning(t, "sriov_numvfs 9 exceeds sriov_totalvfs 4"));
+
+	/* What could be read still is. */
+	struct pci_function *pf2 = pci_tree_find_addr(t, "0000:02:00.0");
+	assert_true(pf2->is_pf);
+	assert_false(pf2->sriov.valid);
+	assert_int_equal(pf2->n_vfs, 3); /* its virtfn links are intact */
+	struct pci_function *pf1 = pci_tree_find_addr(t, "0000:01:00.0");
+	assert_int_equal(pf1->n_vfs, 3);
+	assert_int_equal(pf1->vfs[0]->iommu_group, -1);
+	assert_false(pci_tree_find_addr(t, "0000:00:00.0")->ids_valid);
+	assert_int_equal(pci_tree_find_addr(t, "0000:00:02.0")->numa_node, -1);
+	pci_tree_free(t);
+}
+
+static void test_unreadable_root(void **state)
+{
+	struct fixture *f = *state;
+	struct pci_tree *t = NULL;
+	assert_int_equal(pci_tree_scan("/nonexistent/sysfs", &t), -ENOENT);
+	/* a root that exists but has no bus/pci/devices */
+	assert_int_equal(pci_tree_scan(f->root, &t), -ENOENT);
+	assert_null(t);
+}
+
+static void test_shared_groups(void **state)
+{
+	struct fixture *f = *state;
+	assert_int_equal(fakesysfs_build_grid_ex(f->root, 2, 4, FAKESYSFS_SHARED_GROUPS), 0);
+	struct pci_tree *t = scan(f->root);
+	assert_int_equal(pci_tree_count_pfs(t), 2);
+	for (size_t i = 0; i < t->n_devs; i++) {
+		const struct pci_function *d = t->devs[i];
+		if (d->is_pf || d->pf)
+			assert_int_equal(d->n_group_peers, 5); /* PF + 4 VFs */
+	}
+	pci_tree_free(t);
+}
+
+static void test_grid_64x64(void **state)
+{
+	struct fixture *f = *state;
+	assert_int_equal(fakesysfs_build_grid(f->root, 64, 64), 0);
+	struct pci_tree *t = scan(f->root);
+	assert_int_equal(pci_tree_count_pfs(t), 64);
+	assert_int_equal(pci_tree_count_vfs(t), 4096);
+	assert_null(t->warnings);
+	for (size_t i = 0; i < t->n_devs; i++) {
+		const struct pci_function *d = t->devs[i];
+		if (!d->is_pf)
+			continue;
+		assert_int_equal(d->n_vfs, 64);
+		for (uint32_t k = 0; k < d->n_vfs; k++)
+			assert_int_equal(d->vfs[k]->vf_index, k);
+	}
+	pci_tree_free(t);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_testbed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_iommu, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_resolve, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_odd_tree, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unreadable_root, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_shared_groups, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_grid_64x64, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
