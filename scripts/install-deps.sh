@@ -36,7 +36,7 @@ pkgs=(build-essential meson ninja-build pkg-config
       jq iproute2 kmod)
 if [ "$want_vm" = 1 ]; then
 	add_backports
-	pkgs+=(busybox-static cpio)
+	pkgs+=(busybox-static cpio xz-utils)
 fi
 
 apt-get update -qq

@@ -92,7 +92,7 @@ static void set_fix(struct ctx *c, struct check_finding *f, const char *fmt, ...
 
 struct host_facts {
 	char *cmdline;         /* NULL when unreadable */
-	bool cpu_amd;
+	bool amd;              /* AMD-Vi platform (IVRS table, or an AMD CPU without DMAR) */
 	bool param_iommu_on;   /* intel_iommu=on / amd_iommu=on (or =force...) */
 	bool param_iommu_off;  /* intel_iommu=off, amd_iommu=off, iommu=off */
 	bool param_pt;         /* iommu=pt */
@@ -184,9 +184,10 @@ static void read_facts(struct ctx *c, struct host_facts *h)
 	_cleanup_free_ char *cpuinfo_path = path_join(proc, "cpuinfo");
 	_cleanup_fclose_ FILE *f = cpuinfo_path ? fopen(cpuinfo_path, "re") : NULL;
 	char line[256];
+	bool cpu_amd = false;
 	while (f && fgets(line, sizeof(line), f))
 		if (strncmp(line, "vendor_id", 9) == 0) {
-			h->cpu_amd = strstr(line, "AuthenticAMD") || strstr(line, "HygonGenuine");
+			cpu_amd = strstr(line, "AuthenticAMD") || strstr(line, "HygonGenuine");
 			break;
 		}
 
@@ -198,11 +199,17 @@ static void read_facts(struct ctx *c, struct host_facts *h)
 		count_dir_entries(units, h->iommu_units, sizeof(h->iommu_units));
 	h->acpi_dmar = path_exists(c->t->root, "firmware/acpi/tables/DMAR");
 	h->acpi_ivrs = path_exists(c->t->root, "firmware/acpi/tables/IVRS");
+	/* The firmware's table names the IOMMU the platform really has (a VM
+	 * may show an AMD CPU with an Intel IOMMU); the CPU vendor is the guess
+	 * when firmware lists none. */
+	h->amd = h->acpi_ivrs || (!h->acpi_dmar && cpu_amd);
 }
 
+/* Intel's IOMMU driver is off unless asked for; AMD-Vi is on whenever the
+ * firmware enables it ("amd_iommu=on" is not a kernel option). */
 static const char *iommu_param(const struct host_facts *h)
 {
-	return h->cpu_amd ? "amd_iommu=on iommu=pt" : "intel_iommu=on iommu=pt";
+	return h->amd ? "iommu=pt" : "intel_iommu=on iommu=pt";
 }
 
 static const char *grub_hint(void)
@@ -214,7 +221,7 @@ static const char *grub_hint(void)
 
 static void rule_iommu(struct ctx *c, const struct host_facts *h)
 {
-	const char *vendor = h->cpu_amd ? "AMD-Vi" : "Intel VT-d";
+	const char *vendor = h->amd ? "AMD-Vi" : "Intel VT-d";
 	if (h->n_groups > 0) {
 		struct check_finding *f = finding(c, "iommu", NULL, CHECK_OK, "IOMMU is active (%zu groups)",
 						  h->n_groups);
@@ -226,12 +233,14 @@ static void rule_iommu(struct ctx *c, const struct host_facts *h)
 					  "IOMMU is not active: no IOMMU groups, VFs cannot be passed to VMs");
 	set_evidence(c, f, "%s/kernel/iommu_groups is empty; iommu units: %s; ACPI %s table: %s; command line: %s",
 		     c->t->root, h->iommu_units[0] ? h->iommu_units : "none",
-		     h->cpu_amd ? "IVRS" : "DMAR",
-		     (h->cpu_amd ? h->acpi_ivrs : h->acpi_dmar) ? "present" : "absent",
+		     h->amd ? "IVRS" : "DMAR", (h->amd ? h->acpi_ivrs : h->acpi_dmar) ? "present" : "absent",
 		     h->cmdline ? h->cmdline : "(unreadable)");
 	if (h->param_iommu_off)
 		set_fix(c, f, "remove the IOMMU 'off' option from the kernel command line and add %s %s",
 			iommu_param(h), grub_hint());
+	else if (h->amd)
+		set_fix(c, f, "enable the IOMMU (AMD-Vi, \"IOMMU\" or \"SVM\") in the BIOS/UEFI setup, and add "
+			      "iommu=pt to the kernel command line %s", grub_hint());
 	else if (!h->param_iommu_on)
 		set_fix(c, f, "add %s to the kernel command line %s", iommu_param(h), grub_hint());
 	else
@@ -254,7 +263,7 @@ static void rule_cmdline(struct ctx *c, const struct host_facts *h)
 			grub_hint());
 		return;
 	}
-	if (!h->param_iommu_on && h->n_groups == 0) {
+	if (!h->amd && !h->param_iommu_on && h->n_groups == 0) {
 		struct check_finding *f = finding(c, "cmdline", NULL, CHECK_FAIL,
 						  "the kernel command line does not enable the IOMMU");
 		set_evidence(c, f, "%s", h->cmdline);

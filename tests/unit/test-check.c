@@ -167,7 +167,25 @@ static void test_amd_and_off(void **state)
 	const struct check_finding *c = find(&run, "cmdline", NULL);
 	assert_int_equal(c->status, CHECK_FAIL);
 	assert_contains(c->summary, "turns the IOMMU off");
-	assert_contains(c->fix, "amd_iommu=on iommu=pt");
+	assert_contains(c->fix, "add iommu=pt");
+	assert_null(strstr(c->fix, "amd_iommu=on")); /* not a kernel option */
+	run_done(&run);
+
+	/* AMD CPU, no IOMMU asked for: AMD-Vi is on by default, so the fix is
+	 * the firmware setting, not a command-line switch */
+	set_cmdline(f, "root=/dev/sda1\n");
+	run_checks(f, &run);
+	c = find(&run, "iommu", NULL);
+	assert_int_equal(c->status, CHECK_FAIL);
+	assert_contains(c->fix, "AMD-Vi");
+	assert_contains(c->fix, "BIOS");
+	run_done(&run);
+
+	/* An AMD CPU with Intel's IOMMU tables (a VM): the firmware wins */
+	assert_int_equal(fakesysfs_write(f->sys, "firmware/acpi/tables/DMAR", "x"), 0);
+	run_checks(f, &run);
+	assert_contains(find(&run, "iommu", NULL)->evidence, "ACPI DMAR table: present");
+	assert_contains(find(&run, "cmdline", NULL)->fix, "intel_iommu=on iommu=pt");
 	run_done(&run);
 }
 

@@ -73,6 +73,10 @@ pf1_net=$(ls /sys/bus/pci/devices/${igb_pfs[1]}/net | head -1)
 # igb checks a VF rate against the PF's link speed: the PF must be up.
 $IP link set "$pf0_net" up
 $IP link set "$pf1_net" up
+for _ in $(seq 100); do # carrier comes up ~1-2 s later
+	[ "$(cat /sys/class/net/$pf0_net/carrier 2>/dev/null)$(cat /sys/class/net/$pf1_net/carrier 2>/dev/null)" == 11 ] && break
+	sleep 0.1
+done
 $IP link set "$pf0_net" vf 0 mac 02:11:22:33:44:55 vlan 100 qos 3
 $IP link set "$pf0_net" vf 1 spoofchk off
 $IP link set "$pf0_net" vf 2 mac 02:aa:bb:cc:dd:02 vlan 4094

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Prints sriovd's benchmark figures next to their baselines:
+#  1. inventory of a generated 64 PF x 64 VF tree vs the by-hand shell way;
+#  2. on the testbed VM, `sriovctl -j list` vs `ip -j -d link show`.
+# Figures, not pass/fail: nothing here is a timed test.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+[ "${SRIOV_SKIP_DEPS:-0}" = 1 ] || scripts/install-deps.sh --vm
+[ -f build/build.ninja ] || meson setup build >/dev/null
+ninja -C build >/dev/null
+
+echo "== 1a. inventory on a generated tree of 64 PFs x 64 VFs"
+build/bench/bench-inventory 64 64 20
+echo
+# The shell baseline forks ~6 processes per VF (minutes on 4096 VFs), so the
+# side-by-side runs on a smaller tree, the same for both.
+echo "== 1b. side by side with the by-hand shell baseline, 8 PFs x 64 VFs"
+build/bench/bench-inventory 8 64 20 bench/by-hand-inventory.sh
+echo
+echo "== 2. testbed VM: sriovctl -j list vs ip -j -d link show"
+out=$(mktemp -d /var/tmp/sriovd-bench.XXXXXX)
+tests/vm/run-vm.sh --out "$out" bench/vm-list-vs-ip.sh "$PWD/build" 20
