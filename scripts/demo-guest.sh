@@ -13,7 +13,7 @@ for pf in /sys/bus/pci/devices/*; do
 	echo
 	echo "\$ echo 3 > /sys/class/net/$net/device/sriov_numvfs"
 	echo 3 >"/sys/class/net/$net/device/sriov_numvfs"
-	/sbin/ip link set "$net" vf 0 mac "02:00:00:00:0${net#eth}:00" vlan 100
+	/sbin/ip link set "$net" vf 0 mac "02:00:00:00:0$((${net#eth} + 1)):01" vlan 100
 done
 step "$ctl" list
 first_vf=$(readlink /sys/class/net/eth0/device/virtfn0 2>/dev/null | xargs -r basename)

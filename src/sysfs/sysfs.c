@@ -251,7 +251,7 @@ struct pci_function *pci_tree_find_addr(const struct pci_tree *t, const char *ad
 	struct pci_addr a;
 	struct pci_function key = {0}, *keyp = &key;
 
-	if (pci_addr_parse(addr, &a) < 0)
+	if (t->n_devs == 0 || pci_addr_parse(addr, &a) < 0)
 		return NULL;
 	pci_addr_format(&a, key.addr);
 	struct pci_function **found = bsearch(&keyp, t->devs, t->n_devs, sizeof(*t->devs), cmp_dev_addr);
@@ -326,7 +326,8 @@ static int link_vfs(struct pci_tree *t, struct pci_function *pf, int devices_fd)
 	closedir(dir);
 	if (r < 0)
 		return r;
-	qsort(pf->vfs, pf->n_vfs, sizeof(*pf->vfs), cmp_vf_index);
+	if (pf->n_vfs > 1) /* qsort(NULL, 0) is undefined */
+		qsort(pf->vfs, pf->n_vfs, sizeof(*pf->vfs), cmp_vf_index);
 	if (pf->sriov.valid && pf->n_vfs != pf->sriov.numvfs)
 		pci_tree_warn(t, "%s: sriov_numvfs is %u but %zu virtfn links exist", pf->addr,
 			      pf->sriov.numvfs, pf->n_vfs);
@@ -349,6 +350,8 @@ static int link_iommu_groups(struct pci_tree *t)
 	_cleanup_free_ struct pci_function **by_group = malloc((t->n_devs + 1) * sizeof(*by_group));
 	if (!by_group)
 		return -ENOMEM;
+	if (t->n_devs == 0)
+		return 0;
 	memcpy(by_group, t->devs, t->n_devs * sizeof(*by_group));
 	qsort(by_group, t->n_devs, sizeof(*by_group), cmp_dev_group);
 
@@ -413,7 +416,8 @@ int pci_tree_scan(const char *root, struct pci_tree **ret)
 		}
 		t->devs[t->n_devs++] = d;
 	}
-	qsort(t->devs, t->n_devs, sizeof(*t->devs), cmp_dev_addr);
+	if (t->n_devs > 1)
+		qsort(t->devs, t->n_devs, sizeof(*t->devs), cmp_dev_addr);
 
 	for (size_t i = 0; i < t->n_devs; i++)
 		if (t->devs[i]->is_pf && (r = link_vfs(t, t->devs[i], devices_fd)) < 0)

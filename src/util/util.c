@@ -253,5 +253,6 @@ static int cmp_str(const void *a, const void *b)
 
 void strv_sort(char **v)
 {
-	qsort(v, strv_length(v), sizeof(*v), cmp_str);
+	if (strv_length(v) > 1)
+		qsort(v, strv_length(v), sizeof(*v), cmp_str);
 }

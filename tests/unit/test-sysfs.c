@@ -220,6 +220,20 @@ static void test_unreadable_root(void **state)
 	assert_null(t);
 }
 
+static void test_empty_tree(void **state)
+{
+	/* A root with an empty bus/pci/devices: nothing found, nothing odd. */
+	struct fixture *f = *state;
+	assert_int_equal(fakesysfs_init(f->root, true), 0);
+	struct pci_tree *t = scan(f->root);
+	assert_int_equal(t->n_devs, 0);
+	assert_int_equal(pci_tree_count_pfs(t), 0);
+	assert_null(pci_tree_find_addr(t, "0000:01:00.0"));
+	assert_null(pci_tree_find_netdev(t, "eth0"));
+	assert_null(t->warnings);
+	pci_tree_free(t);
+}
+
 static void test_shared_groups(void **state)
 {
 	struct fixture *f = *state;
@@ -261,6 +275,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_resolve, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_odd_tree, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unreadable_root, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_empty_tree, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shared_groups, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_grid_64x64, setup, teardown),
 	};
