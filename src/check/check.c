@@ -58,34 +58,35 @@ static struct check_finding *finding(struct ctx *c, const char *check, const cha
 	return f;
 }
 
+/* Fills one text field of a finding (evidence or fix). */
+static void set_text(struct ctx *c, struct check_finding *f, char **field, const char *fmt, va_list ap)
+{
+	if (!f)
+		return;
+	free(*field);
+	*field = vformat(fmt, ap);
+	if (!*field)
+		c->error = -ENOMEM;
+}
+
 static void set_evidence(struct ctx *c, struct check_finding *f, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 static void set_evidence(struct ctx *c, struct check_finding *f, const char *fmt, ...)
 {
-	if (!f)
-		return;
 	va_list ap;
 	va_start(ap, fmt);
-	free(f->evidence);
-	f->evidence = vformat(fmt, ap);
+	set_text(c, f, f ? &f->evidence : NULL, fmt, ap);
 	va_end(ap);
-	if (!f->evidence)
-		c->error = -ENOMEM;
 }
 
 static void set_fix(struct ctx *c, struct check_finding *f, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 static void set_fix(struct ctx *c, struct check_finding *f, const char *fmt, ...)
 {
-	if (!f)
-		return;
 	va_list ap;
 	va_start(ap, fmt);
-	free(f->fix);
-	f->fix = vformat(fmt, ap);
+	set_text(c, f, f ? &f->fix : NULL, fmt, ap);
 	va_end(ap);
-	if (!f->fix)
-		c->error = -ENOMEM;
 }
 
 /* --- host facts ---------------------------------------------------------- */

@@ -8,6 +8,8 @@
 #include <getopt.h>
 #include <stdbool.h>
 
+#include <jansson.h>
+
 #include "inventory/inventory.h"
 
 /* Exit statuses, documented in the README and `sriovctl --help`. */
@@ -51,6 +53,10 @@ int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * unreadable. */
 int cli_load_inventory(const struct cli *cli, bool names, bool stats, struct pci_tree **ret);
 void cli_print_warnings(const struct cli *cli, const struct pci_tree *t);
+
+/* Prints j (and drops the reference); returns EXIT_OK, or EXIT_FAILED with
+ * the error printed when stdout fails. */
+int cli_print_json(const char *verb, json_t *j);
 
 int cmd_list(struct cli *cli, int argc, char **argv);
 int cmd_show(struct cli *cli, int argc, char **argv);

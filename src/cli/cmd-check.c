@@ -72,15 +72,14 @@ int cmd_check(struct cli *cli, int argc, char **argv)
 	if (r < 0)
 		return cli_error("check: %s", strerror(-r));
 
-	if (cli->json) {
-		json_t *j = json_report(&rep);
-		r = json_print(stdout, j);
-		json_decref(j);
-	} else
+	r = EXIT_OK;
+	if (cli->json)
+		r = cli_print_json("check", json_report(&rep));
+	else
 		text_report(stdout, &rep);
 	enum check_status worst = check_report_worst(&rep);
 	check_report_done(&rep);
-	if (r < 0)
-		return cli_error("check: cannot print: %s", strerror(-r));
+	if (r != EXIT_OK)
+		return r;
 	return worst == CHECK_FAIL ? EXIT_FAILED : EXIT_OK;
 }

@@ -16,12 +16,11 @@ int cmd_list(struct cli *cli, int argc, char **argv)
 	if ((r = cli_load_inventory(cli, true, false, &t)))
 		return r;
 	cli_print_warnings(cli, t);
-	if (cli->json) {
-		json_t *j = json_inventory(t);
-		r = json_print(stdout, j);
-		json_decref(j);
-	} else
+	r = EXIT_OK;
+	if (cli->json)
+		r = cli_print_json("list", json_inventory(t));
+	else
 		text_print_list(stdout, t);
 	pci_tree_free(t);
-	return r < 0 ? cli_error("list: cannot print: %s", strerror(-r)) : EXIT_OK;
+	return r;
 }

@@ -26,12 +26,11 @@ int cmd_show(struct cli *cli, int argc, char **argv)
 		return EXIT_FAILED;
 	}
 	cli_print_warnings(cli, t);
-	if (cli->json) {
-		json_t *j = json_pci_function(d);
-		r = json_print(stdout, j);
-		json_decref(j);
-	} else
+	r = EXIT_OK;
+	if (cli->json)
+		r = cli_print_json("show", json_pci_function(d));
+	else
 		text_print_show(stdout, d);
 	pci_tree_free(t);
-	return r < 0 ? cli_error("show: cannot print: %s", strerror(-r)) : EXIT_OK;
+	return r;
 }

@@ -169,6 +169,13 @@ void cli_print_warnings(const struct cli *cli, const struct pci_tree *t)
 		text_print_warnings(stderr, t);
 }
 
+int cli_print_json(const char *verb, json_t *j)
+{
+	int r = json_print(stdout, j);
+	json_decref(j);
+	return r < 0 ? cli_error("%s: cannot print: %s", verb, strerror(-r)) : EXIT_OK;
+}
+
 int main(int argc, char **argv)
 {
 	struct cli cli = {
