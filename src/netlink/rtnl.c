@@ -1,4 +1,5 @@
 #include "rtnl.h"
+#include "rtnl-private.h"
 
 #include <libmnl/libmnl.h>
 #include <linux/if_link.h>
@@ -168,9 +169,7 @@ static ssize_t rtnl_recv(struct rtnl *nl)
 	}
 }
 
-/* Sends one request and runs cb on each reply until the kernel is done with
- * it (a single answer, the end of a dump, or an ack). */
-static int rtnl_transact(struct rtnl *nl, struct nlmsghdr *req, mnl_cb_t cb, void *data)
+int rtnl_transact(struct rtnl *nl, struct nlmsghdr *req, mnl_cb_t cb, void *data)
 {
 	static mnl_cb_t ctl_cbs[NLMSG_MIN_TYPE] = {
 		[NLMSG_NOOP] = noop_cb,
