@@ -45,6 +45,11 @@ typedef int (*cli_opt_handler)(int opt, const char *arg, void *data);
 int cli_parse(struct cli *cli, int argc, char **argv, const struct option *verb_opts,
 	      const char *verb_short, cli_opt_handler handler, void *data, int *first_arg);
 
+/* The same, but options end at the first argument that is not one, so that
+ * values such as "-1" in `vf set ... vlan -1` reach the verb's own parser. */
+int cli_parse_ordered(struct cli *cli, int argc, char **argv, const struct option *verb_opts,
+		      const char *verb_short, cli_opt_handler handler, void *data, int *first_arg);
+
 /* Prints "sriovctl: <message>" to stderr; returns EXIT_FAILED. */
 int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -61,3 +66,5 @@ int cli_print_json(const char *verb, json_t *j);
 int cmd_list(struct cli *cli, int argc, char **argv);
 int cmd_show(struct cli *cli, int argc, char **argv);
 int cmd_check(struct cli *cli, int argc, char **argv);
+int cmd_vf(struct cli *cli, int argc, char **argv);
+int cmd_stats(struct cli *cli, int argc, char **argv);

@@ -10,13 +10,15 @@ static const struct cli_verb verbs[] = {
 	{"list", cmd_list, "", "every SR-IOV PF with its VFs"},
 	{"show", cmd_show, "DEV", "one device: DEV is a netdev, a PCI address or PF#N"},
 	{"check", cmd_check, "", "is this host ready for SR-IOV passthrough?"},
+	{"vf", cmd_vf, "set VF SETTING VALUE...", "change a VF's MAC, VLAN, ... (all or nothing)"},
+	{"stats", cmd_stats, "DEV", "per-VF counters of a PF, or of one VF"},
 };
 
 static void usage(FILE *f)
 {
 	fprintf(f, "Usage: sriovctl [OPTIONS] COMMAND [ARGS]\n\nCommands:\n");
 	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
-		fprintf(f, "  %-6s %-6s %s\n", verbs[i].name, verbs[i].args, verbs[i].help);
+		fprintf(f, "  %-7s %-24s %s\n", verbs[i].name, verbs[i].args, verbs[i].help);
 	fprintf(f, "\nOptions (before or after the command):\n"
 		   "  -j, --json           print JSON (schema: docs/json-schema.md)\n"
 		   "      --sysfs-root DIR read devices from DIR instead of /sys ($SRIOV_SYSFS_ROOT)\n"
@@ -138,9 +140,17 @@ int cli_parse(struct cli *cli, int argc, char **argv, const struct option *verb_
 	      const char *verb_short, cli_opt_handler handler, void *data, int *first_arg)
 {
 	char shortopts[64];
-	/* Leading ':' reports a missing value as ':'; "-" is not used so that
-	 * options and arguments may mix (permutation). */
+	/* Leading ':' reports a missing value as ':'; without '+' options and
+	 * arguments may mix (permutation). */
 	snprintf(shortopts, sizeof(shortopts), ":jhV%s", verb_short ? verb_short : "");
+	return do_getopt(cli, argc, argv, shortopts, verb_opts, handler, data, first_arg);
+}
+
+int cli_parse_ordered(struct cli *cli, int argc, char **argv, const struct option *verb_opts,
+		      const char *verb_short, cli_opt_handler handler, void *data, int *first_arg)
+{
+	char shortopts[64];
+	snprintf(shortopts, sizeof(shortopts), "+:jhV%s", verb_short ? verb_short : "");
 	return do_getopt(cli, argc, argv, shortopts, verb_opts, handler, data, first_arg);
 }
 

@@ -1,13 +1,29 @@
 /* Shared by the files of netlink/ only: the socket handle and the
- * request/answer primitive. Nothing outside netlink/ includes this. */
+ * request/answer primitives. Nothing outside netlink/ includes this. */
 #pragma once
 
 #include <libmnl/libmnl.h>
+#include <sys/types.h>
 
 #include "rtnl.h"
+
+struct rtnl {
+	struct mnl_socket *sock;
+	uint32_t portid;
+	uint32_t seq;
+	uint8_t *buf; /* receive buffer, grown to the largest datagram seen */
+	size_t buf_size;
+	char *ext_ack_msg;
+};
 
 /* Sends one request (seq is set here) and runs cb on every answer until the
  * kernel is done: one reply, the end of a dump (NLM_F_DUMP), or an ack
  * (NLM_F_ACK). A kernel error comes back as -errno, with its ext-ack text
  * kept for rtnl_last_error_message(). */
 int rtnl_transact(struct rtnl *nl, struct nlmsghdr *req, mnl_cb_t cb, void *data);
+
+/* Receives one datagram into nl->buf, sized with MSG_PEEK|MSG_TRUNC first. */
+ssize_t rtnl_recv(struct rtnl *nl);
+
+/* The kernel's extended-ack message in an NLMSG_ERROR, or NULL (caller frees). */
+char *rtnl_ext_ack_text(const struct nlmsghdr *nlh);

@@ -17,15 +17,6 @@
  * read, so this is only the starting size. */
 #define RTNL_RECV_INITIAL (128 * 1024)
 
-struct rtnl {
-	struct mnl_socket *sock;
-	uint32_t portid;
-	uint32_t seq;
-	uint8_t *buf;
-	size_t buf_size;
-	char *ext_ack_msg;
-};
-
 int rtnl_open(struct rtnl **ret)
 {
 	struct rtnl *nl = calloc(1, sizeof(*nl));
@@ -100,6 +91,23 @@ static int data_cb(const struct nlmsghdr *nlh, void *data)
 	return call->cb ? call->cb(nlh, call->data) : MNL_CB_OK;
 }
 
+char *rtnl_ext_ack_text(const struct nlmsghdr *nlh)
+{
+	const struct nlmsgerr *err = mnl_nlmsg_get_payload(nlh);
+	char *msg = NULL;
+
+	if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS))
+		return NULL;
+	/* The TLVs follow the echoed request, or just its header when capped. */
+	size_t off = sizeof(*err);
+	if (!(nlh->nlmsg_flags & NLM_F_CAPPED))
+		off += err->msg.nlmsg_len - sizeof(err->msg);
+	size_t payload = mnl_nlmsg_get_payload_len(nlh);
+	if (off < payload)
+		mnl_attr_parse_payload((const char *)err + off, payload - off, ext_ack_attr_cb, &msg);
+	return msg;
+}
+
 /* NLMSG_ERROR carries both acks (error 0) and failures; on failure keep the
  * extended-ack text so the caller can show the kernel's own words. */
 static int error_cb(const struct nlmsghdr *nlh, void *data)
@@ -113,16 +121,8 @@ static int error_cb(const struct nlmsghdr *nlh, void *data)
 	}
 	if (err->error == 0)
 		return MNL_CB_STOP;
-
-	if (nlh->nlmsg_flags & NLM_F_ACK_TLVS) {
-		size_t off = sizeof(*err);
-		if (!(nlh->nlmsg_flags & NLM_F_CAPPED))
-			off += err->msg.nlmsg_len - sizeof(err->msg);
-		size_t payload = mnl_nlmsg_get_payload_len(nlh);
-		if (off < payload)
-			mnl_attr_parse_payload((const char *)err + off, payload - off, ext_ack_attr_cb,
-					       &call->nl->ext_ack_msg);
-	}
+	free(call->nl->ext_ack_msg);
+	call->nl->ext_ack_msg = rtnl_ext_ack_text(nlh);
 	errno = err->error < 0 ? -err->error : err->error;
 	return MNL_CB_ERROR;
 }
@@ -141,8 +141,7 @@ static int done_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_STOP;
 }
 
-/* Receives one datagram into nl->buf, growing it to the datagram's size. */
-static ssize_t rtnl_recv(struct rtnl *nl)
+ssize_t rtnl_recv(struct rtnl *nl)
 {
 	int fd = mnl_socket_get_fd(nl->sock);
 	for (;;) {

@@ -45,3 +45,73 @@ int rtnl_get_pf_link(struct rtnl *nl, const char *ifname, unsigned want, struct 
 int rtnl_parse_pf_link(const struct nlmsghdr *nlh, struct pf_link *ret);
 void pf_link_done(struct pf_link *l);
 const struct vf_settings *pf_link_vf(const struct pf_link *l, uint32_t index);
+
+/* Outcome of each field of a change request. */
+struct vf_field_result {
+	int error;     /* 0, or the kernel's -errno */
+	char *message; /* the kernel's extended-ack text, or NULL */
+};
+struct vf_set_result {
+	struct vf_field_result field[_VF_FIELD_MAX];
+};
+void vf_set_result_done(struct vf_set_result *r);
+
+/* Applies the fields of s (its has bits) to VF s->index of the PF with
+ * pf_ifindex: one RTM_SETLINK per setting, as the kernel takes them (VLAN,
+ * QoS and protocol travel together, so do min and max rate), all sent in one
+ * go and each acknowledged on its own, so one answer per setting costs one
+ * round trip in all. Returns 0 when every answer arrived (each field's own
+ * outcome is in *res, the fields of one message sharing it), or -errno when
+ * the exchange itself failed. */
+int rtnl_set_vf(struct rtnl *nl, uint32_t pf_ifindex, const struct vf_settings *s, struct vf_set_result *res);
+
+/* What rtnl_apply_vf() did. */
+struct vf_apply_report {
+	uint32_t pf_ifindex;
+	struct vf_settings before;     /* the VF as the kernel listed it first */
+	struct vf_settings sent;       /* the request (a lone min/max rate completed from before) */
+	struct vf_set_result result;   /* each sent field's answer */
+	bool failed;                   /* at least one field was refused */
+	unsigned rolled_back;          /* VF_HAS bits put back to their before value */
+	struct vf_set_result rollback; /* answers to the put-back request */
+};
+void vf_apply_report_done(struct vf_apply_report *r);
+
+/* Changes VF want->index of PF pf_ifname all-or-nothing: reads the VF's
+ * settings, sends the fields of want in one batch and, when any is refused,
+ * puts the accepted ones back to their previous values. Returns 0 when the
+ * exchange ran (the outcome is in *rep, see rep->failed), or -errno when it
+ * could not (no such PF, VF not listed by the kernel, a request that cannot
+ * be valid for this PF: *ret_error then says why, or is NULL). */
+int rtnl_apply_vf(struct rtnl *nl, const char *pf_ifname, const struct vf_settings *want,
+		  struct vf_apply_report *rep, char **ret_error);
+
+/* --- Is a netdev in use by the host? (rtnl-usage.c) --------------------- */
+
+/* What the host itself does with one netdev. Addresses and routes are the
+ * host's own configuration; what the kernel adds to every link that comes
+ * up is counted apart (IPv6 link-local fe80::/10 addresses) or not at all
+ * (see rtnl_route_counts_for). */
+struct link_usage {
+	uint32_t ifindex;
+	unsigned flags;             /* IFF_*, IFF_UP among them */
+	unsigned n_ipv4;            /* IPv4 addresses */
+	unsigned n_ipv6;            /* IPv6 addresses other than link-local */
+	unsigned n_ipv6_link_local; /* fe80::/10: the kernel adds one to any up link */
+	unsigned n_routes;          /* IPv4/IPv6 routes leaving through the link */
+};
+
+/* Flags, addresses (one RTM_GETADDR dump) and routes (one RTM_GETROUTE dump,
+ * every table) of IFNAME. -ENODEV when there is no such link. */
+int rtnl_link_usage(struct rtnl *nl, const char *ifname, struct link_usage *ret);
+
+/* Whether an RTM_NEWROUTE message counts as a route through ifindex: an
+ * IPv4/IPv6 route whose output interface (RTA_OIF, or one of its multipath
+ * next hops) is ifindex, in any table but the local one (the kernel's
+ * local/broadcast/anycast/multicast entries derived from the addresses),
+ * not cached, and not the fe80::/64 route the kernel itself (proto kernel)
+ * adds to every up IPv6 link. Exposed so tests can feed crafted messages. */
+bool rtnl_route_counts_for(const struct nlmsghdr *nlh, uint32_t ifindex);
+
+/* Up, with at least one address (link-local ones aside) or route. */
+bool link_usage_carries_traffic(const struct link_usage *u);

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* One bit per field: on read-back, the kernel reported the field; on a
@@ -74,6 +75,24 @@ enum vf_link_state vf_link_state_from_string(const char *s);
 /* "802.1Q" / "802.1ad"; NULL for another ethertype. */
 const char *vf_vlan_proto_to_string(uint16_t proto);
 int vf_vlan_proto_from_string(const char *s, uint16_t *ret);
+
+/* The user's names of the fields ("mac", "vlan", "min-rate", ...), as
+ * `sriovctl vf set` and the config file spell them; NULL for VF_FIELD_STATS. */
+const char *vf_field_name(enum vf_field f);
+
+/* Parses "KEY VALUE" pairs (mac M, vlan V, qos Q, proto 802.1Q|802.1ad,
+ * spoofchk on|off, trust on|off, state auto|enable|disable, min-rate R,
+ * max-rate R, query-rss on|off) into *ret, setting the has bit of each.
+ * Values are checked here (unicast MAC, VLAN 0-4094, QoS 0-7, min <= max);
+ * on failure returns -EINVAL and, in *ret_error, a sentence naming the
+ * setting and the reason. */
+int vf_settings_parse(int argc, char *const *argv, struct vf_settings *ret, char **ret_error);
+
+/* Parses "aa:bb:cc:dd:ee:ff" (6 bytes); -EINVAL otherwise. */
+int vf_mac_parse(const char *s, uint8_t mac[6]);
+
+/* Formats the value of one field of s ("02:11:...", "100", "on", "802.1Q"). */
+void vf_field_format(const struct vf_settings *s, enum vf_field f, char *buf, size_t len);
 
 /* "02:11:22:33:44:55"; buf must hold 3 * VF_MAC_MAX bytes. */
 #define VF_MAC_STRLEN (3 * VF_MAC_MAX)

@@ -1,0 +1,187 @@
+/* sriovctl vf set VF SETTING VALUE...: one VF's L2 settings, all or nothing.
+ *
+ * The settings of one call go to the kernel as one batch of RTM_SETLINK
+ * messages, each answered on its own; when any is refused, the ones already
+ * accepted are put back and the output says so. */
+#include "cli.h"
+#include "netlink/rtnl.h"
+#include "output/output.h"
+#include "util/util.h"
+
+/* Why a driver may answer this, in words an operator can act on. */
+static const char *hint(enum vf_field f, int error, const char *driver)
+{
+	static char buf[160];
+	if (error == -EOPNOTSUPP) {
+		snprintf(buf, sizeof(buf), "%s does not support this setting", driver ? driver : "the PF driver");
+		return buf;
+	}
+	if (error == -EINVAL && (f == VF_FIELD_MIN_RATE || f == VF_FIELD_MAX_RATE))
+		return "the driver refused the rate (some, igb among them, refuse rates while the PF link is "
+		       "down, above the link speed, or any min-rate)";
+	if (error == -EPROTONOSUPPORT && f == VF_FIELD_VLAN_PROTO)
+		return "the driver supports only 802.1Q";
+	return NULL;
+}
+
+static const char *field_status(const struct vf_apply_report *rep, enum vf_field f)
+{
+	if (rep->result.field[f].error)
+		return "failed";
+	if (!rep->failed)
+		return "ok";
+	return rep->rolled_back & VF_HAS(f) ? "rolled_back" : "rollback_failed";
+}
+
+static json_t *json_field_error(const struct vf_field_result *res)
+{
+	if (!res->error)
+		return json_null();
+	const char *name = strerrorname_np(-res->error);
+	return json_string(name ? name : "unknown");
+}
+
+static json_t *json_report(const struct pci_function *vf, const struct vf_apply_report *rep, unsigned asked)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "address", json_string(vf->addr));
+	json_object_set_new(o, "pf", json_string(vf->pf->addr));
+	json_object_set_new(o, "pf_netdev", json_string(vf->pf->netdevs[0]));
+	json_object_set_new(o, "vf_index", json_integer(vf->vf_index));
+	json_object_set_new(o, "applied", json_boolean(!rep->failed));
+	json_t *a = json_array();
+	for (int f = 0; f < _VF_FIELD_MAX; f++) {
+		if (!(asked & VF_HAS(f)))
+			continue;
+		const struct vf_field_result *res = &rep->result.field[f];
+		char value[VF_MAC_STRLEN], before[VF_MAC_STRLEN];
+		vf_field_format(&rep->sent, f, value, sizeof(value));
+		vf_field_format(&rep->before, f, before, sizeof(before));
+		json_t *j = json_object();
+		json_object_set_new(j, "setting", json_string(vf_field_name(f)));
+		json_object_set_new(j, "value", json_string(value));
+		json_object_set_new(j, "previous", vf_has(&rep->before, f) ? json_string(before) : json_null());
+		json_object_set_new(j, "status", json_string(field_status(rep, f)));
+		json_object_set_new(j, "error", json_field_error(res));
+		json_object_set_new(j, "message", res->error ? json_string(strerror(-res->error)) : json_null());
+		const char *h = res->error ? hint(f, res->error, vf->pf->driver) : NULL;
+		json_object_set_new(j, "hint", h ? json_string(h) : json_null());
+		json_object_set_new(j, "kernel_message", res->message ? json_string(res->message) : json_null());
+		if (rep->failed && !res->error && !(rep->rolled_back & VF_HAS(f)))
+			json_object_set_new(j, "rollback_error", json_field_error(&rep->rollback.field[f]));
+		json_array_append_new(a, j);
+	}
+	json_object_set_new(o, "settings", a);
+	return o;
+}
+
+static void text_report(FILE *out, const char *spec, const struct pci_function *vf,
+			const struct vf_apply_report *rep, unsigned asked)
+{
+	fprintf(out, "%s (%s, VF %u of %s, driver %s):\n", spec, vf->addr, vf->vf_index, vf->pf->netdevs[0],
+		vf->pf->driver ? vf->pf->driver : "-");
+	for (int f = 0; f < _VF_FIELD_MAX; f++) {
+		if (!(asked & VF_HAS(f)))
+			continue;
+		const struct vf_field_result *res = &rep->result.field[f];
+		char value[VF_MAC_STRLEN], before[VF_MAC_STRLEN] = "?";
+		vf_field_format(&rep->sent, f, value, sizeof(value));
+		if (vf_has(&rep->before, f))
+			vf_field_format(&rep->before, f, before, sizeof(before));
+		fprintf(out, "  %-10s %-18s ", vf_field_name(f), value);
+		if (res->error) {
+			const char *name = strerrorname_np(-res->error);
+			const char *h = hint(f, res->error, vf->pf->driver);
+			fprintf(out, "FAILED: %s [%s]%s%s%s%s\n", strerror(-res->error), name ? name : "?",
+				h ? ": " : "", h ? h : "", res->message ? "; kernel: " : "",
+				res->message ? res->message : "");
+		} else if (!rep->failed)
+			fprintf(out, "ok (was %s)\n", before);
+		else if (rep->rolled_back & VF_HAS(f))
+			fprintf(out, "rolled back to %s\n", before);
+		else
+			fprintf(out, "applied, and putting it back to %s FAILED: %s\n", before,
+				strerror(-rep->rollback.field[f].error));
+	}
+	if (rep->failed)
+		fprintf(out, "not applied: a setting was refused, so the accepted ones were put back\n");
+}
+
+static int vf_set(struct cli *cli, int argc, char **argv)
+{
+	if (argc < 1)
+		return cli_usage_error("vf set: missing VF (PF#N, a VF's PCI address or netdev)");
+	const char *spec = argv[0];
+	struct vf_settings want = {0};
+	_cleanup_free_ char *error = NULL;
+	if (vf_settings_parse(argc - 1, argv + 1, &want, &error) < 0)
+		return cli_usage_error("vf set %s: %s", spec, error ? error : "invalid settings");
+
+	struct inventory_opts o = {.sysfs_root = cli->sysfs_root};
+	struct pci_tree *t;
+	int r = inventory_load(&o, &t);
+	if (r < 0)
+		return cli_error("cannot read PCI devices under %s/bus/pci/devices: %s",
+				 cli->sysfs_root ? cli->sysfs_root : SYSFS_DEFAULT_ROOT, strerror(-r));
+	struct pci_function *vf;
+	if ((r = inventory_resolve(t, spec, &vf, &error)) < 0) {
+		r = cli_error("vf set: %s", error ? error : strerror(-r));
+		goto out;
+	}
+	r = EXIT_FAILED;
+	if (!vf->pf) {
+		cli_error("vf set: %s (%s) is not a VF%s", spec, vf->addr,
+			  vf->is_pf ? "; name one of its VFs as PF#N" : "");
+		goto out;
+	}
+	if (!vf->pf->netdevs) {
+		cli_error("vf set: %s: its PF %s (driver %s) has no network interface, so its VFs have no "
+			  "rtnetlink settings", spec, vf->pf->addr, vf->pf->driver ? vf->pf->driver : "none");
+		goto out;
+	}
+	if (!inventory_root_is_live(cli->sysfs_root)) {
+		cli_error("vf set: --sysfs-root %s is not this kernel's /sys: VFs can be changed only on the live host",
+			  cli->sysfs_root);
+		goto out;
+	}
+	want.index = vf->vf_index;
+
+	struct rtnl *nl = NULL;
+	if ((r = rtnl_open(&nl)) < 0) {
+		r = cli_error("vf set: cannot open rtnetlink: %s", strerror(-r));
+		goto out;
+	}
+	struct vf_apply_report rep;
+	r = rtnl_apply_vf(nl, vf->pf->netdevs[0], &want, &rep, &error);
+	if (r < 0) {
+		const char *ack = rtnl_last_error_message(nl);
+		r = cli_error("vf set %s: %s%s%s", spec, error ? error : strerror(-r), ack ? ": " : "", ack ? ack : "");
+		rtnl_close(nl);
+		goto out;
+	}
+	rtnl_close(nl);
+	r = EXIT_OK;
+	if (cli->json)
+		r = cli_print_json("vf set", json_report(vf, &rep, want.has));
+	else
+		text_report(stdout, spec, vf, &rep, want.has);
+	if (r == EXIT_OK && rep.failed)
+		r = EXIT_FAILED;
+	vf_apply_report_done(&rep);
+out:
+	pci_tree_free(t);
+	return r;
+}
+
+int cmd_vf(struct cli *cli, int argc, char **argv)
+{
+	int first;
+	int r = cli_parse_ordered(cli, argc, argv, NULL, NULL, NULL, NULL, &first);
+	if (r)
+		return CLI_PARSE_EXIT(r);
+	if (first >= argc)
+		return cli_usage_error("vf: missing subcommand (set)");
+	if (strcmp(argv[first], "set") == 0)
+		return vf_set(cli, argc - first - 1, argv + first + 1);
+	return cli_usage_error("vf: '%s' is not a subcommand (set)", argv[first]);
+}

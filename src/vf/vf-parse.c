@@ -1,0 +1,233 @@
+/* Parsing and formatting VF settings the way users write them. */
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/util.h"
+#include "vf.h"
+
+static const char *const field_names[_VF_FIELD_MAX] = {
+	[VF_FIELD_MAC] = "mac",           [VF_FIELD_VLAN] = "vlan",
+	[VF_FIELD_QOS] = "qos",           [VF_FIELD_VLAN_PROTO] = "proto",
+	[VF_FIELD_SPOOFCHK] = "spoofchk", [VF_FIELD_TRUST] = "trust",
+	[VF_FIELD_LINK_STATE] = "state",  [VF_FIELD_MIN_RATE] = "min-rate",
+	[VF_FIELD_MAX_RATE] = "max-rate", [VF_FIELD_QUERY_RSS] = "query-rss",
+};
+
+const char *vf_field_name(enum vf_field f)
+{
+	return (unsigned)f < _VF_FIELD_MAX ? field_names[f] : NULL;
+}
+
+static int fail(char **ret_error, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(char **ret_error, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	if (vasprintf(ret_error, fmt, ap) < 0)
+		*ret_error = NULL;
+	va_end(ap);
+	return -EINVAL;
+}
+
+int vf_mac_parse(const char *s, uint8_t mac[6])
+{
+	for (int i = 0; i < 6; i++) {
+		if (!isxdigit((unsigned char)s[0]) || !isxdigit((unsigned char)s[1]))
+			return -EINVAL;
+		char byte[3] = {s[0], s[1], '\0'};
+		mac[i] = (uint8_t)strtoul(byte, NULL, 16);
+		s += 2;
+		if (i < 5 && *s++ != ':')
+			return -EINVAL;
+	}
+	return *s == '\0' ? 0 : -EINVAL;
+}
+
+static int parse_bool(const char *v, bool *ret)
+{
+	if (strcmp(v, "on") == 0)
+		*ret = true;
+	else if (strcmp(v, "off") == 0)
+		*ret = false;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+/* One parser per field; each returns 0 or fills *err. */
+typedef int (*field_parser)(const char *v, struct vf_settings *s, char **err);
+
+static int parse_mac_field(const char *v, struct vf_settings *s, char **err)
+{
+	uint8_t mac[6];
+	if (vf_mac_parse(v, mac) < 0)
+		return fail(err, "mac: '%s' is not a MAC address (aa:bb:cc:dd:ee:ff)", v);
+	if (mac[0] & 1)
+		return fail(err, "mac: '%s' is a multicast address; a VF needs a unicast MAC", v);
+	static const uint8_t zero[6];
+	if (memcmp(mac, zero, 6) == 0)
+		return fail(err, "mac: '%s' is the all-zero address; a VF needs a unicast MAC", v);
+	memcpy(s->mac, mac, 6);
+	s->mac_len = 6;
+	return 0;
+}
+
+static int parse_number(const char *v, const char *name, uint32_t max, uint32_t *ret, char **err)
+{
+	/* Decimal only: "1e3" or "0x10" in a VLAN is more likely a typo than intent. */
+	for (const char *p = v; *p; p++)
+		if (!isdigit((unsigned char)*p))
+			return fail(err, "%s: '%s' is not a number", name, v);
+	if (parse_u32(v, 10, ret) < 0 || *ret > max)
+		return fail(err, "%s: '%s' is out of range 0-%u", name, v, max);
+	return 0;
+}
+
+static int parse_vlan_field(const char *v, struct vf_settings *s, char **err)
+{
+	uint32_t n;
+	int r = parse_number(v, "vlan", 4094, &n, err);
+	s->vlan = (uint16_t)n;
+	return r;
+}
+
+static int parse_qos_field(const char *v, struct vf_settings *s, char **err)
+{
+	uint32_t n;
+	int r = parse_number(v, "qos", 7, &n, err);
+	s->qos = (uint8_t)n;
+	return r;
+}
+
+static int parse_proto_field(const char *v, struct vf_settings *s, char **err)
+{
+	if (vf_vlan_proto_from_string(v, &s->vlan_proto) < 0)
+		return fail(err, "proto: '%s' is not 802.1Q or 802.1ad", v);
+	return 0;
+}
+
+#define BOOL_PARSER(fn, name, member)                                                       \
+	static int fn(const char *v, struct vf_settings *s, char **err)                     \
+	{                                                                                   \
+		if (parse_bool(v, &s->member) < 0)                                          \
+			return fail(err, "%s: '%s' is not on or off", name, v);             \
+		return 0;                                                                   \
+	}
+BOOL_PARSER(parse_spoofchk_field, "spoofchk", spoofchk)
+BOOL_PARSER(parse_trust_field, "trust", trust)
+BOOL_PARSER(parse_query_rss_field, "query-rss", query_rss)
+
+static int parse_state_field(const char *v, struct vf_settings *s, char **err)
+{
+	enum vf_link_state st = vf_link_state_from_string(v);
+	if (st < 0)
+		return fail(err, "state: '%s' is not auto, enable or disable", v);
+	s->link_state = st;
+	return 0;
+}
+
+static int parse_min_rate_field(const char *v, struct vf_settings *s, char **err)
+{
+	return parse_number(v, "min-rate", UINT32_MAX, &s->min_tx_rate, err);
+}
+
+static int parse_max_rate_field(const char *v, struct vf_settings *s, char **err)
+{
+	return parse_number(v, "max-rate", UINT32_MAX, &s->max_tx_rate, err);
+}
+
+static const field_parser parsers[_VF_FIELD_MAX] = {
+	[VF_FIELD_MAC] = parse_mac_field,
+	[VF_FIELD_VLAN] = parse_vlan_field,
+	[VF_FIELD_QOS] = parse_qos_field,
+	[VF_FIELD_VLAN_PROTO] = parse_proto_field,
+	[VF_FIELD_SPOOFCHK] = parse_spoofchk_field,
+	[VF_FIELD_TRUST] = parse_trust_field,
+	[VF_FIELD_LINK_STATE] = parse_state_field,
+	[VF_FIELD_MIN_RATE] = parse_min_rate_field,
+	[VF_FIELD_MAX_RATE] = parse_max_rate_field,
+	[VF_FIELD_QUERY_RSS] = parse_query_rss_field,
+};
+
+int vf_settings_parse(int argc, char *const *argv, struct vf_settings *ret, char **ret_error)
+{
+	struct vf_settings s = {.index = ret->index, .vlan_proto = VF_ETH_P_8021Q};
+	*ret_error = NULL;
+	if (argc == 0)
+		return fail(ret_error, "no settings given (mac, vlan, qos, proto, spoofchk, trust, state, "
+				       "min-rate, max-rate, query-rss)");
+	for (int i = 0; i < argc; i += 2) {
+		int f;
+		for (f = 0; f < _VF_FIELD_MAX; f++)
+			if (field_names[f] && strcmp(argv[i], field_names[f]) == 0)
+				break;
+		if (f == _VF_FIELD_MAX)
+			return fail(ret_error, "unknown setting '%s' (settings: mac, vlan, qos, proto, spoofchk, "
+					       "trust, state, min-rate, max-rate, query-rss)", argv[i]);
+		if (s.has & VF_HAS(f))
+			return fail(ret_error, "%s: given twice", argv[i]);
+		if (i + 1 >= argc || str_empty(argv[i + 1]))
+			return fail(ret_error, "%s: needs a value", argv[i]);
+		int r = parsers[f](argv[i + 1], &s, ret_error);
+		if (r < 0)
+			return r;
+		s.has |= VF_HAS(f);
+	}
+	/* The kernel takes VLAN, QoS and protocol as one attribute: QoS or a
+	 * protocol alone would silently reset the VLAN to 0. */
+	if ((vf_has(&s, VF_FIELD_QOS) || vf_has(&s, VF_FIELD_VLAN_PROTO)) && !vf_has(&s, VF_FIELD_VLAN))
+		return fail(ret_error, "%s: needs vlan in the same command (the kernel sets VLAN, QoS and "
+				       "protocol together)", vf_has(&s, VF_FIELD_QOS) ? "qos" : "proto");
+	if (vf_has(&s, VF_FIELD_MIN_RATE) && vf_has(&s, VF_FIELD_MAX_RATE) && s.max_tx_rate != 0 &&
+	    s.min_tx_rate > s.max_tx_rate)
+		return fail(ret_error, "min-rate %u is above max-rate %u", s.min_tx_rate, s.max_tx_rate);
+	*ret = s;
+	return 0;
+}
+
+void vf_field_format(const struct vf_settings *s, enum vf_field f, char *buf, size_t len)
+{
+	const char *str = NULL;
+	switch (f) {
+	case VF_FIELD_MAC: {
+		char mac[VF_MAC_STRLEN];
+		vf_mac_format(s->mac, s->mac_len, mac);
+		snprintf(buf, len, "%s", mac);
+		return;
+	}
+	case VF_FIELD_VLAN:
+		snprintf(buf, len, "%u", s->vlan);
+		return;
+	case VF_FIELD_QOS:
+		snprintf(buf, len, "%u", s->qos);
+		return;
+	case VF_FIELD_VLAN_PROTO:
+		str = vf_vlan_proto_to_string(s->vlan_proto);
+		break;
+	case VF_FIELD_SPOOFCHK:
+		str = s->spoofchk ? "on" : "off";
+		break;
+	case VF_FIELD_TRUST:
+		str = s->trust ? "on" : "off";
+		break;
+	case VF_FIELD_QUERY_RSS:
+		str = s->query_rss ? "on" : "off";
+		break;
+	case VF_FIELD_LINK_STATE:
+		str = vf_link_state_to_string(s->link_state);
+		break;
+	case VF_FIELD_MIN_RATE:
+		snprintf(buf, len, "%u", s->min_tx_rate);
+		return;
+	case VF_FIELD_MAX_RATE:
+		snprintf(buf, len, "%u", s->max_tx_rate);
+		return;
+	default:
+		break;
+	}
+	snprintf(buf, len, "%s", str ? str : "?");
+}
