@@ -20,3 +20,6 @@ echo
 echo "== 2. testbed VM: sriovctl -j list vs ip -j -d link show"
 out=$(mktemp -d /var/tmp/sriovd-bench.XXXXXX)
 tests/vm/run-vm.sh --out "$out" bench/vm-list-vs-ip.sh "$PWD/build" 20
+echo
+echo "== 3. testbed VM: VF count + MAC/VLAN/rate/spoofchk on 14 VFs, by hand vs sriovctl"
+tests/vm/run-vm.sh --out "$out" bench/vm-vf-config-vs-ip.sh "$PWD/build" 3

@@ -24,6 +24,7 @@ struct cli {
 	const char *sysfs_root; /* --sysfs-root or $SRIOV_SYSFS_ROOT; NULL: /sys */
 	const char *proc_root;  /* --proc-root or $SRIOV_PROC_ROOT */
 	const char *kmsg_path;  /* --kmsg or $SRIOV_KMSG */
+	const char *batch_file; /* --batch FILE: commands, one per line */
 };
 
 struct cli_verb {
@@ -68,3 +69,5 @@ int cmd_show(struct cli *cli, int argc, char **argv);
 int cmd_check(struct cli *cli, int argc, char **argv);
 int cmd_vf(struct cli *cli, int argc, char **argv);
 int cmd_stats(struct cli *cli, int argc, char **argv);
+int cmd_numvfs(struct cli *cli, int argc, char **argv);
+int cmd_bind(struct cli *cli, int argc, char **argv);

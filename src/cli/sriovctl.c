@@ -12,6 +12,8 @@ static const struct cli_verb verbs[] = {
 	{"check", cmd_check, "", "is this host ready for SR-IOV passthrough?"},
 	{"vf", cmd_vf, "set VF SETTING VALUE...", "change a VF's MAC, VLAN, ... (all or nothing)"},
 	{"stats", cmd_stats, "DEV", "per-VF counters of a PF, or of one VF"},
+	{"numvfs", cmd_numvfs, "DEV N", "set a PF's VF count (--force, --no-autoprobe, --timeout SECS)"},
+	{"bind", cmd_bind, "DEV DRIVER", "bind to DRIVER: vfio-pci, kernel (the driver before) or a name (--force)"},
 };
 
 static void usage(FILE *f)
@@ -24,8 +26,12 @@ static void usage(FILE *f)
 		   "      --sysfs-root DIR read devices from DIR instead of /sys ($SRIOV_SYSFS_ROOT)\n"
 		   "      --proc-root DIR  read cmdline/cpuinfo from DIR instead of /proc ($SRIOV_PROC_ROOT)\n"
 		   "      --kmsg FILE      read the kernel log from FILE instead of /dev/kmsg ($SRIOV_KMSG)\n"
+		   "  -b, --batch FILE     run the commands in FILE (- = stdin), one per line, in one process;\n"
+		   "                       stops at the first that fails\n"
 		   "  -h, --help           this text\n"
 		   "  -V, --version        version\n"
+		   "\nVF settings (vf set): mac M, vlan V [qos Q] [proto 802.1Q|802.1ad], spoofchk on|off,\n"
+		   "  trust on|off, state auto|enable|disable, min-rate R, max-rate R (Mbit/s), query-rss on|off\n"
 		   "\nExit status: 0 success (check: host ready), 1 failure (check: not ready), 2 bad usage.\n");
 }
 
@@ -70,6 +76,21 @@ static const struct option common_opts[] = {
 	{"kmsg", required_argument, NULL, OPT_KMSG},
 };
 
+/* Only before the command: a batch is a sequence of commands. */
+static const struct option main_opts[] = {
+	{"batch", required_argument, NULL, 'b'},
+	{NULL, 0, NULL, 0},
+};
+
+static int handle_main_opt(int opt, const char *arg, void *data)
+{
+	struct cli *cli = data;
+	if (opt != 'b')
+		return cli_usage_error("option '-%c' is not known", opt);
+	cli->batch_file = arg;
+	return 0;
+}
+
 /* Returns 1 when opt was a common option (handled), 0 when not, -1 for
  * --help/--version (printed). */
 static int handle_common(struct cli *cli, int opt, const char *arg)
@@ -112,7 +133,7 @@ static int do_getopt(struct cli *cli, int argc, char **argv, const char *shortop
 	opts[ARRAY_SIZE(common_opts) + n_verb] = (struct option){0};
 
 	opterr = 0;
-	optind = 1;
+	optind = 0; /* 0, not 1: glibc then forgets the previous argv (batch mode parses many) */
 	int opt;
 	while ((opt = getopt_long(argc, argv, shortopts, opts, NULL)) != -1) {
 		if (opt == '?') {
@@ -186,6 +207,56 @@ int cli_print_json(const char *verb, json_t *j)
 	return r < 0 ? cli_error("%s: cannot print: %s", verb, strerror(-r)) : EXIT_OK;
 }
 
+static int run_verb(struct cli *cli, int argc, char **argv)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
+		if (strcmp(argv[0], verbs[i].name) == 0)
+			return verbs[i].run(cli, argc, argv);
+	return cli_usage_error("'%s' is not a command", argv[0]);
+}
+
+/* Batch mode: each line of FILE is one command ("vf set eth0#3 vlan 5"),
+ * words separated by blanks; empty lines and lines starting with '#' are
+ * skipped. Commands share the global options given on the command line. */
+static int run_batch(const struct cli *base, const char *path)
+{
+	_cleanup_fclose_ FILE *f = strcmp(path, "-") == 0 ? NULL : fopen(path, "re");
+	FILE *in = strcmp(path, "-") == 0 ? stdin : f;
+	if (!in)
+		return cli_error("batch: cannot open %s: %s", path, strerror(errno));
+	char *line = NULL;
+	size_t cap = 0;
+	unsigned lineno = 0;
+	int r = EXIT_OK;
+	while (getline(&line, &cap, in) >= 0) {
+		lineno++;
+		char *words[64];
+		int n = 0;
+		char *save = NULL;
+		for (char *w = strtok_r(line, " \t\r\n", &save); w; w = strtok_r(NULL, " \t\r\n", &save)) {
+			if (n == (int)ARRAY_SIZE(words) - 1) {
+				r = cli_usage_error("batch: %s:%u: too many words", path, lineno);
+				goto out;
+			}
+			words[n++] = w;
+		}
+		words[n] = NULL;
+		if (n == 0 || words[0][0] == '#')
+			continue;
+		struct cli cli = *base;
+		cli.batch_file = NULL;
+		r = run_verb(&cli, n, words);
+		fflush(stdout);
+		if (r != EXIT_OK) {
+			fprintf(stderr, "sriovctl: batch: %s:%u: '%s' failed; stopping\n", path, lineno, words[0]);
+			goto out;
+		}
+	}
+out:
+	free(line);
+	return r;
+}
+
 int main(int argc, char **argv)
 {
 	struct cli cli = {
@@ -198,22 +269,21 @@ int main(int argc, char **argv)
 
 	/* Global options before the command: stop at the first non-option. */
 	int first;
-	int r = do_getopt(&cli, argc, argv, "+:jhV", NULL, NULL, NULL, &first);
+	int r = do_getopt(&cli, argc, argv, "+:jhVb:", main_opts, handle_main_opt, &cli, &first);
 	if (r < 0)
 		return EXIT_OK;
 	if (r > 0)
 		return r;
-	if (first >= argc) {
+	if (cli.batch_file) {
+		if (first < argc)
+			return cli_usage_error("--batch takes its commands from the file, not from '%s'", argv[first]);
+		r = run_batch(&cli, cli.batch_file);
+	} else if (first >= argc) {
 		usage(stderr);
 		return EXIT_USAGE;
-	}
-	const char *verb = argv[first];
-	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
-		if (strcmp(verb, verbs[i].name) == 0) {
-			r = verbs[i].run(&cli, argc - first, argv + first);
-			if (fflush(stdout) != 0 || ferror(stdout))
-				return cli_error("write error on standard output");
-			return r;
-		}
-	return cli_usage_error("'%s' is not a command", verb);
+	} else
+		r = run_verb(&cli, argc - first, argv + first);
+	if (fflush(stdout) != 0 || ferror(stdout))
+		return cli_error("write error on standard output");
+	return r;
 }

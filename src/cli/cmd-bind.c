@@ -1,0 +1,138 @@
+/* sriovctl bind DEV DRIVER [--force]: moves a PCI function to DRIVER
+ * (vfio-pci, "kernel" for the driver it had before or the kernel's choice,
+ * or any driver name). The work and the refusal rules are in lifecycle/;
+ * this file parses, prints and picks the exit status. */
+#include "cli.h"
+#include "lifecycle/lifecycle.h"
+#include "output/output.h"
+#include "util/util.h"
+
+enum {
+	OPT_FORCE = 0x200,
+};
+
+static const struct option bind_opts[] = {
+	{"force", no_argument, NULL, OPT_FORCE},
+	{0},
+};
+
+static int bind_opt(int opt, const char *arg, void *data)
+{
+	(void)arg;
+	struct bind_request *req = data;
+	if (opt == OPT_FORCE) {
+		req->force = true;
+		return 0;
+	}
+	return cli_usage_error("bind: unexpected option");
+}
+
+/* What a driver name may look like in /sys/bus/pci/drivers/: anything else
+ * is a typo, or an attempt to climb out of that folder. */
+static bool driver_arg_valid(const char *s)
+{
+	if (str_empty(s) || strlen(s) > 63 || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
+		return false;
+	for (const char *p = s; *p; p++)
+		if (*p == '/' || *p <= ' ' || *p == 0x7f)
+			return false;
+	return true;
+}
+
+static json_t *json_str_or_null(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
+static json_t *bind_json(const struct pci_function *d, const struct bind_result *res)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "address", json_string(d->addr));
+	json_object_set_new(o, "driver_before", json_str_or_null(res->driver_before));
+	json_object_set_new(o, "driver", json_str_or_null(res->driver_after));
+	json_object_set_new(o, "changed", json_boolean(res->changed));
+	json_object_set_new(o, "restored", json_boolean(res->restored));
+	json_object_set_new(o, "iommu_group", res->iommu_group >= 0 ? json_integer(res->iommu_group) : json_null());
+	json_object_set_new(o, "vfio_device", json_str_or_null(res->vfio_device));
+	json_object_set_new(o, "forced", json_strv(res->overridden));
+	return o;
+}
+
+static void bind_text(const struct pci_function *d, const char *asked, const struct bind_result *res)
+{
+	char label[LIFECYCLE_LABEL_MAX];
+	lifecycle_label(d, label);
+	if (!res->changed) {
+		if (streq_ptr(asked, LIFECYCLE_DRIVER_KERNEL))
+			printf("%s is already bound to its kernel driver %s; nothing to do\n", label,
+			       res->driver_after ? res->driver_after : "-");
+		else
+			printf("%s is already bound to %s; nothing to do\n", label, asked);
+	} else {
+		const char *how = "";
+		if (streq_ptr(asked, LIFECYCLE_DRIVER_KERNEL))
+			how = res->restored ? " (the driver it had before)" : " (the kernel's choice)";
+		printf("%s: %s -> %s%s\n", label, res->driver_before ? res->driver_before : "no driver",
+		       res->driver_after ? res->driver_after : "no driver", how);
+	}
+	if (res->vfio_device)
+		printf("IOMMU group %d: %s\n", res->iommu_group, res->vfio_device);
+}
+
+int cmd_bind(struct cli *cli, int argc, char **argv)
+{
+	struct bind_request req = {0};
+	int first;
+	int r = cli_parse(cli, argc, argv, bind_opts, NULL, bind_opt, &req, &first);
+	if (r)
+		return CLI_PARSE_EXIT(r);
+	if (argc - first < 2)
+		return cli_usage_error("bind: usage: sriovctl bind DEV DRIVER [--force] (DRIVER: vfio-pci, kernel or a driver name)");
+	if (argc - first > 2)
+		return cli_usage_error("bind: unexpected argument '%s'", argv[first + 2]);
+	const char *spec = argv[first];
+	req.driver = argv[first + 1];
+	if (!driver_arg_valid(req.driver))
+		return cli_usage_error("bind: '%s' is not a driver name (vfio-pci, kernel, or a folder of /sys/bus/pci/drivers)",
+				       req.driver);
+
+	struct pci_tree *t;
+	struct inventory_opts io = {.sysfs_root = cli->sysfs_root};
+	if ((r = inventory_load(&io, &t)) < 0)
+		return cli_error("bind: cannot read PCI devices under %s/bus/pci/devices: %s",
+				 cli->sysfs_root ? cli->sysfs_root : SYSFS_DEFAULT_ROOT, strerror(-r));
+	struct pci_function *d;
+	_cleanup_free_ char *error = NULL;
+	if ((r = inventory_resolve(t, spec, &d, &error)) < 0) {
+		cli_error("bind: %s", error ? error : strerror(-r));
+		pci_tree_free(t);
+		return EXIT_FAILED;
+	}
+
+	struct lifecycle_rtnl rt = {0};
+	struct lifecycle_env env = {.sysfs_root = cli->sysfs_root, .state_dir = getenv("SRIOV_STATE_DIR")};
+	if (str_empty(env.state_dir))
+		env.state_dir = NULL;
+	if (inventory_root_is_live(cli->sysfs_root)) {
+		env.link_usage = lifecycle_rtnl_link_usage;
+		env.link_usage_data = &rt;
+	}
+	struct bind_result res;
+	r = lifecycle_bind(&env, d, &req, &res, &error);
+	lifecycle_rtnl_done(&rt);
+
+	for (size_t i = 0; res.overridden && res.overridden[i]; i++)
+		fprintf(stderr, "warning: --force: %s\n", res.overridden[i]);
+	int status = EXIT_OK;
+	if (r < 0) {
+		cli_error("bind: %s", error ? error : strerror(-r));
+		status = EXIT_FAILED;
+	} else if (cli->json) {
+		status = cli_print_json("bind", bind_json(d, &res));
+	} else {
+		bind_text(d, req.driver, &res);
+	}
+	bind_result_done(&res);
+	pci_tree_free(t);
+	return status;
+}

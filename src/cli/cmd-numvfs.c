@@ -1,0 +1,209 @@
+/* sriovctl numvfs DEV N [--force] [--no-autoprobe] [--timeout SECS]: sets a
+ * PF's VF count, then shows its VFs. The work and the refusal rules are in
+ * lifecycle/; this file parses, prints and picks the exit status. */
+#include <ctype.h>
+#include <limits.h>
+
+#include "cli.h"
+#include "lifecycle/lifecycle.h"
+#include "output/output.h"
+#include "util/util.h"
+
+#define TIMEOUT_MAX_S 3600
+
+enum {
+	OPT_FORCE = 0x200,
+	OPT_NO_AUTOPROBE,
+	OPT_TIMEOUT,
+};
+
+static const struct option numvfs_opts[] = {
+	{"force", no_argument, NULL, OPT_FORCE},
+	{"no-autoprobe", no_argument, NULL, OPT_NO_AUTOPROBE},
+	{"timeout", required_argument, NULL, OPT_TIMEOUT},
+	{0},
+};
+
+/* "10", "2.5": seconds, at most TIMEOUT_MAX_S, to the millisecond. */
+static int parse_seconds_ms(const char *s, unsigned *ret)
+{
+	unsigned long ms = 0;
+	const char *p = s;
+	if (!isdigit((unsigned char)*p))
+		return -EINVAL;
+	for (; isdigit((unsigned char)*p); p++) {
+		ms = ms * 10 + (unsigned long)(*p - '0');
+		if (ms > TIMEOUT_MAX_S)
+			return -ERANGE;
+	}
+	ms *= 1000;
+	if (*p == '.') {
+		p++;
+		unsigned long scale = 100;
+		if (!isdigit((unsigned char)*p))
+			return -EINVAL;
+		for (; isdigit((unsigned char)*p); p++, scale /= 10)
+			ms += (unsigned long)(*p - '0') * scale;
+	}
+	if (*p != '\0')
+		return -EINVAL;
+	if (ms > TIMEOUT_MAX_S * 1000UL)
+		return -ERANGE;
+	*ret = (unsigned)ms;
+	return 0;
+}
+
+static int numvfs_opt(int opt, const char *arg, void *data)
+{
+	struct numvfs_request *req = data;
+	switch (opt) {
+	case OPT_FORCE:
+		req->force = true;
+		return 0;
+	case OPT_NO_AUTOPROBE:
+		req->no_autoprobe = true;
+		return 0;
+	case OPT_TIMEOUT:
+		if (parse_seconds_ms(arg, &req->timeout_ms) < 0)
+			return cli_usage_error("numvfs: --timeout wants seconds from 0 to %d (e.g. 10 or 2.5), not '%s'",
+					       TIMEOUT_MAX_S, arg);
+		return 0;
+	}
+	return cli_usage_error("numvfs: unexpected option");
+}
+
+/* A VF count is plain decimal digits: no sign, no blanks, no exponent, no
+ * hex (the kernel would take 0x10; a typo should not). */
+static int parse_count(const char *s, uint32_t *ret)
+{
+	if (str_empty(s))
+		return -EINVAL;
+	for (const char *p = s; *p; p++)
+		if (!isdigit((unsigned char)*p))
+			return -EINVAL;
+	return parse_u32(s, 10, ret);
+}
+
+/* getopt would take "-1" for an option and answer "option '-1' is not
+ * known"; a negative count deserves its own words. */
+static bool looks_negative(const char *s)
+{
+	return s[0] == '-' && isdigit((unsigned char)s[1]);
+}
+
+static void print_outcome(const struct pci_function *pf, const struct numvfs_result *res)
+{
+	char label[LIFECYCLE_LABEL_MAX];
+	lifecycle_label(pf, label);
+	if (!res->changed) {
+		printf("%s already has %u VF%s; nothing written\n", label, res->before, res->before == 1 ? "" : "s");
+		return;
+	}
+	printf("%s: %u -> %u VFs%s%s\n", label, res->before, res->after,
+	       res->disabled_first ? " (through 0: the kernel cannot resize)" : "",
+	       res->wrote_autoprobe ? ", sriov_drivers_autoprobe set to 0 (new VFs stay unbound)"
+	       : res->after > 0 && res->autoprobe == 0 ? ", sriov_drivers_autoprobe is 0 (new VFs stay unbound)"
+						      : "");
+}
+
+static void print_warnings(const struct pci_function *pf, const struct numvfs_request *req,
+			   const struct numvfs_result *res)
+{
+	for (size_t i = 0; res->overridden && res->overridden[i]; i++)
+		fprintf(stderr, "warning: --force: %s\n", res->overridden[i]);
+	if (!res->changed)
+		return;
+	unsigned ms = req->timeout_ms;
+	if (res->links < res->after)
+		fprintf(stderr, "warning: %s: %u of %u virtfn links after %u.%03u s\n", pf->addr, res->links,
+			res->after, ms / 1000, ms % 1000);
+	for (size_t i = 0; res->no_driver && res->no_driver[i]; i++)
+		fprintf(stderr, "warning: VF %s has no driver after %u.%03u s although autoprobe is on (see the kernel log)\n",
+			res->no_driver[i], ms / 1000, ms % 1000);
+}
+
+/* Shows the PF as it is now, from a fresh scan. */
+static int print_pf(struct cli *cli, const char *addr)
+{
+	struct pci_tree *t;
+	int r = cli_load_inventory(cli, true, false, &t);
+	if (r)
+		return r;
+	struct pci_function *pf = pci_tree_find_addr(t, addr);
+	if (!pf) {
+		pci_tree_free(t);
+		return cli_error("numvfs: %s is gone after the change", addr);
+	}
+	cli_print_warnings(cli, t);
+	if (cli->json)
+		r = cli_print_json("numvfs", json_pci_function(pf));
+	else
+		text_print_show(stdout, pf);
+	pci_tree_free(t);
+	return r;
+}
+
+int cmd_numvfs(struct cli *cli, int argc, char **argv)
+{
+	struct numvfs_request req = {.timeout_ms = LIFECYCLE_NUMVFS_TIMEOUT_MS};
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (looks_negative(argv[i]))
+			return cli_usage_error("numvfs: '%s' is not a VF count (a whole number, 0 disables SR-IOV)",
+					       argv[i]);
+	int first;
+	int r = cli_parse(cli, argc, argv, numvfs_opts, NULL, numvfs_opt, &req, &first);
+	if (r)
+		return CLI_PARSE_EXIT(r);
+	if (argc - first < 2)
+		return cli_usage_error("numvfs: usage: sriovctl numvfs DEV N [--force] [--no-autoprobe] [--timeout SECS]");
+	if (argc - first > 2)
+		return cli_usage_error("numvfs: unexpected argument '%s'", argv[first + 2]);
+	const char *spec = argv[first], *count = argv[first + 1];
+	r = parse_count(count, &req.count);
+	if (r == -ERANGE)
+		return cli_usage_error("numvfs: '%s' is far too many VFs", count);
+	if (r < 0)
+		return cli_usage_error("numvfs: '%s' is not a VF count (a whole number, 0 disables SR-IOV)", count);
+
+	struct pci_tree *t;
+	struct inventory_opts io = {.sysfs_root = cli->sysfs_root};
+	if ((r = inventory_load(&io, &t)) < 0)
+		return cli_error("numvfs: cannot read PCI devices under %s/bus/pci/devices: %s",
+				 cli->sysfs_root ? cli->sysfs_root : SYSFS_DEFAULT_ROOT, strerror(-r));
+	struct pci_function *pf;
+	_cleanup_free_ char *error = NULL;
+	if ((r = inventory_resolve(t, spec, &pf, &error)) < 0) {
+		cli_error("numvfs: %s", error ? error : strerror(-r));
+		pci_tree_free(t);
+		return EXIT_FAILED;
+	}
+
+	struct lifecycle_rtnl rt = {0};
+	struct lifecycle_env env = {.sysfs_root = cli->sysfs_root, .state_dir = getenv("SRIOV_STATE_DIR")};
+	if (str_empty(env.state_dir))
+		env.state_dir = NULL;
+	if (inventory_root_is_live(cli->sysfs_root)) {
+		env.link_usage = lifecycle_rtnl_link_usage;
+		env.link_usage_data = &rt;
+	}
+	struct numvfs_result res;
+	r = lifecycle_set_numvfs(&env, pf, &req, &res, &error);
+	lifecycle_rtnl_done(&rt);
+
+	char addr[PCI_ADDR_STRLEN];
+	snprintf(addr, sizeof(addr), "%s", pf->addr);
+	int status = EXIT_OK;
+	if (r >= 0 || res.changed) {
+		if (!cli->json)
+			print_outcome(pf, &res);
+		print_warnings(pf, &req, &res);
+		status = print_pf(cli, addr);
+	}
+	if (r < 0) {
+		cli_error("numvfs: %s", error ? error : strerror(-r));
+		status = EXIT_FAILED;
+	}
+	numvfs_result_done(&res);
+	pci_tree_free(t);
+	return status;
+}
