@@ -130,6 +130,20 @@ check_contains "no-netdev PF: message" "$out" "has no network interface"
 echo 0 >/sys/bus/pci/devices/$nvme/sriov_numvfs
 check_eq "nothing changed by the refusals" "$($IP -j -d link show "$net")" "$before"
 
+# --- batch: many commands, one process; stops at the first failure ---
+batch=$(mktemp)
+printf '# three VFs at once\nvf set %s#0 vlan 11\n\nvf set %s#1 vlan 12\nvf set %s#2 vlan 13 spoofchk off\n' "$net" "$net" "$net" >"$batch"
+check_status "batch of three vf set" 0 "$ctl" --batch "$batch"
+check_eq "batch: all three applied" "$(for i in 0 1 2; do ipfield $i '.vlan_list[0].vlan'; done | paste -sd' ')" "11 12 13"
+printf 'vf set %s#0 vlan 21\nvf set %s#1 state enable\nvf set %s#2 vlan 23\n' "$net" "$net" "$net" >"$batch"
+check_status "batch stops at the failing line" 1 "$ctl" --batch "$batch"
+check_contains "batch names the line" "$out" "$batch:2: 'vf' failed; stopping"
+check_eq "batch: line 1 applied, line 3 not run" "$(for i in 0 2; do ipfield $i '.vlan_list[0].vlan'; done | paste -sd' ')" "21 13"
+check_status "batch from stdin" 0 bash -c "echo 'vf set $net#2 vlan 33' | '$ctl' -b -"
+check_eq "batch from stdin: applied" "$(ipfield 2 '.vlan_list[0].vlan')" 33
+check_status "--batch after the command is refused" 2 "$ctl" list --batch "$batch"
+rm -f "$batch"
+
 # --- stats: per-VF counters, equal to ip -s ---
 $IP link set "$vf2_net" up 2>/dev/null # a VF that is up sends a few packets (IPv6 DAD/RS)
 sleep 2
