@@ -62,10 +62,11 @@ void text_print_list(FILE *f, const struct pci_tree *t)
 			snprintf(vfs, sizeof(vfs), "%u/%u", pf->sriov.numvfs, pf->sriov.totalvfs);
 		else
 			snprintf(vfs, sizeof(vfs), "?");
+		const char *autoprobe = pf->sriov.autoprobe < 0 ? "?" : pf->sriov.autoprobe ? "on" : "off";
 		if (n_pfs++)
 			fputc('\n', f);
-		fprintf(f, "PF %s  %s  driver %s  VFs %s  numa %s  iommu %s  [%04x:%04x] %s\n", pf->addr, net,
-			or_dash(pf->driver), vfs, numa, group, pf->vendor_id, pf->device_id, title);
+		fprintf(f, "PF %s  %s  driver %s  VFs %s  autoprobe %s  numa %s  iommu %s  [%04x:%04x] %s\n", pf->addr,
+			net, or_dash(pf->driver), vfs, autoprobe, numa, group, pf->vendor_id, pf->device_id, title);
 		if (pf->n_vfs == 0)
 			continue;
 		fprintf(f, "  %-3s %-12s %-10s %-9s %-5s %-17s %-4s %-3s %-8s %-5s %-7s %-6s %-6s\n", "VF",
