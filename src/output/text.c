@@ -103,6 +103,8 @@ void text_print_list(FILE *f, const struct pci_tree *t)
 	}
 	if (n_pfs == 0)
 		fprintf(f, "no SR-IOV physical functions under %s\n", t->root);
+	else
+		fprintf(f, "\n%zu PFs, %zu VFs\n", n_pfs, pci_tree_count_vfs(t));
 }
 
 static void kv(FILE *f, const char *key, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
