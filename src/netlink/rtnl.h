@@ -115,3 +115,20 @@ bool rtnl_route_counts_for(const struct nlmsghdr *nlh, uint32_t ifindex);
 
 /* Up, with at least one address (link-local ones aside) or route. */
 bool link_usage_carries_traffic(const struct link_usage *u);
+
+/* Link events (RTM_NEWLINK/RTM_DELLINK multicast), for the daemon to notice
+ * drift: the kernel announces every VF setting change on the PF's link. */
+struct rtnl_monitor;
+struct rtnl_link_event {
+	bool removed; /* RTM_DELLINK */
+	uint32_t ifindex;
+	char ifname[IF_NAMESIZE];
+};
+int rtnl_monitor_open(struct rtnl_monitor **ret);
+void rtnl_monitor_close(struct rtnl_monitor *m);
+int rtnl_monitor_fd(const struct rtnl_monitor *m);
+/* Reads what is pending without blocking and calls cb for each link event.
+ * Returns the number of events, or -ENOBUFS when the kernel dropped some
+ * (the caller must then assume anything changed), or another -errno. */
+int rtnl_monitor_read(struct rtnl_monitor *m, void (*cb)(const struct rtnl_link_event *ev, void *data),
+		      void *data);

@@ -1,0 +1,10 @@
+/* daemon/log: one line per event, "key=value" fields, for journald and
+ * for grep. Values with spaces or quotes are quoted. */
+#pragma once
+
+enum log_level { LOG_LVL_DEBUG, LOG_LVL_INFO, LOG_LVL_WARN, LOG_LVL_ERROR };
+
+void log_set_min_level(enum log_level l);
+/* log_kv(LOG_LVL_INFO, "apply", "writes", "3", "pf", "eth0", NULL): the
+ * varargs are key, value pairs ending with NULL. */
+void log_kv(enum log_level level, const char *event, ...) __attribute__((sentinel));
