@@ -362,6 +362,12 @@ int rtnl_parse_pf_link(const struct nlmsghdr *nlh, struct pf_link *ret)
 			l.addr_len = VF_MAC_MAX;
 		memcpy(l.addr, mnl_attr_get_payload(tb[IFLA_ADDRESS]), l.addr_len);
 	}
+	if (tb[IFLA_PERM_ADDRESS]) {
+		l.perm_addr_len = mnl_attr_get_payload_len(tb[IFLA_PERM_ADDRESS]);
+		if (l.perm_addr_len > VF_MAC_MAX)
+			l.perm_addr_len = VF_MAC_MAX;
+		memcpy(l.perm_addr, mnl_attr_get_payload(tb[IFLA_PERM_ADDRESS]), l.perm_addr_len);
+	}
 	if (tb[IFLA_NUM_VF] && mnl_attr_validate(tb[IFLA_NUM_VF], MNL_TYPE_U32) == 0) {
 		l.has_num_vf = true;
 		l.num_vf = mnl_attr_get_u32(tb[IFLA_NUM_VF]);

@@ -28,6 +28,8 @@ struct pf_link {
 	unsigned flags; /* IFF_* */
 	uint8_t addr[VF_MAC_MAX];
 	unsigned addr_len;
+	uint8_t perm_addr[VF_MAC_MAX]; /* the burned-in address (IFLA_PERM_ADDRESS, Linux >= 5.6) */
+	unsigned perm_addr_len;        /* 0 when the kernel did not say */
 	bool has_num_vf;
 	uint32_t num_vf;         /* IFLA_NUM_VF: how many VFs the kernel has */
 	struct vf_settings *vfs; /* as received, in the kernel's order */

@@ -74,6 +74,8 @@ static struct nlmsghdr *new_link(void *buf, uint32_t num_vf)
 	mnl_attr_put_strz(nlh, IFLA_IFNAME, "eth0");
 	uint8_t addr[6] = {0x52, 0x54, 0, 0x12, 0x34, 0x56};
 	mnl_attr_put(nlh, IFLA_ADDRESS, sizeof(addr), addr);
+	uint8_t perm[6] = {0x52, 0x54, 0, 0x12, 0x34, 0x57};
+	mnl_attr_put(nlh, IFLA_PERM_ADDRESS, sizeof(perm), perm);
 	mnl_attr_put_u32(nlh, IFLA_NUM_VF, num_vf);
 	return nlh;
 }
@@ -97,6 +99,8 @@ static void test_parse_vfs(void **state)
 	assert_string_equal(l.ifname, "eth0");
 	assert_int_equal(l.ifindex, 4);
 	assert_int_equal(l.addr_len, 6);
+	assert_int_equal(l.perm_addr_len, 6);
+	assert_int_equal(l.perm_addr[5], 0x57);
 	assert_true(l.has_num_vf);
 	assert_int_equal(l.num_vf, 2);
 	assert_int_equal(l.n_vfs, 2);
