@@ -11,8 +11,10 @@
 #     OUT_DIR/dmesg.log;
 #  4. syncs and powers off.
 # Kernel command line: sriov.out=OUT_DIR (absolute host path, required);
-# sriov.outtag=TAG: OUT_DIR is a separate 9p share (run-vm.sh does this when
-# the root share is read-only).
+# sriov.outtag=TAG: OUT_DIR is also its own 9p share, mounted uncached over
+# /host/OUT_DIR (run-vm.sh always does this: logs reach the host at once even
+# if the guest hangs, and OUT_DIR stays writable when the root is read-only);
+# sriov.cache=MODE: 9p cache mode of the root share (default none).
 
 PATH=/bin
 export PATH

@@ -116,7 +116,9 @@ else
 fi
 
 kver=$(basename "$(find "$kdir/lib/modules" -mindepth 1 -maxdepth 1 -type d | head -1)")
-[ -n "$kver" ] && [ -f "$kdir/boot/vmlinuz-$kver" ] || die "$kdir is incomplete; delete it and run again"
+if [ -z "$kver" ] || [ ! -f "$kdir/boot/vmlinuz-$kver" ]; then
+	die "$kdir is incomplete; delete it and run again"
+fi
 [ -f "$kdir/lib/modules/$kver/modules.dep" ] || depmod -b "$kdir" "$kver"
 [ "$(cat "$cache/kernel-version" 2>/dev/null)" = "$kver" ] || echo "$kver" >"$cache/kernel-version"
 ln -sfn "kernel/boot/vmlinuz-$kver" "$cache/vmlinuz"

@@ -9,6 +9,8 @@
 # Exit status: the guest script's; 125 when the guest never reported one
 # (crash, hang, timeout: the tail of OUT_DIR/console.log is printed); 77 when
 # this machine cannot run the VM at all (no QEMU with igb).
+# QEMU's option values have commas inside one array element.
+# shellcheck disable=SC2054
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -50,8 +52,7 @@ script=$1
 shift
 [ -f "$script" ] || die "guest script '$script' does not exist"
 script=$(realpath -e "$script")
-mkdir -p "$out" || die "cannot create '$out'"
-out=$(realpath -e "$out")
+out=$(realpath -m "$out")
 # OUT_DIR goes on the kernel command line, which splits at blanks.
 [[ $out =~ [[:space:]\"\'] ]] && die "OUT_DIR '$out' must not contain blanks or quotes"
 # The guest mounts its own filesystems over these: what is below is hidden.
@@ -61,6 +62,7 @@ for p in "$out" "$script"; do
 		die "'$p' is under /proc, /sys, /dev or /run, which the guest hides behind its own" ;;
 	esac
 done
+mkdir -p "$out" || die "cannot create '$out'"
 
 qemu_bin=${SRIOV_VM_QEMU:-qemu-system-x86_64}
 command -v "$qemu_bin" >/dev/null ||
