@@ -32,7 +32,7 @@ add_backports() {
 }
 
 pkgs=(build-essential meson ninja-build pkg-config
-      libmnl-dev libjansson-dev libpci-dev pci.ids libcmocka-dev
+      libmnl-dev libjansson-dev libsystemd-dev libpci-dev pci.ids libcmocka-dev libyaml-dev
       jq iproute2 kmod)
 if [ "$want_vm" = 1 ]; then
 	add_backports

@@ -147,7 +147,9 @@ int cmd_numvfs(struct cli *cli, int argc, char **argv)
 {
 	struct numvfs_request req = {.timeout_ms = LIFECYCLE_NUMVFS_TIMEOUT_MS};
 	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
-		if (looks_negative(argv[i]))
+		if (strcmp(argv[i], "--timeout") == 0)
+			i++; /* its value: --timeout's own parser judges it */
+		else if (looks_negative(argv[i]))
 			return cli_usage_error("numvfs: '%s' is not a VF count (a whole number, 0 disables SR-IOV)",
 					       argv[i]);
 	int first;
@@ -193,12 +195,13 @@ int cmd_numvfs(struct cli *cli, int argc, char **argv)
 	char addr[PCI_ADDR_STRLEN];
 	snprintf(addr, sizeof(addr), "%s", pf->addr);
 	int status = EXIT_OK;
-	if (r >= 0 || res.changed) {
-		if (!cli->json)
-			print_outcome(pf, &res);
-		print_warnings(pf, &req, &res);
+	if (r >= 0 && !cli->json)
+		print_outcome(pf, &res);
+	print_warnings(pf, &req, &res);
+	/* After a failure the PF is shown only when its VFs changed (the kernel
+	 * refused N after the old VFs were disabled, or enabled fewer). */
+	if (r >= 0 || res.after != res.before)
 		status = print_pf(cli, addr);
-	}
 	if (r < 0) {
 		cli_error("numvfs: %s", error ? error : strerror(-r));
 		status = EXIT_FAILED;

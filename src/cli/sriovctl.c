@@ -14,6 +14,9 @@ static const struct cli_verb verbs[] = {
 	{"stats", cmd_stats, "DEV", "per-VF counters of a PF, or of one VF"},
 	{"numvfs", cmd_numvfs, "DEV N", "set a PF's VF count (--force, --no-autoprobe, --timeout SECS)"},
 	{"bind", cmd_bind, "DEV DRIVER", "bind to DRIVER: vfio-pci, kernel (the driver before) or a name (--force)"},
+	{"plan", cmd_plan, "[FILE]", "what the config (default /etc/sriovd/sriovd.conf) would change"},
+	{"apply", cmd_apply, "[FILE]", "make the host match the config; reports the writes it made"},
+	{"status", cmd_status, "", "sriovd's state, its last errors, and the drift right now"},
 };
 
 static void usage(FILE *f)

@@ -1,0 +1,670 @@
+#include "apply.h"
+
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "inventory/inventory.h"
+#include "netlink/rtnl.h"
+#include "util/util.h"
+
+/* What one host PF should be, merged from every config entry matching it. */
+struct vf_want {
+	bool any;
+	struct vf_settings s; /* s.has: the fields wanted */
+	const char *driver;   /* NULL: leave as it is */
+	struct config_pos pos;
+};
+
+struct pf_want {
+	struct pci_function *pf;
+	bool has_numvfs;
+	uint32_t numvfs;
+	struct config_pos numvfs_pos, pos;
+	int autoprobe; /* -1: leave */
+	bool stable_mac;
+	struct vf_want *vfs; /* indexed by VF number */
+	size_t n_vfs;
+};
+
+/* The host as scanned, and what the config wants of each of its PFs. */
+struct view {
+	struct pci_tree *t;
+	struct pf_want *pfs;
+	size_t n_pfs;
+	char **warnings;
+};
+
+static void view_done(struct view *v)
+{
+	for (size_t i = 0; i < v->n_pfs; i++)
+		free(v->pfs[i].vfs);
+	free(v->pfs);
+	pci_tree_free(v->t);
+	strv_free(v->warnings);
+	*v = (struct view){0};
+}
+
+static void warn(char ***warnings, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void warn(char ***warnings, const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	va_start(ap, fmt);
+	int r = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (r >= 0)
+		(void)strv_push(warnings, s);
+}
+
+static int fail(char **ret_error, int r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(char **ret_error, int r, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	free(*ret_error);
+	if (vasprintf(ret_error, fmt, ap) < 0)
+		*ret_error = NULL;
+	va_end(ap);
+	return r;
+}
+
+void apply_stable_mac(const uint8_t pf_perm[6], uint32_t vf_index, uint8_t ret[6])
+{
+	ret[0] = 0x02; /* locally administered, unicast */
+	ret[1] = pf_perm[3];
+	ret[2] = pf_perm[4];
+	ret[3] = pf_perm[5];
+	ret[4] = (uint8_t)(vf_index >> 8);
+	ret[5] = (uint8_t)vf_index;
+}
+
+const char *change_kind_to_string(enum change_kind k)
+{
+	static const char *const names[] = {"numvfs", "autoprobe", "vf", "driver"};
+	return (unsigned)k < ARRAY_SIZE(names) ? names[k] : NULL;
+}
+
+static bool entry_matches(const struct pf_desired *e, const struct pci_function *d)
+{
+	switch (e->match) {
+	case PF_MATCH_NETDEV:
+		return strv_contains(d->netdevs, e->netdev);
+	case PF_MATCH_PCI:
+		return strcmp(d->addr, e->pci) == 0;
+	case PF_MATCH_DEVICE:
+		return d->ids_valid && d->vendor_id == e->vendor && d->device_id == e->device;
+	default:
+		return false;
+	}
+}
+
+static void pos_format(const struct config_pos *p, char *buf, size_t len)
+{
+	if (p->file)
+		snprintf(buf, len, "%s:%u:%u", p->file, p->line, p->column);
+	else
+		snprintf(buf, len, "(config)");
+}
+
+/* Merges entry e into w, the later entry winning field by field. */
+static int merge_entry(struct pf_want *w, const struct pf_desired *e)
+{
+	if (!w->pos.file)
+		w->pos = e->pos;
+	if (e->has_numvfs) {
+		w->has_numvfs = true;
+		w->numvfs = e->numvfs;
+		w->numvfs_pos = e->numvfs_pos;
+	}
+	if (e->autoprobe >= 0)
+		w->autoprobe = e->autoprobe;
+	if (e->has_mac_scheme)
+		w->stable_mac = e->mac_scheme == MAC_SCHEME_STABLE;
+	for (size_t i = 0; i < e->n_vfs; i++) {
+		const struct vf_desired *vd = &e->vfs[i];
+		if (vd->index >= w->n_vfs) {
+			size_t n = vd->index + 1;
+			struct vf_want *v = realloc(w->vfs, n * sizeof(*v));
+			if (!v)
+				return -ENOMEM;
+			memset(v + w->n_vfs, 0, (n - w->n_vfs) * sizeof(*v));
+			w->vfs = v;
+			w->n_vfs = n;
+		}
+		struct vf_want *v = &w->vfs[vd->index];
+		const struct vf_settings *s = &vd->settings;
+		v->any = true;
+		v->pos = vd->pos;
+		v->s.index = vd->index;
+		if (vf_has(s, VF_FIELD_MAC)) {
+			memcpy(v->s.mac, s->mac, s->mac_len);
+			v->s.mac_len = s->mac_len;
+		}
+		if (vf_has(s, VF_FIELD_VLAN)) {
+			/* VLAN, QoS and protocol are one setting: a VLAN alone means
+			 * QoS 0 and 802.1Q. */
+			v->s.vlan = s->vlan;
+			v->s.qos = vf_has(s, VF_FIELD_QOS) ? s->qos : 0;
+			v->s.vlan_proto = vf_has(s, VF_FIELD_VLAN_PROTO) ? s->vlan_proto : VF_ETH_P_8021Q;
+			v->s.has |= VF_HAS(VF_FIELD_QOS) | VF_HAS(VF_FIELD_VLAN_PROTO);
+		}
+		if (vf_has(s, VF_FIELD_SPOOFCHK))
+			v->s.spoofchk = s->spoofchk;
+		if (vf_has(s, VF_FIELD_TRUST))
+			v->s.trust = s->trust;
+		if (vf_has(s, VF_FIELD_QUERY_RSS))
+			v->s.query_rss = s->query_rss;
+		if (vf_has(s, VF_FIELD_LINK_STATE))
+			v->s.link_state = s->link_state;
+		if (vf_has(s, VF_FIELD_MIN_RATE))
+			v->s.min_tx_rate = s->min_tx_rate;
+		if (vf_has(s, VF_FIELD_MAX_RATE))
+			v->s.max_tx_rate = s->max_tx_rate;
+		v->s.has |= s->has & ~VF_HAS(VF_FIELD_STATS);
+		if (vd->driver)
+			v->driver = vd->driver;
+	}
+	return 0;
+}
+
+/* The PF's permanent MAC, for the stable scheme. */
+static int pf_perm_mac(struct rtnl *nl, const struct pci_function *pf, uint8_t ret[6])
+{
+	if (!nl || !pf->netdevs)
+		return -ENODEV;
+	struct pf_link link;
+	int r = rtnl_get_pf_link(nl, pf->netdevs[0], 0, &link);
+	if (r < 0)
+		return r;
+	const uint8_t *src = link.perm_addr_len == 6 ? link.perm_addr : link.addr_len == 6 ? link.addr : NULL;
+	if (src)
+		memcpy(ret, src, 6);
+	pf_link_done(&link);
+	return src ? 0 : -ENODATA;
+}
+
+static int view_build(const struct config *cfg, const struct apply_env *env, struct rtnl *nl, struct view *v,
+		      char **ret_error)
+{
+	const char *root = env->lifecycle.sysfs_root;
+	struct inventory_opts o = {.sysfs_root = root, .netlink = nl != NULL};
+	*v = (struct view){0};
+	int r = inventory_load(&o, &v->t);
+	if (r < 0)
+		return fail(ret_error, r, "cannot read PCI devices under %s/bus/pci/devices: %s",
+			    root ? root : SYSFS_DEFAULT_ROOT, strerror(-r));
+	for (size_t i = 0; v->t->warnings && v->t->warnings[i]; i++)
+		warn(&v->warnings, "%s", v->t->warnings[i]);
+
+	/* Entries that match nothing, or something that cannot do SR-IOV. */
+	for (size_t e = 0; e < cfg->n_pfs; e++) {
+		const struct pf_desired *pd = &cfg->pfs[e];
+		char where[300], what[PF_MATCH_STRLEN];
+		pos_format(&pd->pos, where, sizeof(where));
+		pf_desired_match_format(pd, what);
+		size_t matched = 0, not_sriov = 0;
+		for (size_t i = 0; i < v->t->n_devs; i++) {
+			const struct pci_function *d = v->t->devs[i];
+			if (!entry_matches(pd, d))
+				continue;
+			if (!d->is_pf) {
+				warn(&v->warnings, "%s: %s is %s, which cannot do SR-IOV (no sriov_totalvfs): ignored",
+				     where, what, d->addr);
+				not_sriov++;
+				continue;
+			}
+			matched++;
+		}
+		if (matched == 0 && not_sriov == 0)
+			warn(&v->warnings, "%s: %s matches no SR-IOV PF on this host: ignored", where, what);
+	}
+
+	for (size_t i = 0; i < v->t->n_devs; i++) {
+		struct pci_function *d = v->t->devs[i];
+		if (!d->is_pf)
+			continue;
+		struct pf_want w = {.pf = d, .autoprobe = -1};
+		bool any = false;
+		for (size_t e = 0; e < cfg->n_pfs; e++)
+			if (entry_matches(&cfg->pfs[e], d)) {
+				if ((r = merge_entry(&w, &cfg->pfs[e])) < 0) {
+					free(w.vfs);
+					return r;
+				}
+				any = true;
+			}
+		if (!any)
+			continue;
+		char where[300];
+		pos_format(&w.numvfs_pos, where, sizeof(where));
+		if (w.has_numvfs && d->sriov.valid && w.numvfs > d->sriov.totalvfs) {
+			free(w.vfs);
+			return fail(ret_error, -EINVAL, "%s: numvfs %u: %s offers at most %u VFs (sriov_totalvfs)", where,
+				    w.numvfs, d->netdevs ? d->netdevs[0] : d->addr, d->sriov.totalvfs);
+		}
+		uint32_t count = w.has_numvfs ? w.numvfs : d->sriov.numvfs;
+		for (size_t k = 0; k < w.n_vfs; k++) {
+			if (!w.vfs[k].any)
+				continue;
+			if (k >= count) {
+				char vpos[300];
+				pos_format(&w.vfs[k].pos, vpos, sizeof(vpos));
+				warn(&v->warnings, "%s: VF %zu of %s is configured but the PF will have %u VFs: ignored", vpos,
+				     k, d->addr, count);
+				w.vfs[k].any = false;
+			}
+		}
+		if (w.stable_mac) {
+			uint8_t perm[6];
+			if (pf_perm_mac(nl, d, perm) == 0) {
+				if (count > w.n_vfs) {
+					struct vf_want *nv = realloc(w.vfs, count * sizeof(*nv));
+					if (!nv) {
+						free(w.vfs);
+						return -ENOMEM;
+					}
+					memset(nv + w.n_vfs, 0, (count - w.n_vfs) * sizeof(*nv));
+					w.vfs = nv;
+					w.n_vfs = count;
+				}
+				for (uint32_t k = 0; k < count; k++) {
+					struct vf_want *vw = &w.vfs[k];
+					if (vf_has(&vw->s, VF_FIELD_MAC))
+						continue; /* an explicit MAC wins */
+					apply_stable_mac(perm, k, vw->s.mac);
+					vw->s.mac_len = 6;
+					vw->s.has |= VF_HAS(VF_FIELD_MAC);
+					vw->s.index = k;
+					if (!vw->any)
+						vw->pos = w.pos;
+					vw->any = true;
+				}
+			} else {
+				char ppos[300];
+				pos_format(&w.pos, ppos, sizeof(ppos));
+				warn(&v->warnings, "%s: mac: stable needs the PF's permanent MAC, which %s does not have "
+						   "(no netdev, or not this host's kernel): VF MACs left alone", ppos, d->addr);
+			}
+		}
+		struct pf_want *nw = realloc(v->pfs, (v->n_pfs + 1) * sizeof(*nw));
+		if (!nw) {
+			free(w.vfs);
+			return -ENOMEM;
+		}
+		v->pfs = nw;
+		v->pfs[v->n_pfs++] = w;
+	}
+	return 0;
+}
+
+static int add_change(struct plan *p, const struct plan_change *c)
+{
+	struct plan_change *n = realloc(p->changes, (p->n + 1) * sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	p->changes = n;
+	p->changes[p->n++] = *c;
+	return 0;
+}
+
+static struct plan_change change_for(const struct pf_want *w, enum change_kind kind, int32_t vf,
+				     const struct config_pos *pos)
+{
+	struct plan_change c = {.kind = kind, .vf = vf};
+	pos_format(pos, c.source, sizeof(c.source));
+	snprintf(c.pf, sizeof(c.pf), "%s", w->pf->addr);
+	if (w->pf->netdevs)
+		snprintf(c.pf_netdev, sizeof(c.pf_netdev), "%s", w->pf->netdevs[0]);
+	return c;
+}
+
+/* A VF bound "kernel" is right when nothing overrides the kernel's choice and
+ * that choice is not the passthrough driver. */
+static bool driver_matches(const struct pci_function *vf, const char *want)
+{
+	if (strcmp(want, CONFIG_DRIVER_KERNEL) == 0)
+		return vf->driver && !vf->driver_override && strcmp(vf->driver, CONFIG_DRIVER_VFIO) != 0;
+	return streq_ptr(vf->driver, want);
+}
+
+enum {
+	PHASE_COUNTS = 1 << 0,
+	PHASE_L2 = 1 << 1,
+	PHASE_DRIVERS = 1 << 2,
+	PHASE_ALL = 7,
+};
+
+static int view_plan(const struct view *v, unsigned phases, struct plan *p)
+{
+	int r;
+	for (size_t i = 0; i < v->n_pfs; i++) {
+		const struct pf_want *w = &v->pfs[i];
+		const struct pci_function *pf = w->pf;
+		bool recount = w->has_numvfs && w->numvfs != pf->sriov.numvfs;
+		if ((phases & PHASE_COUNTS) && w->autoprobe >= 0 && w->autoprobe != pf->sriov.autoprobe) {
+			struct plan_change c = change_for(w, CHANGE_AUTOPROBE, -1, &w->pos);
+			snprintf(c.now, sizeof(c.now), "%s", pf->sriov.autoprobe < 0 ? "?" : pf->sriov.autoprobe ? "on" : "off");
+			snprintf(c.want, sizeof(c.want), "%s", w->autoprobe ? "on" : "off");
+			if ((r = add_change(p, &c)) < 0)
+				return r;
+		}
+		if ((phases & PHASE_COUNTS) && recount) {
+			struct plan_change c = change_for(w, CHANGE_NUMVFS, -1, &w->numvfs_pos);
+			snprintf(c.now, sizeof(c.now), "%u", pf->sriov.numvfs);
+			snprintf(c.want, sizeof(c.want), "%u", w->numvfs);
+			if ((r = add_change(p, &c)) < 0)
+				return r;
+		}
+		for (size_t k = 0; k < w->n_vfs; k++) {
+			const struct vf_want *vw = &w->vfs[k];
+			if (!vw->any)
+				continue;
+			/* VFs about to be recreated lose everything: all is "-" now. */
+			const struct pci_function *vf = recount ? NULL : pci_function_vf(pf, (uint32_t)k);
+			const struct vf_settings *cur = vf ? vf->link : NULL;
+			if (phases & PHASE_L2)
+				for (int f = 0; f < _VF_FIELD_MAX; f++) {
+					if (!vf_has(&vw->s, f) || f == VF_FIELD_STATS)
+						continue;
+					struct plan_change c = change_for(w, CHANGE_VF_FIELD, (int32_t)k, &vw->pos);
+					c.field = (enum vf_field)f;
+					vf_field_format(&vw->s, f, c.want, sizeof(c.want));
+					if (!vf)
+						snprintf(c.now, sizeof(c.now), "-");
+					else if (!cur || !vf_has(cur, f))
+						snprintf(c.now, sizeof(c.now), "?");
+					else
+						vf_field_format(cur, f, c.now, sizeof(c.now));
+					if (strcmp(c.now, c.want) == 0)
+						continue;
+					if ((r = add_change(p, &c)) < 0)
+						return r;
+				}
+			if ((phases & PHASE_DRIVERS) && vw->driver && (!vf || !driver_matches(vf, vw->driver))) {
+				struct plan_change c = change_for(w, CHANGE_VF_DRIVER, (int32_t)k, &vw->pos);
+				snprintf(c.now, sizeof(c.now), "%s", !vf ? "-" : vf->driver ? vf->driver : "(none)");
+				snprintf(c.want, sizeof(c.want), "%s", vw->driver);
+				if ((r = add_change(p, &c)) < 0)
+					return r;
+			}
+		}
+	}
+	return 0;
+}
+
+void plan_done(struct plan *p)
+{
+	if (!p)
+		return;
+	free(p->changes);
+	strv_free(p->warnings);
+	*p = (struct plan){0};
+}
+
+static struct rtnl *open_rtnl_if_live(const struct apply_env *env)
+{
+	struct rtnl *nl = NULL;
+	if (inventory_root_is_live(env->lifecycle.sysfs_root) && rtnl_open(&nl) < 0)
+		nl = NULL;
+	return nl;
+}
+
+int plan_compute(const struct config *cfg, const struct apply_env *env, struct plan *ret, char **ret_error)
+{
+	*ret_error = NULL;
+	struct rtnl *nl = open_rtnl_if_live(env);
+	struct view v;
+	int r = view_build(cfg, env, nl, &v, ret_error);
+	struct plan p = {0};
+	if (r == 0)
+		r = view_plan(&v, PHASE_ALL, &p);
+	if (r == 0) {
+		p.warnings = TAKE_PTR(v.warnings);
+		*ret = p;
+	} else
+		plan_done(&p);
+	view_done(&v);
+	rtnl_close(nl);
+	return r;
+}
+
+void apply_report_done(struct apply_report *r)
+{
+	if (!r)
+		return;
+	plan_done(&r->done);
+	plan_done(&r->not_done);
+	free(r->error);
+	strv_free(r->warnings);
+	*r = (struct apply_report){0};
+}
+
+/* VF settings changed in this run, to be put back when a later step fails. */
+struct undo {
+	uint32_t pf_ifindex;
+	struct vf_settings before; /* has: the fields to restore */
+};
+
+struct run {
+	const struct apply_env *env;
+	struct rtnl *nl;
+	struct apply_report *rep;
+	struct undo *undo;
+	size_t n_undo;
+};
+
+static const struct pf_want *find_want(const struct view *v, const char *pf_addr)
+{
+	for (size_t i = 0; i < v->n_pfs; i++)
+		if (strcmp(v->pfs[i].pf->addr, pf_addr) == 0)
+			return &v->pfs[i];
+	return NULL;
+}
+
+static void record_done(struct run *run, const struct plan_change *c)
+{
+	(void)add_change(&run->rep->done, c);
+}
+
+static int run_counts(struct run *run, const struct view *v, const struct plan *p)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		const struct plan_change *c = &p->changes[i];
+		const struct pf_want *w = find_want(v, c->pf);
+		if (!w)
+			continue;
+		char *err = NULL;
+		if (c->kind == CHANGE_AUTOPROBE) {
+			/* Autoprobe on goes first so that the VFs created next get
+			 * drivers; autoprobe off is written by set_numvfs itself. */
+			char path[512];
+			snprintf(path, sizeof(path), "%s/bus/pci/devices/%s/sriov_drivers_autoprobe",
+				 run->env->lifecycle.sysfs_root ? run->env->lifecycle.sysfs_root : SYSFS_DEFAULT_ROOT,
+				 w->pf->addr);
+			int r = write_text_at(AT_FDCWD, path, w->autoprobe ? "1" : "0");
+			if (r < 0)
+				return fail(&run->rep->error, r, "%s: cannot write %s: %s", c->pf, path, strerror(-r));
+			run->rep->writes++;
+			record_done(run, c);
+			continue;
+		}
+		if (c->kind != CHANGE_NUMVFS)
+			continue;
+		struct numvfs_request req = {
+			.count = w->numvfs,
+			.no_autoprobe = w->autoprobe == 0 && w->pf->sriov.autoprobe != 0,
+			.timeout_ms = run->env->settle_timeout_ms,
+		};
+		struct numvfs_result res = {0};
+		int r = lifecycle_set_numvfs(&run->env->lifecycle, w->pf, &req, &res, &err);
+		if (res.changed)
+			run->rep->writes += res.disabled_first ? 2 : 1;
+		if (res.wrote_autoprobe)
+			run->rep->writes++;
+		numvfs_result_done(&res);
+		if (r < 0) {
+			r = fail(&run->rep->error, r, "%s: numvfs %s: %s", c->source, c->want, err ? err : strerror(-r));
+			free(err);
+			return r;
+		}
+		free(err);
+		record_done(run, c);
+	}
+	return 0;
+}
+
+static void undo_l2(struct run *run)
+{
+	for (size_t i = run->n_undo; i-- > 0;) {
+		struct vf_set_result res;
+		if (rtnl_set_vf(run->nl, run->undo[i].pf_ifindex, &run->undo[i].before, &res) == 0)
+			for (int f = 0; f < _VF_FIELD_MAX; f++)
+				if (vf_has(&run->undo[i].before, f) && res.field[f].error == 0)
+					run->rep->rolled_back++;
+		vf_set_result_done(&res);
+	}
+	run->n_undo = 0;
+}
+
+static int run_l2(struct run *run, const struct view *v, const struct plan *p)
+{
+	if (!run->nl && p->n)
+		return fail(&run->rep->error, -EOPNOTSUPP,
+			    "VF settings can be changed only on this host's own /sys (rtnetlink)");
+	for (size_t i = 0; i < p->n;) {
+		/* All changes of one VF go in one all-or-nothing call. */
+		const struct plan_change *c = &p->changes[i];
+		size_t j = i;
+		const struct pf_want *w = find_want(v, c->pf);
+		struct vf_settings want = {.index = (uint32_t)c->vf};
+		while (j < p->n && strcmp(p->changes[j].pf, c->pf) == 0 && p->changes[j].vf == c->vf) {
+			want.has |= VF_HAS(p->changes[j].field);
+			j++;
+		}
+		const struct vf_settings *src = &w->vfs[c->vf].s;
+		unsigned has = want.has;
+		want = *src;
+		want.index = (uint32_t)c->vf;
+		want.has = has;
+		/* VLAN, QoS and protocol travel together: send all three. */
+		if (has & (VF_HAS(VF_FIELD_VLAN) | VF_HAS(VF_FIELD_QOS) | VF_HAS(VF_FIELD_VLAN_PROTO)))
+			want.has |= src->has & (VF_HAS(VF_FIELD_VLAN) | VF_HAS(VF_FIELD_QOS) | VF_HAS(VF_FIELD_VLAN_PROTO));
+		struct vf_apply_report vr;
+		char *err = NULL;
+		int r = rtnl_apply_vf(run->nl, c->pf_netdev, &want, &vr, &err);
+		if (r == 0 && !vr.failed) {
+			struct undo *u = realloc(run->undo, (run->n_undo + 1) * sizeof(*u));
+			if (u) {
+				run->undo = u;
+				u[run->n_undo].pf_ifindex = vr.pf_ifindex;
+				u[run->n_undo].before = vr.before;
+				u[run->n_undo].before.has = vr.sent.has & vr.before.has;
+				run->n_undo++;
+			}
+			for (size_t k = i; k < j; k++) {
+				record_done(run, &p->changes[k]);
+				run->rep->writes++;
+			}
+			vf_apply_report_done(&vr);
+			free(err);
+			i = j;
+			continue;
+		}
+		const char *where = c->source;
+		if (r < 0) {
+			r = fail(&run->rep->error, r, "%s: %s VF %d: %s", where, c->pf_netdev, c->vf, err ? err : strerror(-r));
+		} else {
+			/* Name the first refused field and the kernel's answer. */
+			for (int f = 0; f < _VF_FIELD_MAX; f++)
+				if (vf_has(&vr.sent, f) && vr.result.field[f].error) {
+					const char *name = strerrorname_np(-vr.result.field[f].error);
+					r = fail(&run->rep->error, vr.result.field[f].error, "%s: %s VF %d: %s: %s [%s]", where,
+						 c->pf_netdev, c->vf, vf_field_name(f), strerror(-vr.result.field[f].error),
+						 name ? name : "?");
+					break;
+				}
+			run->rep->rolled_back += (unsigned)__builtin_popcount(vr.rolled_back);
+		}
+		vf_apply_report_done(&vr);
+		free(err);
+		return r;
+	}
+	return 0;
+}
+
+static int run_drivers(struct run *run, const struct view *v, const struct plan *p)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		const struct plan_change *c = &p->changes[i];
+		if (c->kind != CHANGE_VF_DRIVER)
+			continue;
+		const struct pf_want *w = find_want(v, c->pf);
+		const struct pci_function *vf = pci_function_vf(w->pf, (uint32_t)c->vf);
+		const char *where = c->source;
+		if (!vf)
+			return fail(&run->rep->error, -ENODEV, "%s: %s VF %d does not exist", where, c->pf, c->vf);
+		struct bind_request req = {.driver = c->want};
+		struct bind_result res = {0};
+		char *err = NULL;
+		int r = lifecycle_bind(&run->env->lifecycle, vf, &req, &res, &err);
+		if (res.changed)
+			run->rep->writes += 3; /* driver_override, unbind, drivers_probe */
+		bind_result_done(&res);
+		if (r < 0) {
+			r = fail(&run->rep->error, r, "%s: driver %s for %s: %s", where, c->want, vf->addr,
+				 err ? err : strerror(-r));
+			free(err);
+			return r;
+		}
+		free(err);
+		record_done(run, c);
+	}
+	return 0;
+}
+
+int apply_run(const struct config *cfg, const struct apply_env *env, struct apply_report *rep)
+{
+	static const unsigned phases[] = {PHASE_COUNTS, PHASE_L2, PHASE_DRIVERS};
+	*rep = (struct apply_report){0};
+	struct run run = {.env = env, .rep = rep, .nl = open_rtnl_if_live(env)};
+	int r = 0;
+
+	/* Each phase looks at the host afresh: VFs created by the first are
+	 * configured by the second and bound by the third. */
+	for (size_t ph = 0; ph < ARRAY_SIZE(phases) && r == 0; ph++) {
+		struct view v;
+		struct plan p = {0};
+		if ((r = view_build(cfg, env, run.nl, &v, &rep->error)) < 0)
+			break;
+		if (ph == 0) {
+			rep->warnings = TAKE_PTR(v.warnings);
+		}
+		if ((r = view_plan(&v, phases[ph], &p)) == 0) {
+			if (phases[ph] == PHASE_COUNTS)
+				r = run_counts(&run, &v, &p);
+			else if (phases[ph] == PHASE_L2)
+				r = run_l2(&run, &v, &p);
+			else
+				r = run_drivers(&run, &v, &p);
+		}
+		plan_done(&p);
+		view_done(&v);
+	}
+	if (r < 0) {
+		undo_l2(&run);
+		/* What is still to do, for the report. */
+		struct view v;
+		char *ignored = NULL;
+		if (view_build(cfg, env, run.nl, &v, &ignored) == 0) {
+			(void)view_plan(&v, PHASE_ALL, &rep->not_done);
+			view_done(&v);
+		}
+		free(ignored);
+		if (!rep->error)
+			rep->error = strdup(strerror(-r));
+	}
+	free(run.undo);
+	rtnl_close(run.nl);
+	return r;
+}

@@ -1,0 +1,79 @@
+/* apply: from the desired state (config/) to the host.
+ *
+ * Owns: matching the config's PF entries to this host's PFs (one PF may be
+ * matched by several entries: they apply in file order, later fields
+ * winning; an entry that matches nothing, or matches a device without
+ * SR-IOV, is a warning), the plan (every difference, one line per PF, VF,
+ * field: now -> wanted), the stable MAC scheme, and carrying a plan out in
+ * order: VF counts (drivers_autoprobe written just before the count, as it
+ * only affects VFs created afterwards), then L2 settings, then driver
+ * binding. Every sysfs write and every netlink setting sent is counted, so
+ * an idempotent run shows 0. On the first failure it stops, says what was
+ * done and what not, and puts back the VF settings it changed in that run.
+ * Counts that would destroy VFs in use are refused by lifecycle/'s rules,
+ * which apply never forces. */
+#pragma once
+
+#include <net/if.h>
+#include <stdbool.h>
+
+#include "config/config.h"
+#include "lifecycle/lifecycle.h"
+
+enum change_kind {
+	CHANGE_NUMVFS,
+	CHANGE_AUTOPROBE,
+	CHANGE_VF_FIELD,
+	CHANGE_VF_DRIVER,
+};
+
+#define CHANGE_VALUE_MAX 64
+
+struct plan_change {
+	enum change_kind kind;
+	char pf[PCI_ADDR_STRLEN];
+	char pf_netdev[IF_NAMESIZE]; /* "" when the PF has none */
+	int32_t vf;                  /* -1: the PF itself */
+	enum vf_field field;         /* CHANGE_VF_FIELD */
+	char now[CHANGE_VALUE_MAX];  /* "-" when the VF does not exist yet */
+	char want[CHANGE_VALUE_MAX];
+	char source[256];            /* "FILE:LINE:COL" where the config asks for it; a copy, so
+				      * the plan outlives the config */
+};
+
+struct plan {
+	struct plan_change *changes;
+	size_t n;
+	char **warnings; /* NULL-terminated */
+};
+void plan_done(struct plan *p);
+
+struct apply_env {
+	struct lifecycle_env lifecycle; /* sysfs root, bind state, netdev usage, consumers */
+	unsigned settle_timeout_ms;     /* for VF counts; 0: LIFECYCLE_NUMVFS_TIMEOUT_MS */
+};
+
+/* What the config wants that this host does not have. -EINVAL with
+ * *ret_error ("FILE:LINE:COL: numvfs 8: eth0 offers at most 7 VFs") when
+ * the config cannot be met here at all; nothing is written. */
+int plan_compute(const struct config *cfg, const struct apply_env *env, struct plan *ret, char **ret_error);
+
+struct apply_report {
+	unsigned writes;      /* sysfs writes + netlink settings sent, rollback excluded */
+	struct plan done;     /* the changes made, in order */
+	struct plan not_done; /* what the plan still wanted when it stopped */
+	char *error;          /* the failure that stopped it; NULL on success */
+	unsigned rolled_back; /* VF settings put back after the failure */
+	char **warnings;
+};
+void apply_report_done(struct apply_report *r);
+
+/* Makes the host match cfg. Returns 0 when it does (rep->writes may be 0),
+ * or -errno with rep->error set when it stopped. */
+int apply_run(const struct config *cfg, const struct apply_env *env, struct apply_report *rep);
+
+/* The stable VF MAC: 02:P3:P4:P5:II:II (locally administered, unicast),
+ * P3-P5 the NIC-specific half of the PF's permanent MAC, II the VF index. */
+void apply_stable_mac(const uint8_t pf_perm[6], uint32_t vf_index, uint8_t ret[6]);
+
+const char *change_kind_to_string(enum change_kind k); /* "numvfs", "autoprobe", "vf", "driver" */

@@ -1,0 +1,190 @@
+/* sriovctl plan [FILE] and sriovctl apply [FILE]: the difference between the
+ * desired state and the host, and making the host match it. */
+#include "apply/apply.h"
+#include "cli.h"
+#include "output/output.h"
+#include "util/util.h"
+
+enum { OPT_CONFIG_DIR = 0x200 };
+
+struct plan_opts {
+	const char *config_dir;
+	bool config_dir_set;
+};
+
+static int plan_opt(int opt, const char *arg, void *data)
+{
+	struct plan_opts *o = data;
+	if (opt != OPT_CONFIG_DIR)
+		return cli_usage_error("option not known");
+	o->config_dir = arg;
+	o->config_dir_set = true;
+	return 0;
+}
+
+static const struct option plan_options[] = {
+	{"config-dir", required_argument, NULL, OPT_CONFIG_DIR},
+	{NULL, 0, NULL, 0},
+};
+
+/* FILE defaults to /etc/sriovd/sriovd.conf with its drop-in folder; a FILE
+ * given explicitly comes alone unless --config-dir says otherwise. */
+static int load_config(const char *verb, int argc, char **argv, int first, const struct plan_opts *o,
+		       struct config **ret)
+{
+	if (first + 1 < argc)
+		return cli_usage_error("%s: unexpected argument '%s'", verb, argv[first + 1]);
+	const char *file = first < argc ? argv[first] : CONFIG_DEFAULT_PATH;
+	const char *dir = o->config_dir_set ? o->config_dir : first < argc ? NULL : CONFIG_DEFAULT_DROPIN_DIR;
+	char *error = NULL;
+	int r = config_load(file, str_empty(dir) ? NULL : dir, ret, &error);
+	if (r < 0) {
+		cli_error("%s: %s", verb, error ? error : strerror(-r));
+		free(error);
+		return EXIT_FAILED;
+	}
+	return EXIT_OK;
+}
+
+static json_t *json_changes(const struct plan *p)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; i < p->n; i++) {
+		const struct plan_change *c = &p->changes[i];
+		json_t *j = json_object();
+		json_object_set_new(j, "pf", json_string(c->pf));
+		json_object_set_new(j, "pf_netdev", c->pf_netdev[0] ? json_string(c->pf_netdev) : json_null());
+		json_object_set_new(j, "vf", c->vf >= 0 ? json_integer(c->vf) : json_null());
+		json_object_set_new(j, "kind", json_string(change_kind_to_string(c->kind)));
+		const char *field = c->kind == CHANGE_VF_FIELD ? vf_field_name(c->field) : change_kind_to_string(c->kind);
+		json_object_set_new(j, "field", json_string(field));
+		json_object_set_new(j, "now", json_string(c->now));
+		json_object_set_new(j, "want", json_string(c->want));
+		json_object_set_new(j, "source", json_string(c->source));
+		json_array_append_new(a, j);
+	}
+	return a;
+}
+
+static void text_changes(FILE *out, const struct plan *p)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		const struct plan_change *c = &p->changes[i];
+		char who[64], vf[16] = "";
+		snprintf(who, sizeof(who), "%s%s%s%s", c->pf_netdev[0] ? c->pf_netdev : c->pf, c->pf_netdev[0] ? " (" : "",
+			 c->pf_netdev[0] ? c->pf : "", c->pf_netdev[0] ? ")" : "");
+		if (c->vf >= 0)
+			snprintf(vf, sizeof(vf), "VF %d", c->vf);
+		const char *field = c->kind == CHANGE_VF_FIELD ? vf_field_name(c->field) : change_kind_to_string(c->kind);
+		fprintf(out, "%-22s %-6s %-10s %s -> %s\n", who, vf, field, c->now, c->want);
+	}
+}
+
+static void print_warnings(const struct cli *cli, char *const *warnings)
+{
+	if (cli->json)
+		return;
+	for (size_t i = 0; warnings && warnings[i]; i++)
+		fprintf(stderr, "warning: %s\n", warnings[i]);
+}
+
+static void apply_env_init(const struct cli *cli, struct apply_env *env, struct lifecycle_rtnl *rt)
+{
+	*env = (struct apply_env){0};
+	env->lifecycle.sysfs_root = cli->sysfs_root;
+	env->lifecycle.state_dir = getenv("SRIOV_STATE_DIR");
+	if (inventory_root_is_live(cli->sysfs_root)) {
+		env->lifecycle.link_usage = lifecycle_rtnl_link_usage;
+		env->lifecycle.link_usage_data = rt;
+	}
+}
+
+int cmd_plan(struct cli *cli, int argc, char **argv)
+{
+	struct plan_opts o = {0};
+	int first;
+	int r = cli_parse(cli, argc, argv, plan_options, NULL, plan_opt, &o, &first);
+	if (r)
+		return CLI_PARSE_EXIT(r);
+	struct config *cfg;
+	if ((r = load_config("plan", argc, argv, first, &o, &cfg)))
+		return r;
+	struct lifecycle_rtnl rt = {0};
+	struct apply_env env;
+	apply_env_init(cli, &env, &rt);
+	struct plan p;
+	char *error = NULL;
+	r = plan_compute(cfg, &env, &p, &error);
+	config_free(cfg);
+	lifecycle_rtnl_done(&rt);
+	if (r < 0) {
+		r = cli_error("plan: %s", error ? error : strerror(-r));
+		free(error);
+		return r;
+	}
+	print_warnings(cli, p.warnings);
+	r = EXIT_OK;
+	if (cli->json) {
+		json_t *j = json_object();
+		json_object_set_new(j, "schema_version", json_integer(OUTPUT_SCHEMA_VERSION));
+		json_object_set_new(j, "changes", json_changes(&p));
+		json_object_set_new(j, "warnings", json_strv(p.warnings));
+		r = cli_print_json("plan", j);
+	} else {
+		text_changes(stdout, &p);
+		printf("%zu change%s\n", p.n, p.n == 1 ? "" : "s");
+	}
+	plan_done(&p);
+	return r;
+}
+
+int cmd_apply(struct cli *cli, int argc, char **argv)
+{
+	struct plan_opts o = {0};
+	int first;
+	int r = cli_parse(cli, argc, argv, plan_options, NULL, plan_opt, &o, &first);
+	if (r)
+		return CLI_PARSE_EXIT(r);
+	struct config *cfg;
+	if ((r = load_config("apply", argc, argv, first, &o, &cfg)))
+		return r;
+	struct lifecycle_rtnl rt = {0};
+	struct apply_env env;
+	apply_env_init(cli, &env, &rt);
+	struct apply_report rep;
+	int ar = apply_run(cfg, &env, &rep);
+	config_free(cfg);
+	lifecycle_rtnl_done(&rt);
+	print_warnings(cli, rep.warnings);
+	r = EXIT_OK;
+	if (cli->json) {
+		json_t *j = json_object();
+		json_object_set_new(j, "schema_version", json_integer(OUTPUT_SCHEMA_VERSION));
+		json_object_set_new(j, "applied", json_boolean(ar == 0));
+		json_object_set_new(j, "writes", json_integer(rep.writes));
+		json_object_set_new(j, "done", json_changes(&rep.done));
+		json_object_set_new(j, "not_done", json_changes(&rep.not_done));
+		json_object_set_new(j, "rolled_back", json_integer(rep.rolled_back));
+		json_object_set_new(j, "error", rep.error ? json_string(rep.error) : json_null());
+		json_object_set_new(j, "warnings", json_strv(rep.warnings));
+		r = cli_print_json("apply", j);
+	} else {
+		text_changes(stdout, &rep.done);
+		if (ar < 0) {
+			fprintf(stdout, "\nstopped: %s\n", rep.error ? rep.error : strerror(-ar));
+			if (rep.rolled_back)
+				fprintf(stdout, "put back %u VF setting%s changed in this run\n", rep.rolled_back,
+					rep.rolled_back == 1 ? "" : "s");
+			if (rep.not_done.n) {
+				fprintf(stdout, "not applied:\n");
+				text_changes(stdout, &rep.not_done);
+			}
+		}
+		printf("%zu change%s applied, %u write%s\n", rep.done.n, rep.done.n == 1 ? "" : "s", rep.writes,
+		       rep.writes == 1 ? "" : "s");
+	}
+	if (ar < 0 && !cli->json)
+		cli_error("apply: %s", rep.error ? rep.error : strerror(-ar));
+	apply_report_done(&rep);
+	return ar < 0 ? EXIT_FAILED : r;
+}

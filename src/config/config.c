@@ -1,0 +1,1175 @@
+/* config: YAML text -> struct config (see config.h and docs/config.md).
+ *
+ * libyaml composes each file into a node tree (yaml_parser_load); we walk it
+ * with one table of keys per mapping, so that unknown and repeated keys are
+ * caught in one place, and every error points at the node it is about.
+ * A file is merged into a copy of the config, which replaces the original
+ * only when the whole file is valid. */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <yaml.h>
+
+#include "config/config.h"
+#include "util/util.h"
+
+#define VF_INDEX_MAX (CONFIG_MAX_NUMVFS - 1)
+#define VF_FIELD_VLAN_GROUP (VF_HAS(VF_FIELD_VLAN) | VF_HAS(VF_FIELD_QOS) | VF_HAS(VF_FIELD_VLAN_PROTO))
+
+/* ---- the model ---------------------------------------------------------- */
+
+static const char *const match_kind_names[_PF_MATCH_MAX] = {
+	[PF_MATCH_NETDEV] = "netdev",
+	[PF_MATCH_PCI] = "pci",
+	[PF_MATCH_DEVICE] = "device",
+};
+
+static const char *const mac_scheme_names[_MAC_SCHEME_MAX] = {
+	[MAC_SCHEME_NONE] = "none",
+	[MAC_SCHEME_STABLE] = "stable",
+};
+
+const char *pf_match_kind_to_string(enum pf_match_kind k)
+{
+	return (unsigned)k < _PF_MATCH_MAX ? match_kind_names[k] : NULL;
+}
+
+const char *mac_scheme_to_string(enum mac_scheme s)
+{
+	return (unsigned)s < _MAC_SCHEME_MAX ? mac_scheme_names[s] : NULL;
+}
+
+void pf_desired_match_format(const struct pf_desired *pf, char buf[PF_MATCH_STRLEN])
+{
+	switch (pf->match) {
+	case PF_MATCH_NETDEV:
+		snprintf(buf, PF_MATCH_STRLEN, "netdev %s", pf->netdev ? pf->netdev : "?");
+		break;
+	case PF_MATCH_PCI:
+		snprintf(buf, PF_MATCH_STRLEN, "pci %s", pf->pci);
+		break;
+	case PF_MATCH_DEVICE:
+		snprintf(buf, PF_MATCH_STRLEN, "device %04x:%04x", pf->vendor, pf->device);
+		break;
+	default:
+		snprintf(buf, PF_MATCH_STRLEN, "?");
+		break;
+	}
+}
+
+/* Index of the first VF of pf whose index is >= index. */
+static size_t vf_lower_bound(const struct pf_desired *pf, uint32_t index)
+{
+	size_t lo = 0, hi = pf->n_vfs;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (pf->vfs[mid].index < index)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+const struct vf_desired *pf_desired_vf(const struct pf_desired *pf, uint32_t index)
+{
+	size_t i = vf_lower_bound(pf, index);
+	return i < pf->n_vfs && pf->vfs[i].index == index ? &pf->vfs[i] : NULL;
+}
+
+static void pf_desired_done(struct pf_desired *pf)
+{
+	for (size_t i = 0; i < pf->n_vfs; i++)
+		free(pf->vfs[i].driver);
+	free(pf->vfs);
+	free(pf->netdev);
+}
+
+static void pfs_free(struct pf_desired *pfs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		pf_desired_done(&pfs[i]);
+	free(pfs);
+}
+
+struct config *config_new(void)
+{
+	return calloc(1, sizeof(struct config));
+}
+
+void config_free(struct config *c)
+{
+	if (!c)
+		return;
+	pfs_free(c->pfs, c->n_pfs);
+	strv_free(c->files);
+	free(c);
+}
+
+/* A deep copy of pfs; positions keep pointing at the same file names. */
+static int pfs_clone(const struct pf_desired *src, size_t n, struct pf_desired **ret)
+{
+	*ret = NULL;
+	if (n == 0)
+		return 0;
+	struct pf_desired *pfs = calloc(n, sizeof(*pfs));
+	if (!pfs)
+		return -ENOMEM;
+	size_t done = 0;
+	for (; done < n; done++) {
+		const struct pf_desired *s = &src[done];
+		struct pf_desired *d = &pfs[done];
+		*d = *s;
+		d->netdev = NULL;
+		d->vfs = NULL;
+		d->n_vfs = d->vfs_allocated = 0;
+		if (s->netdev && !(d->netdev = strdup(s->netdev)))
+			goto oom;
+		if (s->n_vfs == 0)
+			continue;
+		d->vfs = malloc(s->n_vfs * sizeof(*d->vfs));
+		if (!d->vfs)
+			goto oom;
+		memcpy(d->vfs, s->vfs, s->n_vfs * sizeof(*d->vfs));
+		for (size_t i = 0; i < s->n_vfs; i++)
+			d->vfs[i].driver = NULL;
+		d->n_vfs = s->n_vfs;
+		d->vfs_allocated = s->n_vfs;
+		for (size_t i = 0; i < s->n_vfs; i++)
+			if (s->vfs[i].driver && !(d->vfs[i].driver = strdup(s->vfs[i].driver)))
+				goto oom;
+	}
+	*ret = pfs;
+	return 0;
+oom:
+	pfs_free(pfs, done + 1);
+	return -ENOMEM;
+}
+
+/* Makes sure pf has an entry for every VF in a..b (a <= b); *ret_first is
+ * the position of VF a, the others follow it. The array grows by doubling
+ * and is filled in place, so that a file of one entry per VF stays linear. */
+static int pf_vfs_ensure(struct pf_desired *pf, uint32_t a, uint32_t b, size_t *ret_first)
+{
+	size_t lo = vf_lower_bound(pf, a), hi = vf_lower_bound(pf, b + 1);
+	size_t want = (size_t)(b - a) + 1, missing = want - (hi - lo);
+	*ret_first = lo;
+	if (missing == 0)
+		return 0;
+	size_t n = pf->n_vfs + missing;
+	if (n > pf->vfs_allocated) {
+		size_t cap = pf->vfs_allocated ? pf->vfs_allocated : 16;
+		while (cap < n)
+			cap *= 2;
+		struct vf_desired *v = realloc(pf->vfs, cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		pf->vfs = v;
+		pf->vfs_allocated = cap;
+	}
+	struct vf_desired *v = pf->vfs;
+	memmove(v + hi + missing, v + hi, (pf->n_vfs - hi) * sizeof(*v));
+	/* From the back: slot k is never ahead of the existing entry j still to move. */
+	size_t j = hi, k = lo + want;
+	for (uint32_t i = b;; i--) {
+		k--;
+		if (j > lo && v[j - 1].index == i)
+			v[k] = v[--j];
+		else
+			v[k] = (struct vf_desired){
+				.index = i,
+				.settings = {.index = i, .vlan_proto = VF_ETH_P_8021Q},
+			};
+		if (i == a)
+			break;
+	}
+	pf->n_vfs = n;
+	return 0;
+}
+
+/* The later entry wins field by field; VLAN, QoS and protocol are one
+ * setting for the kernel, so a later VLAN replaces all three. */
+static void vf_settings_merge(struct vf_settings *dst, const struct vf_settings *src)
+{
+	uint32_t has = src->has;
+	if (has & VF_HAS(VF_FIELD_MAC)) {
+		memcpy(dst->mac, src->mac, sizeof(dst->mac));
+		dst->mac_len = src->mac_len;
+	}
+	if (has & VF_HAS(VF_FIELD_VLAN)) {
+		dst->vlan = src->vlan;
+		dst->qos = src->qos;
+		dst->vlan_proto = src->vlan_proto;
+		dst->has &= ~VF_FIELD_VLAN_GROUP;
+	}
+	if (has & VF_HAS(VF_FIELD_SPOOFCHK))
+		dst->spoofchk = src->spoofchk;
+	if (has & VF_HAS(VF_FIELD_TRUST))
+		dst->trust = src->trust;
+	if (has & VF_HAS(VF_FIELD_LINK_STATE))
+		dst->link_state = src->link_state;
+	if (has & VF_HAS(VF_FIELD_MIN_RATE))
+		dst->min_tx_rate = src->min_tx_rate;
+	if (has & VF_HAS(VF_FIELD_MAX_RATE))
+		dst->max_tx_rate = src->max_tx_rate;
+	if (has & VF_HAS(VF_FIELD_QUERY_RSS))
+		dst->query_rss = src->query_rss;
+	dst->has |= has & ~VF_HAS(VF_FIELD_STATS);
+}
+
+/* ---- the walk over libyaml's node tree ---------------------------------- */
+
+struct ctx {
+	yaml_document_t *doc;
+	const char *file;       /* this document's name, owned by the caller */
+	struct pf_desired *pfs; /* the working copy */
+	size_t n_pfs;
+	char **error;
+};
+
+static int fail_mark(struct ctx *x, yaml_mark_t m, const char *key, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static int fail_mark(struct ctx *x, yaml_mark_t m, const char *key, const char *fmt, ...)
+{
+	char *reason = NULL;
+	va_list ap;
+	va_start(ap, fmt);
+	int r = vasprintf(&reason, fmt, ap);
+	va_end(ap);
+	free(*x->error);
+	*x->error = NULL;
+	if (r >= 0 && asprintf(x->error, "%s:%zu:%zu: %s%s%s", x->file, m.line + 1, m.column + 1,
+			       key ? key : "", key ? ": " : "", reason) < 0)
+		*x->error = NULL;
+	free(reason);
+	return -EINVAL;
+}
+
+static int fail_pos(struct ctx *x, struct config_pos p, const char *key, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static int fail_pos(struct ctx *x, struct config_pos p, const char *key, const char *fmt, ...)
+{
+	char *reason = NULL;
+	va_list ap;
+	va_start(ap, fmt);
+	int r = vasprintf(&reason, fmt, ap);
+	va_end(ap);
+	free(*x->error);
+	*x->error = NULL;
+	if (r >= 0 && asprintf(x->error, "%s:%u:%u: %s%s%s", p.file, p.line, p.column, key ? key : "",
+			       key ? ": " : "", reason) < 0)
+		*x->error = NULL;
+	free(reason);
+	return -EINVAL;
+}
+
+static struct config_pos pos_of(const struct ctx *x, yaml_mark_t m)
+{
+	return (struct config_pos){.file = x->file, .line = (unsigned)m.line + 1, .column = (unsigned)m.column + 1};
+}
+
+static yaml_node_t *node_at(struct ctx *x, int id)
+{
+	return yaml_document_get_node(x->doc, id);
+}
+
+static const char *node_kind(const yaml_node_t *n)
+{
+	switch (n->type) {
+	case YAML_MAPPING_NODE:
+		return "a mapping";
+	case YAML_SEQUENCE_NODE:
+		return "a list";
+	default:
+		return "a single value";
+	}
+}
+
+static const char *scalar_text(const yaml_node_t *n)
+{
+	return (const char *)n->data.scalar.value;
+}
+
+/* `key:`, `key: ~`, `key: null`: YAML's way of saying nothing. */
+static bool node_is_null(const yaml_node_t *n)
+{
+	if (n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+		return false;
+	const char *s = scalar_text(n);
+	return !*s || strcmp(s, "~") == 0 || strcmp(s, "null") == 0 || strcmp(s, "Null") == 0 ||
+	       strcmp(s, "NULL") == 0;
+}
+
+/* YAML's booleans (the core schema's spellings); -1 for anything else. */
+static int node_yaml_bool(const yaml_node_t *n)
+{
+	if (n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+		return -1;
+	const char *s = scalar_text(n);
+	if (strcmp(s, "true") == 0 || strcmp(s, "True") == 0 || strcmp(s, "TRUE") == 0)
+		return 1;
+	if (strcmp(s, "false") == 0 || strcmp(s, "False") == 0 || strcmp(s, "FALSE") == 0)
+		return 0;
+	return -1;
+}
+
+/* The text of a node that must be one non-empty value. */
+static int get_scalar(struct ctx *x, const char *key, const yaml_node_t *n, const char **ret)
+{
+	if (n->type != YAML_SCALAR_NODE)
+		return fail_mark(x, n->start_mark, key, "expected a single value, found %s", node_kind(n));
+	if (node_is_null(n) || n->data.scalar.length == 0)
+		return fail_mark(x, n->start_mark, key, "needs a value");
+	if (strlen(scalar_text(n)) != n->data.scalar.length)
+		return fail_mark(x, n->start_mark, key, "contains a NUL character");
+	*ret = scalar_text(n);
+	return 0;
+}
+
+struct slot {
+	yaml_node_t *key, *value; /* NULL when the key is absent */
+	size_t order;             /* position among the mapping's pairs */
+};
+
+/* Sorts the keys of map into slots[], one per name, checking that every key
+ * is a known word given once. where: " in match"...; expected: the list of
+ * known keys for the message; reserved: NULL-terminated, may be NULL. */
+static int map_collect(struct ctx *x, const yaml_node_t *map, const char *const *names, size_t n,
+		       struct slot *slots, const char *where, const char *expected, const char *const *reserved)
+{
+	memset(slots, 0, n * sizeof(*slots));
+	size_t order = 0;
+	for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++, order++) {
+		yaml_node_t *k = node_at(x, p->key), *v = node_at(x, p->value);
+		if (!k || !v)
+			return fail_mark(x, map->start_mark, NULL, "malformed mapping");
+		if (k->type != YAML_SCALAR_NODE)
+			return fail_mark(x, k->start_mark, NULL, "a key must be a word, found %s", node_kind(k));
+		const char *name = scalar_text(k);
+		size_t i = 0;
+		if (strlen(name) == k->data.scalar.length)
+			while (i < n && !(names[i] && strcmp(names[i], name) == 0))
+				i++;
+		else
+			i = n;
+		if (i == n) {
+			for (size_t j = 0; reserved && reserved[j]; j++)
+				if (strcmp(reserved[j], name) == 0)
+					return fail_mark(x, k->start_mark, name,
+							 "'%s' is reserved for the allocation features and not "
+							 "supported yet", name);
+			return fail_mark(x, k->start_mark, name, "unknown key%s (expected %s)", where, expected);
+		}
+		if (slots[i].key)
+			return fail_mark(x, k->start_mark, name, "given twice (first on line %zu)",
+					 slots[i].key->start_mark.line + 1);
+		slots[i] = (struct slot){.key = k, .value = v, .order = order};
+	}
+	return 0;
+}
+
+/* Decimal count, 0-max. */
+static int parse_count(struct ctx *x, const char *key, const yaml_node_t *n, uint32_t max, uint32_t *ret)
+{
+	const char *s;
+	int r = get_scalar(x, key, n, &s);
+	if (r < 0)
+		return r;
+	const char *digits = s[0] == '-' ? s + 1 : s;
+	bool ok = *digits != '\0';
+	for (const char *p = digits; *p; p++)
+		if (!isdigit((unsigned char)*p))
+			ok = false;
+	if (!ok)
+		return fail_mark(x, n->start_mark, key, "'%s' is not a number", s);
+	uint32_t v;
+	if (s[0] == '-' || parse_u32(s, 10, &v) < 0 || v > max)
+		return fail_mark(x, n->start_mark, key, "'%s' is out of range 0-%u", s, max);
+	*ret = v;
+	return 0;
+}
+
+/* ---- match -------------------------------------------------------------- */
+
+/* The kernel's dev_valid_name(). */
+static bool netdev_name_valid(const char *s)
+{
+	size_t len = strlen(s);
+	if (len == 0 || len > 15 || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
+		return false;
+	for (const char *p = s; *p; p++)
+		if (*p == '/' || *p == ':' || isspace((unsigned char)*p))
+			return false;
+	return true;
+}
+
+static int parse_hex16(const char *s, size_t len, uint16_t *ret)
+{
+	if (len == 0 || len > 4)
+		return -EINVAL;
+	char hex[5] = "";
+	for (size_t i = 0; i < len; i++) {
+		if (!isxdigit((unsigned char)s[i]))
+			return -EINVAL;
+		hex[i] = s[i];
+	}
+	*ret = (uint16_t)strtoul(hex, NULL, 16);
+	return 0;
+}
+
+static int parse_match(struct ctx *x, const yaml_node_t *key, const yaml_node_t *m, struct pf_desired *ret)
+{
+	if (m->type != YAML_MAPPING_NODE)
+		return fail_mark(x, node_is_null(m) ? key->start_mark : m->start_mark, "match",
+				 "expected a mapping with one of netdev, pci, device; found %s",
+				 node_is_null(m) ? "nothing" : node_kind(m));
+	struct slot s[_PF_MATCH_MAX];
+	int r = map_collect(x, m, match_kind_names, _PF_MATCH_MAX, s, " in match", "netdev, pci or device", NULL);
+	if (r < 0)
+		return r;
+	int kind = -1;
+	for (int k = 0; k < _PF_MATCH_MAX; k++) {
+		if (!s[k].key)
+			continue;
+		if (kind < 0) {
+			kind = k;
+			continue;
+		}
+		/* Report the later one, in document order. */
+		int first = s[kind].order < s[k].order ? kind : k, second = first == kind ? k : kind;
+		return fail_mark(x, s[second].key->start_mark, match_kind_names[second],
+				 "match takes exactly one of netdev, pci, device (%s is given too)",
+				 match_kind_names[first]);
+	}
+	if (kind < 0)
+		return fail_mark(x, m->start_mark, "match", "needs one of netdev, pci, device");
+
+	const char *name = match_kind_names[kind], *v;
+	r = get_scalar(x, name, s[kind].value, &v);
+	if (r < 0)
+		return r;
+	*ret = (struct pf_desired){.match = (enum pf_match_kind)kind, .autoprobe = -1,
+				   .pos = pos_of(x, s[kind].key->start_mark)};
+	switch (kind) {
+	case PF_MATCH_NETDEV:
+		if (!netdev_name_valid(v))
+			return fail_mark(x, s[kind].value->start_mark, name,
+					 "'%s' is not a network interface name", v);
+		ret->netdev = strdup(v);
+		if (!ret->netdev)
+			return -ENOMEM;
+		break;
+	case PF_MATCH_PCI: {
+		struct pci_addr a;
+		if (pci_addr_parse(v, &a) < 0)
+			return fail_mark(x, s[kind].value->start_mark, name,
+					 "'%s' is not a PCI address (0000:01:00.0 or 01:00.0)", v);
+		pci_addr_format(&a, ret->pci);
+		break;
+	}
+	case PF_MATCH_DEVICE: {
+		const char *colon = strchr(v, ':');
+		if (!colon || parse_hex16(v, (size_t)(colon - v), &ret->vendor) < 0 ||
+		    parse_hex16(colon + 1, strlen(colon + 1), &ret->device) < 0)
+			return fail_mark(x, s[kind].value->start_mark, name,
+					 "'%s' is not vendor:device in hex (8086:10c9)", v);
+		break;
+	}
+	}
+	return 0;
+}
+
+static bool match_equal(const struct pf_desired *a, const struct pf_desired *b)
+{
+	if (a->match != b->match)
+		return false;
+	switch (a->match) {
+	case PF_MATCH_NETDEV:
+		return streq_ptr(a->netdev, b->netdev);
+	case PF_MATCH_PCI:
+		return strcmp(a->pci, b->pci) == 0;
+	case PF_MATCH_DEVICE:
+		return a->vendor == b->vendor && a->device == b->device;
+	default:
+		return false;
+	}
+}
+
+/* ---- VF entries --------------------------------------------------------- */
+
+enum { VF_KEY_INDEX = _VF_FIELD_MAX, VF_KEY_DRIVER, _VF_KEY_MAX };
+
+static bool driver_name_valid(const char *s)
+{
+	size_t len = strlen(s);
+	if (len == 0 || len > 64)
+		return false;
+	for (const char *p = s; *p; p++)
+		if (!isalnum((unsigned char)*p) && *p != '_' && *p != '-' && *p != '.')
+			return false;
+	return true;
+}
+
+/* index: N, A-B or all -> *a..*b, or *count 0 when the range is empty. */
+static int parse_index(struct ctx *x, const struct pf_desired *pf, const yaml_node_t *n, uint32_t *a,
+		       uint32_t *b, size_t *count)
+{
+	const char *s;
+	int r = get_scalar(x, "index", n, &s);
+	if (r < 0)
+		return r;
+	bool range = false;
+	if (strcmp(s, "all") == 0) {
+		if (!pf->has_numvfs)
+			return fail_mark(x, n->start_mark, "index",
+					 "'all' needs numvfs in this PF entry (or an earlier one with the same match)");
+		*a = 0;
+		*b = pf->numvfs ? pf->numvfs - 1 : 0;
+		*count = pf->numvfs;
+		return 0;
+	}
+	/* N or A-B, decimal */
+	const char *dash = strchr(s, '-');
+	size_t la = dash ? (size_t)(dash - s) : strlen(s);
+	bool ok = la > 0 && (!dash || dash[1] != '\0');
+	for (const char *p = s; *p && ok; p++)
+		if (!isdigit((unsigned char)*p) && p != dash)
+			ok = false;
+	if (!ok)
+		return fail_mark(x, n->start_mark, "index", "'%s' is not a VF number, a range A-B or all", s);
+	char first[16] = "";
+	if (la < sizeof(first))
+		memcpy(first, s, la);
+	if (la >= sizeof(first) || parse_u32(first, 10, a) < 0 || *a > VF_INDEX_MAX ||
+	    (dash && (parse_u32(dash + 1, 10, b) < 0 || *b > VF_INDEX_MAX)))
+		return fail_mark(x, n->start_mark, "index", "'%s' is out of range 0-%u", s, VF_INDEX_MAX);
+	if (!dash)
+		*b = *a;
+	else {
+		range = true;
+		if (*a > *b)
+			return fail_mark(x, n->start_mark, "index", "'%s' is a reversed range (write %u-%u)", s, *b,
+					 *a);
+		if (!pf->has_numvfs)
+			return fail_mark(x, n->start_mark, "index",
+					 "range '%s' needs numvfs in this PF entry (or an earlier one with the same "
+					 "match)", s);
+	}
+	if (pf->has_numvfs && *b >= pf->numvfs) {
+		char vfs[32];
+		if (pf->numvfs)
+			snprintf(vfs, sizeof(vfs), "VFs are 0-%u", pf->numvfs - 1);
+		else
+			snprintf(vfs, sizeof(vfs), "no VFs");
+		if (range)
+			return fail_mark(x, n->start_mark, "index", "range %s is beyond numvfs %u (%s)", s,
+					 pf->numvfs, vfs);
+		return fail_mark(x, n->start_mark, "index", "%u is beyond numvfs %u (%s)", *a, pf->numvfs, vfs);
+	}
+	*count = (size_t)(*b - *a) + 1;
+	return 0;
+}
+
+static int parse_vf_entry(struct ctx *x, struct pf_desired *pf, const yaml_node_t *e)
+{
+	if (e->type != YAML_MAPPING_NODE)
+		return fail_mark(x, e->start_mark, "vfs", "each entry must be a mapping (index: N, ...), found %s",
+				 node_kind(e));
+
+	const char *names[_VF_KEY_MAX] = {[VF_KEY_INDEX] = "index", [VF_KEY_DRIVER] = "driver"};
+	char expected[256] = "index";
+	for (int f = 0; f < _VF_FIELD_MAX; f++) {
+		names[f] = vf_field_name((enum vf_field)f);
+		if (names[f]) {
+			strcat(expected, ", ");
+			strcat(expected, names[f]);
+		}
+	}
+	strcat(expected, ", driver");
+	struct slot s[_VF_KEY_MAX];
+	int r = map_collect(x, e, names, _VF_KEY_MAX, s, " in a VF entry", expected, NULL);
+	if (r < 0)
+		return r;
+
+	if (!s[VF_KEY_INDEX].key)
+		return fail_mark(x, e->start_mark, "index", "missing in a VF entry (a number, a range A-B or all)");
+	uint32_t a, b;
+	size_t count = 0;
+	r = parse_index(x, pf, s[VF_KEY_INDEX].value, &a, &b, &count);
+	if (r < 0)
+		return r;
+
+	/* The VF settings, in the order they were written, as `vf set` arguments. */
+	int order[_VF_FIELD_MAX], n_fields = 0;
+	for (int f = 0; f < _VF_FIELD_MAX; f++) {
+		if (!s[f].key)
+			continue;
+		int i = n_fields++;
+		while (i > 0 && s[order[i - 1]].order > s[f].order) {
+			order[i] = order[i - 1];
+			i--;
+		}
+		order[i] = f;
+	}
+	char *argv[2 * _VF_FIELD_MAX];
+	for (int i = 0; i < n_fields; i++) {
+		int f = order[i];
+		const char *v;
+		int yb = -1;
+		if (f == VF_FIELD_SPOOFCHK || f == VF_FIELD_TRUST || f == VF_FIELD_QUERY_RSS)
+			yb = node_yaml_bool(s[f].value);
+		if (yb >= 0)
+			v = yb ? "on" : "off";
+		else if ((r = get_scalar(x, names[f], s[f].value, &v)) < 0)
+			return r;
+		argv[2 * i] = (char *)names[f];
+		argv[2 * i + 1] = (char *)v;
+	}
+
+	struct vf_settings set = {.index = a, .vlan_proto = VF_ETH_P_8021Q};
+	if (n_fields > 0) {
+		/* vf_settings_parse() says "in the same command"; say it our way first. */
+		int lone = s[VF_FIELD_QOS].key ? VF_FIELD_QOS : s[VF_FIELD_VLAN_PROTO].key ? VF_FIELD_VLAN_PROTO : -1;
+		if (lone >= 0 && !s[VF_FIELD_VLAN].key)
+			return fail_mark(x, s[lone].key->start_mark, names[lone],
+					 "needs vlan in the same VF entry (the kernel sets VLAN, QoS and protocol "
+					 "together)");
+		_cleanup_free_ char *err = NULL;
+		r = vf_settings_parse(2 * n_fields, argv, &set, &err);
+		if (r < 0) {
+			if (!err)
+				return r == -EINVAL ? -ENOMEM : r;
+			/* vf_settings_parse() names the setting first: "vlan: '5000' is...",
+			 * "min-rate 5 is above max-rate 1". Point at it. */
+			yaml_mark_t m = e->start_mark;
+			for (int i = 0; i < n_fields; i++) {
+				size_t len = strlen(names[order[i]]);
+				if (strncmp(err, names[order[i]], len) != 0 || (err[len] != ':' && err[len] != ' '))
+					continue;
+				bool about_value = strncmp(err + len, ": '", 3) == 0;
+				m = about_value ? s[order[i]].value->start_mark : s[order[i]].key->start_mark;
+				break;
+			}
+			return fail_mark(x, m, NULL, "%s", err);
+		}
+	}
+	if (s[VF_FIELD_MAC].key && count > 1)
+		return fail_mark(x, s[VF_FIELD_MAC].key->start_mark, "mac",
+				 "index '%s' covers %zu VFs, and two VFs cannot share a MAC: give each VF its own "
+				 "entry", scalar_text(s[VF_KEY_INDEX].value), count);
+
+	const char *driver = NULL;
+	if (s[VF_KEY_DRIVER].key) {
+		r = get_scalar(x, "driver", s[VF_KEY_DRIVER].value, &driver);
+		if (r < 0)
+			return r;
+		if (!driver_name_valid(driver))
+			return fail_mark(x, s[VF_KEY_DRIVER].value->start_mark, "driver",
+					 "'%s' is not a driver name (vfio-pci, kernel, or a driver such as iavf)",
+					 driver);
+	}
+
+	if (count == 0)
+		return 0;
+	size_t first;
+	r = pf_vfs_ensure(pf, a, b, &first);
+	if (r < 0)
+		return r;
+	struct config_pos pos = pos_of(x, s[VF_KEY_INDEX].value->start_mark);
+	for (size_t i = 0; i < count; i++) {
+		struct vf_desired *vf = &pf->vfs[first + i];
+		if (driver) {
+			char *d = strdup(driver);
+			if (!d)
+				return -ENOMEM;
+			free(vf->driver);
+			vf->driver = d;
+		}
+		vf_settings_merge(&vf->settings, &set);
+		vf->pos = pos;
+		if (s[VF_FIELD_MAC].key)
+			vf->mac_pos = pos_of(x, s[VF_FIELD_MAC].value->start_mark);
+	}
+	return 0;
+}
+
+/* ---- PF entries and the document ---------------------------------------- */
+
+enum { PF_KEY_MATCH, PF_KEY_NUMVFS, PF_KEY_AUTOPROBE, PF_KEY_MAC, PF_KEY_VFS, _PF_KEY_MAX };
+static const char *const pf_keys[_PF_KEY_MAX] = {
+	[PF_KEY_MATCH] = "match",         [PF_KEY_NUMVFS] = "numvfs", [PF_KEY_AUTOPROBE] = "autoprobe",
+	[PF_KEY_MAC] = "mac",             [PF_KEY_VFS] = "vfs",
+};
+
+static int parse_pf_entry(struct ctx *x, const yaml_node_t *e)
+{
+	if (e->type != YAML_MAPPING_NODE)
+		return fail_mark(x, e->start_mark, "pfs",
+				 "each entry must be a mapping (match:, numvfs:, vfs:...), found %s", node_kind(e));
+	struct slot s[_PF_KEY_MAX];
+	int r = map_collect(x, e, pf_keys, _PF_KEY_MAX, s, " in a PF entry", "match, numvfs, autoprobe, mac, vfs",
+			    NULL);
+	if (r < 0)
+		return r;
+	if (!s[PF_KEY_MATCH].key)
+		return fail_mark(x, e->start_mark, "match", "missing (every PF entry needs one)");
+
+	struct pf_desired m = {.autoprobe = -1};
+	r = parse_match(x, s[PF_KEY_MATCH].key, s[PF_KEY_MATCH].value, &m);
+	if (r < 0) {
+		pf_desired_done(&m);
+		return r;
+	}
+	/* The other settings are checked before the entry joins the config, so
+	 * that every path below only changes the working copy. */
+	uint32_t numvfs = 0;
+	if (s[PF_KEY_NUMVFS].key && (r = parse_count(x, "numvfs", s[PF_KEY_NUMVFS].value, CONFIG_MAX_NUMVFS,
+						     &numvfs)) < 0)
+		goto fail;
+	int autoprobe = -1;
+	if (s[PF_KEY_AUTOPROBE].key) {
+		const char *v;
+		autoprobe = node_yaml_bool(s[PF_KEY_AUTOPROBE].value);
+		if (autoprobe < 0) {
+			if ((r = get_scalar(x, "autoprobe", s[PF_KEY_AUTOPROBE].value, &v)) < 0)
+				goto fail;
+			if (strcmp(v, "on") == 0)
+				autoprobe = 1;
+			else if (strcmp(v, "off") == 0)
+				autoprobe = 0;
+			else {
+				r = fail_mark(x, s[PF_KEY_AUTOPROBE].value->start_mark, "autoprobe",
+					      "'%s' is not true or false", v);
+				goto fail;
+			}
+		}
+	}
+	int scheme = -1;
+	if (s[PF_KEY_MAC].key) {
+		const char *v;
+		if ((r = get_scalar(x, "mac", s[PF_KEY_MAC].value, &v)) < 0)
+			goto fail;
+		for (int i = 0; i < _MAC_SCHEME_MAX; i++)
+			if (strcmp(v, mac_scheme_names[i]) == 0)
+				scheme = i;
+		if (scheme < 0) {
+			r = fail_mark(x, s[PF_KEY_MAC].value->start_mark, "mac",
+				      "'%s' is not stable or none (a VF's own MAC goes in its vfs entry)", v);
+			goto fail;
+		}
+	}
+	const yaml_node_t *vfs = s[PF_KEY_VFS].value;
+	if (vfs && !node_is_null(vfs) && vfs->type != YAML_SEQUENCE_NODE) {
+		r = fail_mark(x, vfs->start_mark, "vfs", "expected a list of VF entries, found %s", node_kind(vfs));
+		goto fail;
+	}
+
+	struct pf_desired *pf = NULL;
+	for (size_t i = 0; i < x->n_pfs && !pf; i++)
+		if (match_equal(&x->pfs[i], &m))
+			pf = &x->pfs[i];
+	if (pf)
+		pf_desired_done(&m);
+	else {
+		struct pf_desired *n = realloc(x->pfs, (x->n_pfs + 1) * sizeof(*n));
+		if (!n) {
+			r = -ENOMEM;
+			goto fail;
+		}
+		x->pfs = n;
+		pf = &x->pfs[x->n_pfs++];
+		*pf = m;
+	}
+
+	if (s[PF_KEY_NUMVFS].key) {
+		pf->has_numvfs = true;
+		pf->numvfs = numvfs;
+		pf->numvfs_pos = pos_of(x, s[PF_KEY_NUMVFS].value->start_mark);
+	}
+	if (autoprobe >= 0)
+		pf->autoprobe = autoprobe;
+	if (scheme >= 0) {
+		pf->has_mac_scheme = true;
+		pf->mac_scheme = (enum mac_scheme)scheme;
+	}
+	if (vfs && vfs->type == YAML_SEQUENCE_NODE)
+		for (yaml_node_item_t *it = vfs->data.sequence.items.start; it < vfs->data.sequence.items.top; it++) {
+			yaml_node_t *ve = node_at(x, *it);
+			if (!ve)
+				return fail_mark(x, vfs->start_mark, "vfs", "malformed list");
+			r = parse_vf_entry(x, pf, ve);
+			if (r < 0)
+				return r;
+		}
+	return 0;
+fail:
+	pf_desired_done(&m);
+	return r;
+}
+
+static int parse_root(struct ctx *x)
+{
+	yaml_node_t *root = yaml_document_get_root_node(x->doc);
+	if (!root || node_is_null(root))
+		return 0; /* an empty file: nothing desired */
+	if (root->type != YAML_MAPPING_NODE)
+		return fail_mark(x, root->start_mark, NULL,
+				 "the file must be a mapping (version: 1, pfs: ...), found %s", node_kind(root));
+
+	static const char *const top_keys[] = {"version", "pfs"};
+	static const char *const reserved[] = {"networks", "device-specs", "aliases", NULL};
+	struct slot s[ARRAY_SIZE(top_keys)];
+	int r = map_collect(x, root, top_keys, ARRAY_SIZE(top_keys), s, "", "version, pfs", reserved);
+	if (r < 0)
+		return r;
+
+	if (!s[0].key)
+		return fail_mark(x, root->start_mark, "version", "missing (the file must say version: %d)",
+				 CONFIG_VERSION);
+	const char *v;
+	r = get_scalar(x, "version", s[0].value, &v);
+	if (r < 0)
+		return r;
+	if (strcmp(v, "1") != 0)
+		return fail_mark(x, s[0].value->start_mark, "version", "'%s' is not supported (only %d)", v,
+				 CONFIG_VERSION);
+
+	const yaml_node_t *pfs = s[1].value;
+	if (!pfs || node_is_null(pfs))
+		return 0;
+	if (pfs->type != YAML_SEQUENCE_NODE)
+		return fail_mark(x, pfs->start_mark, "pfs", "expected a list of PF entries, found %s", node_kind(pfs));
+	for (yaml_node_item_t *it = pfs->data.sequence.items.start; it < pfs->data.sequence.items.top; it++) {
+		yaml_node_t *e = node_at(x, *it);
+		if (!e)
+			return fail_mark(x, pfs->start_mark, "pfs", "malformed list");
+		r = parse_pf_entry(x, e);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* ---- checks on the merged result ---------------------------------------- */
+
+static int cmp_vf_mac(const void *pa, const void *pb)
+{
+	const struct vf_desired *a = *(const struct vf_desired *const *)pa, *b = *(const struct vf_desired *const *)pb;
+	int c = memcmp(a->settings.mac, b->settings.mac, sizeof(a->settings.mac));
+	if (c)
+		return c;
+	return a->index < b->index ? -1 : a->index > b->index;
+}
+
+static bool pos_after(struct config_pos a, struct config_pos b)
+{
+	return a.line > b.line || (a.line == b.line && a.column > b.column);
+}
+
+/* What this document changed must still hold once merged with what earlier
+ * entries and files said: VFs within numvfs, distinct MACs, and settings
+ * vf_settings_parse() accepts as a whole (min-rate <= max-rate...). */
+static int check_merged(struct ctx *x)
+{
+	for (size_t p = 0; p < x->n_pfs; p++) {
+		struct pf_desired *pf = &x->pfs[p];
+
+		if (pf->has_numvfs && pf->n_vfs && pf->vfs[pf->n_vfs - 1].index >= pf->numvfs) {
+			const struct vf_desired *vf = &pf->vfs[pf->n_vfs - 1];
+			return fail_pos(x, pf->numvfs_pos, "numvfs", "%u leaves out VF %u, configured at %s:%u:%u",
+					pf->numvfs, vf->index, vf->pos.file, vf->pos.line, vf->pos.column);
+		}
+
+		size_t n_mac = 0;
+		for (size_t i = 0; i < pf->n_vfs; i++)
+			if (vf_has(&pf->vfs[i].settings, VF_FIELD_MAC))
+				n_mac++;
+		if (n_mac > 1) {
+			_cleanup_free_ const struct vf_desired **v = malloc(n_mac * sizeof(*v));
+			if (!v)
+				return -ENOMEM;
+			n_mac = 0;
+			for (size_t i = 0; i < pf->n_vfs; i++)
+				if (vf_has(&pf->vfs[i].settings, VF_FIELD_MAC))
+					v[n_mac++] = &pf->vfs[i];
+			qsort(v, n_mac, sizeof(*v), cmp_vf_mac);
+			for (size_t i = 1; i < n_mac; i++) {
+				if (memcmp(v[i - 1]->settings.mac, v[i]->settings.mac, sizeof(v[i]->settings.mac)) != 0)
+					continue;
+				/* Point at the one this document wrote (the later, if both). */
+				const struct vf_desired *a = v[i - 1], *b = v[i];
+				bool a_here = a->mac_pos.file == x->file, b_here = b->mac_pos.file == x->file;
+				if ((a_here && !b_here) || (a_here && b_here && pos_after(a->mac_pos, b->mac_pos))) {
+					const struct vf_desired *t = a;
+					a = b;
+					b = t;
+				}
+				char mac[VF_MAC_STRLEN];
+				vf_mac_format(b->settings.mac, b->settings.mac_len, mac);
+				return fail_pos(x, b->mac_pos, "mac",
+						"%s of VF %u is also given to VF %u (%s:%u:%u); two VFs cannot share a MAC",
+						mac, b->index, a->index, a->mac_pos.file, a->mac_pos.line,
+						a->mac_pos.column);
+			}
+		}
+
+		for (size_t i = 0; i < pf->n_vfs; i++) {
+			const struct vf_desired *vf = &pf->vfs[i];
+			if (vf->pos.file != x->file || !vf->settings.has)
+				continue;
+			char values[_VF_FIELD_MAX][VF_MAC_STRLEN];
+			char *argv[2 * _VF_FIELD_MAX];
+			int argc = 0;
+			for (int f = 0; f < _VF_FIELD_MAX; f++) {
+				if (!vf_has(&vf->settings, (enum vf_field)f) || !vf_field_name((enum vf_field)f))
+					continue;
+				vf_field_format(&vf->settings, (enum vf_field)f, values[f], sizeof(values[f]));
+				argv[argc++] = (char *)vf_field_name((enum vf_field)f);
+				argv[argc++] = values[f];
+			}
+			struct vf_settings check = {.index = vf->index};
+			_cleanup_free_ char *err = NULL;
+			int r = vf_settings_parse(argc, argv, &check, &err);
+			if (r < 0 && !err)
+				return -ENOMEM;
+			if (r < 0)
+				return fail_pos(x, vf->pos, "index", "VF %u, merged with earlier entries: %s", vf->index,
+						err);
+		}
+	}
+	return 0;
+}
+
+/* ---- entry points ------------------------------------------------------- */
+
+static int syntax_error(const yaml_parser_t *p, const char *file, const char *text, size_t len, char **ret_error)
+{
+	if (p->error == YAML_MEMORY_ERROR)
+		return -ENOMEM;
+	size_t line, column;
+	if (p->error == YAML_READER_ERROR) {
+		/* The reader reports a byte offset, not a mark. */
+		size_t off = p->problem_offset < len ? p->problem_offset : len, bol = 0;
+		line = 1;
+		for (size_t i = 0; i < off; i++)
+			if (text[i] == '\n') {
+				line++;
+				bol = i + 1;
+			}
+		column = off - bol + 1;
+	} else {
+		line = p->problem_mark.line + 1;
+		column = p->problem_mark.column + 1;
+	}
+	const char *problem = p->problem ? p->problem : "not valid YAML";
+	int r;
+	if (p->context && p->error != YAML_READER_ERROR)
+		r = asprintf(ret_error, "%s:%zu:%zu: syntax error: %s (%s at %zu:%zu)", file, line, column, problem,
+			     p->context, p->context_mark.line + 1, p->context_mark.column + 1);
+	else
+		r = asprintf(ret_error, "%s:%zu:%zu: syntax error: %s", file, line, column, problem);
+	if (r < 0)
+		*ret_error = NULL;
+	return -EINVAL;
+}
+
+int config_parse_string(struct config *c, const char *name, const char *text, size_t len, char **ret_error)
+{
+	*ret_error = NULL;
+	_cleanup_free_ char *file = strdup(name);
+	if (!file)
+		return -ENOMEM;
+
+	yaml_parser_t parser;
+	yaml_document_t doc, extra;
+	if (!yaml_parser_initialize(&parser))
+		return -ENOMEM;
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+	if (!yaml_parser_load(&parser, &doc)) {
+		int r = syntax_error(&parser, file, text, len, ret_error);
+		yaml_parser_delete(&parser);
+		return r;
+	}
+
+	struct ctx x = {.doc = &doc, .file = file, .error = ret_error};
+	int r;
+	/* A second document would be silently ignored; refuse it. */
+	if (!yaml_parser_load(&parser, &extra)) {
+		r = syntax_error(&parser, file, text, len, ret_error);
+		goto out;
+	}
+	yaml_node_t *second = yaml_document_get_root_node(&extra);
+	if (second)
+		r = fail_mark(&x, second->start_mark, NULL, "a second YAML document; a config file holds one");
+	yaml_document_delete(&extra);
+	if (second)
+		goto out;
+
+	r = pfs_clone(c->pfs, c->n_pfs, &x.pfs);
+	if (r < 0)
+		goto out;
+	x.n_pfs = c->n_pfs;
+	r = parse_root(&x);
+	if (r >= 0)
+		r = check_merged(&x);
+	if (r >= 0)
+		r = strv_push(&c->files, TAKE_PTR(file));
+	if (r >= 0) {
+		pfs_free(c->pfs, c->n_pfs);
+		c->pfs = TAKE_PTR(x.pfs);
+		c->n_pfs = x.n_pfs;
+		x.n_pfs = 0;
+	}
+out:
+	pfs_free(x.pfs, x.n_pfs);
+	yaml_document_delete(&doc);
+	yaml_parser_delete(&parser);
+	return r;
+}
+
+static int read_config_file(const char *path, char **ret, size_t *ret_len)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (S_ISDIR(st.st_mode))
+		return -EISDIR;
+	size_t cap = S_ISREG(st.st_mode) && st.st_size > 0 && (uint64_t)st.st_size <= CONFIG_MAX_FILE_SIZE
+			     ? (size_t)st.st_size + 1
+			     : 4096;
+	_cleanup_free_ char *buf = malloc(cap);
+	if (!buf)
+		return -ENOMEM;
+	size_t len = 0;
+	for (;;) {
+		if (len == cap) {
+			if (cap > CONFIG_MAX_FILE_SIZE)
+				return -EFBIG;
+			size_t ncap = cap * 2 > CONFIG_MAX_FILE_SIZE + 1 ? CONFIG_MAX_FILE_SIZE + 1 : cap * 2;
+			char *n = realloc(buf, ncap);
+			if (!n)
+				return -ENOMEM;
+			buf = n;
+			cap = ncap;
+		}
+		ssize_t k = read(fd, buf + len, cap - len);
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (k == 0)
+			break;
+		len += (size_t)k;
+	}
+	if (len > CONFIG_MAX_FILE_SIZE)
+		return -EFBIG;
+	*ret = TAKE_PTR(buf);
+	*ret_len = len;
+	return 0;
+}
+
+static int fail_file(char **ret_error, const char *path, int r)
+{
+	int q;
+	if (r == -EFBIG)
+		q = asprintf(ret_error, "%s: larger than %u MiB", path, CONFIG_MAX_FILE_SIZE >> 20);
+	else
+		q = asprintf(ret_error, "%s: %s", path, strerror(-r));
+	if (q < 0)
+		*ret_error = NULL;
+	return r;
+}
+
+int config_parse_file(struct config *c, const char *path, char **ret_error)
+{
+	*ret_error = NULL;
+	_cleanup_free_ char *text = NULL;
+	size_t len = 0;
+	int r = read_config_file(path, &text, &len);
+	if (r < 0)
+		return fail_file(ret_error, path, r);
+	return config_parse_string(c, path, text, len, ret_error);
+}
+
+static void closedirp(DIR **d)
+{
+	if (*d)
+		closedir(*d);
+}
+
+static void strvp(char ***v)
+{
+	strv_free(*v);
+}
+
+/* DIR's NAME.conf regular files, sorted; *ret NULL when none. */
+static int list_dropins(const char *dir, char ***ret, char **ret_error)
+{
+	*ret = NULL;
+	_cleanup_(closedirp) DIR *d = opendir(dir);
+	if (!d) {
+		if (errno == ENOENT)
+			return 0;
+		return fail_file(ret_error, dir, -errno);
+	}
+	_cleanup_(strvp) char **names = NULL;
+	const size_t suffix = strlen(CONFIG_DROPIN_SUFFIX);
+	for (;;) {
+		errno = 0;
+		struct dirent *de = readdir(d);
+		if (!de) {
+			if (errno)
+				return fail_file(ret_error, dir, -errno);
+			break;
+		}
+		size_t len = strlen(de->d_name);
+		if (de->d_name[0] == '.' || len <= suffix || strcmp(de->d_name + len - suffix, CONFIG_DROPIN_SUFFIX) != 0)
+			continue;
+		struct stat st;
+		if (fstatat(dirfd(d), de->d_name, &st, 0) < 0) {
+			int r = -errno;
+			_cleanup_free_ char *p = path_join(dir, de->d_name);
+			return fail_file(ret_error, p ? p : dir, r);
+		}
+		if (!S_ISREG(st.st_mode))
+			continue;
+		char *n = strdup(de->d_name);
+		if (!n || strv_push(&names, n) < 0)
+			return -ENOMEM;
+	}
+	strv_sort(names);
+	*ret = TAKE_PTR(names);
+	return 0;
+}
+
+int config_load(const char *main_path, const char *dropin_dir, struct config **ret, char **ret_error)
+{
+	*ret_error = NULL;
+	struct config *c = config_new();
+	if (!c)
+		return -ENOMEM;
+	int r = config_parse_file(c, main_path, ret_error);
+	_cleanup_(strvp) char **names = NULL;
+	if (r >= 0 && dropin_dir)
+		r = list_dropins(dropin_dir, &names, ret_error);
+	for (size_t i = 0; r >= 0 && names && names[i]; i++) {
+		_cleanup_free_ char *p = path_join(dropin_dir, names[i]);
+		r = p ? config_parse_file(c, p, ret_error) : -ENOMEM;
+	}
+	if (r < 0) {
+		config_free(c);
+		return r;
+	}
+	*ret = c;
+	return 0;
+}

@@ -1,0 +1,128 @@
+/* config: the desired state of the host, read from the declarative YAML file
+ * (/etc/sriovd/sriovd.conf) and its drop-in folder (sriovd.conf.d/ *.conf).
+ *
+ * Owns: the format (docs/config.md) and its parser (libyaml: only this
+ * module includes yaml.h), the model the daemon and `sriovctl plan/apply`
+ * walk (struct config -> struct pf_desired -> struct vf_desired), the rules
+ * that make a file valid, and the merge of several files into one model.
+ * It is pure: text in, model out; no sysfs, no netlink. Whether a PF entry
+ * matches a device on this host is the applier's business.
+ *
+ * VF settings are validated by vf_settings_parse() (vf/), the same function
+ * `sriovctl vf set` uses, so the config and the CLI never disagree on what
+ * is a valid VLAN, MAC, rate...
+ *
+ * Functions return 0 or a negative errno and never print or exit. On
+ * failure *ret_error receives one line "FILE:LINE:COLUMN: KEY: reason"
+ * (1-based; "FILE: reason" when no position applies), to be freed by the
+ * caller; it may be NULL on -ENOMEM. Loading stops at the first error. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sysfs/sysfs.h"
+#include "vf/vf.h"
+
+#define CONFIG_DEFAULT_PATH "/etc/sriovd/sriovd.conf"
+#define CONFIG_DEFAULT_DROPIN_DIR "/etc/sriovd/sriovd.conf.d"
+#define CONFIG_DROPIN_SUFFIX ".conf"
+#define CONFIG_VERSION 1
+#define CONFIG_MAX_FILE_SIZE (16u << 20) /* larger files are refused (-EFBIG) */
+#define CONFIG_MAX_NUMVFS 65535u        /* sriov_numvfs is a 16-bit count */
+/* The pseudo-driver "kernel": the driver the kernel itself picks for the VF
+ * (by its IDs), i.e. undo any override. Any other driver string is a driver
+ * name ("vfio-pci", "iavf", ...). */
+#define CONFIG_DRIVER_KERNEL "kernel"
+#define CONFIG_DRIVER_VFIO "vfio-pci"
+
+/* Where something was written; file points into the config's files[]. */
+struct config_pos {
+	const char *file;
+	unsigned line, column; /* 1-based */
+};
+
+enum pf_match_kind {
+	PF_MATCH_NETDEV, /* netdev */
+	PF_MATCH_PCI,    /* pci */
+	PF_MATCH_DEVICE, /* vendor and device */
+	_PF_MATCH_MAX,
+};
+
+enum mac_scheme {
+	MAC_SCHEME_NONE,   /* VFs keep whatever MAC the driver gives them */
+	MAC_SCHEME_STABLE, /* derived from the PF's permanent MAC and the VF index */
+	_MAC_SCHEME_MAX,
+};
+
+/* What one VF should look like. Only the fields whose VF_HAS() bit is set
+ * in settings.has were given; the others are left as the host has them.
+ * VLAN, QoS and protocol travel as one (the kernel sets them together): when
+ * VF_FIELD_QOS or VF_FIELD_VLAN_PROTO is set, VF_FIELD_VLAN is too, and a
+ * VLAN without them means QoS 0 and 802.1Q. */
+struct vf_desired {
+	uint32_t index;              /* == settings.index */
+	struct vf_settings settings;
+	char *driver;                /* NULL: unset; CONFIG_DRIVER_KERNEL, or a driver name */
+	struct config_pos pos;       /* the `index:` of the last VF entry that set something */
+	struct config_pos mac_pos;   /* the `mac:` value, when VF_FIELD_MAC is set */
+};
+
+/* One PF entry of the file(s), after merging entries with the same match. */
+struct pf_desired {
+	enum pf_match_kind match;
+	char *netdev;                /* PF_MATCH_NETDEV */
+	char pci[PCI_ADDR_STRLEN];   /* PF_MATCH_PCI, normalized "dddd:bb:ss.f" */
+	uint16_t vendor, device;     /* PF_MATCH_DEVICE */
+
+	bool has_numvfs;
+	uint32_t numvfs;             /* 0-65535 */
+	int autoprobe;               /* sriov_drivers_autoprobe: 1, 0, -1 unset */
+	bool has_mac_scheme;
+	enum mac_scheme mac_scheme;
+
+	struct vf_desired *vfs;      /* one per VF index, sorted by index, ranges expanded */
+	size_t n_vfs;
+	size_t vfs_allocated;        /* internal to config.c */
+
+	struct config_pos pos;        /* the match: of the first entry */
+	struct config_pos numvfs_pos; /* the numvfs: value that won, when has_numvfs */
+};
+
+struct config {
+	struct pf_desired *pfs;      /* in order of first appearance */
+	size_t n_pfs;
+	char **files;                /* every file read, in order; NULL-terminated, NULL when none */
+};
+
+struct config *config_new(void); /* NULL on ENOMEM */
+void config_free(struct config *c); /* accepts NULL */
+
+/* Reads main_path, then every DIR/NAME.conf of dropin_dir (regular files,
+ * not hidden, in strcmp order of NAME) and merges them into a new config.
+ * dropin_dir NULL: none; a missing dropin_dir is fine. A missing main file
+ * is -ENOENT (with a message). Nothing is returned unless every file is
+ * valid. */
+int config_load(const char *main_path, const char *dropin_dir, struct config **ret, char **ret_error);
+
+/* Parses one YAML document named NAME (used in messages and recorded in
+ * files[]) and merges it into c: entries whose match equals an existing
+ * entry's are merged field by field (the later wins), others are appended.
+ * On failure c is unchanged. */
+int config_parse_string(struct config *c, const char *name, const char *text, size_t len,
+			char **ret_error);
+
+/* Reads a file and config_parse_string()s it. */
+int config_parse_file(struct config *c, const char *path, char **ret_error);
+
+/* The settings of VF index of pf, or NULL when the config says nothing about it. */
+const struct vf_desired *pf_desired_vf(const struct pf_desired *pf, uint32_t index);
+
+/* "netdev eth0", "pci 0000:01:00.0", "device 8086:10c9" */
+#define PF_MATCH_STRLEN 48
+void pf_desired_match_format(const struct pf_desired *pf, char buf[PF_MATCH_STRLEN]);
+
+/* "netdev", "pci", "device"; "stable", "none". NULL out of range. */
+const char *pf_match_kind_to_string(enum pf_match_kind k);
+const char *mac_scheme_to_string(enum mac_scheme s);

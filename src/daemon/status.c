@@ -1,0 +1,97 @@
+#include "status.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util/util.h"
+
+void status_init(struct daemon_status *s, const char *config_path)
+{
+	*s = (struct daemon_status){.config_path = strdup(config_path), .started = time(NULL)};
+}
+
+void status_add_error(struct daemon_status *s, const char *message)
+{
+	if (s->n_errors == STATUS_MAX_ERRORS)
+		free(s->errors[--s->n_errors].message);
+	memmove(&s->errors[1], &s->errors[0], s->n_errors * sizeof(s->errors[0]));
+	s->errors[0].when = time(NULL);
+	s->errors[0].message = strdup(message);
+	s->n_errors++;
+}
+
+static json_t *json_time(time_t t)
+{
+	if (!t)
+		return json_null();
+	struct tm tm;
+	char buf[32];
+	gmtime_r(&t, &tm);
+	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return json_string(buf);
+}
+
+static int mkdir_parents(const char *path)
+{
+	_cleanup_free_ char *copy = strdup(path);
+	if (!copy)
+		return -ENOMEM;
+	char *dir = dirname(copy);
+	for (char *p = dir + 1; *p; p++)
+		if (*p == '/') {
+			*p = '\0';
+			if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+				return -errno;
+			*p = '/';
+		}
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+int status_write(struct daemon_status *s, const char *path)
+{
+	s->last_reconcile = time(NULL);
+	json_t *o = json_object();
+	json_object_set_new(o, "pid", json_integer(getpid()));
+	json_object_set_new(o, "config", json_string(s->config_path ? s->config_path : ""));
+	json_object_set_new(o, "started", json_time(s->started));
+	json_object_set_new(o, "last_reconcile", json_time(s->last_reconcile));
+	json_object_set_new(o, "applies", json_integer(s->applies));
+	json_object_set_new(o, "last_writes", json_integer(s->last_writes));
+	json_object_set_new(o, "last_drift", json_integer(s->last_drift));
+	json_t *errs = json_array();
+	for (unsigned i = 0; i < s->n_errors; i++) {
+		json_t *e = json_object();
+		json_object_set_new(e, "time", json_time(s->errors[i].when));
+		json_object_set_new(e, "message", json_string(s->errors[i].message ? s->errors[i].message : ""));
+		json_array_append_new(errs, e);
+	}
+	json_object_set_new(o, "errors", errs);
+
+	int r = mkdir_parents(path);
+	_cleanup_free_ char *tmp = NULL;
+	if (r == 0 && asprintf(&tmp, "%s.tmp", path) < 0)
+		r = -ENOMEM;
+	if (r == 0 && json_dump_file(o, tmp, JSON_INDENT(2)) < 0)
+		r = -EIO;
+	if (r == 0 && rename(tmp, path) < 0)
+		r = -errno;
+	json_decref(o);
+	return r;
+}
+
+void status_done(struct daemon_status *s)
+{
+	free(s->config_path);
+	for (unsigned i = 0; i < s->n_errors; i++)
+		free(s->errors[i].message);
+	*s = (struct daemon_status){0};
+}

@@ -1,0 +1,1189 @@
+#include "lifecycle.h"
+
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "util/util.h"
+
+/* How often the waits look again: short against the seconds drivers take,
+ * long enough not to busy the CPU that the probing itself needs. */
+#define POLL_INTERVAL_MS 50
+#define RECORD_MAX 512
+
+/* --- small helpers --------------------------------------------------------- */
+
+static const char *env_root(const struct lifecycle_env *env)
+{
+	return env->sysfs_root ? env->sysfs_root : SYSFS_DEFAULT_ROOT;
+}
+
+static const char *env_state_dir(const struct lifecycle_env *env)
+{
+	return env->state_dir ? env->state_dir : LIFECYCLE_STATE_DIR;
+}
+
+static const char *env_vfio_dir(const struct lifecycle_env *env)
+{
+	return env->vfio_dir ? env->vfio_dir : LIFECYCLE_VFIO_DIR;
+}
+
+static unsigned env_settle_ms(const struct lifecycle_env *env)
+{
+	return env->settle_ms ? env->settle_ms : LIFECYCLE_SETTLE_MS;
+}
+
+static int fail(char **ret_error, int r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(char **ret_error, int r, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	if (vasprintf(ret_error, fmt, ap) < 0)
+		*ret_error = NULL;
+	va_end(ap);
+	return r;
+}
+
+static int strv_pushf(char ***v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int strv_pushf(char ***v, const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	va_start(ap, fmt);
+	int r = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (r < 0)
+		return -ENOMEM;
+	return strv_push(v, s);
+}
+
+/* "a; b; c" (a fresh string, NULL on ENOMEM). */
+static char *strv_join(char *const *v, const char *sep)
+{
+	size_t len = 1;
+	for (size_t i = 0; v && v[i]; i++)
+		len += strlen(v[i]) + strlen(sep);
+	char *s = malloc(len);
+	if (!s)
+		return NULL;
+	s[0] = '\0';
+	for (size_t i = 0; v && v[i]; i++) {
+		if (i)
+			strcat(s, sep);
+		strcat(s, v[i]);
+	}
+	return s;
+}
+
+/* Moves every string of *from to the end of *to. */
+static int strv_move(char ***to, char ***from)
+{
+	if (!to) {
+		strv_free(*from);
+		*from = NULL;
+		return 0;
+	}
+	for (size_t i = 0; *from && (*from)[i]; i++) {
+		int r = strv_push(to, (*from)[i]);
+		(*from)[i] = NULL;
+		if (r < 0) {
+			for (size_t k = i + 1; (*from)[k]; k++)
+				free((*from)[k]);
+			free(*from);
+			*from = NULL;
+			return r;
+		}
+	}
+	free(*from);
+	*from = NULL;
+	return 0;
+}
+
+static char *dev_path(const struct lifecycle_env *env, const char *addr, const char *attr)
+{
+	char *s;
+	if (asprintf(&s, "%s/bus/pci/devices/%s/%s", env_root(env), addr, attr) < 0)
+		return NULL;
+	return s;
+}
+
+/* One write(2), so that the kernel's answer to the value is the return
+ * value. O_TRUNC as a shell's `echo v > attr` has: sysfs ignores it, and a
+ * copy of a tree in plain files (--sysfs-root) then holds just the value. */
+static int write_attr(const char *path, const char *value)
+{
+	_cleanup_close_ int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	size_t len = strlen(value);
+	ssize_t n = write(fd, value, len);
+	if (n < 0)
+		return -errno;
+	return (size_t)n == len ? 0 : -EIO;
+}
+
+static int env_write(const struct lifecycle_env *env, const char *path, const char *value)
+{
+	if (env->write)
+		return env->write(env->write_data, path, value);
+	return write_attr(path, value);
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(unsigned ms)
+{
+	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+const char *lifecycle_label(const struct pci_function *d, char buf[LIFECYCLE_LABEL_MAX])
+{
+	if (d->netdevs && d->netdevs[0])
+		snprintf(buf, LIFECYCLE_LABEL_MAX, "%.*s (%s)", IF_NAMESIZE - 1, d->netdevs[0], d->addr);
+	else
+		snprintf(buf, LIFECYCLE_LABEL_MAX, "%s", d->addr);
+	return buf;
+}
+
+/* The device's driver as sysfs says it now (not as the scan saw it): NULL
+ * in *ret when unbound. */
+static int read_driver_now(const struct lifecycle_env *env, const char *addr, char **ret)
+{
+	_cleanup_free_ char *path = dev_path(env, addr, "driver");
+	if (!path)
+		return -ENOMEM;
+	*ret = NULL;
+	int r = read_link_basename_at(AT_FDCWD, path, ret);
+	return r == -ENOENT ? 0 : r;
+}
+
+/* driver_override now: NULL in *ret when unset ("(null)", or empty). */
+static int read_override_now(const struct lifecycle_env *env, const char *addr, char **ret)
+{
+	_cleanup_free_ char *path = dev_path(env, addr, "driver_override");
+	if (!path)
+		return -ENOMEM;
+	_cleanup_free_ char *s = NULL;
+	*ret = NULL;
+	int r = read_text_file(path, 256, &s);
+	if (r == -ENOENT)
+		return 0; /* kernels before 3.16 have no driver_override */
+	if (r < 0)
+		return r;
+	if (!str_empty(s) && strcmp(s, "(null)") != 0)
+		*ret = TAKE_PTR(s);
+	return 0;
+}
+
+static bool driver_loaded(const struct lifecycle_env *env, const char *driver)
+{
+	_cleanup_free_ char *path = NULL;
+	if (asprintf(&path, "%s/bus/pci/drivers/%s", env_root(env), driver) < 0)
+		return false;
+	struct stat st;
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* Drivers that only hold a device for user space (or for nothing): they are
+ * never "the kernel driver" a device goes back to. */
+static bool is_passthrough_driver(const char *driver)
+{
+	return streq_ptr(driver, "vfio-pci") || streq_ptr(driver, "pci-stub");
+}
+
+/* Drivers that keep an IOMMU group viable for vfio: the kernel lets a group
+ * be used when every member is unbound, bound to vfio, or to a driver that
+ * claims no DMA of its own (pci-stub, and pcieport for the PCIe ports that
+ * often share a group with the devices behind them). */
+static bool keeps_group_viable(const char *driver)
+{
+	return !driver || streq_ptr(driver, "vfio-pci") || streq_ptr(driver, "pci-stub") ||
+	       streq_ptr(driver, "pcieport");
+}
+
+static bool driver_name_valid(const char *name)
+{
+	if (str_empty(name) || strlen(name) >= sizeof(((struct bind_record *)0)->driver))
+		return false;
+	if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+		return false;
+	for (const char *p = name; *p; p++)
+		if (*p == '/' || *p <= ' ' || *p == 0x7f)
+			return false;
+	return true;
+}
+
+/* --- netdev usage ----------------------------------------------------------- */
+
+int lifecycle_rtnl_link_usage(void *userdata, const char *ifname, struct link_usage *ret)
+{
+	struct lifecycle_rtnl *rt = userdata;
+	if (!rt->nl) {
+		int r = rtnl_open(&rt->nl);
+		if (r < 0)
+			return r;
+	}
+	return rtnl_link_usage(rt->nl, ifname, ret);
+}
+
+void lifecycle_rtnl_done(struct lifecycle_rtnl *r)
+{
+	if (!r)
+		return;
+	rtnl_close(r->nl);
+	r->nl = NULL;
+}
+
+/* "up with 1 IPv4 address, 2 routes" */
+static void describe_usage(const struct link_usage *u, char *buf, size_t len)
+{
+	int n = snprintf(buf, len, "up with");
+	const char *sep = " ";
+	if (u->n_ipv4 && n >= 0 && (size_t)n < len) {
+		n += snprintf(buf + n, len - (size_t)n, "%s%u IPv4 address%s", sep, u->n_ipv4, u->n_ipv4 > 1 ? "es" : "");
+		sep = ", ";
+	}
+	if (u->n_ipv6 && n >= 0 && (size_t)n < len) {
+		n += snprintf(buf + n, len - (size_t)n, "%s%u IPv6 address%s", sep, u->n_ipv6, u->n_ipv6 > 1 ? "es" : "");
+		sep = ", ";
+	}
+	if (u->n_routes && n >= 0 && (size_t)n < len)
+		snprintf(buf + n, len - (size_t)n, "%s%u route%s", sep, u->n_routes, u->n_routes > 1 ? "s" : "");
+}
+
+/* Appends one reason per netdev of d that carries the host's traffic.
+ * what: how d is named in the sentence ("VF 1 (0000:01:10.2)"), NULL when
+ * the sentence is about the device the command names. A netdev that cannot
+ * be looked at counts as in use: better refuse than cut a link. */
+static int netdevs_in_use(const struct lifecycle_env *env, const struct pci_function *d, const char *what,
+			  char ***reasons)
+{
+	if (!env->link_usage)
+		return 0;
+	for (size_t i = 0; d->netdevs && d->netdevs[i]; i++) {
+		const char *ifname = d->netdevs[i];
+		struct link_usage u;
+		int r = env->link_usage(env->link_usage_data, ifname, &u);
+		if (r == -ENODEV)
+			continue; /* gone since the scan */
+		if (r < 0) {
+			if (what)
+				r = strv_pushf(reasons, "cannot tell whether %s's netdev %s is in use: %s", what, ifname,
+					       strerror(-r));
+			else
+				r = strv_pushf(reasons, "cannot tell whether its netdev %s is in use: %s", ifname,
+					       strerror(-r));
+			if (r < 0)
+				return r;
+			continue;
+		}
+		if (!link_usage_carries_traffic(&u))
+			continue;
+		char how[128];
+		describe_usage(&u, how, sizeof(how));
+		if (what)
+			r = strv_pushf(reasons, "%s has its netdev %s %s", what, ifname, how);
+		else
+			r = strv_pushf(reasons, "its netdev %s is %s, and the host would lose that network", ifname, how);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* Appends one reason per VF of pf that destroying it would take from its
+ * user: bound to vfio-pci (a VM or a DPDK application has it), held by a
+ * consumer, or a netdev the host uses. */
+static int vfs_in_use(const struct lifecycle_env *env, const struct pci_function *pf, char ***reasons)
+{
+	int r;
+	for (size_t i = 0; i < pf->n_vfs; i++) {
+		const struct pci_function *vf = pf->vfs[i];
+		char what[64];
+		snprintf(what, sizeof(what), "VF %u (%s)", vf->vf_index, vf->addr);
+		if (streq_ptr(vf->driver, "vfio-pci") &&
+		    (r = strv_pushf(reasons, "%s is bound to vfio-pci", what)) < 0)
+			return r;
+		if (env->consumer) {
+			_cleanup_free_ char *holder = NULL;
+			int held = env->consumer(env->consumer_data, vf, &holder);
+			if (held < 0)
+				r = strv_pushf(reasons, "cannot tell whether %s is held: %s", what, strerror(-held));
+			else if (held > 0)
+				r = strv_pushf(reasons, "%s is held by %s", what, holder ? holder : "a consumer");
+			else
+				r = 0;
+			if (r < 0)
+				return r;
+		}
+		if ((r = netdevs_in_use(env, vf, what, reasons)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* Turns collected reasons into a refusal, or (force) into overridden notes. */
+static int refuse_or_note(char ***reasons, bool force, char ***overridden, char **ret_error,
+			  const char *preamble)
+{
+	if (strv_length(*reasons) == 0)
+		return 0;
+	if (force)
+		return strv_move(overridden, reasons);
+	_cleanup_free_ char *why = strv_join(*reasons, "; ");
+	strv_free(*reasons);
+	*reasons = NULL;
+	if (!why)
+		return -ENOMEM;
+	return fail(ret_error, -EBUSY, "%s: %s (--force to do it anyway)", preamble, why);
+}
+
+/* --- VF count ---------------------------------------------------------------- */
+
+void numvfs_result_done(struct numvfs_result *r)
+{
+	if (!r)
+		return;
+	strv_free(r->no_driver);
+	strv_free(r->overridden);
+	*r = (struct numvfs_result){0};
+}
+
+static int read_pf_counts(const struct lifecycle_env *env, const struct pci_function *pf, uint32_t *total,
+			  uint32_t *current, char **ret_error)
+{
+	static const char *const attrs[] = {"sriov_totalvfs", "sriov_numvfs"};
+	uint32_t *out[] = {total, current};
+	for (size_t i = 0; i < ARRAY_SIZE(attrs); i++) {
+		_cleanup_free_ char *path = dev_path(env, pf->addr, attrs[i]);
+		if (!path)
+			return -ENOMEM;
+		int r = read_u32_at(AT_FDCWD, path, 0, out[i]);
+		if (r < 0)
+			return fail(ret_error, r, "%s: cannot read: %s", path, strerror(-r));
+	}
+	return 0;
+}
+
+static int check_is_pf(const struct pci_function *pf, char **ret_error)
+{
+	char label[LIFECYCLE_LABEL_MAX];
+	if (pf->pf)
+		return fail(ret_error, -ENOTTY, "%s is VF %u of %s, not an SR-IOV physical function",
+			    lifecycle_label(pf, label), pf->vf_index, pf->pf->addr);
+	if (!pf->is_pf)
+		return fail(ret_error, -ENOTTY, "%s is not an SR-IOV physical function (it has no sriov_totalvfs)",
+			    lifecycle_label(pf, label));
+	return 0;
+}
+
+int lifecycle_numvfs_check(const struct lifecycle_env *env, const struct pci_function *pf,
+			   const struct numvfs_request *req, char ***overridden, char **ret_error)
+{
+	*ret_error = NULL;
+	int r = check_is_pf(pf, ret_error);
+	if (r < 0)
+		return r;
+	uint32_t total, current;
+	if ((r = read_pf_counts(env, pf, &total, &current, ret_error)) < 0)
+		return r;
+	char label[LIFECYCLE_LABEL_MAX];
+	lifecycle_label(pf, label);
+	/* The kernel checks this first too, even for the current count. */
+	if (req->count > total)
+		return fail(ret_error, -ERANGE, "%s: %u VFs requested, the device offers at most %u (sriov_totalvfs)",
+			    label, req->count, total);
+	if (req->count == current || current == 0)
+		return 0;
+
+	/* The kernel cannot remove some VFs: any change from a non-zero count
+	 * goes through 0 and destroys every VF. */
+	char **reasons = NULL;
+	if ((r = vfs_in_use(env, pf, &reasons)) < 0) {
+		strv_free(reasons);
+		return r;
+	}
+	char preamble[LIFECYCLE_LABEL_MAX + 96];
+	snprintf(preamble, sizeof(preamble), "%s: changing from %u to %u VFs destroys all %u VFs first, but",
+		 label, current, req->count, current);
+	return refuse_or_note(&reasons, req->force, overridden, ret_error, preamble);
+}
+
+/* Why a write to sriov_numvfs may fail, in the user's terms. */
+static const char *numvfs_errno_hint(int r)
+{
+	switch (-r) {
+	case ENOENT:
+		return " (the PF has no driver, or its driver cannot enable SR-IOV)";
+	case EPERM:
+		return " (VFs are assigned to a VM)";
+	case EBUSY:
+		return " (VFs are enabled: they must be disabled, 0, first)";
+	case ERANGE:
+		return " (more than sriov_totalvfs)";
+	case ENOMEM:
+		return " (not enough PCI resources for the VFs' BARs: see the kernel log, pci=realloc may help)";
+	}
+	return "";
+}
+
+/* Bind records name a device by address; a destroyed VF's address will be
+ * reused by a new, unrelated VF. */
+static void forget_vf_records(const struct lifecycle_env *env, const struct pci_function *pf)
+{
+	for (size_t i = 0; i < pf->n_vfs; i++)
+		(void)lifecycle_record_forget(env, pf->vfs[i]->addr);
+}
+
+int lifecycle_set_numvfs(const struct lifecycle_env *env, const struct pci_function *pf,
+			 const struct numvfs_request *req, struct numvfs_result *ret, char **ret_error)
+{
+	*ret = (struct numvfs_result){.autoprobe = -1};
+	*ret_error = NULL;
+	int r = lifecycle_numvfs_check(env, pf, req, &ret->overridden, ret_error);
+	if (r < 0)
+		return r;
+	uint32_t total, current;
+	if ((r = read_pf_counts(env, pf, &total, &current, ret_error)) < 0)
+		return r;
+	ret->before = ret->after = current;
+
+	_cleanup_free_ char *numvfs_path = dev_path(env, pf->addr, "sriov_numvfs");
+	_cleanup_free_ char *autoprobe_path = dev_path(env, pf->addr, "sriov_drivers_autoprobe");
+	if (!numvfs_path || !autoprobe_path)
+		return -ENOMEM;
+	uint32_t ap;
+	if (read_u32_at(AT_FDCWD, autoprobe_path, 10, &ap) == 0 && ap <= 1)
+		ret->autoprobe = (int)ap;
+	if (req->count == current) {
+		ret->settled = true;
+		ret->links = (uint32_t)pf->n_vfs;
+		return 0;
+	}
+
+	/* Autoprobe is read when the VFs are created: set it before, and before
+	 * anything is destroyed, so that a failure here changes nothing. */
+	if (req->count > 0 && req->no_autoprobe) {
+		if ((r = env_write(env, autoprobe_path, "0")) < 0)
+			return fail(ret_error, r, "%s: write 0: %s", autoprobe_path, strerror(-r));
+		ret->wrote_autoprobe = true;
+		ret->autoprobe = 0;
+	}
+	if (current > 0) {
+		ret->disabled_first = req->count > 0;
+		if ((r = env_write(env, numvfs_path, "0")) < 0) {
+			if (req->count > 0)
+				return fail(ret_error, r, "%s: write 0 (to disable the %u VFs before enabling %u): %s%s",
+					    numvfs_path, current, req->count, strerror(-r), numvfs_errno_hint(r));
+			return fail(ret_error, r, "%s: write 0: %s%s", numvfs_path, strerror(-r),
+				    numvfs_errno_hint(r));
+		}
+		ret->changed = true;
+		forget_vf_records(env, pf);
+		ret->after = 0;
+	}
+	if (req->count > 0) {
+		char value[16];
+		snprintf(value, sizeof(value), "%u", req->count);
+		if ((r = env_write(env, numvfs_path, value)) < 0)
+			return fail(ret_error, r, "%s: write %u: %s%s%s", numvfs_path, req->count, strerror(-r),
+				    numvfs_errno_hint(r),
+				    current > 0 ? "; the PF now has 0 VFs (they were disabled first)" : "");
+		ret->changed = true;
+	}
+
+	/* A driver may enable fewer VFs than asked and still report success:
+	 * what is there is what sriov_numvfs says now. */
+	uint32_t after;
+	if ((r = read_u32_at(AT_FDCWD, numvfs_path, 0, &after)) < 0)
+		return fail(ret_error, r, "%s: cannot read back: %s", numvfs_path, strerror(-r));
+	ret->after = after;
+	/* Unknown autoprobe (older kernels have no such file) means on. */
+	bool want_drivers = ret->autoprobe != 0;
+	r = lifecycle_wait_vfs(env, pf->addr, after, want_drivers, req->timeout_ms, &ret->settled, &ret->links,
+			       want_drivers ? &ret->no_driver : NULL);
+	if (r < 0)
+		return fail(ret_error, r, "%s: cannot follow its VFs: %s", pf->addr, strerror(-r));
+	if (after != req->count)
+		return fail(ret_error, -EIO, "%s: %u VFs requested, the driver enabled %u (see the kernel log)",
+			    numvfs_path, req->count, after);
+	return 0;
+}
+
+/* One look at the PF's virtfn links and, with want_drivers, its VFs'
+ * drivers. */
+static int look_at_vfs(int pf_fd, uint32_t count, bool want_drivers, bool *ret_settled, uint32_t *ret_links,
+		       char ***ret_no_driver)
+{
+	uint32_t links = 0;
+	char **no_driver = NULL;
+	bool settled = true;
+	int r;
+	for (uint32_t i = 0; i < count; i++) {
+		char name[32];
+		snprintf(name, sizeof(name), "virtfn%u", i);
+		_cleanup_free_ char *addr = NULL;
+		if (read_link_basename_at(pf_fd, name, &addr) < 0) {
+			settled = false;
+			continue;
+		}
+		links++;
+		if (!want_drivers)
+			continue;
+		char drv[48];
+		snprintf(drv, sizeof(drv), "virtfn%u/driver", i);
+		struct stat st;
+		if (fstatat(pf_fd, drv, &st, AT_SYMLINK_NOFOLLOW) == 0)
+			continue;
+		settled = false;
+		if ((r = strv_push(&no_driver, TAKE_PTR(addr))) < 0)
+			goto fail;
+	}
+	/* Links are numbered from 0 without gaps: one past the count tells
+	 * whether VFs that should be gone are still there. */
+	char beyond[32];
+	struct stat st;
+	snprintf(beyond, sizeof(beyond), "virtfn%u", count);
+	if (fstatat(pf_fd, beyond, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		settled = false;
+	*ret_settled = settled;
+	*ret_links = links;
+	*ret_no_driver = no_driver;
+	return 0;
+fail:
+	strv_free(no_driver);
+	return r;
+}
+
+int lifecycle_wait_vfs(const struct lifecycle_env *env, const char *pf_addr, uint32_t count,
+		       bool want_drivers, unsigned timeout_ms, bool *ret_settled, uint32_t *ret_links,
+		       char ***ret_no_driver)
+{
+	_cleanup_free_ char *path = dev_path(env, pf_addr, "");
+	if (!path)
+		return -ENOMEM;
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	uint64_t deadline = now_ms() + timeout_ms;
+	/* Bound VFs count once they have stayed bound for the settle time;
+	 * with no drivers to wait for, links are the whole answer. */
+	unsigned quiet_ms = want_drivers && count > 0 ? env_settle_ms(env) : 0;
+	uint64_t settled_since = 0;
+	for (;;) {
+		bool settled;
+		uint32_t links;
+		char **no_driver = NULL;
+		int r = look_at_vfs(fd, count, want_drivers, &settled, &links, &no_driver);
+		if (r < 0)
+			return r;
+		uint64_t now = now_ms();
+		if (!settled)
+			settled_since = 0;
+		else if (!settled_since)
+			settled_since = now;
+		if ((settled && now - settled_since >= quiet_ms) || now >= deadline) {
+			*ret_settled = settled;
+			*ret_links = links;
+			if (ret_no_driver)
+				*ret_no_driver = no_driver;
+			else
+				strv_free(no_driver);
+			return 0;
+		}
+		strv_free(no_driver);
+		uint64_t left = deadline - now;
+		sleep_ms(left < POLL_INTERVAL_MS ? (unsigned)left : POLL_INTERVAL_MS);
+	}
+}
+
+/* --- the bind state record ------------------------------------------------ */
+
+static char *record_path(const struct lifecycle_env *env, const char *addr)
+{
+	struct pci_addr a;
+	/* The name comes from a device address; never let it climb out. */
+	if (pci_addr_parse(addr, &a) < 0)
+		return NULL;
+	char canon[PCI_ADDR_STRLEN];
+	pci_addr_format(&a, canon);
+	return path_join(env_state_dir(env), canon);
+}
+
+static int mkdir_p(const char *path, mode_t mode)
+{
+	_cleanup_free_ char *p = strdup(path);
+	if (!p)
+		return -ENOMEM;
+	for (char *s = p + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(p, mode) < 0 && errno != EEXIST)
+			return -errno;
+		*s = '/';
+	}
+	if (mkdir(p, mode) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+int lifecycle_record_load(const struct lifecycle_env *env, const char *addr, struct bind_record *ret)
+{
+	_cleanup_free_ char *path = record_path(env, addr);
+	if (!path)
+		return -EINVAL;
+	_cleanup_free_ char *text = NULL;
+	int r = read_text_file(path, RECORD_MAX, &text);
+	if (r < 0)
+		return r == -EFBIG ? -EBADMSG : r;
+	struct bind_record rec = {0};
+	bool have_driver = false;
+	char *save = NULL;
+	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if (line[0] == '#' || line[0] == '\0')
+			continue;
+		if (strncmp(line, "driver=", 7) == 0) {
+			if (!driver_name_valid(line + 7))
+				return -EBADMSG;
+			snprintf(rec.driver, sizeof(rec.driver), "%s", line + 7);
+			have_driver = true;
+		} else if (strncmp(line, "id=", 3) == 0) {
+			unsigned v, d;
+			int n = 0;
+			if (sscanf(line + 3, "%4x:%4x%n", &v, &d, &n) != 2 || line[3 + n] != '\0')
+				return -EBADMSG;
+			rec.vendor_id = (uint16_t)v;
+			rec.device_id = (uint16_t)d;
+		}
+		/* Other keys: written by a newer version, not ours to judge. */
+	}
+	if (!have_driver)
+		return -EBADMSG;
+	*ret = rec;
+	return 0;
+}
+
+int lifecycle_record_save(const struct lifecycle_env *env, const char *addr, const struct bind_record *rec)
+{
+	if (!driver_name_valid(rec->driver))
+		return -EINVAL;
+	_cleanup_free_ char *path = record_path(env, addr);
+	if (!path)
+		return -EINVAL;
+	int r = mkdir_p(env_state_dir(env), 0755);
+	if (r < 0)
+		return r;
+	_cleanup_free_ char *tmp = NULL;
+	if (asprintf(&tmp, "%s/.%s.XXXXXX", env_state_dir(env), strrchr(path, '/') + 1) < 0)
+		return -ENOMEM;
+	_cleanup_close_ int fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	_cleanup_free_ char *text = NULL;
+	int len = asprintf(&text,
+			   "# sriovctl bind: the host driver this device had; `sriovctl bind %s kernel` restores it\n"
+			   "driver=%s\nid=%04x:%04x\n",
+			   addr, rec->driver, rec->vendor_id, rec->device_id);
+	if (len < 0) {
+		unlink(tmp);
+		return -ENOMEM;
+	}
+	/* Readable by anyone, like the rest of /run's state. */
+	if (fchmod(fd, 0644) < 0 || write(fd, text, (size_t)len) != len || fsync(fd) < 0) {
+		r = errno ? -errno : -EIO;
+		unlink(tmp);
+		return r;
+	}
+	if (rename(tmp, path) < 0) {
+		r = -errno;
+		unlink(tmp);
+		return r;
+	}
+	return 0;
+}
+
+int lifecycle_record_forget(const struct lifecycle_env *env, const char *addr)
+{
+	_cleanup_free_ char *path = record_path(env, addr);
+	if (!path)
+		return -EINVAL;
+	if (unlink(path) < 0 && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+/* --- driver binding --------------------------------------------------------- */
+
+void bind_result_done(struct bind_result *r)
+{
+	if (!r)
+		return;
+	free(r->driver_before);
+	free(r->driver_after);
+	free(r->target);
+	free(r->vfio_device);
+	strv_free(r->overridden);
+	*r = (struct bind_result){.iommu_group = -1};
+}
+
+/* What a bind is about to do, worked out before anything is written. */
+struct bind_plan {
+	bool kernel;          /* the request was "kernel" */
+	char *current;        /* driver now; NULL: unbound */
+	char *override;       /* driver_override now; NULL: unset */
+	char *target;         /* the driver to end up with; NULL: "kernel" with
+			       * nothing remembered, any driver the kernel picks */
+	bool remembered;      /* target comes from the state record */
+	bool nothing_to_do;
+};
+
+static void bind_plan_done(struct bind_plan *p)
+{
+	free(p->current);
+	free(p->override);
+	free(p->target);
+}
+
+/* For "kernel", the device is where it belongs when it is bound to the
+ * remembered driver, or (nothing remembered) to any host driver. */
+static bool kernel_target_reached(const struct bind_plan *p)
+{
+	if (p->target)
+		return streq_ptr(p->current, p->target);
+	return p->current && !is_passthrough_driver(p->current);
+}
+
+static int bind_plan_make(const struct lifecycle_env *env, const struct pci_function *dev,
+			  const struct bind_request *req, struct bind_plan *p, char **ret_error)
+{
+	char label[LIFECYCLE_LABEL_MAX];
+	lifecycle_label(dev, label);
+	*p = (struct bind_plan){.kernel = streq_ptr(req->driver, LIFECYCLE_DRIVER_KERNEL)};
+	if (!driver_name_valid(req->driver))
+		return fail(ret_error, -EINVAL, "'%s' is not a driver name", req->driver ? req->driver : "");
+	int r = read_driver_now(env, dev->addr, &p->current);
+	if (r < 0)
+		return fail(ret_error, r, "%s: cannot read its driver link: %s", label, strerror(-r));
+	if ((r = read_override_now(env, dev->addr, &p->override)) < 0)
+		return fail(ret_error, r, "%s: cannot read driver_override: %s", label, strerror(-r));
+
+	if (p->kernel) {
+		struct bind_record rec;
+		r = lifecycle_record_load(env, dev->addr, &rec);
+		/* A record for another device (a VF destroyed and recreated since)
+		 * or a garbled one is ignored, and forgotten once done. */
+		if (r == 0 && rec.vendor_id == dev->vendor_id && rec.device_id == dev->device_id) {
+			p->target = strdup(rec.driver);
+			if (!p->target)
+				return -ENOMEM;
+			p->remembered = true;
+		}
+		p->nothing_to_do = kernel_target_reached(p);
+	} else {
+		p->target = strdup(req->driver);
+		if (!p->target)
+			return -ENOMEM;
+		p->nothing_to_do = streq_ptr(p->current, p->target);
+	}
+	if (p->nothing_to_do)
+		return 0;
+	if (p->kernel && !p->target && dev->pf) {
+		/* With autoprobe off the kernel probes a VF only for the driver its
+		 * driver_override names (pci_device_can_probe): clearing it would
+		 * leave the VF without any driver. */
+		_cleanup_free_ char *path = dev_path(env, dev->pf->addr, "sriov_drivers_autoprobe");
+		uint32_t autoprobe;
+		if (!path)
+			return -ENOMEM;
+		if (read_u32_at(AT_FDCWD, path, 10, &autoprobe) == 0 && autoprobe == 0)
+			return fail(ret_error, -ENODEV,
+				    "%s: no driver is remembered for it, and its PF %s has sriov_drivers_autoprobe 0, so "
+				    "the kernel would pick none: name the driver (sriovctl bind %s DRIVER)",
+				    label, dev->pf->addr, dev->addr);
+	}
+	if (p->target && !driver_loaded(env, p->target))
+		return fail(ret_error, -ENOENT, "%s is not loaded%s: modprobe %s", p->target,
+			    p->remembered ? " (the driver sriovctl remembers for this device)" : "", p->target);
+	return 0;
+}
+
+static int bind_refusals(const struct lifecycle_env *env, const struct pci_function *dev,
+			 const struct bind_request *req, const struct bind_plan *p, char ***overridden,
+			 char **ret_error)
+{
+	char **reasons = NULL;
+	int r = 0;
+	char label[LIFECYCLE_LABEL_MAX];
+	lifecycle_label(dev, label);
+
+	if (streq_ptr(p->target, "vfio-pci"))
+		for (size_t i = 0; i < dev->n_group_peers && r >= 0; i++) {
+			const struct pci_function *peer = dev->group_peers[i];
+			if (peer == dev || keeps_group_viable(peer->driver))
+				continue;
+			r = strv_pushf(&reasons,
+				       "%s shares IOMMU group %d with it and is bound to %s (a VM can only use the "
+				       "group once every member is on vfio-pci or unbound)",
+				       peer->addr, dev->iommu_group, peer->driver);
+		}
+	/* Netdevs exist only while a driver is bound: whichever driver comes
+	 * next, the current one goes, and its links with it. */
+	if (r >= 0 && p->current)
+		r = netdevs_in_use(env, dev, NULL, &reasons);
+	if (r >= 0 && p->current && dev->is_pf && dev->n_vfs > 0) {
+		char **vf_reasons = NULL;
+		r = vfs_in_use(env, dev, &vf_reasons);
+		for (size_t i = 0; r >= 0 && vf_reasons && vf_reasons[i]; i++)
+			r = strv_pushf(&reasons, "unbinding %s from %s destroys its VFs, and %s", dev->addr, p->current,
+				       vf_reasons[i]);
+		strv_free(vf_reasons);
+	}
+	if (r < 0) {
+		strv_free(reasons);
+		return r;
+	}
+	char preamble[LIFECYCLE_LABEL_MAX + 96];
+	snprintf(preamble, sizeof(preamble), "%s: binding to %s refused", label,
+		 p->target ? p->target : "its kernel driver");
+	return refuse_or_note(&reasons, req->force, overridden, ret_error, preamble);
+}
+
+int lifecycle_bind_check(const struct lifecycle_env *env, const struct pci_function *dev,
+			 const struct bind_request *req, char ***overridden, char **ret_error)
+{
+	*ret_error = NULL;
+	struct bind_plan p;
+	int r = bind_plan_make(env, dev, req, &p, ret_error);
+	if (r == 0 && !p.nothing_to_do)
+		r = bind_refusals(env, dev, req, &p, overridden, ret_error);
+	bind_plan_done(&p);
+	return r;
+}
+
+static int write_dev_attr(const struct lifecycle_env *env, const char *addr, const char *attr, const char *value,
+			  char **ret_path)
+{
+	*ret_path = dev_path(env, addr, attr);
+	if (!*ret_path)
+		return -ENOMEM;
+	return env_write(env, *ret_path, value);
+}
+
+/* Unbinds addr from driver (if any) and asks the kernel to probe it again,
+ * which honours driver_override. On failure *ret_path names the file. */
+static int rebind(const struct lifecycle_env *env, const char *addr, const char *driver, char **ret_path)
+{
+	int r;
+	*ret_path = NULL;
+	if (driver) {
+		if (asprintf(ret_path, "%s/bus/pci/drivers/%s/unbind", env_root(env), driver) < 0) {
+			*ret_path = NULL;
+			return -ENOMEM;
+		}
+		r = env_write(env, *ret_path, addr);
+		/* ENODEV: the driver let go of it by itself meanwhile. */
+		if (r < 0 && r != -ENODEV)
+			return r;
+		free(*ret_path);
+	}
+	if (asprintf(ret_path, "%s/bus/pci/drivers_probe", env_root(env)) < 0) {
+		*ret_path = NULL;
+		return -ENOMEM;
+	}
+	return env_write(env, *ret_path, addr);
+}
+
+/* Puts the device back on the driver and the driver_override it had.
+ * Returns 0 when it is, else -errno with *ret_error saying what is left. */
+static int bind_put_back(const struct lifecycle_env *env, const char *addr, const struct bind_plan *p,
+			 char **ret_error)
+{
+	_cleanup_free_ char *now = NULL, *path = NULL;
+	int r = read_driver_now(env, addr, &now);
+	if (r < 0)
+		return fail(ret_error, r, "cannot read its driver link: %s", strerror(-r));
+	if (p->current && !streq_ptr(now, p->current)) {
+		/* The previous driver comes back the way the new one came. */
+		r = write_dev_attr(env, addr, "driver_override", p->current, &path);
+		if (r < 0)
+			return fail(ret_error, r, "%s: %s", path, strerror(-r));
+		free(path);
+		/* A drivers_probe error is judged by the driver link below. */
+		if ((r = rebind(env, addr, now, &path)) < 0 && !strstr(path ? path : "", "drivers_probe"))
+			return fail(ret_error, r, "%s: %s", path ? path : addr, strerror(-r));
+	} else if (!p->current && now) {
+		/* It was unbound: let go of it again. */
+		if (asprintf(&path, "%s/bus/pci/drivers/%s/unbind", env_root(env), now) < 0)
+			return -ENOMEM;
+		if ((r = env_write(env, path, addr)) < 0)
+			return fail(ret_error, r, "%s: %s", path, strerror(-r));
+	}
+	free(path);
+	path = NULL;
+	r = write_dev_attr(env, addr, "driver_override", p->override ? p->override : "\n", &path);
+	if (r < 0)
+		return fail(ret_error, r, "%s: %s", path, strerror(-r));
+	free(now);
+	now = NULL;
+	if ((r = read_driver_now(env, addr, &now)) < 0)
+		return fail(ret_error, r, "cannot read its driver link: %s", strerror(-r));
+	if (!streq_ptr(now, p->current))
+		return fail(ret_error, -EIO, "it is on %s instead of %s", now ? now : "no driver",
+			    p->current ? p->current : "no driver");
+	return 0;
+}
+
+static int wait_vfio_node(const struct lifecycle_env *env, int32_t group, unsigned wait_ms, char **ret)
+{
+	/* With vfio's no-IOMMU mode the node is called noiommu-N. */
+	char name[2][32];
+	snprintf(name[0], sizeof(name[0]), "%d", group);
+	snprintf(name[1], sizeof(name[1]), "noiommu-%d", group);
+	uint64_t deadline = now_ms() + wait_ms;
+	for (;;) {
+		for (size_t i = 0; i < 2; i++) {
+			_cleanup_free_ char *path = path_join(env_vfio_dir(env), name[i]);
+			if (!path)
+				return -ENOMEM;
+			if (access(path, F_OK) == 0) {
+				*ret = TAKE_PTR(path);
+				return 0;
+			}
+		}
+		uint64_t now = now_ms();
+		if (now >= deadline)
+			return -ENOENT;
+		uint64_t left = deadline - now;
+		sleep_ms(left < POLL_INTERVAL_MS ? (unsigned)left : POLL_INTERVAL_MS);
+	}
+}
+
+static int read_iommu_group(const struct lifecycle_env *env, const char *addr, int32_t *ret)
+{
+	_cleanup_free_ char *path = dev_path(env, addr, "iommu_group");
+	_cleanup_free_ char *name = NULL;
+	if (!path)
+		return -ENOMEM;
+	*ret = -1;
+	int r = read_link_basename_at(AT_FDCWD, path, &name);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return r;
+	int32_t g;
+	if (parse_i32(name, 10, &g) < 0 || g < 0)
+		return -EBADMSG;
+	*ret = g;
+	return 0;
+}
+
+/* Watches the driver link for ms: 1 when driver kept the device all along,
+ * 0 when it let go (or another driver has it), -errno. */
+static int driver_kept(const struct lifecycle_env *env, const char *addr, const char *driver, unsigned ms)
+{
+	uint64_t deadline = now_ms() + ms;
+	for (;;) {
+		_cleanup_free_ char *now = NULL;
+		int r = read_driver_now(env, addr, &now);
+		if (r < 0)
+			return r;
+		if (!streq_ptr(now, driver))
+			return 0;
+		uint64_t t = now_ms();
+		if (t >= deadline)
+			return 1;
+		uint64_t left = deadline - t;
+		sleep_ms(left < POLL_INTERVAL_MS ? (unsigned)left : POLL_INTERVAL_MS);
+	}
+}
+
+/* After the driver has changed: the vfio-pci node, and the group for the
+ * result. */
+static int bind_finish_vfio(const struct lifecycle_env *env, const struct pci_function *dev,
+			    const struct bind_request *req, struct bind_result *res, char **ret_error)
+{
+	char label[LIFECYCLE_LABEL_MAX];
+	int r = read_iommu_group(env, dev->addr, &res->iommu_group);
+	if (r < 0)
+		return fail(ret_error, r, "%s: cannot read its iommu_group link: %s", lifecycle_label(dev, label),
+			    strerror(-r));
+	if (!streq_ptr(res->driver_after, "vfio-pci"))
+		return 0;
+	if (res->iommu_group < 0)
+		return fail(ret_error, -ENOENT, "%s is bound to vfio-pci but has no IOMMU group, so no %s node",
+			    lifecycle_label(dev, label), env_vfio_dir(env));
+	unsigned wait_ms = req->vfio_wait_ms ? req->vfio_wait_ms : LIFECYCLE_VFIO_WAIT_MS;
+	r = wait_vfio_node(env, res->iommu_group, wait_ms, &res->vfio_device);
+	if (r == -ENOENT)
+		return fail(ret_error, r, "%s is bound to vfio-pci, but %s/%d did not appear within %u ms",
+			    lifecycle_label(dev, label), env_vfio_dir(env), res->iommu_group, wait_ms);
+	return r;
+}
+
+/* Appends "; <more>" to *error (kept as is on ENOMEM). */
+static void append_error(char **error, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void append_error(char **error, const char *fmt, ...)
+{
+	va_list ap;
+	_cleanup_free_ char *more = NULL;
+	va_start(ap, fmt);
+	int n = vasprintf(&more, fmt, ap);
+	va_end(ap);
+	char *s;
+	if (n < 0 || !*error || asprintf(&s, "%s; %s", *error, more) < 0)
+		return;
+	free(*error);
+	*error = s;
+}
+
+/* The bind failed after something was written: put the device back and
+ * say so after the reason in *ret_error. Returns r. */
+static int bind_undo(const struct lifecycle_env *env, const struct pci_function *dev, const struct bind_plan *p,
+		     bool saved_record, struct bind_result *res, int r, char **ret_error)
+{
+	_cleanup_free_ char *put_back_error = NULL;
+	int ur = bind_put_back(env, dev->addr, p, &put_back_error);
+	if (saved_record)
+		(void)lifecycle_record_forget(env, dev->addr);
+	if (ur < 0)
+		append_error(ret_error, "could not put it back: %s", put_back_error ? put_back_error : strerror(-ur));
+	else
+		append_error(ret_error, "put back on %s", p->current ? p->current : "no driver");
+	free(res->driver_after);
+	res->driver_after = NULL;
+	(void)read_driver_now(env, dev->addr, &res->driver_after);
+	return r;
+}
+
+static int bind_apply(const struct lifecycle_env *env, const struct pci_function *dev,
+		      const struct bind_request *req, const struct bind_plan *p, struct bind_result *ret,
+		      char **ret_error)
+{
+	char label[LIFECYCLE_LABEL_MAX];
+	lifecycle_label(dev, label);
+	_cleanup_free_ char *path = NULL;
+	int r;
+
+	if (p->current && !(ret->driver_before = strdup(p->current)))
+		return -ENOMEM;
+	if (p->target && !(ret->target = strdup(p->target)))
+		return -ENOMEM;
+
+	if (p->nothing_to_do) {
+		/* "kernel" leaves driver_override cleared whatever was done. */
+		if (p->kernel && p->override &&
+		    (r = write_dev_attr(env, dev->addr, "driver_override", "\n", &path)) < 0)
+			return fail(ret_error, r, "%s: write \"\\n\": %s", path, strerror(-r));
+		if (p->kernel)
+			(void)lifecycle_record_forget(env, dev->addr);
+		if (p->current && !(ret->driver_after = strdup(p->current)))
+			return -ENOMEM;
+		return bind_finish_vfio(env, dev, req, ret, ret_error);
+	}
+
+	if ((r = bind_refusals(env, dev, req, p, &ret->overridden, ret_error)) < 0)
+		return r;
+
+	/* Remember the host driver before it is replaced, unless an earlier
+	 * bind already did (igbvf -> vfio-pci -> pci-stub keeps igbvf). */
+	bool saved_record = false;
+	if (!p->kernel && p->current && !is_passthrough_driver(p->current)) {
+		struct bind_record old;
+		int lr = lifecycle_record_load(env, dev->addr, &old);
+		if (lr < 0 || old.vendor_id != dev->vendor_id || old.device_id != dev->device_id) {
+			struct bind_record rec = {.vendor_id = dev->vendor_id, .device_id = dev->device_id};
+			snprintf(rec.driver, sizeof(rec.driver), "%s", p->current);
+			if ((r = lifecycle_record_save(env, dev->addr, &rec)) < 0)
+				return fail(ret_error, r, "%s: cannot remember its driver %s in %s: %s", label,
+					    p->current, env_state_dir(env), strerror(-r));
+			saved_record = true;
+		}
+	}
+
+	ret->changed = true;
+	r = write_dev_attr(env, dev->addr, "driver_override", p->target ? p->target : "\n", &path);
+	if (r < 0) {
+		fail(ret_error, r, "%s: write %s: %s", path, p->target ? p->target : "\"\\n\"", strerror(-r));
+		return bind_undo(env, dev, p, saved_record, ret, r, ret_error);
+	}
+	free(path);
+	r = rebind(env, dev->addr, p->current, &path);
+	/* drivers_probe answers EINVAL, or nothing at all, when no driver took
+	 * the device: the driver link is the only answer to trust. */
+	int probe_r = r;
+	if (r < 0 && (!path || !strstr(path, "drivers_probe"))) {
+		fail(ret_error, r, "%s: write %s: %s", path ? path : dev->addr, dev->addr, strerror(-r));
+		return bind_undo(env, dev, p, saved_record, ret, r, ret_error);
+	}
+	if ((r = read_driver_now(env, dev->addr, &ret->driver_after)) < 0) {
+		fail(ret_error, r, "%s: cannot read its driver link: %s", label, strerror(-r));
+		return bind_undo(env, dev, p, saved_record, ret, r, ret_error);
+	}
+	bool took = p->target ? streq_ptr(ret->driver_after, p->target) : ret->driver_after != NULL;
+	if (took && !is_passthrough_driver(ret->driver_after)) {
+		/* vfio-pci and pci-stub only hold a device; a real driver may still
+		 * give it up once its probe's background work fails. */
+		if ((r = driver_kept(env, dev->addr, ret->driver_after, env_settle_ms(env))) < 0) {
+			fail(ret_error, r, "%s: cannot read its driver link: %s", label, strerror(-r));
+			return bind_undo(env, dev, p, saved_record, ret, r, ret_error);
+		}
+		if (r == 0) {
+			fail(ret_error, -EIO, "%s: %s took the device but let go of it within %u ms (see the kernel log)",
+			     label, ret->driver_after, env_settle_ms(env));
+			return bind_undo(env, dev, p, saved_record, ret, -EIO, ret_error);
+		}
+	}
+	if (!took) {
+		char probe_note[96] = "";
+		if (probe_r < 0)
+			snprintf(probe_note, sizeof(probe_note), ", drivers_probe said: %s", strerror(-probe_r));
+		if (p->target)
+			fail(ret_error, -EIO, "%s: %s refused the device%s (it is on %s now%s; see the kernel log)",
+			     label, p->target,
+			     streq_ptr(p->target, "vfio-pci") && dev->iommu_group < 0
+				     ? " (it has no IOMMU group: is the IOMMU on?)" : "",
+			     ret->driver_after ? ret->driver_after : "no driver", probe_note);
+		else
+			fail(ret_error, -EIO,
+			     "%s: no driver took the device once driver_override was cleared (is its driver "
+			     "loaded?%s)", label, probe_note);
+		return bind_undo(env, dev, p, saved_record, ret, -EIO, ret_error);
+	}
+	if (p->kernel) {
+		/* The remembered driver came back through driver_override; now that
+		 * it is bound the override goes, so that the kernel decides again
+		 * on the next probe. */
+		if (p->target) {
+			free(path);
+			r = write_dev_attr(env, dev->addr, "driver_override", "\n", &path);
+			if (r < 0)
+				return fail(ret_error, r, "%s: write \"\\n\": %s", path, strerror(-r));
+		}
+		ret->restored = p->remembered;
+		(void)lifecycle_record_forget(env, dev->addr);
+	}
+	return bind_finish_vfio(env, dev, req, ret, ret_error);
+}
+
+int lifecycle_bind(const struct lifecycle_env *env, const struct pci_function *dev,
+		   const struct bind_request *req, struct bind_result *ret, char **ret_error)
+{
+	*ret = (struct bind_result){.iommu_group = -1};
+	*ret_error = NULL;
+	struct bind_plan p;
+	int r = bind_plan_make(env, dev, req, &p, ret_error);
+	if (r == 0)
+		r = bind_apply(env, dev, req, &p, ret, ret_error);
+	bind_plan_done(&p);
+	return r;
+}

@@ -1,0 +1,184 @@
+/* lifecycle: changing what exists and who drives it.
+ *
+ * Owns: changing a PF's VF count (sriov_numvfs, sriov_drivers_autoprobe,
+ * waiting until the VFs and their drivers have settled) and binding a PCI
+ * function to a driver (driver_override, unbind, drivers_probe, checking the
+ * outcome and putting things back when the driver refuses), with the record
+ * of the driver a bind replaced so that "kernel" can bring it back. And the
+ * refusal rules that keep both from pulling a device from under its user:
+ *   - destroying VFs (any change from a non-zero count, or unbinding their
+ *     PF) while one is bound to vfio-pci, held by a consumer, or has a
+ *     netdev that is up with IP addresses;
+ *   - binding a device whose own netdev is up with addresses or routes (the
+ *     host would lose that network);
+ *   - binding to vfio-pci while other members of the IOMMU group are bound
+ *     to host drivers (the group would not be viable for a VM).
+ * `force` overrides the refusals, never the kernel.
+ *
+ * Functions return 0 or -errno and never print. On failure or refusal
+ * *ret_error receives one sentence naming the device, the file or the
+ * reason (the caller prints and frees it; it may be NULL on ENOMEM). A
+ * refusal is -EBUSY; a count above sriov_totalvfs -ERANGE; a target driver
+ * that is not loaded -ENOENT. Kernel errors come back as the kernel said. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "netlink/rtnl.h"
+#include "sysfs/sysfs.h"
+
+#define LIFECYCLE_STATE_DIR "/run/sriovd/bind"
+#define LIFECYCLE_VFIO_DIR "/dev/vfio"
+/* bind's pseudo-driver: the one the device had before sriovctl moved it,
+ * or else the one the kernel picks by ID. */
+#define LIFECYCLE_DRIVER_KERNEL "kernel"
+#define LIFECYCLE_NUMVFS_TIMEOUT_MS 10000
+#define LIFECYCLE_VFIO_WAIT_MS 2000
+/* A driver must keep a device this long to count as bound: some probe it,
+ * return success, and give it up from a work item moments later (nvme, when
+ * a controller never becomes ready, did so after ~0.5 s in the testbed). */
+#define LIFECYCLE_SETTLE_MS 1000
+
+/* How the host uses a netdev (IFF_UP, addresses, routes). */
+typedef int (*lifecycle_link_usage_fn)(void *userdata, const char *ifname, struct link_usage *ret);
+/* Whether a consumer holds dev: 1 with a description in *ret_holder (e.g.
+ * "VM web1", the caller frees it), 0 when free, or -errno. */
+typedef int (*lifecycle_consumer_fn)(void *userdata, const struct pci_function *dev, char **ret_holder);
+/* Writes value to the sysfs attribute at path: 0 or the kernel's -errno. */
+typedef int (*lifecycle_write_fn)(void *userdata, const char *path, const char *value);
+
+struct lifecycle_env {
+	const char *sysfs_root; /* NULL: /sys */
+	const char *state_dir;  /* NULL: LIFECYCLE_STATE_DIR */
+	const char *vfio_dir;   /* NULL: LIFECYCLE_VFIO_DIR */
+	/* NULL: netdevs are not looked at (a sysfs tree from elsewhere names
+	 * links this kernel does not have). */
+	lifecycle_link_usage_fn link_usage;
+	void *link_usage_data;
+	/* The ledger of consumers (VMs, containers) plugs in here; until it
+	 * exists this stays NULL and no VF counts as held. */
+	lifecycle_consumer_fn consumer;
+	void *consumer_data;
+	/* NULL: one write(2). Tests observe the writes and play the kernel. */
+	lifecycle_write_fn write;
+	void *write_data;
+	unsigned settle_ms; /* 0: LIFECYCLE_SETTLE_MS */
+};
+
+/* A link_usage provider over rtnetlink; userdata is a struct
+ * lifecycle_rtnl, whose socket is opened on first use. */
+struct lifecycle_rtnl {
+	struct rtnl *nl;
+};
+int lifecycle_rtnl_link_usage(void *userdata, const char *ifname, struct link_usage *ret);
+void lifecycle_rtnl_done(struct lifecycle_rtnl *r);
+
+/* "eth0 (0000:01:00.0)", or the address alone for a function without a
+ * netdev. buf must hold IF_NAMESIZE + PCI_ADDR_STRLEN + 4 bytes. */
+#define LIFECYCLE_LABEL_MAX (IF_NAMESIZE + PCI_ADDR_STRLEN + 4)
+const char *lifecycle_label(const struct pci_function *d, char buf[LIFECYCLE_LABEL_MAX]);
+
+/* --- VF count ----------------------------------------------------------- */
+
+struct numvfs_request {
+	uint32_t count;
+	bool force;          /* override the refusal rules */
+	bool no_autoprobe;   /* write 0 to sriov_drivers_autoprobe before enabling */
+	unsigned timeout_ms; /* how long to wait for VFs and drivers to settle */
+};
+
+struct numvfs_result {
+	uint32_t before;       /* VFs enabled before */
+	uint32_t after;        /* sriov_numvfs read back at the end */
+	bool changed;          /* sriov_numvfs was written (false: the count was already
+				* right, or the first write failed) */
+	bool disabled_first;   /* went through 0 (non-zero to another non-zero) */
+	bool wrote_autoprobe;  /* wrote 0 to sriov_drivers_autoprobe */
+	int autoprobe;         /* in effect for the new VFs: 1, 0, -1 unknown */
+	bool settled;          /* links (and drivers, with autoprobe) in time */
+	uint32_t links;        /* virtfnN links seen at the end */
+	char **no_driver;      /* addresses of VFs left unbound though autoprobe is on */
+	char **overridden;     /* refusal reasons that force overrode */
+};
+void numvfs_result_done(struct numvfs_result *r);
+
+/* The checks alone, nothing written: pf is an SR-IOV PF (-ENOTTY otherwise),
+ * the count is within sriov_totalvfs (-ERANGE) and, unless req->force, no
+ * VF that the change would destroy is in use (-EBUSY). With force the
+ * reasons overridden are appended to *overridden when it is not NULL. */
+int lifecycle_numvfs_check(const struct lifecycle_env *env, const struct pci_function *pf,
+			   const struct numvfs_request *req, char ***overridden, char **ret_error);
+
+/* Checks, then sets pf's VF count: nothing when it is already req->count,
+ * through 0 when going from one non-zero count to another, autoprobe off
+ * first with req->no_autoprobe; then waits for the virtfn links and, with
+ * autoprobe on, for each VF's driver. pf comes from a fresh scan. A VF
+ * without a driver at the timeout is not an error (ret->no_driver lists
+ * them); fewer VFs than asked is (-EIO, after ret is filled: the driver
+ * enabled only ret->after). */
+int lifecycle_set_numvfs(const struct lifecycle_env *env, const struct pci_function *pf,
+			 const struct numvfs_request *req, struct numvfs_result *ret, char **ret_error);
+
+/* One look at PF pf_addr: virtfn0..count-1 exist and nothing beyond, and
+ * with want_drivers every VF has a driver, and has kept it for the settle
+ * time. Waits up to timeout_ms (0: look once) for that. Returns 0 (settled or not: see *ret_settled), or -errno
+ * when the PF cannot be read. *ret_no_driver (may be NULL) lists VFs without
+ * a driver, *ret_links counts the links present. */
+int lifecycle_wait_vfs(const struct lifecycle_env *env, const char *pf_addr, uint32_t count,
+		       bool want_drivers, unsigned timeout_ms, bool *ret_settled, uint32_t *ret_links,
+		       char ***ret_no_driver);
+
+/* --- Driver binding --------------------------------------------------------- */
+
+struct bind_request {
+	const char *driver;    /* a driver name, or LIFECYCLE_DRIVER_KERNEL */
+	bool force;            /* override the refusal rules */
+	unsigned vfio_wait_ms; /* for /dev/vfio/GROUP; 0: LIFECYCLE_VFIO_WAIT_MS */
+};
+
+struct bind_result {
+	char *driver_before;  /* NULL: was unbound */
+	char *driver_after;   /* NULL: unbound */
+	char *target;         /* the driver asked for, "kernel" resolved when known */
+	bool changed;         /* false: already bound to it, nothing to do */
+	bool restored;        /* "kernel" brought back the remembered driver */
+	int32_t iommu_group;  /* -1: none */
+	char *vfio_device;    /* "/dev/vfio/12" after a vfio-pci bind */
+	char **overridden;    /* refusal reasons that force overrode */
+};
+void bind_result_done(struct bind_result *r);
+
+/* The checks alone, nothing written (see bind). */
+int lifecycle_bind_check(const struct lifecycle_env *env, const struct pci_function *dev,
+			 const struct bind_request *req, char ***overridden, char **ret_error);
+
+/* Binds dev to req->driver: driver_override, unbind, drivers_probe, then
+ * checks that the driver link names the driver, and still does after the
+ * settle time (else -EIO, "the driver refused the device" or "let go of
+ * it", and the previous driver and override are put back).
+ * Remembers the host driver it replaces (state record) and, for "kernel",
+ * brings it back, or when none is remembered clears driver_override and lets
+ * the kernel pick by ID; after "kernel" driver_override is always cleared.
+ * After a vfio-pci bind waits for vfio_dir/GROUP (-ENOENT when it does not
+ * appear). dev comes from a fresh scan (its group peers, netdevs, VFs). */
+int lifecycle_bind(const struct lifecycle_env *env, const struct pci_function *dev,
+		   const struct bind_request *req, struct bind_result *ret, char **ret_error);
+
+/* --- The bind state record ---------------------------------------------- */
+
+/* One small file per device, STATE_DIR/ADDRESS, key=value lines:
+ *   driver=igbvf      the host driver bind replaced
+ *   id=8086:10ca      vendor:device then, so a record left for a VF that was
+ *                     destroyed and recreated as something else is ignored */
+struct bind_record {
+	char driver[64];
+	uint16_t vendor_id, device_id;
+};
+/* -ENOENT when nothing is remembered, -EBADMSG when the file is garbage. */
+int lifecycle_record_load(const struct lifecycle_env *env, const char *addr, struct bind_record *ret);
+/* Written to a temporary file and renamed over, so a reader never sees half
+ * of one; creates the state directory. */
+int lifecycle_record_save(const struct lifecycle_env *env, const char *addr, const struct bind_record *rec);
+/* 0 also when there was nothing to forget. */
+int lifecycle_record_forget(const struct lifecycle_env *env, const char *addr);

@@ -1,0 +1,733 @@
+/* Unit tests for config/: good documents, a table of bad ones with their
+ * exact messages, drop-in merging on a temp dir, and every prefix (plus
+ * byte-level mutations) of the example document. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <sys/stat.h>
+
+#include "config/config.h"
+#include "util/util.h"
+#include "test-helpers.h"
+
+/* The example of docs/config.md. */
+static const char example[] =
+	"# /etc/sriovd/sriovd.conf\n"
+	"version: 1\n"
+	"pfs:\n"
+	"  - match:\n"
+	"      netdev: eth0\n"
+	"    numvfs: 4\n"
+	"    autoprobe: true\n"
+	"    mac: stable\n"
+	"    vfs:\n"
+	"      - index: 0-1\n"
+	"        vlan: 100\n"
+	"        qos: 3\n"
+	"        proto: 802.1Q\n"
+	"        spoofchk: on\n"
+	"        trust: off\n"
+	"        state: auto\n"
+	"        min-rate: 0\n"
+	"        max-rate: 1000\n"
+	"        query-rss: off\n"
+	"        driver: vfio-pci\n"
+	"      - index: 2\n"
+	"        mac: 02:11:22:33:44:55\n"
+	"        spoofchk: false\n"
+	"        driver: kernel\n"
+	"      - index: all\n"
+	"        trust: true\n"
+	"  - match:\n"
+	"      pci: 01:00.0\n"
+	"    numvfs: 2\n"
+	"    vfs:\n"
+	"      - index: 1\n"
+	"        state: disable\n"
+	"  - match:\n"
+	"      device: 8086:10C9\n"
+	"    autoprobe: false\n";
+
+static struct config *parse_ok(const char *text)
+{
+	struct config *c = config_new();
+	char *err = NULL;
+	assert_non_null(c);
+	int r = config_parse_string(c, "t.conf", text, strlen(text), &err);
+	if (r != 0)
+		fail_msg("rejected (%d): %s\n---\n%s", r, err ? err : "(no message)", text);
+	assert_null(err);
+	return c;
+}
+
+static void test_example(void **state)
+{
+	(void)state;
+	struct config *c = parse_ok(example);
+	assert_int_equal(c->n_pfs, 3);
+	assert_string_equal(c->files[0], "t.conf");
+	assert_null(c->files[1]);
+
+	const struct pf_desired *pf = &c->pfs[0];
+	char buf[PF_MATCH_STRLEN];
+	pf_desired_match_format(pf, buf);
+	assert_string_equal(buf, "netdev eth0");
+	assert_int_equal(pf->match, PF_MATCH_NETDEV);
+	assert_true(pf->has_numvfs);
+	assert_int_equal(pf->numvfs, 4);
+	assert_int_equal(pf->numvfs_pos.line, 6);
+	assert_int_equal(pf->numvfs_pos.column, 13);
+	assert_int_equal(pf->autoprobe, 1);
+	assert_true(pf->has_mac_scheme);
+	assert_int_equal(pf->mac_scheme, MAC_SCHEME_STABLE);
+	assert_int_equal(pf->pos.line, 5);
+	assert_int_equal(pf->pos.column, 7);
+	assert_string_equal(pf->pos.file, "t.conf");
+	assert_int_equal(pf->n_vfs, 4);
+	for (uint32_t i = 0; i < 4; i++) {
+		assert_int_equal(pf->vfs[i].index, i);
+		assert_int_equal(pf->vfs[i].settings.index, i);
+		assert_ptr_equal(pf_desired_vf(pf, i), &pf->vfs[i]);
+		/* index: all, trust: true comes last and wins */
+		assert_true(vf_has(&pf->vfs[i].settings, VF_FIELD_TRUST));
+		assert_true(pf->vfs[i].settings.trust);
+		assert_int_equal(pf->vfs[i].pos.line, 25);
+	}
+	assert_null(pf_desired_vf(pf, 4));
+
+	const struct vf_settings *s = &pf->vfs[1].settings;
+	uint32_t all = VF_HAS(_VF_FIELD_MAX) - 1 - VF_HAS(VF_FIELD_STATS) - VF_HAS(VF_FIELD_MAC);
+	assert_int_equal(s->has, all);
+	assert_int_equal(s->vlan, 100);
+	assert_int_equal(s->qos, 3);
+	assert_int_equal(s->vlan_proto, VF_ETH_P_8021Q);
+	assert_true(s->spoofchk);
+	assert_int_equal(s->link_state, VF_LINK_STATE_AUTO);
+	assert_int_equal(s->min_tx_rate, 0);
+	assert_int_equal(s->max_tx_rate, 1000);
+	assert_false(s->query_rss);
+	assert_string_equal(pf->vfs[0].driver, CONFIG_DRIVER_VFIO);
+	assert_string_equal(pf->vfs[1].driver, CONFIG_DRIVER_VFIO);
+
+	s = &pf->vfs[2].settings;
+	assert_int_equal(s->has, VF_HAS(VF_FIELD_MAC) | VF_HAS(VF_FIELD_SPOOFCHK) | VF_HAS(VF_FIELD_TRUST));
+	char mac[VF_MAC_STRLEN];
+	vf_mac_format(s->mac, s->mac_len, mac);
+	assert_string_equal(mac, "02:11:22:33:44:55");
+	assert_int_equal(pf->vfs[2].mac_pos.line, 22);
+	assert_int_equal(pf->vfs[2].mac_pos.column, 14);
+	assert_false(s->spoofchk); /* YAML false -> off */
+	assert_string_equal(pf->vfs[2].driver, CONFIG_DRIVER_KERNEL);
+	assert_int_equal(pf->vfs[3].settings.has, VF_HAS(VF_FIELD_TRUST));
+	assert_null(pf->vfs[3].driver);
+
+	pf = &c->pfs[1];
+	assert_int_equal(pf->match, PF_MATCH_PCI);
+	assert_string_equal(pf->pci, "0000:01:00.0"); /* normalized */
+	assert_int_equal(pf->numvfs, 2);
+	assert_int_equal(pf->autoprobe, -1);
+	assert_false(pf->has_mac_scheme);
+	assert_int_equal(pf->n_vfs, 1);
+	assert_int_equal(pf->vfs[0].index, 1);
+	assert_int_equal(pf->vfs[0].settings.link_state, VF_LINK_STATE_DISABLE);
+	assert_null(pf_desired_vf(pf, 0));
+
+	pf = &c->pfs[2];
+	pf_desired_match_format(pf, buf);
+	assert_string_equal(buf, "device 8086:10c9");
+	assert_int_equal(pf->vendor, 0x8086);
+	assert_int_equal(pf->device, 0x10c9);
+	assert_false(pf->has_numvfs);
+	assert_int_equal(pf->autoprobe, 0);
+	assert_int_equal(pf->n_vfs, 0);
+	config_free(c);
+}
+
+static void test_empty(void **state)
+{
+	(void)state;
+	const char *docs[] = {
+		"",
+		"# nothing yet\n",
+		"---\n",
+		"~\n",
+		"version: 1\n",
+		"version: 1\npfs: []\n",
+		"version: 1\npfs:\n",
+		"version: 1\npfs: [] # trailing comment\n...\n",
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(docs); i++) {
+		struct config *c = parse_ok(docs[i]);
+		assert_int_equal(c->n_pfs, 0);
+		config_free(c);
+	}
+	config_free(NULL);
+}
+
+static void test_ranges(void **state)
+{
+	(void)state;
+	struct config *c = parse_ok("version: 1\n"
+				    "pfs:\n"
+				    "  - match: {netdev: eth1}\n"
+				    "    numvfs: 64\n"
+				    "    vfs:\n"
+				    "      - {index: 10-19, driver: vfio-pci}\n"
+				    "      - {index: 0, mac: 02:00:00:00:00:01}\n"
+				    "      - {index: 60-63, vlan: 7}\n"
+				    "      - {index: 15-61, trust: on}\n"
+				    "      - {index: 63-63, mac: 02:00:00:00:00:02}\n" /* one VF: a MAC is fine */
+				    "  - match: {netdev: eth2}\n" /* presence only */
+				    "  - match: {netdev: eth3}\n"
+				    "    numvfs: 0\n"
+				    "    vfs:\n"
+				    "      - {index: all, trust: on, mac: 02:00:00:00:00:03}\n" /* covers nothing */
+				    "  - match: {netdev: eth4}\n"
+				    "    numvfs: 65535\n"
+				    "    vfs:\n"
+				    "      - {index: all, state: enable}\n"
+				    "      - {index: 65534, state: disable}\n");
+	assert_int_equal(c->n_pfs, 4);
+	const struct pf_desired *pf = &c->pfs[0];
+	/* 0, 10..61 (52), 62, 63 */
+	assert_int_equal(pf->n_vfs, 1 + 54);
+	for (size_t i = 1; i < pf->n_vfs; i++)
+		assert_true(pf->vfs[i - 1].index < pf->vfs[i].index);
+	assert_null(pf_desired_vf(pf, 9));
+	assert_string_equal(pf_desired_vf(pf, 10)->driver, "vfio-pci");
+	assert_int_equal(pf_desired_vf(pf, 10)->settings.has, 0);
+	assert_int_equal(pf_desired_vf(pf, 15)->settings.has, VF_HAS(VF_FIELD_TRUST));
+	assert_string_equal(pf_desired_vf(pf, 19)->driver, "vfio-pci");
+	assert_null(pf_desired_vf(pf, 20)->driver);
+	assert_int_equal(pf_desired_vf(pf, 61)->settings.has, VF_HAS(VF_FIELD_TRUST) | VF_HAS(VF_FIELD_VLAN));
+	assert_int_equal(pf_desired_vf(pf, 62)->settings.has, VF_HAS(VF_FIELD_VLAN));
+	assert_int_equal(pf_desired_vf(pf, 63)->settings.has, VF_HAS(VF_FIELD_VLAN) | VF_HAS(VF_FIELD_MAC));
+	assert_int_equal(pf_desired_vf(pf, 0)->settings.mac[5], 1);
+
+	assert_int_equal(c->pfs[1].n_vfs, 0);
+	assert_false(c->pfs[1].has_numvfs);
+	assert_true(c->pfs[2].has_numvfs);
+	assert_int_equal(c->pfs[2].n_vfs, 0);
+	pf = &c->pfs[3];
+	assert_int_equal(pf->n_vfs, 65535);
+	assert_int_equal(pf->vfs[65533].settings.link_state, VF_LINK_STATE_ENABLE);
+	assert_int_equal(pf->vfs[65534].settings.link_state, VF_LINK_STATE_DISABLE);
+	config_free(c);
+}
+
+static void test_booleans_and_later_wins(void **state)
+{
+	(void)state;
+	struct config *c = parse_ok("version: 1\n"
+				    "pfs:\n"
+				    "  - match:\n"
+				    "      pci: 0000:3b:00.1\n"
+				    "    autoprobe: off\n"
+				    "    numvfs: \"8\"\n"
+				    "    vfs:\n"
+				    "      - index: 1\n"
+				    "        spoofchk: True\n"
+				    "        trust: FALSE\n"
+				    "        query-rss: 'on'\n"
+				    "        vlan: 10\n"
+				    "        qos: 5\n"
+				    "        proto: 802.1ad\n"
+				    "        max-rate: 500\n"
+				    "      - index: 1\n"
+				    "        spoofchk: off\n"
+				    "        vlan: 20\n" /* replaces VLAN, QoS and protocol */
+				    "        min-rate: 100\n"
+				    "        driver: iavf\n"
+				    "      - index: 1\n"
+				    "        driver: kernel\n"
+				    "  - match:\n"
+				    "      pci: 3b:00.1\n" /* the same PF: merged into the first entry */
+				    "    mac: none\n"
+				    "    vfs:\n"
+				    "      - {index: 0-7, trust: TRUE}\n"
+				    "      - {index: 1, trust: on}\n");
+	assert_int_equal(c->n_pfs, 1);
+	const struct pf_desired *pf = &c->pfs[0];
+	assert_int_equal(pf->autoprobe, 0);
+	assert_int_equal(pf->numvfs, 8);
+	assert_true(pf->has_mac_scheme);
+	assert_int_equal(pf->mac_scheme, MAC_SCHEME_NONE);
+	assert_int_equal(pf->pos.line, 4);
+	config_free(c);
+	/* "yes" is not a YAML 1.2 boolean, nor on/off: refused */
+	char *err = NULL;
+	c = config_new();
+	const char *doc = "version: 1\npfs:\n  - match: {netdev: eth0}\n    vfs:\n      - {index: 1, trust: yes}\n";
+	assert_int_equal(config_parse_string(c, "t.conf", doc, strlen(doc), &err), -EINVAL);
+	assert_string_equal(err, "t.conf:5:27: trust: 'yes' is not on or off");
+	free(err);
+	config_free(c);
+
+	c = parse_ok("version: 1\n"
+		     "pfs:\n"
+		     "  - match:\n"
+		     "      pci: 0000:3b:00.1\n"
+		     "    numvfs: 8\n"
+		     "    vfs:\n"
+		     "      - index: 1\n"
+		     "        spoofchk: True\n"
+		     "        trust: FALSE\n"
+		     "        query-rss: 'on'\n"
+		     "        vlan: 10\n"
+		     "        qos: 5\n"
+		     "        proto: 802.1ad\n"
+		     "        max-rate: 500\n"
+		     "      - index: 1\n"
+		     "        spoofchk: off\n"
+		     "        vlan: 20\n"
+		     "        min-rate: 100\n"
+		     "        driver: iavf\n"
+		     "      - index: 1\n"
+		     "        driver: kernel\n");
+	pf = &c->pfs[0];
+	assert_int_equal(pf->n_vfs, 1);
+	const struct vf_desired *vf = pf_desired_vf(pf, 1);
+	assert_int_equal(vf->settings.has, VF_HAS(VF_FIELD_SPOOFCHK) | VF_HAS(VF_FIELD_TRUST) |
+						   VF_HAS(VF_FIELD_QUERY_RSS) | VF_HAS(VF_FIELD_VLAN) |
+						   VF_HAS(VF_FIELD_MIN_RATE) | VF_HAS(VF_FIELD_MAX_RATE));
+	assert_false(vf->settings.spoofchk);
+	assert_false(vf->settings.trust);
+	assert_true(vf->settings.query_rss);
+	assert_int_equal(vf->settings.vlan, 20);
+	assert_int_equal(vf->settings.qos, 0);
+	assert_int_equal(vf->settings.vlan_proto, VF_ETH_P_8021Q);
+	assert_int_equal(vf->settings.min_tx_rate, 100);
+	assert_int_equal(vf->settings.max_tx_rate, 500);
+	assert_string_equal(vf->driver, "kernel");
+	assert_int_equal(vf->pos.line, 20);
+	config_free(c);
+}
+
+/* One bad document and the exact message, after "t.conf:". */
+struct bad_row {
+	const char *text, *error;
+};
+
+#define PF0 "version: 1\npfs:\n  - match: {netdev: eth0}\n"
+#define PF4 PF0 "    numvfs: 4\n    vfs:\n"
+/* In PF4 documents, the first VF entry is on line 6 and its keys at column 9. */
+
+static const struct bad_row bad_rows[] = {
+	/* syntax */
+	{"version: 1\npfs:\n  - match:\n      netdev: eth0\n     numvfs: 4\n",
+	 "5:6: syntax error: did not find expected key (while parsing a block mapping at 3:5)"},
+	{"version: 1\npfs: [\n", "3:1: syntax error: did not find expected node content (while parsing a flow node at 3:1)"},
+	{"version: 1\nversion: \"\\q\"\n",
+	 "2:11: syntax error: found unknown escape character (while parsing a quoted scalar at 2:10)"},
+	{"version: 1\npfs: *nowhere\n", "2:6: syntax error: found undefined alias"},
+	{"version: 1\n\xff\n", "2:1: syntax error: invalid leading UTF-8 octet"},
+	{"version: 1\n---\nversion: 1\n", "3:1: a second YAML document; a config file holds one"},
+	/* shape */
+	{"- version: 1\n", "1:1: the file must be a mapping (version: 1, pfs: ...), found a list"},
+	{"just words\n", "1:1: the file must be a mapping (version: 1, pfs: ...), found a single value"},
+	{"version: 1\npfs: {netdev: eth0}\n", "2:6: pfs: expected a list of PF entries, found a mapping"},
+	{"version: 1\npfs:\n  - eth0\n", "3:5: pfs: each entry must be a mapping (match:, numvfs:, vfs:...), found a single value"},
+	{PF0 "    vfs: {index: 0}\n", "4:10: vfs: expected a list of VF entries, found a mapping"},
+	{PF0 "    vfs:\n      - 0\n", "5:9: vfs: each entry must be a mapping (index: N, ...), found a single value"},
+	{PF0 "    numvfs: {count: 4}\n", "4:13: numvfs: expected a single value, found a mapping"},
+	{PF0 "    numvfs: [4]\n", "4:13: numvfs: expected a single value, found a list"},
+	{PF4 "      - index: 0\n        vlan:\n          id: 5\n", "8:11: vlan: expected a single value, found a mapping"},
+	{PF4 "      - index: 0\n        vlan:\n", "7:14: vlan: needs a value"},
+	{PF4 "      - index: 0\n        vlan: \"\"\n", "7:15: vlan: needs a value"},
+	{"version: 1\n? [a]\n: b\n", "2:3: a key must be a word, found a list"},
+	{"version: 1\nversion: 1\n", "2:1: version: given twice (first on line 1)"},
+	/* unknown and reserved keys */
+	{"version: 1\npfz: []\n", "2:1: pfz: unknown key (expected version, pfs)"},
+	{"version: 1\nPfs: []\n", "2:1: Pfs: unknown key (expected version, pfs)"},
+	{"version: 1\npfs:\n  - match:\n      name: eth0\n",
+	 "4:7: name: unknown key in match (expected netdev, pci or device)"},
+	{PF0 "    numfvs: 4\n", "4:5: numfvs: unknown key in a PF entry (expected match, numvfs, autoprobe, mac, vfs)"},
+	{PF4 "      - index: 0\n        speed: 10\n",
+	 "7:9: speed: unknown key in a VF entry (expected index, mac, vlan, qos, proto, spoofchk, trust, state, "
+	 "min-rate, max-rate, query-rss, driver)"},
+	{"version: 1\nnetworks: []\n", "2:1: networks: 'networks' is reserved for the allocation features and not supported yet"},
+	{"version: 1\ndevice-specs: {}\n",
+	 "2:1: device-specs: 'device-specs' is reserved for the allocation features and not supported yet"},
+	{"aliases: x\nversion: 1\n", "1:1: aliases: 'aliases' is reserved for the allocation features and not supported yet"},
+	/* version */
+	{"version: 2\npfs: []\n", "1:10: version: '2' is not supported (only 1)"},
+	{"version: 1.0\n", "1:10: version: '1.0' is not supported (only 1)"},
+	{"pfs: []\n", "1:1: version: missing (the file must say version: 1)"},
+	{"version:\n", "1:9: version: needs a value"},
+	/* match */
+	{"version: 1\npfs:\n  - match:\n      netdev: eth0\n      pci: 01:00.0\n",
+	 "5:7: pci: match takes exactly one of netdev, pci, device (netdev is given too)"},
+	{"version: 1\npfs:\n  - match: {pci: 01:00.0, netdev: eth0}\n",
+	 "3:27: netdev: match takes exactly one of netdev, pci, device (pci is given too)"},
+	{"version: 1\npfs:\n  - match: {}\n", "3:12: match: needs one of netdev, pci, device"},
+	{"version: 1\npfs:\n  - match:\n    numvfs: 4\n",
+	 "3:5: match: expected a mapping with one of netdev, pci, device; found nothing"},
+	{"version: 1\npfs:\n  - match: eth0\n",
+	 "3:12: match: expected a mapping with one of netdev, pci, device; found a single value"},
+	{"version: 1\npfs:\n  - numvfs: 4\n", "3:5: match: missing (every PF entry needs one)"},
+	{"version: 1\npfs:\n  - match: {netdev: eth0/1}\n", "3:21: netdev: 'eth0/1' is not a network interface name"},
+	{"version: 1\npfs:\n  - match: {netdev: abcdefghijklmnop}\n",
+	 "3:21: netdev: 'abcdefghijklmnop' is not a network interface name"},
+	{"version: 1\npfs:\n  - match: {pci: 01:00}\n",
+	 "3:18: pci: '01:00' is not a PCI address (0000:01:00.0 or 01:00.0)"},
+	{"version: 1\npfs:\n  - match: {device: 8086}\n", "3:21: device: '8086' is not vendor:device in hex (8086:10c9)"},
+	{"version: 1\npfs:\n  - match: {device: 8086:10c9a}\n",
+	 "3:21: device: '8086:10c9a' is not vendor:device in hex (8086:10c9)"},
+	/* PF settings */
+	{PF0 "    numvfs: -1\n", "4:13: numvfs: '-1' is out of range 0-65535"},
+	{PF0 "    numvfs: 70000\n", "4:13: numvfs: '70000' is out of range 0-65535"},
+	{PF0 "    numvfs: four\n", "4:13: numvfs: 'four' is not a number"},
+	{PF0 "    numvfs: 0x10\n", "4:13: numvfs: '0x10' is not a number"},
+	{PF0 "    autoprobe: maybe\n", "4:16: autoprobe: 'maybe' is not true or false"},
+	{PF0 "    mac: random\n", "4:10: mac: 'random' is not stable or none (a VF's own MAC goes in its vfs entry)"},
+	/* VF settings, checked by vf_settings_parse() */
+	{PF4 "      - index: 0\n        vlan: 5000\n", "7:15: vlan: '5000' is out of range 0-4094"},
+	{PF4 "      - index: 0\n        vlan: 5\n        qos: 8\n", "8:14: qos: '8' is out of range 0-7"},
+	{PF4 "      - index: 0\n        qos: 3\n",
+	 "7:9: qos: needs vlan in the same VF entry (the kernel sets VLAN, QoS and protocol together)"},
+	{PF4 "      - index: 0\n        proto: 802.1ad\n",
+	 "7:9: proto: needs vlan in the same VF entry (the kernel sets VLAN, QoS and protocol together)"},
+	{PF4 "      - index: 0\n        mac: 02:11:22:33:44\n",
+	 "7:14: mac: '02:11:22:33:44' is not a MAC address (aa:bb:cc:dd:ee:ff)"},
+	{PF4 "      - index: 0\n        mac: 01:00:5e:00:00:01\n",
+	 "7:14: mac: '01:00:5e:00:00:01' is a multicast address; a VF needs a unicast MAC"},
+	{PF4 "      - index: 0\n        spoofchk: maybe\n", "7:19: spoofchk: 'maybe' is not on or off"},
+	{PF4 "      - index: 0\n        spoofchk: \"true\"\n", "7:19: spoofchk: 'true' is not on or off"},
+	{PF4 "      - index: 0\n        state: true\n", "7:16: state: 'true' is not auto, enable or disable"},
+	{PF4 "      - index: 0\n        max-rate: 10\n        min-rate: 20\n", "8:9: min-rate 20 is above max-rate 10"},
+	{PF4 "      - index: 0\n        driver: vfio pci\n",
+	 "7:17: driver: 'vfio pci' is not a driver name (vfio-pci, kernel, or a driver such as iavf)"},
+	{PF4 "      - index: 0\n        vlan: 1\n        vlan: 2\n", "8:9: vlan: given twice (first on line 7)"},
+	/* index */
+	{PF4 "      - vlan: 5\n", "6:9: index: missing in a VF entry (a number, a range A-B or all)"},
+	{PF4 "      - index: 0-1\n        mac: 02:11:22:33:44:55\n",
+	 "7:9: mac: index '0-1' covers 2 VFs, and two VFs cannot share a MAC: give each VF its own entry"},
+	{PF4 "      - index: all\n        mac: 02:11:22:33:44:55\n",
+	 "7:9: mac: index 'all' covers 4 VFs, and two VFs cannot share a MAC: give each VF its own entry"},
+	{PF4 "      - index: 2-5\n", "6:16: index: range 2-5 is beyond numvfs 4 (VFs are 0-3)"},
+	{PF4 "      - index: 4\n", "6:16: index: 4 is beyond numvfs 4 (VFs are 0-3)"},
+	{PF0 "    numvfs: 0\n    vfs:\n      - index: 0\n", "6:16: index: 0 is beyond numvfs 0 (no VFs)"},
+	{PF0 "    vfs:\n      - index: all\n",
+	 "5:16: index: 'all' needs numvfs in this PF entry (or an earlier one with the same match)"},
+	{PF0 "    vfs:\n      - index: 0-3\n",
+	 "5:16: index: range '0-3' needs numvfs in this PF entry (or an earlier one with the same match)"},
+	{PF4 "      - index: 3-1\n", "6:16: index: '3-1' is a reversed range (write 1-3)"},
+	{PF4 "      - index: first\n", "6:16: index: 'first' is not a VF number, a range A-B or all"},
+	{PF4 "      - index: 1-\n", "6:16: index: '1-' is not a VF number, a range A-B or all"},
+	{PF4 "      - index: -1\n", "6:16: index: '-1' is not a VF number, a range A-B or all"},
+	{PF4 "      - index: 1.5\n", "6:16: index: '1.5' is not a VF number, a range A-B or all"},
+	{PF4 "      - index: [0, 1]\n", "6:16: index: expected a single value, found a list"},
+	{PF0 "    vfs:\n      - index: 65535\n", "5:16: index: '65535' is out of range 0-65534"},
+	{PF0 "    vfs:\n      - index: 99999999999999999999\n",
+	 "5:16: index: '99999999999999999999' is out of range 0-65534"},
+	/* rules on the merged result */
+	{PF4 "      - {index: 0, mac: 02:00:00:00:00:01}\n      - {index: 3, mac: 02:00:00:00:00:01}\n",
+	 "7:25: mac: 02:00:00:00:00:01 of VF 3 is also given to VF 0 (t.conf:6:25); two VFs cannot share a MAC"},
+	{PF4 "      - {index: 0, max-rate: 100}\n      - {index: 0-3, min-rate: 200}\n",
+	 "7:17: index: VF 0, merged with earlier entries: min-rate 200 is above max-rate 100"},
+	{PF0 "    vfs:\n      - {index: 7, trust: on}\n  - match: {netdev: eth0}\n    numvfs: 4\n",
+	 "7:13: numvfs: 4 leaves out VF 7, configured at t.conf:5:17"},
+	{PF4 "      - {index: 3, trust: on}\n  - match: {netdev: eth0}\n    numvfs: 2\n    vfs:\n"
+	     "      - {index: all, trust: off}\n",
+	 "8:13: numvfs: 2 leaves out VF 3, configured at t.conf:6:17"},
+	{"version: 1\npfs:\n  - match: {netdev: \"a\\0b\"}\n", "3:21: netdev: contains a NUL character"},
+};
+
+static void test_bad(void **state)
+{
+	(void)state;
+	size_t failed = 0;
+	for (size_t i = 0; i < ARRAY_SIZE(bad_rows); i++) {
+		const struct bad_row *b = &bad_rows[i];
+		struct config *c = config_new();
+		char *err = NULL;
+		int r = config_parse_string(c, "t.conf", b->text, strlen(b->text), &err);
+		char want[512];
+		snprintf(want, sizeof(want), "t.conf:%s", b->error);
+		if (r != -EINVAL || !err || strcmp(err, want) != 0) {
+			print_error("row %zu: got %d '%s'\nwant '%s'\n---\n%s\n", i, r, err ? err : "(null)", want,
+				    b->text);
+			failed++;
+		}
+		/* nothing half-loaded */
+		assert_int_equal(c->n_pfs, 0);
+		assert_null(c->files);
+		free(err);
+		config_free(c);
+	}
+	assert_int_equal(failed, 0);
+}
+
+/* A failing document leaves an existing config exactly as it was. */
+static void test_unchanged_on_error(void **state)
+{
+	(void)state;
+	struct config *c = parse_ok(example);
+	const char *doc = "version: 1\npfs:\n  - match: {netdev: eth0}\n    numvfs: 8\n"
+			  "  - match: {netdev: new0}\n    vfs:\n      - {index: 0, vlan: 5000}\n";
+	char *err = NULL;
+	assert_int_equal(config_parse_string(c, "b.conf", doc, strlen(doc), &err), -EINVAL);
+	assert_string_equal(err, "b.conf:7:26: vlan: '5000' is out of range 0-4094");
+	free(err);
+	assert_int_equal(c->n_pfs, 3);
+	assert_int_equal(c->pfs[0].numvfs, 4);
+	assert_null(c->files[1]);
+	config_free(c);
+}
+
+/* ---- files and drop-ins ---- */
+
+static void write_file(const char *dir, const char *name, const char *text)
+{
+	char *p = path_join(dir, name);
+	FILE *f = fopen(p, "we");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	free(p);
+}
+
+static void rmtree(const char *dir)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		char *p = path_join(dir, de->d_name);
+		struct stat st;
+		if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode))
+			rmtree(p);
+		else
+			unlink(p);
+		free(p);
+	}
+	closedir(d);
+	rmdir(dir);
+}
+
+struct fixture {
+	char root[256], main[300], dropins[300];
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	if (!f)
+		return -1;
+	snprintf(f->root, sizeof(f->root), "%s/sriovd-config-XXXXXX", test_tmpdir());
+	if (!mkdtemp(f->root))
+		return -1;
+	snprintf(f->main, sizeof(f->main), "%s/sriovd.conf", f->root);
+	snprintf(f->dropins, sizeof(f->dropins), "%s/sriovd.conf.d", f->root);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	rmtree(f->root);
+	free(f);
+	return 0;
+}
+
+static void test_load_dropins(void **state)
+{
+	struct fixture *f = *state;
+	write_file(f->root, "sriovd.conf", example);
+	assert_int_equal(mkdir(f->dropins, 0755), 0);
+	/* read in name order: 10-a before 20-b, whatever readdir says */
+	write_file(f->dropins, "20-b.conf",
+		   "version: 1\n"
+		   "pfs:\n"
+		   "  - match: {netdev: eth0}\n"
+		   "    numvfs: 8\n"
+		   "    vfs:\n"
+		   "      - {index: 1, vlan: 300}\n"
+		   "      - {index: 7, driver: kernel}\n");
+	write_file(f->dropins, "10-a.conf",
+		   "version: 1\n"
+		   "pfs:\n"
+		   "  - match: {netdev: eth0}\n"
+		   "    numvfs: 6\n"
+		   "    autoprobe: false\n"
+		   "    vfs:\n"
+		   "      - {index: 1, vlan: 200, qos: 1, max-rate: 2000}\n"
+		   "      - {index: 5, spoofchk: off}\n"
+		   "  - match: {netdev: eth9}\n");
+	write_file(f->dropins, "30-empty.conf", "# placeholder\n");
+	write_file(f->dropins, "notes.txt", "not: [yaml\n");
+	write_file(f->dropins, ".hidden.conf", "not: [yaml\n");
+	char sub[400];
+	snprintf(sub, sizeof(sub), "%s/dir.conf", f->dropins);
+	assert_int_equal(mkdir(sub, 0755), 0);
+
+	struct config *c = NULL;
+	char *err = NULL;
+	int r = config_load(f->main, f->dropins, &c, &err);
+	if (r < 0)
+		fail_msg("load: %s", err);
+	assert_null(err);
+	assert_int_equal(strv_length(c->files), 4);
+	assert_string_equal(c->files[0], f->main);
+	assert_non_null(strstr(c->files[1], "/10-a.conf"));
+	assert_non_null(strstr(c->files[2], "/20-b.conf"));
+	assert_non_null(strstr(c->files[3], "/30-empty.conf"));
+
+	assert_int_equal(c->n_pfs, 4); /* eth0, pci, device, eth9 */
+	const struct pf_desired *pf = &c->pfs[0];
+	assert_int_equal(pf->numvfs, 8);                     /* 20-b */
+	assert_ptr_equal(pf->numvfs_pos.file, c->files[2]);
+	assert_int_equal(pf->autoprobe, 0);                  /* 10-a */
+	assert_int_equal(pf->mac_scheme, MAC_SCHEME_STABLE); /* main */
+	assert_ptr_equal(pf->pos.file, c->files[0]);
+	assert_int_equal(pf->n_vfs, 6); /* 0-3, 5, 7 */
+	const struct vf_desired *vf = pf_desired_vf(pf, 1);
+	assert_int_equal(vf->settings.vlan, 300); /* 20-b's VLAN replaces 10-a's VLAN and QoS */
+	assert_int_equal(vf->settings.qos, 0);
+	assert_false(vf_has(&vf->settings, VF_FIELD_QOS));
+	assert_int_equal(vf->settings.max_tx_rate, 2000); /* 10-a */
+	assert_true(vf->settings.trust);                   /* main */
+	assert_string_equal(vf->driver, "vfio-pci");       /* main */
+	assert_ptr_equal(vf->pos.file, c->files[2]);
+	assert_false(pf_desired_vf(pf, 5)->settings.spoofchk);
+	assert_string_equal(pf_desired_vf(pf, 7)->driver, "kernel");
+	assert_null(pf_desired_vf(pf, 6));
+	assert_string_equal(c->pfs[3].netdev, "eth9");
+	config_free(c);
+
+	/* no drop-in folder at all is fine; NULL means none */
+	assert_int_equal(config_load(f->main, "/nonexistent/sriovd.conf.d", &c, &err), 0);
+	assert_int_equal(strv_length(c->files), 1);
+	config_free(c);
+	assert_int_equal(config_load(f->main, NULL, &c, &err), 0);
+	assert_int_equal(c->pfs[0].numvfs, 4);
+	config_free(c);
+
+	/* one bad drop-in fails the whole load */
+	write_file(f->dropins, "25-bad.conf",
+		   "version: 1\n"
+		   "pfs:\n"
+		   "  - match: {netdev: eth0}\n"
+		   "    vfs:\n"
+		   "      - {index: 9, trust: on}\n");
+	c = NULL;
+	assert_int_equal(config_load(f->main, f->dropins, &c, &err), -EINVAL);
+	assert_null(c);
+	char want[1024];
+	snprintf(want, sizeof(want), "%s/25-bad.conf:5:17: index: 9 is beyond numvfs 8 (VFs are 0-7)", f->dropins);
+	assert_string_equal(err, want);
+	free(err);
+
+	/* a drop-in that lowers numvfs below a configured VF */
+	write_file(f->dropins, "25-bad.conf", "version: 1\npfs:\n  - match: {netdev: eth0}\n    numvfs: 2\n");
+	assert_int_equal(config_load(f->main, f->dropins, &c, &err), -EINVAL);
+	snprintf(want, sizeof(want), "%s/25-bad.conf:4:13: numvfs: 2 leaves out VF 7, configured at %s/20-b.conf:7:17",
+		 f->dropins, f->dropins);
+	assert_string_equal(err, want);
+	free(err);
+
+	/* a syntax error in a drop-in */
+	write_file(f->dropins, "25-bad.conf", "version: 1\npfs: [\n");
+	assert_int_equal(config_load(f->main, f->dropins, &c, &err), -EINVAL);
+	snprintf(want, sizeof(want), "%s/25-bad.conf:3:1: syntax error:", f->dropins);
+	assert_non_null(strstr(err, want));
+	free(err);
+	char *bad = path_join(f->dropins, "25-bad.conf");
+	unlink(bad);
+	free(bad);
+
+	/* a missing main file */
+	char missing[400];
+	snprintf(missing, sizeof(missing), "%s/nope.conf", f->root);
+	assert_int_equal(config_load(missing, f->dropins, &c, &err), -ENOENT);
+	snprintf(want, sizeof(want), "%s: No such file or directory", missing);
+	assert_string_equal(err, want);
+	free(err);
+
+	/* the main file is a directory */
+	assert_int_equal(config_load(f->dropins, NULL, &c, &err), -EISDIR);
+	free(err);
+	/* the drop-in "folder" is a file */
+	assert_int_equal(config_load(f->main, f->main, &c, &err), -ENOTDIR);
+	free(err);
+}
+
+/* ---- robustness ---- */
+
+static void assert_sane(const char *text, size_t len)
+{
+	struct config *c = config_new();
+	char *err = NULL;
+	int r = config_parse_string(c, "f.conf", text, len, &err);
+	if (r == 0) {
+		assert_null(err);
+	} else {
+		assert_int_equal(r, -EINVAL);
+		unsigned line, column;
+		int n = 0;
+		if (!err || sscanf(err, "f.conf:%u:%u: %n", &line, &column, &n) != 2 || n == 0 || line == 0 ||
+		    column == 0)
+			fail_msg("bad message '%s' for\n---\n%.*s", err ? err : "(null)", (int)len, text);
+		/* Every entry point leaves the config untouched on failure. */
+		assert_int_equal(c->n_pfs, 0);
+	}
+	free(err);
+	config_free(c);
+}
+
+static void test_prefixes(void **state)
+{
+	(void)state;
+	size_t len = strlen(example);
+	for (size_t i = 0; i <= len; i++) {
+		/* not NUL-terminated at i: libyaml must respect the length */
+		char *copy = malloc(i ? i : 1);
+		memcpy(copy, example, i);
+		assert_sane(copy, i);
+		free(copy);
+	}
+}
+
+static void test_mutations(void **state)
+{
+	(void)state;
+	static const char alphabet[] = " \n\t:-[]{},#&*!|>'\"%@`?0123456789abcxyz\\\xff\xc3";
+	size_t len = strlen(example);
+	char *buf = malloc(len);
+	uint32_t seed = 12345;
+	for (int round = 0; round < 4000; round++) {
+		memcpy(buf, example, len);
+		int flips = 1 + round % 4;
+		for (int k = 0; k < flips; k++) {
+			seed = seed * 1103515245u + 12345u;
+			size_t at = (seed >> 8) % len;
+			seed = seed * 1103515245u + 12345u;
+			buf[at] = alphabet[(seed >> 8) % (sizeof(alphabet) - 1)];
+		}
+		assert_sane(buf, len);
+	}
+	free(buf);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_example),
+		cmocka_unit_test(test_empty),
+		cmocka_unit_test(test_ranges),
+		cmocka_unit_test(test_booleans_and_later_wins),
+		cmocka_unit_test(test_bad),
+		cmocka_unit_test(test_unchanged_on_error),
+		cmocka_unit_test_setup_teardown(test_load_dropins, setup, teardown),
+		cmocka_unit_test(test_prefixes),
+		cmocka_unit_test(test_mutations),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
