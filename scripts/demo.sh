@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The main job: builds sriovd and shows `sriovctl check` and `sriovctl list`.
+# The main job: builds sriovd and shows `sriovctl check` and `sriovctl list`;
+# on the testbed it also plans and applies examples/sriovd.conf.
 # On a host with SR-IOV devices it runs them right here. On a host without
 # any (the default for CI and laptops), it boots the testbed VM (Debian's
 # kernel under QEMU with two emulated igb NICs, an e1000e and an NVMe PF)
@@ -36,4 +37,4 @@ fi
 
 echo "== no SR-IOV device on this host: booting the testbed VM (Debian kernel, emulated igb/e1000e/nvme)"
 out=$(mktemp -d /var/tmp/sriovd-demo.XXXXXX)
-tests/vm/run-vm.sh --out "$out" scripts/demo-guest.sh "$PWD/build"
+tests/vm/run-vm.sh --out "$out" scripts/demo-guest.sh "$PWD/build" "$PWD/examples/sriovd.conf"
