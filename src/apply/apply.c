@@ -45,30 +45,6 @@ static void view_done(struct view *v)
 	*v = (struct view){0};
 }
 
-static void warn(char ***warnings, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void warn(char ***warnings, const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-	va_start(ap, fmt);
-	int r = vasprintf(&s, fmt, ap);
-	va_end(ap);
-	if (r >= 0)
-		(void)strv_push(warnings, s);
-}
-
-static int fail(char **ret_error, int r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(char **ret_error, int r, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	free(*ret_error);
-	if (vasprintf(ret_error, fmt, ap) < 0)
-		*ret_error = NULL;
-	va_end(ap);
-	return r;
-}
-
 void apply_stable_mac(const uint8_t pf_perm[6], uint32_t vf_index, uint8_t ret[6])
 {
 	ret[0] = 0x02; /* locally administered, unicast */
@@ -192,10 +168,10 @@ static int view_build(const struct config *cfg, const struct apply_env *env, str
 	*v = (struct view){0};
 	int r = inventory_load(&o, &v->t);
 	if (r < 0)
-		return fail(ret_error, r, "cannot read PCI devices under %s/bus/pci/devices: %s",
+		return error_set(ret_error, r, "cannot read PCI devices under %s/bus/pci/devices: %s",
 			    root ? root : SYSFS_DEFAULT_ROOT, strerror(-r));
 	for (size_t i = 0; v->t->warnings && v->t->warnings[i]; i++)
-		warn(&v->warnings, "%s", v->t->warnings[i]);
+		(void)strv_pushf(&v->warnings, "%s", v->t->warnings[i]);
 
 	/* Entries that match nothing, or something that cannot do SR-IOV. */
 	for (size_t e = 0; e < cfg->n_pfs; e++) {
@@ -209,7 +185,7 @@ static int view_build(const struct config *cfg, const struct apply_env *env, str
 			if (!entry_matches(pd, d))
 				continue;
 			if (!d->is_pf) {
-				warn(&v->warnings, "%s: %s is %s, which cannot do SR-IOV (no sriov_totalvfs): ignored",
+				(void)strv_pushf(&v->warnings, "%s: %s is %s, which cannot do SR-IOV (no sriov_totalvfs): ignored",
 				     where, what, d->addr);
 				not_sriov++;
 				continue;
@@ -217,7 +193,7 @@ static int view_build(const struct config *cfg, const struct apply_env *env, str
 			matched++;
 		}
 		if (matched == 0 && not_sriov == 0)
-			warn(&v->warnings, "%s: %s matches no SR-IOV PF on this host: ignored", where, what);
+			(void)strv_pushf(&v->warnings, "%s: %s matches no SR-IOV PF on this host: ignored", where, what);
 	}
 
 	for (size_t i = 0; i < v->t->n_devs; i++) {
@@ -240,7 +216,7 @@ static int view_build(const struct config *cfg, const struct apply_env *env, str
 		pos_format(&w.numvfs_pos, where, sizeof(where));
 		if (w.has_numvfs && d->sriov.valid && w.numvfs > d->sriov.totalvfs) {
 			free(w.vfs);
-			return fail(ret_error, -EINVAL, "%s: numvfs %u: %s offers at most %u VFs (sriov_totalvfs)", where,
+			return error_set(ret_error, -EINVAL, "%s: numvfs %u: %s offers at most %u VFs (sriov_totalvfs)", where,
 				    w.numvfs, d->netdevs ? d->netdevs[0] : d->addr, d->sriov.totalvfs);
 		}
 		uint32_t count = w.has_numvfs ? w.numvfs : d->sriov.numvfs;
@@ -250,7 +226,7 @@ static int view_build(const struct config *cfg, const struct apply_env *env, str
 			if (k >= count) {
 				char vpos[300];
 				pos_format(&w.vfs[k].pos, vpos, sizeof(vpos));
-				warn(&v->warnings, "%s: VF %zu of %s is configured but the PF will have %u VFs: ignored", vpos,
+				(void)strv_pushf(&v->warnings, "%s: VF %zu of %s is configured but the PF will have %u VFs: ignored", vpos,
 				     k, d->addr, count);
 				w.vfs[k].any = false;
 			}
@@ -283,7 +259,7 @@ static int view_build(const struct config *cfg, const struct apply_env *env, str
 			} else {
 				char ppos[300];
 				pos_format(&w.pos, ppos, sizeof(ppos));
-				warn(&v->warnings, "%s: mac: stable needs the PF's permanent MAC, which %s does not have "
+				(void)strv_pushf(&v->warnings, "%s: mac: stable needs the PF's permanent MAC, which %s does not have "
 						   "(no netdev, or not this host's kernel): VF MACs left alone", ppos, d->addr);
 			}
 		}
@@ -484,7 +460,7 @@ static int run_counts(struct run *run, const struct view *v, const struct plan *
 				 w->pf->addr);
 			int r = write_text_at(AT_FDCWD, path, w->autoprobe ? "1" : "0");
 			if (r < 0)
-				return fail(&run->rep->error, r, "%s: cannot write %s: %s", c->pf, path, strerror(-r));
+				return error_set(&run->rep->error, r, "%s: cannot write %s: %s", c->pf, path, strerror(-r));
 			run->rep->writes++;
 			record_done(run, c);
 			continue;
@@ -504,7 +480,7 @@ static int run_counts(struct run *run, const struct view *v, const struct plan *
 			run->rep->writes++;
 		numvfs_result_done(&res);
 		if (r < 0) {
-			r = fail(&run->rep->error, r, "%s: numvfs %s: %s", c->source, c->want, err ? err : strerror(-r));
+			r = error_set(&run->rep->error, r, "%s: numvfs %s: %s", c->source, c->want, err ? err : strerror(-r));
 			free(err);
 			return r;
 		}
@@ -530,7 +506,7 @@ static void undo_l2(struct run *run)
 static int run_l2(struct run *run, const struct view *v, const struct plan *p)
 {
 	if (!run->nl && p->n)
-		return fail(&run->rep->error, -EOPNOTSUPP,
+		return error_set(&run->rep->error, -EOPNOTSUPP,
 			    "VF settings can be changed only on this host's own /sys (rtnetlink)");
 	for (size_t i = 0; i < p->n;) {
 		/* All changes of one VF go in one all-or-nothing call. */
@@ -573,13 +549,13 @@ static int run_l2(struct run *run, const struct view *v, const struct plan *p)
 		}
 		const char *where = c->source;
 		if (r < 0) {
-			r = fail(&run->rep->error, r, "%s: %s VF %d: %s", where, c->pf_netdev, c->vf, err ? err : strerror(-r));
+			r = error_set(&run->rep->error, r, "%s: %s VF %d: %s", where, c->pf_netdev, c->vf, err ? err : strerror(-r));
 		} else {
 			/* Name the first refused field and the kernel's answer. */
 			for (int f = 0; f < _VF_FIELD_MAX; f++)
 				if (vf_has(&vr.sent, f) && vr.result.field[f].error) {
 					const char *name = strerrorname_np(-vr.result.field[f].error);
-					r = fail(&run->rep->error, vr.result.field[f].error, "%s: %s VF %d: %s: %s [%s]", where,
+					r = error_set(&run->rep->error, vr.result.field[f].error, "%s: %s VF %d: %s: %s [%s]", where,
 						 c->pf_netdev, c->vf, vf_field_name(f), strerror(-vr.result.field[f].error),
 						 name ? name : "?");
 					break;
@@ -603,7 +579,7 @@ static int run_drivers(struct run *run, const struct view *v, const struct plan 
 		const struct pci_function *vf = pci_function_vf(w->pf, (uint32_t)c->vf);
 		const char *where = c->source;
 		if (!vf)
-			return fail(&run->rep->error, -ENODEV, "%s: %s VF %d does not exist", where, c->pf, c->vf);
+			return error_set(&run->rep->error, -ENODEV, "%s: %s VF %d does not exist", where, c->pf, c->vf);
 		struct bind_request req = {.driver = c->want};
 		struct bind_result res = {0};
 		char *err = NULL;
@@ -612,7 +588,7 @@ static int run_drivers(struct run *run, const struct view *v, const struct plan 
 			run->rep->writes += 3; /* driver_override, unbind, drivers_probe */
 		bind_result_done(&res);
 		if (r < 0) {
-			r = fail(&run->rep->error, r, "%s: driver %s for %s: %s", where, c->want, vf->addr,
+			r = error_set(&run->rep->error, r, "%s: driver %s for %s: %s", where, c->want, vf->addr,
 				 err ? err : strerror(-r));
 			free(err);
 			return r;

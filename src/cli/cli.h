@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #include "inventory/inventory.h"
+#include "lifecycle/lifecycle.h"
 
 /* Exit statuses, documented in the README and `sriovctl --help`. */
 enum {
@@ -59,6 +60,12 @@ int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * unreadable. */
 int cli_load_inventory(const struct cli *cli, bool names, bool stats, struct pci_tree **ret);
 void cli_print_warnings(const struct cli *cli, const struct pci_tree *t);
+
+/* The lifecycle environment of this invocation: the sysfs root, the bind
+ * state folder ($SRIOV_STATE_DIR, default /run/sriovd/bind) and, on the live
+ * /sys only, netdev usage over rtnetlink through rt (opened on first use;
+ * the caller lifecycle_rtnl_done()s it). */
+void cli_lifecycle_env(const struct cli *cli, struct lifecycle_env *env, struct lifecycle_rtnl *rt);
 
 /* Prints j (and drops the reference); returns EXIT_OK, or EXIT_FAILED with
  * the error printed when stdout fails. */

@@ -110,13 +110,8 @@ int cmd_bind(struct cli *cli, int argc, char **argv)
 	}
 
 	struct lifecycle_rtnl rt = {0};
-	struct lifecycle_env env = {.sysfs_root = cli->sysfs_root, .state_dir = getenv("SRIOV_STATE_DIR")};
-	if (str_empty(env.state_dir))
-		env.state_dir = NULL;
-	if (inventory_root_is_live(cli->sysfs_root)) {
-		env.link_usage = lifecycle_rtnl_link_usage;
-		env.link_usage_data = &rt;
-	}
+	struct lifecycle_env env;
+	cli_lifecycle_env(cli, &env, &rt);
 	struct bind_result res;
 	r = lifecycle_bind(&env, d, &req, &res, &error);
 	lifecycle_rtnl_done(&rt);

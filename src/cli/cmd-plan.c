@@ -91,27 +91,33 @@ static void print_warnings(const struct cli *cli, char *const *warnings)
 static void apply_env_init(const struct cli *cli, struct apply_env *env, struct lifecycle_rtnl *rt)
 {
 	*env = (struct apply_env){0};
-	env->lifecycle.sysfs_root = cli->sysfs_root;
-	env->lifecycle.state_dir = getenv("SRIOV_STATE_DIR");
-	if (inventory_root_is_live(cli->sysfs_root)) {
-		env->lifecycle.link_usage = lifecycle_rtnl_link_usage;
-		env->lifecycle.link_usage_data = rt;
-	}
+	cli_lifecycle_env(cli, &env->lifecycle, rt);
 }
 
-int cmd_plan(struct cli *cli, int argc, char **argv)
+/* What plan and apply both start with: options, the config, the env.
+ * Returns -1 when the verb goes on, else the exit status to return now. */
+static int prepare(struct cli *cli, const char *verb, int argc, char **argv, struct config **cfg,
+		   struct apply_env *env, struct lifecycle_rtnl *rt)
 {
 	struct plan_opts o = {0};
 	int first;
 	int r = cli_parse(cli, argc, argv, plan_options, NULL, plan_opt, &o, &first);
 	if (r)
 		return CLI_PARSE_EXIT(r);
-	struct config *cfg;
-	if ((r = load_config("plan", argc, argv, first, &o, &cfg)))
+	if ((r = load_config(verb, argc, argv, first, &o, cfg)))
 		return r;
+	apply_env_init(cli, env, rt);
+	return -1;
+}
+
+int cmd_plan(struct cli *cli, int argc, char **argv)
+{
+	struct config *cfg;
 	struct lifecycle_rtnl rt = {0};
 	struct apply_env env;
-	apply_env_init(cli, &env, &rt);
+	int r = prepare(cli, "plan", argc, argv, &cfg, &env, &rt);
+	if (r >= 0)
+		return r;
 	struct plan p;
 	char *error = NULL;
 	r = plan_compute(cfg, &env, &p, &error);
@@ -140,17 +146,12 @@ int cmd_plan(struct cli *cli, int argc, char **argv)
 
 int cmd_apply(struct cli *cli, int argc, char **argv)
 {
-	struct plan_opts o = {0};
-	int first;
-	int r = cli_parse(cli, argc, argv, plan_options, NULL, plan_opt, &o, &first);
-	if (r)
-		return CLI_PARSE_EXIT(r);
 	struct config *cfg;
-	if ((r = load_config("apply", argc, argv, first, &o, &cfg)))
-		return r;
 	struct lifecycle_rtnl rt = {0};
 	struct apply_env env;
-	apply_env_init(cli, &env, &rt);
+	int r = prepare(cli, "apply", argc, argv, &cfg, &env, &rt);
+	if (r >= 0)
+		return r;
 	struct apply_report rep;
 	int ar = apply_run(cfg, &env, &rep);
 	config_free(cfg);

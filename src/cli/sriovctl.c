@@ -203,6 +203,17 @@ void cli_print_warnings(const struct cli *cli, const struct pci_tree *t)
 		text_print_warnings(stderr, t);
 }
 
+void cli_lifecycle_env(const struct cli *cli, struct lifecycle_env *env, struct lifecycle_rtnl *rt)
+{
+	*env = (struct lifecycle_env){.sysfs_root = cli->sysfs_root, .state_dir = getenv("SRIOV_STATE_DIR")};
+	if (str_empty(env->state_dir))
+		env->state_dir = NULL;
+	if (inventory_root_is_live(cli->sysfs_root)) {
+		env->link_usage = lifecycle_rtnl_link_usage;
+		env->link_usage_data = rt;
+	}
+}
+
 int cli_print_json(const char *verb, json_t *j)
 {
 	int r = json_print(stdout, j);

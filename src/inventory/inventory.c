@@ -113,17 +113,6 @@ int inventory_load(const struct inventory_opts *opts, struct pci_tree **ret)
 	return 0;
 }
 
-static int fail(char **ret_error, int r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(char **ret_error, int r, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	if (vasprintf(ret_error, fmt, ap) < 0)
-		*ret_error = NULL;
-	va_end(ap);
-	return r;
-}
-
 static struct pci_function *find_one(const struct pci_tree *t, const char *name)
 {
 	struct pci_addr a;
@@ -137,13 +126,13 @@ int inventory_resolve(const struct pci_tree *t, const char *spec, struct pci_fun
 {
 	*ret_error = NULL;
 	if (str_empty(spec))
-		return fail(ret_error, -EINVAL, "empty device name");
+		return error_set(ret_error, -EINVAL, "empty device name");
 
 	const char *hash = strrchr(spec, '#');
 	if (!hash) {
 		struct pci_function *d = find_one(t, spec);
 		if (!d)
-			return fail(ret_error, -ENODEV, "%s: no such device (not a netdev or PCI address under %s)",
+			return error_set(ret_error, -ENODEV, "%s: no such device (not a netdev or PCI address under %s)",
 				    spec, t->root);
 		*ret = d;
 		return 0;
@@ -154,17 +143,17 @@ int inventory_resolve(const struct pci_tree *t, const char *spec, struct pci_fun
 		return -ENOMEM;
 	uint32_t index;
 	if (!*(hash + 1) || parse_u32(hash + 1, 10, &index) < 0 || hash[1] == '+' || hash[1] == ' ')
-		return fail(ret_error, -EINVAL, "%s: '%s' is not a VF number (PF#N, N = 0, 1, ...)", spec,
+		return error_set(ret_error, -EINVAL, "%s: '%s' is not a VF number (PF#N, N = 0, 1, ...)", spec,
 			    hash + 1);
 	struct pci_function *pf = find_one(t, pf_name);
 	if (!pf)
-		return fail(ret_error, -ENODEV, "%s: no such device '%s'", spec, pf_name);
+		return error_set(ret_error, -ENODEV, "%s: no such device '%s'", spec, pf_name);
 	if (!pf->is_pf)
-		return fail(ret_error, -ENODEV, "%s: %s (%s) is not an SR-IOV physical function", spec,
+		return error_set(ret_error, -ENODEV, "%s: %s (%s) is not an SR-IOV physical function", spec,
 			    pf_name, pf->addr);
 	struct pci_function *vf = pci_function_vf(pf, index);
 	if (!vf)
-		return fail(ret_error, -ENODEV, "%s: %s has %zu VFs enabled, VF %u does not exist", spec,
+		return error_set(ret_error, -ENODEV, "%s: %s has %zu VFs enabled, VF %u does not exist", spec,
 			    pf_name, pf->n_vfs, index);
 	*ret = vf;
 	return 0;

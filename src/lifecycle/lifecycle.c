@@ -35,30 +35,6 @@ static unsigned env_settle_ms(const struct lifecycle_env *env)
 	return env->settle_ms ? env->settle_ms : LIFECYCLE_SETTLE_MS;
 }
 
-static int fail(char **ret_error, int r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(char **ret_error, int r, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	if (vasprintf(ret_error, fmt, ap) < 0)
-		*ret_error = NULL;
-	va_end(ap);
-	return r;
-}
-
-static int strv_pushf(char ***v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int strv_pushf(char ***v, const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-	va_start(ap, fmt);
-	int r = vasprintf(&s, fmt, ap);
-	va_end(ap);
-	if (r < 0)
-		return -ENOMEM;
-	return strv_push(v, s);
-}
-
 /* "a; b; c" (a fresh string, NULL on ENOMEM). */
 static char *strv_join(char *const *v, const char *sep)
 {
@@ -109,26 +85,11 @@ static char *dev_path(const struct lifecycle_env *env, const char *addr, const c
 	return s;
 }
 
-/* One write(2), so that the kernel's answer to the value is the return
- * value. O_TRUNC as a shell's `echo v > attr` has: sysfs ignores it, and a
- * copy of a tree in plain files (--sysfs-root) then holds just the value. */
-static int write_attr(const char *path, const char *value)
-{
-	_cleanup_close_ int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0)
-		return -errno;
-	size_t len = strlen(value);
-	ssize_t n = write(fd, value, len);
-	if (n < 0)
-		return -errno;
-	return (size_t)n == len ? 0 : -EIO;
-}
-
 static int env_write(const struct lifecycle_env *env, const char *path, const char *value)
 {
 	if (env->write)
 		return env->write(env->write_data, path, value);
-	return write_attr(path, value);
+	return write_text_at(AT_FDCWD, path, value);
 }
 
 static uint64_t now_ms(void)
@@ -344,7 +305,7 @@ static int refuse_or_note(char ***reasons, bool force, char ***overridden, char 
 	*reasons = NULL;
 	if (!why)
 		return -ENOMEM;
-	return fail(ret_error, -EBUSY, "%s: %s (--force to do it anyway)", preamble, why);
+	return error_set(ret_error, -EBUSY, "%s: %s (--force to do it anyway)", preamble, why);
 }
 
 /* --- VF count ---------------------------------------------------------------- */
@@ -369,7 +330,7 @@ static int read_pf_counts(const struct lifecycle_env *env, const struct pci_func
 			return -ENOMEM;
 		int r = read_u32_at(AT_FDCWD, path, 0, out[i]);
 		if (r < 0)
-			return fail(ret_error, r, "%s: cannot read: %s", path, strerror(-r));
+			return error_set(ret_error, r, "%s: cannot read: %s", path, strerror(-r));
 	}
 	return 0;
 }
@@ -378,10 +339,10 @@ static int check_is_pf(const struct pci_function *pf, char **ret_error)
 {
 	char label[LIFECYCLE_LABEL_MAX];
 	if (pf->pf)
-		return fail(ret_error, -ENOTTY, "%s is VF %u of %s, not an SR-IOV physical function",
+		return error_set(ret_error, -ENOTTY, "%s is VF %u of %s, not an SR-IOV physical function",
 			    lifecycle_label(pf, label), pf->vf_index, pf->pf->addr);
 	if (!pf->is_pf)
-		return fail(ret_error, -ENOTTY, "%s is not an SR-IOV physical function (it has no sriov_totalvfs)",
+		return error_set(ret_error, -ENOTTY, "%s is not an SR-IOV physical function (it has no sriov_totalvfs)",
 			    lifecycle_label(pf, label));
 	return 0;
 }
@@ -400,7 +361,7 @@ int lifecycle_numvfs_check(const struct lifecycle_env *env, const struct pci_fun
 	lifecycle_label(pf, label);
 	/* The kernel checks this first too, even for the current count. */
 	if (req->count > total)
-		return fail(ret_error, -ERANGE, "%s: %u VFs requested, the device offers at most %u (sriov_totalvfs)",
+		return error_set(ret_error, -ERANGE, "%s: %u VFs requested, the device offers at most %u (sriov_totalvfs)",
 			    label, req->count, total);
 	if (req->count == current || current == 0)
 		return 0;
@@ -474,7 +435,7 @@ int lifecycle_set_numvfs(const struct lifecycle_env *env, const struct pci_funct
 	 * anything is destroyed, so that a failure here changes nothing. */
 	if (req->count > 0 && req->no_autoprobe) {
 		if ((r = env_write(env, autoprobe_path, "0")) < 0)
-			return fail(ret_error, r, "%s: write 0: %s", autoprobe_path, strerror(-r));
+			return error_set(ret_error, r, "%s: write 0: %s", autoprobe_path, strerror(-r));
 		ret->wrote_autoprobe = true;
 		ret->autoprobe = 0;
 	}
@@ -482,9 +443,9 @@ int lifecycle_set_numvfs(const struct lifecycle_env *env, const struct pci_funct
 		ret->disabled_first = req->count > 0;
 		if ((r = env_write(env, numvfs_path, "0")) < 0) {
 			if (req->count > 0)
-				return fail(ret_error, r, "%s: write 0 (to disable the %u VFs before enabling %u): %s%s",
+				return error_set(ret_error, r, "%s: write 0 (to disable the %u VFs before enabling %u): %s%s",
 					    numvfs_path, current, req->count, strerror(-r), numvfs_errno_hint(r));
-			return fail(ret_error, r, "%s: write 0: %s%s", numvfs_path, strerror(-r),
+			return error_set(ret_error, r, "%s: write 0: %s%s", numvfs_path, strerror(-r),
 				    numvfs_errno_hint(r));
 		}
 		ret->changed = true;
@@ -495,7 +456,7 @@ int lifecycle_set_numvfs(const struct lifecycle_env *env, const struct pci_funct
 		char value[16];
 		snprintf(value, sizeof(value), "%u", req->count);
 		if ((r = env_write(env, numvfs_path, value)) < 0)
-			return fail(ret_error, r, "%s: write %u: %s%s%s", numvfs_path, req->count, strerror(-r),
+			return error_set(ret_error, r, "%s: write %u: %s%s%s", numvfs_path, req->count, strerror(-r),
 				    numvfs_errno_hint(r),
 				    current > 0 ? "; the PF now has 0 VFs (they were disabled first)" : "");
 		ret->changed = true;
@@ -505,16 +466,16 @@ int lifecycle_set_numvfs(const struct lifecycle_env *env, const struct pci_funct
 	 * what is there is what sriov_numvfs says now. */
 	uint32_t after;
 	if ((r = read_u32_at(AT_FDCWD, numvfs_path, 0, &after)) < 0)
-		return fail(ret_error, r, "%s: cannot read back: %s", numvfs_path, strerror(-r));
+		return error_set(ret_error, r, "%s: cannot read back: %s", numvfs_path, strerror(-r));
 	ret->after = after;
 	/* Unknown autoprobe (older kernels have no such file) means on. */
 	bool want_drivers = ret->autoprobe != 0;
 	r = lifecycle_wait_vfs(env, pf->addr, after, want_drivers, req->timeout_ms, &ret->settled, &ret->links,
 			       want_drivers ? &ret->no_driver : NULL);
 	if (r < 0)
-		return fail(ret_error, r, "%s: cannot follow its VFs: %s", pf->addr, strerror(-r));
+		return error_set(ret_error, r, "%s: cannot follow its VFs: %s", pf->addr, strerror(-r));
 	if (after != req->count)
-		return fail(ret_error, -EIO, "%s: %u VFs requested, the driver enabled %u (see the kernel log)",
+		return error_set(ret_error, -EIO, "%s: %u VFs requested, the driver enabled %u (see the kernel log)",
 			    numvfs_path, req->count, after);
 	return 0;
 }
@@ -770,12 +731,12 @@ static int bind_plan_make(const struct lifecycle_env *env, const struct pci_func
 	lifecycle_label(dev, label);
 	*p = (struct bind_plan){.kernel = streq_ptr(req->driver, LIFECYCLE_DRIVER_KERNEL)};
 	if (!driver_name_valid(req->driver))
-		return fail(ret_error, -EINVAL, "'%s' is not a driver name", req->driver ? req->driver : "");
+		return error_set(ret_error, -EINVAL, "'%s' is not a driver name", req->driver ? req->driver : "");
 	int r = read_driver_now(env, dev->addr, &p->current);
 	if (r < 0)
-		return fail(ret_error, r, "%s: cannot read its driver link: %s", label, strerror(-r));
+		return error_set(ret_error, r, "%s: cannot read its driver link: %s", label, strerror(-r));
 	if ((r = read_override_now(env, dev->addr, &p->override)) < 0)
-		return fail(ret_error, r, "%s: cannot read driver_override: %s", label, strerror(-r));
+		return error_set(ret_error, r, "%s: cannot read driver_override: %s", label, strerror(-r));
 
 	if (p->kernel) {
 		struct bind_record rec;
@@ -806,13 +767,13 @@ static int bind_plan_make(const struct lifecycle_env *env, const struct pci_func
 		if (!path)
 			return -ENOMEM;
 		if (read_u32_at(AT_FDCWD, path, 10, &autoprobe) == 0 && autoprobe == 0)
-			return fail(ret_error, -ENODEV,
+			return error_set(ret_error, -ENODEV,
 				    "%s: no driver is remembered for it, and its PF %s has sriov_drivers_autoprobe 0, so "
 				    "the kernel would pick none: name the driver (sriovctl bind %s DRIVER)",
 				    label, dev->pf->addr, dev->addr);
 	}
 	if (p->target && !driver_loaded(env, p->target))
-		return fail(ret_error, -ENOENT, "%s is not loaded%s: modprobe %s", p->target,
+		return error_set(ret_error, -ENOENT, "%s is not loaded%s: modprobe %s", p->target,
 			    p->remembered ? " (the driver sriovctl remembers for this device)" : "", p->target);
 	return 0;
 }
@@ -911,34 +872,34 @@ static int bind_put_back(const struct lifecycle_env *env, const char *addr, cons
 	_cleanup_free_ char *now = NULL, *path = NULL;
 	int r = read_driver_now(env, addr, &now);
 	if (r < 0)
-		return fail(ret_error, r, "cannot read its driver link: %s", strerror(-r));
+		return error_set(ret_error, r, "cannot read its driver link: %s", strerror(-r));
 	if (p->current && !streq_ptr(now, p->current)) {
 		/* The previous driver comes back the way the new one came. */
 		r = write_dev_attr(env, addr, "driver_override", p->current, &path);
 		if (r < 0)
-			return fail(ret_error, r, "%s: %s", path, strerror(-r));
+			return error_set(ret_error, r, "%s: %s", path, strerror(-r));
 		free(path);
 		/* A drivers_probe error is judged by the driver link below. */
 		if ((r = rebind(env, addr, now, &path)) < 0 && !strstr(path ? path : "", "drivers_probe"))
-			return fail(ret_error, r, "%s: %s", path ? path : addr, strerror(-r));
+			return error_set(ret_error, r, "%s: %s", path ? path : addr, strerror(-r));
 	} else if (!p->current && now) {
 		/* It was unbound: let go of it again. */
 		if (asprintf(&path, "%s/bus/pci/drivers/%s/unbind", env_root(env), now) < 0)
 			return -ENOMEM;
 		if ((r = env_write(env, path, addr)) < 0)
-			return fail(ret_error, r, "%s: %s", path, strerror(-r));
+			return error_set(ret_error, r, "%s: %s", path, strerror(-r));
 	}
 	free(path);
 	path = NULL;
 	r = write_dev_attr(env, addr, "driver_override", p->override ? p->override : "\n", &path);
 	if (r < 0)
-		return fail(ret_error, r, "%s: %s", path, strerror(-r));
+		return error_set(ret_error, r, "%s: %s", path, strerror(-r));
 	free(now);
 	now = NULL;
 	if ((r = read_driver_now(env, addr, &now)) < 0)
-		return fail(ret_error, r, "cannot read its driver link: %s", strerror(-r));
+		return error_set(ret_error, r, "cannot read its driver link: %s", strerror(-r));
 	if (!streq_ptr(now, p->current))
-		return fail(ret_error, -EIO, "it is on %s instead of %s", now ? now : "no driver",
+		return error_set(ret_error, -EIO, "it is on %s instead of %s", now ? now : "no driver",
 			    p->current ? p->current : "no driver");
 	return 0;
 }
@@ -1015,17 +976,17 @@ static int bind_finish_vfio(const struct lifecycle_env *env, const struct pci_fu
 	char label[LIFECYCLE_LABEL_MAX];
 	int r = read_iommu_group(env, dev->addr, &res->iommu_group);
 	if (r < 0)
-		return fail(ret_error, r, "%s: cannot read its iommu_group link: %s", lifecycle_label(dev, label),
+		return error_set(ret_error, r, "%s: cannot read its iommu_group link: %s", lifecycle_label(dev, label),
 			    strerror(-r));
 	if (!streq_ptr(res->driver_after, "vfio-pci"))
 		return 0;
 	if (res->iommu_group < 0)
-		return fail(ret_error, -ENOENT, "%s is bound to vfio-pci but has no IOMMU group, so no %s node",
+		return error_set(ret_error, -ENOENT, "%s is bound to vfio-pci but has no IOMMU group, so no %s node",
 			    lifecycle_label(dev, label), env_vfio_dir(env));
 	unsigned wait_ms = req->vfio_wait_ms ? req->vfio_wait_ms : LIFECYCLE_VFIO_WAIT_MS;
 	r = wait_vfio_node(env, res->iommu_group, wait_ms, &res->vfio_device);
 	if (r == -ENOENT)
-		return fail(ret_error, r, "%s is bound to vfio-pci, but %s/%d did not appear within %u ms",
+		return error_set(ret_error, r, "%s is bound to vfio-pci, but %s/%d did not appear within %u ms",
 			    lifecycle_label(dev, label), env_vfio_dir(env), res->iommu_group, wait_ms);
 	return r;
 }
@@ -1083,7 +1044,7 @@ static int bind_apply(const struct lifecycle_env *env, const struct pci_function
 		/* "kernel" leaves driver_override cleared whatever was done. */
 		if (p->kernel && p->override &&
 		    (r = write_dev_attr(env, dev->addr, "driver_override", "\n", &path)) < 0)
-			return fail(ret_error, r, "%s: write \"\\n\": %s", path, strerror(-r));
+			return error_set(ret_error, r, "%s: write \"\\n\": %s", path, strerror(-r));
 		if (p->kernel)
 			(void)lifecycle_record_forget(env, dev->addr);
 		if (p->current && !(ret->driver_after = strdup(p->current)))
@@ -1104,7 +1065,7 @@ static int bind_apply(const struct lifecycle_env *env, const struct pci_function
 			struct bind_record rec = {.vendor_id = dev->vendor_id, .device_id = dev->device_id};
 			snprintf(rec.driver, sizeof(rec.driver), "%s", p->current);
 			if ((r = lifecycle_record_save(env, dev->addr, &rec)) < 0)
-				return fail(ret_error, r, "%s: cannot remember its driver %s in %s: %s", label,
+				return error_set(ret_error, r, "%s: cannot remember its driver %s in %s: %s", label,
 					    p->current, env_state_dir(env), strerror(-r));
 			saved_record = true;
 		}
@@ -1113,7 +1074,7 @@ static int bind_apply(const struct lifecycle_env *env, const struct pci_function
 	ret->changed = true;
 	r = write_dev_attr(env, dev->addr, "driver_override", p->target ? p->target : "\n", &path);
 	if (r < 0) {
-		fail(ret_error, r, "%s: write %s: %s", path, p->target ? p->target : "\"\\n\"", strerror(-r));
+		error_set(ret_error, r, "%s: write %s: %s", path, p->target ? p->target : "\"\\n\"", strerror(-r));
 		return bind_undo(env, dev, p, saved_record, ret, r, ret_error);
 	}
 	free(path);
@@ -1122,11 +1083,11 @@ static int bind_apply(const struct lifecycle_env *env, const struct pci_function
 	 * the device: the driver link is the only answer to trust. */
 	int probe_r = r;
 	if (r < 0 && (!path || !strstr(path, "drivers_probe"))) {
-		fail(ret_error, r, "%s: write %s: %s", path ? path : dev->addr, dev->addr, strerror(-r));
+		error_set(ret_error, r, "%s: write %s: %s", path ? path : dev->addr, dev->addr, strerror(-r));
 		return bind_undo(env, dev, p, saved_record, ret, r, ret_error);
 	}
 	if ((r = read_driver_now(env, dev->addr, &ret->driver_after)) < 0) {
-		fail(ret_error, r, "%s: cannot read its driver link: %s", label, strerror(-r));
+		error_set(ret_error, r, "%s: cannot read its driver link: %s", label, strerror(-r));
 		return bind_undo(env, dev, p, saved_record, ret, r, ret_error);
 	}
 	bool took = p->target ? streq_ptr(ret->driver_after, p->target) : ret->driver_after != NULL;
@@ -1134,11 +1095,11 @@ static int bind_apply(const struct lifecycle_env *env, const struct pci_function
 		/* vfio-pci and pci-stub only hold a device; a real driver may still
 		 * give it up once its probe's background work fails. */
 		if ((r = driver_kept(env, dev->addr, ret->driver_after, env_settle_ms(env))) < 0) {
-			fail(ret_error, r, "%s: cannot read its driver link: %s", label, strerror(-r));
+			error_set(ret_error, r, "%s: cannot read its driver link: %s", label, strerror(-r));
 			return bind_undo(env, dev, p, saved_record, ret, r, ret_error);
 		}
 		if (r == 0) {
-			fail(ret_error, -EIO, "%s: %s took the device but let go of it within %u ms (see the kernel log)",
+			error_set(ret_error, -EIO, "%s: %s took the device but let go of it within %u ms (see the kernel log)",
 			     label, ret->driver_after, env_settle_ms(env));
 			return bind_undo(env, dev, p, saved_record, ret, -EIO, ret_error);
 		}
@@ -1148,13 +1109,13 @@ static int bind_apply(const struct lifecycle_env *env, const struct pci_function
 		if (probe_r < 0)
 			snprintf(probe_note, sizeof(probe_note), ", drivers_probe said: %s", strerror(-probe_r));
 		if (p->target)
-			fail(ret_error, -EIO, "%s: %s refused the device%s (it is on %s now%s; see the kernel log)",
+			error_set(ret_error, -EIO, "%s: %s refused the device%s (it is on %s now%s; see the kernel log)",
 			     label, p->target,
 			     streq_ptr(p->target, "vfio-pci") && dev->iommu_group < 0
 				     ? " (it has no IOMMU group: is the IOMMU on?)" : "",
 			     ret->driver_after ? ret->driver_after : "no driver", probe_note);
 		else
-			fail(ret_error, -EIO,
+			error_set(ret_error, -EIO,
 			     "%s: no driver took the device once driver_override was cleared (is its driver "
 			     "loaded?%s)", label, probe_note);
 		return bind_undo(env, dev, p, saved_record, ret, -EIO, ret_error);
@@ -1167,7 +1128,7 @@ static int bind_apply(const struct lifecycle_env *env, const struct pci_function
 			free(path);
 			r = write_dev_attr(env, dev->addr, "driver_override", "\n", &path);
 			if (r < 0)
-				return fail(ret_error, r, "%s: write \"\\n\": %s", path, strerror(-r));
+				return error_set(ret_error, r, "%s: write \"\\n\": %s", path, strerror(-r));
 		}
 		ret->restored = p->remembered;
 		(void)lifecycle_record_forget(env, dev->addr);

@@ -93,29 +93,11 @@ int rtnl_monitor_read(struct rtnl_monitor *m, void (*cb)(const struct rtnl_link_
 	struct monitor_call call = {.cb = cb, .data = data};
 	int fd = mnl_socket_get_fd(m->sock);
 	for (;;) {
-		ssize_t n = recv(fd, NULL, 0, MSG_PEEK | MSG_TRUNC);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN)
-				return call.n;
-			return -errno;
-		}
-		if ((size_t)n > m->buf_size) {
-			uint8_t *b = realloc(m->buf, (size_t)n);
-			if (!b)
-				return -ENOMEM;
-			m->buf = b;
-			m->buf_size = (size_t)n;
-		}
-		n = recv(fd, m->buf, m->buf_size, 0);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN)
-				return call.n;
-			return -errno;
-		}
+		ssize_t n = rtnl_recv_datagram(fd, &m->buf, &m->buf_size);
+		if (n == -EAGAIN)
+			return call.n;
+		if (n < 0)
+			return (int)n;
 		/* Multicast events carry seq 0 and portid 0. */
 		mnl_cb_run(m->buf, (size_t)n, 0, 0, event_cb, &call);
 	}

@@ -22,8 +22,20 @@ struct rtnl {
  * kept for rtnl_last_error_message(). */
 int rtnl_transact(struct rtnl *nl, struct nlmsghdr *req, mnl_cb_t cb, void *data);
 
-/* Receives one datagram into nl->buf, sized with MSG_PEEK|MSG_TRUNC first. */
+/* Receives one datagram from fd into *buf, grown to the datagram's size
+ * (MSG_PEEK|MSG_TRUNC first), so nothing is ever truncated. -EAGAIN on a
+ * non-blocking socket with nothing pending. */
+ssize_t rtnl_recv_datagram(int fd, uint8_t **buf, size_t *size);
+/* The same for the request socket's own buffer. */
 ssize_t rtnl_recv(struct rtnl *nl);
 
 /* The kernel's extended-ack message in an NLMSG_ERROR, or NULL (caller frees). */
 char *rtnl_ext_ack_text(const struct nlmsghdr *nlh);
+
+/* Fills tb[type] = attr for each attribute of type <= max; newer types
+ * than our headers know are skipped, never misread. For mnl_attr_parse*(). */
+struct rtnl_attr_table {
+	const struct nlattr **tb;
+	int max;
+};
+int rtnl_attr_collect_cb(const struct nlattr *attr, void *data);

@@ -21,21 +21,6 @@
 
 #include "util/util.h"
 
-struct attr_table {
-	const struct nlattr **tb;
-	int max;
-};
-
-static int collect_attr_cb(const struct nlattr *attr, void *data)
-{
-	struct attr_table *t = data;
-	int type = mnl_attr_get_type(attr);
-	/* Attributes newer than our headers are skipped, never misread. */
-	if (type <= t->max)
-		t->tb[type] = attr;
-	return MNL_CB_OK;
-}
-
 /* --- RTM_GETLINK: ifindex and flags ----------------------------------- */
 
 static int link_cb(const struct nlmsghdr *nlh, void *data)
@@ -85,8 +70,8 @@ static int addr_cb(const struct nlmsghdr *nlh, void *data)
 		u->n_ipv4++;
 	} else if (ifa->ifa_family == AF_INET6) {
 		const struct nlattr *tb[IFA_MAX + 1] = {0};
-		struct attr_table t = {tb, IFA_MAX};
-		if (mnl_attr_parse(nlh, sizeof(*ifa), collect_attr_cb, &t) < 0)
+		struct rtnl_attr_table t = {tb, IFA_MAX};
+		if (mnl_attr_parse(nlh, sizeof(*ifa), rtnl_attr_collect_cb, &t) < 0)
 			return MNL_CB_OK;
 		const struct nlattr *a = tb[IFA_ADDRESS] ? tb[IFA_ADDRESS] : tb[IFA_LOCAL];
 		if (a && mnl_attr_get_payload_len(a) >= 16 && ipv6_is_link_local(mnl_attr_get_payload(a)))
@@ -157,8 +142,8 @@ bool rtnl_route_counts_for(const struct nlmsghdr *nlh, uint32_t ifindex)
 	if (rtm->rtm_flags & RTM_F_CLONED)
 		return false;
 	const struct nlattr *tb[RTA_MAX + 1] = {0};
-	struct attr_table t = {tb, RTA_MAX};
-	if (mnl_attr_parse(nlh, sizeof(*rtm), collect_attr_cb, &t) < 0)
+	struct rtnl_attr_table t = {tb, RTA_MAX};
+	if (mnl_attr_parse(nlh, sizeof(*rtm), rtnl_attr_collect_cb, &t) < 0)
 		return false;
 	uint32_t table = rtm->rtm_table;
 	if (tb[RTA_TABLE] && mnl_attr_validate(tb[RTA_TABLE], MNL_TYPE_U32) == 0)

@@ -186,17 +186,6 @@ void vf_apply_report_done(struct vf_apply_report *r)
 	vf_set_result_done(&r->rollback);
 }
 
-static int apply_fail(char **ret_error, int r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int apply_fail(char **ret_error, int r, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	if (vasprintf(ret_error, fmt, ap) < 0)
-		*ret_error = NULL;
-	va_end(ap);
-	return r;
-}
-
 /* The fields that travel in the same message as field f. */
 static unsigned message_fields(unsigned has)
 {
@@ -219,7 +208,7 @@ int rtnl_apply_vf(struct rtnl *nl, const char *pf_ifname, const struct vf_settin
 		return r;
 	const struct vf_settings *before = pf_link_vf(&link, want->index);
 	if (!before) {
-		r = apply_fail(ret_error, -ENOENT, "%s: the kernel lists no VF %u (IFLA_NUM_VF %u)", pf_ifname,
+		r = error_set(ret_error, -ENOENT, "%s: the kernel lists no VF %u (IFLA_NUM_VF %u)", pf_ifname,
 			       want->index, link.num_vf);
 		pf_link_done(&link);
 		return r;
@@ -231,7 +220,7 @@ int rtnl_apply_vf(struct rtnl *nl, const char *pf_ifname, const struct vf_settin
 
 	struct vf_settings sent = *want;
 	if (vf_has(want, VF_FIELD_MAC) && addr_len && addr_len != want->mac_len)
-		return apply_fail(ret_error, -EINVAL, "mac: %s uses %u-byte addresses, not %u", pf_ifname, addr_len,
+		return error_set(ret_error, -EINVAL, "mac: %s uses %u-byte addresses, not %u", pf_ifname, addr_len,
 				  want->mac_len);
 	/* The kernel sets min and max rate together; the one not given keeps
 	 * its current value, as ip does. */
@@ -242,7 +231,7 @@ int rtnl_apply_vf(struct rtnl *nl, const char *pf_ifname, const struct vf_settin
 			sent.max_tx_rate = before->max_tx_rate;
 		sent.has |= VF_HAS(VF_FIELD_MIN_RATE) | VF_HAS(VF_FIELD_MAX_RATE);
 		if (sent.max_tx_rate != 0 && sent.min_tx_rate > sent.max_tx_rate)
-			return apply_fail(ret_error, -EINVAL, "min-rate %u would be above the max-rate %u",
+			return error_set(ret_error, -EINVAL, "min-rate %u would be above the max-rate %u",
 					  sent.min_tx_rate, sent.max_tx_rate);
 	}
 	rep->sent = sent;

@@ -141,9 +141,8 @@ static int done_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_STOP;
 }
 
-ssize_t rtnl_recv(struct rtnl *nl)
+ssize_t rtnl_recv_datagram(int fd, uint8_t **buf, size_t *size)
 {
-	int fd = mnl_socket_get_fd(nl->sock);
 	for (;;) {
 		ssize_t n = recv(fd, NULL, 0, MSG_PEEK | MSG_TRUNC);
 		if (n < 0) {
@@ -151,14 +150,14 @@ ssize_t rtnl_recv(struct rtnl *nl)
 				continue;
 			return -errno;
 		}
-		if ((size_t)n > nl->buf_size) {
-			uint8_t *b = realloc(nl->buf, (size_t)n);
+		if ((size_t)n > *size) {
+			uint8_t *b = realloc(*buf, (size_t)n);
 			if (!b)
 				return -ENOMEM;
-			nl->buf = b;
-			nl->buf_size = (size_t)n;
+			*buf = b;
+			*size = (size_t)n;
 		}
-		n = recv(fd, nl->buf, nl->buf_size, 0);
+		n = recv(fd, *buf, *size, 0);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -166,6 +165,11 @@ ssize_t rtnl_recv(struct rtnl *nl)
 		}
 		return n;
 	}
+}
+
+ssize_t rtnl_recv(struct rtnl *nl)
+{
+	return rtnl_recv_datagram(mnl_socket_get_fd(nl->sock), &nl->buf, &nl->buf_size);
 }
 
 int rtnl_transact(struct rtnl *nl, struct nlmsghdr *req, mnl_cb_t cb, void *data)
@@ -201,16 +205,10 @@ int rtnl_transact(struct rtnl *nl, struct nlmsghdr *req, mnl_cb_t cb, void *data
 
 /* --- parsing RTM_NEWLINK ------------------------------------------------ */
 
-struct attr_table {
-	const struct nlattr **tb;
-	int max;
-};
-
-static int collect_attr_cb(const struct nlattr *attr, void *data)
+int rtnl_attr_collect_cb(const struct nlattr *attr, void *data)
 {
-	struct attr_table *t = data;
+	struct rtnl_attr_table *t = data;
 	int type = mnl_attr_get_type(attr);
-	/* Newer kernels send attributes our headers do not know: skip them. */
 	if (type <= t->max)
 		t->tb[type] = attr;
 	return MNL_CB_OK;
@@ -218,9 +216,9 @@ static int collect_attr_cb(const struct nlattr *attr, void *data)
 
 static int parse_nested(const struct nlattr *nest, const struct nlattr **tb, int max)
 {
-	struct attr_table t = {tb, max};
+	struct rtnl_attr_table t = {tb, max};
 	memset(tb, 0, (size_t)(max + 1) * sizeof(*tb));
-	return mnl_attr_parse_nested(nest, collect_attr_cb, &t) < 0 ? -EBADMSG : 0;
+	return mnl_attr_parse_nested(nest, rtnl_attr_collect_cb, &t) < 0 ? -EBADMSG : 0;
 }
 
 /* Payload of attr if it is at least len bytes long, else NULL. */
@@ -349,8 +347,8 @@ int rtnl_parse_pf_link(const struct nlmsghdr *nlh, struct pf_link *ret)
 		return -EBADMSG;
 	const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
 	const struct nlattr *tb[IFLA_MAX + 1] = {0};
-	struct attr_table t = {tb, IFLA_MAX};
-	if (mnl_attr_parse(nlh, sizeof(*ifi), collect_attr_cb, &t) < 0)
+	struct rtnl_attr_table t = {tb, IFLA_MAX};
+	if (mnl_attr_parse(nlh, sizeof(*ifi), rtnl_attr_collect_cb, &t) < 0)
 		return -EBADMSG;
 
 	struct pf_link l = {.ifindex = (uint32_t)ifi->ifi_index, .flags = ifi->ifi_flags};

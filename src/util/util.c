@@ -1,6 +1,7 @@
 #include "util.h"
 
 #include <ctype.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <sys/stat.h>
@@ -150,7 +151,7 @@ int read_link_basename_at(int dirfd, const char *relpath, char **ret)
 
 int write_text_at(int dirfd, const char *relpath, const char *value)
 {
-	_cleanup_close_ int fd = openat(dirfd, relpath, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+	_cleanup_close_ int fd = openat(dirfd, relpath, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
 		return -errno;
 	size_t len = strlen(value);
@@ -168,6 +169,17 @@ char *path_join(const char *a, const char *b)
 	if (asprintf(&s, "%s/%s", a, b) < 0)
 		return NULL;
 	return s;
+}
+
+int error_set(char **ret_error, int r, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	free(*ret_error);
+	if (vasprintf(ret_error, fmt, ap) < 0)
+		*ret_error = NULL;
+	va_end(ap);
+	return r;
 }
 
 bool str_empty(const char *s)
@@ -236,6 +248,18 @@ int strv_push(char ***v, char *s)
 	nv[n + 1] = NULL;
 	*v = nv;
 	return 0;
+}
+
+int strv_pushf(char ***v, const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	va_start(ap, fmt);
+	int r = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (r < 0)
+		return -ENOMEM;
+	return strv_push(v, s);
 }
 
 bool strv_contains(char *const *v, const char *s)

@@ -51,10 +51,17 @@ int read_link_at(int dirfd, const char *relpath, char **ret);
 int read_link_basename_at(int dirfd, const char *relpath, char **ret);
 
 /* Writes a short value to a sysfs attribute with a single write(), so the
- * kernel's answer (EBUSY, ERANGE, ...) comes back as the return value. */
+ * kernel's answer (EBUSY, ERANGE, ...) comes back as the return value.
+ * O_TRUNC, as a shell's `echo v > attr` has: sysfs ignores it, and a copy of
+ * a tree in plain files (--sysfs-root) then holds just the value. */
 int write_text_at(int dirfd, const char *relpath, const char *value);
 
 char *path_join(const char *a, const char *b); /* NULL on ENOMEM */
+
+/* The one way modules hand back a reason: formats it into *ret_error
+ * (replacing what was there; NULL on ENOMEM) and returns r, so that
+ * `return error_set(ret_error, -EINVAL, "...", ...)` reads as one step. */
+int error_set(char **ret_error, int r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 bool str_empty(const char *s);
 bool streq_ptr(const char *a, const char *b); /* NULL-safe */
 
@@ -70,5 +77,6 @@ void ptr_array_free(struct ptr_array *a, void (*free_item)(void *));
 void strv_free(char **v);
 size_t strv_length(char *const *v);
 int strv_push(char ***v, char *s); /* takes s; frees it on failure */
+int strv_pushf(char ***v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 bool strv_contains(char *const *v, const char *s);
 void strv_sort(char **v);

@@ -22,17 +22,6 @@ const char *vf_field_name(enum vf_field f)
 	return (unsigned)f < _VF_FIELD_MAX ? field_names[f] : NULL;
 }
 
-static int fail(char **ret_error, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int fail(char **ret_error, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	if (vasprintf(ret_error, fmt, ap) < 0)
-		*ret_error = NULL;
-	va_end(ap);
-	return -EINVAL;
-}
-
 int vf_mac_parse(const char *s, uint8_t mac[6])
 {
 	for (int i = 0; i < 6; i++) {
@@ -65,12 +54,12 @@ static int parse_mac_field(const char *v, struct vf_settings *s, char **err)
 {
 	uint8_t mac[6];
 	if (vf_mac_parse(v, mac) < 0)
-		return fail(err, "mac: '%s' is not a MAC address (aa:bb:cc:dd:ee:ff)", v);
+		return error_set(err, -EINVAL, "mac: '%s' is not a MAC address (aa:bb:cc:dd:ee:ff)", v);
 	if (mac[0] & 1)
-		return fail(err, "mac: '%s' is a multicast address; a VF needs a unicast MAC", v);
+		return error_set(err, -EINVAL, "mac: '%s' is a multicast address; a VF needs a unicast MAC", v);
 	static const uint8_t zero[6];
 	if (memcmp(mac, zero, 6) == 0)
-		return fail(err, "mac: '%s' is the all-zero address; a VF needs a unicast MAC", v);
+		return error_set(err, -EINVAL, "mac: '%s' is the all-zero address; a VF needs a unicast MAC", v);
 	memcpy(s->mac, mac, 6);
 	s->mac_len = 6;
 	return 0;
@@ -81,9 +70,9 @@ static int parse_number(const char *v, const char *name, uint32_t max, uint32_t 
 	/* Decimal only: "1e3" or "0x10" in a VLAN is more likely a typo than intent. */
 	for (const char *p = v; *p; p++)
 		if (!isdigit((unsigned char)*p))
-			return fail(err, "%s: '%s' is not a number", name, v);
+			return error_set(err, -EINVAL, "%s: '%s' is not a number", name, v);
 	if (parse_u32(v, 10, ret) < 0 || *ret > max)
-		return fail(err, "%s: '%s' is out of range 0-%u", name, v, max);
+		return error_set(err, -EINVAL, "%s: '%s' is out of range 0-%u", name, v, max);
 	return 0;
 }
 
@@ -106,7 +95,7 @@ static int parse_qos_field(const char *v, struct vf_settings *s, char **err)
 static int parse_proto_field(const char *v, struct vf_settings *s, char **err)
 {
 	if (vf_vlan_proto_from_string(v, &s->vlan_proto) < 0)
-		return fail(err, "proto: '%s' is not 802.1Q or 802.1ad", v);
+		return error_set(err, -EINVAL, "proto: '%s' is not 802.1Q or 802.1ad", v);
 	return 0;
 }
 
@@ -114,7 +103,7 @@ static int parse_proto_field(const char *v, struct vf_settings *s, char **err)
 	static int fn(const char *v, struct vf_settings *s, char **err)                     \
 	{                                                                                   \
 		if (parse_bool(v, &s->member) < 0)                                          \
-			return fail(err, "%s: '%s' is not on or off", name, v);             \
+			return error_set(err, -EINVAL, "%s: '%s' is not on or off", name, v);             \
 		return 0;                                                                   \
 	}
 BOOL_PARSER(parse_spoofchk_field, "spoofchk", spoofchk)
@@ -125,7 +114,7 @@ static int parse_state_field(const char *v, struct vf_settings *s, char **err)
 {
 	enum vf_link_state st = vf_link_state_from_string(v);
 	if (st < 0)
-		return fail(err, "state: '%s' is not auto, enable or disable", v);
+		return error_set(err, -EINVAL, "state: '%s' is not auto, enable or disable", v);
 	s->link_state = st;
 	return 0;
 }
@@ -158,7 +147,7 @@ int vf_settings_parse(int argc, char *const *argv, struct vf_settings *ret, char
 	struct vf_settings s = {.index = ret->index, .vlan_proto = VF_ETH_P_8021Q};
 	*ret_error = NULL;
 	if (argc == 0)
-		return fail(ret_error, "no settings given (mac, vlan, qos, proto, spoofchk, trust, state, "
+		return error_set(ret_error, -EINVAL, "no settings given (mac, vlan, qos, proto, spoofchk, trust, state, "
 				       "min-rate, max-rate, query-rss)");
 	for (int i = 0; i < argc; i += 2) {
 		int f;
@@ -166,12 +155,12 @@ int vf_settings_parse(int argc, char *const *argv, struct vf_settings *ret, char
 			if (field_names[f] && strcmp(argv[i], field_names[f]) == 0)
 				break;
 		if (f == _VF_FIELD_MAX)
-			return fail(ret_error, "unknown setting '%s' (settings: mac, vlan, qos, proto, spoofchk, "
+			return error_set(ret_error, -EINVAL, "unknown setting '%s' (settings: mac, vlan, qos, proto, spoofchk, "
 					       "trust, state, min-rate, max-rate, query-rss)", argv[i]);
 		if (s.has & VF_HAS(f))
-			return fail(ret_error, "%s: given twice", argv[i]);
+			return error_set(ret_error, -EINVAL, "%s: given twice", argv[i]);
 		if (i + 1 >= argc || str_empty(argv[i + 1]))
-			return fail(ret_error, "%s: needs a value", argv[i]);
+			return error_set(ret_error, -EINVAL, "%s: needs a value", argv[i]);
 		int r = parsers[f](argv[i + 1], &s, ret_error);
 		if (r < 0)
 			return r;
@@ -180,11 +169,11 @@ int vf_settings_parse(int argc, char *const *argv, struct vf_settings *ret, char
 	/* The kernel takes VLAN, QoS and protocol as one attribute: QoS or a
 	 * protocol alone would silently reset the VLAN to 0. */
 	if ((vf_has(&s, VF_FIELD_QOS) || vf_has(&s, VF_FIELD_VLAN_PROTO)) && !vf_has(&s, VF_FIELD_VLAN))
-		return fail(ret_error, "%s: needs vlan in the same command (the kernel sets VLAN, QoS and "
+		return error_set(ret_error, -EINVAL, "%s: needs vlan in the same command (the kernel sets VLAN, QoS and "
 				       "protocol together)", vf_has(&s, VF_FIELD_QOS) ? "qos" : "proto");
 	if (vf_has(&s, VF_FIELD_MIN_RATE) && vf_has(&s, VF_FIELD_MAX_RATE) && s.max_tx_rate != 0 &&
 	    s.min_tx_rate > s.max_tx_rate)
-		return fail(ret_error, "min-rate %u is above max-rate %u", s.min_tx_rate, s.max_tx_rate);
+		return error_set(ret_error, -EINVAL, "min-rate %u is above max-rate %u", s.min_tx_rate, s.max_tx_rate);
 	*ret = s;
 	return 0;
 }
