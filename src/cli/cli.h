@@ -26,6 +26,13 @@ struct cli {
 	const char *proc_root;  /* --proc-root or $SRIOV_PROC_ROOT */
 	const char *kmsg_path;  /* --kmsg or $SRIOV_KMSG */
 	const char *batch_file; /* --batch FILE: commands, one per line */
+
+	/* In a batch, consecutive `vf set` lines share one device scan and one
+	 * rtnetlink socket (vf set changes no device, only VF settings); any
+	 * other command drops them. NULL outside a batch. */
+	bool batch;
+	struct pci_tree *vf_tree;
+	struct rtnl *nl;
 };
 
 struct cli_verb {

@@ -117,12 +117,16 @@ static int vf_set(struct cli *cli, int argc, char **argv)
 	if (vf_settings_parse(argc - 1, argv + 1, &want, &error) < 0)
 		return cli_usage_error("vf set %s: %s", spec, error ? error : "invalid settings");
 
-	struct inventory_opts o = {.sysfs_root = cli->sysfs_root};
-	struct pci_tree *t;
-	int r = inventory_load(&o, &t);
-	if (r < 0)
-		return cli_error("cannot read PCI devices under %s/bus/pci/devices: %s",
-				 cli->sysfs_root ? cli->sysfs_root : SYSFS_DEFAULT_ROOT, strerror(-r));
+	struct pci_tree *t = cli->vf_tree;
+	int r;
+	if (!t) {
+		struct inventory_opts o = {.sysfs_root = cli->sysfs_root};
+		if ((r = inventory_load(&o, &t)) < 0)
+			return cli_error("cannot read PCI devices under %s/bus/pci/devices: %s",
+					 cli->sysfs_root ? cli->sysfs_root : SYSFS_DEFAULT_ROOT, strerror(-r));
+		if (cli->batch)
+			cli->vf_tree = t;
+	}
 	struct pci_function *vf;
 	if ((r = inventory_resolve(t, spec, &vf, &error)) < 0) {
 		r = cli_error("vf set: %s", error ? error : strerror(-r));
@@ -146,20 +150,24 @@ static int vf_set(struct cli *cli, int argc, char **argv)
 	}
 	want.index = vf->vf_index;
 
-	struct rtnl *nl = NULL;
-	if ((r = rtnl_open(&nl)) < 0) {
+	struct rtnl *nl = cli->nl;
+	if (!nl && (r = rtnl_open(&nl)) < 0) {
 		r = cli_error("vf set: cannot open rtnetlink: %s", strerror(-r));
 		goto out;
 	}
+	if (cli->batch)
+		cli->nl = nl;
 	struct vf_apply_report rep;
 	r = rtnl_apply_vf(nl, vf->pf->netdevs[0], &want, &rep, &error);
 	if (r < 0) {
 		const char *ack = rtnl_last_error_message(nl);
 		r = cli_error("vf set %s: %s%s%s", spec, error ? error : strerror(-r), ack ? ": " : "", ack ? ack : "");
-		rtnl_close(nl);
+		if (!cli->batch)
+			rtnl_close(nl);
 		goto out;
 	}
-	rtnl_close(nl);
+	if (!cli->batch)
+		rtnl_close(nl);
 	r = EXIT_OK;
 	if (cli->json)
 		r = cli_print_json("vf set", json_report(vf, &rep, want.has));
@@ -169,7 +177,8 @@ static int vf_set(struct cli *cli, int argc, char **argv)
 		r = EXIT_FAILED;
 	vf_apply_report_done(&rep);
 out:
-	pci_tree_free(t);
+	if (t != cli->vf_tree)
+		pci_tree_free(t);
 	return r;
 }
 

@@ -3,6 +3,7 @@
 
 #include "cli.h"
 #include "config.h"
+#include "netlink/rtnl.h"
 #include "output/output.h"
 #include "util/util.h"
 
@@ -242,6 +243,8 @@ static int run_batch(const struct cli *base, const char *path)
 	size_t cap = 0;
 	unsigned lineno = 0;
 	int r = EXIT_OK;
+	struct pci_tree *vf_tree = NULL;
+	struct rtnl *nl = NULL;
 	while (getline(&line, &cap, in) >= 0) {
 		lineno++;
 		char *words[64];
@@ -257,9 +260,20 @@ static int run_batch(const struct cli *base, const char *path)
 		words[n] = NULL;
 		if (n == 0 || words[0][0] == '#')
 			continue;
+		/* Each line starts from the command line's options; only the
+		 * caches for consecutive vf set lines carry over. */
 		struct cli cli = *base;
 		cli.batch_file = NULL;
+		cli.batch = true;
+		cli.vf_tree = vf_tree;
+		cli.nl = nl;
 		r = run_verb(&cli, n, words);
+		vf_tree = cli.vf_tree;
+		nl = cli.nl;
+		if (strcmp(words[0], "vf") != 0) {
+			pci_tree_free(vf_tree);
+			vf_tree = NULL;
+		}
 		fflush(stdout);
 		if (r != EXIT_OK) {
 			fprintf(stderr, "sriovctl: batch: %s:%u: '%s' failed; stopping\n", path, lineno, words[0]);
@@ -267,6 +281,8 @@ static int run_batch(const struct cli *base, const char *path)
 		}
 	}
 out:
+	pci_tree_free(vf_tree);
+	rtnl_close(nl);
 	free(line);
 	return r;
 }
