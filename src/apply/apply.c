@@ -420,6 +420,7 @@ void apply_report_done(struct apply_report *r)
 struct undo {
 	uint32_t pf_ifindex;
 	struct vf_settings before; /* has: the fields to restore */
+	size_t done_from, done_count; /* the changes of rep->done this undoes */
 };
 
 struct run {
@@ -490,15 +491,33 @@ static int run_counts(struct run *run, const struct view *v, const struct plan *
 	return 0;
 }
 
+/* Puts back the VF settings of this run, newest first. A change put back
+ * leaves rep->done (it is not in effect) and counts in rep->rolled_back. */
 static void undo_l2(struct run *run)
 {
+	struct plan *done = &run->rep->done;
+	bool *undone = calloc(done->n ? done->n : 1, sizeof(*undone));
 	for (size_t i = run->n_undo; i-- > 0;) {
+		const struct undo *u = &run->undo[i];
 		struct vf_set_result res;
-		if (rtnl_set_vf(run->nl, run->undo[i].pf_ifindex, &run->undo[i].before, &res) == 0)
-			for (int f = 0; f < _VF_FIELD_MAX; f++)
-				if (vf_has(&run->undo[i].before, f) && res.field[f].error == 0)
-					run->rep->rolled_back++;
+		bool all = rtnl_set_vf(run->nl, u->pf_ifindex, &u->before, &res) == 0;
+		for (int f = 0; all && f < _VF_FIELD_MAX; f++)
+			if (vf_has(&u->before, f) && res.field[f].error)
+				all = false;
 		vf_set_result_done(&res);
+		if (!all)
+			continue;
+		run->rep->rolled_back += (unsigned)u->done_count;
+		for (size_t k = u->done_from; undone && k < u->done_from + u->done_count && k < done->n; k++)
+			undone[k] = true;
+	}
+	if (undone) {
+		size_t w = 0;
+		for (size_t k = 0; k < done->n; k++)
+			if (!undone[k])
+				done->changes[w++] = done->changes[k];
+		done->n = w;
+		free(undone);
 	}
 	run->n_undo = 0;
 }
@@ -536,6 +555,8 @@ static int run_l2(struct run *run, const struct view *v, const struct plan *p)
 				u[run->n_undo].pf_ifindex = vr.pf_ifindex;
 				u[run->n_undo].before = vr.before;
 				u[run->n_undo].before.has = vr.sent.has & vr.before.has;
+				u[run->n_undo].done_from = run->rep->done.n;
+				u[run->n_undo].done_count = j - i;
 				run->n_undo++;
 			}
 			for (size_t k = i; k < j; k++) {
@@ -560,7 +581,8 @@ static int run_l2(struct run *run, const struct view *v, const struct plan *p)
 						 name ? name : "?");
 					break;
 				}
-			run->rep->rolled_back += (unsigned)__builtin_popcount(vr.rolled_back);
+			/* rtnl_apply_vf put back this VF's accepted fields itself;
+			 * they were never recorded as done. */
 		}
 		vf_apply_report_done(&vr);
 		free(err);

@@ -63,7 +63,7 @@ struct apply_report {
 	struct plan done;     /* the changes made, in order */
 	struct plan not_done; /* what the plan still wanted when it stopped */
 	char *error;          /* the failure that stopped it; NULL on success */
-	unsigned rolled_back; /* VF settings put back after the failure */
+	unsigned rolled_back; /* changes of this run put back after the failure (not in done) */
 	char **warnings;
 };
 void apply_report_done(struct apply_report *r);

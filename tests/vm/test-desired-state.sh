@@ -129,6 +129,40 @@ pfs:
       netdev: $net0
     numvfs: 8"
 check_eq "bad files changed nothing" "$(snapshot)" "$before"
+
+# --- a failure half-way: apply stops, says so, and puts back what it changed ---
+cat >"$work/refused.conf" <<CONF
+version: 1
+pfs:
+  - match:
+      netdev: $net0
+    numvfs: 4
+    vfs:
+      - index: 0
+        vlan: 200
+      - index: 1
+        state: enable
+CONF
+check_status "apply with a setting igb refuses" 1 "$ctl" apply "$work/refused.conf"
+printf '%s\n' "$out" | save apply-refused.txt
+check_contains "names the refused field and errno" "$out" "state: Operation not supported [EOPNOTSUPP]"
+check_contains "says what it put back" "$out" "put back 1 VF setting changed in this run"
+check_contains "lists what was not applied" "$out" "not applied:"
+check_eq "VF 0 keeps its VLAN 100 (the 200 was put back)" "$(ipfield "$net0" 0 '.vlan_list[0].vlan')" 100
+check_status "the same, JSON" 1 "$ctl" -j apply "$work/refused.conf"
+check_eq "JSON: not applied, one put back" "$(jq -c '[.applied, .rolled_back, (.error | test("EOPNOTSUPP"))]' <<<"$out")" "[false,1,true]"
+
+# --- a count change that would destroy VFs on vfio-pci is refused ---
+cat >"$work/shrink.conf" <<CONF
+version: 1
+pfs:
+  - match:
+      netdev: $net0
+    numvfs: 2
+CONF
+check_status "shrinking under vfio-pci VFs is refused" 1 "$ctl" apply "$work/shrink.conf"
+check_contains "refusal names vfio-pci" "$out" "bound to vfio-pci"
+check_eq "refusals changed nothing" "$(snapshot)" "$before"
 check_status "missing file" 1 "$ctl" apply "$work/none.conf"
 
 # --- sriovd: heals a PF driver reload and a MAC changed behind its back ---
