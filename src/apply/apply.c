@@ -109,35 +109,13 @@ static int merge_entry(struct pf_want *w, const struct pf_desired *e)
 			w->n_vfs = n;
 		}
 		struct vf_want *v = &w->vfs[vd->index];
-		const struct vf_settings *s = &vd->settings;
 		v->any = true;
 		v->pos = vd->pos;
+		vf_settings_merge(&v->s, &vd->settings);
 		v->s.index = vd->index;
-		if (vf_has(s, VF_FIELD_MAC)) {
-			memcpy(v->s.mac, s->mac, s->mac_len);
-			v->s.mac_len = s->mac_len;
-		}
-		if (vf_has(s, VF_FIELD_VLAN)) {
-			/* VLAN, QoS and protocol are one setting: a VLAN alone means
-			 * QoS 0 and 802.1Q. */
-			v->s.vlan = s->vlan;
-			v->s.qos = vf_has(s, VF_FIELD_QOS) ? s->qos : 0;
-			v->s.vlan_proto = vf_has(s, VF_FIELD_VLAN_PROTO) ? s->vlan_proto : VF_ETH_P_8021Q;
-			v->s.has |= VF_HAS(VF_FIELD_QOS) | VF_HAS(VF_FIELD_VLAN_PROTO);
-		}
-		if (vf_has(s, VF_FIELD_SPOOFCHK))
-			v->s.spoofchk = s->spoofchk;
-		if (vf_has(s, VF_FIELD_TRUST))
-			v->s.trust = s->trust;
-		if (vf_has(s, VF_FIELD_QUERY_RSS))
-			v->s.query_rss = s->query_rss;
-		if (vf_has(s, VF_FIELD_LINK_STATE))
-			v->s.link_state = s->link_state;
-		if (vf_has(s, VF_FIELD_MIN_RATE))
-			v->s.min_tx_rate = s->min_tx_rate;
-		if (vf_has(s, VF_FIELD_MAX_RATE))
-			v->s.max_tx_rate = s->max_tx_rate;
-		v->s.has |= s->has & ~VF_HAS(VF_FIELD_STATS);
+		/* A VLAN alone means QoS 0 and 802.1Q: all three are wanted. */
+		if (vf_has(&vd->settings, VF_FIELD_VLAN))
+			v->s.has |= VF_HAS_VLAN_GROUP;
 		if (vd->driver)
 			v->driver = vd->driver;
 	}
@@ -543,8 +521,8 @@ static int run_l2(struct run *run, const struct view *v, const struct plan *p)
 		want.index = (uint32_t)c->vf;
 		want.has = has;
 		/* VLAN, QoS and protocol travel together: send all three. */
-		if (has & (VF_HAS(VF_FIELD_VLAN) | VF_HAS(VF_FIELD_QOS) | VF_HAS(VF_FIELD_VLAN_PROTO)))
-			want.has |= src->has & (VF_HAS(VF_FIELD_VLAN) | VF_HAS(VF_FIELD_QOS) | VF_HAS(VF_FIELD_VLAN_PROTO));
+		if (has & VF_HAS_VLAN_GROUP)
+			want.has |= src->has & VF_HAS_VLAN_GROUP;
 		struct vf_apply_report vr;
 		char *err = NULL;
 		int r = rtnl_apply_vf(run->nl, c->pf_netdev, &want, &vr, &err);

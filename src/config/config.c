@@ -20,7 +20,6 @@
 #include "util/util.h"
 
 #define VF_INDEX_MAX (CONFIG_MAX_NUMVFS - 1)
-#define VF_FIELD_VLAN_GROUP (VF_HAS(VF_FIELD_VLAN) | VF_HAS(VF_FIELD_QOS) | VF_HAS(VF_FIELD_VLAN_PROTO))
 
 /* ---- the model ---------------------------------------------------------- */
 
@@ -191,36 +190,6 @@ static int pf_vfs_ensure(struct pf_desired *pf, uint32_t a, uint32_t b, size_t *
 	}
 	pf->n_vfs = n;
 	return 0;
-}
-
-/* The later entry wins field by field; VLAN, QoS and protocol are one
- * setting for the kernel, so a later VLAN replaces all three. */
-static void vf_settings_merge(struct vf_settings *dst, const struct vf_settings *src)
-{
-	uint32_t has = src->has;
-	if (has & VF_HAS(VF_FIELD_MAC)) {
-		memcpy(dst->mac, src->mac, sizeof(dst->mac));
-		dst->mac_len = src->mac_len;
-	}
-	if (has & VF_HAS(VF_FIELD_VLAN)) {
-		dst->vlan = src->vlan;
-		dst->qos = src->qos;
-		dst->vlan_proto = src->vlan_proto;
-		dst->has &= ~VF_FIELD_VLAN_GROUP;
-	}
-	if (has & VF_HAS(VF_FIELD_SPOOFCHK))
-		dst->spoofchk = src->spoofchk;
-	if (has & VF_HAS(VF_FIELD_TRUST))
-		dst->trust = src->trust;
-	if (has & VF_HAS(VF_FIELD_LINK_STATE))
-		dst->link_state = src->link_state;
-	if (has & VF_HAS(VF_FIELD_MIN_RATE))
-		dst->min_tx_rate = src->min_tx_rate;
-	if (has & VF_HAS(VF_FIELD_MAX_RATE))
-		dst->max_tx_rate = src->max_tx_rate;
-	if (has & VF_HAS(VF_FIELD_QUERY_RSS))
-		dst->query_rss = src->query_rss;
-	dst->has |= has & ~VF_HAS(VF_FIELD_STATS);
 }
 
 /* ---- the walk over libyaml's node tree ---------------------------------- */

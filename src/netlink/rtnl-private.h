@@ -39,3 +39,7 @@ struct rtnl_attr_table {
 	int max;
 };
 int rtnl_attr_collect_cb(const struct nlattr *attr, void *data);
+
+/* Puts an RTM_GETLINK request for IFNAME in buf (MNL_SOCKET_BUFFER_SIZE
+ * bytes) with the given IFLA_EXT_MASK (RTEXT_FILTER_*). */
+struct nlmsghdr *rtnl_getlink_request(void *buf, const char *ifname, uint32_t ext_mask);

@@ -37,14 +37,8 @@ static int link_cb(const struct nlmsghdr *nlh, void *data)
 static int get_link(struct rtnl *nl, const char *ifname, struct link_usage *u)
 {
 	uint8_t buf[MNL_SOCKET_BUFFER_SIZE];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	nlh->nlmsg_type = RTM_GETLINK;
-	nlh->nlmsg_flags = NLM_F_REQUEST;
-	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
-	ifi->ifi_family = AF_UNSPEC;
-	mnl_attr_put_strz(nlh, IFLA_IFNAME, ifname);
 	/* Flags are all we need: leave the counters out of the reply. */
-	mnl_attr_put_u32(nlh, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
+	struct nlmsghdr *nlh = rtnl_getlink_request(buf, ifname, RTEXT_FILTER_SKIP_STATS);
 	int r = rtnl_transact(nl, nlh, link_cb, u);
 	if (r < 0)
 		return r;

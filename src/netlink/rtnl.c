@@ -421,22 +421,28 @@ static int get_link_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
+struct nlmsghdr *rtnl_getlink_request(void *buf, const char *ifname, uint32_t ext_mask)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = RTM_GETLINK;
+	nlh->nlmsg_flags = NLM_F_REQUEST;
+	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+	ifi->ifi_family = AF_UNSPEC;
+	mnl_attr_put_strz(nlh, IFLA_IFNAME, ifname);
+	mnl_attr_put_u32(nlh, IFLA_EXT_MASK, ext_mask);
+	return nlh;
+}
+
 int rtnl_get_pf_link(struct rtnl *nl, const char *ifname, unsigned want, struct pf_link *ret)
 {
 	if (str_empty(ifname) || strlen(ifname) >= IF_NAMESIZE)
 		return -EINVAL;
 
 	uint8_t req_buf[MNL_SOCKET_BUFFER_SIZE];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(req_buf);
-	nlh->nlmsg_type = RTM_GETLINK;
-	nlh->nlmsg_flags = NLM_F_REQUEST;
-	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
-	ifi->ifi_family = AF_UNSPEC;
-	mnl_attr_put_strz(nlh, IFLA_IFNAME, ifname);
 	uint32_t mask = RTEXT_FILTER_VF;
 	if (!(want & RTNL_WANT_STATS))
 		mask |= RTEXT_FILTER_SKIP_STATS;
-	mnl_attr_put_u32(nlh, IFLA_EXT_MASK, mask);
+	struct nlmsghdr *nlh = rtnl_getlink_request(req_buf, ifname, mask);
 
 	struct pf_link link = {0};
 	struct get_link_result res = {.link = &link};

@@ -59,3 +59,32 @@ void vf_mac_format(const uint8_t *mac, unsigned len, char *buf)
 	for (unsigned i = 0; i < len; i++)
 		p += sprintf(p, i ? ":%02x" : "%02x", mac[i]);
 }
+
+void vf_settings_merge(struct vf_settings *dst, const struct vf_settings *src)
+{
+	uint32_t has = src->has;
+	if (has & VF_HAS(VF_FIELD_MAC)) {
+		memcpy(dst->mac, src->mac, sizeof(dst->mac));
+		dst->mac_len = src->mac_len;
+	}
+	if (has & VF_HAS(VF_FIELD_VLAN)) {
+		dst->vlan = src->vlan;
+		dst->qos = src->qos;
+		dst->vlan_proto = src->vlan_proto;
+		dst->has &= ~VF_HAS_VLAN_GROUP;
+	}
+	if (has & VF_HAS(VF_FIELD_SPOOFCHK))
+		dst->spoofchk = src->spoofchk;
+	if (has & VF_HAS(VF_FIELD_TRUST))
+		dst->trust = src->trust;
+	if (has & VF_HAS(VF_FIELD_LINK_STATE))
+		dst->link_state = src->link_state;
+	if (has & VF_HAS(VF_FIELD_MIN_RATE))
+		dst->min_tx_rate = src->min_tx_rate;
+	if (has & VF_HAS(VF_FIELD_MAX_RATE))
+		dst->max_tx_rate = src->max_tx_rate;
+	if (has & VF_HAS(VF_FIELD_QUERY_RSS))
+		dst->query_rss = src->query_rss;
+	dst->has |= has & ~VF_HAS(VF_FIELD_STATS);
+}
+

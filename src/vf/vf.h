@@ -28,6 +28,8 @@ enum vf_field {
 	_VF_FIELD_MAX,
 };
 #define VF_HAS(f) (1u << (f))
+/* VLAN, QoS and protocol: one setting for the kernel (one attribute). */
+#define VF_HAS_VLAN_GROUP (VF_HAS(VF_FIELD_VLAN) | VF_HAS(VF_FIELD_QOS) | VF_HAS(VF_FIELD_VLAN_PROTO))
 
 enum vf_link_state {
 	VF_LINK_STATE_AUTO,    /* follows the PF's link */
@@ -68,6 +70,11 @@ static inline bool vf_has(const struct vf_settings *s, enum vf_field f)
 {
 	return s->has & VF_HAS(f);
 }
+
+/* Merges src into dst, the later (src) winning field by field for the
+ * fields src has; a VLAN in src replaces VLAN, QoS and protocol together,
+ * since the kernel sets them as one. Counters are never merged. */
+void vf_settings_merge(struct vf_settings *dst, const struct vf_settings *src);
 
 /* "auto", "enable", "disable"; NULL when out of range. */
 const char *vf_link_state_to_string(enum vf_link_state s);
