@@ -6,6 +6,7 @@
 #pragma once
 
 #include <getopt.h>
+#include <stdio.h>
 #include <stdbool.h>
 
 #include <jansson.h>
@@ -77,6 +78,11 @@ void cli_lifecycle_env(const struct cli *cli, struct lifecycle_env *env, struct 
 /* Prints j (and drops the reference); returns EXIT_OK, or EXIT_FAILED with
  * the error printed when stdout fails. */
 int cli_print_json(const char *verb, json_t *j);
+
+/* A plan's changes, one object / one line per change (plan, apply, status). */
+struct plan;
+json_t *cli_json_plan_changes(const struct plan *p);
+void cli_text_plan_changes(FILE *out, const struct plan *p);
 
 int cmd_list(struct cli *cli, int argc, char **argv);
 int cmd_show(struct cli *cli, int argc, char **argv);

@@ -46,7 +46,7 @@ static int load_config(const char *verb, int argc, char **argv, int first, const
 	return EXIT_OK;
 }
 
-static json_t *json_changes(const struct plan *p)
+json_t *cli_json_plan_changes(const struct plan *p)
 {
 	json_t *a = json_array();
 	for (size_t i = 0; i < p->n; i++) {
@@ -66,7 +66,7 @@ static json_t *json_changes(const struct plan *p)
 	return a;
 }
 
-static void text_changes(FILE *out, const struct plan *p)
+void cli_text_plan_changes(FILE *out, const struct plan *p)
 {
 	for (size_t i = 0; i < p->n; i++) {
 		const struct plan_change *c = &p->changes[i];
@@ -133,11 +133,11 @@ int cmd_plan(struct cli *cli, int argc, char **argv)
 	if (cli->json) {
 		json_t *j = json_object();
 		json_object_set_new(j, "schema_version", json_integer(OUTPUT_SCHEMA_VERSION));
-		json_object_set_new(j, "changes", json_changes(&p));
+		json_object_set_new(j, "changes", cli_json_plan_changes(&p));
 		json_object_set_new(j, "warnings", json_strv(p.warnings));
 		r = cli_print_json("plan", j);
 	} else {
-		text_changes(stdout, &p);
+		cli_text_plan_changes(stdout, &p);
 		printf("%zu change%s\n", p.n, p.n == 1 ? "" : "s");
 	}
 	plan_done(&p);
@@ -163,14 +163,14 @@ int cmd_apply(struct cli *cli, int argc, char **argv)
 		json_object_set_new(j, "schema_version", json_integer(OUTPUT_SCHEMA_VERSION));
 		json_object_set_new(j, "applied", json_boolean(ar == 0));
 		json_object_set_new(j, "writes", json_integer(rep.writes));
-		json_object_set_new(j, "done", json_changes(&rep.done));
-		json_object_set_new(j, "not_done", json_changes(&rep.not_done));
+		json_object_set_new(j, "done", cli_json_plan_changes(&rep.done));
+		json_object_set_new(j, "not_done", cli_json_plan_changes(&rep.not_done));
 		json_object_set_new(j, "rolled_back", json_integer(rep.rolled_back));
 		json_object_set_new(j, "error", rep.error ? json_string(rep.error) : json_null());
 		json_object_set_new(j, "warnings", json_strv(rep.warnings));
 		r = cli_print_json("apply", j);
 	} else {
-		text_changes(stdout, &rep.done);
+		cli_text_plan_changes(stdout, &rep.done);
 		if (ar < 0) {
 			fprintf(stdout, "\nstopped: %s\n", rep.error ? rep.error : strerror(-ar));
 			if (rep.rolled_back)
@@ -178,7 +178,7 @@ int cmd_apply(struct cli *cli, int argc, char **argv)
 					rep.rolled_back == 1 ? "" : "s");
 			if (rep.not_done.n) {
 				fprintf(stdout, "not applied:\n");
-				text_changes(stdout, &rep.not_done);
+				cli_text_plan_changes(stdout, &rep.not_done);
 			}
 		}
 		printf("%zu change%s applied, %u write%s\n", rep.done.n, rep.done.n == 1 ? "" : "s", rep.writes,

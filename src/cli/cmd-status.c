@@ -62,19 +62,7 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 		json_object_set_new(o, "daemon", st ? json_incref(st) : json_null());
 		json_object_set_new(o, "config", json_string(config));
 		json_object_set_new(o, "drift", pr == 0 ? json_integer((json_int_t)p.n) : json_null());
-		json_t *changes = json_array();
-		for (size_t i = 0; pr == 0 && i < p.n; i++) {
-			const struct plan_change *c = &p.changes[i];
-			json_t *j = json_object();
-			json_object_set_new(j, "pf", json_string(c->pf));
-			json_object_set_new(j, "vf", c->vf >= 0 ? json_integer(c->vf) : json_null());
-			json_object_set_new(j, "field", json_string(c->kind == CHANGE_VF_FIELD ? vf_field_name(c->field)
-											      : change_kind_to_string(c->kind)));
-			json_object_set_new(j, "now", json_string(c->now));
-			json_object_set_new(j, "want", json_string(c->want));
-			json_array_append_new(changes, j);
-		}
-		json_object_set_new(o, "changes", changes);
+		json_object_set_new(o, "changes", pr == 0 ? cli_json_plan_changes(&p) : json_array());
 		json_object_set_new(o, "plan_error", pr < 0 ? json_string(error ? error : strerror(-pr)) : json_null());
 		r = cli_print_json("status", o);
 	} else {
@@ -104,15 +92,7 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 			printf("drift:       none, the host matches the config\n");
 		else {
 			printf("drift:       %zu change%s wanted:\n", p.n, p.n == 1 ? "" : "s");
-			for (size_t k = 0; k < p.n; k++) {
-				const struct plan_change *c = &p.changes[k];
-				char vf[16] = "";
-				if (c->vf >= 0)
-					snprintf(vf, sizeof(vf), " VF %d", c->vf);
-				printf("  %s%s %s: %s -> %s\n", c->pf_netdev[0] ? c->pf_netdev : c->pf, vf,
-				       c->kind == CHANGE_VF_FIELD ? vf_field_name(c->field) : change_kind_to_string(c->kind),
-				       c->now, c->want);
-			}
+			cli_text_plan_changes(stdout, &p);
 		}
 	}
 	bool in_sync = pr == 0 && p.n == 0;
