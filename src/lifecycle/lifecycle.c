@@ -92,18 +92,42 @@ static int env_write(const struct lifecycle_env *env, const char *path, const ch
 	return write_text_at(AT_FDCWD, path, value);
 }
 
-static uint64_t now_ms(void)
+#define NSEC_PER_MSEC 1000000ULL
+#define NSEC_PER_SEC 1000000000ULL
+
+static uint64_t env_now_ns(const struct lifecycle_env *env)
 {
+	if (env->clock.now_ns)
+		return env->clock.now_ns(env->clock.userdata);
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
 }
 
-static void sleep_ms(unsigned ms)
+static void env_sleep_until_ns(const struct lifecycle_env *env, uint64_t deadline_ns)
 {
-	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+	if (env->clock.sleep_until_ns) {
+		env->clock.sleep_until_ns(env->clock.userdata, deadline_ns);
+		return;
+	}
+	struct timespec ts = {.tv_sec = (time_t)(deadline_ns / NSEC_PER_SEC),
+			      .tv_nsec = (long)(deadline_ns % NSEC_PER_SEC)};
+	/* Absolute: a signal only makes it sleep again to the same time. */
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
 		;
+}
+
+/* The end of a wait of ms from now. */
+static uint64_t deadline_after_ms(const struct lifecycle_env *env, unsigned ms)
+{
+	return env_now_ns(env) + (uint64_t)ms * NSEC_PER_MSEC;
+}
+
+/* Sleeps one poll interval after now, never past deadline. */
+static void poll_pause(const struct lifecycle_env *env, uint64_t now, uint64_t deadline)
+{
+	uint64_t next = now + POLL_INTERVAL_MS * NSEC_PER_MSEC;
+	env_sleep_until_ns(env, next < deadline ? next : deadline);
 }
 
 const char *lifecycle_label(const struct pci_function *d, char buf[LIFECYCLE_LABEL_MAX])
@@ -535,10 +559,11 @@ int lifecycle_wait_vfs(const struct lifecycle_env *env, const char *pf_addr, uin
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	uint64_t deadline = now_ms() + timeout_ms;
+	uint64_t deadline = deadline_after_ms(env, timeout_ms);
 	/* Bound VFs count once they have stayed bound for the settle time;
 	 * with no drivers to wait for, links are the whole answer. */
-	unsigned quiet_ms = want_drivers && count > 0 ? env_settle_ms(env) : 0;
+	uint64_t quiet_ns = want_drivers && count > 0 ? (uint64_t)env_settle_ms(env) * NSEC_PER_MSEC : 0;
+	bool was_settled = false;
 	uint64_t settled_since = 0;
 	for (;;) {
 		bool settled;
@@ -547,12 +572,11 @@ int lifecycle_wait_vfs(const struct lifecycle_env *env, const char *pf_addr, uin
 		int r = look_at_vfs(fd, count, want_drivers, &settled, &links, &no_driver);
 		if (r < 0)
 			return r;
-		uint64_t now = now_ms();
-		if (!settled)
-			settled_since = 0;
-		else if (!settled_since)
+		uint64_t now = env_now_ns(env);
+		if (settled && !was_settled)
 			settled_since = now;
-		if ((settled && now - settled_since >= quiet_ms) || now >= deadline) {
+		was_settled = settled;
+		if ((settled && now - settled_since >= quiet_ns) || now >= deadline) {
 			*ret_settled = settled;
 			*ret_links = links;
 			if (ret_no_driver)
@@ -562,8 +586,7 @@ int lifecycle_wait_vfs(const struct lifecycle_env *env, const char *pf_addr, uin
 			return 0;
 		}
 		strv_free(no_driver);
-		uint64_t left = deadline - now;
-		sleep_ms(left < POLL_INTERVAL_MS ? (unsigned)left : POLL_INTERVAL_MS);
+		poll_pause(env, now, deadline);
 	}
 }
 
@@ -910,7 +933,7 @@ static int wait_vfio_node(const struct lifecycle_env *env, int32_t group, unsign
 	char name[2][32];
 	snprintf(name[0], sizeof(name[0]), "%d", group);
 	snprintf(name[1], sizeof(name[1]), "noiommu-%d", group);
-	uint64_t deadline = now_ms() + wait_ms;
+	uint64_t deadline = deadline_after_ms(env, wait_ms);
 	for (;;) {
 		for (size_t i = 0; i < 2; i++) {
 			_cleanup_free_ char *path = path_join(env_vfio_dir(env), name[i]);
@@ -921,11 +944,10 @@ static int wait_vfio_node(const struct lifecycle_env *env, int32_t group, unsign
 				return 0;
 			}
 		}
-		uint64_t now = now_ms();
+		uint64_t now = env_now_ns(env);
 		if (now >= deadline)
 			return -ENOENT;
-		uint64_t left = deadline - now;
-		sleep_ms(left < POLL_INTERVAL_MS ? (unsigned)left : POLL_INTERVAL_MS);
+		poll_pause(env, now, deadline);
 	}
 }
 
@@ -952,7 +974,7 @@ static int read_iommu_group(const struct lifecycle_env *env, const char *addr, i
  * 0 when it let go (or another driver has it), -errno. */
 static int driver_kept(const struct lifecycle_env *env, const char *addr, const char *driver, unsigned ms)
 {
-	uint64_t deadline = now_ms() + ms;
+	uint64_t deadline = deadline_after_ms(env, ms);
 	for (;;) {
 		_cleanup_free_ char *now = NULL;
 		int r = read_driver_now(env, addr, &now);
@@ -960,11 +982,10 @@ static int driver_kept(const struct lifecycle_env *env, const char *addr, const 
 			return r;
 		if (!streq_ptr(now, driver))
 			return 0;
-		uint64_t t = now_ms();
+		uint64_t t = env_now_ns(env);
 		if (t >= deadline)
 			return 1;
-		uint64_t left = deadline - t;
-		sleep_ms(left < POLL_INTERVAL_MS ? (unsigned)left : POLL_INTERVAL_MS);
+		poll_pause(env, t, deadline);
 	}
 }
 

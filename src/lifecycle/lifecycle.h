@@ -48,6 +48,17 @@ typedef int (*lifecycle_consumer_fn)(void *userdata, const struct pci_function *
 /* Writes value to the sysfs attribute at path: 0 or the kernel's -errno. */
 typedef int (*lifecycle_write_fn)(void *userdata, const char *path, const char *value);
 
+/* The clock every wait runs on: now_ns reads a monotonic clock in
+ * nanoseconds, sleep_until_ns sleeps until that clock reads deadline_ns (an
+ * absolute time, so a wait can neither end early nor drift). Both NULL:
+ * CLOCK_MONOTONIC and clock_nanosleep(TIMER_ABSTIME). A test plugs in a
+ * clock of its own and plays what happens meanwhile. */
+struct lifecycle_clock {
+	uint64_t (*now_ns)(void *userdata);
+	void (*sleep_until_ns)(void *userdata, uint64_t deadline_ns);
+	void *userdata;
+};
+
 struct lifecycle_env {
 	const char *sysfs_root; /* NULL: /sys */
 	const char *state_dir;  /* NULL: LIFECYCLE_STATE_DIR */
@@ -64,6 +75,7 @@ struct lifecycle_env {
 	lifecycle_write_fn write;
 	void *write_data;
 	unsigned settle_ms; /* 0: LIFECYCLE_SETTLE_MS */
+	struct lifecycle_clock clock; /* zeroed: the real monotonic clock */
 };
 
 /* A link_usage provider over rtnetlink; userdata is a struct

@@ -3,7 +3,10 @@
  * attributes are plain files, so a small simulator (sim_write, plugged in as
  * the env's writer) logs every write and, when asked, plays the kernel's
  * part: sriov_numvfs creates and destroys VFs with the kernel's checks,
- * unbind/drivers_probe move driver links, vfio-pci makes its group node. */
+ * unbind/drivers_probe move driver links, vfio-pci makes its group node.
+ * Every wait runs on the simulator's clock (the env's clock hook): time
+ * moves only when lifecycle sleeps, and what a driver does "later" happens
+ * then, so no test depends on how fast the machine is. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,9 +14,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <sys/stat.h>
-#include <time.h>
 
 #include "fakesysfs.h"
 #include "inventory/inventory.h"
@@ -37,8 +38,13 @@ struct sim {
 	const char *refusing;       /* this driver's probe fails ("*": every driver's) */
 	const char *default_driver; /* what the kernel picks by ID (probe without override, autoprobe) */
 	const char *quitter;        /* this driver gives a device up 100 ms after probing it */
-	pthread_t quit_threads[4];
-	int n_quit_threads;
+	struct {
+		uint64_t at_ns;
+		char addr[16];
+	} quits[4];                 /* pending give-ups, in the simulator's time */
+	int n_quits;
+	uint64_t now_ns;            /* the simulator's clock */
+	int n_sleeps;
 	int n_numvfs_writes;
 	char log[32][448];
 	int n_log;
@@ -111,38 +117,40 @@ static bool bound(const struct sim *s, const char *addr)
 	return lstat(p, &st) == 0;
 }
 
-struct quit {
-	const char *root;
-	char addr[16];
-};
-
-static void *quit_later(void *data)
-{
-	struct quit *q = data;
-	struct timespec ts = {.tv_nsec = 100 * 1000000L};
-	nanosleep(&ts, NULL);
-	(void)fakesysfs_unbind(q->root, q->addr);
-	free(q);
-	return NULL;
-}
+#define MS 1000000ULL
+#define SIM_EPOCH_NS (1000 * 1000 * MS) /* an arbitrary non-zero start */
 
 /* Like nvme when a controller never becomes ready: the probe succeeds, a
- * work item gives the device up a moment later. */
+ * work item gives the device up 100 ms later. */
 static void sim_quit_later(struct sim *s, const char *addr)
 {
-	struct quit *q = calloc(1, sizeof(*q));
-	assert_non_null(q);
-	q->root = s->root;
-	snprintf(q->addr, sizeof(q->addr), "%s", addr);
-	assert_true(s->n_quit_threads < (int)ARRAY_SIZE(s->quit_threads));
-	assert_int_equal(pthread_create(&s->quit_threads[s->n_quit_threads++], NULL, quit_later, q), 0);
+	assert_true(s->n_quits < (int)ARRAY_SIZE(s->quits));
+	s->quits[s->n_quits].at_ns = s->now_ns + 100 * MS;
+	snprintf(s->quits[s->n_quits].addr, sizeof(s->quits[0].addr), "%s", addr);
+	s->n_quits++;
 }
 
-static void sim_join(struct sim *s)
+static uint64_t sim_now_ns(void *userdata)
 {
-	for (int i = 0; i < s->n_quit_threads; i++)
-		pthread_join(s->quit_threads[i], NULL);
-	s->n_quit_threads = 0;
+	return ((struct sim *)userdata)->now_ns;
+}
+
+/* Time passes only here: up to deadline, running what falls due meanwhile. */
+static void sim_sleep_until_ns(void *userdata, uint64_t deadline_ns)
+{
+	struct sim *s = userdata;
+	/* a wait that sleeps into the past would spin */
+	assert_true(deadline_ns > s->now_ns);
+	s->n_sleeps++;
+	s->now_ns = deadline_ns;
+	for (int i = 0; i < s->n_quits;) {
+		if (s->quits[i].at_ns > s->now_ns) {
+			i++;
+			continue;
+		}
+		(void)fakesysfs_unbind(s->root, s->quits[i].addr);
+		s->quits[i] = s->quits[--s->n_quits];
+	}
 }
 
 static int sim_numvfs(struct sim *s, const char *pf, const char *value)
@@ -319,12 +327,13 @@ static int setup(void **state)
 	snprintf(f->vfio, sizeof(f->vfio), "%s/dev-vfio", f->dir);
 	if (fakesysfs_build_testbed(f->sys, true) < 0 || mkdir(f->vfio, 0755) < 0)
 		return -1;
-	f->sim = (struct sim){.root = f->sys, .vfio_dir = f->vfio};
+	f->sim = (struct sim){.root = f->sys, .vfio_dir = f->vfio, .now_ns = SIM_EPOCH_NS};
 	f->env = (struct lifecycle_env){
 		.sysfs_root = f->sys, .state_dir = f->state, .vfio_dir = f->vfio,
 		.link_usage = fake_link_usage, .link_usage_data = f,
 		.write = sim_write, .write_data = &f->sim,
 		.settle_ms = 20, /* the simulator's drivers never let go late */
+		.clock = {.now_ns = sim_now_ns, .sleep_until_ns = sim_sleep_until_ns, .userdata = &f->sim},
 	};
 	*state = f;
 	return 0;
@@ -333,7 +342,6 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	sim_join(&f->sim);
 	fakesysfs_rmtree(f->dir);
 	free(f);
 	return 0;
@@ -529,13 +537,10 @@ static void test_numvfs_unbound_after_timeout(void **state)
 	struct numvfs_request req = {.count = 2, .timeout_ms = 150};
 	struct numvfs_result res;
 	_cleanup_free_ char *error = NULL;
-	struct timespec a, b;
-	clock_gettime(CLOCK_MONOTONIC, &a);
 	assert_int_equal(lifecycle_set_numvfs(&f->env, find(t, NVME_PF), &req, &res, &error), 0);
-	clock_gettime(CLOCK_MONOTONIC, &b);
-	long ms = (b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000;
-	assert_true(ms >= 150);
-	assert_true(ms < 2000);
+	/* the whole timeout, not a nanosecond less, in 50 ms looks */
+	assert_int_equal(f->sim.now_ns - SIM_EPOCH_NS, 150 * MS);
+	assert_int_equal(f->sim.n_sleeps, 3);
 	assert_false(res.settled);
 	assert_int_equal(res.links, 2);
 	assert_int_equal(strv_length(res.no_driver), 2);
@@ -654,15 +659,27 @@ static void test_numvfs_refuses_vfio_vf(void **state)
 static void test_numvfs_from_zero_never_refused(void **state)
 {
 	struct fixture *f = *state;
-	/* nothing exists to be destroyed: no rule applies, even with a consumer
-	 * hook that holds everything */
+	/* From 0 nothing exists to be destroyed, whatever the scan says: here
+	 * it was made while VF 1 was on vfio-pci and VF 2 held by a consumer,
+	 * and the VFs have been disabled since. The count read now decides. */
 	f->env.consumer = fake_consumer;
 	f->env.consumer_data = f;
-	f->held_addr = "0000:00:03.1";
+	f->held_addr = IGB_VF2;
+	put_on_vfio(f, IGB_VF1);
 	struct pci_tree *t = scan(f);
 	struct numvfs_request req = {.count = 2};
-	_cleanup_free_ char *error = NULL;
-	assert_int_equal(lifecycle_numvfs_check(&f->env, find(t, NVME_PF), &req, NULL, &error), 0);
+	char *error = NULL;
+	assert_int_equal(lifecycle_numvfs_check(&f->env, find(t, "eth0"), &req, NULL, &error), -EBUSY);
+	free(error);
+	error = NULL;
+	assert_int_equal(fakesysfs_write(f->sys, "bus/pci/devices/0000:01:00.0/sriov_numvfs", "0\n"), 0);
+	assert_int_equal(lifecycle_numvfs_check(&f->env, find(t, "eth0"), &req, NULL, &error), 0);
+	assert_null(error);
+	/* and nothing is overridden either: --force has nothing to say */
+	char **overridden = NULL;
+	req.force = true;
+	assert_int_equal(lifecycle_numvfs_check(&f->env, find(t, "eth0"), &req, &overridden, &error), 0);
+	assert_null(overridden);
 	pci_tree_free(t);
 }
 
@@ -728,7 +745,11 @@ static void test_wait_vfs(void **state)
 	assert_null(no_driver);
 
 	assert_int_equal(fakesysfs_unbind(f->sys, IGB_VF1), 0);
+	uint64_t start = f->sim.now_ns;
 	assert_int_equal(lifecycle_wait_vfs(&f->env, IGB_PF, 3, true, 60, &settled, &links, &no_driver), 0);
+	/* a look now, one after the 50 ms interval, the last at the deadline */
+	assert_int_equal(f->sim.now_ns - start, 60 * MS);
+	assert_int_equal(f->sim.n_sleeps, 2);
 	assert_false(settled);
 	assert_int_equal(strv_length(no_driver), 1);
 	assert_string_equal(no_driver[0], IGB_VF1);
@@ -946,7 +967,8 @@ static void test_bind_driver_lets_go(void **state)
 	struct bind_result res;
 	_cleanup_free_ char *error = NULL;
 	assert_int_equal(lifecycle_bind(&f->env, find(t, IGB_VF2), &req, &res, &error), -EIO);
-	sim_join(&f->sim);
+	/* noticed at the first look after the driver let go */
+	assert_int_equal(f->sim.now_ns - SIM_EPOCH_NS, 100 * MS);
 	assert_string_equal(error, "0000:01:10.4: nvme took the device but let go of it within 300 ms (see the "
 				   "kernel log); put back on vfio-pci");
 	char drv[64], override[64];
