@@ -5,6 +5,7 @@
 #include "cli.h"
 #include "lifecycle/lifecycle.h"
 #include "output/output.h"
+#include "util/input.h"
 #include "util/util.h"
 
 enum {
@@ -25,18 +26,6 @@ static int bind_opt(int opt, const char *arg, void *data)
 		return 0;
 	}
 	return cli_usage_error("bind: unexpected option");
-}
-
-/* What a driver name may look like in /sys/bus/pci/drivers/: anything else
- * is a typo, or an attempt to climb out of that folder. */
-static bool driver_arg_valid(const char *s)
-{
-	if (str_empty(s) || strlen(s) > 63 || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
-		return false;
-	for (const char *p = s; *p; p++)
-		if (*p == '/' || *p <= ' ' || *p == 0x7f)
-			return false;
-	return true;
 }
 
 static json_t *json_str_or_null(const char *s)
@@ -92,9 +81,10 @@ int cmd_bind(struct cli *cli, int argc, char **argv)
 		return cli_usage_error("bind: unexpected argument '%s'", argv[first + 2]);
 	const char *spec = argv[first];
 	req.driver = argv[first + 1];
-	if (!driver_arg_valid(req.driver))
-		return cli_usage_error("bind: '%s' is not a driver name (vfio-pci, kernel, or a folder of /sys/bus/pci/drivers)",
-				       req.driver);
+	/* Anything else is a typo, or an attempt to climb out of /sys/bus/pci/drivers. */
+	if (!driver_name_valid(req.driver))
+		return cli_usage_error("bind: '%s' is not a driver name (vfio-pci, kernel, or a folder of "
+				       "/sys/bus/pci/drivers: " DRIVER_NAME_RULE ")", QUOTE(req.driver));
 
 	struct pci_tree *t;
 	struct inventory_opts io = {.sysfs_root = cli->sysfs_root};

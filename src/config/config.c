@@ -17,6 +17,7 @@
 #include <yaml.h>
 
 #include "config/config.h"
+#include "util/input.h"
 #include "util/util.h"
 
 #define VF_INDEX_MAX (CONFIG_MAX_NUMVFS - 1)
@@ -473,17 +474,6 @@ static bool match_equal(const struct pf_desired *a, const struct pf_desired *b)
 /* ---- VF entries --------------------------------------------------------- */
 
 enum { VF_KEY_INDEX = _VF_FIELD_MAX, VF_KEY_DRIVER, _VF_KEY_MAX };
-
-static bool driver_name_valid(const char *s)
-{
-	size_t len = strlen(s);
-	if (len == 0 || len > 64)
-		return false;
-	for (const char *p = s; *p; p++)
-		if (!isalnum((unsigned char)*p) && *p != '_' && *p != '-' && *p != '.')
-			return false;
-	return true;
-}
 
 /* index: N, A-B or all -> *a..*b, or *count 0 when the range is empty. */
 static int parse_index(struct ctx *x, const struct pf_desired *pf, const yaml_node_t *n, uint32_t *a,

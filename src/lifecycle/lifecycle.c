@@ -195,18 +195,6 @@ static bool keeps_group_viable(const char *driver)
 	       streq_ptr(driver, "pcieport");
 }
 
-static bool driver_name_valid(const char *name)
-{
-	if (str_empty(name) || strlen(name) >= sizeof(((struct bind_record *)0)->driver))
-		return false;
-	if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
-		return false;
-	for (const char *p = name; *p; p++)
-		if (*p == '/' || *p <= ' ' || *p == 0x7f)
-			return false;
-	return true;
-}
-
 /* --- netdev usage ----------------------------------------------------------- */
 
 int lifecycle_rtnl_link_usage(void *userdata, const char *ifname, struct link_usage *ret)
@@ -754,7 +742,8 @@ static int bind_plan_make(const struct lifecycle_env *env, const struct pci_func
 	lifecycle_label(dev, label);
 	*p = (struct bind_plan){.kernel = streq_ptr(req->driver, LIFECYCLE_DRIVER_KERNEL)};
 	if (!driver_name_valid(req->driver))
-		return error_set(ret_error, -EINVAL, "'%s' is not a driver name", req->driver ? req->driver : "");
+		return error_set(ret_error, -EINVAL, "'%s' is not a driver name (" DRIVER_NAME_RULE ")",
+				 QUOTE(req->driver));
 	int r = read_driver_now(env, dev->addr, &p->current);
 	if (r < 0)
 		return error_set(ret_error, r, "%s: cannot read its driver link: %s", label, strerror(-r));

@@ -27,6 +27,7 @@
 
 #include "netlink/rtnl.h"
 #include "sysfs/sysfs.h"
+#include "util/input.h"
 
 #define LIFECYCLE_STATE_DIR "/run/sriovd/bind"
 #define LIFECYCLE_VFIO_DIR "/dev/vfio"
@@ -184,7 +185,7 @@ int lifecycle_bind(const struct lifecycle_env *env, const struct pci_function *d
  *   id=8086:10ca      vendor:device then, so a record left for a VF that was
  *                     destroyed and recreated as something else is ignored */
 struct bind_record {
-	char driver[64];
+	char driver[DRIVER_NAME_MAX + 1];
 	uint16_t vendor_id, device_id;
 };
 /* -ENOENT when nothing is remembered, -EBADMSG when the file is garbage. */
