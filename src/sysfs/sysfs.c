@@ -12,26 +12,38 @@
 /* Attribute values are short; a larger file is garbage for our purposes. */
 #define ATTR_MAX 256
 
+/* One hex part of an address: 1 to width digits (the kernel's own width:
+ * 4 for the domain, 2 for bus and slot, 1 for the function), at most max,
+ * followed by end. *s moves past it. A sign, a space or "0x" is not a digit. */
+static int addr_part(const char **s, size_t width, char end, unsigned max, unsigned *ret)
+{
+	unsigned v = 0;
+	size_t n = 0;
+	for (; isxdigit((unsigned char)**s); (*s)++, n++) {
+		if (n == width)
+			return -EINVAL;
+		v = v * 16 + (unsigned)(isdigit((unsigned char)**s) ? **s - '0' : (tolower((unsigned char)**s) - 'a' + 10));
+	}
+	if (n == 0 || v > max || **s != end)
+		return -EINVAL;
+	if (end)
+		(*s)++;
+	*ret = v;
+	return 0;
+}
+
 int pci_addr_parse(const char *s, struct pci_addr *ret)
 {
 	unsigned domain = 0, bus, slot, function;
-	int n = 0;
 
 	if (!s)
 		return -EINVAL;
-	/* %x would accept signs and spaces; insist on hex digits only. */
-	for (const char *p = s; *p; p++)
-		if (!isxdigit((unsigned char)*p) && *p != ':' && *p != '.')
-			return -EINVAL;
-	if (sscanf(s, "%x:%x:%x.%x%n", &domain, &bus, &slot, &function, &n) == 4 && s[n] == '\0') {
-		if (domain > 0xffff)
-			return -EINVAL;
-	} else if (domain = 0, n = 0,
-		   sscanf(s, "%x:%x.%x%n", &bus, &slot, &function, &n) == 3 && s[n] == '\0') {
-		/* domain-less form */
-	} else
+	/* Two colons: the domain comes first. */
+	const char *colon = strchr(s, ':');
+	if (colon && strchr(colon + 1, ':') && addr_part(&s, 4, ':', 0xffff, &domain) < 0)
 		return -EINVAL;
-	if (bus > 0xff || slot > 0x1f || function > 7)
+	if (addr_part(&s, 2, ':', 0xff, &bus) < 0 || addr_part(&s, 2, '.', 0x1f, &slot) < 0 ||
+	    addr_part(&s, 1, '\0', 7, &function) < 0)
 		return -EINVAL;
 	*ret = (struct pci_addr){.domain = (uint16_t)domain, .bus = (uint8_t)bus,
 				 .slot = (uint8_t)slot, .function = (uint8_t)function};

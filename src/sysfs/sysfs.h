@@ -24,7 +24,9 @@ struct pci_addr {
 	uint16_t domain;
 	uint8_t bus, slot, function;
 };
-/* Accepts "dddd:bb:ss.f" and the domain-less "bb:ss.f" (domain 0). */
+/* Accepts "dddd:bb:ss.f" and the domain-less "bb:ss.f" (domain 0): hex, at
+ * most 4/2/2/1 digits, domain <= 0xffff, bus <= 0xff, slot <= 0x1f, function
+ * <= 7. The one parser of PCI addresses: every caller goes through it. */
 int pci_addr_parse(const char *s, struct pci_addr *ret);
 void pci_addr_format(const struct pci_addr *a, char buf[PCI_ADDR_STRLEN]);
 

@@ -58,13 +58,50 @@ static void test_pci_addr(void **state)
 	pci_addr_one("0000:01:00.0", 0, "0000:01:00.0");
 	pci_addr_one("01:10.6", 0, "0000:01:10.6");
 	pci_addr_one("ABCD:FF:1F.7", 0, "abcd:ff:1f.7");
-	pci_addr_one("0000:01:20.0", -EINVAL, NULL); /* slot > 31 */
-	pci_addr_one("0000:01:00.8", -EINVAL, NULL); /* function > 7 */
-	pci_addr_one("10000:01:00.0", -EINVAL, NULL);
+	pci_addr_one("0:1:0.0", 0, "0000:01:00.0");
+	pci_addr_one("1:0.0", 0, "0000:01:00.0");
+	/* each part at its bound, and one past it */
+	pci_addr_one("ffff:00:00.0", 0, "ffff:00:00.0");
+	pci_addr_one("10000:01:00.0", -EINVAL, NULL);   /* domain > 0xffff */
+	pci_addr_one("0000:ff:00.0", 0, "0000:ff:00.0");
+	pci_addr_one("0000:100:00.0", -EINVAL, NULL);   /* bus > 0xff */
+	pci_addr_one("100:00.0", -EINVAL, NULL);
+	pci_addr_one("0000:01:1f.0", 0, "0000:01:1f.0");
+	pci_addr_one("0000:01:20.0", -EINVAL, NULL);    /* slot > 0x1f */
+	pci_addr_one("01:20.0", -EINVAL, NULL);
+	pci_addr_one("0000:01:00.7", 0, "0000:01:00.7");
+	pci_addr_one("0000:01:00.8", -EINVAL, NULL);    /* function > 7 */
+	pci_addr_one("01:00.8", -EINVAL, NULL);
+	/* overflowing parts used to wrap around (sscanf %x) */
+	pci_addr_one("100000000:01:00.0", -EINVAL, NULL);
+	pci_addr_one("01:00.100000007", -EINVAL, NULL);
+	pci_addr_one("0000:100000001:00.0", -EINVAL, NULL);
+	pci_addr_one("0000:01:100000000.0", -EINVAL, NULL);
+	pci_addr_one("ffffffffffffffffffff:01:00.0", -EINVAL, NULL);
+	/* too many digits even when the value fits */
+	pci_addr_one("00000:01:00.0", -EINVAL, NULL);
+	pci_addr_one("0000:001:00.0", -EINVAL, NULL);
+	pci_addr_one("0000:01:000.0", -EINVAL, NULL);
+	pci_addr_one("0000:01:00.00", -EINVAL, NULL);
+	/* shape */
 	pci_addr_one("eth0", -EINVAL, NULL);
 	pci_addr_one("0000:01:00.0x", -EINVAL, NULL);
+	pci_addr_one("0000:01:00.0:", -EINVAL, NULL);
+	pci_addr_one("0000:01:00:0", -EINVAL, NULL);
+	pci_addr_one("0000:01:00", -EINVAL, NULL);
+	pci_addr_one("0000::00.0", -EINVAL, NULL);
+	pci_addr_one(":01:00.0", -EINVAL, NULL);
+	pci_addr_one("0000:01:.0", -EINVAL, NULL);
+	pci_addr_one("0000:01:00.", -EINVAL, NULL);
+	pci_addr_one("0:0000:01:00.0", -EINVAL, NULL);
+	pci_addr_one("+1:00.0", -EINVAL, NULL);
+	pci_addr_one("-1:00.0", -EINVAL, NULL);
+	pci_addr_one("0x1:00.0", -EINVAL, NULL);
 	pci_addr_one(" 01:00.0", -EINVAL, NULL);
+	pci_addr_one("01:00.0 ", -EINVAL, NULL);
+	pci_addr_one("01:00.0\n", -EINVAL, NULL);
 	pci_addr_one("", -EINVAL, NULL);
+	pci_addr_one(NULL, -EINVAL, NULL);
 }
 
 static void test_vf_names(void **state)
