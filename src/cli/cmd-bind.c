@@ -78,7 +78,7 @@ int cmd_bind(struct cli *cli, int argc, char **argv)
 	if (argc - first < 2)
 		return cli_usage_error("bind: usage: sriovctl bind DEV DRIVER [--force] (DRIVER: vfio-pci, kernel or a driver name)");
 	if (argc - first > 2)
-		return cli_usage_error("bind: unexpected argument '%s'", argv[first + 2]);
+		return cli_usage_error("bind: unexpected argument '%s'", QUOTE(argv[first + 2]));
 	const char *spec = argv[first];
 	req.driver = argv[first + 1];
 	/* Anything else is a typo, or an attempt to climb out of /sys/bus/pci/drivers. */
@@ -90,7 +90,7 @@ int cmd_bind(struct cli *cli, int argc, char **argv)
 	struct inventory_opts io = {.sysfs_root = cli->sysfs_root};
 	if ((r = inventory_load(&io, &t)) < 0)
 		return cli_error("bind: cannot read PCI devices under %s/bus/pci/devices: %s",
-				 cli->sysfs_root ? cli->sysfs_root : SYSFS_DEFAULT_ROOT, strerror(-r));
+				 cli->sysfs_root ? QUOTE(cli->sysfs_root) : SYSFS_DEFAULT_ROOT, strerror(-r));
 	struct pci_function *d;
 	_cleanup_free_ char *error = NULL;
 	if ((r = inventory_resolve(t, spec, &d, &error)) < 0) {

@@ -2,6 +2,7 @@
 #include "check/check.h"
 #include "cli.h"
 #include "output/output.h"
+#include "util/input.h"
 #include "util/util.h"
 
 static json_t *json_report(const struct check_report *rep)
@@ -55,7 +56,7 @@ int cmd_check(struct cli *cli, int argc, char **argv)
 	if (r)
 		return CLI_PARSE_EXIT(r);
 	if (first < argc)
-		return cli_usage_error("check: unexpected argument '%s'", argv[first]);
+		return cli_usage_error("check: unexpected argument '%s'", QUOTE(argv[first]));
 
 	struct pci_tree *t;
 	if ((r = cli_load_inventory(cli, false, false, &t)))

@@ -1,6 +1,7 @@
 /* sriovctl list: every SR-IOV PF with its VFs. */
 #include "cli.h"
 #include "output/output.h"
+#include "util/input.h"
 #include "util/util.h"
 
 int cmd_list(struct cli *cli, int argc, char **argv)
@@ -10,7 +11,7 @@ int cmd_list(struct cli *cli, int argc, char **argv)
 	if (r)
 		return CLI_PARSE_EXIT(r);
 	if (first < argc)
-		return cli_usage_error("list: unexpected argument '%s'", argv[first]);
+		return cli_usage_error("list: unexpected argument '%s'", QUOTE(argv[first]));
 
 	struct pci_tree *t;
 	if ((r = cli_load_inventory(cli, true, false, &t)))

@@ -7,6 +7,7 @@
 #include "cli.h"
 #include "lifecycle/lifecycle.h"
 #include "output/output.h"
+#include "util/input.h"
 #include "util/util.h"
 
 #define TIMEOUT_MAX_S 3600
@@ -66,7 +67,7 @@ static int numvfs_opt(int opt, const char *arg, void *data)
 	case OPT_TIMEOUT:
 		if (parse_seconds_ms(arg, &req->timeout_ms) < 0)
 			return cli_usage_error("numvfs: --timeout wants seconds from 0 to %d (e.g. 10 or 2.5), not '%s'",
-					       TIMEOUT_MAX_S, arg);
+					       TIMEOUT_MAX_S, QUOTE(arg));
 		return 0;
 	}
 	return cli_usage_error("numvfs: unexpected option");
@@ -151,7 +152,7 @@ int cmd_numvfs(struct cli *cli, int argc, char **argv)
 			i++; /* its value: --timeout's own parser judges it */
 		else if (looks_negative(argv[i]))
 			return cli_usage_error("numvfs: '%s' is not a VF count (a whole number, 0 disables SR-IOV)",
-					       argv[i]);
+					       QUOTE(argv[i]));
 	int first;
 	int r = cli_parse(cli, argc, argv, numvfs_opts, NULL, numvfs_opt, &req, &first);
 	if (r)
@@ -159,19 +160,19 @@ int cmd_numvfs(struct cli *cli, int argc, char **argv)
 	if (argc - first < 2)
 		return cli_usage_error("numvfs: usage: sriovctl numvfs DEV N [--force] [--no-autoprobe] [--timeout SECS]");
 	if (argc - first > 2)
-		return cli_usage_error("numvfs: unexpected argument '%s'", argv[first + 2]);
+		return cli_usage_error("numvfs: unexpected argument '%s'", QUOTE(argv[first + 2]));
 	const char *spec = argv[first], *count = argv[first + 1];
 	r = parse_count(count, &req.count);
 	if (r == -ERANGE)
-		return cli_usage_error("numvfs: '%s' is far too many VFs", count);
+		return cli_usage_error("numvfs: '%s' is far too many VFs", QUOTE(count));
 	if (r < 0)
-		return cli_usage_error("numvfs: '%s' is not a VF count (a whole number, 0 disables SR-IOV)", count);
+		return cli_usage_error("numvfs: '%s' is not a VF count (a whole number, 0 disables SR-IOV)", QUOTE(count));
 
 	struct pci_tree *t;
 	struct inventory_opts io = {.sysfs_root = cli->sysfs_root};
 	if ((r = inventory_load(&io, &t)) < 0)
 		return cli_error("numvfs: cannot read PCI devices under %s/bus/pci/devices: %s",
-				 cli->sysfs_root ? cli->sysfs_root : SYSFS_DEFAULT_ROOT, strerror(-r));
+				 cli->sysfs_root ? QUOTE(cli->sysfs_root) : SYSFS_DEFAULT_ROOT, strerror(-r));
 	struct pci_function *pf;
 	_cleanup_free_ char *error = NULL;
 	if ((r = inventory_resolve(t, spec, &pf, &error)) < 0) {

@@ -3,6 +3,7 @@
 #include "apply/apply.h"
 #include "cli.h"
 #include "output/output.h"
+#include "util/input.h"
 #include "util/util.h"
 
 enum { OPT_CONFIG_DIR = 0x200 };
@@ -33,7 +34,7 @@ static int load_config(const char *verb, int argc, char **argv, int first, const
 		       struct config **ret)
 {
 	if (first + 1 < argc)
-		return cli_usage_error("%s: unexpected argument '%s'", verb, argv[first + 1]);
+		return cli_usage_error("%s: unexpected argument '%s'", verb, QUOTE(argv[first + 1]));
 	const char *file = first < argc ? argv[first] : CONFIG_DEFAULT_PATH;
 	const char *dir = o->config_dir_set ? o->config_dir : first < argc ? NULL : CONFIG_DEFAULT_DROPIN_DIR;
 	char *error = NULL;

@@ -1,6 +1,7 @@
 /* sriovctl show DEV: one device, DEV being a netdev, a PCI address or PF#N. */
 #include "cli.h"
 #include "output/output.h"
+#include "util/input.h"
 #include "util/util.h"
 
 int cmd_show(struct cli *cli, int argc, char **argv)
@@ -12,7 +13,7 @@ int cmd_show(struct cli *cli, int argc, char **argv)
 	if (first >= argc)
 		return cli_usage_error("show: missing DEV (a netdev, a PCI address or PF#N)");
 	if (first + 1 < argc)
-		return cli_usage_error("show: unexpected argument '%s'", argv[first + 1]);
+		return cli_usage_error("show: unexpected argument '%s'", QUOTE(argv[first + 1]));
 
 	struct pci_tree *t;
 	if ((r = cli_load_inventory(cli, true, false, &t)))

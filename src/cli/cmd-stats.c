@@ -2,6 +2,7 @@
  * (IFLA_VF_STATS): of every VF when DEV is a PF, of one VF otherwise. */
 #include "cli.h"
 #include "output/output.h"
+#include "util/input.h"
 #include "util/util.h"
 
 static json_t *json_stats(const struct pci_function *const *vfs, size_t n)
@@ -53,7 +54,7 @@ int cmd_stats(struct cli *cli, int argc, char **argv)
 	if (first >= argc)
 		return cli_usage_error("stats: missing DEV (a PF, or a VF as PF#N, PCI address or netdev)");
 	if (first + 1 < argc)
-		return cli_usage_error("stats: unexpected argument '%s'", argv[first + 1]);
+		return cli_usage_error("stats: unexpected argument '%s'", QUOTE(argv[first + 1]));
 
 	struct pci_tree *t;
 	if ((r = cli_load_inventory(cli, false, true, &t)))
@@ -73,7 +74,7 @@ int cmd_stats(struct cli *cli, int argc, char **argv)
 		vfs = (const struct pci_function *const *)&d;
 		n = 1;
 	} else {
-		r = cli_error("stats: %s (%s) is neither an SR-IOV PF nor a VF", argv[first], d->addr);
+		r = cli_error("stats: %s (%s) is neither an SR-IOV PF nor a VF", QUOTE(argv[first]), d->addr);
 		goto out;
 	}
 	const struct pci_function *pf = d->is_pf ? d : d->pf;

@@ -6,6 +6,7 @@
 #include "cli.h"
 #include "daemon/status.h"
 #include "output/output.h"
+#include "util/input.h"
 #include "util/util.h"
 
 enum { OPT_STATUS_FILE = 0x300 };
@@ -33,7 +34,7 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 	if (r)
 		return CLI_PARSE_EXIT(r);
 	if (first < argc)
-		return cli_usage_error("status: unexpected argument '%s'", argv[first]);
+		return cli_usage_error("status: unexpected argument '%s'", QUOTE(argv[first]));
 
 	json_error_t jerr;
 	json_t *st = json_load_file(path, 0, &jerr);

@@ -6,6 +6,7 @@
 #include "cli.h"
 #include "netlink/rtnl.h"
 #include "output/output.h"
+#include "util/input.h"
 #include "util/util.h"
 
 /* Why a driver may answer this, in words an operator can act on. */
@@ -115,7 +116,7 @@ static int vf_set(struct cli *cli, int argc, char **argv)
 	struct vf_settings want = {0};
 	_cleanup_free_ char *error = NULL;
 	if (vf_settings_parse(argc - 1, argv + 1, &want, &error) < 0)
-		return cli_usage_error("vf set %s: %s", spec, error ? error : "invalid settings");
+		return cli_usage_error("vf set %s: %s", QUOTE(spec), error ? error : "invalid settings");
 
 	struct pci_tree *t = cli->vf_tree;
 	int r;
@@ -123,7 +124,7 @@ static int vf_set(struct cli *cli, int argc, char **argv)
 		struct inventory_opts o = {.sysfs_root = cli->sysfs_root};
 		if ((r = inventory_load(&o, &t)) < 0)
 			return cli_error("cannot read PCI devices under %s/bus/pci/devices: %s",
-					 cli->sysfs_root ? cli->sysfs_root : SYSFS_DEFAULT_ROOT, strerror(-r));
+					 cli->sysfs_root ? QUOTE(cli->sysfs_root) : SYSFS_DEFAULT_ROOT, strerror(-r));
 		if (cli->batch)
 			cli->vf_tree = t;
 	}
@@ -134,18 +135,18 @@ static int vf_set(struct cli *cli, int argc, char **argv)
 	}
 	r = EXIT_FAILED;
 	if (!vf->pf) {
-		cli_error("vf set: %s (%s) is not a VF%s", spec, vf->addr,
+		cli_error("vf set: %s (%s) is not a VF%s", QUOTE(spec), vf->addr,
 			  vf->is_pf ? "; name one of its VFs as PF#N" : "");
 		goto out;
 	}
 	if (!vf->pf->netdevs) {
 		cli_error("vf set: %s: its PF %s (driver %s) has no network interface, so its VFs have no "
-			  "rtnetlink settings", spec, vf->pf->addr, vf->pf->driver ? vf->pf->driver : "none");
+			  "rtnetlink settings", QUOTE(spec), vf->pf->addr, vf->pf->driver ? vf->pf->driver : "none");
 		goto out;
 	}
 	if (!inventory_root_is_live(cli->sysfs_root)) {
 		cli_error("vf set: --sysfs-root %s is not this kernel's /sys: VFs can be changed only on the live host",
-			  cli->sysfs_root);
+			  QUOTE(cli->sysfs_root));
 		goto out;
 	}
 	want.index = vf->vf_index;
@@ -161,7 +162,7 @@ static int vf_set(struct cli *cli, int argc, char **argv)
 	r = rtnl_apply_vf(nl, vf->pf->netdevs[0], &want, &rep, &error);
 	if (r < 0) {
 		const char *ack = rtnl_last_error_message(nl);
-		r = cli_error("vf set %s: %s%s%s", spec, error ? error : strerror(-r), ack ? ": " : "", ack ? ack : "");
+		r = cli_error("vf set %s: %s%s%s", QUOTE(spec), error ? error : strerror(-r), ack ? ": " : "", ack ? ack : "");
 		if (!cli->batch)
 			rtnl_close(nl);
 		goto out;
@@ -192,5 +193,5 @@ int cmd_vf(struct cli *cli, int argc, char **argv)
 		return cli_usage_error("vf: missing subcommand (set)");
 	if (strcmp(argv[first], "set") == 0)
 		return vf_set(cli, argc - first - 1, argv + first + 1);
-	return cli_usage_error("vf: '%s' is not a subcommand (set)", argv[first]);
+	return cli_usage_error("vf: '%s' is not a subcommand (set)", QUOTE(argv[first]));
 }

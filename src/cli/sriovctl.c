@@ -5,6 +5,7 @@
 #include "config.h"
 #include "netlink/rtnl.h"
 #include "output/output.h"
+#include "util/input.h"
 #include "util/util.h"
 
 static const struct cli_verb verbs[] = {
@@ -143,17 +144,17 @@ static int do_getopt(struct cli *cli, int argc, char **argv, const char *shortop
 		if (opt == '?') {
 			if (optopt)
 				return cli_usage_error("option '-%c' is not known", optopt);
-			return cli_usage_error("option '%s' is not known or lacks its value", argv[optind - 1]);
+			return cli_usage_error("option '%s' is not known or lacks its value", QUOTE(argv[optind - 1]));
 		}
 		if (opt == ':')
-			return cli_usage_error("option '%s' needs a value", argv[optind - 1]);
+			return cli_usage_error("option '%s' needs a value", QUOTE(argv[optind - 1]));
 		int r = handle_common(cli, opt, optarg);
 		if (r < 0)
 			return -1;
 		if (r > 0)
 			continue;
 		if (!handler)
-			return cli_usage_error("option '%s' is not known", argv[optind - 1]);
+			return cli_usage_error("option '%s' is not known", QUOTE(argv[optind - 1]));
 		if ((r = handler(opt, optarg, data)) != 0)
 			return r;
 	}
@@ -190,7 +191,7 @@ int cli_load_inventory(const struct cli *cli, bool names, bool stats, struct pci
 	int r = inventory_load(&o, ret);
 	if (r < 0) {
 		cli_error("cannot read PCI devices under %s/bus/pci/devices: %s",
-			  cli->sysfs_root ? cli->sysfs_root : SYSFS_DEFAULT_ROOT, strerror(-r));
+			  cli->sysfs_root ? QUOTE(cli->sysfs_root) : SYSFS_DEFAULT_ROOT, strerror(-r));
 		return EXIT_FAILED;
 	}
 	return 0;
@@ -227,7 +228,7 @@ static int run_verb(struct cli *cli, int argc, char **argv)
 	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
 		if (strcmp(argv[0], verbs[i].name) == 0)
 			return verbs[i].run(cli, argc, argv);
-	return cli_usage_error("'%s' is not a command", argv[0]);
+	return cli_usage_error("'%s' is not a command", QUOTE(argv[0]));
 }
 
 /* Batch mode: each line of FILE is one command ("vf set eth0#3 vlan 5"),
@@ -306,7 +307,7 @@ int main(int argc, char **argv)
 		return r;
 	if (cli.batch_file) {
 		if (first < argc)
-			return cli_usage_error("--batch takes its commands from the file, not from '%s'", argv[first]);
+			return cli_usage_error("--batch takes its commands from the file, not from '%s'", QUOTE(argv[first]));
 		r = run_batch(&cli, cli.batch_file);
 	} else if (first >= argc) {
 		usage(stderr);

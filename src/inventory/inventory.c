@@ -4,6 +4,7 @@
 #include <stdarg.h>
 
 #include "netlink/rtnl.h"
+#include "util/input.h"
 #include "util/util.h"
 
 bool inventory_root_is_live(const char *sysfs_root)
@@ -133,7 +134,7 @@ int inventory_resolve(const struct pci_tree *t, const char *spec, struct pci_fun
 		struct pci_function *d = find_one(t, spec);
 		if (!d)
 			return error_set(ret_error, -ENODEV, "%s: no such device (not a netdev or PCI address under %s)",
-				    spec, t->root);
+				    QUOTE(spec), QUOTE(t->root));
 		*ret = d;
 		return 0;
 	}
@@ -143,18 +144,18 @@ int inventory_resolve(const struct pci_tree *t, const char *spec, struct pci_fun
 		return -ENOMEM;
 	uint32_t index;
 	if (!*(hash + 1) || parse_u32(hash + 1, 10, &index) < 0 || hash[1] == '+' || hash[1] == ' ')
-		return error_set(ret_error, -EINVAL, "%s: '%s' is not a VF number (PF#N, N = 0, 1, ...)", spec,
-			    hash + 1);
+		return error_set(ret_error, -EINVAL, "%s: '%s' is not a VF number (PF#N, N = 0, 1, ...)",
+			    QUOTE(spec), QUOTE(hash + 1));
 	struct pci_function *pf = find_one(t, pf_name);
 	if (!pf)
-		return error_set(ret_error, -ENODEV, "%s: no such device '%s'", spec, pf_name);
+		return error_set(ret_error, -ENODEV, "%s: no such device '%s'", QUOTE(spec), QUOTE(pf_name));
 	if (!pf->is_pf)
-		return error_set(ret_error, -ENODEV, "%s: %s (%s) is not an SR-IOV physical function", spec,
-			    pf_name, pf->addr);
+		return error_set(ret_error, -ENODEV, "%s: %s (%s) is not an SR-IOV physical function",
+			    QUOTE(spec), QUOTE(pf_name), pf->addr);
 	struct pci_function *vf = pci_function_vf(pf, index);
 	if (!vf)
-		return error_set(ret_error, -ENODEV, "%s: %s has %zu VFs enabled, VF %u does not exist", spec,
-			    pf_name, pf->n_vfs, index);
+		return error_set(ret_error, -ENODEV, "%s: %s has %zu VFs enabled, VF %u does not exist",
+			    QUOTE(spec), QUOTE(pf_name), pf->n_vfs, index);
 	*ret = vf;
 	return 0;
 }

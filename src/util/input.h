@@ -35,7 +35,7 @@ int text_vprintf(FILE *f, const char *fmt, va_list ap) __attribute__((format(pri
 int text_printf(FILE *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Input quoted back in a message is cut to this many bytes, then "...". */
-#define INPUT_QUOTE_MAX 64
+#define INPUT_QUOTE_MAX 128
 /* s itself when it is short enough (at most INPUT_QUOTE_MAX bytes), else
  * its first INPUT_QUOTE_MAX bytes followed by "..." in buf. NULL gives "". */
 #define INPUT_QUOTE_BUFSIZE (INPUT_QUOTE_MAX + 4)

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/input.h"
 #include "util/util.h"
 #include "vf.h"
 
@@ -54,12 +55,12 @@ static int parse_mac_field(const char *v, struct vf_settings *s, char **err)
 {
 	uint8_t mac[6];
 	if (vf_mac_parse(v, mac) < 0)
-		return error_set(err, -EINVAL, "mac: '%s' is not a MAC address (aa:bb:cc:dd:ee:ff)", v);
+		return error_set(err, -EINVAL, "mac: '%s' is not a MAC address (aa:bb:cc:dd:ee:ff)", QUOTE(v));
 	if (mac[0] & 1)
-		return error_set(err, -EINVAL, "mac: '%s' is a multicast address; a VF needs a unicast MAC", v);
+		return error_set(err, -EINVAL, "mac: '%s' is a multicast address; a VF needs a unicast MAC", QUOTE(v));
 	static const uint8_t zero[6];
 	if (memcmp(mac, zero, 6) == 0)
-		return error_set(err, -EINVAL, "mac: '%s' is the all-zero address; a VF needs a unicast MAC", v);
+		return error_set(err, -EINVAL, "mac: '%s' is the all-zero address; a VF needs a unicast MAC", QUOTE(v));
 	memcpy(s->mac, mac, 6);
 	s->mac_len = 6;
 	return 0;
@@ -70,9 +71,9 @@ static int parse_number(const char *v, const char *name, uint32_t max, uint32_t 
 	/* Decimal only: "1e3" or "0x10" in a VLAN is more likely a typo than intent. */
 	for (const char *p = v; *p; p++)
 		if (!isdigit((unsigned char)*p))
-			return error_set(err, -EINVAL, "%s: '%s' is not a number", name, v);
+			return error_set(err, -EINVAL, "%s: '%s' is not a number", name, QUOTE(v));
 	if (parse_u32(v, 10, ret) < 0 || *ret > max)
-		return error_set(err, -EINVAL, "%s: '%s' is out of range 0-%u", name, v, max);
+		return error_set(err, -EINVAL, "%s: '%s' is out of range 0-%u", name, QUOTE(v), max);
 	return 0;
 }
 
@@ -95,7 +96,7 @@ static int parse_qos_field(const char *v, struct vf_settings *s, char **err)
 static int parse_proto_field(const char *v, struct vf_settings *s, char **err)
 {
 	if (vf_vlan_proto_from_string(v, &s->vlan_proto) < 0)
-		return error_set(err, -EINVAL, "proto: '%s' is not 802.1Q or 802.1ad", v);
+		return error_set(err, -EINVAL, "proto: '%s' is not 802.1Q or 802.1ad", QUOTE(v));
 	return 0;
 }
 
@@ -103,7 +104,7 @@ static int parse_proto_field(const char *v, struct vf_settings *s, char **err)
 	static int fn(const char *v, struct vf_settings *s, char **err)                     \
 	{                                                                                   \
 		if (parse_bool(v, &s->member) < 0)                                          \
-			return error_set(err, -EINVAL, "%s: '%s' is not on or off", name, v);             \
+			return error_set(err, -EINVAL, "%s: '%s' is not on or off", name, QUOTE(v));             \
 		return 0;                                                                   \
 	}
 BOOL_PARSER(parse_spoofchk_field, "spoofchk", spoofchk)
@@ -114,7 +115,7 @@ static int parse_state_field(const char *v, struct vf_settings *s, char **err)
 {
 	enum vf_link_state st = vf_link_state_from_string(v);
 	if (st < 0)
-		return error_set(err, -EINVAL, "state: '%s' is not auto, enable or disable", v);
+		return error_set(err, -EINVAL, "state: '%s' is not auto, enable or disable", QUOTE(v));
 	s->link_state = st;
 	return 0;
 }
@@ -156,7 +157,7 @@ int vf_settings_parse(int argc, char *const *argv, struct vf_settings *ret, char
 				break;
 		if (f == _VF_FIELD_MAX)
 			return error_set(ret_error, -EINVAL, "unknown setting '%s' (settings: mac, vlan, qos, proto, spoofchk, "
-					       "trust, state, min-rate, max-rate, query-rss)", argv[i]);
+					       "trust, state, min-rate, max-rate, query-rss)", QUOTE(argv[i]));
 		if (s.has & VF_HAS(f))
 			return error_set(ret_error, -EINVAL, "%s: given twice", argv[i]);
 		if (i + 1 >= argc || str_empty(argv[i + 1]))
