@@ -277,8 +277,46 @@ static int cmp_vf_index(const void *a, const void *b)
 	return (x->vf_index > y->vf_index) - (x->vf_index < y->vf_index);
 }
 
+/* Whether the function virtfn link `name` of pf points at may be its VF N.
+ * The model stays a forest of depth one whatever the tree says: a VF is
+ * never a PF (so a PF listing itself, or two PFs listing each other, is
+ * refused), its physfn must point back at the PF listing it, and a function
+ * is the VF of at most one PF. Each refusal is a warning. */
+static bool vf_link_sound(struct pci_tree *t, const struct pci_function *pf, const char *name,
+			  struct pci_function *vf, int devices_fd)
+{
+	if (vf == pf) {
+		pci_tree_warn(t, "%s: %s points at the PF itself, ignored", pf->addr, name);
+		return false;
+	}
+	if (vf->is_pf) {
+		pci_tree_warn(t, "%s: %s points at %s, which is a PF itself (a VF never is), ignored", pf->addr,
+			      name, vf->addr);
+		return false;
+	}
+	if (vf->pf) {
+		pci_tree_warn(t, "%s: %s points at %s, already VF %u of %s, ignored", pf->addr, name, vf->addr,
+			      vf->vf_index, vf->pf->addr);
+		return false;
+	}
+	_cleanup_close_ int vfd = openat(devices_fd, vf->addr, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_free_ char *physfn = NULL;
+	int r = vfd < 0 ? -errno : read_link_basename_at(vfd, "physfn", &physfn);
+	if (r < 0) {
+		pci_tree_warn(t, "%s: no physfn link (%s), but %s lists it as %s; not taken as its VF", vf->addr,
+			      errno_name(r), pf->addr, name);
+		return false;
+	}
+	if (strcmp(physfn, pf->addr) != 0) {
+		pci_tree_warn(t, "%s: physfn points at %s, but %s lists it as %s; not taken as its VF", vf->addr,
+			      physfn, pf->addr, name);
+		return false;
+	}
+	return true;
+}
+
 /* Links a PF to its VFs through virtfnN (the N is the VF number that
- * rtnetlink uses) and checks each VF's physfn points back. */
+ * rtnetlink uses). */
 static int link_vfs(struct pci_tree *t, struct pci_function *pf, int devices_fd)
 {
 	_cleanup_close_ int fd = openat(devices_fd, pf->addr, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -314,17 +352,14 @@ static int link_vfs(struct pci_tree *t, struct pci_function *pf, int devices_fd)
 				      pf->addr, de->d_name, target);
 			continue;
 		}
-		if (vf->pf) {
-			pci_tree_warn(t, "%s: %s points at %s, already VF %u of %s, ignored", pf->addr,
-				      de->d_name, target, vf->vf_index, vf->pf->addr);
+		if (!vf_link_sound(t, pf, de->d_name, vf, devices_fd))
+			continue;
+		const struct pci_function *same = pci_function_vf(pf, index);
+		if (same) {
+			pci_tree_warn(t, "%s: %s points at %s, but VF %u is %s already, ignored", pf->addr, de->d_name,
+				      vf->addr, index, same->addr);
 			continue;
 		}
-		_cleanup_close_ int vfd = openat(devices_fd, vf->addr, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		_cleanup_free_ char *physfn = NULL;
-		if (vfd >= 0 && read_link_basename_at(vfd, "physfn", &physfn) == 0 &&
-		    strcmp(physfn, pf->addr) != 0)
-			pci_tree_warn(t, "%s: physfn points at %s, but %s lists it as %s", vf->addr, physfn,
-				      pf->addr, de->d_name);
 		struct pci_function **vfs = realloc(pf->vfs, (pf->n_vfs + 1) * sizeof(*vfs));
 		if (!vfs) {
 			r = -ENOMEM;

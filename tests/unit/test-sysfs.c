@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include <sys/stat.h>
 
 #include "fakesysfs.h"
 #include "inventory/inventory.h"
@@ -194,7 +195,8 @@ static void test_odd_tree(void **state)
 	assert_true(has_warning(t, "bus/pci/devices/0000:0a:00.0"));
 	assert_true(has_warning(t, "bus/pci/devices/README: not a PCI address"));
 	assert_true(has_warning(t, "not a group number"));
-	assert_true(has_warning(t, "0000:01:10.2: physfn points at 0000:02:00.0"));
+	assert_true(has_warning(t, "0000:01:10.2: physfn points at 0000:02:00.0, but 0000:01:00.0 lists it as "
+				   "virtfn1; not taken as its VF"));
 	assert_true(has_warning(t, "sriov_numvfs 9 exceeds sriov_totalvfs 4"));
 
 	/* What could be read still is. */
@@ -203,10 +205,125 @@ static void test_odd_tree(void **state)
 	assert_false(pf2->sriov.valid);
 	assert_int_equal(pf2->n_vfs, 3); /* its virtfn links are intact */
 	struct pci_function *pf1 = pci_tree_find_addr(t, "0000:01:00.0");
-	assert_int_equal(pf1->n_vfs, 3);
+	assert_int_equal(pf1->n_vfs, 2); /* 01:10.2's physfn names another PF */
+	assert_null(pci_tree_find_addr(t, "0000:01:10.2")->pf);
 	assert_int_equal(pf1->vfs[0]->iommu_group, -1);
 	assert_false(pci_tree_find_addr(t, "0000:00:00.0")->ids_valid);
 	assert_int_equal(pci_tree_find_addr(t, "0000:00:02.0")->numa_node, -1);
+	pci_tree_free(t);
+}
+
+/* The rows of test_vf_links: links added to the testbed tree, and what the
+ * scan must make of them. */
+struct vf_link_row {
+	const char *link, *target; /* under bus/pci/devices/ */
+	const char *warning;       /* exact */
+	const char *pf;            /* its VF counts afterwards, as "PF:N PF:N" */
+	bool rm_physfn;            /* remove 0000:02:10.0/physfn first */
+};
+
+static void vf_links_one(const char *root, const struct vf_link_row *row)
+{
+	assert_int_equal(fakesysfs_build_testbed(root, true), 0);
+	char path[512];
+	snprintf(path, sizeof(path), "%s/bus/pci/devices/0000:02:10.0/physfn", root);
+	if (row->rm_physfn)
+		assert_int_equal(unlink(path), 0);
+	if (row->link) {
+		char rel[256];
+		snprintf(rel, sizeof(rel), "bus/pci/devices/%s", row->link);
+		assert_int_equal(fakesysfs_symlink(root, rel, row->target), 0);
+	}
+	struct pci_tree *t = scan(root);
+	bool found = false;
+	for (size_t i = 0; t->warnings && t->warnings[i]; i++)
+		found |= strcmp(t->warnings[i], row->warning) == 0;
+	if (!found)
+		for (size_t i = 0; t->warnings && t->warnings[i]; i++)
+			print_message("warning: %s\n", t->warnings[i]);
+	assert_true(found);
+	char counts[128] = "";
+	size_t used = 0;
+	for (size_t i = 0; i < t->n_devs; i++) {
+		const struct pci_function *d = t->devs[i];
+		/* the model is a forest of depth one */
+		assert_false(d->is_pf && d->pf);
+		if (d->pf) {
+			assert_true(d->pf->is_pf);
+			assert_null(d->pf->pf);
+			assert_ptr_equal(pci_function_vf(d->pf, d->vf_index), d);
+		}
+		if (d->is_pf)
+			used += (size_t)snprintf(counts + used, sizeof(counts) - used, "%s%s:%zu", used ? " " : "",
+						 d->addr + 5, d->n_vfs);
+	}
+	assert_string_equal(counts, row->pf);
+	pci_tree_free(t);
+	fakesysfs_rmtree(root);
+	assert_int_equal(mkdir(root, 0700), 0);
+}
+
+static void test_vf_links(void **state)
+{
+	struct fixture *f = *state;
+	static const struct vf_link_row rows[] = {
+		/* a PF that lists itself */
+		{"0000:01:00.0/virtfn5", "../0000:01:00.0",
+		 "0000:01:00.0: virtfn5 points at the PF itself, ignored", "00:03.0:0 01:00.0:3 02:00.0:3"},
+		/* two PFs that list each other (the second link below) */
+		{"0000:01:00.0/virtfn3", "../0000:02:00.0",
+		 "0000:01:00.0: virtfn3 points at 0000:02:00.0, which is a PF itself (a VF never is), ignored",
+		 "00:03.0:0 01:00.0:3 02:00.0:3"},
+		{"0000:02:00.0/virtfn3", "../0000:01:00.0",
+		 "0000:02:00.0: virtfn3 points at 0000:01:00.0, which is a PF itself (a VF never is), ignored",
+		 "00:03.0:0 01:00.0:3 02:00.0:3"},
+		/* the NVMe PF listing an igb PF */
+		{"0000:00:03.0/virtfn0", "../0000:01:00.0",
+		 "0000:00:03.0: virtfn0 points at 0000:01:00.0, which is a PF itself (a VF never is), ignored",
+		 "00:03.0:0 01:00.0:3 02:00.0:3"},
+		/* another PF's VF: its physfn does not point back */
+		{"0000:01:00.0/virtfn3", "../0000:02:10.2",
+		 "0000:02:10.2: physfn points at 0000:02:00.0, but 0000:01:00.0 lists it as virtfn3; not taken as its VF",
+		 "00:03.0:0 01:00.0:3 02:00.0:3"},
+		/* the NVMe listing an igb VF */
+		{"0000:00:03.0/virtfn0", "../0000:01:10.0",
+		 "0000:01:10.0: physfn points at 0000:01:00.0, but 0000:00:03.0 lists it as virtfn0; not taken as its VF",
+		 "00:03.0:0 01:00.0:3 02:00.0:3"},
+		/* a function that is no VF at all (the e1000e) */
+		{"0000:02:00.0/virtfn00", "../0000:00:02.0",
+		 "0000:00:02.0: no physfn link (No such file or directory), but 0000:02:00.0 lists it as virtfn00; "
+		 "not taken as its VF",
+		 "00:03.0:0 01:00.0:3 02:00.0:3"},
+		/* a VF without physfn */
+		{NULL, NULL,
+		 "0000:02:10.0: no physfn link (No such file or directory), but 0000:02:00.0 lists it as virtfn0; "
+		 "not taken as its VF",
+		 "00:03.0:0 01:00.0:3 02:00.0:2", true},
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(rows); i++)
+		vf_links_one(f->root, &rows[i]);
+}
+
+static void test_vf_index_twice(void **state)
+{
+	struct fixture *f = *state;
+	assert_int_equal(fakesysfs_build_testbed(f->root, true), 0);
+	/* virtfn00 is VF 0 again: a second function under one number */
+	assert_int_equal(fakesysfs_remove(f->root, "bus/pci/devices/0000:02:00.0/virtfn1"), 0);
+	assert_int_equal(fakesysfs_symlink(f->root, "bus/pci/devices/0000:02:00.0/virtfn00", "../0000:02:10.2"), 0);
+	struct pci_tree *t = scan(f->root);
+	assert_true(has_warning(t, "0000:02:00.0: virtfn0"));
+	assert_true(has_warning(t, ", but VF 0 is 0000:02:10."));
+	assert_int_equal(pci_tree_find_addr(t, "0000:02:00.0")->n_vfs, 2);
+	pci_tree_free(t);
+
+	/* one VF under two numbers (which one wins depends on readdir) */
+	assert_int_equal(fakesysfs_symlink(f->root, "bus/pci/devices/0000:01:00.0/virtfn7", "../0000:01:10.0"), 0);
+	t = scan(f->root);
+	assert_true(has_warning(t, "points at 0000:01:10.0, already VF "));
+	const struct pci_function *vf = pci_tree_find_addr(t, "0000:01:10.0");
+	assert_ptr_equal(pci_function_vf(vf->pf, vf->vf_index), vf);
+	assert_int_equal(vf->pf->n_vfs, 3);
 	pci_tree_free(t);
 }
 
@@ -274,6 +391,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_no_iommu, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_resolve, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_odd_tree, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vf_links, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vf_index_twice, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unreadable_root, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_empty_tree, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shared_groups, setup, teardown),
