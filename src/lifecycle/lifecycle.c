@@ -852,12 +852,21 @@ static int write_dev_attr(const struct lifecycle_env *env, const char *addr, con
 	return env_write(env, *ret_path, value);
 }
 
+/* The steps of rebind(), so that a caller tells which one failed from data. */
+enum rebind_step {
+	REBIND_STEP_UNBIND, /* drivers/DRIVER/unbind */
+	REBIND_STEP_PROBE,  /* drivers_probe */
+};
+
 /* Unbinds addr from driver (if any) and asks the kernel to probe it again,
- * which honours driver_override. On failure *ret_path names the file. */
-static int rebind(const struct lifecycle_env *env, const char *addr, const char *driver, char **ret_path)
+ * which honours driver_override. On failure *ret_step says which step
+ * failed and *ret_path names its file. */
+static int rebind(const struct lifecycle_env *env, const char *addr, const char *driver, char **ret_path,
+		  enum rebind_step *ret_step)
 {
 	int r;
 	*ret_path = NULL;
+	*ret_step = REBIND_STEP_UNBIND;
 	if (driver) {
 		if (asprintf(ret_path, "%s/bus/pci/drivers/%s/unbind", env_root(env), driver) < 0) {
 			*ret_path = NULL;
@@ -869,6 +878,7 @@ static int rebind(const struct lifecycle_env *env, const char *addr, const char 
 			return r;
 		free(*ret_path);
 	}
+	*ret_step = REBIND_STEP_PROBE;
 	if (asprintf(ret_path, "%s/bus/pci/drivers_probe", env_root(env)) < 0) {
 		*ret_path = NULL;
 		return -ENOMEM;
@@ -892,7 +902,8 @@ static int bind_put_back(const struct lifecycle_env *env, const char *addr, cons
 			return error_set(ret_error, r, "%s: %s", path, strerror(-r));
 		free(path);
 		/* A drivers_probe error is judged by the driver link below. */
-		if ((r = rebind(env, addr, now, &path)) < 0 && !strstr(path ? path : "", "drivers_probe"))
+		enum rebind_step step;
+		if ((r = rebind(env, addr, now, &path, &step)) < 0 && (step != REBIND_STEP_PROBE || r == -ENOMEM))
 			return error_set(ret_error, r, "%s: %s", path ? path : addr, strerror(-r));
 	} else if (!p->current && now) {
 		/* It was unbound: let go of it again. */
@@ -1088,11 +1099,12 @@ static int bind_apply(const struct lifecycle_env *env, const struct pci_function
 		return bind_undo(env, dev, p, saved_record, ret, r, ret_error);
 	}
 	free(path);
-	r = rebind(env, dev->addr, p->current, &path);
+	enum rebind_step step;
+	r = rebind(env, dev->addr, p->current, &path, &step);
 	/* drivers_probe answers EINVAL, or nothing at all, when no driver took
 	 * the device: the driver link is the only answer to trust. */
 	int probe_r = r;
-	if (r < 0 && (!path || !strstr(path, "drivers_probe"))) {
+	if (r < 0 && (step != REBIND_STEP_PROBE || r == -ENOMEM)) {
 		error_set(ret_error, r, "%s: write %s: %s", path ? path : dev->addr, dev->addr, strerror(-r));
 		return bind_undo(env, dev, p, saved_record, ret, r, ret_error);
 	}

@@ -38,6 +38,8 @@ struct sim {
 	const char *refusing;       /* this driver's probe fails ("*": every driver's) */
 	const char *default_driver; /* what the kernel picks by ID (probe without override, autoprobe) */
 	const char *quitter;        /* this driver gives a device up 100 ms after probing it */
+	int probe_error;            /* drivers_probe answers this, whatever it did */
+	int unbind_error;           /* every drivers/X/unbind fails with this */
 	struct {
 		uint64_t at_ns;
 		char addr[16];
@@ -264,6 +266,8 @@ static int sim_write(void *userdata, const char *path, const char *value)
 	    sscanf(rel, "bus/pci/devices/%12[^/]/", dev) == 1)
 		return sim_numvfs(s, dev, value);
 	if (sscanf(rel, "bus/pci/drivers/%63[^/]/unbind", drv) == 1 && strstr(rel, "/unbind")) {
+		if (s->unbind_error)
+			return s->unbind_error;
 		if (!bound(s, value))
 			return -ENODEV;
 		assert_int_equal(fakesysfs_unbind(s->root, value), 0);
@@ -271,8 +275,10 @@ static int sim_write(void *userdata, const char *path, const char *value)
 			vfio_node(s, value, false);
 		return 0;
 	}
-	if (strcmp(rel, "bus/pci/drivers_probe") == 0)
-		return sim_probe(s, value);
+	if (strcmp(rel, "bus/pci/drivers_probe") == 0) {
+		int r = sim_probe(s, value);
+		return r < 0 ? r : s->probe_error;
+	}
 	return plain_write(path, value);
 }
 
@@ -954,6 +960,48 @@ static void test_bind_refused_is_put_back(void **state)
 	pci_tree_free(t);
 }
 
+/* Which step failed comes from data, not from the path's wording: a
+ * drivers_probe error is judged by the driver link, an unbind error is one,
+ * even when the driver's name holds "drivers_probe". */
+static void test_bind_step_errors(void **state)
+{
+	struct fixture *f = *state;
+	f->sim.kernel = true;
+	assert_int_equal(fakesysfs_add_driver(f->sys, "pci-stub"), 0);
+	assert_int_equal(fakesysfs_add_driver(f->sys, "drivers_probe"), 0);
+	struct pci_tree *t = scan(f);
+	struct bind_request req = {.driver = "pci-stub"};
+	struct bind_result res;
+	char *error = NULL;
+
+	/* drivers_probe says EINVAL, yet pci-stub has it: done */
+	f->sim.probe_error = -EINVAL;
+	assert_int_equal(lifecycle_bind(&f->env, find(t, "eth2"), &req, &res, &error), 0);
+	assert_string_equal(res.driver_after, "pci-stub");
+	bind_result_done(&res);
+	f->sim.probe_error = 0;
+
+	/* an unbind that fails is an error, whatever the driver is called */
+	assert_int_equal(fakesysfs_unbind(f->sys, IGB_VF1), 0);
+	assert_int_equal(fakesysfs_bind(f->sys, IGB_VF1, "drivers_probe"), 0);
+	pci_tree_free(t);
+	t = scan(f);
+	f->sim.unbind_error = -EIO;
+	f->sim.n_log = 0;
+	assert_int_equal(lifecycle_bind(&f->env, find(t, IGB_VF1), &req, &res, &error), -EIO);
+	char want[1024];
+	snprintf(want, sizeof(want),
+		 "%s/bus/pci/drivers/drivers_probe/unbind: write 0000:01:10.2: Input/output error; put back on "
+		 "drivers_probe", f->sys);
+	assert_string_equal(error, want);
+	/* nothing was probed */
+	for (int i = 0; i < f->sim.n_log; i++)
+		assert_null(strstr(f->sim.log[i], "bus/pci/drivers_probe="));
+	free(error);
+	bind_result_done(&res);
+	pci_tree_free(t);
+}
+
 static void test_bind_driver_lets_go(void **state)
 {
 	struct fixture *f = *state;
@@ -1190,6 +1238,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bind_kernel_without_record, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bind_kernel_with_autoprobe_off, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bind_refused_is_put_back, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bind_step_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bind_driver_lets_go, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bind_refuses_shared_group, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bind_refuses_used_netdev, setup, teardown),
