@@ -14,6 +14,8 @@ struct vf_want {
 	struct vf_settings s; /* s.has: the fields wanted */
 	const char *driver;   /* NULL: leave as it is */
 	struct config_pos pos;
+	struct config_pos mac_pos; /* where the MAC comes from: the VF's mac:, or the PF's mac: stable */
+	bool stable_mac;           /* the MAC is the stable scheme's */
 };
 
 struct pf_want {
@@ -23,6 +25,7 @@ struct pf_want {
 	struct config_pos numvfs_pos, pos;
 	int autoprobe; /* -1: leave */
 	bool stable_mac;
+	struct config_pos stable_mac_pos;
 	struct vf_want *vfs; /* indexed by VF number */
 	size_t n_vfs;
 };
@@ -45,12 +48,39 @@ static void view_done(struct view *v)
 	*v = (struct view){0};
 }
 
+/* The stable scheme, byte by byte (docs/config.md, "Stable MACs"):
+ *   O = P0 P1 P2, the first half of the PF's permanent MAC (its OUI), and
+ *   N = P3 P4 P5, the second half, each read as a 24-bit big-endian number;
+ *   M = mix(O), a fixed bijection of 24-bit numbers:
+ *         x = O * 0x9E3779 mod 2^24;  x ^= x >> 12;
+ *         x = x * 0x2C1B3D mod 2^24;  x ^= x >> 12;
+ *   H = N xor M;
+ *   MAC = 02 : H[23..16] : H[15..8] : H[7..0] : I[15..8] : I[7..0]
+ * with I the VF index (0-65535: sriov_totalvfs is a 16-bit count).
+ * 02 makes it locally administered and unicast. Only arithmetic on the
+ * permanent MAC and the index: the same on every boot. Never the same MAC
+ * for two VFs of one PF, nor for two PFs whose permanent MACs share the OUI
+ * (N differs) or share the second half (M differs, mix being a bijection);
+ * any other two PFs collide with odds of 1 in 2^24 per pair, which the
+ * plan's MAC uniqueness check then refuses. */
+static uint32_t stable_mac_mix(uint32_t x)
+{
+	x = (x * 0x9E3779u) & 0xFFFFFFu;
+	x ^= x >> 12;
+	x = (x * 0x2C1B3Du) & 0xFFFFFFu;
+	x ^= x >> 12;
+	return x;
+}
+
 void apply_stable_mac(const uint8_t pf_perm[6], uint32_t vf_index, uint8_t ret[6])
 {
+	uint32_t oui = (uint32_t)pf_perm[0] << 16 | (uint32_t)pf_perm[1] << 8 | pf_perm[2];
+	uint32_t nic = (uint32_t)pf_perm[3] << 16 | (uint32_t)pf_perm[4] << 8 | pf_perm[5];
+	uint32_t h = nic ^ stable_mac_mix(oui);
 	ret[0] = 0x02; /* locally administered, unicast */
-	ret[1] = pf_perm[3];
-	ret[2] = pf_perm[4];
-	ret[3] = pf_perm[5];
+	ret[1] = (uint8_t)(h >> 16);
+	ret[2] = (uint8_t)(h >> 8);
+	ret[3] = (uint8_t)h;
 	ret[4] = (uint8_t)(vf_index >> 8);
 	ret[5] = (uint8_t)vf_index;
 }
@@ -95,8 +125,10 @@ static int merge_entry(struct pf_want *w, const struct pf_desired *e)
 	}
 	if (e->autoprobe >= 0)
 		w->autoprobe = e->autoprobe;
-	if (e->has_mac_scheme)
+	if (e->has_mac_scheme) {
 		w->stable_mac = e->mac_scheme == MAC_SCHEME_STABLE;
+		w->stable_mac_pos = e->mac_scheme_pos;
+	}
 	for (size_t i = 0; i < e->n_vfs; i++) {
 		const struct vf_desired *vd = &e->vfs[i];
 		if (vd->index >= w->n_vfs) {
@@ -113,6 +145,8 @@ static int merge_entry(struct pf_want *w, const struct pf_desired *e)
 		v->pos = vd->pos;
 		vf_settings_merge(&v->s, &vd->settings);
 		v->s.index = vd->index;
+		if (vf_has(&vd->settings, VF_FIELD_MAC))
+			v->mac_pos = vd->mac_pos;
 		/* A VLAN alone means QoS 0 and 802.1Q: all three are wanted. */
 		if (vf_has(&vd->settings, VF_FIELD_VLAN))
 			v->s.has |= VF_HAS_VLAN_GROUP;
@@ -136,6 +170,150 @@ static int pf_perm_mac(struct rtnl *nl, const struct pci_function *pf, uint8_t r
 		memcpy(ret, src, 6);
 	pf_link_done(&link);
 	return src ? 0 : -ENODATA;
+}
+
+/* ---- MAC uniqueness over the whole host ---------------------------------- */
+
+/* One MAC a VF will carry once the plan is carried out. */
+struct mac_claim {
+	uint8_t mac[6];
+	const struct pci_function *pf;
+	uint32_t vf;
+	const struct vf_want *want; /* NULL: a VF the config does not give a MAC (its MAC now) */
+	size_t file_rank;           /* where the config asks for it, for "the later one" */
+	unsigned line, column;
+};
+
+static size_t file_rank(const struct config *cfg, const char *file)
+{
+	for (size_t i = 0; cfg->files && cfg->files[i]; i++)
+		if (cfg->files[i] == file)
+			return i;
+	return SIZE_MAX;
+}
+
+static int cmp_claim(const void *pa, const void *pb)
+{
+	const struct mac_claim *a = pa, *b = pb;
+	int c = memcmp(a->mac, b->mac, 6);
+	if (c)
+		return c;
+	/* Wanted ones first, in config order; then the VFs as they are. */
+	if (!a->want != !b->want)
+		return a->want ? -1 : 1;
+	if (a->file_rank != b->file_rank)
+		return a->file_rank < b->file_rank ? -1 : 1;
+	if (a->line != b->line)
+		return a->line < b->line ? -1 : 1;
+	if (a->column != b->column)
+		return a->column < b->column ? -1 : 1;
+	c = strcmp(a->pf->addr, b->pf->addr);
+	return c ? c : (a->vf > b->vf) - (a->vf < b->vf);
+}
+
+static int push_claim(struct mac_claim **v, size_t *n, const struct mac_claim *c)
+{
+	static const uint8_t zero[6];
+	if (memcmp(c->mac, zero, 6) == 0)
+		return 0; /* no MAC at all (igb shows VFs never given one so) */
+	struct mac_claim *nv = realloc(*v, (*n + 1) * sizeof(*nv));
+	if (!nv)
+		return -ENOMEM;
+	*v = nv;
+	nv[(*n)++] = *c;
+	return 0;
+}
+
+/* "VF 1 of eth0 (0000:01:00.0)" */
+static void claim_label(const struct mac_claim *c, char *buf, size_t len)
+{
+	if (c->pf->netdevs)
+		snprintf(buf, len, "VF %u of %s (%s)", c->vf, c->pf->netdevs[0], c->pf->addr);
+	else
+		snprintf(buf, len, "VF %u of %s", c->vf, c->pf->addr);
+}
+
+/* Every VF of the host ends with its own MAC: the MACs the config wants
+ * (explicit or stable, over every entry and file) must differ from each
+ * other and from the MACs of the VFs the config leaves alone (the one the
+ * PF gave them and the one their netdev carries). VFs about to be recreated
+ * by a count change have no MAC yet. -EINVAL naming both places. */
+static int view_check_macs(const struct config *cfg, const struct view *v, char **ret_error)
+{
+	_cleanup_free_ struct mac_claim *claims = NULL;
+	size_t n = 0;
+	int r;
+	for (size_t i = 0; i < v->t->n_devs; i++) {
+		const struct pci_function *pf = v->t->devs[i];
+		if (!pf->is_pf)
+			continue;
+		const struct pf_want *w = NULL;
+		for (size_t k = 0; k < v->n_pfs && !w; k++)
+			if (v->pfs[k].pf == pf)
+				w = &v->pfs[k];
+		bool recount = w && w->has_numvfs && w->numvfs != pf->sriov.numvfs;
+		for (size_t k = 0; w && k < w->n_vfs; k++) {
+			const struct vf_want *vw = &w->vfs[k];
+			if (!vw->any || !vf_has(&vw->s, VF_FIELD_MAC) || vw->s.mac_len != 6)
+				continue;
+			struct mac_claim c = {.pf = pf, .vf = (uint32_t)k, .want = vw,
+					      .file_rank = file_rank(cfg, vw->mac_pos.file),
+					      .line = vw->mac_pos.line, .column = vw->mac_pos.column};
+			memcpy(c.mac, vw->s.mac, 6);
+			if ((r = push_claim(&claims, &n, &c)) < 0)
+				return r;
+		}
+		if (recount)
+			continue;
+		for (size_t k = 0; k < pf->n_vfs; k++) {
+			const struct pci_function *vf = pf->vfs[k];
+			const struct vf_want *vw = w && vf->vf_index < w->n_vfs ? &w->vfs[vf->vf_index] : NULL;
+			if (vw && vw->any && vf_has(&vw->s, VF_FIELD_MAC))
+				continue;
+			struct mac_claim c = {.pf = pf, .vf = vf->vf_index};
+			if (vf->link && vf_has(vf->link, VF_FIELD_MAC) && vf->link->mac_len == 6) {
+				memcpy(c.mac, vf->link->mac, 6);
+				if ((r = push_claim(&claims, &n, &c)) < 0)
+					return r;
+			}
+			if (vf->netdev_mac_len == 6 &&
+			    !(vf->link && vf_has(vf->link, VF_FIELD_MAC) && memcmp(vf->link->mac, vf->netdev_mac, 6) == 0)) {
+				memcpy(c.mac, vf->netdev_mac, 6);
+				if ((r = push_claim(&claims, &n, &c)) < 0)
+					return r;
+			}
+		}
+	}
+	if (n > 1)
+		qsort(claims, n, sizeof(*claims), cmp_claim);
+	for (size_t i = 1; i < n; i++) {
+		const struct mac_claim *a = &claims[i - 1], *b = &claims[i];
+		if (memcmp(a->mac, b->mac, 6) != 0 || !a->want)
+			continue;
+		if (b->pf == a->pf && b->vf == a->vf)
+			continue;
+		/* Name the later of two wanted ones first; else the wanted one. */
+		const struct mac_claim *first = b->want ? b : a, *other = b->want ? a : b;
+		char mac[VF_MAC_STRLEN], where[300], label[64], olabel[64];
+		vf_mac_format(first->mac, 6, mac);
+		pos_format(&first->want->mac_pos, where, sizeof(where));
+		claim_label(first, label, sizeof(label));
+		claim_label(other, olabel, sizeof(olabel));
+		char what[256];
+		if (first->want->stable_mac)
+			snprintf(what, sizeof(what), "stable gives %s %s", label, mac);
+		else
+			snprintf(what, sizeof(what), "%s for %s", mac, label);
+		if (!other->want)
+			return error_set(ret_error, -EINVAL,
+				    "%s: mac: %s, which %s already has (the config does not set its MAC); two VFs cannot share a MAC",
+				    where, what, olabel);
+		char owhere[300];
+		pos_format(&other->want->mac_pos, owhere, sizeof(owhere));
+		return error_set(ret_error, -EINVAL, "%s: mac: %s, which %s%s gets too (%s); two VFs cannot share a MAC",
+			    where, what, olabel, other->want->stable_mac ? " (mac: stable)" : "", owhere);
+	}
+	return 0;
 }
 
 static int view_build(const struct config *cfg, const struct apply_env *env, struct rtnl *nl, struct view *v,
@@ -230,6 +408,8 @@ static int view_build(const struct config *cfg, const struct apply_env *env, str
 					vw->s.mac_len = 6;
 					vw->s.has |= VF_HAS(VF_FIELD_MAC);
 					vw->s.index = k;
+					vw->mac_pos = w.stable_mac_pos;
+					vw->stable_mac = true;
 					if (!vw->any)
 						vw->pos = w.pos;
 					vw->any = true;
@@ -249,7 +429,7 @@ static int view_build(const struct config *cfg, const struct apply_env *env, str
 		v->pfs = nw;
 		v->pfs[v->n_pfs++] = w;
 	}
-	return 0;
+	return view_check_macs(cfg, v, ret_error);
 }
 
 static int add_change(struct plan *p, const struct plan_change *c)

@@ -72,8 +72,10 @@ void apply_report_done(struct apply_report *r);
  * or -errno with rep->error set when it stopped. */
 int apply_run(const struct config *cfg, const struct apply_env *env, struct apply_report *rep);
 
-/* The stable VF MAC: 02:P3:P4:P5:II:II (locally administered, unicast),
- * P3-P5 the NIC-specific half of the PF's permanent MAC, II the VF index. */
+/* The stable VF MAC: 02:H1:H2:H3:II:II (locally administered, unicast),
+ * H1-H3 the second half of the PF's permanent MAC xor a fixed mix of its
+ * first half (the whole permanent MAC counts), II the VF index. The exact
+ * arithmetic is above the function in apply.c and in docs/config.md. */
 void apply_stable_mac(const uint8_t pf_perm[6], uint32_t vf_index, uint8_t ret[6]);
 
 const char *change_kind_to_string(enum change_kind k); /* "numvfs", "autoprobe", "vf", "driver" */

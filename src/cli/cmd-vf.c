@@ -121,7 +121,9 @@ static int vf_set(struct cli *cli, int argc, char **argv)
 	struct pci_tree *t = cli->vf_tree;
 	int r;
 	if (!t) {
-		struct inventory_opts o = {.sysfs_root = cli->sysfs_root};
+		/* The PFs' view of every VF's MAC, for the uniqueness check. */
+		struct inventory_opts o = {.sysfs_root = cli->sysfs_root,
+					   .netlink = inventory_root_is_live(cli->sysfs_root)};
 		if ((r = inventory_load(&o, &t)) < 0)
 			return cli_error("cannot read PCI devices under %s/bus/pci/devices: %s",
 					 cli->sysfs_root ? QUOTE(cli->sysfs_root) : SYSFS_DEFAULT_ROOT, strerror(-r));
@@ -143,6 +145,19 @@ static int vf_set(struct cli *cli, int argc, char **argv)
 		cli_error("vf set: %s: its PF %s (driver %s) has no network interface, so its VFs have no "
 			  "rtnetlink settings", QUOTE(spec), vf->pf->addr, vf->pf->driver ? vf->pf->driver : "none");
 		goto out;
+	}
+	if (vf_has(&want, VF_FIELD_MAC)) {
+		const struct pci_function *other = NULL;
+		bool on_netdev = false;
+		if (inventory_find_vf_mac(t, want.mac, vf, &other, &on_netdev)) {
+			char mac[VF_MAC_STRLEN];
+			vf_mac_format(want.mac, 6, mac);
+			cli_error("vf set %s: mac %s: VF %u of %s (%s) already has it (%s%s%s); two VFs cannot share a MAC",
+				  spec, mac, other->vf_index, other->pf->netdevs ? other->pf->netdevs[0] : other->pf->addr,
+				  other->addr, on_netdev ? "its netdev " : "its PF gave it",
+				  on_netdev ? other->netdevs[0] : "", on_netdev ? " carries it" : "");
+			goto out;
+		}
 	}
 	if (!inventory_root_is_live(cli->sysfs_root)) {
 		cli_error("vf set: --sysfs-root %s is not this kernel's /sys: VFs can be changed only on the live host",
@@ -169,6 +184,12 @@ static int vf_set(struct cli *cli, int argc, char **argv)
 	}
 	if (!cli->batch)
 		rtnl_close(nl);
+	if (!rep.failed && vf_has(&want, VF_FIELD_MAC) && vf->link) {
+		/* Later lines of a batch see the MAC this one gave. */
+		memcpy(vf->link->mac, want.mac, 6);
+		vf->link->mac_len = 6;
+		vf->link->has |= VF_HAS(VF_FIELD_MAC);
+	}
 	r = EXIT_OK;
 	if (cli->json)
 		r = cli_print_json("vf set", json_report(vf, &rep, want.has));

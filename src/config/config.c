@@ -756,6 +756,7 @@ static int parse_pf_entry(struct ctx *x, const yaml_node_t *e)
 	if (scheme >= 0) {
 		pf->has_mac_scheme = true;
 		pf->mac_scheme = (enum mac_scheme)scheme;
+		pf->mac_scheme_pos = pos_of(x, s[PF_KEY_MAC].value->start_mark);
 	}
 	if (vfs && vfs->type == YAML_SEQUENCE_NODE)
 		for (yaml_node_item_t *it = vfs->data.sequence.items.start; it < vfs->data.sequence.items.top; it++) {

@@ -88,6 +88,7 @@ struct pf_desired {
 
 	struct config_pos pos;        /* the match: of the first entry */
 	struct config_pos numvfs_pos; /* the numvfs: value that won, when has_numvfs */
+	struct config_pos mac_scheme_pos; /* the mac: value that won, when has_mac_scheme */
 };
 
 struct config {

@@ -159,3 +159,22 @@ int inventory_resolve(const struct pci_tree *t, const char *spec, struct pci_fun
 	*ret = vf;
 	return 0;
 }
+
+bool inventory_find_vf_mac(const struct pci_tree *t, const uint8_t mac[6], const struct pci_function *except,
+			   const struct pci_function **ret_vf, bool *ret_on_netdev)
+{
+	for (size_t i = 0; i < t->n_devs; i++) {
+		const struct pci_function *vf = t->devs[i];
+		if (!vf->pf || vf == except)
+			continue;
+		bool pf_view = vf->link && vf_has(vf->link, VF_FIELD_MAC) && vf->link->mac_len == 6 &&
+			       memcmp(vf->link->mac, mac, 6) == 0;
+		bool own = vf->netdev_mac_len == 6 && memcmp(vf->netdev_mac, mac, 6) == 0;
+		if (pf_view || own) {
+			*ret_vf = vf;
+			*ret_on_netdev = !pf_view;
+			return true;
+		}
+	}
+	return false;
+}

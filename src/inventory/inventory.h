@@ -27,3 +27,8 @@ int inventory_load(const struct inventory_opts *opts, struct pci_tree **ret);
  * that says what was not found (the caller frees it). */
 int inventory_resolve(const struct pci_tree *t, const char *spec, struct pci_function **ret,
 		      char **ret_error);
+
+/* Whether a VF of t other than except carries mac: as its PF gave it, or on
+ * its own netdev (*ret_on_netdev). On true *ret_vf is that VF. */
+bool inventory_find_vf_mac(const struct pci_tree *t, const uint8_t mac[6], const struct pci_function *except,
+			   const struct pci_function **ret_vf, bool *ret_on_netdev);

@@ -116,6 +116,20 @@ static int read_id(struct pci_tree *t, struct pci_function *d, int fd, const cha
 	return 0;
 }
 
+/* The MAC the function's first netdev itself carries (net/NAME/address):
+ * for a VF, its own view, which can differ from the one its PF gave it. */
+static void read_netdev_mac(struct pci_function *d, int fd)
+{
+	if (!d->netdevs)
+		return;
+	_cleanup_free_ char *rel = path_join("net", d->netdevs[0]), *path = rel ? path_join(rel, "address") : NULL;
+	_cleanup_free_ char *text = NULL;
+	if (!path || read_text_at(fd, path, 64, &text) < 0)
+		return;
+	if (vf_mac_parse(text, d->netdev_mac) == 0)
+		d->netdev_mac_len = 6;
+}
+
 static void read_netdevs(struct pci_tree *t, struct pci_function *d, int fd)
 {
 	int nfd = openat(fd, "net", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -139,6 +153,7 @@ static void read_netdevs(struct pci_tree *t, struct pci_function *d, int fd)
 	}
 	closedir(dir);
 	strv_sort(d->netdevs);
+	read_netdev_mac(d, fd);
 }
 
 static void read_sriov(struct pci_tree *t, struct pci_function *d, int fd)

@@ -52,6 +52,8 @@ struct pci_function {
 	char *driver;          /* bound driver; NULL when unbound */
 	char *driver_override; /* NULL when unset */
 	char **netdevs;        /* NULL-terminated; NULL when none */
+	uint8_t netdev_mac[6]; /* net/NETDEVS[0]/address: the MAC the netdev itself carries */
+	unsigned netdev_mac_len; /* 6, or 0 when there is no netdev or its address is unreadable */
 	int32_t numa_node;     /* -1 when unknown or not NUMA */
 	int32_t iommu_group;   /* -1 when not in a group (IOMMU off) */
 	struct pci_function **group_peers; /* every member of the group, this one included */

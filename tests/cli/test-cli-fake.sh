@@ -32,6 +32,11 @@ check_status "unreadable root" 1 "$ctl" list --sysfs-root "$tmp/none"
 check_contains "unreadable root: says where" "$out" "cannot read PCI devices under $tmp/none"
 check_status "vf set refuses a foreign root" 1 "$ctl" --sysfs-root "$tmp/tb" vf set eth0#0 vlan 5
 check_contains "foreign root: says why" "$out" "VFs can be changed only on the live host"
+printf '02:00:00:00:00:44\n' >"$tmp/tb/bus/pci/devices/0000:01:10.4/net/eth4/address"
+check_status "vf set refuses a MAC another VF has" 1 "$ctl" --sysfs-root "$tmp/tb" vf set eth1#0 mac 02:00:00:00:00:44
+check_eq "names the VF that has it" "$out" "sriovctl: vf set eth1#0: mac 02:00:00:00:00:44: VF 2 of eth0 (0000:01:10.4) already has it (its netdev eth4 carries it); two VFs cannot share a MAC"
+check_status "vf set: the VF's own MAC is no duplicate" 1 "$ctl" --sysfs-root "$tmp/tb" vf set eth0#2 mac 02:00:00:00:00:44
+check_contains "it gets as far as the live-host check" "$out" "VFs can be changed only on the live host"
 
 # An odd tree: garbage, a NUL-free binary blob, dangling links.
 printf 'seven\n' >"$tmp/tb/bus/pci/devices/0000:02:00.0/sriov_totalvfs"

@@ -22,8 +22,9 @@ done
 pf0=${igb[0]} pf1=${igb[1]}
 net0=$(ls /sys/bus/pci/devices/$pf0/net | head -1)
 net1=$(ls /sys/bus/pci/devices/$pf1/net | head -1)
-# The stable scheme: 02 + the NIC half of the PF's permanent MAC + VF index.
-stable_mac() { local m; m=$(cat /sys/bus/pci/devices/$pf0/net/$net0/address); printf '02:%s:00:%02x' "${m:9:8}" "$1"; }
+# The stable scheme (docs/config.md), from the PF's permanent MAC and the VF index.
+. "$here/lib/stable-mac.sh"
+stable_mac() { stable_mac_of "$(cat /sys/bus/pci/devices/$pf0/net/$net0/address)" "$1"; }
 
 cat >"$work/sriovd.conf" <<CONF
 version: 1
