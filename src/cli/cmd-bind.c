@@ -53,19 +53,19 @@ static void bind_text(const struct pci_function *d, const char *asked, const str
 	lifecycle_label(d, label);
 	if (!res->changed) {
 		if (streq_ptr(asked, LIFECYCLE_DRIVER_KERNEL))
-			printf("%s is already bound to its kernel driver %s; nothing to do\n", label,
+			text_printf(stdout, "%s is already bound to its kernel driver %s; nothing to do\n", label,
 			       res->driver_after ? res->driver_after : "-");
 		else
-			printf("%s is already bound to %s; nothing to do\n", label, asked);
+			text_printf(stdout, "%s is already bound to %s; nothing to do\n", label, asked);
 	} else {
 		const char *how = "";
 		if (streq_ptr(asked, LIFECYCLE_DRIVER_KERNEL))
 			how = res->restored ? " (the driver it had before)" : " (the kernel's choice)";
-		printf("%s: %s -> %s%s\n", label, res->driver_before ? res->driver_before : "no driver",
+		text_printf(stdout, "%s: %s -> %s%s\n", label, res->driver_before ? res->driver_before : "no driver",
 		       res->driver_after ? res->driver_after : "no driver", how);
 	}
 	if (res->vfio_device)
-		printf("IOMMU group %d: %s\n", res->iommu_group, res->vfio_device);
+		text_printf(stdout, "IOMMU group %d: %s\n", res->iommu_group, res->vfio_device);
 }
 
 int cmd_bind(struct cli *cli, int argc, char **argv)
@@ -107,7 +107,7 @@ int cmd_bind(struct cli *cli, int argc, char **argv)
 	lifecycle_rtnl_done(&rt);
 
 	for (size_t i = 0; res.overridden && res.overridden[i]; i++)
-		fprintf(stderr, "warning: --force: %s\n", res.overridden[i]);
+		text_printf(stderr, "warning: --force: %s\n", res.overridden[i]);
 	int status = EXIT_OK;
 	if (r < 0) {
 		cli_error("bind: %s", error ? error : strerror(-r));

@@ -35,18 +35,18 @@ static void text_report(FILE *out, const struct check_report *rep)
 	for (size_t i = 0; i < rep->n; i++) {
 		const struct check_finding *f = &rep->findings[i];
 		count[f->status]++;
-		fprintf(out, "[%s] %-10s %s%s%s\n", label[f->status], f->check, f->subject ? f->subject : "",
+		text_printf(out, "[%s] %-10s %s%s%s\n", label[f->status], f->check, f->subject ? f->subject : "",
 			f->subject ? ": " : "", f->summary);
 		if (f->evidence)
-			fprintf(out, "       evidence: %s\n", f->evidence);
+			text_printf(out, "       evidence: %s\n", f->evidence);
 		if (f->fix)
-			fprintf(out, "       fix: %s\n", f->fix);
+			text_printf(out, "       fix: %s\n", f->fix);
 	}
 	if (count[CHECK_FAIL])
-		fprintf(out, "\nNOT READY: %zu failed, %zu warnings, %zu ok\n", count[CHECK_FAIL], count[CHECK_WARN],
+		text_printf(out, "\nNOT READY: %zu failed, %zu warnings, %zu ok\n", count[CHECK_FAIL], count[CHECK_WARN],
 			count[CHECK_OK]);
 	else
-		fprintf(out, "\nready: %zu warnings, %zu ok\n", count[CHECK_WARN], count[CHECK_OK]);
+		text_printf(out, "\nready: %zu warnings, %zu ok\n", count[CHECK_WARN], count[CHECK_OK]);
 }
 
 int cmd_check(struct cli *cli, int argc, char **argv)

@@ -97,10 +97,10 @@ static void print_outcome(const struct pci_function *pf, const struct numvfs_res
 	char label[LIFECYCLE_LABEL_MAX];
 	lifecycle_label(pf, label);
 	if (!res->changed) {
-		printf("%s already has %u VF%s; nothing written\n", label, res->before, res->before == 1 ? "" : "s");
+		text_printf(stdout, "%s already has %u VF%s; nothing written\n", label, res->before, res->before == 1 ? "" : "s");
 		return;
 	}
-	printf("%s: %u -> %u VFs%s%s\n", label, res->before, res->after,
+	text_printf(stdout, "%s: %u -> %u VFs%s%s\n", label, res->before, res->after,
 	       res->disabled_first ? " (through 0: the kernel cannot resize)" : "",
 	       res->wrote_autoprobe ? ", sriov_drivers_autoprobe set to 0 (new VFs stay unbound)"
 	       : res->after > 0 && res->autoprobe == 0 ? ", sriov_drivers_autoprobe is 0 (new VFs stay unbound)"
@@ -111,15 +111,15 @@ static void print_warnings(const struct pci_function *pf, const struct numvfs_re
 			   const struct numvfs_result *res)
 {
 	for (size_t i = 0; res->overridden && res->overridden[i]; i++)
-		fprintf(stderr, "warning: --force: %s\n", res->overridden[i]);
+		text_printf(stderr, "warning: --force: %s\n", res->overridden[i]);
 	if (!res->changed)
 		return;
 	unsigned ms = req->timeout_ms;
 	if (res->links < res->after)
-		fprintf(stderr, "warning: %s: %u of %u virtfn links after %u.%03u s\n", pf->addr, res->links,
+		text_printf(stderr, "warning: %s: %u of %u virtfn links after %u.%03u s\n", pf->addr, res->links,
 			res->after, ms / 1000, ms % 1000);
 	for (size_t i = 0; res->no_driver && res->no_driver[i]; i++)
-		fprintf(stderr, "warning: VF %s has no driver after %u.%03u s although autoprobe is on (see the kernel log)\n",
+		text_printf(stderr, "warning: VF %s has no driver after %u.%03u s although autoprobe is on (see the kernel log)\n",
 			res->no_driver[i], ms / 1000, ms % 1000);
 }
 

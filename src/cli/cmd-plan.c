@@ -77,7 +77,7 @@ void cli_text_plan_changes(FILE *out, const struct plan *p)
 		if (c->vf >= 0)
 			snprintf(vf, sizeof(vf), "VF %d", c->vf);
 		const char *field = c->kind == CHANGE_VF_FIELD ? vf_field_name(c->field) : change_kind_to_string(c->kind);
-		fprintf(out, "%-22s %-6s %-10s %s -> %s\n", who, vf, field, c->now, c->want);
+		text_printf(out, "%-22s %-6s %-10s %s -> %s\n", who, vf, field, c->now, c->want);
 	}
 }
 
@@ -86,7 +86,7 @@ static void print_warnings(const struct cli *cli, char *const *warnings)
 	if (cli->json)
 		return;
 	for (size_t i = 0; warnings && warnings[i]; i++)
-		fprintf(stderr, "warning: %s\n", warnings[i]);
+		text_printf(stderr, "warning: %s\n", warnings[i]);
 }
 
 static void apply_env_init(const struct cli *cli, struct apply_env *env, struct lifecycle_rtnl *rt)
@@ -139,7 +139,7 @@ int cmd_plan(struct cli *cli, int argc, char **argv)
 		r = cli_print_json("plan", j);
 	} else {
 		cli_text_plan_changes(stdout, &p);
-		printf("%zu change%s\n", p.n, p.n == 1 ? "" : "s");
+		text_printf(stdout, "%zu change%s\n", p.n, p.n == 1 ? "" : "s");
 	}
 	plan_done(&p);
 	return r;
@@ -173,16 +173,16 @@ int cmd_apply(struct cli *cli, int argc, char **argv)
 	} else {
 		cli_text_plan_changes(stdout, &rep.done);
 		if (ar < 0) {
-			fprintf(stdout, "\nstopped: %s\n", rep.error ? rep.error : strerror(-ar));
+			text_printf(stdout, "\nstopped: %s\n", rep.error ? rep.error : strerror(-ar));
 			if (rep.rolled_back)
-				fprintf(stdout, "put back %u VF setting%s changed in this run\n", rep.rolled_back,
+				text_printf(stdout, "put back %u VF setting%s changed in this run\n", rep.rolled_back,
 					rep.rolled_back == 1 ? "" : "s");
 			if (rep.not_done.n) {
-				fprintf(stdout, "not applied:\n");
+				text_printf(stdout, "not applied:\n");
 				cli_text_plan_changes(stdout, &rep.not_done);
 			}
 		}
-		printf("%zu change%s applied, %u write%s\n", rep.done.n, rep.done.n == 1 ? "" : "s", rep.writes,
+		text_printf(stdout, "%zu change%s applied, %u write%s\n", rep.done.n, rep.done.n == 1 ? "" : "s", rep.writes,
 		       rep.writes == 1 ? "" : "s");
 	}
 	if (ar < 0 && !cli->json)

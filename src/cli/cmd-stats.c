@@ -28,16 +28,16 @@ static json_t *json_stats(const struct pci_function *const *vfs, size_t n)
 
 static void text_stats(FILE *out, const struct pci_function *const *vfs, size_t n)
 {
-	fprintf(out, "%-4s %-12s %12s %14s %12s %14s %10s %10s %10s %10s\n", "VF", "ADDRESS", "RX_PACKETS",
+	text_printf(out, "%-4s %-12s %12s %14s %12s %14s %10s %10s %10s %10s\n", "VF", "ADDRESS", "RX_PACKETS",
 		"RX_BYTES", "TX_PACKETS", "TX_BYTES", "BROADCAST", "MULTICAST", "RX_DROP", "TX_DROP");
 	for (size_t i = 0; i < n; i++) {
 		const struct pci_function *vf = vfs[i];
 		if (!vf->link || !vf_has(vf->link, VF_FIELD_STATS)) {
-			fprintf(out, "%-4u %-12s %s\n", vf->vf_index, vf->addr, "(no counters reported)");
+			text_printf(out, "%-4u %-12s %s\n", vf->vf_index, vf->addr, "(no counters reported)");
 			continue;
 		}
 		const struct vf_stats *s = &vf->link->stats;
-		fprintf(out, "%-4u %-12s %12llu %14llu %12llu %14llu %10llu %10llu %10llu %10llu\n", vf->vf_index,
+		text_printf(out, "%-4u %-12s %12llu %14llu %12llu %14llu %10llu %10llu %10llu %10llu\n", vf->vf_index,
 			vf->addr, (unsigned long long)s->rx_packets, (unsigned long long)s->rx_bytes,
 			(unsigned long long)s->tx_packets, (unsigned long long)s->tx_bytes,
 			(unsigned long long)s->broadcast, (unsigned long long)s->multicast,

@@ -67,13 +67,13 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 		json_object_set_new(o, "plan_error", pr < 0 ? json_string(error ? error : strerror(-pr)) : json_null());
 		r = cli_print_json("status", o);
 	} else {
-		printf("sriovd:      %s", running ? "running" : "not running");
+		text_printf(stdout, "sriovd:      %s", running ? "running" : "not running");
 		if (running)
-			printf(" (pid %lld)", (long long)pid);
-		printf("\nconfig:      %s\n", config);
+			text_printf(stdout, " (pid %lld)", (long long)pid);
+		text_printf(stdout, "\nconfig:      %s\n", config);
 		if (st) {
-			printf("started:     %s\n", json_string_value(json_object_get(st, "started")) ?: "-");
-			printf("last check:  %s, %lld apply runs, last one made %lld writes\n",
+			text_printf(stdout, "started:     %s\n", json_string_value(json_object_get(st, "started")) ?: "-");
+			text_printf(stdout, "last check:  %s, %lld apply runs, last one made %lld writes\n",
 			       json_string_value(json_object_get(st, "last_reconcile")) ?: "-",
 			       (long long)json_integer_value(json_object_get(st, "applies")),
 			       (long long)json_integer_value(json_object_get(st, "last_writes")));
@@ -81,18 +81,18 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 			size_t i;
 			json_t *e;
 			if (json_array_size(errs))
-				printf("last errors:\n");
+				text_printf(stdout, "last errors:\n");
 			json_array_foreach(errs, i, e)
-				printf("  %s  %s\n", json_string_value(json_object_get(e, "time")) ?: "-",
+				text_printf(stdout, "  %s  %s\n", json_string_value(json_object_get(e, "time")) ?: "-",
 				       json_string_value(json_object_get(e, "message")) ?: "");
 		} else
-			printf("status file: %s: %s\n", path, jerr.text);
+			text_printf(stdout, "status file: %s: %s\n", path, jerr.text);
 		if (pr < 0)
-			printf("drift:       cannot tell: %s\n", error ? error : strerror(-pr));
+			text_printf(stdout, "drift:       cannot tell: %s\n", error ? error : strerror(-pr));
 		else if (p.n == 0)
-			printf("drift:       none, the host matches the config\n");
+			text_printf(stdout, "drift:       none, the host matches the config\n");
 		else {
-			printf("drift:       %zu change%s wanted:\n", p.n, p.n == 1 ? "" : "s");
+			text_printf(stdout, "drift:       %zu change%s wanted:\n", p.n, p.n == 1 ? "" : "s");
 			cli_text_plan_changes(stdout, &p);
 		}
 	}

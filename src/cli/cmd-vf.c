@@ -79,7 +79,7 @@ static json_t *json_report(const struct pci_function *vf, const struct vf_apply_
 static void text_report(FILE *out, const char *spec, const struct pci_function *vf,
 			const struct vf_apply_report *rep, unsigned asked)
 {
-	fprintf(out, "%s (%s, VF %u of %s, driver %s):\n", spec, vf->addr, vf->vf_index, vf->pf->netdevs[0],
+	text_printf(out, "%s (%s, VF %u of %s, driver %s):\n", spec, vf->addr, vf->vf_index, vf->pf->netdevs[0],
 		vf->pf->driver ? vf->pf->driver : "-");
 	for (int f = 0; f < _VF_FIELD_MAX; f++) {
 		if (!(asked & VF_HAS(f)))
@@ -89,23 +89,23 @@ static void text_report(FILE *out, const char *spec, const struct pci_function *
 		vf_field_format(&rep->sent, f, value, sizeof(value));
 		if (vf_has(&rep->before, f))
 			vf_field_format(&rep->before, f, before, sizeof(before));
-		fprintf(out, "  %-10s %-18s ", vf_field_name(f), value);
+		text_printf(out, "  %-10s %-18s ", vf_field_name(f), value);
 		if (res->error) {
 			const char *name = strerrorname_np(-res->error);
 			const char *h = hint(f, res->error, vf->pf->driver);
-			fprintf(out, "FAILED: %s [%s]%s%s%s%s\n", strerror(-res->error), name ? name : "?",
+			text_printf(out, "FAILED: %s [%s]%s%s%s%s\n", strerror(-res->error), name ? name : "?",
 				h ? ": " : "", h ? h : "", res->message ? "; kernel: " : "",
 				res->message ? res->message : "");
 		} else if (!rep->failed)
-			fprintf(out, "ok (was %s)\n", before);
+			text_printf(out, "ok (was %s)\n", before);
 		else if (rep->rolled_back & VF_HAS(f))
-			fprintf(out, "rolled back to %s\n", before);
+			text_printf(out, "rolled back to %s\n", before);
 		else
-			fprintf(out, "applied, and putting it back to %s FAILED: %s\n", before,
+			text_printf(out, "applied, and putting it back to %s FAILED: %s\n", before,
 				strerror(-rep->rollback.field[f].error));
 	}
 	if (rep->failed)
-		fprintf(out, "not applied: a setting was refused, so the accepted ones were put back\n");
+		text_printf(out, "not applied: a setting was refused, so the accepted ones were put back\n");
 }
 
 static int vf_set(struct cli *cli, int argc, char **argv)

@@ -6,6 +6,7 @@
 #include "netlink/rtnl.h"
 #include "output/output.h"
 #include "util/input.h"
+#include "util/input.h"
 #include "util/util.h"
 
 static const struct cli_verb verbs[] = {
@@ -42,8 +43,9 @@ static void usage(FILE *f)
 
 static void vmsg(const char *fmt, va_list ap)
 {
+	/* Messages quote input and sysfs contents: never a raw control byte. */
 	fputs("sriovctl: ", stderr);
-	vfprintf(stderr, fmt, ap);
+	text_vprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
 }
 

@@ -2,6 +2,7 @@
 
 #include <stdarg.h>
 
+#include "util/input.h"
 #include "util/util.h"
 
 static const char *or_dash(const char *s)
@@ -65,11 +66,11 @@ void text_print_list(FILE *f, const struct pci_tree *t)
 		const char *autoprobe = pf->sriov.autoprobe < 0 ? "?" : pf->sriov.autoprobe ? "on" : "off";
 		if (n_pfs++)
 			fputc('\n', f);
-		fprintf(f, "PF %s  %s  driver %s  VFs %s  autoprobe %s  numa %s  iommu %s  [%04x:%04x] %s\n", pf->addr,
+		text_printf(f, "PF %s  %s  driver %s  VFs %s  autoprobe %s  numa %s  iommu %s  [%04x:%04x] %s\n", pf->addr,
 			net, or_dash(pf->driver), vfs, autoprobe, numa, group, pf->vendor_id, pf->device_id, title);
 		if (pf->n_vfs == 0)
 			continue;
-		fprintf(f, "  %-3s %-12s %-10s %-9s %-5s %-17s %-4s %-3s %-8s %-5s %-7s %-6s %-6s\n", "VF",
+		text_printf(f, "  %-3s %-12s %-10s %-9s %-5s %-17s %-4s %-3s %-8s %-5s %-7s %-6s %-6s\n", "VF",
 			"ADDRESS", "NETDEV", "DRIVER", "IOMMU", "MAC", "VLAN", "QOS", "SPOOFCHK", "TRUST",
 			"STATE", "MINTX", "MAXTX");
 		for (size_t k = 0; k < pf->n_vfs; k++) {
@@ -96,24 +97,24 @@ void text_print_list(FILE *f, const struct pci_tree *t)
 				if (vf_has(s, VF_FIELD_LINK_STATE))
 					state = or_dash(vf_link_state_to_string(s->link_state));
 			}
-			fprintf(f, "  %-3u %-12s %-10s %-9s %-5s %-17s %-4s %-3s %-8s %-5s %-7s %-6s %-6s\n",
+			text_printf(f, "  %-3u %-12s %-10s %-9s %-5s %-17s %-4s %-3s %-8s %-5s %-7s %-6s %-6s\n",
 				vf->vf_index, vf->addr, vnet, or_dash(vf->driver), vgroup, mac, vlan, qos, spoof,
 				trust, state, minr, maxr);
 		}
 	}
 	if (n_pfs == 0)
-		fprintf(f, "no SR-IOV physical functions under %s\n", t->root);
+		text_printf(f, "no SR-IOV physical functions under %s\n", t->root);
 	else
-		fprintf(f, "\n%zu PFs, %zu VFs\n", n_pfs, pci_tree_count_vfs(t));
+		text_printf(f, "\n%zu PFs, %zu VFs\n", n_pfs, pci_tree_count_vfs(t));
 }
 
 static void kv(FILE *f, const char *key, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void kv(FILE *f, const char *key, const char *fmt, ...)
 {
 	va_list ap;
-	fprintf(f, "%-20s ", key);
+	text_printf(f, "%-20s ", key);
 	va_start(ap, fmt);
-	vfprintf(f, fmt, ap);
+	text_vprintf(f, fmt, ap);
 	va_end(ap);
 	fputc('\n', f);
 }
@@ -139,9 +140,9 @@ void text_print_show(FILE *f, const struct pci_function *d)
 	kv(f, "numa_node:", "%s", numa);
 	kv(f, "iommu_group:", "%s", group);
 	if (d->n_group_peers) {
-		fprintf(f, "%-20s ", "iommu_group_members:");
+		text_printf(f, "%-20s ", "iommu_group_members:");
 		for (size_t i = 0; i < d->n_group_peers; i++)
-			fprintf(f, "%s%s", i ? " " : "", d->group_peers[i]->addr);
+			text_printf(f, "%s%s", i ? " " : "", d->group_peers[i]->addr);
 		fputc('\n', f);
 	}
 	if (d->is_pf) {
@@ -188,5 +189,5 @@ void text_print_show(FILE *f, const struct pci_function *d)
 void text_print_warnings(FILE *f, const struct pci_tree *t)
 {
 	for (size_t i = 0; t->warnings && t->warnings[i]; i++)
-		fprintf(f, "warning: %s\n", t->warnings[i]);
+		text_printf(f, "warning: %s\n", t->warnings[i]);
 }

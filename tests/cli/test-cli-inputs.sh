@@ -13,10 +13,10 @@ tmp=$(mktemp -d "${TMPDIR:-/dev/shm}/sriovctl-inputs.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 dev=bus/pci/devices
 
-# raw_ctl FILE: passes when FILE holds no byte outside printable ASCII but
-# the newline (od prints each byte as a name: nl, esc, ...).
+# no_raw_control FILE: passes when FILE holds no byte outside printable
+# ASCII (0x20-0x7e) but the newline.
 no_raw_control() {
-	! LC_ALL=C od -An -c "$1" | grep -Eq '\\[0-7]{3}|\\[abfrtv0]|033'
+	! od -An -v -tx1 "$1" | tr ' ' '\n' | grep -Eqv '^$|^0a$|^[2-6][0-9a-f]$|^7[0-9a-e]$'
 }
 
 # --- VF links that loop ------------------------------------------------------
@@ -74,4 +74,47 @@ check_status "unknown command of 100 kB" 2 "$ctl" "$big"
 check_eq "unknown command: cut" "$(head -1 <<<"$out")" "sriovctl: '$(head -c 128 <<<"$big")...' is not a command"
 check_status "bind to a 100 kB driver name" 2 "$ctl" --sysfs-root "$tmp/tb" bind eth0#0 "$big"
 check_contains "bind: cut" "$out" "sriovctl: bind: '$(head -c 128 <<<"$big")...' is not a driver name"
+
+# --- control bytes in names and contents are escaped in text output ---------
+"$mk" "$tmp/esc" testbed >/dev/null
+esc=$tmp/esc/$dev
+evil=$'\e[2Jeth0\nPF 0000:09:00.0  forged'
+mv "$esc/0000:01:00.0/net/eth0" "$esc/0000:01:00.0/net/$evil"
+printf '\e]0;pwned\a\n' >"$esc/0000:01:10.0/driver_override"
+mkdir -p "$tmp/esc/kernel/iommu_groups/"$'\e]0;title\a'
+ln -sfn "../../../kernel/iommu_groups/"$'\e]0;title\a' "$esc/0000:01:10.2/iommu_group"
+mkdir "$esc/"$'\e[31mred'
+"$ctl" --sysfs-root "$tmp/esc" list >"$tmp/list.out" 2>"$tmp/list.err"
+check_eq "list with an ESC/newline netdev exits 0" "$?" 0
+check "list: stdout has no raw control byte" no_raw_control "$tmp/list.out"
+check "list: stderr has no raw control byte" no_raw_control "$tmp/list.err"
+check_contains "list: the netdev escaped as \\x1b and \\x0a" "$(cat "$tmp/list.out")" \
+	'PF 0000:01:00.0  \x1b[2Jeth0\x0aPF 0000:09:00.0  forged  driver igb'
+check_eq "list: no forged PF line" "$(grep -c '^PF 0000:09:00.0' "$tmp/list.out")" 0
+check_contains "warning: folder name escaped" "$(cat "$tmp/list.err")" \
+	"warning: 0000:01:10.2: iommu_group link points at '\\x1b]0;title\\x07', not a group number"
+check_contains "warning: bus/pci/devices entry escaped" "$(cat "$tmp/list.err")" \
+	'warning: bus/pci/devices/\x1b[31mred: not a PCI address, ignored'
+"$ctl" --sysfs-root "$tmp/esc" show 0000:01:10.0 >"$tmp/show.out" 2>&1
+check "show: no raw control byte" no_raw_control "$tmp/show.out"
+check_contains "show: driver_override escaped" "$(cat "$tmp/show.out")" 'driver_override:     \x1b]0;pwned\x07'
+"$ctl" --sysfs-root "$tmp/esc" show eth0 >"$tmp/show2.out" 2>&1
+check_eq "show of a raw ESC name: not found (names are matched raw)" "$?" 1
+"$ctl" --sysfs-root "$tmp/esc" show "$evil" >"$tmp/show3.out" 2>&1
+check "show PF by its odd name: no raw control byte" no_raw_control "$tmp/show3.out"
+check_contains "show PF by its odd name: netdevs line escaped" "$(cat "$tmp/show3.out")" \
+	'netdevs:             \x1b[2Jeth0\x0aPF 0000:09:00.0  forged'
+"$ctl" --sysfs-root "$tmp/esc" show $'nosuch\e]0;x\a' >"$tmp/err.out" 2>&1
+check "error line: no raw control byte" no_raw_control "$tmp/err.out"
+check_contains "error line: the DEV escaped" "$(cat "$tmp/err.out")" 'sriovctl: show: nosuch\x1b]0;x\x07: no such device'
+check_status "-j list keeps the raw name (JSON escapes it itself)" 0 "$ctl" --sysfs-root "$tmp/esc" -j list
+check_eq "-j list: the netdev as it is" "$(jq -r '.pfs[] | select(.address == "0000:01:00.0") | .netdevs[0]' <<<"$out")" "$evil"
+check_eq "-j list: the driver_override as it is" \
+	"$(jq -r '.pfs[].vfs[] | select(.address == "0000:01:10.0") | .driver_override' <<<"$out")" $'\e]0;pwned\a'
+"$ctl" --sysfs-root "$tmp/esc" check --proc-root "$tmp" --kmsg /dev/null >"$tmp/check.out" 2>&1
+check "check: no raw control byte" no_raw_control "$tmp/check.out"
+printf 'version: 1\npfs:\n  - match: {netdev: "eth\\e]0;x\\a"}\n    numvfs: 3\n' >"$tmp/esc.conf"
+"$ctl" --sysfs-root "$tmp/tb" plan "$tmp/esc.conf" >"$tmp/plan.out" 2>&1
+check "plan: a config value with ESC/BEL: no raw control byte" no_raw_control "$tmp/plan.out"
+check_contains "plan: the value escaped in its warning" "$(cat "$tmp/plan.out")" 'netdev eth\x1b]0;x\x07 matches no SR-IOV PF'
 tap_done
