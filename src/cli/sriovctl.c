@@ -1,6 +1,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+#include "batch.h"
 #include "cli.h"
 #include "config.h"
 #include "netlink/rtnl.h"
@@ -27,13 +28,14 @@ static void usage(FILE *f)
 	fprintf(f, "Usage: sriovctl [OPTIONS] COMMAND [ARGS]\n\nCommands:\n");
 	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
 		fprintf(f, "  %-7s %-24s %s\n", verbs[i].name, verbs[i].args, verbs[i].help);
-	fprintf(f, "\nOptions (before or after the command):\n"
+	fprintf(f, "\nOptions (before the command, or anywhere after it):\n"
 		   "  -j, --json           print JSON (schema: docs/json-schema.md)\n"
 		   "      --sysfs-root DIR read devices from DIR instead of /sys ($SRIOV_SYSFS_ROOT)\n"
 		   "      --proc-root DIR  read cmdline/cpuinfo from DIR instead of /proc ($SRIOV_PROC_ROOT)\n"
 		   "      --kmsg FILE      read the kernel log from FILE instead of /dev/kmsg ($SRIOV_KMSG)\n"
 		   "  -b, --batch FILE     run the commands in FILE (- = stdin), one per line, in one process;\n"
-		   "                       stops at the first that fails\n"
+		   "                       stops at the first that fails. A line may add options (show eth0 -j);\n"
+		   "                       a NUL byte, a line over 4096 bytes or over 65536 lines: nothing runs\n"
 		   "  -h, --help           this text\n"
 		   "  -V, --version        version\n"
 		   "\nVF settings (vf set): mac M, vlan V [qos Q] [proto 802.1Q|802.1ad], spoofchk on|off,\n"
@@ -233,60 +235,102 @@ static int run_verb(struct cli *cli, int argc, char **argv)
 	return cli_usage_error("'%s' is not a command", QUOTE(argv[0]));
 }
 
+/* Takes the global options (-j, --sysfs-root DIR, ..., the common_opts)
+ * out of argv[from..argc), wherever they stand, so that each verb sees only
+ * its own arguments: `vf set eth0#0 mac M -j` is `-j vf set eth0#0 mac M`.
+ * Only whole words are options ("-1" stays a value); "--" ends them.
+ * Returns 0, -1 when --help/--version was printed, or EXIT_USAGE. */
+static int take_global_opts(struct cli *cli, int *argc, char **argv, int from)
+{
+	int out = from, r = 0;
+	for (int i = from; i < *argc; i++) {
+		const char *a = argv[i];
+		if (strcmp(a, "--") == 0) {
+			while (i < *argc)
+				argv[out++] = argv[i++];
+			break;
+		}
+		const struct option *o = NULL;
+		const char *value = NULL;
+		if (a[0] == '-' && a[1] != '-' && a[1] && !a[2]) {
+			for (size_t k = 0; k < ARRAY_SIZE(common_opts) && !o; k++)
+				if (common_opts[k].val == a[1])
+					o = &common_opts[k];
+		} else if (a[0] == '-' && a[1] == '-') {
+			size_t len = strcspn(a + 2, "=");
+			for (size_t k = 0; k < ARRAY_SIZE(common_opts) && !o; k++)
+				if (strlen(common_opts[k].name) == len && strncmp(a + 2, common_opts[k].name, len) == 0)
+					o = &common_opts[k];
+			if (o && a[2 + len] == '=') {
+				if (o->has_arg == no_argument)
+					return cli_usage_error("option '--%s' takes no value", o->name);
+				value = a + 3 + len;
+			}
+		}
+		if (!o) {
+			argv[out++] = argv[i];
+			continue;
+		}
+		if (o->has_arg == required_argument && !value) {
+			if (i + 1 >= *argc)
+				return cli_usage_error("option '%s' needs a value", QUOTE(a));
+			value = argv[++i];
+		}
+		if (handle_common(cli, o->val, value) < 0)
+			r = -1;
+	}
+	argv[out] = NULL;
+	*argc = out;
+	return r;
+}
+
 /* Batch mode: each line of FILE is one command ("vf set eth0#3 vlan 5"),
- * words separated by blanks; empty lines and lines starting with '#' are
- * skipped. Commands share the global options given on the command line. */
+ * read and checked all at once first (batch.h). Each command starts from
+ * the command line's options and may add its own (`show eth0 -j`). */
 static int run_batch(const struct cli *base, const char *path)
 {
-	_cleanup_fclose_ FILE *f = strcmp(path, "-") == 0 ? NULL : fopen(path, "re");
-	FILE *in = strcmp(path, "-") == 0 ? stdin : f;
-	if (!in)
-		return cli_error("batch: cannot open %s: %s", path, strerror(errno));
-	char *line = NULL;
-	size_t cap = 0;
-	unsigned lineno = 0;
-	int r = EXIT_OK;
+	struct batch b;
+	_cleanup_free_ char *error = NULL;
+	int r = batch_read(path, &b, &error);
+	if (r < 0) {
+		cli_error("batch: %s", error ? error : strerror(-r));
+		return r == -EINVAL || r == -E2BIG || r == -EFBIG ? EXIT_USAGE : EXIT_FAILED;
+	}
 	struct pci_tree *vf_tree = NULL;
 	struct rtnl *nl = NULL;
-	while (getline(&line, &cap, in) >= 0) {
-		lineno++;
-		char *words[64];
-		int n = 0;
-		char *save = NULL;
-		for (char *w = strtok_r(line, " \t\r\n", &save); w; w = strtok_r(NULL, " \t\r\n", &save)) {
-			if (n == (int)ARRAY_SIZE(words) - 1) {
-				r = cli_usage_error("batch: %s:%u: too many words", path, lineno);
-				goto out;
-			}
-			words[n++] = w;
-		}
-		words[n] = NULL;
-		if (n == 0 || words[0][0] == '#')
-			continue;
-		/* Each line starts from the command line's options; only the
-		 * caches for consecutive vf set lines carry over. */
+	r = EXIT_OK;
+	for (size_t i = 0; i < b.n_cmds && r == EXIT_OK; i++) {
+		struct batch_command *c = &b.cmds[i];
 		struct cli cli = *base;
 		cli.batch_file = NULL;
-		cli.batch = true;
-		cli.vf_tree = vf_tree;
-		cli.nl = nl;
-		r = run_verb(&cli, n, words);
-		vf_tree = cli.vf_tree;
-		nl = cli.nl;
-		if (strcmp(words[0], "vf") != 0) {
-			pci_tree_free(vf_tree);
-			vf_tree = NULL;
+		int pr = take_global_opts(&cli, &c->argc, c->argv, 0);
+		if (pr > 0 || (pr == 0 && c->argc == 0)) {
+			r = pr > 0 ? pr : cli_usage_error("options but no command");
+		} else if (pr == 0) {
+			/* Consecutive vf set lines on one root share its scan and
+			 * the rtnetlink socket; any other command drops them. */
+			bool same_root = streq_ptr(cli.sysfs_root, base->sysfs_root);
+			cli.batch = same_root;
+			cli.vf_tree = same_root ? vf_tree : NULL;
+			cli.nl = same_root ? nl : NULL;
+			r = run_verb(&cli, c->argc, c->argv);
+			if (same_root) {
+				vf_tree = cli.vf_tree;
+				nl = cli.nl;
+			}
+			if (strcmp(c->argv[0], "vf") != 0) {
+				pci_tree_free(vf_tree);
+				vf_tree = NULL;
+			}
 		}
 		fflush(stdout);
-		if (r != EXIT_OK) {
-			fprintf(stderr, "sriovctl: batch: %s:%u: '%s' failed; stopping\n", path, lineno, words[0]);
-			goto out;
-		}
+		if (r != EXIT_OK)
+			text_printf(stderr, "sriovctl: batch: %s:%u: '%s' failed; stopping\n", QUOTE(path), c->lineno,
+				    c->argc ? QUOTE(c->argv[0]) : "");
 	}
-out:
 	pci_tree_free(vf_tree);
 	rtnl_close(nl);
-	free(line);
+	batch_done(&b);
 	return r;
 }
 
@@ -314,8 +358,15 @@ int main(int argc, char **argv)
 	} else if (first >= argc) {
 		usage(stderr);
 		return EXIT_USAGE;
-	} else
-		r = run_verb(&cli, argc - first, argv + first);
+	} else {
+		/* The rest of the global options, after the command. */
+		int n = argc - first;
+		r = take_global_opts(&cli, &n, argv + first, 1);
+		if (r < 0)
+			return EXIT_OK;
+		if (r == 0)
+			r = run_verb(&cli, n, argv + first);
+	}
 	if (fflush(stdout) != 0 || ferror(stdout))
 		return cli_error("write error on standard output");
 	return r;

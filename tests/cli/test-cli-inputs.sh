@@ -19,6 +19,8 @@ no_raw_control() {
 	! od -An -v -tx1 "$1" | tr ' ' '\n' | grep -Eqv '^$|^0a$|^[2-6][0-9a-f]$|^7[0-9a-e]$'
 }
 
+is_json() { jq -e . "$1" >/dev/null; }
+
 # --- VF links that loop ------------------------------------------------------
 "$mk" "$tmp/self" testbed >/dev/null
 ln -s ../0000:01:00.0 "$tmp/self/$dev/0000:01:00.0/virtfn5"
@@ -117,4 +119,58 @@ printf 'version: 1\npfs:\n  - match: {netdev: "eth\\e]0;x\\a"}\n    numvfs: 3\n'
 "$ctl" --sysfs-root "$tmp/tb" plan "$tmp/esc.conf" >"$tmp/plan.out" 2>&1
 check "plan: a config value with ESC/BEL: no raw control byte" no_raw_control "$tmp/plan.out"
 check_contains "plan: the value escaped in its warning" "$(cat "$tmp/plan.out")" 'netdev eth\x1b]0;x\x07 matches no SR-IOV PF'
+
+# --- batch files -------------------------------------------------------------
+printf 'show eth0\0#0\n' >"$tmp/nul.batch"
+check_status "batch with a NUL byte is refused" 2 "$ctl" --sysfs-root "$tmp/tb" --batch "$tmp/nul.batch"
+check_eq "NUL: one line naming the file and line, nothing shown" "$out" \
+	"sriovctl: batch: $tmp/nul.batch:1: holds a NUL byte (at byte 10; a batch file is text)"
+printf 'show eth0#0\nshow eth0\0#0\n' >"$tmp/nul2.batch"
+check_status "NUL on line 2: nothing run" 2 "$ctl" --sysfs-root "$tmp/tb" --batch "$tmp/nul2.batch"
+check_eq "NUL on line 2: only the error" "$out" \
+	"sriovctl: batch: $tmp/nul2.batch:2: holds a NUL byte (at byte 10; a batch file is text)"
+check_status "--batch /tmp (a folder)" 1 "$ctl" --batch /tmp
+check_eq "--batch /tmp: says so" "$out" "sriovctl: batch: cannot read /tmp: Is a directory"
+check_status "--batch of a missing file" 1 "$ctl" --batch "$tmp/none"
+check_eq "--batch missing: says so" "$out" "sriovctl: batch: cannot read $tmp/none: No such file or directory"
+check_status "--batch /proc/self/mem (read fails)" 1 "$ctl" --batch /proc/self/mem
+check_eq "--batch unreadable: says so" "$out" "sriovctl: batch: cannot read /proc/self/mem: Input/output error"
+head -c 5000 /dev/zero | tr '\0' a >"$tmp/long.batch"
+check_status "--batch with a 5000-byte line" 2 "$ctl" --batch "$tmp/long.batch"
+check_eq "long line: says so" "$out" "sriovctl: batch: $tmp/long.batch:1: longer than 4096 bytes"
+yes '' | head -n 70000 >"$tmp/many.batch"
+check_status "--batch with 70000 lines" 2 "$ctl" --batch "$tmp/many.batch"
+check_eq "many lines: says so" "$out" "sriovctl: batch: $tmp/many.batch: more than 65536 lines"
+printf 'show %s\n' "$big" >"$tmp/bigdev.batch"
+check_status "--batch with a long DEV" 2 "$ctl" --batch "$tmp/bigdev.batch"
+check_eq "--batch with a long DEV: no line above 4096" "$out" "sriovctl: batch: $tmp/bigdev.batch:1: longer than 4096 bytes"
+
+# --- global options anywhere, in batch lines too -----------------------------
+printf -- '-j show eth0#0\nshow eth0#1 -j\nshow --json 0000:01:10.4\nshow eth0#0\n' >"$tmp/opts.batch"
+"$ctl" --sysfs-root "$tmp/tb" --batch "$tmp/opts.batch" >"$tmp/opts.out" 2>&1
+check_eq "batch lines with -j before/after: exit 0" "$?" 0
+check_eq "batch: three JSON documents, then text" \
+	"$(jq -rs 'map(.address) | join(" ")' < <(head -n -11 "$tmp/opts.out") 2>&1)" \
+	"0000:01:10.0 0000:01:10.2 0000:01:10.4"
+check_contains "batch: a line without -j stays text" "$(tail -11 "$tmp/opts.out")" "address:             0000:01:10.0"
+printf 'show eth0#0 --sysfs-root %s\n' "$tmp/tb" >"$tmp/root.batch"
+check_status "batch line with its own --sysfs-root" 0 "$ctl" --sysfs-root /nonexistent --batch "$tmp/root.batch"
+check_contains "batch line with its own root: shown" "$out" "address:             0000:01:10.0"
+for cmd in "list -j" "show eth0 -j" "show -j eth0" "check -j --proc-root $tmp --kmsg /dev/null" "stats eth0 -j"; do
+	# shellcheck disable=SC2086
+	"$ctl" --sysfs-root "$tmp/tb" $cmd >"$tmp/j.out" 2>/dev/null
+	check "'$cmd': JSON on stdout" is_json "$tmp/j.out"
+done
+check_status "vf set with -j after the settings" 1 "$ctl" vf set eth0#0 mac 02:00:00:00:00:01 -j --sysfs-root "$tmp/tb"
+check_eq "vf set ... -j: the options were taken (live-host rule, not a parse error)" "$out" \
+	"sriovctl: vf set: --sysfs-root $tmp/tb is not this kernel's /sys: VFs can be changed only on the live host"
+check_status "vf set with --sysfs-root=DIR in the middle" 1 "$ctl" vf set --sysfs-root="$tmp/tb" eth0#0 vlan 5
+check_contains "vf set --sysfs-root=DIR: taken" "$out" "is not this kernel's /sys"
+check_status "vf set: a negative value is still a value" 2 "$ctl" vf set eth0#0 vlan -1 -j --sysfs-root "$tmp/tb"
+check_eq "vf set vlan -1: judged by the vlan parser" "$out" "sriovctl: vf set eth0#0: vlan: '-1' is not a number
+Try 'sriovctl --help'."
+check_status "option missing its value after the command" 2 "$ctl" show eth0 --sysfs-root
+check_contains "missing value: named" "$out" "option '--sysfs-root' needs a value"
+check_status "--json=x is refused" 2 "$ctl" list --json=x
+check_status "--batch after the command stays refused" 2 "$ctl" list --batch "$tmp/opts.batch"
 tap_done
