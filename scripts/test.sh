@@ -57,6 +57,17 @@ ninja -C build-asan
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	run_suite "unit (ASan+UBSan)" build-asan
 
+# Every parser under libFuzzer for a bounded time (docs/fuzzing.md).
+if [ -f build-fuzz/build.ninja ]; then
+	meson configure build-fuzz -Dfuzz=true >/dev/null
+else
+	CC=clang meson setup build-fuzz -Dfuzz=true -Dtests=false -Dvm_tests=false \
+		-Db_sanitize=address,undefined -Db_lundef=false >/dev/null
+fi
+ninja -C build-fuzz
+run_suite "fuzz" build-fuzz --suite fuzz
+grep -h ' executions in ' build-fuzz/meson-logs/testlog.txt || true
+
 run_suite "testbed VM" build-test --suite vm
 
 echo

@@ -1,12 +1,7 @@
 /* libFuzzer target for the config parser: any input either loads into a
  * model that keeps the invariants of config.h or fails with a positioned
  * message; a second pass merges the same input into the result.
- *
- * Not built by meson; with clang, from the repository root:
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Isrc \
- *     src/config/fuzz-config.c src/config/config.c src/vf/vf.c src/vf/vf-parse.c \
- *     src/sysfs/sysfs.c src/util/util.c -lyaml -o fuzz-config
- *   ./fuzz-config -max_len=4096 CORPUS_DIR   # docs/config.md's example is a good seed */
+ * Run by tests/fuzz (meson -Dfuzz=true); docs/fuzzing.md has the long run. */
 #include <assert.h>
 #include <errno.h>
 #include <stdio.h>

@@ -371,23 +371,18 @@ int rtnl_parse_pf_link(const struct nlmsghdr *nlh, struct pf_link *ret)
 		l.num_vf = mnl_attr_get_u32(tb[IFLA_NUM_VF]);
 	}
 	if (tb[IFLA_VFINFO_LIST]) {
+		/* Sized by the entries the message holds, never by IFLA_NUM_VF:
+		 * that is a number in the message, not a bound on it. */
 		const struct nlattr *vfinfo;
-		size_t cap = l.num_vf ? l.num_vf : 8;
-		l.vfs = calloc(cap, sizeof(*l.vfs));
+		size_t n = 0;
+		mnl_attr_for_each_nested(vfinfo, tb[IFLA_VFINFO_LIST])
+			n += mnl_attr_get_type(vfinfo) == IFLA_VF_INFO;
+		l.vfs = calloc(n ? n : 1, sizeof(*l.vfs));
 		if (!l.vfs)
 			return -ENOMEM;
 		mnl_attr_for_each_nested(vfinfo, tb[IFLA_VFINFO_LIST]) {
 			if (mnl_attr_get_type(vfinfo) != IFLA_VF_INFO)
 				continue;
-			if (l.n_vfs == cap) {
-				cap *= 2;
-				struct vf_settings *v = realloc(l.vfs, cap * sizeof(*v));
-				if (!v) {
-					pf_link_done(&l);
-					return -ENOMEM;
-				}
-				l.vfs = v;
-			}
 			if (parse_vf_info(vfinfo, l.addr_len, &l.vfs[l.n_vfs]) == 0)
 				l.n_vfs++;
 		}

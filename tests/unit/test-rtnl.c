@@ -159,6 +159,24 @@ static void test_truncated_list(void **state)
 	pf_link_done(&l);
 }
 
+static void test_num_vf_is_no_bound(void **state)
+{
+	(void)state;
+	static uint8_t buf[16384];
+	/* IFLA_NUM_VF is a number in the message: a huge one must not size
+	 * anything (it did: calloc of 2^32 entries), only the entries count. */
+	struct nlmsghdr *nlh = new_link(buf, UINT32_MAX);
+	struct nlattr *list = mnl_attr_nest_start(nlh, IFLA_VFINFO_LIST);
+	put_vf(nlh, &(struct vf_spec){.index = 0, .proto = 0x8100});
+	put_vf(nlh, &(struct vf_spec){.index = 1, .proto = 0x8100});
+	mnl_attr_nest_end(nlh, list);
+	struct pf_link l;
+	assert_int_equal(rtnl_parse_pf_link(nlh, &l), 0);
+	assert_int_equal(l.n_vfs, 2);
+	assert_true(l.truncated);
+	pf_link_done(&l);
+}
+
 static void test_many_vfs(void **state)
 {
 	(void)state;
@@ -213,6 +231,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_vfs),
 		cmocka_unit_test(test_truncated_list),
+		cmocka_unit_test(test_num_vf_is_no_bound),
 		cmocka_unit_test(test_many_vfs),
 		cmocka_unit_test(test_bad_messages),
 	};
