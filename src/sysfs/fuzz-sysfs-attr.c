@@ -1,6 +1,6 @@
 /* libFuzzer target for the readers of sysfs attributes, through the scan
  * that uses them: the input, cut at NUL bytes, becomes the contents of the
- * attributes of one PF and one VF of the testbed's fake tree (counts,
+ * attributes of one PF and one VF of a small fake tree (counts,
  * offset, stride, IDs, class, NUMA node, driver_override, autoprobe), then
  * the tree is scanned. Whatever a file holds, the scan never fails (an odd
  * value is a warning and reads as unknown), every VF the model lists is
@@ -41,7 +41,14 @@ static void cleanup(void)
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc, (void)argv;
-	if (!mkdtemp(root) || fakesysfs_build_testbed(root, true) < 0)
+	/* One igb-like PF with three VFs: the scan's work per input stays small. */
+	const struct fake_pf pf = {
+		.address = "0000:01:00.0", .vendor = 0x8086, .device = 0x10c9, .class_code = 0x020000,
+		.numa_node = -1, .driver = "igb", .netdev = "eth0", .total_vfs = 7, .num_vfs = 3,
+		.vf_offset = 128, .vf_stride = 2, .vf_device = 0x10ca, .vf_driver = "igbvf",
+		.vf_netdev_prefix = "eth", .vf_netdev_base = 2,
+	};
+	if (!mkdtemp(root) || fakesysfs_init(root, true) < 0 || fakesysfs_add_pf(root, &pf) < 0)
 		abort();
 	atexit(cleanup);
 	return 0;
