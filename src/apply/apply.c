@@ -330,7 +330,7 @@ static int view_build(const struct config *cfg, const struct apply_env *env, str
 		(void)strv_pushf(&v->warnings, "%s", v->t->warnings[i]);
 
 	/* Entries that match nothing, or something that cannot do SR-IOV. */
-	for (size_t e = 0; e < cfg->n_pfs; e++) {
+	for (size_t e = 0; !env->only_pf && e < cfg->n_pfs; e++) {
 		const struct pf_desired *pd = &cfg->pfs[e];
 		char where[300], what[PF_MATCH_STRLEN];
 		pos_format(&pd->pos, where, sizeof(where));
@@ -354,7 +354,7 @@ static int view_build(const struct config *cfg, const struct apply_env *env, str
 
 	for (size_t i = 0; i < v->t->n_devs; i++) {
 		struct pci_function *d = v->t->devs[i];
-		if (!d->is_pf)
+		if (!d->is_pf || (env->only_pf && strcmp(d->addr, env->only_pf) != 0))
 			continue;
 		struct pf_want w = {.pf = d, .autoprobe = -1};
 		bool any = false;

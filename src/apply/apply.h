@@ -51,6 +51,10 @@ void plan_done(struct plan *p);
 struct apply_env {
 	struct lifecycle_env lifecycle; /* sysfs root, bind state, netdev usage, consumers */
 	unsigned settle_timeout_ms;     /* for VF counts; 0: LIFECYCLE_NUMVFS_TIMEOUT_MS */
+	/* A PCI address: plan and apply look at this PF alone, as if the
+	 * config named no other (its warnings about entries matching nothing
+	 * are left out too). NULL: every PF. */
+	const char *only_pf;
 };
 
 /* What the config wants that this host does not have. -EINVAL with
