@@ -34,6 +34,10 @@ struct cli {
 	bool batch;
 	struct pci_tree *vf_tree;
 	struct rtnl *nl;
+
+	/* The host lock (lock/), once a command that changes the host took it;
+	 * -1 until then. A batch keeps it from its first such line to its end. */
+	int host_lock_fd;
 };
 
 struct cli_verb {
@@ -74,6 +78,12 @@ void cli_print_warnings(const struct cli *cli, const struct pci_tree *t);
  * /sys only, netdev usage over rtnetlink through rt (opened on first use;
  * the caller lifecycle_rtnl_done()s it). */
 void cli_lifecycle_env(const struct cli *cli, struct lifecycle_env *env, struct lifecycle_rtnl *rt);
+
+/* Takes the host lock before a command that changes the host scans it, so
+ * that its decisions rest on what the host is while it writes. Waits up to
+ * $SRIOV_LOCK_TIMEOUT seconds (default 60), saying once whom it waits for.
+ * Returns 0, or EXIT_FAILED/EXIT_USAGE with the reason printed. */
+int cli_host_lock(struct cli *cli, const char *verb);
 
 /* Prints j (and drops the reference); returns EXIT_OK, or EXIT_FAILED with
  * the error printed when stdout fails. */

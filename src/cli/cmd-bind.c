@@ -86,6 +86,9 @@ int cmd_bind(struct cli *cli, int argc, char **argv)
 		return cli_usage_error("bind: '%s' is not a driver name (vfio-pci, kernel, or a folder of "
 				       "/sys/bus/pci/drivers: " DRIVER_NAME_RULE ")", QUOTE(req.driver));
 
+	/* The refusal is decided from a scan made under the lock. */
+	if ((r = cli_host_lock(cli, "bind")))
+		return r;
 	struct pci_tree *t;
 	struct inventory_opts io = {.sysfs_root = cli->sysfs_root};
 	if ((r = inventory_load(&io, &t)) < 0)

@@ -168,6 +168,9 @@ int cmd_numvfs(struct cli *cli, int argc, char **argv)
 	if (r < 0)
 		return cli_usage_error("numvfs: '%s' is not a VF count (a whole number, 0 disables SR-IOV)", QUOTE(count));
 
+	/* The refusal is decided from a scan made under the lock. */
+	if ((r = cli_host_lock(cli, "numvfs")))
+		return r;
 	struct pci_tree *t;
 	struct inventory_opts io = {.sysfs_root = cli->sysfs_root};
 	if ((r = inventory_load(&io, &t)) < 0)

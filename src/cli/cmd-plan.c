@@ -153,6 +153,11 @@ int cmd_apply(struct cli *cli, int argc, char **argv)
 	int r = prepare(cli, "apply", argc, argv, &cfg, &env, &rt);
 	if (r >= 0)
 		return r;
+	/* apply_run scans under the lock: its refusals rest on the host as it is. */
+	if ((r = cli_host_lock(cli, "apply"))) {
+		config_free(cfg);
+		return r;
+	}
 	struct apply_report rep;
 	int ar = apply_run(cfg, &env, &rep);
 	config_free(cfg);

@@ -120,6 +120,9 @@ static int vf_set(struct cli *cli, int argc, char **argv)
 
 	struct pci_tree *t = cli->vf_tree;
 	int r;
+	/* Only the live host takes VF settings (a foreign root is refused below). */
+	if (inventory_root_is_live(cli->sysfs_root) && (r = cli_host_lock(cli, "vf set")))
+		return r;
 	if (!t) {
 		/* The PFs' view of every VF's MAC, for the uniqueness check. */
 		struct inventory_opts o = {.sysfs_root = cli->sysfs_root,

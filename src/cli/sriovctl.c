@@ -299,6 +299,8 @@ static int run_batch(const struct cli *base, const char *path)
 	struct pci_tree *vf_tree = NULL;
 	struct rtnl *nl = NULL;
 	r = EXIT_OK;
+	/* The host lock, once a line took it, is kept to the end of the batch. */
+	_cleanup_close_ int lock_fd = -1;
 	for (size_t i = 0; i < b.n_cmds && r == EXIT_OK; i++) {
 		struct batch_command *c = &b.cmds[i];
 		struct cli cli = *base;
@@ -313,7 +315,9 @@ static int run_batch(const struct cli *base, const char *path)
 			cli.batch = same_root;
 			cli.vf_tree = same_root ? vf_tree : NULL;
 			cli.nl = same_root ? nl : NULL;
+			cli.host_lock_fd = lock_fd;
 			r = run_verb(&cli, c->argc, c->argv);
+			lock_fd = cli.host_lock_fd;
 			if (same_root) {
 				vf_tree = cli.vf_tree;
 				nl = cli.nl;
@@ -340,6 +344,7 @@ int main(int argc, char **argv)
 		.sysfs_root = getenv("SRIOV_SYSFS_ROOT"),
 		.proc_root = getenv("SRIOV_PROC_ROOT"),
 		.kmsg_path = getenv("SRIOV_KMSG"),
+		.host_lock_fd = -1,
 	};
 	if (str_empty(cli.sysfs_root))
 		cli.sysfs_root = NULL;

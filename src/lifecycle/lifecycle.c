@@ -25,6 +25,11 @@ static const char *env_state_dir(const struct lifecycle_env *env)
 	return env->state_dir ? env->state_dir : LIFECYCLE_STATE_DIR;
 }
 
+const char *lifecycle_state_dir(const struct lifecycle_env *env)
+{
+	return env_state_dir(env);
+}
+
 static const char *env_vfio_dir(const struct lifecycle_env *env)
 {
 	return env->vfio_dir ? env->vfio_dir : LIFECYCLE_VFIO_DIR;
@@ -589,24 +594,6 @@ static char *record_path(const struct lifecycle_env *env, const char *addr)
 	char canon[PCI_ADDR_STRLEN];
 	pci_addr_format(&a, canon);
 	return path_join(env_state_dir(env), canon);
-}
-
-static int mkdir_p(const char *path, mode_t mode)
-{
-	_cleanup_free_ char *p = strdup(path);
-	if (!p)
-		return -ENOMEM;
-	for (char *s = p + 1; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = '\0';
-		if (mkdir(p, mode) < 0 && errno != EEXIST)
-			return -errno;
-		*s = '/';
-	}
-	if (mkdir(p, mode) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
 }
 
 int lifecycle_record_load(const struct lifecycle_env *env, const char *addr, struct bind_record *ret)

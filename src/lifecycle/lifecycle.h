@@ -87,6 +87,9 @@ struct lifecycle_rtnl {
 int lifecycle_rtnl_link_usage(void *userdata, const char *ifname, struct link_usage *ret);
 void lifecycle_rtnl_done(struct lifecycle_rtnl *r);
 
+/* The state folder of env (bind records, the locks of lock/). */
+const char *lifecycle_state_dir(const struct lifecycle_env *env);
+
 /* "eth0 (0000:01:00.0)", or the address alone for a function without a
  * netdev. buf must hold IF_NAMESIZE + PCI_ADDR_STRLEN + 4 bytes. */
 #define LIFECYCLE_LABEL_MAX (IF_NAMESIZE + PCI_ADDR_STRLEN + 4)

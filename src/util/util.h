@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -57,6 +58,8 @@ int read_link_basename_at(int dirfd, const char *relpath, char **ret);
 int write_text_at(int dirfd, const char *relpath, const char *value);
 
 char *path_join(const char *a, const char *b); /* NULL on ENOMEM */
+/* mkdir -p: creates path and its missing parents with mode. */
+int mkdir_p(const char *path, mode_t mode);
 
 /* The one way modules hand back a reason: formats it into *ret_error
  * (replacing what was there; NULL on ENOMEM) and returns r, so that
