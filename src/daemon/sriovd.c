@@ -23,10 +23,12 @@
 
 #include "apply/apply.h"
 #include "config.h"
+#include "daemon/heal.h"
 #include "daemon/log.h"
 #include "daemon/status.h"
 #include "daemon/uevent.h"
 #include "inventory/inventory.h"
+#include "lock/lock.h"
 #include "netlink/rtnl.h"
 #include "util/util.h"
 
@@ -34,12 +36,8 @@
 /* Not every change is announced: the kernel sends RTM_NEWLINK for a VF
  * setting only while the PF is up. A periodic look bounds the delay then. */
 #define RESYNC_S_DEFAULT 60
-#define BACKOFF_MIN_MS 1000
-#define BACKOFF_MAX_MS 60000
-/* More repairs than this within FLAP_WINDOW_MS means something undoes our
- * work as soon as it is done: stop chasing it at full speed. */
-#define FLAP_REPAIRS 5
-#define FLAP_WINDOW_MS 60000
+/* A command holds the host lock: look again this much later. */
+#define HOST_BUSY_RETRY_MS 500
 
 struct daemon {
 	const char *config_path, *config_dir;
@@ -47,13 +45,15 @@ struct daemon {
 	struct apply_env env;
 	struct lifecycle_rtnl rt;
 	const char *status_path;
+	const char *state_dir;
+	char *force_hint; /* the command that gets past a refusal */
 	unsigned settle_ms;
 	unsigned resync_s; /* 0: only events */
 	int timer_fd;
-	bool scheduled;
-	unsigned backoff_ms;       /* 0: not backing off */
-	uint64_t repairs_ms[FLAP_REPAIRS];
-	unsigned n_repairs;
+	uint64_t pending_at_ms; /* a reconcile of every PF is due then; 0: none */
+	const char *pending_reason;
+	struct heal heal;       /* per PF: back-off, last error, repairs */
+	struct heal_pf global;  /* failures that belong to no PF (the tree unreadable) */
 	struct daemon_status status;
 };
 
@@ -64,16 +64,27 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/* One timer for the earliest of: the pending reconcile, each PF's retry. */
+static void arm_timer(struct daemon *d)
+{
+	uint64_t next = d->pending_at_ms, retry = heal_next_retry(&d->heal);
+	if (retry && (!next || retry < next))
+		next = retry;
+	if (d->global.backoff_ms && (!next || d->global.retry_at_ms < next))
+		next = d->global.retry_at_ms;
+	struct itimerspec its = {.it_value = {.tv_sec = (time_t)(next / 1000), .tv_nsec = (long)(next % 1000) * 1000000L}};
+	timerfd_settime(d->timer_fd, TFD_TIMER_ABSTIME, &its, NULL);
+}
+
 static void schedule(struct daemon *d, unsigned delay_ms, const char *why)
 {
+	uint64_t at = now_ms() + delay_ms;
 	/* An earlier deadline already pending covers this event too. */
-	if (d->scheduled && delay_ms >= d->settle_ms)
+	if (d->pending_at_ms && d->pending_at_ms <= at)
 		return;
-	struct itimerspec its = {.it_value = {.tv_sec = delay_ms / 1000, .tv_nsec = (long)(delay_ms % 1000) * 1000000L}};
-	if (delay_ms == 0)
-		its.it_value.tv_nsec = 1; /* 0 would disarm the timer */
-	timerfd_settime(d->timer_fd, 0, &its, NULL);
-	d->scheduled = true;
+	d->pending_at_ms = at;
+	d->pending_reason = why;
+	arm_timer(d);
 	char ms[16];
 	snprintf(ms, sizeof(ms), "%u", delay_ms);
 	log_kv(LOG_LVL_DEBUG, "reconcile-scheduled", "reason", why, "delay_ms", ms, NULL);
@@ -91,51 +102,106 @@ static int load_config(struct daemon *d, struct config **ret)
 	return r;
 }
 
-/* Notes a repair; true when repairs come too fast (something reverts us). */
-static bool flapping(struct daemon *d)
+/* What an operator runs to get past a refusal: the same config, the same
+ * tree, with --force. sriovd itself never forces. */
+static char *make_force_hint(const struct daemon *d)
 {
-	uint64_t now = now_ms();
-	memmove(d->repairs_ms + 1, d->repairs_ms, (FLAP_REPAIRS - 1) * sizeof(d->repairs_ms[0]));
-	d->repairs_ms[0] = now;
-	if (d->n_repairs < FLAP_REPAIRS)
-		d->n_repairs++;
-	return d->n_repairs == FLAP_REPAIRS && now - d->repairs_ms[FLAP_REPAIRS - 1] < FLAP_WINDOW_MS;
+	char *hint = NULL;
+	bool default_file = strcmp(d->config_path, CONFIG_DEFAULT_PATH) == 0;
+	bool default_dir = streq_ptr(d->config_dir, CONFIG_DEFAULT_DROPIN_DIR);
+	const char *root = d->env.lifecycle.sysfs_root;
+	if (asprintf(&hint, "sriovctl apply --force%s%s%s%s%s%s", root ? " --sysfs-root " : "", root ? root : "",
+		     default_file && default_dir ? "" : " --config-dir ",
+		     default_file && default_dir ? "" : d->config_dir ? d->config_dir : "''",
+		     default_file ? "" : " ", default_file ? "" : d->config_path) < 0)
+		return NULL;
+	return hint;
 }
 
-static void reconcile(struct daemon *d, const char *reason)
+/* "eth1", or the PCI address of a PF without a netdev. */
+static const char *pf_label(const struct heal_pf *hp)
 {
-	d->scheduled = false;
-	uint64_t start = now_ms();
+	return hp->netdev[0] ? hp->netdev : hp->addr;
+}
+
+static void pf_failed(struct daemon *d, struct heal_pf *hp, const char *error, bool refused, uint64_t now)
+{
+	unsigned delay = heal_pf_failed(hp, error, refused, now);
+	status_add_error(&d->status, error);
+	char ms[16];
+	snprintf(ms, sizeof(ms), "%u", delay);
+	log_kv(LOG_LVL_WARN, "retry-later", "pf", pf_label(hp), "pci", hp->addr, "delay_ms", ms, NULL);
+}
+
+/* The drift of one PF and, when there is some, an apply of that PF alone
+ * under the host lock. A failure here backs off this PF only. Returns the
+ * changes still wanted. */
+static size_t heal_one(struct daemon *d, const char *addr, const char *reason, bool repair, uint64_t now)
+{
+	struct heal_pf *hp = heal_pf(&d->heal, addr);
+	if (!hp)
+		return 0;
+	if (!heal_pf_due(hp, now)) {
+		log_kv(LOG_LVL_DEBUG, "backing-off", "pf", pf_label(hp), "pci", hp->addr, NULL);
+		return 1;
+	}
+	struct apply_env env = d->env;
+	env.only_pf = addr;
 	struct plan p;
 	char *error = NULL;
-	int r = plan_compute(d->cfg, &d->env, &p, &error);
+	int r = plan_compute(d->cfg, &env, &p, &error);
 	if (r < 0) {
-		log_kv(LOG_LVL_ERROR, "plan-failed", "error", error ? error : strerror(-r), NULL);
-		status_add_error(&d->status, error ? error : strerror(-r));
+		const char *msg = error ? error : strerror(-r);
+		log_kv(LOG_LVL_ERROR, "plan-failed", "pf", pf_label(hp), "pci", hp->addr, "error", msg, NULL);
+		pf_failed(d, hp, msg, false, now);
 		free(error);
-		goto backoff;
+		return 1;
 	}
+	size_t drift = p.n;
+	if (p.n)
+		snprintf(hp->netdev, sizeof(hp->netdev), "%s", p.changes[0].pf_netdev);
 	for (size_t i = 0; i < p.n; i++) {
 		const struct plan_change *c = &p.changes[i];
 		char vf[16] = "-";
 		if (c->vf >= 0)
 			snprintf(vf, sizeof(vf), "%d", c->vf);
-		log_kv(LOG_LVL_INFO, "drift", "pf", c->pf, "netdev", c->pf_netdev, "vf", vf, "field",
+		log_kv(LOG_LVL_INFO, "drift", "pf", pf_label(hp), "pci", c->pf, "vf", vf, "field",
 		       c->kind == CHANGE_VF_FIELD ? vf_field_name(c->field) : change_kind_to_string(c->kind), "now",
 		       c->now, "want", c->want, NULL);
 	}
-	size_t drift = p.n;
 	plan_done(&p);
-	d->status.last_drift = (unsigned)drift;
 	if (drift == 0) {
-		d->backoff_ms = 0;
-		log_kv(LOG_LVL_DEBUG, "in-sync", "reason", reason, NULL);
-		status_write(&d->status, d->status_path);
-		return;
+		if (hp->error)
+			log_kv(LOG_LVL_INFO, "in-sync", "pf", pf_label(hp), "pci", hp->addr, "note", "no longer stuck", NULL);
+		heal_pf_ok(hp);
+		return 0;
 	}
 
+	/* Under the host lock, apply_run scans afresh: a refusal is decided
+	 * from what the host is now, and no command writes in between. */
+	int lock_fd;
+	pid_t holder;
+	_cleanup_free_ char *lock_error = NULL;
+	struct lock_opts lo = {0};
+	r = lock_take(d->state_dir, LOCK_HOST_NAME, &lo, &lock_fd, &holder, &lock_error);
+	if (r == -EAGAIN) {
+		char pid[16];
+		snprintf(pid, sizeof(pid), "%d", (int)holder);
+		log_kv(LOG_LVL_INFO, "host-busy", "pf", pf_label(hp), "pci", hp->addr, "holder_pid", pid, "error",
+		       lock_error ? lock_error : "", NULL);
+		schedule(d, HOST_BUSY_RETRY_MS, "host-busy");
+		return drift;
+	}
+	if (r < 0) {
+		const char *msg = lock_error ? lock_error : strerror(-r);
+		log_kv(LOG_LVL_ERROR, "lock-failed", "pf", pf_label(hp), "pci", hp->addr, "error", msg, NULL);
+		pf_failed(d, hp, msg, false, now);
+		return drift;
+	}
+	uint64_t start = now_ms();
 	struct apply_report rep;
-	r = apply_run(d->cfg, &d->env, &rep);
+	r = apply_run(d->cfg, &env, &rep);
+	close(lock_fd);
 	char writes[16], took[16], n[16];
 	snprintf(writes, sizeof(writes), "%u", rep.writes);
 	snprintf(took, sizeof(took), "%llu", (unsigned long long)(now_ms() - start));
@@ -143,39 +209,155 @@ static void reconcile(struct daemon *d, const char *reason)
 	d->status.last_writes = rep.writes;
 	d->status.applies++;
 	if (r < 0) {
-		log_kv(LOG_LVL_ERROR, "apply-failed", "reason", reason, "changes", n, "writes", writes, "error",
-		       rep.error ? rep.error : strerror(-r), NULL);
-		status_add_error(&d->status, rep.error ? rep.error : strerror(-r));
+		/* A refusal (-EBUSY, lifecycle/'s rules) waits for the operator:
+		 * say what gets past it. */
+		bool refused = r == -EBUSY;
+		const char *msg = rep.error ? rep.error : strerror(-r);
+		log_kv(refused ? LOG_LVL_WARN : LOG_LVL_ERROR, refused ? "apply-refused" : "apply-failed", "pf",
+		       pf_label(hp), "pci", hp->addr, "reason", reason, "changes", n, "writes", writes, "error", msg,
+		       refused ? "hint" : NULL, d->force_hint ? d->force_hint : "sriovctl apply --force", NULL);
+		pf_failed(d, hp, msg, refused, now);
+		drift = rep.not_done.n ? rep.not_done.n : drift;
 		apply_report_done(&rep);
-		goto backoff;
+		return drift;
 	}
-	log_kv(LOG_LVL_INFO, "applied", "reason", reason, "changes", n, "writes", writes, "took_ms", took, NULL);
+	log_kv(LOG_LVL_INFO, "applied", "pf", pf_label(hp), "pci", hp->addr, "reason", reason, "changes", n, "writes",
+	       writes, "took_ms", took, NULL);
+	/* Something reverts sriovd's work when the same field of the same VF
+	 * needs repairing again and again; other edits are normal work. */
+	const struct plan_change *flap = NULL;
+	unsigned times = 0;
+	for (size_t i = 0; repair && i < rep.done.n; i++) {
+		const struct plan_change *c = &rep.done.changes[i];
+		const char *field = c->kind == CHANGE_VF_FIELD ? vf_field_name(c->field) : change_kind_to_string(c->kind);
+		unsigned k = heal_note_repair(&d->heal, c->pf, c->vf, field, now);
+		if (k >= HEAL_FLAP_REPAIRS && !flap) {
+			flap = c;
+			times = k;
+		}
+	}
+	if (flap) {
+		const char *field = flap->kind == CHANGE_VF_FIELD ? vf_field_name(flap->field) : change_kind_to_string(flap->kind);
+		char vf[16] = "-", nrep[16], why[160];
+		if (flap->vf >= 0)
+			snprintf(vf, sizeof(vf), "%d", flap->vf);
+		snprintf(nrep, sizeof(nrep), "%u", times);
+		snprintf(why, sizeof(why), "something reverts %s of %s%s%s %u times within %d s; slowing down", field,
+			 pf_label(hp), flap->vf >= 0 ? " VF " : "", flap->vf >= 0 ? vf : "", times, HEAL_FLAP_WINDOW_MS / 1000);
+		log_kv(LOG_LVL_WARN, "host-keeps-drifting", "pf", pf_label(hp), "pci", hp->addr, "vf", vf, "field", field,
+		       "repairs", nrep, "window_ms", "60000", "note", "something reverts these settings; slowing down", NULL);
+		pf_failed(d, hp, why, false, now);
+	} else
+		heal_pf_ok(hp);
 	apply_report_done(&rep);
-	d->status.last_drift = 0;
-	status_write(&d->status, d->status_path);
-	if (flapping(d)) {
-		char nrep[16];
-		snprintf(nrep, sizeof(nrep), "%d", FLAP_REPAIRS);
-		log_kv(LOG_LVL_WARN, "host-keeps-drifting", "repairs", nrep, "window_ms", "60000",
-		       "note", "something reverts these settings; slowing down", NULL);
-		goto backoff;
-	}
-	d->backoff_ms = 0;
-	return;
+	return 0;
+}
 
-backoff:
-	d->backoff_ms = d->backoff_ms ? d->backoff_ms * 2 : BACKOFF_MIN_MS;
-	if (d->backoff_ms > BACKOFF_MAX_MS)
-		d->backoff_ms = BACKOFF_MAX_MS;
-	char ms[16];
-	snprintf(ms, sizeof(ms), "%u", d->backoff_ms);
-	log_kv(LOG_LVL_WARN, "retry-later", "delay_ms", ms, NULL);
+/* The PFs to look at one by one: those with drift when the whole config
+ * can be planned at once (the others are in sync), else every SR-IOV PF
+ * (each plan then says which PF the config cannot be met on). */
+static int pfs_to_heal(struct daemon *d, uint64_t now, char ***ret)
+{
+	char **pfs = NULL;
+	struct plan p;
+	char *error = NULL;
+	struct apply_env env = d->env;
+	env.only_pf = NULL;
+	int r = plan_compute(d->cfg, &env, &p, &error);
+	free(error);
+	if (r == 0) {
+		for (size_t i = 0; i < p.n && r == 0; i++)
+			if (!strv_contains(pfs, p.changes[i].pf))
+				r = strv_pushf(&pfs, "%s", p.changes[i].pf);
+		/* A PF backing off stays so until its retry time, even when in
+		 * sync meanwhile (a flap's own repair made it so). */
+		for (size_t i = 0; i < d->heal.n_pfs && r == 0; i++)
+			if (!strv_contains(pfs, d->heal.pfs[i].addr) && heal_pf_due(&d->heal.pfs[i], now))
+				heal_pf_ok(&d->heal.pfs[i]);
+		plan_done(&p);
+	} else {
+		struct pci_tree *t;
+		struct inventory_opts o = {.sysfs_root = d->env.lifecycle.sysfs_root};
+		if ((r = inventory_load(&o, &t)) < 0) {
+			strv_free(pfs);
+			return r;
+		}
+		for (size_t i = 0; i < t->n_devs && r == 0; i++)
+			if (t->devs[i]->is_pf)
+				r = strv_pushf(&pfs, "%s", t->devs[i]->addr);
+		pci_tree_free(t);
+	}
+	if (r < 0) {
+		strv_free(pfs);
+		return r;
+	}
+	*ret = pfs;
+	return 0;
+}
+
+static void update_status(struct daemon *d, uint64_t now)
+{
+	time_t wall = time(NULL);
+	status_clear_stuck(&d->status);
+	for (size_t i = 0; i < d->heal.n_pfs; i++) {
+		const struct heal_pf *hp = &d->heal.pfs[i];
+		if (!hp->error)
+			continue;
+		struct status_pf sp = {
+			.pf = (char *)hp->addr,
+			.netdev = hp->netdev[0] ? (char *)hp->netdev : NULL,
+			.error = hp->error,
+			.hint = hp->refused ? d->force_hint : NULL,
+			.since = wall - (time_t)((now - hp->since_ms) / 1000),
+			.next_retry = wall + (time_t)((hp->retry_at_ms > now ? hp->retry_at_ms - now + 999 : 0) / 1000),
+		};
+		(void)status_add_stuck(&d->status, &sp);
+	}
 	status_write(&d->status, d->status_path);
-	d->scheduled = false;
-	struct itimerspec its = {.it_value = {.tv_sec = d->backoff_ms / 1000,
-					      .tv_nsec = (long)(d->backoff_ms % 1000) * 1000000L}};
-	timerfd_settime(d->timer_fd, 0, &its, NULL);
-	d->scheduled = true;
+}
+
+static void reconcile(struct daemon *d, const char *reason)
+{
+	uint64_t now = now_ms();
+	/* The start apply and a reload apply a config; they repair nothing. */
+	bool repair = strcmp(reason, "start") != 0 && strcmp(reason, "reload") != 0;
+	char **pfs = NULL;
+	int r = pfs_to_heal(d, now, &pfs);
+	size_t drift = 0;
+	if (r < 0) {
+		char *msg = NULL;
+		error_set(&msg, r, "cannot read PCI devices under %s/bus/pci/devices: %s",
+			  d->env.lifecycle.sysfs_root ? d->env.lifecycle.sysfs_root : SYSFS_DEFAULT_ROOT, strerror(-r));
+		log_kv(LOG_LVL_ERROR, "plan-failed", "error", msg ? msg : strerror(-r), NULL);
+		unsigned delay = heal_pf_failed(&d->global, msg ? msg : strerror(-r), false, now);
+		status_add_error(&d->status, msg ? msg : strerror(-r));
+		free(msg);
+		char ms[16];
+		snprintf(ms, sizeof(ms), "%u", delay);
+		log_kv(LOG_LVL_WARN, "retry-later", "delay_ms", ms, NULL);
+		drift = 1;
+	} else {
+		heal_pf_ok(&d->global);
+		for (size_t i = 0; pfs && pfs[i]; i++)
+			drift += heal_one(d, pfs[i], reason, repair, now);
+		if (!pfs)
+			log_kv(LOG_LVL_DEBUG, "in-sync", "reason", reason, NULL);
+	}
+	strv_free(pfs);
+	d->status.last_drift = (unsigned)drift;
+	update_status(d, now);
+	arm_timer(d);
+}
+
+/* Any PF stuck, or the tree unreadable. */
+static bool any_stuck(const struct daemon *d)
+{
+	if (d->global.backoff_ms)
+		return true;
+	for (size_t i = 0; i < d->heal.n_pfs; i++)
+		if (d->heal.pfs[i].backoff_ms)
+			return true;
+	return false;
 }
 
 static void on_link_event(const struct rtnl_link_event *ev, void *data)
@@ -185,8 +367,19 @@ static void on_link_event(const struct rtnl_link_event *ev, void *data)
 	snprintf(idx, sizeof(idx), "%u", ev->ifindex);
 	log_kv(LOG_LVL_DEBUG, ev->removed ? "link-removed" : "link-changed", "netdev", ev->ifname, "ifindex", idx,
 	       NULL);
-	if (!d->backoff_ms)
-		schedule(d, d->settle_ms, "link-event");
+	schedule(d, d->settle_ms, "link-event");
+}
+
+static void daemon_done(struct daemon *d)
+{
+	config_free(d->cfg);
+	lifecycle_rtnl_done(&d->rt);
+	status_done(&d->status);
+	heal_done(&d->heal);
+	heal_pf_ok(&d->global);
+	free(d->force_hint);
+	if (d->timer_fd >= 0)
+		close(d->timer_fd);
 }
 
 static void usage(FILE *f)
@@ -284,6 +477,23 @@ int main(int argc, char **argv)
 	}
 
 	d.env.lifecycle.state_dir = getenv("SRIOV_STATE_DIR");
+	if (str_empty(d.env.lifecycle.state_dir))
+		d.env.lifecycle.state_dir = NULL;
+	d.state_dir = lifecycle_state_dir(&d.env.lifecycle);
+	/* One sriovd per state folder (per sysfs root), for its whole life. */
+	pid_t holder;
+	_cleanup_free_ char *lock_error = NULL;
+	_cleanup_close_ int instance_fd = -1;
+	int lr = lock_take(d.state_dir, LOCK_INSTANCE_NAME, NULL, &instance_fd, &holder, &lock_error);
+	if (lr < 0) {
+		char pid[16];
+		snprintf(pid, sizeof(pid), "%d", (int)holder);
+		log_kv(LOG_LVL_ERROR, lr == -EAGAIN ? "already-running" : "lock-failed", "holder_pid", pid, "error",
+		       lock_error ? lock_error : strerror(-lr), "note",
+		       lr == -EAGAIN ? "another sriovd manages these devices; this one exits" : "", NULL);
+		return 1;
+	}
+	d.force_hint = make_force_hint(&d);
 	if (inventory_root_is_live(d.env.lifecycle.sysfs_root)) {
 		d.env.lifecycle.link_usage = lifecycle_rtnl_link_usage;
 		d.env.lifecycle.link_usage_data = &d.rt;
@@ -292,6 +502,7 @@ int main(int argc, char **argv)
 	log_kv(LOG_LVL_INFO, "start", "version", SRIOVD_VERSION, "config", d.config_path, NULL);
 	if (load_config(&d, &d.cfg) < 0) {
 		status_write(&d.status, d.status_path);
+		daemon_done(&d);
 		return 1;
 	}
 
@@ -322,12 +533,9 @@ int main(int argc, char **argv)
 
 	reconcile(&d, "start");
 	if (once) {
-		int rc = d.status.last_drift == 0 && d.backoff_ms == 0 ? 0 : 1;
+		int rc = d.status.last_drift == 0 && !any_stuck(&d) ? 0 : 1;
 		rtnl_monitor_close(mon);
-		config_free(d.cfg);
-		lifecycle_rtnl_done(&d.rt);
-		status_done(&d.status);
-		close(d.timer_fd);
+		daemon_done(&d);
 		return rc;
 	}
 	sd_notify(0, "READY=1\nSTATUS=watching");
@@ -350,8 +558,7 @@ int main(int argc, char **argv)
 		}
 		if (d.resync_s && now_ms() >= next_resync) {
 			next_resync = now_ms() + (uint64_t)d.resync_s * 1000;
-			if (!d.backoff_ms && !d.scheduled)
-				schedule(&d, 0, "resync");
+			schedule(&d, 0, "resync");
 		}
 		for (int i = 0; i < n; i++) {
 			int fd = evs[i].data.fd;
@@ -371,7 +578,10 @@ int main(int argc, char **argv)
 					}
 					config_free(d.cfg);
 					d.cfg = c;
-					d.backoff_ms = 0;
+					/* A new config: every PF gets a fresh start. */
+					for (size_t k = 0; k < d.heal.n_pfs; k++)
+						heal_pf_ok(&d.heal.pfs[k]);
+					heal_forget_repairs(&d.heal, NULL);
 					log_kv(LOG_LVL_INFO, "reloaded", "config", d.config_path, NULL);
 					schedule(&d, 0, "reload");
 				}
@@ -382,8 +592,7 @@ int main(int argc, char **argv)
 						continue;
 					log_kv(LOG_LVL_DEBUG, "uevent", "action", ev.action, "subsystem", ev.subsystem, "device",
 					       ev.pci_slot[0] ? ev.pci_slot : ev.interface, "driver", ev.driver, NULL);
-					if (!d.backoff_ms)
-						schedule(&d, d.settle_ms, "uevent");
+					schedule(&d, d.settle_ms, "uevent");
 				}
 			} else if (fd == rtnl_monitor_fd(mon)) {
 				r = rtnl_monitor_read(mon, on_link_event, &d);
@@ -394,16 +603,19 @@ int main(int argc, char **argv)
 				}
 			} else if (fd == d.timer_fd) {
 				uint64_t expirations;
-				if (read(d.timer_fd, &expirations, sizeof(expirations)) == sizeof(expirations))
-					reconcile(&d, d.backoff_ms ? "retry" : "event");
+				if (read(d.timer_fd, &expirations, sizeof(expirations)) != sizeof(expirations))
+					continue;
+				const char *why = "retry";
+				if (d.pending_at_ms && now_ms() >= d.pending_at_ms) {
+					why = d.pending_reason;
+					d.pending_at_ms = 0;
+				}
+				reconcile(&d, why);
 			}
 		}
 	}
 	sd_notify(0, "STOPPING=1");
 	rtnl_monitor_close(mon);
-	config_free(d.cfg);
-	lifecycle_rtnl_done(&d.rt);
-	status_done(&d.status);
-	close(d.timer_fd);
+	daemon_done(&d);
 	return 0;
 }

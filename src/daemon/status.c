@@ -27,6 +27,41 @@ void status_add_error(struct daemon_status *s, const char *message)
 	s->n_errors++;
 }
 
+void status_clear_stuck(struct daemon_status *s)
+{
+	for (size_t i = 0; i < s->n_stuck; i++) {
+		free(s->stuck[i].pf);
+		free(s->stuck[i].netdev);
+		free(s->stuck[i].error);
+		free(s->stuck[i].hint);
+	}
+	free(s->stuck);
+	s->stuck = NULL;
+	s->n_stuck = 0;
+}
+
+int status_add_stuck(struct daemon_status *s, const struct status_pf *pf)
+{
+	struct status_pf *n = realloc(s->stuck, (s->n_stuck + 1) * sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	s->stuck = n;
+	n[s->n_stuck++] = (struct status_pf){
+		.pf = strdup(pf->pf),
+		.netdev = pf->netdev ? strdup(pf->netdev) : NULL,
+		.error = strdup(pf->error ? pf->error : ""),
+		.hint = pf->hint ? strdup(pf->hint) : NULL,
+		.since = pf->since,
+		.next_retry = pf->next_retry,
+	};
+	return 0;
+}
+
+static json_t *json_str_or_null(const char *v)
+{
+	return v ? json_string(v) : json_null();
+}
+
 static json_t *json_time(time_t t)
 {
 	if (!t)
@@ -75,6 +110,19 @@ int status_write(struct daemon_status *s, const char *path)
 		json_array_append_new(errs, e);
 	}
 	json_object_set_new(o, "errors", errs);
+	json_t *stuck = json_array();
+	for (size_t i = 0; i < s->n_stuck; i++) {
+		const struct status_pf *p = &s->stuck[i];
+		json_t *e = json_object();
+		json_object_set_new(e, "pf", json_str_or_null(p->pf));
+		json_object_set_new(e, "netdev", json_str_or_null(p->netdev));
+		json_object_set_new(e, "error", json_str_or_null(p->error));
+		json_object_set_new(e, "hint", json_str_or_null(p->hint));
+		json_object_set_new(e, "since", json_time(p->since));
+		json_object_set_new(e, "next_retry", json_time(p->next_retry));
+		json_array_append_new(stuck, e);
+	}
+	json_object_set_new(o, "stuck", stuck);
 
 	int r = mkdir_parents(path);
 	_cleanup_free_ char *tmp = NULL;
@@ -93,5 +141,6 @@ void status_done(struct daemon_status *s)
 	free(s->config_path);
 	for (unsigned i = 0; i < s->n_errors; i++)
 		free(s->errors[i].message);
+	status_clear_stuck(s);
 	*s = (struct daemon_status){0};
 }

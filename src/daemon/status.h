@@ -19,10 +19,21 @@ struct daemon_status {
 		char *message;
 	} errors[STATUS_MAX_ERRORS]; /* newest first */
 	unsigned n_errors;
+	/* The PFs sriovd cannot heal right now, each retried on its own. */
+	struct status_pf {
+		char *pf, *netdev; /* netdev: NULL when none */
+		char *error;
+		char *hint;        /* what an operator runs to get past it; NULL: none */
+		time_t since, next_retry;
+	} *stuck;
+	size_t n_stuck;
 };
 
 void status_init(struct daemon_status *s, const char *config_path);
 void status_add_error(struct daemon_status *s, const char *message);
+/* Forgets the stuck PFs, then lists them again one by one (-ENOMEM). */
+void status_clear_stuck(struct daemon_status *s);
+int status_add_stuck(struct daemon_status *s, const struct status_pf *pf);
 /* Stamps last_reconcile and writes the file; -errno on failure. */
 int status_write(struct daemon_status *s, const char *path);
 void status_done(struct daemon_status *s);

@@ -1,0 +1,141 @@
+#!/bin/bash
+# sriovd and the locks on fake sysfs trees (no kernel needed): a refused PF
+# never keeps another PF from being healed, and the refusal says what gets
+# past it; one sriovd per state folder; commands that change the host wait
+# for the host lock (bounded, saying for whom), read-only ones never do;
+# concurrent applies and a daemon leave the state of one of them.
+#   test-daemon-fake.sh SRIOVCTL SRIOVD MKFAKESYSFS
+set -uo pipefail
+ctl=$1
+daemon=$2
+mk=$3
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+. "$here/../vm/lib/tap.sh"
+tmp=$(mktemp -d "${TMPDIR:-/dev/shm}/sriovd-fake.XXXXXX")
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+export SRIOV_STATE_DIR=$tmp/state
+tb=$tmp/tb
+"$mk" "$tb" testbed >/dev/null
+dev=$tb/bus/pci/devices
+pf0=0000:01:00.0 pf1=0000:02:00.0 # eth0, eth1: 3 VFs each
+
+# eth0's first VF is on vfio-pci: changing eth0's count is refused.
+mkdir -p "$tb/bus/pci/drivers/vfio-pci"
+ln -sfn ../../../../bus/pci/drivers/vfio-pci "$dev/0000:01:10.0/driver"
+conf() { # FILE COUNT0 COUNT1
+	printf 'version: 1\npfs:\n  - match:\n      pci: %s\n    numvfs: %s\n  - match:\n      pci: %s\n    numvfs: %s\n' \
+		"$pf0" "$2" "$pf1" "$3" >"$1"
+}
+conf "$tmp/c.conf" 2 1
+dargs=(--sysfs-root "$tb" --config "$tmp/c.conf" --config-dir "" --status-file "$tmp/status.json")
+run_daemon() { "$daemon" "${dargs[@]}" "$@"; }
+
+# --- one refused PF: the others are healed all the same ---
+check_status "sriovd --once with eth0 refused: exit 1" 1 run_daemon --once
+log=$out
+check_eq "eth1 healed although eth0 is refused (3 -> 1)" "$(cat "$dev/$pf1/sriov_numvfs")" 1
+check_eq "eth0 left alone (3 VFs)" "$(cat "$dev/$pf0/sriov_numvfs")" 3
+check_contains "the refusal names the PF and the VF on vfio-pci" "$log" \
+	"event=apply-refused pf=eth0 pci=$pf0"
+check_contains "the refusal says what an operator runs" "$log" \
+	"hint=\"sriovctl apply --force --sysfs-root $tb --config-dir '' $tmp/c.conf\""
+check_contains "retried for eth0 alone" "$log" "event=retry-later pf=eth0 pci=$pf0 delay_ms=1000"
+check "no retry line for eth1" bash -c "! grep -q 'retry-later pf=eth1' <<<\"\$1\"" _ "$log"
+check_eq "status file: eth0 stuck, why, and the hint" \
+	"$(jq -c '[.stuck[] | [.pf, .netdev, (.error | test("vfio-pci")), .hint]]' "$tmp/status.json")" \
+	"[[\"$pf0\",\"eth0\",true,\"sriovctl apply --force --sysfs-root $tb --config-dir '' $tmp/c.conf\"]]"
+check_status "sriovctl status (sriovd not running)" 1 "$ctl" status --sysfs-root "$tb" --status-file "$tmp/status.json"
+check_contains "status lists the stuck PF and why" "$out" "stuck PFs:
+  eth0 ($pf0): $tmp/c.conf:5:13: numvfs 2:"
+check_contains "status says what gets past it" "$out" \
+	"    to get past it: sriovctl apply --force --sysfs-root $tb --config-dir '' $tmp/c.conf"
+check_status "numvfs --force gets past the refusal" 0 "$ctl" numvfs --force --sysfs-root "$tb" eth0 2
+check_eq "eth0 now has 2 VFs" "$(cat "$dev/$pf0/sriov_numvfs")" 2
+check_status "sriovd --once in sync: exit 0" 0 run_daemon --once
+check_eq "status file: nothing stuck" "$(jq -c .stuck "$tmp/status.json")" "[]"
+
+# --- one sriovd per state folder ---
+"$daemon" "${dargs[@]}" --settle-ms 50 --resync-s 0 2>"$tmp/d1.log" &
+d1=$!
+pids+=("$d1")
+for _ in $(seq 50); do grep -q 'event=start' "$tmp/d1.log" 2>/dev/null && break; sleep 0.1; done
+check_status "a second sriovd on the same tree exits 1" 1 run_daemon --resync-s 0
+check_contains "it names the holder's pid" "$out" "event=already-running holder_pid=$d1 error=\"pid $d1 (sriovd) holds the lock $SRIOV_STATE_DIR/sriovd.lock\""
+check_status "so does sriovd --once" 1 run_daemon --once
+check "the first still runs" kill -0 "$d1"
+kill "$d1"
+wait "$d1" 2>/dev/null
+
+# --- the host lock: writers wait, bounded, saying for whom; readers do not ---
+hold() { # holds the host lock until release()
+	flock -o "$SRIOV_STATE_DIR/lock" sleep 60 &
+	holder=$!
+	pids+=("$holder")
+	for _ in $(seq 50); do grep -q "FLOCK.* $holder " /proc/locks && break; sleep 0.1; done
+}
+release() { pkill -P "$holder" sleep; kill "$holder" 2>/dev/null; wait "$holder" 2>/dev/null; }
+hold
+conf "$tmp/b.conf" 2 3
+(sleep 2 && release) &
+start=$(date +%s%N)
+check_status "apply waits for the lock, then applies" 0 "$ctl" apply --sysfs-root "$tb" "$tmp/b.conf"
+took=$((($(date +%s%N) - start) / 1000000))
+check_contains "apply says for whom it waits" "$out" "sriovctl: apply: waiting for pid $holder, which holds $SRIOV_STATE_DIR/lock"
+check "apply did wait (${took} ms)" test "$took" -ge 1500
+check_eq "and then applied: eth1 has 3 VFs" "$(cat "$dev/$pf1/sriov_numvfs")" 3
+wait
+hold
+for cmd in "numvfs eth1 1" "bind eth1#1 igbvf" "apply $tmp/c.conf"; do
+	# shellcheck disable=SC2086
+	check_status "$cmd: gives up after SRIOV_LOCK_TIMEOUT" 1 env SRIOV_LOCK_TIMEOUT=1 "$ctl" --sysfs-root "$tb" $cmd
+	check_contains "$cmd: says who holds which lock and for how long it waited" "$out" \
+		"pid $holder (flock) holds the lock $SRIOV_STATE_DIR/lock; gave up after 1.000 s"
+done
+printf 'list\nnumvfs eth1 1\n' >"$tmp/batch"
+check_status "a batch with a writing line waits too" 1 env SRIOV_LOCK_TIMEOUT=1 "$ctl" --sysfs-root "$tb" --batch "$tmp/batch"
+check_contains "batch: the writing line is the one that waited" "$out" "sriovctl: numvfs: pid $holder (flock) holds the lock"
+check_status "bad SRIOV_LOCK_TIMEOUT is a usage error" 2 env SRIOV_LOCK_TIMEOUT=soon "$ctl" --sysfs-root "$tb" numvfs eth1 1
+check_eq "nothing was written meanwhile" "$(cat "$dev/$pf1/sriov_numvfs")" 3
+start=$(date +%s%N)
+for cmd in list "show eth1" "plan $tmp/c.conf"; do
+	# shellcheck disable=SC2086
+	check_status "$cmd runs while the lock is held" 0 env SRIOV_LOCK_TIMEOUT=10 "$ctl" --sysfs-root "$tb" $cmd
+done
+check "read-only commands did not wait" test $((($(date +%s%N) - start) / 1000000)) -lt 2500
+
+# sriovd applies under the same lock: it waits for the holder, then heals.
+"$daemon" "${dargs[@]}" --settle-ms 50 --resync-s 0 -v 2>"$tmp/d2.log" &
+d2=$!
+pids+=("$d2")
+sleep 1.5
+check_eq "sriovd does not write while a command holds the lock" "$(cat "$dev/$pf1/sriov_numvfs")" 3
+check "sriovd says the host is busy, and who holds it" grep -q "event=host-busy pf=eth1 pci=$pf1 holder_pid=$holder" "$tmp/d2.log"
+release
+for _ in $(seq 50); do [ "$(cat "$dev/$pf1/sriov_numvfs")" == 1 ] && break; sleep 0.1; done
+check_eq "sriovd healed eth1 once the lock was free" "$(cat "$dev/$pf1/sriov_numvfs")" 1
+kill "$d2"
+wait "$d2" 2>/dev/null
+
+# --- racing writers: the end state is the state of one of them ---
+ln -sfn ../../../../bus/pci/drivers/igbvf "$dev/0000:01:10.0/driver"
+conf "$tmp/x.conf" 1 2
+conf "$tmp/y.conf" 2 1
+state() { echo "$(cat "$dev/$pf0/sriov_numvfs") $(cat "$dev/$pf1/sriov_numvfs")"; }
+ok=0
+for round in 1 2 3 4 5; do
+	"$ctl" apply --sysfs-root "$tb" "$tmp/x.conf" >/dev/null 2>&1 &
+	a=$!
+	"$ctl" apply --sysfs-root "$tb" "$tmp/y.conf" >/dev/null 2>&1 &
+	b=$!
+	wait "$a" "$b"
+	s=$(state)
+	if [ "$s" == "1 2" ] || [ "$s" == "2 1" ]; then ok=$((ok + 1)); else echo "# round $round: $s"; fi
+done
+check_eq "5 rounds of two racing applies: each ends in one config's state" "$ok" 5
+tap_done
