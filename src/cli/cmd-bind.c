@@ -28,11 +28,6 @@ static int bind_opt(int opt, const char *arg, void *data)
 	return cli_usage_error("bind: unexpected option");
 }
 
-static json_t *json_str_or_null(const char *s)
-{
-	return s ? json_string(s) : json_null();
-}
-
 static json_t *bind_json(const struct pci_function *d, const struct bind_result *res)
 {
 	json_t *o = json_object();

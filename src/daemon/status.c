@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "output/output.h"
 #include "util/util.h"
 
 void status_init(struct daemon_status *s, const char *config_path)
@@ -55,11 +56,6 @@ int status_add_stuck(struct daemon_status *s, const struct status_pf *pf)
 		.next_retry = pf->next_retry,
 	};
 	return 0;
-}
-
-static json_t *json_str_or_null(const char *v)
-{
-	return v ? json_string(v) : json_null();
 }
 
 static json_t *json_time(time_t t)

@@ -9,7 +9,7 @@ static json_t *json_hex(unsigned v, int width)
 	return json_string(buf);
 }
 
-static json_t *json_str_or_null(const char *s)
+json_t *json_str_or_null(const char *s)
 {
 	return s ? json_string(s) : json_null();
 }

@@ -18,6 +18,7 @@ json_t *json_pci_function(const struct pci_function *d);
 /* {"schema_version", "sysfs_root", "pfs": [...], "warnings": [...]} */
 json_t *json_inventory(const struct pci_tree *t);
 json_t *json_strv(char *const *v);
+json_t *json_str_or_null(const char *s); /* a string, or null for NULL */
 
 /* Prints j with a trailing newline. -EIO when the stream fails. */
 int json_print(FILE *f, json_t *j);
