@@ -12,17 +12,8 @@
 /* Why a driver may answer this, in words an operator can act on. */
 static const char *hint(enum vf_field f, int error, const char *driver)
 {
-	static char buf[160];
-	if (error == -EOPNOTSUPP) {
-		snprintf(buf, sizeof(buf), "%s does not support this setting", driver ? driver : "the PF driver");
-		return buf;
-	}
-	if (error == -EINVAL && (f == VF_FIELD_MIN_RATE || f == VF_FIELD_MAX_RATE))
-		return "the driver refused the rate (some, igb among them, refuse rates while the PF link is "
-		       "down, above the link speed, or any min-rate)";
-	if (error == -EPROTONOSUPPORT && f == VF_FIELD_VLAN_PROTO)
-		return "the driver supports only 802.1Q";
-	return NULL;
+	static char buf[RTNL_VF_HINT_MAX];
+	return rtnl_vf_error_hint(f, error, driver, buf);
 }
 
 static const char *field_status(const struct vf_apply_report *rep, enum vf_field f)
@@ -100,12 +91,26 @@ static void text_report(FILE *out, const char *spec, const struct pci_function *
 			text_printf(out, "ok (was %s)\n", before);
 		else if (rep->rolled_back & VF_HAS(f))
 			text_printf(out, "rolled back to %s\n", before);
-		else
-			text_printf(out, "applied, and putting it back to %s FAILED: %s\n", before,
-				strerror(-rep->rollback.field[f].error));
+		else if (rep->rollback.field[f].error == -ENODATA)
+			text_printf(out, "applied, and cannot be put back: the driver never reported its previous value\n");
+		else {
+			const struct vf_field_result *rb = &rep->rollback.field[f];
+			const char *name = strerrorname_np(-rb->error);
+			text_printf(out, "applied, and putting it back to %s FAILED: %s [%s]%s%s\n", before, strerror(-rb->error),
+				name ? name : "?", rb->message ? "; kernel: " : "", rb->message ? rb->message : "");
+		}
 	}
-	if (rep->failed)
+	if (!rep->failed)
+		return;
+	unsigned stuck = 0;
+	for (int f = 0; f < _VF_FIELD_MAX; f++)
+		if ((asked & VF_HAS(f)) && !rep->result.field[f].error && !(rep->rolled_back & VF_HAS(f)))
+			stuck++;
+	if (!stuck)
 		text_printf(out, "not applied: a setting was refused, so the accepted ones were put back\n");
+	else
+		text_printf(out, "not applied: a setting was refused, and %u accepted setting%s could not be put back: the VF "
+			"is left changed\n", stuck, stuck == 1 ? "" : "s");
 }
 
 static int vf_set(struct cli *cli, int argc, char **argv)

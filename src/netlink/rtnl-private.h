@@ -14,7 +14,15 @@ struct rtnl {
 	uint8_t *buf; /* receive buffer, grown to the largest datagram seen */
 	size_t buf_size;
 	char *ext_ack_msg;
+	/* A kernel played by a unit test (rtnl_open_with): it answers each
+	 * request datagram at once; the answer waits in buf for rtnl_recv(). */
+	rtnl_kernel_fn kernel;
+	void *kernel_data;
+	size_t pending;
 };
+
+/* Sends one datagram (a request, or a batch of them) to the kernel. */
+int rtnl_send(struct rtnl *nl, const void *buf, size_t len);
 
 /* Sends one request (seq is set here) and runs cb on every answer until the
  * kernel is done: one reply, the end of a dump (NLM_F_DUMP), or an ack

@@ -157,8 +157,9 @@ int rtnl_set_vf(struct rtnl *nl, uint32_t pf_ifindex, const struct vf_settings *
 	if (b.n == 0)
 		return 0;
 
-	if (mnl_socket_sendto(nl->sock, buf, len) < 0)
-		return -errno;
+	int r = rtnl_send(nl, buf, len);
+	if (r < 0)
+		return r;
 
 	static mnl_cb_t ctl_cbs[NLMSG_MIN_TYPE] = {
 		[NLMSG_NOOP] = ignore_cb,
@@ -186,14 +187,13 @@ void vf_apply_report_done(struct vf_apply_report *r)
 	vf_set_result_done(&r->rollback);
 }
 
-/* The fields that travel in the same message as field f. */
-static unsigned message_fields(unsigned has)
+unsigned rtnl_vf_message_count(unsigned has)
 {
-	unsigned all = 0;
+	unsigned n = 0;
 	for (size_t i = 0; i < ARRAY_SIZE(vf_messages); i++)
 		if (has & vf_messages[i].fields)
-			all |= vf_messages[i].fields;
-	return all;
+			n++;
+	return n;
 }
 
 int rtnl_apply_vf(struct rtnl *nl, const char *pf_ifname, const struct vf_settings *want,
@@ -206,17 +206,19 @@ int rtnl_apply_vf(struct rtnl *nl, const char *pf_ifname, const struct vf_settin
 	int r = rtnl_get_pf_link(nl, pf_ifname, 0, &link);
 	if (r < 0)
 		return r;
-	const struct vf_settings *before = pf_link_vf(&link, want->index);
-	if (!before) {
+	const struct vf_settings *listed = pf_link_vf(&link, want->index);
+	if (!listed) {
 		r = error_set(ret_error, -ENOENT, "%s: the kernel lists no VF %u (IFLA_NUM_VF %u)", pf_ifname,
 			       want->index, link.num_vf);
 		pf_link_done(&link);
 		return r;
 	}
+	/* Everything below reads the copy: the link's VF list is freed here. */
 	rep->pf_ifindex = link.ifindex;
-	rep->before = *before;
+	rep->before = *listed;
 	unsigned addr_len = link.addr_len;
 	pf_link_done(&link);
+	const struct vf_settings *before = &rep->before;
 
 	struct vf_settings sent = *want;
 	if (vf_has(want, VF_FIELD_MAC) && addr_len && addr_len != want->mac_len)
@@ -239,6 +241,7 @@ int rtnl_apply_vf(struct rtnl *nl, const char *pf_ifname, const struct vf_settin
 	r = rtnl_set_vf(nl, rep->pf_ifindex, &sent, &rep->result);
 	if (r < 0)
 		return r;
+	rep->messages = rtnl_vf_message_count(sent.has);
 
 	unsigned accepted = 0;
 	for (int f = 0; f < _VF_FIELD_MAX; f++) {
@@ -251,18 +254,61 @@ int rtnl_apply_vf(struct rtnl *nl, const char *pf_ifname, const struct vf_settin
 	}
 	if (!rep->failed)
 		return 0;
-
-	/* Put back what the kernel accepted, with every field of the same
-	 * message taken from before so that nothing else moves. */
-	struct vf_settings restore = *before;
-	restore.has = message_fields(accepted) & before->has;
-	if (!restore.has)
-		return 0;
-	r = rtnl_set_vf(nl, rep->pf_ifindex, &restore, &rep->rollback);
-	if (r < 0)
-		return r;
-	for (int f = 0; f < _VF_FIELD_MAX; f++)
-		if ((accepted & VF_HAS(f)) && (restore.has & VF_HAS(f)) && rep->rollback.field[f].error == 0)
-			rep->rolled_back |= VF_HAS(f);
+	rtnl_vf_put_back(nl, rep->pf_ifindex, before, accepted, &rep->rolled_back, &rep->rollback);
 	return 0;
+}
+
+void rtnl_vf_put_back(struct rtnl *nl, uint32_t pf_ifindex, const struct vf_settings *before, unsigned fields,
+		      unsigned *ret_put_back, struct vf_set_result *res)
+{
+	*res = (struct vf_set_result){0};
+	*ret_put_back = 0;
+	/* Every field of a message that carried one of fields goes back, taken
+	 * from before so that nothing else moves; a message needs every one of
+	 * its fields known. */
+	struct vf_settings restore = *before;
+	restore.has = 0;
+	for (size_t i = 0; i < ARRAY_SIZE(vf_messages); i++) {
+		unsigned m = vf_messages[i].fields;
+		if (!(fields & m))
+			continue;
+		if ((before->has & m) == m)
+			restore.has |= m;
+		else
+			for (int f = 0; f < _VF_FIELD_MAX; f++)
+				if (fields & m & VF_HAS(f))
+					res->field[f].error = -ENODATA;
+	}
+	if (!restore.has)
+		return;
+	struct vf_set_result answers;
+	int r = rtnl_set_vf(nl, pf_ifindex, &restore, &answers);
+	for (int f = 0; f < _VF_FIELD_MAX; f++) {
+		if (!(fields & VF_HAS(f)) || !(restore.has & VF_HAS(f)))
+			continue;
+		if (r < 0) {
+			res->field[f].error = r; /* the exchange itself failed */
+			continue;
+		}
+		res->field[f] = answers.field[f];
+		answers.field[f] = (struct vf_field_result){0};
+		if (res->field[f].error == 0)
+			*ret_put_back |= VF_HAS(f);
+	}
+	if (r == 0)
+		vf_set_result_done(&answers);
+}
+
+const char *rtnl_vf_error_hint(enum vf_field f, int error, const char *driver, char buf[RTNL_VF_HINT_MAX])
+{
+	if (error == -EOPNOTSUPP) {
+		snprintf(buf, RTNL_VF_HINT_MAX, "%s does not support this setting", driver ? driver : "the PF driver");
+		return buf;
+	}
+	if (error == -EINVAL && (f == VF_FIELD_MIN_RATE || f == VF_FIELD_MAX_RATE))
+		return "the driver refused the rate (some, igb among them, refuse rates while the PF link is "
+		       "down, above the link speed, or any min-rate)";
+	if (error == -EPROTONOSUPPORT && f == VF_FIELD_VLAN_PROTO)
+		return "the driver supports only 802.1Q";
+	return NULL;
 }

@@ -18,6 +18,13 @@ struct rtnl;
 struct nlmsghdr;
 
 int rtnl_open(struct rtnl **ret);
+/* A kernel played by a unit test: gets each datagram the handle sends (one
+ * request, or a batch of them) and writes the whole answer (any number of
+ * netlink messages: replies, NLMSG_DONE, acks) into ans, up to ans_size
+ * bytes; returns its length, or -errno for the send to fail with. */
+typedef long (*rtnl_kernel_fn)(void *data, const void *req, size_t len, void *ans, size_t ans_size);
+/* A handle whose requests go to kernel() instead of a socket. */
+int rtnl_open_with(rtnl_kernel_fn kernel, void *data, struct rtnl **ret);
 void rtnl_close(struct rtnl *nl);
 /* The kernel's extended-ack message for the last failed request, or NULL. */
 const char *rtnl_last_error_message(const struct rtnl *nl);
@@ -67,6 +74,17 @@ void vf_set_result_done(struct vf_set_result *r);
  * the exchange itself failed. */
 int rtnl_set_vf(struct rtnl *nl, uint32_t pf_ifindex, const struct vf_settings *s, struct vf_set_result *res);
 
+/* How many RTM_SETLINK messages rtnl_set_vf() sends for these has bits. */
+unsigned rtnl_vf_message_count(unsigned has);
+
+/* Puts the given fields (VF_HAS bits) of VF before->index back to their
+ * values in before (with the other fields of their messages, so that
+ * nothing else moves): *ret_put_back gets the fields restored, res each
+ * field's outcome (0; the kernel's -errno; -ENODATA when before lacks the
+ * value; the exchange's -errno when it failed). */
+void rtnl_vf_put_back(struct rtnl *nl, uint32_t pf_ifindex, const struct vf_settings *before, unsigned fields,
+		      unsigned *ret_put_back, struct vf_set_result *res);
+
 /* What rtnl_apply_vf() did. */
 struct vf_apply_report {
 	uint32_t pf_ifindex;
@@ -74,8 +92,11 @@ struct vf_apply_report {
 	struct vf_settings sent;       /* the request (a lone min/max rate completed from before) */
 	struct vf_set_result result;   /* each sent field's answer */
 	bool failed;                   /* at least one field was refused */
+	unsigned messages;             /* RTM_SETLINK messages of the change (put-back excluded) */
 	unsigned rolled_back;          /* VF_HAS bits put back to their before value */
-	struct vf_set_result rollback; /* answers to the put-back request */
+	struct vf_set_result rollback; /* per accepted field when failed: 0 put back, or why
+					* not: the kernel's -errno, -ENODATA when the kernel
+					* never reported the previous value */
 };
 void vf_apply_report_done(struct vf_apply_report *r);
 
@@ -87,6 +108,12 @@ void vf_apply_report_done(struct vf_apply_report *r);
  * be valid for this PF: *ret_error then says why, or is NULL). */
 int rtnl_apply_vf(struct rtnl *nl, const char *pf_ifname, const struct vf_settings *want,
 		  struct vf_apply_report *rep, char **ret_error);
+
+/* Why a PF driver may have answered error to field f, in words an operator
+ * can act on (EOPNOTSUPP: the driver lacks it; EINVAL on a rate: igb and
+ * others refuse rates while the PF link is down...), or NULL. */
+#define RTNL_VF_HINT_MAX 160
+const char *rtnl_vf_error_hint(enum vf_field f, int error, const char *driver, char buf[RTNL_VF_HINT_MAX]);
 
 /* --- Is a netdev in use by the host? (rtnl-usage.c) --------------------- */
 

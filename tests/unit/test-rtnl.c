@@ -10,6 +10,7 @@
 #include <linux/if_link.h>
 #include <linux/rtnetlink.h>
 
+#include "fake-rtnl.h"
 #include "netlink/rtnl.h"
 #include "util/util.h"
 
@@ -226,6 +227,180 @@ static void test_bad_messages(void **state)
 	pf_link_done(&l);
 }
 
+/* --- all or nothing, against a kernel played by fake-rtnl.c ------------ */
+
+struct vf_fixture {
+	struct fake_rtnl k;
+	struct rtnl *nl;
+	struct fake_rtnl_pf *pf;
+};
+
+static int vf_setup(void **state)
+{
+	struct vf_fixture *f = calloc(1, sizeof(*f));
+	if (!f || rtnl_open_with(fake_rtnl_kernel, &f->k, &f->nl) < 0)
+		return -1;
+	f->pf = fake_rtnl_add_igb(&f->k, "eth0", 4, 3);
+	*state = f;
+	return 0;
+}
+
+static int vf_teardown(void **state)
+{
+	struct vf_fixture *f = *state;
+	rtnl_close(f->nl);
+	free(f);
+	return 0;
+}
+
+static void assert_kernel_log(const struct vf_fixture *f, const char *expected)
+{
+	char got[4096];
+	fake_rtnl_log_string(&f->k, got, sizeof(got));
+	assert_string_equal(got, expected);
+}
+
+/* The reproduction: the PF link is down, spoof checking off is accepted,
+ * max-rate 100 refused; spoof checking must really go back on (and the
+ * previous values are read from a copy, not from the freed link). */
+static void test_apply_vf_rollback_link_down(void **state)
+{
+	struct vf_fixture *f = *state;
+	f->pf->flags = 0; /* down */
+	struct vf_settings want = {.index = 0, .has = VF_HAS(VF_FIELD_SPOOFCHK) | VF_HAS(VF_FIELD_MAX_RATE),
+				   .spoofchk = false, .max_tx_rate = 100};
+	struct vf_apply_report rep;
+	char *error = NULL;
+	assert_int_equal(rtnl_apply_vf(f->nl, "eth0", &want, &rep, &error), 0);
+	assert_null(error);
+	assert_true(rep.failed);
+	assert_int_equal(rep.messages, 2);
+	assert_int_equal(rep.result.field[VF_FIELD_MAX_RATE].error, -EINVAL);
+	assert_int_equal(rep.result.field[VF_FIELD_MIN_RATE].error, -EINVAL);
+	assert_int_equal(rep.result.field[VF_FIELD_SPOOFCHK].error, 0);
+	/* a lone max-rate keeps the current min-rate, read from the copy */
+	assert_int_equal(rep.sent.min_tx_rate, 0);
+	assert_int_equal(rep.rolled_back, VF_HAS(VF_FIELD_SPOOFCHK));
+	assert_int_equal(rep.rollback.field[VF_FIELD_SPOOFCHK].error, 0);
+	assert_true(rep.before.spoofchk);
+	assert_true(f->pf->vfs[0].spoofchk);
+	assert_kernel_log(f, "eth0 vf0 rate=0/100 EINVAL|eth0 vf0 spoofchk=0 ok|eth0 vf0 spoofchk=1 ok");
+	vf_apply_report_done(&rep);
+}
+
+/* The put-back itself refused: its errno is reported for that field. */
+static void test_apply_vf_rollback_refused(void **state)
+{
+	struct vf_fixture *f = *state;
+	f->pf->flags = 0;
+	f->pf->rule[IFLA_VF_SPOOFCHK] = (struct fake_rtnl_rule){.error = -EIO, .after = 1};
+	struct vf_settings want = {.index = 1, .has = VF_HAS(VF_FIELD_SPOOFCHK) | VF_HAS(VF_FIELD_MAX_RATE),
+				   .max_tx_rate = 100};
+	struct vf_apply_report rep;
+	char *error = NULL;
+	assert_int_equal(rtnl_apply_vf(f->nl, "eth0", &want, &rep, &error), 0);
+	assert_true(rep.failed);
+	assert_int_equal(rep.rolled_back, 0);
+	assert_int_equal(rep.rollback.field[VF_FIELD_SPOOFCHK].error, -EIO);
+	assert_false(f->pf->vfs[1].spoofchk); /* left changed, and said so */
+	assert_kernel_log(f, "eth0 vf1 rate=0/100 EINVAL|eth0 vf1 spoofchk=0 ok|eth0 vf1 spoofchk=1 EIO");
+	vf_apply_report_done(&rep);
+}
+
+/* A previous value the driver never reported cannot be put back: nothing is
+ * sent for it, and that is what the field's outcome says. */
+static void test_apply_vf_rollback_unknown_previous(void **state)
+{
+	struct vf_fixture *f = *state;
+	f->pf->vfs[2].has &= ~VF_HAS(VF_FIELD_SPOOFCHK);
+	struct vf_settings want = {.index = 2, .has = VF_HAS(VF_FIELD_SPOOFCHK) | VF_HAS(VF_FIELD_QUERY_RSS),
+				   .spoofchk = false, .query_rss = true};
+	struct vf_apply_report rep;
+	char *error = NULL;
+	assert_int_equal(rtnl_apply_vf(f->nl, "eth0", &want, &rep, &error), 0);
+	assert_true(rep.failed);
+	assert_int_equal(rep.result.field[VF_FIELD_QUERY_RSS].error, -EOPNOTSUPP);
+	assert_int_equal(rep.rolled_back, 0);
+	assert_int_equal(rep.rollback.field[VF_FIELD_SPOOFCHK].error, -ENODATA);
+	assert_kernel_log(f, "eth0 vf2 spoofchk=0 ok|eth0 vf2 query-rss=1 EOPNOTSUPP");
+	vf_apply_report_done(&rep);
+}
+
+/* VLAN, QoS and protocol go back as one message, with their old values;
+ * MAC goes back too; nothing else moves. */
+static void test_apply_vf_rollback_vlan_and_mac(void **state)
+{
+	struct vf_fixture *f = *state;
+	f->pf->vfs[0].vlan = 7;
+	f->pf->vfs[0].qos = 2;
+	f->pf->vfs[0].mac[0] = 0x02;
+	f->pf->vfs[0].mac[5] = 0x11;
+	struct vf_settings want = {.index = 0, .has = VF_HAS_VLAN_GROUP | VF_HAS(VF_FIELD_MAC) | VF_HAS(VF_FIELD_LINK_STATE),
+				   .vlan = 100, .vlan_proto = VF_ETH_P_8021Q, .mac = {2, 0, 0, 0, 0, 0x20}, .mac_len = 6,
+				   .link_state = VF_LINK_STATE_ENABLE};
+	struct vf_apply_report rep;
+	char *error = NULL;
+	assert_int_equal(rtnl_apply_vf(f->nl, "eth0", &want, &rep, &error), 0);
+	assert_true(rep.failed);
+	assert_int_equal(rep.rolled_back, VF_HAS_VLAN_GROUP | VF_HAS(VF_FIELD_MAC));
+	assert_int_equal(f->pf->vfs[0].vlan, 7);
+	assert_int_equal(f->pf->vfs[0].qos, 2);
+	assert_int_equal(f->pf->vfs[0].mac[5], 0x11);
+	assert_kernel_log(f, "eth0 vf0 mac=02:00:00:00:00:20 ok|eth0 vf0 vlan=100/0 ok|eth0 vf0 state=1 EOPNOTSUPP|"
+			     "eth0 vf0 mac=02:00:00:00:00:11 ok|eth0 vf0 vlan=7/2 ok");
+	vf_apply_report_done(&rep);
+}
+
+/* The put-back exchange itself failing is each field's outcome, not a
+ * silent success. */
+static long failing_after_first(void *data, const void *req, size_t len, void *ans, size_t ans_size)
+{
+	struct vf_fixture *f = data;
+	long n = fake_rtnl_kernel(&f->k, req, len, ans, ans_size);
+	if (f->k.n_setlink >= 2)
+		f->k.fail_send = -ENOBUFS;
+	return n;
+}
+
+static void test_apply_vf_rollback_exchange_fails(void **state)
+{
+	struct vf_fixture *f = *state;
+	rtnl_close(f->nl);
+	assert_int_equal(rtnl_open_with(failing_after_first, f, &f->nl), 0);
+	f->pf->flags = 0;
+	struct vf_settings want = {.index = 0, .has = VF_HAS(VF_FIELD_SPOOFCHK) | VF_HAS(VF_FIELD_MAX_RATE),
+				   .max_tx_rate = 100};
+	struct vf_apply_report rep;
+	char *error = NULL;
+	assert_int_equal(rtnl_apply_vf(f->nl, "eth0", &want, &rep, &error), 0);
+	assert_true(rep.failed);
+	assert_int_equal(rep.rolled_back, 0);
+	assert_int_equal(rep.rollback.field[VF_FIELD_SPOOFCHK].error, -ENOBUFS);
+	vf_apply_report_done(&rep);
+}
+
+static void test_apply_vf_ok(void **state)
+{
+	struct vf_fixture *f = *state;
+	struct vf_settings want = {.index = 1, .has = VF_HAS(VF_FIELD_MAX_RATE) | VF_HAS_VLAN_GROUP, .max_tx_rate = 100,
+				   .vlan = 5, .vlan_proto = VF_ETH_P_8021Q};
+	struct vf_apply_report rep;
+	char *error = NULL;
+	assert_int_equal(rtnl_apply_vf(f->nl, "eth0", &want, &rep, &error), 0);
+	assert_false(rep.failed);
+	assert_int_equal(rep.messages, 2);
+	assert_int_equal(f->pf->vfs[1].max_tx_rate, 100);
+	assert_int_equal(f->pf->vfs[1].vlan, 5);
+	assert_kernel_log(f, "eth0 vf1 vlan=5/0 ok|eth0 vf1 rate=0/100 ok");
+	vf_apply_report_done(&rep);
+	/* no such VF, no such PF */
+	want.index = 3;
+	assert_int_equal(rtnl_apply_vf(f->nl, "eth0", &want, &rep, &error), -ENOENT);
+	assert_string_equal(error, "eth0: the kernel lists no VF 3 (IFLA_NUM_VF 3)");
+	free(error);
+	assert_int_equal(rtnl_apply_vf(f->nl, "eth9", &want, &rep, &error), -ENODEV);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -234,6 +409,12 @@ int main(void)
 		cmocka_unit_test(test_num_vf_is_no_bound),
 		cmocka_unit_test(test_many_vfs),
 		cmocka_unit_test(test_bad_messages),
+		cmocka_unit_test_setup_teardown(test_apply_vf_rollback_link_down, vf_setup, vf_teardown),
+		cmocka_unit_test_setup_teardown(test_apply_vf_rollback_refused, vf_setup, vf_teardown),
+		cmocka_unit_test_setup_teardown(test_apply_vf_rollback_unknown_previous, vf_setup, vf_teardown),
+		cmocka_unit_test_setup_teardown(test_apply_vf_rollback_vlan_and_mac, vf_setup, vf_teardown),
+		cmocka_unit_test_setup_teardown(test_apply_vf_rollback_exchange_fails, vf_setup, vf_teardown),
+		cmocka_unit_test_setup_teardown(test_apply_vf_ok, vf_setup, vf_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
