@@ -1,8 +1,11 @@
 #include "apply.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #include "inventory/inventory.h"
 #include "netlink/rtnl.h"
@@ -37,6 +40,143 @@ struct view {
 	size_t n_pfs;
 	char **warnings;
 };
+
+/* --- The kernel's side: the live table, over this host's rtnetlink ---- */
+
+struct live_netlink {
+	struct rtnl *nl;
+	struct rtnl_monitor *mon; /* opened on the first wait */
+};
+
+static int live_get_link(void *data, const char *ifname, unsigned want, struct pf_link *ret)
+{
+	struct live_netlink *l = data;
+	return rtnl_get_pf_link(l->nl, ifname, want, ret);
+}
+
+static int live_apply_vf(void *data, const char *pf_ifname, const struct vf_settings *want,
+			 struct vf_apply_report *rep, char **ret_error)
+{
+	struct live_netlink *l = data;
+	return rtnl_apply_vf(l->nl, pf_ifname, want, rep, ret_error);
+}
+
+static void live_put_back(void *data, uint32_t pf_ifindex, const struct vf_settings *before, unsigned fields,
+			  unsigned *ret_put_back, struct vf_set_result *res)
+{
+	struct live_netlink *l = data;
+	rtnl_vf_put_back(l->nl, pf_ifindex, before, fields, ret_put_back, res);
+}
+
+static void ignore_event(const struct rtnl_link_event *ev, void *data)
+{
+	(void)ev;
+	(void)data;
+}
+
+static int live_wait_link_event(void *data, unsigned timeout_ms)
+{
+	struct live_netlink *l = data;
+	int r;
+	if (!l->mon && (r = rtnl_monitor_open(&l->mon)) < 0)
+		return r;
+	struct pollfd pfd = {.fd = rtnl_monitor_fd(l->mon), .events = POLLIN};
+	int n = poll(&pfd, 1, (int)timeout_ms);
+	if (n < 0)
+		return errno == EINTR ? 0 : -errno;
+	if (n == 0)
+		return 0;
+	r = rtnl_monitor_read(l->mon, ignore_event, NULL);
+	return r == -ENOBUFS ? 1 : r < 0 ? r : 1;
+}
+
+static uint64_t live_now_ns(void *data)
+{
+	(void)data;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static const struct apply_netlink live_ops = {
+	.get_link = live_get_link,
+	.apply_vf = live_apply_vf,
+	.put_back = live_put_back,
+	.wait_link_event = live_wait_link_event,
+	.now_ns = live_now_ns,
+};
+
+/* The table and data one plan or run uses: env's, or the live one when the
+ * root is this host's (NULL ops otherwise: no VF settings to read). */
+struct kernel {
+	const struct apply_netlink *ops;
+	void *data;
+	struct live_netlink live;
+};
+
+static void kernel_open(struct kernel *k, const struct apply_env *env)
+{
+	*k = (struct kernel){0};
+	if (env->netlink) {
+		k->ops = env->netlink;
+		k->data = env->netlink_data;
+	} else if (inventory_root_is_live(env->lifecycle.sysfs_root) && rtnl_open(&k->live.nl) == 0) {
+		k->ops = &live_ops;
+		k->data = &k->live;
+	}
+}
+
+static void kernel_close(struct kernel *k)
+{
+	rtnl_monitor_close(k->live.mon);
+	rtnl_close(k->live.nl);
+	*k = (struct kernel){0};
+}
+
+/* --- What is known of PF drivers before anything is written ------------- */
+
+/* A new VF's settings as its PF driver sets them at creation, and what the
+ * driver cannot do. Only what was seen on the real driver is listed (igb:
+ * drivers/net/ethernet/intel/igb, kernel 6.1 in the testbed). */
+struct driver_facts {
+	const char *pf_driver;
+	const char *vf_driver;      /* what binds the new VFs by ID, autoprobe on */
+	struct vf_settings defaults; /* has: the fields known */
+	bool only_8021q;            /* VLAN protocol 802.1ad refused */
+};
+
+#define DEFAULT_L2                                                                                          \
+	(VF_HAS(VF_FIELD_MAC) | VF_HAS_VLAN_GROUP | VF_HAS(VF_FIELD_SPOOFCHK) | VF_HAS(VF_FIELD_TRUST) |       \
+	 VF_HAS(VF_FIELD_LINK_STATE) | VF_HAS(VF_FIELD_MIN_RATE) | VF_HAS(VF_FIELD_MAX_RATE))
+
+static const struct driver_facts known_drivers[] = {
+	{
+		.pf_driver = "igb",
+		.vf_driver = "igbvf",
+		/* igb_vf_configure(): zero MAC, spoof checking on, not trusted;
+		 * no VLAN, no rate; link state is not the driver's (auto). */
+		.defaults = {.has = DEFAULT_L2, .mac_len = 6, .vlan_proto = VF_ETH_P_8021Q, .spoofchk = true,
+			     .link_state = VF_LINK_STATE_AUTO},
+		.only_8021q = true,
+	},
+	{.pf_driver = "nvme", .vf_driver = "nvme"},
+};
+
+static const struct driver_facts *driver_facts(const struct pci_function *pf)
+{
+	for (size_t i = 0; pf->driver && i < ARRAY_SIZE(known_drivers); i++)
+		if (strcmp(known_drivers[i].pf_driver, pf->driver) == 0)
+			return &known_drivers[i];
+	return NULL;
+}
+
+static bool driver_is_loaded(const char *root, const char *driver)
+{
+	_cleanup_free_ char *path = NULL;
+	struct stat st;
+	return asprintf(&path, "%s/bus/pci/drivers/%s", root, driver) >= 0 && stat(path, &st) == 0 &&
+	       S_ISDIR(st.st_mode);
+}
 
 static void view_done(struct view *v)
 {
@@ -157,12 +297,12 @@ static int merge_entry(struct pf_want *w, const struct pf_desired *e)
 }
 
 /* The PF's permanent MAC, for the stable scheme. */
-static int pf_perm_mac(struct rtnl *nl, const struct pci_function *pf, uint8_t ret[6])
+static int pf_perm_mac(const struct kernel *k, const struct pci_function *pf, uint8_t ret[6])
 {
-	if (!nl || !pf->netdevs)
+	if (!k->ops || !pf->netdevs)
 		return -ENODEV;
 	struct pf_link link;
-	int r = rtnl_get_pf_link(nl, pf->netdevs[0], 0, &link);
+	int r = k->ops->get_link(k->data, pf->netdevs[0], 0, &link);
 	if (r < 0)
 		return r;
 	const uint8_t *src = link.perm_addr_len == 6 ? link.perm_addr : link.addr_len == 6 ? link.addr : NULL;
@@ -316,11 +456,41 @@ static int view_check_macs(const struct config *cfg, const struct view *v, char 
 	return 0;
 }
 
-static int view_build(const struct config *cfg, const struct apply_env *env, struct rtnl *nl, struct view *v,
-		      char **ret_error)
+/* L2 settings the PF can never take, refused before anything is written. */
+static int check_l2_possible(const struct pf_want *w, char **ret_error)
+{
+	const struct pci_function *pf = w->pf;
+	const struct driver_facts *facts = driver_facts(pf);
+	for (size_t k = 0; k < w->n_vfs; k++) {
+		const struct vf_want *vw = &w->vfs[k];
+		unsigned l2 = vw->s.has & ~VF_HAS(VF_FIELD_STATS);
+		if (!vw->any || !l2)
+			continue;
+		char where[300];
+		pos_format(&vw->pos, where, sizeof(where));
+		int f = 0;
+		while (f < _VF_FIELD_MAX && !(l2 & VF_HAS(f)))
+			f++;
+		if (!pf->netdevs)
+			return error_set(ret_error, -EINVAL,
+				    "%s: VF %zu: %s: PF %s (driver %s) has no network interface, so its VFs have no L2 "
+				    "settings (rtnetlink sets them through the PF's netdev)",
+				    where, k, vf_field_name((enum vf_field)f), pf->addr, pf->driver ? pf->driver : "none");
+		if (facts && facts->only_8021q && vf_has(&vw->s, VF_FIELD_VLAN_PROTO) &&
+		    vw->s.vlan_proto != VF_ETH_P_8021Q)
+			return error_set(ret_error, -EPROTONOSUPPORT,
+				    "%s: VF %zu: proto %s: %s (%s) supports only 802.1Q VLANs on its VFs", where, k,
+				    vf_vlan_proto_to_string(vw->s.vlan_proto), pf->netdevs[0], pf->driver);
+	}
+	return 0;
+}
+
+static int view_fill(const struct config *cfg, const struct apply_env *env, const struct kernel *kern, struct view *v,
+		     char **ret_error)
 {
 	const char *root = env->lifecycle.sysfs_root;
-	struct inventory_opts o = {.sysfs_root = root, .netlink = nl != NULL};
+	struct inventory_opts o = {.sysfs_root = root, .netlink = kern->ops != NULL,
+				   .get_link = kern->ops ? kern->ops->get_link : NULL, .get_link_data = kern->data};
 	*v = (struct view){0};
 	int r = inventory_load(&o, &v->t);
 	if (r < 0)
@@ -387,9 +557,13 @@ static int view_build(const struct config *cfg, const struct apply_env *env, str
 				w.vfs[k].any = false;
 			}
 		}
+		if ((r = check_l2_possible(&w, ret_error)) < 0) {
+			free(w.vfs);
+			return r;
+		}
 		if (w.stable_mac) {
 			uint8_t perm[6];
-			if (pf_perm_mac(nl, d, perm) == 0) {
+			if (pf_perm_mac(kern, d, perm) == 0) {
 				if (count > w.n_vfs) {
 					struct vf_want *nv = realloc(w.vfs, count * sizeof(*nv));
 					if (!nv) {
@@ -432,6 +606,17 @@ static int view_build(const struct config *cfg, const struct apply_env *env, str
 	return view_check_macs(cfg, v, ret_error);
 }
 
+/* The view, or nothing (-errno) when it cannot be built or the config
+ * cannot be met. */
+static int view_build(const struct config *cfg, const struct apply_env *env, const struct kernel *kern, struct view *v,
+		      char **ret_error)
+{
+	int r = view_fill(cfg, env, kern, v, ret_error);
+	if (r < 0)
+		view_done(v);
+	return r;
+}
+
 static int add_change(struct plan *p, const struct plan_change *c)
 {
 	struct plan_change *n = realloc(p->changes, (p->n + 1) * sizeof(*n));
@@ -455,7 +640,7 @@ static struct plan_change change_for(const struct pf_want *w, enum change_kind k
 
 /* A VF bound "kernel" is right when nothing overrides the kernel's choice and
  * that choice is not the passthrough driver. */
-static bool driver_matches(const struct pci_function *vf, const char *want)
+static int driver_matches(const struct pci_function *vf, const char *want)
 {
 	if (strcmp(want, CONFIG_DRIVER_KERNEL) == 0)
 		return vf->driver && !vf->driver_override && strcmp(vf->driver, CONFIG_DRIVER_VFIO) != 0;
@@ -469,12 +654,43 @@ enum {
 	PHASE_ALL = 7,
 };
 
-static int view_plan(const struct view *v, unsigned phases, struct plan *p)
+/* What a VF not there yet will have for field f: 1 the same as want,
+ * 0 different, -1 not known (the driver's default is not known). */
+static int new_vf_has(const struct driver_facts *facts, int f, const char *want)
+{
+	if (!facts || !facts->defaults.has)
+		return -1;
+	if (!(facts->defaults.has & VF_HAS(f)))
+		return 0; /* the driver does not report it: it is sent */
+	char def[CHANGE_VALUE_MAX];
+	vf_field_format(&facts->defaults, f, def, sizeof(def));
+	return strcmp(def, want) == 0;
+}
+
+/* Whether a VF not there yet will be on driver want once created: 1, 0,
+ * -1 not known. */
+static int new_vf_on_driver(const struct view *v, const struct pf_want *w, const struct driver_facts *facts,
+			    const char *want)
+{
+	int autoprobe = w->autoprobe >= 0 ? w->autoprobe : w->pf->sriov.autoprobe;
+	if (autoprobe == 0)
+		return 0; /* created unbound */
+	if (!facts || !facts->vf_driver || autoprobe < 0)
+		return -1;
+	if (!driver_is_loaded(v->t->root, facts->vf_driver))
+		return 0;
+	if (strcmp(want, CONFIG_DRIVER_KERNEL) == 0)
+		return strcmp(facts->vf_driver, CONFIG_DRIVER_VFIO) != 0;
+	return strcmp(want, facts->vf_driver) == 0;
+}
+
+static int view_plan(const struct view *v, unsigned phases, struct plan *p, char **ret_error)
 {
 	int r;
 	for (size_t i = 0; i < v->n_pfs; i++) {
 		const struct pf_want *w = &v->pfs[i];
 		const struct pci_function *pf = w->pf;
+		const struct driver_facts *facts = driver_facts(pf);
 		bool recount = w->has_numvfs && w->numvfs != pf->sriov.numvfs;
 		if ((phases & PHASE_COUNTS) && w->autoprobe >= 0 && w->autoprobe != pf->sriov.autoprobe) {
 			struct plan_change c = change_for(w, CHANGE_AUTOPROBE, -1, &w->pos);
@@ -494,7 +710,8 @@ static int view_plan(const struct view *v, unsigned phases, struct plan *p)
 			const struct vf_want *vw = &w->vfs[k];
 			if (!vw->any)
 				continue;
-			/* VFs about to be recreated lose everything: all is "-" now. */
+			/* VFs about to be recreated lose everything: all is "-" now,
+			 * and what they will have is the driver's default. */
 			const struct pci_function *vf = recount ? NULL : pci_function_vf(pf, (uint32_t)k);
 			const struct vf_settings *cur = vf ? vf->link : NULL;
 			if (phases & PHASE_L2)
@@ -504,9 +721,13 @@ static int view_plan(const struct view *v, unsigned phases, struct plan *p)
 					struct plan_change c = change_for(w, CHANGE_VF_FIELD, (int32_t)k, &vw->pos);
 					c.field = (enum vf_field)f;
 					vf_field_format(&vw->s, f, c.want, sizeof(c.want));
-					if (!vf)
+					if (!vf) {
+						int same = new_vf_has(facts, f, c.want);
+						if (same == 1)
+							continue;
+						c.conditional = same < 0;
 						snprintf(c.now, sizeof(c.now), "-");
-					else if (!cur || !vf_has(cur, f))
+					} else if (!cur || !vf_has(cur, f))
 						snprintf(c.now, sizeof(c.now), "?");
 					else
 						vf_field_format(cur, f, c.now, sizeof(c.now));
@@ -515,13 +736,23 @@ static int view_plan(const struct view *v, unsigned phases, struct plan *p)
 					if ((r = add_change(p, &c)) < 0)
 						return r;
 				}
-			if ((phases & PHASE_DRIVERS) && vw->driver && (!vf || !driver_matches(vf, vw->driver))) {
-				struct plan_change c = change_for(w, CHANGE_VF_DRIVER, (int32_t)k, &vw->pos);
-				snprintf(c.now, sizeof(c.now), "%s", !vf ? "-" : vf->driver ? vf->driver : "(none)");
-				snprintf(c.want, sizeof(c.want), "%s", vw->driver);
-				if ((r = add_change(p, &c)) < 0)
-					return r;
+			if (!(phases & PHASE_DRIVERS) || !vw->driver)
+				continue;
+			int on = vf ? driver_matches(vf, vw->driver) : new_vf_on_driver(v, w, facts, vw->driver);
+			if (on == 1)
+				continue;
+			if (strcmp(vw->driver, CONFIG_DRIVER_KERNEL) != 0 && !driver_is_loaded(v->t->root, vw->driver)) {
+				char where[300];
+				pos_format(&vw->pos, where, sizeof(where));
+				return error_set(ret_error, -ENOENT, "%s: VF %zu: driver %s is not loaded: modprobe %s", where,
+					    k, vw->driver, vw->driver);
 			}
+			struct plan_change c = change_for(w, CHANGE_VF_DRIVER, (int32_t)k, &vw->pos);
+			c.conditional = on < 0;
+			snprintf(c.now, sizeof(c.now), "%s", !vf ? "-" : vf->driver ? vf->driver : "(none)");
+			snprintf(c.want, sizeof(c.want), "%s", vw->driver);
+			if ((r = add_change(p, &c)) < 0)
+				return r;
 		}
 	}
 	return 0;
@@ -536,30 +767,23 @@ void plan_done(struct plan *p)
 	*p = (struct plan){0};
 }
 
-static struct rtnl *open_rtnl_if_live(const struct apply_env *env)
-{
-	struct rtnl *nl = NULL;
-	if (inventory_root_is_live(env->lifecycle.sysfs_root) && rtnl_open(&nl) < 0)
-		nl = NULL;
-	return nl;
-}
-
 int plan_compute(const struct config *cfg, const struct apply_env *env, struct plan *ret, char **ret_error)
 {
 	*ret_error = NULL;
-	struct rtnl *nl = open_rtnl_if_live(env);
+	struct kernel k;
+	kernel_open(&k, env);
 	struct view v;
-	int r = view_build(cfg, env, nl, &v, ret_error);
+	int r = view_build(cfg, env, &k, &v, ret_error);
 	struct plan p = {0};
 	if (r == 0)
-		r = view_plan(&v, PHASE_ALL, &p);
+		r = view_plan(&v, PHASE_ALL, &p, ret_error);
 	if (r == 0) {
 		p.warnings = TAKE_PTR(v.warnings);
 		*ret = p;
 	} else
 		plan_done(&p);
 	view_done(&v);
-	rtnl_close(nl);
+	kernel_close(&k);
 	return r;
 }
 
@@ -570,23 +794,40 @@ void apply_report_done(struct apply_report *r)
 	plan_done(&r->done);
 	plan_done(&r->not_done);
 	free(r->error);
+	strv_free(r->rollback);
 	strv_free(r->warnings);
 	*r = (struct apply_report){0};
 }
 
 /* VF settings changed in this run, to be put back when a later step fails. */
 struct undo {
+	char pf_netdev[IF_NAMESIZE];
 	uint32_t pf_ifindex;
-	struct vf_settings before; /* has: the fields to restore */
+	struct vf_settings before; /* the VF before the change */
+	unsigned fields;           /* the fields to restore */
 	size_t done_from, done_count; /* the changes of rep->done this undoes */
+};
+
+/* A VF count changed in this run. */
+struct recount {
+	char pf[PCI_ADDR_STRLEN];
+	char label[LIFECYCLE_LABEL_MAX];
+	char netdev[IF_NAMESIZE]; /* "" without one */
+	uint32_t before, after;
+	int autoprobe_before;     /* -1 unknown */
+	bool wrote_autoprobe;
+	bool carrier_before;      /* the PF link was up with carrier before the change */
+	bool carrier_checked;     /* waited for it since */
 };
 
 struct run {
 	const struct apply_env *env;
-	struct rtnl *nl;
+	struct kernel k;
 	struct apply_report *rep;
 	struct undo *undo;
 	size_t n_undo;
+	struct recount *recounts;
+	size_t n_recounts;
 };
 
 static const struct pf_want *find_want(const struct view *v, const char *pf_addr)
@@ -602,6 +843,73 @@ static void record_done(struct run *run, const struct plan_change *c)
 	(void)add_change(&run->rep->done, c);
 }
 
+#ifndef IFF_LOWER_UP
+#define IFF_LOWER_UP 0x10000
+#endif
+
+/* Up, with carrier: what a driver that refuses rates on a down link wants. */
+static int link_has_carrier(const struct kernel *k, const char *ifname, bool *ret)
+{
+	struct pf_link l;
+	int r = k->ops->get_link(k->data, ifname, 0, &l);
+	if (r < 0)
+		return r;
+	*ret = (l.flags & IFF_UP) && (l.flags & IFF_LOWER_UP);
+	pf_link_done(&l);
+	return 0;
+}
+
+/* Waits until ifname is up with carrier again, woken by link events and
+ * bounded by timeout_ms on the table's clock. */
+static int wait_carrier(const struct kernel *k, const char *ifname, unsigned timeout_ms, bool *ret_up)
+{
+	uint64_t deadline = k->ops->now_ns(k->data) + (uint64_t)timeout_ms * 1000000u;
+	for (;;) {
+		int r = link_has_carrier(k, ifname, ret_up);
+		if (r < 0 || *ret_up)
+			return r;
+		uint64_t now = k->ops->now_ns(k->data);
+		if (now >= deadline)
+			return 0;
+		uint64_t left_ms = (deadline - now + 999999u) / 1000000u;
+		/* Events wake the wait; the slice bounds it if one is missed. */
+		if ((r = k->ops->wait_link_event(k->data, left_ms > 200 ? 200 : (unsigned)left_ms)) < 0)
+			return r;
+	}
+}
+
+static int write_attr(const struct apply_env *env, const char *pf, const char *attr, const char *value, char **ret_error)
+{
+	_cleanup_free_ char *path = NULL;
+	if (asprintf(&path, "%s/bus/pci/devices/%s/%s",
+		     env->lifecycle.sysfs_root ? env->lifecycle.sysfs_root : SYSFS_DEFAULT_ROOT, pf, attr) < 0)
+		return -ENOMEM;
+	int r = env->lifecycle.write ? env->lifecycle.write(env->lifecycle.write_data, path, value)
+				     : write_text_at(AT_FDCWD, path, value);
+	if (r < 0)
+		return error_set(ret_error, r, "%s: cannot write %s: %s", pf, path, strerror(-r));
+	return 0;
+}
+
+static struct recount *recount_for(struct run *run, const struct pf_want *w)
+{
+	for (size_t i = 0; i < run->n_recounts; i++)
+		if (strcmp(run->recounts[i].pf, w->pf->addr) == 0)
+			return &run->recounts[i];
+	struct recount *n = realloc(run->recounts, (run->n_recounts + 1) * sizeof(*n));
+	if (!n)
+		return NULL;
+	run->recounts = n;
+	struct recount *rc = &n[run->n_recounts++];
+	*rc = (struct recount){.before = w->pf->sriov.numvfs, .after = w->pf->sriov.numvfs,
+			       .autoprobe_before = w->pf->sriov.autoprobe};
+	snprintf(rc->pf, sizeof(rc->pf), "%s", w->pf->addr);
+	lifecycle_label(w->pf, rc->label);
+	if (w->pf->netdevs)
+		snprintf(rc->netdev, sizeof(rc->netdev), "%s", w->pf->netdevs[0]);
+	return rc;
+}
+
 static int run_counts(struct run *run, const struct view *v, const struct plan *p)
 {
 	for (size_t i = 0; i < p->n; i++) {
@@ -609,17 +917,18 @@ static int run_counts(struct run *run, const struct view *v, const struct plan *
 		const struct pf_want *w = find_want(v, c->pf);
 		if (!w)
 			continue;
+		struct recount *rc = recount_for(run, w);
+		if (!rc)
+			return -ENOMEM;
 		char *err = NULL;
 		if (c->kind == CHANGE_AUTOPROBE) {
 			/* Autoprobe on goes first so that the VFs created next get
 			 * drivers; autoprobe off is written by set_numvfs itself. */
-			char path[512];
-			snprintf(path, sizeof(path), "%s/bus/pci/devices/%s/sriov_drivers_autoprobe",
-				 run->env->lifecycle.sysfs_root ? run->env->lifecycle.sysfs_root : SYSFS_DEFAULT_ROOT,
-				 w->pf->addr);
-			int r = write_text_at(AT_FDCWD, path, w->autoprobe ? "1" : "0");
+			int r = write_attr(run->env, w->pf->addr, "sriov_drivers_autoprobe", w->autoprobe ? "1" : "0",
+					   &run->rep->error);
 			if (r < 0)
-				return error_set(&run->rep->error, r, "%s: cannot write %s: %s", c->pf, path, strerror(-r));
+				return r;
+			rc->wrote_autoprobe = true;
 			run->rep->writes++;
 			record_done(run, c);
 			continue;
@@ -628,15 +937,25 @@ static int run_counts(struct run *run, const struct view *v, const struct plan *
 			continue;
 		struct numvfs_request req = {
 			.count = w->numvfs,
+			.force = run->env->force,
 			.no_autoprobe = w->autoprobe == 0 && w->pf->sriov.autoprobe != 0,
 			.timeout_ms = run->env->settle_timeout_ms,
 		};
+		if (rc->netdev[0] && run->k.ops)
+			(void)link_has_carrier(&run->k, rc->netdev, &rc->carrier_before);
 		struct numvfs_result res = {0};
 		int r = lifecycle_set_numvfs(&run->env->lifecycle, w->pf, &req, &res, &err);
-		if (res.changed)
+		if (res.changed) {
 			run->rep->writes += res.disabled_first ? 2 : 1;
-		if (res.wrote_autoprobe)
+			rc->after = res.after;
+		}
+		if (res.wrote_autoprobe) {
 			run->rep->writes++;
+			rc->wrote_autoprobe = true;
+		}
+		for (size_t k = 0; res.overridden && res.overridden[k]; k++)
+			(void)strv_pushf(&run->rep->warnings, "%s: numvfs %s: --force: %s", c->source, c->want,
+					 res.overridden[k]);
 		numvfs_result_done(&res);
 		if (r < 0) {
 			r = error_set(&run->rep->error, r, "%s: numvfs %s: %s", c->source, c->want, err ? err : strerror(-r));
@@ -649,6 +968,46 @@ static int run_counts(struct run *run, const struct view *v, const struct plan *
 	return 0;
 }
 
+static void note(struct run *run, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void note(struct run *run, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *s = NULL;
+	if (vasprintf(&s, fmt, ap) >= 0)
+		(void)strv_pushf(&run->rep->rollback, "%s", s);
+	free(s);
+	va_end(ap);
+}
+
+/* One sentence per field put back (or not) of one VF. */
+static unsigned note_put_back(struct run *run, const char *pf_netdev, const struct vf_settings *before,
+			      unsigned fields, unsigned put_back, const struct vf_set_result *res)
+{
+	unsigned n = 0;
+	for (int f = 0; f < _VF_FIELD_MAX; f++) {
+		if (!(fields & VF_HAS(f)))
+			continue;
+		char was[VF_MAC_STRLEN] = "?";
+		if (vf_has(before, f))
+			vf_field_format(before, f, was, sizeof(was));
+		int e = res->field[f].error;
+		if (put_back & VF_HAS(f)) {
+			note(run, "%s VF %u %s: put back to %s", pf_netdev, before->index, vf_field_name(f), was);
+			n++;
+		} else if (e == -ENODATA)
+			note(run, "%s VF %u %s: NOT put back: the driver never reported its previous value", pf_netdev,
+			     before->index, vf_field_name(f));
+		else {
+			const char *name = strerrorname_np(-e);
+			note(run, "%s VF %u %s: putting it back to %s FAILED: %s [%s]%s%s", pf_netdev, before->index,
+			     vf_field_name(f), was, strerror(-e), name ? name : "?", res->field[f].message ? "; kernel: " : "",
+			     res->field[f].message ? res->field[f].message : "");
+		}
+	}
+	return n;
+}
+
 /* Puts back the VF settings of this run, newest first. A change put back
  * leaves rep->done (it is not in effect) and counts in rep->rolled_back. */
 static void undo_l2(struct run *run)
@@ -658,12 +1017,11 @@ static void undo_l2(struct run *run)
 	for (size_t i = run->n_undo; i-- > 0;) {
 		const struct undo *u = &run->undo[i];
 		struct vf_set_result res;
-		bool all = rtnl_set_vf(run->nl, u->pf_ifindex, &u->before, &res) == 0;
-		for (int f = 0; all && f < _VF_FIELD_MAX; f++)
-			if (vf_has(&u->before, f) && res.field[f].error)
-				all = false;
+		unsigned put_back = 0;
+		run->k.ops->put_back(run->k.data, u->pf_ifindex, &u->before, u->fields, &put_back, &res);
+		note_put_back(run, u->pf_netdev, &u->before, u->fields, put_back, &res);
 		vf_set_result_done(&res);
-		if (!all)
+		if ((put_back & u->fields) != u->fields)
 			continue;
 		run->rep->rolled_back += (unsigned)u->done_count;
 		for (size_t k = u->done_from; undone && k < u->done_from + u->done_count && k < done->n; k++)
@@ -680,9 +1038,92 @@ static void undo_l2(struct run *run)
 	run->n_undo = 0;
 }
 
+/* Removes the VFs this run created (counts it raised from 0): they had
+ * nothing before, so that is the state before the run. A count changed
+ * from another non-zero one is not: the VFs it had are gone either way. */
+static void undo_counts(struct run *run)
+{
+	const struct apply_env *env = run->env;
+	for (size_t i = run->n_recounts; i-- > 0;) {
+		struct recount *rc = &run->recounts[i];
+		if (rc->after == rc->before) {
+			if (rc->wrote_autoprobe && rc->autoprobe_before >= 0) {
+				char *err = NULL;
+				int r = write_attr(env, rc->pf, "sriov_drivers_autoprobe", rc->autoprobe_before ? "1" : "0", &err);
+				if (r < 0)
+					note(run, "%s: sriov_drivers_autoprobe: putting it back to %d FAILED: %s", rc->label,
+					     rc->autoprobe_before, err ? err : strerror(-r));
+				else
+					note(run, "%s: sriov_drivers_autoprobe put back to %d", rc->label, rc->autoprobe_before);
+				free(err);
+			}
+			continue;
+		}
+		if (rc->before != 0) {
+			note(run, "%s: numvfs stays %u: the %u VFs it had before this run were destroyed by the change", rc->label,
+			     rc->after, rc->before);
+			continue;
+		}
+		struct pci_tree *t = NULL;
+		struct inventory_opts o = {.sysfs_root = env->lifecycle.sysfs_root};
+		struct pci_function *pf = NULL;
+		int r = inventory_load(&o, &t);
+		if (r == 0)
+			pf = pci_tree_find_addr(t, rc->pf);
+		char *err = NULL;
+		struct numvfs_result res = {0};
+		struct numvfs_request req = {.count = 0, .timeout_ms = env->settle_timeout_ms};
+		if (pf)
+			r = lifecycle_set_numvfs(&env->lifecycle, pf, &req, &res, &err);
+		else if (r == 0)
+			r = -ENODEV;
+		if (r < 0)
+			note(run, "%s: the %u VFs created in this run are left: removing them FAILED: %s", rc->label, rc->after,
+			     err ? err : strerror(-r));
+		else {
+			note(run, "%s: the %u VFs created in this run were removed again (numvfs %u -> 0)", rc->label, rc->after,
+			     rc->after);
+			for (size_t k = 0; k < run->rep->done.n; k++)
+				if (run->rep->done.changes[k].kind == CHANGE_NUMVFS && strcmp(run->rep->done.changes[k].pf, rc->pf) == 0) {
+					memmove(&run->rep->done.changes[k], &run->rep->done.changes[k + 1],
+						(run->rep->done.n - k - 1) * sizeof(run->rep->done.changes[0]));
+					run->rep->done.n--;
+					break;
+				}
+		}
+		free(err);
+		numvfs_result_done(&res);
+		pci_tree_free(t);
+		if (r == 0 && rc->wrote_autoprobe && rc->autoprobe_before >= 0) {
+			err = NULL;
+			if (write_attr(env, rc->pf, "sriov_drivers_autoprobe", rc->autoprobe_before ? "1" : "0", &err) == 0)
+				note(run, "%s: sriov_drivers_autoprobe put back to %d", rc->label, rc->autoprobe_before);
+			else
+				note(run, "%s: sriov_drivers_autoprobe: putting it back FAILED: %s", rc->label, err ? err : "?");
+			free(err);
+		}
+	}
+}
+
+/* The field to name when the kernel refused a message: the one the user
+ * asked for (a lone max-rate travels with min-rate in one IFLA_VF_RATE). */
+static int refused_field(const struct vf_apply_report *vr, unsigned asked, bool *ret_shared)
+{
+	*ret_shared = false;
+	for (int f = 0; f < _VF_FIELD_MAX; f++)
+		if ((asked & VF_HAS(f)) && vr->result.field[f].error)
+			return f;
+	for (int f = 0; f < _VF_FIELD_MAX; f++)
+		if (vf_has(&vr->sent, f) && vr->result.field[f].error) {
+			*ret_shared = true;
+			return f;
+		}
+	return -1;
+}
+
 static int run_l2(struct run *run, const struct view *v, const struct plan *p)
 {
-	if (!run->nl && p->n)
+	if (!run->k.ops && p->n)
 		return error_set(&run->rep->error, -EOPNOTSUPP,
 			    "VF settings can be changed only on this host's own /sys (rtnetlink)");
 	for (size_t i = 0; i < p->n;) {
@@ -696,31 +1137,45 @@ static int run_l2(struct run *run, const struct view *v, const struct plan *p)
 			j++;
 		}
 		const struct vf_settings *src = &w->vfs[c->vf].s;
-		unsigned has = want.has;
+		unsigned asked = want.has;
 		want = *src;
 		want.index = (uint32_t)c->vf;
-		want.has = has;
+		want.has = asked;
 		/* VLAN, QoS and protocol travel together: send all three. */
-		if (has & VF_HAS_VLAN_GROUP)
+		if (asked & VF_HAS_VLAN_GROUP)
 			want.has |= src->has & VF_HAS_VLAN_GROUP;
+		/* A VF count change resets the PF's link (igb), and rates are
+		 * refused until it is back: wait for it once per PF. */
+		unsigned rates = VF_HAS(VF_FIELD_MIN_RATE) | VF_HAS(VF_FIELD_MAX_RATE);
+		for (size_t k = 0; (want.has & rates) && k < run->n_recounts; k++) {
+			struct recount *rc = &run->recounts[k];
+			if (strcmp(rc->pf, c->pf) != 0 || rc->after == rc->before || !rc->carrier_before || rc->carrier_checked)
+				continue;
+			rc->carrier_checked = true;
+			bool up = false;
+			(void)wait_carrier(&run->k, c->pf_netdev,
+					   run->env->carrier_timeout_ms ? run->env->carrier_timeout_ms : APPLY_CARRIER_TIMEOUT_MS, &up);
+			if (!up)
+				(void)strv_pushf(&run->rep->warnings, "%s: the link did not come back within %u ms of the VF count change",
+						 rc->label, run->env->carrier_timeout_ms ? run->env->carrier_timeout_ms
+										 : APPLY_CARRIER_TIMEOUT_MS);
+		}
 		struct vf_apply_report vr;
 		char *err = NULL;
-		int r = rtnl_apply_vf(run->nl, c->pf_netdev, &want, &vr, &err);
+		int r = run->k.ops->apply_vf(run->k.data, c->pf_netdev, &want, &vr, &err);
+		if (r == 0)
+			run->rep->writes += vr.messages;
 		if (r == 0 && !vr.failed) {
 			struct undo *u = realloc(run->undo, (run->n_undo + 1) * sizeof(*u));
 			if (u) {
 				run->undo = u;
-				u[run->n_undo].pf_ifindex = vr.pf_ifindex;
-				u[run->n_undo].before = vr.before;
-				u[run->n_undo].before.has = vr.sent.has & vr.before.has;
-				u[run->n_undo].done_from = run->rep->done.n;
-				u[run->n_undo].done_count = j - i;
-				run->n_undo++;
+				u = &u[run->n_undo++];
+				*u = (struct undo){.pf_ifindex = vr.pf_ifindex, .before = vr.before, .fields = vr.sent.has,
+						   .done_from = run->rep->done.n, .done_count = j - i};
+				snprintf(u->pf_netdev, sizeof(u->pf_netdev), "%s", c->pf_netdev);
 			}
-			for (size_t k = i; k < j; k++) {
+			for (size_t k = i; k < j; k++)
 				record_done(run, &p->changes[k]);
-				run->rep->writes++;
-			}
 			vf_apply_report_done(&vr);
 			free(err);
 			i = j;
@@ -730,17 +1185,28 @@ static int run_l2(struct run *run, const struct view *v, const struct plan *p)
 		if (r < 0) {
 			r = error_set(&run->rep->error, r, "%s: %s VF %d: %s", where, c->pf_netdev, c->vf, err ? err : strerror(-r));
 		} else {
-			/* Name the first refused field and the kernel's answer. */
-			for (int f = 0; f < _VF_FIELD_MAX; f++)
-				if (vf_has(&vr.sent, f) && vr.result.field[f].error) {
-					const char *name = strerrorname_np(-vr.result.field[f].error);
-					r = error_set(&run->rep->error, vr.result.field[f].error, "%s: %s VF %d: %s: %s [%s]", where,
-						 c->pf_netdev, c->vf, vf_field_name(f), strerror(-vr.result.field[f].error),
-						 name ? name : "?");
-					break;
-				}
-			/* rtnl_apply_vf put back this VF's accepted fields itself;
-			 * they were never recorded as done. */
+			/* Name the refused field the user asked for, the kernel's
+			 * answer and what it may mean. */
+			bool shared = false;
+			int f = refused_field(&vr, asked, &shared);
+			int e = f >= 0 ? vr.result.field[f].error : -EIO;
+			const char *name = strerrorname_np(-e);
+			char hint_buf[RTNL_VF_HINT_MAX];
+			const char *h = f >= 0 ? rtnl_vf_error_hint((enum vf_field)f, e, w->pf->driver, hint_buf) : NULL;
+			bool pair = f == VF_FIELD_MIN_RATE || f == VF_FIELD_MAX_RATE;
+			const char *msg = f >= 0 ? vr.result.field[f].message : NULL;
+			r = error_set(&run->rep->error, e, "%s: %s VF %d: %s: %s [%s]%s%s%s%s%s", where, c->pf_netdev, c->vf,
+				 f >= 0 ? vf_field_name((enum vf_field)f) : "?", strerror(-e), name ? name : "?",
+				 pair && !shared && (asked & rates) != rates ? " (min-rate and max-rate are one IFLA_VF_RATE attribute)" : "",
+				 h ? ": " : "", h ? h : "", msg ? "; kernel: " : "", msg ? msg : "");
+			/* The driver put back this VF's accepted fields itself (or
+			 * could not): they were never recorded as done. */
+			unsigned accepted = 0;
+			for (int g = 0; g < _VF_FIELD_MAX; g++)
+				if (vf_has(&vr.sent, g) && !vr.result.field[g].error)
+					accepted |= VF_HAS(g);
+			unsigned back = note_put_back(run, c->pf_netdev, &vr.before, accepted & asked, vr.rolled_back, &vr.rollback);
+			run->rep->rolled_back += back;
 		}
 		vf_apply_report_done(&vr);
 		free(err);
@@ -783,20 +1249,26 @@ int apply_run(const struct config *cfg, const struct apply_env *env, struct appl
 {
 	static const unsigned phases[] = {PHASE_COUNTS, PHASE_L2, PHASE_DRIVERS};
 	*rep = (struct apply_report){0};
-	struct run run = {.env = env, .rep = rep, .nl = open_rtnl_if_live(env)};
+	struct run run = {.env = env, .rep = rep};
+	kernel_open(&run.k, env);
 	int r = 0;
 
 	/* Each phase looks at the host afresh: VFs created by the first are
-	 * configured by the second and bound by the third. */
+	 * configured by the second and bound by the third. The first look
+	 * also makes every check the whole plan allows before anything is
+	 * written. */
 	for (size_t ph = 0; ph < ARRAY_SIZE(phases) && r == 0; ph++) {
 		struct view v;
 		struct plan p = {0};
-		if ((r = view_build(cfg, env, run.nl, &v, &rep->error)) < 0)
+		if ((r = view_build(cfg, env, &run.k, &v, &rep->error)) < 0)
 			break;
 		if (ph == 0) {
 			rep->warnings = TAKE_PTR(v.warnings);
+			struct plan all = {0};
+			r = view_plan(&v, PHASE_ALL, &all, &rep->error);
+			plan_done(&all);
 		}
-		if ((r = view_plan(&v, phases[ph], &p)) == 0) {
+		if (r == 0 && (r = view_plan(&v, phases[ph], &p, &rep->error)) == 0) {
 			if (phases[ph] == PHASE_COUNTS)
 				r = run_counts(&run, &v, &p);
 			else if (phases[ph] == PHASE_L2)
@@ -808,12 +1280,14 @@ int apply_run(const struct config *cfg, const struct apply_env *env, struct appl
 		view_done(&v);
 	}
 	if (r < 0) {
-		undo_l2(&run);
+		if (run.k.ops)
+			undo_l2(&run);
+		undo_counts(&run);
 		/* What is still to do, for the report. */
 		struct view v;
 		char *ignored = NULL;
-		if (view_build(cfg, env, run.nl, &v, &ignored) == 0) {
-			(void)view_plan(&v, PHASE_ALL, &rep->not_done);
+		if (view_build(cfg, env, &run.k, &v, &ignored) == 0) {
+			(void)view_plan(&v, PHASE_ALL, &rep->not_done, &ignored);
 			view_done(&v);
 		}
 		free(ignored);
@@ -821,6 +1295,7 @@ int apply_run(const struct config *cfg, const struct apply_env *env, struct appl
 			rep->error = strdup(strerror(-r));
 	}
 	free(run.undo);
-	rtnl_close(run.nl);
+	free(run.recounts);
+	kernel_close(&run.k);
 	return r;
 }

@@ -10,8 +10,17 @@
  * binding. Every sysfs write and every netlink setting sent is counted, so
  * an idempotent run shows 0. On the first failure it stops, says what was
  * done and what not, and puts back the VF settings it changed in that run.
+ * A count change from 0 made in that run is put back too (the VFs it
+ * created are removed again), and each put-back's own outcome is reported.
  * Counts that would destroy VFs in use are refused by lifecycle/'s rules,
- * which apply never forces. */
+ * overridden only with env->force (sriovctl apply --force; sriovd never).
+ *
+ * What plan can know before writing it checks before writing: L2 settings
+ * on a PF without a netdev, a VF driver that is not loaded, VLAN protocols
+ * the PF driver lacks. For VFs that do not exist yet it predicts the PF
+ * driver's defaults where they are known (igb), so the plan lists exactly
+ * what apply then does; where they are not, the line is marked
+ * conditional. */
 #pragma once
 
 #include <net/if.h>
@@ -39,6 +48,8 @@ struct plan_change {
 	char want[CHANGE_VALUE_MAX];
 	char source[256];            /* "FILE:LINE:COL" where the config asks for it; a copy, so
 				      * the plan outlives the config */
+	bool conditional;            /* a VF not there yet whose driver's default is unknown:
+				      * apply changes it only if the default differs */
 };
 
 struct plan {
@@ -48,6 +59,29 @@ struct plan {
 };
 void plan_done(struct plan *p);
 
+/* The kernel's view of VFs as apply reads and changes it. NULL in
+ * apply_env: the live table, netlink/ over this host's rtnetlink (only for
+ * the live /sys). Unit tests play the kernel here. */
+struct apply_netlink {
+	/* A PF link with its VF list (rtnl_get_pf_link). */
+	int (*get_link)(void *data, const char *ifname, unsigned want, struct pf_link *ret);
+	/* One VF all-or-nothing (rtnl_apply_vf). */
+	int (*apply_vf)(void *data, const char *pf_ifname, const struct vf_settings *want,
+			struct vf_apply_report *rep, char **ret_error);
+	/* Puts fields back (rtnl_vf_put_back). */
+	void (*put_back)(void *data, uint32_t pf_ifindex, const struct vf_settings *before, unsigned fields,
+			 unsigned *ret_put_back, struct vf_set_result *res);
+	/* Waits up to timeout_ms for a link event: 1 when one came, 0 when
+	 * none did, or -errno. */
+	int (*wait_link_event)(void *data, unsigned timeout_ms);
+	/* CLOCK_MONOTONIC, in nanoseconds, for the waits. */
+	uint64_t (*now_ns)(void *data);
+};
+
+/* How long apply waits for a PF's link to come back after a VF count
+ * change reset it (igb: 0.3-1.4 s) before it sends rates to the new VFs. */
+#define APPLY_CARRIER_TIMEOUT_MS 5000
+
 struct apply_env {
 	struct lifecycle_env lifecycle; /* sysfs root, bind state, netdev usage, consumers */
 	unsigned settle_timeout_ms;     /* for VF counts; 0: LIFECYCLE_NUMVFS_TIMEOUT_MS */
@@ -55,6 +89,10 @@ struct apply_env {
 	 * config named no other (its warnings about entries matching nothing
 	 * are left out too). NULL: every PF. */
 	const char *only_pf;
+	bool force;                     /* count changes override lifecycle's refusals */
+	const struct apply_netlink *netlink; /* NULL: the live one */
+	void *netlink_data;
+	unsigned carrier_timeout_ms;    /* 0: APPLY_CARRIER_TIMEOUT_MS */
 };
 
 /* What the config wants that this host does not have. -EINVAL with
@@ -67,7 +105,8 @@ struct apply_report {
 	struct plan done;     /* the changes made, in order */
 	struct plan not_done; /* what the plan still wanted when it stopped */
 	char *error;          /* the failure that stopped it; NULL on success */
-	unsigned rolled_back; /* changes of this run put back after the failure (not in done) */
+	unsigned rolled_back; /* VF settings of this run put back after the failure (not in done) */
+	char **rollback;      /* one sentence per thing put back, or that could not be, and why */
 	char **warnings;
 };
 void apply_report_done(struct apply_report *r);

@@ -6,16 +6,21 @@
 #include "util/input.h"
 #include "util/util.h"
 
-enum { OPT_CONFIG_DIR = 0x200 };
+enum { OPT_CONFIG_DIR = 0x200, OPT_FORCE };
 
 struct plan_opts {
 	const char *config_dir;
 	bool config_dir_set;
+	bool force;
 };
 
 static int plan_opt(int opt, const char *arg, void *data)
 {
 	struct plan_opts *o = data;
+	if (opt == OPT_FORCE) {
+		o->force = true;
+		return 0;
+	}
 	if (opt != OPT_CONFIG_DIR)
 		return cli_usage_error("option not known");
 	o->config_dir = arg;
@@ -25,6 +30,14 @@ static int plan_opt(int opt, const char *arg, void *data)
 
 static const struct option plan_options[] = {
 	{"config-dir", required_argument, NULL, OPT_CONFIG_DIR},
+	{NULL, 0, NULL, 0},
+};
+
+/* apply --force: count changes go ahead although they destroy VFs in use
+ * (the numvfs meaning). */
+static const struct option apply_options[] = {
+	{"config-dir", required_argument, NULL, OPT_CONFIG_DIR},
+	{"force", no_argument, NULL, OPT_FORCE},
 	{NULL, 0, NULL, 0},
 };
 
@@ -62,6 +75,7 @@ json_t *cli_json_plan_changes(const struct plan *p)
 		json_object_set_new(j, "now", json_string(c->now));
 		json_object_set_new(j, "want", json_string(c->want));
 		json_object_set_new(j, "source", json_string(c->source));
+		json_object_set_new(j, "conditional", json_boolean(c->conditional));
 		json_array_append_new(a, j);
 	}
 	return a;
@@ -77,7 +91,8 @@ void cli_text_plan_changes(FILE *out, const struct plan *p)
 		if (c->vf >= 0)
 			snprintf(vf, sizeof(vf), "VF %d", c->vf);
 		const char *field = c->kind == CHANGE_VF_FIELD ? vf_field_name(c->field) : change_kind_to_string(c->kind);
-		text_printf(out, "%-22s %-6s %-10s %s -> %s\n", who, vf, field, c->now, c->want);
+		text_printf(out, "%-22s %-6s %-10s %s -> %s%s\n", who, vf, field, c->now, c->want,
+			c->conditional ? " (unless the driver's default is that)" : "");
 	}
 }
 
@@ -102,12 +117,14 @@ static int prepare(struct cli *cli, const char *verb, int argc, char **argv, str
 {
 	struct plan_opts o = {0};
 	int first;
-	int r = cli_parse(cli, argc, argv, plan_options, NULL, plan_opt, &o, &first);
+	bool is_apply = strcmp(verb, "apply") == 0;
+	int r = cli_parse(cli, argc, argv, is_apply ? apply_options : plan_options, NULL, plan_opt, &o, &first);
 	if (r)
 		return CLI_PARSE_EXIT(r);
 	if ((r = load_config(verb, argc, argv, first, &o, cfg)))
 		return r;
 	apply_env_init(cli, env, rt);
+	env->force = o.force;
 	return -1;
 }
 
@@ -139,7 +156,13 @@ int cmd_plan(struct cli *cli, int argc, char **argv)
 		r = cli_print_json("plan", j);
 	} else {
 		cli_text_plan_changes(stdout, &p);
-		text_printf(stdout, "%zu change%s\n", p.n, p.n == 1 ? "" : "s");
+		size_t cond = 0;
+		for (size_t i = 0; i < p.n; i++)
+			cond += p.changes[i].conditional;
+		if (cond)
+			text_printf(stdout, "%zu change%s (%zu conditional)\n", p.n, p.n == 1 ? "" : "s", cond);
+		else
+			text_printf(stdout, "%zu change%s\n", p.n, p.n == 1 ? "" : "s");
 	}
 	plan_done(&p);
 	return r;
@@ -172,6 +195,7 @@ int cmd_apply(struct cli *cli, int argc, char **argv)
 		json_object_set_new(j, "done", cli_json_plan_changes(&rep.done));
 		json_object_set_new(j, "not_done", cli_json_plan_changes(&rep.not_done));
 		json_object_set_new(j, "rolled_back", json_integer(rep.rolled_back));
+		json_object_set_new(j, "rollback", json_strv(rep.rollback));
 		json_object_set_new(j, "error", rep.error ? json_string(rep.error) : json_null());
 		json_object_set_new(j, "warnings", json_strv(rep.warnings));
 		r = cli_print_json("apply", j);
@@ -182,6 +206,8 @@ int cmd_apply(struct cli *cli, int argc, char **argv)
 			if (rep.rolled_back)
 				text_printf(stdout, "put back %u VF setting%s changed in this run\n", rep.rolled_back,
 					rep.rolled_back == 1 ? "" : "s");
+			for (size_t i = 0; rep.rollback && rep.rollback[i]; i++)
+				text_printf(stdout, "  %s\n", rep.rollback[i]);
 			if (rep.not_done.n) {
 				text_printf(stdout, "not applied:\n");
 				cli_text_plan_changes(stdout, &rep.not_done);

@@ -59,14 +59,25 @@ static void add_names(struct pci_tree *t)
 	pci_cleanup(pacc);
 }
 
+static int socket_get_link(void *data, const char *ifname, unsigned want, struct pf_link *ret)
+{
+	return rtnl_get_pf_link(data, ifname, want, ret);
+}
+
 /* Copies the PF's netlink view of each VF onto the VF device it belongs to. */
-static void add_link_info(struct pci_tree *t, bool stats)
+static void add_link_info(struct pci_tree *t, const struct inventory_opts *opts)
 {
 	struct rtnl *nl = NULL;
-	int r = rtnl_open(&nl);
-	if (r < 0) {
-		pci_tree_warn(t, "rtnetlink: cannot open socket: %s; VF settings not shown", strerror(-r));
-		return;
+	inventory_link_fn get_link = opts->get_link;
+	void *data = opts->get_link_data;
+	int r;
+	if (!get_link) {
+		if ((r = rtnl_open(&nl)) < 0) {
+			pci_tree_warn(t, "rtnetlink: cannot open socket: %s; VF settings not shown", strerror(-r));
+			return;
+		}
+		get_link = socket_get_link;
+		data = nl;
 	}
 	for (size_t i = 0; i < t->n_devs; i++) {
 		struct pci_function *pf = t->devs[i];
@@ -75,9 +86,9 @@ static void add_link_info(struct pci_tree *t, bool stats)
 		/* A NIC PF has one netdev per port; the VF list hangs off the first. */
 		const char *ifname = pf->netdevs[0];
 		struct pf_link link;
-		r = rtnl_get_pf_link(nl, ifname, stats ? RTNL_WANT_STATS : 0, &link);
+		r = get_link(data, ifname, opts->stats ? RTNL_WANT_STATS : 0, &link);
 		if (r < 0) {
-			const char *ack = rtnl_last_error_message(nl);
+			const char *ack = nl ? rtnl_last_error_message(nl) : NULL;
 			pci_tree_warn(t, "%s (%s): cannot read VF settings over rtnetlink: %s%s%s", pf->addr,
 				      ifname, strerror(-r), ack ? ": " : "", ack ? ack : "");
 			continue;
@@ -109,7 +120,7 @@ int inventory_load(const struct inventory_opts *opts, struct pci_tree **ret)
 	if (opts->names)
 		add_names(t);
 	if (opts->netlink)
-		add_link_info(t, opts->stats);
+		add_link_info(t, opts);
 	*ret = t;
 	return 0;
 }

@@ -10,11 +10,18 @@
 
 #include "sysfs/sysfs.h"
 
+struct pf_link;
+/* Reads a PF link with its VF list (rtnl_get_pf_link's shape). */
+typedef int (*inventory_link_fn)(void *data, const char *ifname, unsigned want, struct pf_link *ret);
+
 struct inventory_opts {
 	const char *sysfs_root; /* NULL: /sys */
 	bool names;             /* look up vendor/device names in pci.ids */
 	bool netlink;           /* ask rtnetlink for each PF's VF settings */
 	bool stats;             /* ...including per-VF counters */
+	/* NULL: an rtnetlink socket of its own. Tests play the kernel here. */
+	inventory_link_fn get_link;
+	void *get_link_data;
 };
 
 /* Only the sysfs root of the running kernel can be paired with rtnetlink:

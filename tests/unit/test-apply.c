@@ -1,0 +1,728 @@
+/* Unit tests for apply/ on fake sysfs trees: plan, idempotence, stable
+ * MACs, exact write counting, rollback, ordering and the checks plan makes
+ * before anything is written.
+ *
+ * The host is played at both of its doors: the lifecycle writer
+ * (sim_write) turns sysfs writes into what the kernel does (sriov_numvfs
+ * creates and removes VFs in the tree, unbind/drivers_probe move driver
+ * links), and an apply_netlink table runs the real netlink/ code against a
+ * kernel played at the message level (fake-rtnl.c), with a clock of its own
+ * for the wait for the PF link. Every sysfs write and every RTM_SETLINK
+ * lands in one ordered log. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <sys/stat.h>
+
+#include "apply/apply.h"
+#include "config/config.h"
+#include "fake-rtnl.h"
+#include "fakesysfs.h"
+#include "netlink/rtnl.h"
+#include "util/util.h"
+#include "test-helpers.h"
+
+#ifndef IFF_LOWER_UP
+#define IFF_LOWER_UP 0x10000
+#endif
+
+#define IGB_PF "0000:01:00.0"
+#define NVME_PF "0000:00:03.0"
+
+struct fixture {
+	char dir[256];
+	char sys[300], state[300], vfio[300], conf[300];
+	struct fake_rtnl k;
+	struct rtnl *nl;
+	struct apply_netlink ops;
+	struct apply_env env;
+	struct config *cfg;
+	uint64_t now_ns;
+	unsigned waits;
+	unsigned carrier_after_waits; /* the PF link comes back after this many waits (0: never) */
+	unsigned n_sysfs_writes;
+	char log[64][128]; /* sysfs writes and netlink settings, in order */
+	unsigned n_log;
+};
+
+static void log_add(struct fixture *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void log_add(struct fixture *f, const char *fmt, ...)
+{
+	assert_true(f->n_log < ARRAY_SIZE(f->log));
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(f->log[f->n_log++], sizeof(f->log[0]), fmt, ap);
+	va_end(ap);
+}
+
+static void assert_log(const struct fixture *f, const char *expected)
+{
+	char got[8192] = "";
+	size_t off = 0;
+	for (unsigned i = 0; i < f->n_log; i++)
+		off += (size_t)snprintf(got + off, sizeof(got) - off, "%s%s", i ? "|" : "", f->log[i]);
+	assert_string_equal(got, expected);
+}
+
+/* --- the kernel at the sysfs door ---------------------------------------- */
+
+static int plain_write(const char *path, const char *value)
+{
+	int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ssize_t n = write(fd, value, strlen(value));
+	int r = n < 0 ? -errno : 0;
+	close(fd);
+	return r;
+}
+
+static uint32_t read_rel_u32(const struct fixture *f, const char *dev, const char *attr, int base)
+{
+	char p[600];
+	uint32_t v = 0;
+	snprintf(p, sizeof(p), "%s/bus/pci/devices/%s/%s", f->sys, dev, attr);
+	assert_int_equal(read_u32_at(AT_FDCWD, p, base, &v), 0);
+	return v;
+}
+
+static bool bound(const struct fixture *f, const char *addr)
+{
+	char p[600];
+	struct stat st;
+	snprintf(p, sizeof(p), "%s/bus/pci/devices/%s/driver", f->sys, addr);
+	return lstat(p, &st) == 0;
+}
+
+static int group_of(const struct fixture *f, const char *addr)
+{
+	char p[600];
+	snprintf(p, sizeof(p), "%s/bus/pci/devices/%s/iommu_group", f->sys, addr);
+	_cleanup_free_ char *g = NULL;
+	uint32_t n = 0;
+	if (read_link_basename_at(AT_FDCWD, p, &g) < 0 || parse_u32(g, 10, &n) < 0)
+		return -1;
+	return (int)n;
+}
+
+static void vfio_node(const struct fixture *f, const char *addr, bool present)
+{
+	char p[600];
+	snprintf(p, sizeof(p), "%s/%d", f->vfio, group_of(f, addr));
+	if (present)
+		close(open(p, O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
+	else
+		unlink(p);
+}
+
+/* sriov_numvfs as drivers/pci/iov.c and igb take it: VFs appear with igb's
+ * defaults (and igbvf when autoprobe is on), and the PF's link is reset. */
+static int sim_numvfs(struct fixture *f, const char *pf, const char *value)
+{
+	uint32_t n, cur = read_rel_u32(f, pf, "sriov_numvfs", 10), total = read_rel_u32(f, pf, "sriov_totalvfs", 10);
+	if (parse_u32(value, 0, &n) < 0)
+		return -EINVAL;
+	if (n > total)
+		return -ERANGE;
+	if (n == cur)
+		return 0;
+	if (n && cur)
+		return -EBUSY;
+	uint32_t offset = read_rel_u32(f, pf, "sriov_offset", 10), stride = read_rel_u32(f, pf, "sriov_stride", 10);
+	uint32_t vf_device = read_rel_u32(f, pf, "sriov_vf_device", 16);
+	uint32_t autoprobe = read_rel_u32(f, pf, "sriov_drivers_autoprobe", 10);
+	char rel[300];
+	for (uint32_t i = 0; i < (n ? n : cur); i++) {
+		char vf[16], target[32];
+		assert_int_equal(fakesysfs_vf_address(pf, offset, stride, i, vf, sizeof(vf)), 0);
+		if (n == 0) {
+			if (bound(f, vf))
+				assert_int_equal(fakesysfs_unbind(f->sys, vf), 0);
+			vfio_node(f, vf, false);
+			snprintf(rel, sizeof(rel), "bus/pci/devices/%s", vf);
+			assert_int_equal(fakesysfs_remove(f->sys, rel), 0);
+			snprintf(rel, sizeof(rel), "bus/pci/devices/%s/virtfn%u", pf, i);
+			assert_int_equal(fakesysfs_remove(f->sys, rel), 0);
+			continue;
+		}
+		struct fake_dev d = {.address = vf, .vendor = 0x8086, .device = (uint16_t)vf_device,
+				     .class_code = 0x020000, .numa_node = -1, .driver = autoprobe ? "igbvf" : NULL};
+		assert_int_equal(fakesysfs_add_device(f->sys, &d), 0);
+		snprintf(rel, sizeof(rel), "bus/pci/devices/%s/virtfn%u", pf, i);
+		snprintf(target, sizeof(target), "../%s", vf);
+		assert_int_equal(fakesysfs_symlink(f->sys, rel, target), 0);
+		snprintf(rel, sizeof(rel), "bus/pci/devices/%s/physfn", vf);
+		snprintf(target, sizeof(target), "../%s", pf);
+		assert_int_equal(fakesysfs_symlink(f->sys, rel, target), 0);
+	}
+	if (strcmp(pf, IGB_PF) == 0) {
+		struct fake_rtnl_pf *p = fake_rtnl_pf(&f->k, "eth0");
+		p->num_vfs = n;
+		for (uint32_t i = 0; i < FAKE_RTNL_MAX_VFS; i++)
+			fake_rtnl_igb_vf(&p->vfs[i], i);
+		if (p->flags & IFF_UP)
+			p->flags &= ~(unsigned)IFF_LOWER_UP; /* igb resets the link */
+	}
+	char num[16];
+	snprintf(num, sizeof(num), "%u\n", n);
+	snprintf(rel, sizeof(rel), "bus/pci/devices/%s/sriov_numvfs", pf);
+	return fakesysfs_write(f->sys, rel, num);
+}
+
+static int sim_probe(struct fixture *f, const char *addr)
+{
+	if (bound(f, addr))
+		return 0;
+	char p[600];
+	snprintf(p, sizeof(p), "%s/bus/pci/devices/%s/driver_override", f->sys, addr);
+	_cleanup_free_ char *override = NULL;
+	assert_int_equal(read_text_file(p, 256, &override), 0);
+	const char *drv = str_empty(override) || strcmp(override, "(null)") == 0 ? "igbvf" : override;
+	assert_int_equal(fakesysfs_bind(f->sys, addr, drv), 0);
+	if (strcmp(drv, "vfio-pci") == 0)
+		vfio_node(f, addr, true);
+	return 0;
+}
+
+static int sim_write(void *userdata, const char *path, const char *value)
+{
+	struct fixture *f = userdata;
+	size_t n = strlen(f->sys);
+	assert_true(strncmp(path, f->sys, n) == 0 && path[n] == '/');
+	const char *rel = path + n + 1;
+	f->n_sysfs_writes++;
+	log_add(f, "%s=%s", rel, strcmp(value, "\n") == 0 ? "\\n" : value);
+	char dev[16], drv[64];
+	size_t len = strlen(rel);
+	if (len > 13 && strcmp(rel + len - 13, "/sriov_numvfs") == 0 && sscanf(rel, "bus/pci/devices/%12[^/]/", dev) == 1)
+		return sim_numvfs(f, dev, value);
+	if (sscanf(rel, "bus/pci/drivers/%63[^/]/unbind", drv) == 1 && strstr(rel, "/unbind")) {
+		if (!bound(f, value))
+			return -ENODEV;
+		assert_int_equal(fakesysfs_unbind(f->sys, value), 0);
+		vfio_node(f, value, false);
+		return 0;
+	}
+	if (strcmp(rel, "bus/pci/drivers_probe") == 0)
+		return sim_probe(f, value);
+	return plain_write(path, value);
+}
+
+/* --- the kernel at the rtnetlink door -------------------------------------- */
+
+static int t_get_link(void *data, const char *ifname, unsigned want, struct pf_link *ret)
+{
+	struct fixture *f = data;
+	return rtnl_get_pf_link(f->nl, ifname, want, ret);
+}
+
+static int t_apply_vf(void *data, const char *pf_ifname, const struct vf_settings *want, struct vf_apply_report *rep,
+		      char **ret_error)
+{
+	struct fixture *f = data;
+	unsigned before = f->k.n_log;
+	int r = rtnl_apply_vf(f->nl, pf_ifname, want, rep, ret_error);
+	for (unsigned i = before; i < f->k.n_log; i++)
+		log_add(f, "%s", f->k.log[i]);
+	return r;
+}
+
+static void t_put_back(void *data, uint32_t pf_ifindex, const struct vf_settings *before, unsigned fields,
+		       unsigned *ret_put_back, struct vf_set_result *res)
+{
+	struct fixture *f = data;
+	unsigned first = f->k.n_log;
+	rtnl_vf_put_back(f->nl, pf_ifindex, before, fields, ret_put_back, res);
+	for (unsigned i = first; i < f->k.n_log; i++)
+		log_add(f, "%s", f->k.log[i]);
+}
+
+/* Time passes only here; the link comes back after carrier_after_waits. */
+static int t_wait_link_event(void *data, unsigned timeout_ms)
+{
+	struct fixture *f = data;
+	f->waits++;
+	if (f->carrier_after_waits && f->waits >= f->carrier_after_waits) {
+		fake_rtnl_pf(&f->k, "eth0")->flags |= IFF_LOWER_UP;
+		f->now_ns += 1000000;
+		return 1;
+	}
+	f->now_ns += (uint64_t)timeout_ms * 1000000u;
+	return 0;
+}
+
+static uint64_t t_now_ns(void *data)
+{
+	struct fixture *f = data;
+	return f->now_ns;
+}
+
+/* --- fixture ---------------------------------------------------------------- */
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	if (!f)
+		return -1;
+	snprintf(f->dir, sizeof(f->dir), "%s/sriovd-apply-XXXXXX", test_tmpdir());
+	if (!mkdtemp(f->dir))
+		return -1;
+	snprintf(f->sys, sizeof(f->sys), "%s/sys", f->dir);
+	snprintf(f->state, sizeof(f->state), "%s/state", f->dir);
+	snprintf(f->vfio, sizeof(f->vfio), "%s/dev-vfio", f->dir);
+	snprintf(f->conf, sizeof(f->conf), "%s/sriovd.conf", f->dir);
+	/* The testbed's igb PF (no VFs yet) and nvme PF. */
+	struct fake_pf igb = {.address = IGB_PF, .vendor = 0x8086, .device = 0x10c9, .class_code = 0x020000,
+			      .numa_node = -1, .driver = "igb", .netdev = "eth0", .total_vfs = 7, .vf_offset = 128,
+			      .vf_stride = 2, .vf_device = 0x10ca};
+	struct fake_pf nvme = {.address = NVME_PF, .vendor = 0x1b36, .device = 0x0010, .class_code = 0x010802,
+			       .numa_node = -1, .driver = "nvme", .total_vfs = 4, .vf_offset = 1, .vf_stride = 1,
+			       .vf_device = 0x0010};
+	if (fakesysfs_init(f->sys, true) < 0 || fakesysfs_add_pf(f->sys, &igb) < 0 || fakesysfs_add_pf(f->sys, &nvme) < 0 ||
+	    fakesysfs_add_driver(f->sys, "igbvf") < 0 || fakesysfs_add_driver(f->sys, "vfio-pci") < 0 ||
+	    mkdir(f->vfio, 0755) < 0)
+		return -1;
+	fake_rtnl_add_igb(&f->k, "eth0", 4, 0);
+	if (rtnl_open_with(fake_rtnl_kernel, &f->k, &f->nl) < 0)
+		return -1;
+	f->ops = (struct apply_netlink){.get_link = t_get_link, .apply_vf = t_apply_vf, .put_back = t_put_back,
+					.wait_link_event = t_wait_link_event, .now_ns = t_now_ns};
+	f->carrier_after_waits = 3;
+	f->env = (struct apply_env){
+		.lifecycle = {.sysfs_root = f->sys, .state_dir = f->state, .vfio_dir = f->vfio,
+			      .write = sim_write, .write_data = f, .settle_ms = 20},
+		.settle_timeout_ms = 2000,
+		.netlink = &f->ops,
+		.netlink_data = f,
+	};
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	config_free(f->cfg);
+	rtnl_close(f->nl);
+	fakesysfs_rmtree(f->dir);
+	free(f);
+	return 0;
+}
+
+static void load(struct fixture *f, const char *yaml)
+{
+	FILE *fp = fopen(f->conf, "we");
+	assert_non_null(fp);
+	fputs(yaml, fp);
+	fclose(fp);
+	config_free(f->cfg);
+	f->cfg = NULL;
+	char *error = NULL;
+	int r = config_load(f->conf, NULL, &f->cfg, &error);
+	if (r < 0)
+		fail_msg("config: %s", error ? error : "?");
+}
+
+/* "eth0 VF 0 vlan - -> 100": the plan's lines, '|'-joined. */
+static void plan_string(const struct plan *p, char *buf, size_t len)
+{
+	size_t off = 0;
+	buf[0] = 0;
+	for (size_t i = 0; i < p->n && off < len; i++) {
+		const struct plan_change *c = &p->changes[i];
+		const char *field = c->kind == CHANGE_VF_FIELD ? vf_field_name(c->field) : change_kind_to_string(c->kind);
+		char vf[16] = "";
+		if (c->vf >= 0)
+			snprintf(vf, sizeof(vf), " VF %d", c->vf);
+		off += (size_t)snprintf(buf + off, len - off, "%s%s%s %s %s -> %s%s", i ? "|" : "",
+					c->pf_netdev[0] ? c->pf_netdev : c->pf, vf, field, c->now, c->want,
+					c->conditional ? " (conditional)" : "");
+	}
+}
+
+static void assert_plan(struct fixture *f, const char *expected)
+{
+	struct plan p;
+	char *error = NULL;
+	int r = plan_compute(f->cfg, &f->env, &p, &error);
+	if (r < 0)
+		fail_msg("plan: %s", error ? error : strerror(-r));
+	char got[8192];
+	plan_string(&p, got, sizeof(got));
+	assert_string_equal(got, expected);
+	plan_done(&p);
+}
+
+static void assert_plan_error(struct fixture *f, int expected_r, const char *expected)
+{
+	struct plan p = {0};
+	char *error = NULL;
+	assert_int_equal(plan_compute(f->cfg, &f->env, &p, &error), expected_r);
+	char want[1024];
+	snprintf(want, sizeof(want), "%s:%s", f->conf, expected);
+	assert_non_null(error);
+	assert_string_equal(error, want);
+	free(error);
+}
+
+/* Runs apply and checks that it did line for line what the plan said. */
+static int run_apply(struct fixture *f, struct apply_report *rep)
+{
+	f->n_log = 0;
+	f->n_sysfs_writes = 0;
+	f->k.n_setlink = 0;
+	return apply_run(f->cfg, &f->env, rep);
+}
+
+static const char *numvfs_now(const struct fixture *f, const char *pf)
+{
+	static char buf[32];
+	char p[600];
+	_cleanup_free_ char *s = NULL;
+	snprintf(p, sizeof(p), "%s/bus/pci/devices/%s/sriov_numvfs", f->sys, pf);
+	assert_int_equal(read_text_file(p, 32, &s), 0);
+	snprintf(buf, sizeof(buf), "%s", s);
+	return buf;
+}
+
+static bool strv_has(char *const *v, const char *s)
+{
+	for (size_t i = 0; v && v[i]; i++)
+		if (strcmp(v[i], s) == 0)
+			return true;
+	return false;
+}
+
+/* --- plan is what apply does ------------------------------------------------ */
+
+#define CONF_HEAD "version: 1\npfs:\n  - match:\n      netdev: eth0\n"
+
+/* From nothing: the VFs do not exist yet, and what igb gives new VFs
+ * (QoS 0, 802.1Q, spoof checking on, not trusted, no rate) is no change. */
+static void test_plan_from_nothing_is_what_apply_does(void **state)
+{
+	struct fixture *f = *state;
+	load(f, CONF_HEAD "    numvfs: 2\n    vfs:\n      - index: 0-1\n        vlan: 100\n"
+		"        spoofchk: on\n        trust: off\n        min-rate: 0\n      - index: 1\n        max-rate: 50\n");
+	const char *lines = "eth0 numvfs 0 -> 2|eth0 VF 0 vlan - -> 100|eth0 VF 1 vlan - -> 100|eth0 VF 1 max-rate - -> 50";
+	assert_plan(f, lines);
+
+	struct apply_report rep;
+	assert_int_equal(run_apply(f, &rep), 0);
+	/* the same lines; "now" is what the new VFs had when apply got there */
+	char got[8192];
+	plan_string(&rep.done, got, sizeof(got));
+	assert_string_equal(got, "eth0 numvfs 0 -> 2|eth0 VF 0 vlan 0 -> 100|eth0 VF 1 vlan 0 -> 100|"
+				 "eth0 VF 1 max-rate 0 -> 50");
+	/* 1 sysfs write, 3 RTM_SETLINK (VF 1's VLAN and rate are two) */
+	assert_int_equal(rep.writes, 4);
+	assert_int_equal(rep.writes, f->n_sysfs_writes + f->k.n_setlink);
+	assert_log(f, "bus/pci/devices/" IGB_PF "/sriov_numvfs=2|eth0 vf0 vlan=100/0 ok|eth0 vf1 vlan=100/0 ok|"
+		      "eth0 vf1 rate=0/50 ok");
+	assert_null(rep.error);
+	apply_report_done(&rep);
+
+	/* idempotent: nothing planned, nothing written */
+	assert_plan(f, "");
+	assert_int_equal(run_apply(f, &rep), 0);
+	assert_int_equal(rep.writes, 0);
+	assert_int_equal(rep.done.n, 0);
+	assert_log(f, "");
+	apply_report_done(&rep);
+}
+
+/* From drift: exactly the field that differs, and one write to mend it. */
+static void test_plan_drift_only_what_differs(void **state)
+{
+	struct fixture *f = *state;
+	load(f, CONF_HEAD "    numvfs: 2\n    vfs:\n      - index: 0-1\n        vlan: 100\n        qos: 3\n");
+	struct apply_report rep;
+	assert_int_equal(run_apply(f, &rep), 0);
+	apply_report_done(&rep);
+	struct fake_rtnl_pf *pf = fake_rtnl_pf(&f->k, "eth0");
+	pf->vfs[1].vlan = 5; /* ip link set eth0 vf 1 vlan 5: QoS 0 too */
+	pf->vfs[1].qos = 0;
+	pf->vfs[0].spoofchk = false; /* not in the file: not drift */
+	assert_plan(f, "eth0 VF 1 vlan 5 -> 100|eth0 VF 1 qos 0 -> 3");
+	assert_int_equal(run_apply(f, &rep), 0);
+	assert_int_equal(rep.writes, 1);
+	assert_log(f, "eth0 vf1 vlan=100/3 ok");
+	apply_report_done(&rep);
+	assert_plan(f, "");
+}
+
+/* A driver nothing is known of: the VF's defaults are not known, so the
+ * lines for VFs not there yet are marked conditional. */
+static void test_plan_unknown_driver_conditional(void **state)
+{
+	struct fixture *f = *state;
+	struct fake_pf other = {.address = "0000:03:00.0", .vendor = 0x15b3, .device = 0x1017, .class_code = 0x020000,
+				.numa_node = -1, .driver = "mlx5_core", .netdev = "eth9", .total_vfs = 4, .vf_offset = 1,
+				.vf_stride = 1, .vf_device = 0x1018};
+	assert_int_equal(fakesysfs_add_pf(f->sys, &other), 0);
+	fake_rtnl_add_igb(&f->k, "eth9", 9, 0);
+	load(f, "version: 1\npfs:\n  - match:\n      netdev: eth9\n    numvfs: 1\n    vfs:\n      - index: 0\n"
+		"        vlan: 100\n        driver: kernel\n");
+	assert_plan(f, "eth9 numvfs 0 -> 1|eth9 VF 0 vlan - -> 100 (conditional)|eth9 VF 0 qos - -> 0 (conditional)|"
+		       "eth9 VF 0 proto - -> 802.1Q (conditional)|eth9 VF 0 driver - -> kernel (conditional)");
+}
+
+/* --- stable MACs ---------------------------------------------------------- */
+
+static void test_stable_macs(void **state)
+{
+	struct fixture *f = *state;
+	/* the PF's permanent MAC is 52:54:00:12:34:04 (the scheme: docs/config.md) */
+	load(f, CONF_HEAD "    numvfs: 3\n    mac: stable\n    vfs:\n      - index: 1\n        mac: 02:00:00:00:00:77\n");
+	assert_plan(f, "eth0 numvfs 0 -> 3|eth0 VF 0 mac - -> 02:e6:06:e8:00:00|eth0 VF 1 mac - -> 02:00:00:00:00:77|"
+		       "eth0 VF 2 mac - -> 02:e6:06:e8:00:02");
+	struct apply_report rep;
+	assert_int_equal(run_apply(f, &rep), 0);
+	assert_log(f, "bus/pci/devices/" IGB_PF "/sriov_numvfs=3|eth0 vf0 mac=02:e6:06:e8:00:00 ok|"
+		      "eth0 vf1 mac=02:00:00:00:00:77 ok|eth0 vf2 mac=02:e6:06:e8:00:02 ok");
+	apply_report_done(&rep);
+	/* the same on every run: a second apply changes nothing */
+	assert_int_equal(run_apply(f, &rep), 0);
+	assert_int_equal(rep.writes, 0);
+	apply_report_done(&rep);
+}
+
+/* --- write counting and ordering ---------------------------------------------- */
+
+/* Counts, then L2 settings, then drivers; every write counted, exactly. */
+static void test_order_and_write_count(void **state)
+{
+	struct fixture *f = *state;
+	load(f, CONF_HEAD "    numvfs: 2\n    autoprobe: true\n    vfs:\n      - index: 1\n        driver: vfio-pci\n"
+		"        vlan: 7\n      - index: 0\n        driver: kernel\n");
+	assert_plan(f, "eth0 numvfs 0 -> 2|eth0 VF 1 vlan - -> 7|eth0 VF 1 driver - -> vfio-pci");
+	struct apply_report rep;
+	assert_int_equal(run_apply(f, &rep), 0);
+	assert_log(f, "bus/pci/devices/" IGB_PF "/sriov_numvfs=2|eth0 vf1 vlan=7/0 ok|"
+		      "bus/pci/devices/0000:01:10.2/driver_override=vfio-pci|bus/pci/drivers/igbvf/unbind=0000:01:10.2|"
+		      "bus/pci/drivers_probe=0000:01:10.2");
+	assert_int_equal(rep.writes, f->n_sysfs_writes + f->k.n_setlink);
+	assert_int_equal(rep.writes, 5);
+	apply_report_done(&rep);
+	assert_plan(f, "");
+}
+
+/* --- rollback --------------------------------------------------------------- */
+
+/* The reproduction: PF down, spoof checking off accepted, max-rate refused:
+ * spoof checking goes back on, and the report says so field by field. */
+static void test_rollback_link_down(void **state)
+{
+	struct fixture *f = *state;
+	load(f, CONF_HEAD "    numvfs: 1\n");
+	struct apply_report rep;
+	assert_int_equal(run_apply(f, &rep), 0);
+	apply_report_done(&rep);
+	fake_rtnl_pf(&f->k, "eth0")->flags = 0; /* ip link set eth0 down */
+	load(f, CONF_HEAD "    numvfs: 1\n    vfs:\n      - index: 0\n        spoofchk: off\n        max-rate: 100\n");
+	assert_plan(f, "eth0 VF 0 spoofchk on -> off|eth0 VF 0 max-rate 0 -> 100");
+	assert_int_equal(run_apply(f, &rep), -EINVAL);
+	char want[1024];
+	snprintf(want, sizeof(want),
+		 "%s:7:16: eth0 VF 0: max-rate: Invalid argument [EINVAL] (min-rate and max-rate are one IFLA_VF_RATE "
+		 "attribute): the driver refused the rate (some, igb among them, refuse rates while the PF link is down, "
+		 "above the link speed, or any min-rate)", f->conf);
+	assert_string_equal(rep.error, want);
+	assert_log(f, "eth0 vf0 rate=0/100 EINVAL|eth0 vf0 spoofchk=0 ok|eth0 vf0 spoofchk=1 ok");
+	assert_true(fake_rtnl_pf(&f->k, "eth0")->vfs[0].spoofchk);
+	assert_true(strv_has(rep.rollback, "eth0 VF 0 spoofchk: put back to on"));
+	assert_int_equal(rep.rolled_back, 1);
+	assert_int_equal(rep.done.n, 0);
+	assert_int_equal(rep.writes, 2); /* both were sent; the put-back is not counted */
+	apply_report_done(&rep);
+}
+
+/* A put-back the driver refuses is reported with the kernel's errno. */
+static void test_rollback_refused_is_reported(void **state)
+{
+	struct fixture *f = *state;
+	load(f, CONF_HEAD "    numvfs: 2\n");
+	struct apply_report rep;
+	assert_int_equal(run_apply(f, &rep), 0);
+	apply_report_done(&rep);
+	struct fake_rtnl_pf *pf = fake_rtnl_pf(&f->k, "eth0");
+	pf->rule[IFLA_VF_VLAN] = (struct fake_rtnl_rule){.error = -EIO, .after = 1};
+	load(f, CONF_HEAD "    numvfs: 2\n    vfs:\n      - index: 0\n        vlan: 200\n      - index: 1\n"
+		"        state: enable\n");
+	assert_int_equal(run_apply(f, &rep), -EOPNOTSUPP);
+	assert_log(f, "eth0 vf0 vlan=200/0 ok|eth0 vf1 state=1 EOPNOTSUPP|eth0 vf0 vlan=0/0 EIO");
+	assert_true(strv_has(rep.rollback, "eth0 VF 0 vlan: putting it back to 0 FAILED: Input/output error [EIO]"));
+	assert_int_equal(rep.rolled_back, 0);
+	/* still in effect, so still listed as done */
+	char got[4096];
+	plan_string(&rep.done, got, sizeof(got));
+	assert_string_equal(got, "eth0 VF 0 vlan 0 -> 200");
+	assert_int_equal(pf->vfs[0].vlan, 200);
+	apply_report_done(&rep);
+}
+
+/* An earlier VF's change is put back when a later VF fails. */
+static void test_rollback_earlier_vf(void **state)
+{
+	struct fixture *f = *state;
+	load(f, CONF_HEAD "    numvfs: 2\n");
+	struct apply_report rep;
+	assert_int_equal(run_apply(f, &rep), 0);
+	apply_report_done(&rep);
+	load(f, CONF_HEAD "    numvfs: 2\n    vfs:\n      - index: 0\n        vlan: 200\n        qos: 1\n"
+		"      - index: 1\n        query-rss: on\n");
+	assert_int_equal(run_apply(f, &rep), -EOPNOTSUPP);
+	assert_log(f, "eth0 vf0 vlan=200/1 ok|eth0 vf1 query-rss=1 EOPNOTSUPP|eth0 vf0 vlan=0/0 ok");
+	assert_int_equal(rep.rolled_back, 2);
+	assert_int_equal(rep.done.n, 0);
+	assert_true(strv_has(rep.rollback, "eth0 VF 0 vlan: put back to 0"));
+	assert_int_equal(fake_rtnl_pf(&f->k, "eth0")->vfs[0].vlan, 0);
+	char got[4096];
+	plan_string(&rep.not_done, got, sizeof(got));
+	assert_string_equal(got, "eth0 VF 0 vlan 0 -> 200|eth0 VF 0 qos 0 -> 1|eth0 VF 1 query-rss ? -> on");
+	apply_report_done(&rep);
+}
+
+/* --- from 0 VFs with rates: the PF link is reset by the count change ------- */
+
+static void test_rates_wait_for_the_link(void **state)
+{
+	struct fixture *f = *state;
+	load(f, CONF_HEAD "    numvfs: 2\n    vfs:\n      - index: 0\n        max-rate: 100\n");
+	struct apply_report rep;
+	assert_int_equal(run_apply(f, &rep), 0);
+	assert_int_equal(f->waits, 3);
+	assert_log(f, "bus/pci/devices/" IGB_PF "/sriov_numvfs=2|eth0 vf0 rate=0/100 ok");
+	assert_null(rep.warnings);
+	apply_report_done(&rep);
+}
+
+/* The link never comes back: the wait ends at its bound (on the injected
+ * clock), the rate is refused, and the VFs this run created are removed. */
+static void test_rates_link_never_back(void **state)
+{
+	struct fixture *f = *state;
+	f->carrier_after_waits = 0;
+	f->env.carrier_timeout_ms = 1000;
+	load(f, CONF_HEAD "    numvfs: 2\n    vfs:\n      - index: 0\n        max-rate: 100\n");
+	struct apply_report rep;
+	assert_int_equal(run_apply(f, &rep), -EINVAL);
+	assert_int_equal(f->waits, 5); /* 1000 ms in slices of 200 */
+	assert_int_equal(f->now_ns, 1000000000u);
+	assert_non_null(strstr(rep.error, "eth0 VF 0: max-rate: Invalid argument [EINVAL] (min-rate and max-rate are one "
+					  "IFLA_VF_RATE attribute)"));
+	assert_true(strv_has(rep.warnings, "eth0 (" IGB_PF "): the link did not come back within 1000 ms of the VF "
+					   "count change"));
+	assert_true(strv_has(rep.rollback, "eth0 (" IGB_PF "): the 2 VFs created in this run were removed again "
+					   "(numvfs 2 -> 0)"));
+	assert_string_equal(numvfs_now(f, IGB_PF), "0");
+	assert_log(f, "bus/pci/devices/" IGB_PF "/sriov_numvfs=2|eth0 vf0 rate=0/100 EINVAL|"
+		      "bus/pci/devices/" IGB_PF "/sriov_numvfs=0");
+	assert_int_equal(rep.done.n, 0);
+	apply_report_done(&rep);
+}
+
+/* A PF that was down is not waited for (its link will not come up). */
+static void test_rates_pf_down_no_wait(void **state)
+{
+	struct fixture *f = *state;
+	fake_rtnl_pf(&f->k, "eth0")->flags = 0;
+	load(f, CONF_HEAD "    numvfs: 1\n    vfs:\n      - index: 0\n        max-rate: 100\n");
+	struct apply_report rep;
+	assert_int_equal(run_apply(f, &rep), -EINVAL);
+	assert_int_equal(f->waits, 0);
+	assert_string_equal(numvfs_now(f, IGB_PF), "0");
+	apply_report_done(&rep);
+}
+
+/* --- what plan refuses before anything is written ------------------------ */
+
+static void assert_apply_writes_nothing(struct fixture *f, int expected_r)
+{
+	struct apply_report rep;
+	assert_int_equal(run_apply(f, &rep), expected_r);
+	assert_int_equal(rep.writes, 0);
+	assert_log(f, "");
+	apply_report_done(&rep);
+	assert_string_equal(numvfs_now(f, NVME_PF), "0");
+	assert_string_equal(numvfs_now(f, IGB_PF), "0");
+}
+
+static void test_plan_refuses_l2_without_netdev(void **state)
+{
+	struct fixture *f = *state;
+	load(f, "version: 1\npfs:\n  - match:\n      pci: " NVME_PF "\n    numvfs: 2\n    vfs:\n      - index: 0\n"
+		"        vlan: 7\n");
+	assert_plan_error(f, -EINVAL, "7:16: VF 0: vlan: PF " NVME_PF " (driver nvme) has no network interface, so its "
+				      "VFs have no L2 settings (rtnetlink sets them through the PF's netdev)");
+	assert_apply_writes_nothing(f, -EINVAL);
+}
+
+static void test_plan_refuses_driver_not_loaded(void **state)
+{
+	struct fixture *f = *state;
+	load(f, CONF_HEAD "    numvfs: 2\n    vfs:\n      - index: 1\n        driver: ixgbevf\n");
+	assert_plan_error(f, -ENOENT, "7:16: VF 1: driver ixgbevf is not loaded: modprobe ixgbevf");
+	assert_apply_writes_nothing(f, -ENOENT);
+}
+
+static void test_plan_refuses_8021ad_on_igb(void **state)
+{
+	struct fixture *f = *state;
+	load(f, CONF_HEAD "    numvfs: 2\n    vfs:\n      - index: 0\n        vlan: 7\n        proto: 802.1ad\n");
+	assert_plan_error(f, -EPROTONOSUPPORT, "7:16: VF 0: proto 802.1ad: eth0 (igb) supports only 802.1Q VLANs on "
+					       "its VFs");
+	assert_apply_writes_nothing(f, -EPROTONOSUPPORT);
+}
+
+/* --- force ----------------------------------------------------------------- */
+
+static void test_force_overrides_refusal(void **state)
+{
+	struct fixture *f = *state;
+	load(f, CONF_HEAD "    numvfs: 2\n    vfs:\n      - index: 1\n        driver: vfio-pci\n");
+	struct apply_report rep;
+	assert_int_equal(run_apply(f, &rep), 0);
+	apply_report_done(&rep);
+	load(f, CONF_HEAD "    numvfs: 1\n");
+	assert_int_equal(run_apply(f, &rep), -EBUSY);
+	assert_non_null(strstr(rep.error, "--force"));
+	assert_log(f, "");
+	apply_report_done(&rep);
+	f->env.force = true;
+	assert_int_equal(run_apply(f, &rep), 0);
+	assert_log(f, "bus/pci/devices/" IGB_PF "/sriov_numvfs=0|bus/pci/devices/" IGB_PF "/sriov_numvfs=1");
+	assert_int_equal(rep.writes, 2);
+	assert_non_null(rep.warnings);
+	apply_report_done(&rep);
+	assert_string_equal(numvfs_now(f, IGB_PF), "1");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+		T(test_plan_from_nothing_is_what_apply_does),
+		T(test_plan_drift_only_what_differs),
+		T(test_plan_unknown_driver_conditional),
+		T(test_stable_macs),
+		T(test_order_and_write_count),
+		T(test_rollback_link_down),
+		T(test_rollback_refused_is_reported),
+		T(test_rollback_earlier_vf),
+		T(test_rates_wait_for_the_link),
+		T(test_rates_link_never_back),
+		T(test_rates_pf_down_no_wait),
+		T(test_plan_refuses_l2_without_netdev),
+		T(test_plan_refuses_driver_not_loaded),
+		T(test_plan_refuses_8021ad_on_igb),
+		T(test_force_overrides_refusal),
+#undef T
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
