@@ -684,7 +684,7 @@ static int new_vf_on_driver(const struct view *v, const struct pf_want *w, const
 	return strcmp(want, facts->vf_driver) == 0;
 }
 
-static int view_plan(const struct view *v, unsigned phases, struct plan *p, char **ret_error)
+static int view_plan_phase(const struct view *v, unsigned phases, struct plan *p, char **ret_error)
 {
 	int r;
 	for (size_t i = 0; i < v->n_pfs; i++) {
@@ -754,6 +754,19 @@ static int view_plan(const struct view *v, unsigned phases, struct plan *p, char
 			if ((r = add_change(p, &c)) < 0)
 				return r;
 		}
+	}
+	return 0;
+}
+
+/* The plan in the order apply carries it out: every count first, then the
+ * L2 settings, then the drivers. */
+static int view_plan(const struct view *v, unsigned phases, struct plan *p, char **ret_error)
+{
+	static const unsigned order[] = {PHASE_COUNTS, PHASE_L2, PHASE_DRIVERS};
+	for (size_t i = 0; i < ARRAY_SIZE(order); i++) {
+		int r = (phases & order[i]) ? view_plan_phase(v, order[i], p, ret_error) : 0;
+		if (r < 0)
+			return r;
 	}
 	return 0;
 }
@@ -1060,8 +1073,8 @@ static void undo_counts(struct run *run)
 			continue;
 		}
 		if (rc->before != 0) {
-			note(run, "%s: numvfs stays %u: the %u VFs it had before this run were destroyed by the change", rc->label,
-			     rc->after, rc->before);
+			note(run, "%s: numvfs stays %u: the %u VF%s it had before this run were destroyed by the change", rc->label,
+			     rc->after, rc->before, rc->before == 1 ? "" : "s");
 			continue;
 		}
 		struct pci_tree *t = NULL;
@@ -1078,11 +1091,11 @@ static void undo_counts(struct run *run)
 		else if (r == 0)
 			r = -ENODEV;
 		if (r < 0)
-			note(run, "%s: the %u VFs created in this run are left: removing them FAILED: %s", rc->label, rc->after,
-			     err ? err : strerror(-r));
+			note(run, "%s: the %u VF%s created in this run %s left: removing them FAILED: %s", rc->label, rc->after,
+			     rc->after == 1 ? "" : "s", rc->after == 1 ? "is" : "are", err ? err : strerror(-r));
 		else {
-			note(run, "%s: the %u VFs created in this run were removed again (numvfs %u -> 0)", rc->label, rc->after,
-			     rc->after);
+			note(run, "%s: the %u VF%s created in this run %s removed again (numvfs %u -> 0)", rc->label, rc->after,
+			     rc->after == 1 ? "" : "s", rc->after == 1 ? "was" : "were", rc->after);
 			for (size_t k = 0; k < run->rep->done.n; k++)
 				if (run->rep->done.changes[k].kind == CHANGE_NUMVFS && strcmp(run->rep->done.changes[k].pf, rc->pf) == 0) {
 					memmove(&run->rep->done.changes[k], &run->rep->done.changes[k + 1],

@@ -151,7 +151,8 @@ static int sim_numvfs(struct fixture *f, const char *pf, const char *value)
 			continue;
 		}
 		struct fake_dev d = {.address = vf, .vendor = 0x8086, .device = (uint16_t)vf_device,
-				     .class_code = 0x020000, .numa_node = -1, .driver = autoprobe ? "igbvf" : NULL};
+				     .class_code = 0x020000, .numa_node = -1,
+				     .driver = !autoprobe ? NULL : strcmp(pf, NVME_PF) == 0 ? "nvme" : "igbvf"};
 		assert_int_equal(fakesysfs_add_device(f->sys, &d), 0);
 		snprintf(rel, sizeof(rel), "bus/pci/devices/%s/virtfn%u", pf, i);
 		snprintf(target, sizeof(target), "../%s", vf);
@@ -512,6 +513,29 @@ static void test_order_and_write_count(void **state)
 	assert_plan(f, "");
 }
 
+/* Two PFs: the plan is in apply's order too (every count, then L2, then
+ * drivers), and apply does it line for line. */
+static void test_order_across_pfs(void **state)
+{
+	struct fixture *f = *state;
+	load(f, "version: 1\npfs:\n  - match:\n      pci: " NVME_PF "\n    numvfs: 1\n    vfs:\n      - index: 0\n"
+		"        driver: vfio-pci\n  - match:\n      netdev: eth0\n    numvfs: 1\n    vfs:\n      - index: 0\n"
+		"        vlan: 3\n");
+	const char *lines = NVME_PF " numvfs 0 -> 1|eth0 numvfs 0 -> 1|eth0 VF 0 vlan - -> 3|" NVME_PF " VF 0 driver - -> vfio-pci";
+	assert_plan(f, lines);
+	struct apply_report rep;
+	assert_int_equal(run_apply(f, &rep), 0);
+	char got[4096];
+	plan_string(&rep.done, got, sizeof(got));
+	assert_string_equal(got, NVME_PF " numvfs 0 -> 1|eth0 numvfs 0 -> 1|eth0 VF 0 vlan 0 -> 3|" NVME_PF
+				 " VF 0 driver nvme -> vfio-pci");
+	assert_log(f, "bus/pci/devices/" NVME_PF "/sriov_numvfs=1|bus/pci/devices/" IGB_PF "/sriov_numvfs=1|"
+		      "eth0 vf0 vlan=3/0 ok|bus/pci/devices/0000:00:03.1/driver_override=vfio-pci|"
+		      "bus/pci/drivers/nvme/unbind=0000:00:03.1|bus/pci/drivers_probe=0000:00:03.1");
+	assert_int_equal(rep.writes, 6);
+	apply_report_done(&rep);
+}
+
 /* --- rollback --------------------------------------------------------------- */
 
 /* The reproduction: PF down, spoof checking off accepted, max-rate refused:
@@ -712,6 +736,7 @@ int main(void)
 		T(test_plan_unknown_driver_conditional),
 		T(test_stable_macs),
 		T(test_order_and_write_count),
+		T(test_order_across_pfs),
 		T(test_rollback_link_down),
 		T(test_rollback_refused_is_reported),
 		T(test_rollback_earlier_vf),

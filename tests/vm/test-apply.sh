@@ -100,7 +100,7 @@ check_eq "ip: VF 0 VLAN 0 QoS 0 again" "$(ipvf "$net0" 0 | jq -c '[.vlan_list[0]
 
 # --- 3. apply from 0 VFs with max-rate on igb ---
 numvfs "$pf0" 0
-carrier "$net0"
+check "$net0 has carrier" carrier "$net0"
 conf rate0 "  - match:
       netdev: $net0
     numvfs: 2
@@ -196,7 +196,8 @@ conf operator "  - match:
       - index: 2
         driver: vfio-pci"
 numvfs "$pf1" 0
-carrier "$net1"
+$IP link set "$net1" up
+check "$net1 has carrier" carrier "$net1"
 plan_vs_apply operator
 check_eq "operator: ip VF 1 VLAN 300, rate 200" \
 	"$(ipvf "$net1" 1 | jq -c '[.vlan_list[0].vlan, .rate.max_tx]')" "[300,200]"
