@@ -39,6 +39,7 @@ struct view {
 	struct pf_want *pfs;
 	size_t n_pfs;
 	char **warnings;
+	char **missing; /* the config entries that match no SR-IOV PF here */
 };
 
 /* --- The kernel's side: the live table, over this host's rtnetlink ---- */
@@ -185,6 +186,7 @@ static void view_done(struct view *v)
 	free(v->pfs);
 	pci_tree_free(v->t);
 	strv_free(v->warnings);
+	strv_free(v->missing);
 	*v = (struct view){0};
 }
 
@@ -499,27 +501,31 @@ static int view_fill(const struct config *cfg, const struct apply_env *env, cons
 	for (size_t i = 0; v->t->warnings && v->t->warnings[i]; i++)
 		(void)strv_pushf(&v->warnings, "%s", v->t->warnings[i]);
 
-	/* Entries that match nothing, or something that cannot do SR-IOV. */
+	/* Entries that match no SR-IOV PF here: the PF they name is missing. */
 	for (size_t e = 0; !env->only_pf && e < cfg->n_pfs; e++) {
 		const struct pf_desired *pd = &cfg->pfs[e];
 		char where[300], what[PF_MATCH_STRLEN];
 		pos_format(&pd->pos, where, sizeof(where));
 		pf_desired_match_format(pd, what);
-		size_t matched = 0, not_sriov = 0;
+		size_t matched = 0;
+		const char *not_sriov = NULL;
 		for (size_t i = 0; i < v->t->n_devs; i++) {
 			const struct pci_function *d = v->t->devs[i];
 			if (!entry_matches(pd, d))
 				continue;
-			if (!d->is_pf) {
-				(void)strv_pushf(&v->warnings, "%s: %s is %s, which cannot do SR-IOV (no sriov_totalvfs): ignored",
-				     where, what, d->addr);
-				not_sriov++;
-				continue;
-			}
-			matched++;
+			if (d->is_pf)
+				matched++;
+			else if (!not_sriov)
+				not_sriov = d->addr;
 		}
-		if (matched == 0 && not_sriov == 0)
-			(void)strv_pushf(&v->warnings, "%s: %s matches no SR-IOV PF on this host: ignored", where, what);
+		if (matched && not_sriov)
+			(void)strv_pushf(&v->warnings, "%s: %s is %s, which cannot do SR-IOV (no sriov_totalvfs): ignored",
+					 where, what, not_sriov);
+		else if (!matched && not_sriov)
+			(void)strv_pushf(&v->missing, "%s: match: %s is %s, which cannot do SR-IOV (no sriov_totalvfs)",
+					 where, what, not_sriov);
+		else if (!matched)
+			(void)strv_pushf(&v->missing, "%s: match: %s matches no SR-IOV PF on this host", where, what);
 	}
 
 	for (size_t i = 0; i < v->t->n_devs; i++) {
@@ -777,6 +783,7 @@ void plan_done(struct plan *p)
 		return;
 	free(p->changes);
 	strv_free(p->warnings);
+	strv_free(p->missing);
 	*p = (struct plan){0};
 }
 
@@ -792,6 +799,7 @@ int plan_compute(const struct config *cfg, const struct apply_env *env, struct p
 		r = view_plan(&v, PHASE_ALL, &p, ret_error);
 	if (r == 0) {
 		p.warnings = TAKE_PTR(v.warnings);
+		p.missing = TAKE_PTR(v.missing);
 		*ret = p;
 	} else
 		plan_done(&p);
@@ -809,6 +817,7 @@ void apply_report_done(struct apply_report *r)
 	free(r->error);
 	strv_free(r->rollback);
 	strv_free(r->warnings);
+	strv_free(r->missing);
 	*r = (struct apply_report){0};
 }
 
@@ -1277,6 +1286,13 @@ int apply_run(const struct config *cfg, const struct apply_env *env, struct appl
 			break;
 		if (ph == 0) {
 			rep->warnings = TAKE_PTR(v.warnings);
+			rep->missing = TAKE_PTR(v.missing);
+			/* Nothing is written for a config naming a PF that is not here. */
+			if (rep->missing && !env->allow_missing) {
+				r = error_set(&rep->error, -ENODEV, "%s (--allow-missing applies the rest)", rep->missing[0]);
+				view_done(&v);
+				break;
+			}
 			struct plan all = {0};
 			r = view_plan(&v, PHASE_ALL, &all, &rep->error);
 			plan_done(&all);

@@ -2,8 +2,8 @@
  *
  * Owns: matching the config's PF entries to this host's PFs (one PF may be
  * matched by several entries: they apply in file order, later fields
- * winning; an entry that matches nothing, or matches a device without
- * SR-IOV, is a warning), the plan (every difference, one line per PF, VF,
+ * winning; an entry that matches no PF, or only devices without SR-IOV,
+ * names a missing PF: plan.missing), the plan (every difference, one line per PF, VF,
  * field: now -> wanted), the stable MAC scheme, and carrying a plan out in
  * order: VF counts (drivers_autoprobe written just before the count, as it
  * only affects VFs created afterwards), then L2 settings, then driver
@@ -56,6 +56,10 @@ struct plan {
 	struct plan_change *changes;
 	size_t n;
 	char **warnings; /* NULL-terminated */
+	/* The config entries whose PF is not on this host (no PF matches, or only
+	 * devices without SR-IOV): "FILE:LINE:COL: match: netdev eth9 matches no
+	 * SR-IOV PF on this host". Drift that no write can repair; NULL-terminated. */
+	char **missing;
 };
 void plan_done(struct plan *p);
 
@@ -93,6 +97,7 @@ struct apply_env {
 	const struct apply_netlink *netlink; /* NULL: the live one */
 	void *netlink_data;
 	unsigned carrier_timeout_ms;    /* 0: APPLY_CARRIER_TIMEOUT_MS */
+	bool allow_missing;             /* apply_run(): go ahead when a PF of the config is missing */
 };
 
 /* What the config wants that this host does not have. -EINVAL with
@@ -108,6 +113,8 @@ struct apply_report {
 	unsigned rolled_back; /* VF settings of this run put back after the failure (not in done) */
 	char **rollback;      /* one sentence per thing put back, or that could not be, and why */
 	char **warnings;
+	char **missing;       /* as plan.missing; unless env->allow_missing, apply_run() stops on
+			       * the first before writing anything */
 };
 void apply_report_done(struct apply_report *r);
 

@@ -1,4 +1,5 @@
-/* sriovctl plan [FILE] and sriovctl apply [FILE]: the difference between the
+/* sriovctl plan [FILE] and sriovctl apply [FILE] (--config FILE, --config-dir DIR,
+ * --allow-missing): the difference between the
  * desired state and the host, and making the host match it. */
 #include "apply/apply.h"
 #include "cli.h"
@@ -6,52 +7,65 @@
 #include "util/input.h"
 #include "util/util.h"
 
-enum { OPT_CONFIG_DIR = 0x200, OPT_FORCE };
+enum { OPT_CONFIG = 0x200, OPT_CONFIG_DIR, OPT_ALLOW_MISSING, OPT_FORCE };
 
 struct plan_opts {
-	const char *config_dir;
-	bool config_dir_set;
+	const char *config;
+	const char *config_dir; /* NULL: FILE.d */
+	bool allow_missing;
 	bool force;
 };
 
 static int plan_opt(int opt, const char *arg, void *data)
 {
 	struct plan_opts *o = data;
-	if (opt == OPT_FORCE) {
+	switch (opt) {
+	case OPT_CONFIG:
+		o->config = arg;
+		return 0;
+	case OPT_CONFIG_DIR:
+		o->config_dir = arg;
+		return 0;
+	case OPT_ALLOW_MISSING:
+		o->allow_missing = true;
+		return 0;
+	case OPT_FORCE:
 		o->force = true;
 		return 0;
-	}
-	if (opt != OPT_CONFIG_DIR)
+	default:
 		return cli_usage_error("option not known");
-	o->config_dir = arg;
-	o->config_dir_set = true;
-	return 0;
+	}
 }
 
 static const struct option plan_options[] = {
+	{"config", required_argument, NULL, OPT_CONFIG},
 	{"config-dir", required_argument, NULL, OPT_CONFIG_DIR},
+	{"allow-missing", no_argument, NULL, OPT_ALLOW_MISSING},
 	{NULL, 0, NULL, 0},
 };
 
 /* apply --force: count changes go ahead although they destroy VFs in use
  * (the numvfs meaning). */
 static const struct option apply_options[] = {
+	{"config", required_argument, NULL, OPT_CONFIG},
 	{"config-dir", required_argument, NULL, OPT_CONFIG_DIR},
+	{"allow-missing", no_argument, NULL, OPT_ALLOW_MISSING},
 	{"force", no_argument, NULL, OPT_FORCE},
 	{NULL, 0, NULL, 0},
 };
 
-/* FILE defaults to /etc/sriovd/sriovd.conf with its drop-in folder; a FILE
- * given explicitly comes alone unless --config-dir says otherwise. */
+/* FILE (or --config FILE; default /etc/sriovd/sriovd.conf) and its drop-in
+ * folder (FILE.d, or --config-dir): the rule sriovd follows too. */
 static int load_config(const char *verb, int argc, char **argv, int first, const struct plan_opts *o,
 		       struct config **ret)
 {
 	if (first + 1 < argc)
 		return cli_usage_error("%s: unexpected argument '%s'", verb, QUOTE(argv[first + 1]));
-	const char *file = first < argc ? argv[first] : CONFIG_DEFAULT_PATH;
-	const char *dir = o->config_dir_set ? o->config_dir : first < argc ? NULL : CONFIG_DEFAULT_DROPIN_DIR;
+	if (first < argc && o->config)
+		return cli_usage_error("%s: give the config as FILE or --config FILE, not both", verb);
+	const char *file = first < argc ? argv[first] : o->config;
 	char *error = NULL;
-	int r = config_load(file, str_empty(dir) ? NULL : dir, ret, &error);
+	int r = config_load_rule(file, o->config_dir, ret, &error);
 	if (r < 0) {
 		cli_error("%s: %s", verb, error ? error : strerror(-r));
 		free(error);
@@ -104,9 +118,10 @@ static void print_warnings(const struct cli *cli, char *const *warnings)
 		text_printf(stderr, "warning: %s\n", warnings[i]);
 }
 
-static void apply_env_init(const struct cli *cli, struct apply_env *env, struct lifecycle_rtnl *rt)
+static void apply_env_init(const struct cli *cli, const struct plan_opts *o, struct apply_env *env,
+			   struct lifecycle_rtnl *rt)
 {
-	*env = (struct apply_env){0};
+	*env = (struct apply_env){.allow_missing = o->allow_missing};
 	cli_lifecycle_env(cli, &env->lifecycle, rt);
 }
 
@@ -123,7 +138,7 @@ static int prepare(struct cli *cli, const char *verb, int argc, char **argv, str
 		return CLI_PARSE_EXIT(r);
 	if ((r = load_config(verb, argc, argv, first, &o, cfg)))
 		return r;
-	apply_env_init(cli, env, rt);
+	apply_env_init(cli, &o, env, rt);
 	env->force = o.force;
 	return -1;
 }
@@ -147,11 +162,14 @@ int cmd_plan(struct cli *cli, int argc, char **argv)
 		return r;
 	}
 	print_warnings(cli, p.warnings);
+	if (env.allow_missing)
+		print_warnings(cli, p.missing);
 	r = EXIT_OK;
 	if (cli->json) {
 		json_t *j = json_object();
 		json_object_set_new(j, "schema_version", json_integer(OUTPUT_SCHEMA_VERSION));
 		json_object_set_new(j, "changes", cli_json_plan_changes(&p));
+		json_object_set_new(j, "missing", json_strv(p.missing));
 		json_object_set_new(j, "warnings", json_strv(p.warnings));
 		r = cli_print_json("plan", j);
 	} else {
@@ -163,6 +181,14 @@ int cmd_plan(struct cli *cli, int argc, char **argv)
 			text_printf(stdout, "%zu change%s (%zu conditional)\n", p.n, p.n == 1 ? "" : "s", cond);
 		else
 			text_printf(stdout, "%zu change%s\n", p.n, p.n == 1 ? "" : "s");
+	}
+	/* A PF the config names must exist, unless told otherwise. */
+	if (p.missing && !env.allow_missing) {
+		for (size_t i = 0; p.missing[i]; i++)
+			cli_error("plan: %s", p.missing[i]);
+		cli_error("plan: %zu PF%s of the config missing (--allow-missing plans the rest)",
+			  strv_length(p.missing), strv_length(p.missing) == 1 ? "" : "s");
+		r = EXIT_FAILED;
 	}
 	plan_done(&p);
 	return r;
@@ -186,6 +212,8 @@ int cmd_apply(struct cli *cli, int argc, char **argv)
 	config_free(cfg);
 	lifecycle_rtnl_done(&rt);
 	print_warnings(cli, rep.warnings);
+	if (env.allow_missing)
+		print_warnings(cli, rep.missing);
 	r = EXIT_OK;
 	if (cli->json) {
 		json_t *j = json_object();
@@ -197,6 +225,7 @@ int cmd_apply(struct cli *cli, int argc, char **argv)
 		json_object_set_new(j, "rolled_back", json_integer(rep.rolled_back));
 		json_object_set_new(j, "rollback", json_strv(rep.rollback));
 		json_object_set_new(j, "error", rep.error ? json_string(rep.error) : json_null());
+		json_object_set_new(j, "missing", json_strv(rep.missing));
 		json_object_set_new(j, "warnings", json_strv(rep.warnings));
 		r = cli_print_json("apply", j);
 	} else {

@@ -9,68 +9,130 @@
 #include "util/input.h"
 #include "util/util.h"
 
-enum { OPT_STATUS_FILE = 0x300 };
+enum { OPT_STATUS_FILE = 0x300, OPT_CONFIG, OPT_CONFIG_DIR };
+
+struct status_opts {
+	const char *path;
+	const char *config, *config_dir; /* given: this config instead of the daemon's */
+	bool config_dir_set;
+};
 
 static int status_opt(int opt, const char *arg, void *data)
 {
-	const char **path = data;
-	if (opt != OPT_STATUS_FILE)
+	struct status_opts *o = data;
+	switch (opt) {
+	case OPT_STATUS_FILE:
+		o->path = arg;
+		return 0;
+	case OPT_CONFIG:
+		o->config = arg;
+		return 0;
+	case OPT_CONFIG_DIR:
+		o->config_dir = arg;
+		o->config_dir_set = true;
+		return 0;
+	default:
 		return cli_usage_error("option not known");
-	*path = arg;
-	return 0;
+	}
+}
+
+/* The config the daemon uses: the very files its status file lists (what it
+ * loaded at start or at the last reload), else the rule applied to the main
+ * file and folder it names, else the default. --config/--config-dir win. */
+static int load_daemon_config(const struct status_opts *o, json_t *st, struct config **ret, char **ret_error)
+{
+	if (o->config || o->config_dir_set)
+		return config_load_rule(o->config, o->config_dir, ret, ret_error);
+	json_t *files = st ? json_object_get(st, "config_files") : NULL;
+	const char *dir = st ? json_string_value(json_object_get(st, "config_dir")) : NULL;
+	if (json_array_size(files)) {
+		_cleanup_(strv_freep) char **v = NULL;
+		size_t i;
+		json_t *f;
+		json_array_foreach(files, i, f) {
+			const char *name = json_string_value(f);
+			if (!name)
+				return error_set(ret_error, -EINVAL, "status file: config_files holds a non-string");
+			if (strv_pushf(&v, "%s", name) < 0)
+				return -ENOMEM;
+		}
+		return config_load_files(v, dir, ret, ret_error);
+	}
+	const char *config = st ? json_string_value(json_object_get(st, "config")) : NULL;
+	/* An older daemon's file: no config_dir key means the rule's default. */
+	bool has_dir = st && json_object_get(st, "config_dir");
+	return config_load_rule(config, has_dir ? (dir ? dir : "") : NULL, ret, ret_error);
 }
 
 int cmd_status(struct cli *cli, int argc, char **argv)
 {
 	static const struct option options[] = {
 		{"status-file", required_argument, NULL, OPT_STATUS_FILE},
+		{"config", required_argument, NULL, OPT_CONFIG},
+		{"config-dir", required_argument, NULL, OPT_CONFIG_DIR},
 		{NULL, 0, NULL, 0},
 	};
-	const char *path = getenv("SRIOV_STATUS_FILE");
-	if (str_empty(path))
-		path = STATUS_DEFAULT_PATH;
+	struct status_opts o = {.path = getenv("SRIOV_STATUS_FILE")};
+	if (str_empty(o.path))
+		o.path = STATUS_DEFAULT_PATH;
 	int first;
-	int r = cli_parse(cli, argc, argv, options, NULL, status_opt, &path, &first);
+	int r = cli_parse(cli, argc, argv, options, NULL, status_opt, &o, &first);
 	if (r)
 		return CLI_PARSE_EXIT(r);
 	if (first < argc)
 		return cli_usage_error("status: unexpected argument '%s'", QUOTE(argv[first]));
+	const char *path = o.path;
 
 	json_error_t jerr;
 	json_t *st = json_load_file(path, 0, &jerr);
+	if (st && !json_is_object(st)) {
+		json_decref(st);
+		st = NULL;
+		snprintf(jerr.text, sizeof(jerr.text), "not a JSON object");
+	}
 	json_int_t pid = st ? json_integer_value(json_object_get(st, "pid")) : 0;
 	bool running = pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
-	const char *config = st ? json_string_value(json_object_get(st, "config")) : NULL;
-	if (str_empty(config))
-		config = CONFIG_DEFAULT_PATH;
 
-	/* Drift now, against the config the daemon uses. */
+	/* Drift now, against the config the daemon uses; a missing PF is drift. */
 	struct config *cfg = NULL;
 	struct plan p = {0};
 	char *error = NULL;
-	bool dropins = strcmp(config, CONFIG_DEFAULT_PATH) == 0;
-	int pr = config_load(config, dropins ? CONFIG_DEFAULT_DROPIN_DIR : NULL, &cfg, &error);
+	int pr = load_daemon_config(&o, st, &cfg, &error);
 	if (pr == 0) {
 		struct apply_env env = {.lifecycle = {.sysfs_root = cli->sysfs_root}};
 		pr = plan_compute(cfg, &env, &p, &error);
 	}
-	config_free(cfg);
+	const char *config = cfg && cfg->files ? cfg->files[0] : NULL;
+	if (!config && st)
+		config = json_string_value(json_object_get(st, "config"));
+	if (str_empty(config))
+		config = o.config ? o.config : CONFIG_DEFAULT_PATH;
+	size_t missing = strv_length(p.missing);
+	size_t drift = p.n + missing;
 
 	if (cli->json) {
-		json_t *o = json_object();
-		json_object_set_new(o, "schema_version", json_integer(OUTPUT_SCHEMA_VERSION));
-		json_object_set_new(o, "running", json_boolean(running));
-		json_object_set_new(o, "daemon", st ? json_incref(st) : json_null());
-		json_object_set_new(o, "config", json_string(config));
-		json_object_set_new(o, "drift", pr == 0 ? json_integer((json_int_t)p.n) : json_null());
-		json_object_set_new(o, "changes", pr == 0 ? cli_json_plan_changes(&p) : json_array());
-		json_object_set_new(o, "plan_error", pr < 0 ? json_string(error ? error : strerror(-pr)) : json_null());
-		r = cli_print_json("status", o);
+		json_t *j = json_object();
+		json_object_set_new(j, "schema_version", json_integer(OUTPUT_SCHEMA_VERSION));
+		json_object_set_new(j, "running", json_boolean(running));
+		json_object_set_new(j, "daemon", st ? json_incref(st) : json_null());
+		json_object_set_new(j, "config", json_string(config));
+		json_object_set_new(j, "config_dir", cfg && cfg->dropin_dir ? json_string(cfg->dropin_dir) : json_null());
+		json_object_set_new(j, "config_files", json_strv(cfg ? cfg->files : NULL));
+		json_object_set_new(j, "drift", pr == 0 ? json_integer((json_int_t)drift) : json_null());
+		json_object_set_new(j, "changes", pr == 0 ? cli_json_plan_changes(&p) : json_array());
+		json_object_set_new(j, "missing", json_strv(p.missing));
+		json_object_set_new(j, "plan_error", pr < 0 ? json_string(error ? error : strerror(-pr)) : json_null());
+		r = cli_print_json("status", j);
 	} else {
 		text_printf(stdout, "sriovd:      %s", running ? "running" : "not running");
 		if (running)
 			text_printf(stdout, " (pid %lld)", (long long)pid);
 		text_printf(stdout, "\nconfig:      %s\n", config);
+		if (cfg) {
+			text_printf(stdout, "config dir:  %s\n", cfg->dropin_dir ? cfg->dropin_dir : "(none)");
+			for (size_t i = 1; cfg->files && cfg->files[i]; i++)
+				text_printf(stdout, "drop-in:     %s\n", cfg->files[i]);
+		}
 		if (st) {
 			text_printf(stdout, "started:     %s\n", json_string_value(json_object_get(st, "started")) ?: "-");
 			text_printf(stdout, "last check:  %s, %lld apply runs, last one made %lld writes\n",
@@ -104,14 +166,20 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 			text_printf(stdout, "status file: %s: %s\n", path, jerr.text);
 		if (pr < 0)
 			text_printf(stdout, "drift:       cannot tell: %s\n", error ? error : strerror(-pr));
-		else if (p.n == 0)
+		else if (drift == 0)
 			text_printf(stdout, "drift:       none, the host matches the config\n");
 		else {
-			text_printf(stdout, "drift:       %zu change%s wanted:\n", p.n, p.n == 1 ? "" : "s");
+			text_printf(stdout, "drift:       %zu change%s wanted", drift, drift == 1 ? "" : "s");
+			if (missing)
+				text_printf(stdout, " (%zu PF%s missing)", missing, missing == 1 ? "" : "s");
+			text_printf(stdout, ":\n");
+			for (size_t i = 0; i < missing; i++)
+				text_printf(stdout, "missing PF: %s\n", p.missing[i]);
 			cli_text_plan_changes(stdout, &p);
 		}
 	}
-	bool in_sync = pr == 0 && p.n == 0;
+	bool in_sync = pr == 0 && drift == 0;
+	config_free(cfg);
 	free(error);
 	plan_done(&p);
 	json_decref(st);

@@ -18,8 +18,8 @@ static const struct cli_verb verbs[] = {
 	{"stats", cmd_stats, "DEV", "per-VF counters of a PF, or of one VF"},
 	{"numvfs", cmd_numvfs, "DEV N", "set a PF's VF count (--force, --no-autoprobe, --timeout SECS)"},
 	{"bind", cmd_bind, "DEV DRIVER", "bind to DRIVER: vfio-pci, kernel (the driver before) or a name (--force)"},
-	{"plan", cmd_plan, "[FILE]", "what the config (default /etc/sriovd/sriovd.conf) would change"},
-	{"apply", cmd_apply, "[FILE]", "make the host match the config; reports the writes it made"},
+	{"plan", cmd_plan, "[FILE]", "what the config would change (--allow-missing: a PF may be absent)"},
+	{"apply", cmd_apply, "[FILE]", "make the host match the config; reports the writes it made (--allow-missing)"},
 	{"status", cmd_status, "", "sriovd's state, its last errors, and the drift right now"},
 };
 
@@ -38,6 +38,10 @@ static void usage(FILE *f)
 		   "                       a NUL byte, a line over 4096 bytes or over 65536 lines: nothing runs\n"
 		   "  -h, --help           this text\n"
 		   "  -V, --version        version\n"
+		   "\nConfig (plan, apply, status): FILE or --config FILE (default /etc/sriovd/sriovd.conf),\n"
+		   "  then the *.conf files of its drop-in folder FILE.d in name order, or of --config-dir DIR\n"
+		   "  (\"\" for none): the rule sriovd follows. status uses the files sriovd says it loaded.\n"
+		   "  A PF the config names that is not here fails plan and apply unless --allow-missing.\n"
 		   "\nVF settings (vf set): mac M, vlan V [qos Q] [proto 802.1Q|802.1ad], spoofchk on|off,\n"
 		   "  trust on|off, state auto|enable|disable, min-rate R, max-rate R (Mbit/s), query-rss on|off\n"
 		   "\nExit status: 0 success (check: host ready), 1 failure (check: not ready), 2 bad usage.\n");

@@ -109,6 +109,7 @@ void config_free(struct config *c)
 		return;
 	pfs_free(c->pfs, c->n_pfs);
 	strv_free(c->files);
+	free(c->dropin_dir);
 	free(c);
 }
 
@@ -1067,11 +1068,6 @@ static void closedirp(DIR **d)
 		closedir(*d);
 }
 
-static void strvp(char ***v)
-{
-	strv_free(*v);
-}
-
 /* DIR's NAME.conf regular files, sorted; *ret NULL when none. */
 static int list_dropins(const char *dir, char ***ret, char **ret_error)
 {
@@ -1082,7 +1078,7 @@ static int list_dropins(const char *dir, char ***ret, char **ret_error)
 			return 0;
 		return fail_file(ret_error, dir, -errno);
 	}
-	_cleanup_(strvp) char **names = NULL;
+	_cleanup_(strv_freep) char **names = NULL;
 	const size_t suffix = strlen(CONFIG_DROPIN_SUFFIX);
 	for (;;) {
 		errno = 0;
@@ -1118,14 +1114,58 @@ int config_load(const char *main_path, const char *dropin_dir, struct config **r
 	struct config *c = config_new();
 	if (!c)
 		return -ENOMEM;
-	int r = config_parse_file(c, main_path, ret_error);
-	_cleanup_(strvp) char **names = NULL;
+	int r = 0;
+	if (dropin_dir && !(c->dropin_dir = strdup(dropin_dir)))
+		r = -ENOMEM;
+	if (r >= 0)
+		r = config_parse_file(c, main_path, ret_error);
+	_cleanup_(strv_freep) char **names = NULL;
 	if (r >= 0 && dropin_dir)
 		r = list_dropins(dropin_dir, &names, ret_error);
 	for (size_t i = 0; r >= 0 && names && names[i]; i++) {
 		_cleanup_free_ char *p = path_join(dropin_dir, names[i]);
 		r = p ? config_parse_file(c, p, ret_error) : -ENOMEM;
 	}
+	if (r < 0) {
+		config_free(c);
+		return r;
+	}
+	*ret = c;
+	return 0;
+}
+
+int config_dropin_dir(const char *main_path, const char *dropin_dir, char **ret)
+{
+	*ret = NULL;
+	if (dropin_dir)
+		return *dropin_dir && !(*ret = strdup(dropin_dir)) ? -ENOMEM : 0;
+	if (str_empty(main_path))
+		main_path = CONFIG_DEFAULT_PATH;
+	return asprintf(ret, "%s.d", main_path) < 0 ? (*ret = NULL, -ENOMEM) : 0;
+}
+
+int config_load_rule(const char *main_path, const char *dropin_dir, struct config **ret, char **ret_error)
+{
+	*ret_error = NULL;
+	_cleanup_free_ char *dir = NULL;
+	if (config_dropin_dir(main_path, dropin_dir, &dir) < 0)
+		return -ENOMEM;
+	return config_load(str_empty(main_path) ? CONFIG_DEFAULT_PATH : main_path, dir, ret, ret_error);
+}
+
+int config_load_files(char *const *files, const char *dropin_dir, struct config **ret, char **ret_error)
+{
+	*ret_error = NULL;
+	if (!files || !files[0])
+		return error_set(ret_error, -EINVAL, "no config file given");
+	struct config *c = config_new();
+	if (!c)
+		return -ENOMEM;
+	int r = 0;
+	if (dropin_dir && !(c->dropin_dir = strdup(dropin_dir)))
+		r = -ENOMEM;
+	for (size_t i = 0; r >= 0 && files[i]; i++)
+		r = config_parse_file(c, files[i], ret_error);
 	if (r < 0) {
 		config_free(c);
 		return r;

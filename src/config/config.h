@@ -95,6 +95,7 @@ struct config {
 	struct pf_desired *pfs;      /* in order of first appearance */
 	size_t n_pfs;
 	char **files;                /* every file read, in order; NULL-terminated, NULL when none */
+	char *dropin_dir;            /* the drop-in folder config_load() looked in; NULL: none */
 };
 
 struct config *config_new(void); /* NULL on ENOMEM */
@@ -106,6 +107,21 @@ void config_free(struct config *c); /* accepts NULL */
  * is -ENOENT (with a message). Nothing is returned unless every file is
  * valid. */
 int config_load(const char *main_path, const char *dropin_dir, struct config **ret, char **ret_error);
+
+/* Which files make the config: the one rule of sriovctl plan, apply, status
+ * and sriovd. The main file is main_path (NULL or "": CONFIG_DEFAULT_PATH);
+ * the drop-in folder is dropin_dir when given ("" for none), else MAIN.d next
+ * to the main file (so /etc/sriovd/sriovd.conf.d by default). Then as
+ * config_load(). */
+int config_load_rule(const char *main_path, const char *dropin_dir, struct config **ret, char **ret_error);
+
+/* The drop-in folder of that rule: *ret is malloc'ed, NULL for none. */
+int config_dropin_dir(const char *main_path, const char *dropin_dir, char **ret);
+
+/* Reads exactly these files (NULL-terminated, in order, the first being the
+ * main file) as one config, e.g. the list a running sriovd reports it used;
+ * dropin_dir is only recorded. */
+int config_load_files(char *const *files, const char *dropin_dir, struct config **ret, char **ret_error);
 
 /* Parses one YAML document named NAME (used in messages and recorded in
  * files[]) and merges it into c: entries whose match equals an existing

@@ -40,7 +40,8 @@
 #define HOST_BUSY_RETRY_MS 500
 
 struct daemon {
-	const char *config_path, *config_dir;
+	const char *config_path, *config_dir; /* config_dir NULL: CONFIG.d ("" none) */
+	size_t n_missing;                     /* PFs the config names that are not here */
 	struct config *cfg;
 	struct apply_env env;
 	struct lifecycle_rtnl rt;
@@ -93,7 +94,12 @@ static void schedule(struct daemon *d, unsigned delay_ms, const char *why)
 static int load_config(struct daemon *d, struct config **ret)
 {
 	char *error = NULL;
-	int r = config_load(d->config_path, d->config_dir, ret, &error);
+	int r = config_load_rule(d->config_path, d->config_dir, ret, &error);
+	if (r >= 0 && status_set_config(&d->status, (*ret)->files, (*ret)->dropin_dir) < 0) {
+		config_free(*ret);
+		*ret = NULL;
+		r = -ENOMEM;
+	}
 	if (r < 0) {
 		log_kv(LOG_LVL_ERROR, "config-rejected", "file", d->config_path, "error", error ? error : strerror(-r), NULL);
 		status_add_error(&d->status, error ? error : strerror(-r));
@@ -108,12 +114,12 @@ static char *make_force_hint(const struct daemon *d)
 {
 	char *hint = NULL;
 	bool default_file = strcmp(d->config_path, CONFIG_DEFAULT_PATH) == 0;
-	bool default_dir = streq_ptr(d->config_dir, CONFIG_DEFAULT_DROPIN_DIR);
+	/* NULL: FILE.d, the rule sriovctl follows too */
+	const char *dir = d->config_dir;
 	const char *root = d->env.lifecycle.sysfs_root;
 	if (asprintf(&hint, "sriovctl apply --force%s%s%s%s%s%s", root ? " --sysfs-root " : "", root ? root : "",
-		     default_file && default_dir ? "" : " --config-dir ",
-		     default_file && default_dir ? "" : d->config_dir ? d->config_dir : "''",
-		     default_file ? "" : " ", default_file ? "" : d->config_path) < 0)
+		     dir ? " --config-dir " : "", dir ? (*dir ? dir : "''") : "", default_file ? "" : " ",
+		     default_file ? "" : d->config_path) < 0)
 		return NULL;
 	return hint;
 }
@@ -265,7 +271,13 @@ static int pfs_to_heal(struct daemon *d, uint64_t now, char ***ret)
 	env.only_pf = NULL;
 	int r = plan_compute(d->cfg, &env, &p, &error);
 	free(error);
+	d->n_missing = 0;
 	if (r == 0) {
+		/* A PF the config names that is not here is drift no write
+		 * repairs: reported, and healed by the uevent that brings it back. */
+		for (size_t i = 0; p.missing && p.missing[i]; i++)
+			log_kv(LOG_LVL_WARN, "pf-missing", "error", p.missing[i], NULL);
+		d->n_missing = strv_length(p.missing);
 		for (size_t i = 0; i < p.n && r == 0; i++)
 			if (!strv_contains(pfs, p.changes[i].pf))
 				r = strv_pushf(&pfs, "%s", p.changes[i].pf);
@@ -340,6 +352,7 @@ static void reconcile(struct daemon *d, const char *reason)
 		heal_pf_ok(&d->global);
 		for (size_t i = 0; pfs && pfs[i]; i++)
 			drift += heal_one(d, pfs[i], reason, repair, now);
+		drift += d->n_missing;
 		if (!pfs)
 			log_kv(LOG_LVL_DEBUG, "in-sync", "reason", reason, NULL);
 	}
@@ -387,7 +400,8 @@ static void usage(FILE *f)
 	fprintf(f, "Usage: sriovd [OPTIONS]\n"
 		   "Keeps SR-IOV devices as the config describes; reapplies it when the host drifts.\n\n"
 		   "  -c, --config FILE      config file (default %s)\n"
-		   "      --config-dir DIR   drop-in folder (default %s; \"\" for none)\n"
+		   "      --config-dir DIR   drop-in folder: its *.conf files, in name order, after FILE\n"
+		   "                         (default FILE.d, i.e. %s; \"\" for none)\n"
 		   "      --sysfs-root DIR   sysfs to manage (default /sys)\n"
 		   "      --status-file FILE where the last outcome goes (default %s)\n"
 		   "      --settle-ms N      wait N ms after an event before reconciling (default %d)\n"
@@ -416,7 +430,6 @@ int main(int argc, char **argv)
 	};
 	struct daemon d = {
 		.config_path = CONFIG_DEFAULT_PATH,
-		.config_dir = CONFIG_DEFAULT_DROPIN_DIR,
 		.status_path = STATUS_DEFAULT_PATH,
 		.settle_ms = SETTLE_MS_DEFAULT,
 		.resync_s = RESYNC_S_DEFAULT,
@@ -430,7 +443,7 @@ int main(int argc, char **argv)
 			d.config_path = optarg;
 			break;
 		case OPT_CONFIG_DIR:
-			d.config_dir = str_empty(optarg) ? NULL : optarg;
+			d.config_dir = optarg;
 			break;
 		case OPT_SYSFS_ROOT:
 			d.env.lifecycle.sysfs_root = optarg;
@@ -476,6 +489,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
+	d.env.allow_missing = true; /* a missing PF never keeps the others from being healed */
 	d.env.lifecycle.state_dir = getenv("SRIOV_STATE_DIR");
 	if (str_empty(d.env.lifecycle.state_dir))
 		d.env.lifecycle.state_dir = NULL;

@@ -18,6 +18,26 @@ void status_init(struct daemon_status *s, const char *config_path)
 	*s = (struct daemon_status){.config_path = strdup(config_path), .started = time(NULL)};
 }
 
+int status_set_config(struct daemon_status *s, char *const *files, const char *dropin_dir)
+{
+	char **copy = NULL;
+	for (size_t i = 0; files && files[i]; i++)
+		if (strv_pushf(&copy, "%s", files[i]) < 0) {
+			strv_free(copy);
+			return -ENOMEM;
+		}
+	char *dir = NULL;
+	if (dropin_dir && !(dir = strdup(dropin_dir))) {
+		strv_free(copy);
+		return -ENOMEM;
+	}
+	strv_free(s->config_files);
+	s->config_files = copy;
+	free(s->config_dir);
+	s->config_dir = dir;
+	return 0;
+}
+
 void status_add_error(struct daemon_status *s, const char *message)
 {
 	if (s->n_errors == STATUS_MAX_ERRORS)
@@ -93,6 +113,11 @@ int status_write(struct daemon_status *s, const char *path)
 	json_t *o = json_object();
 	json_object_set_new(o, "pid", json_integer(getpid()));
 	json_object_set_new(o, "config", json_string(s->config_path ? s->config_path : ""));
+	json_object_set_new(o, "config_dir", s->config_dir ? json_string(s->config_dir) : json_null());
+	json_t *files = json_array();
+	for (size_t i = 0; s->config_files && s->config_files[i]; i++)
+		json_array_append_new(files, json_string(s->config_files[i]));
+	json_object_set_new(o, "config_files", files);
 	json_object_set_new(o, "started", json_time(s->started));
 	json_object_set_new(o, "last_reconcile", json_time(s->last_reconcile));
 	json_object_set_new(o, "applies", json_integer(s->applies));
@@ -135,6 +160,8 @@ int status_write(struct daemon_status *s, const char *path)
 void status_done(struct daemon_status *s)
 {
 	free(s->config_path);
+	free(s->config_dir);
+	strv_free(s->config_files);
 	for (unsigned i = 0; i < s->n_errors; i++)
 		free(s->errors[i].message);
 	status_clear_stuck(s);

@@ -1,5 +1,7 @@
 /* daemon/status: what sriovd last did, in a small JSON file that
- * `sriovctl status` reads (written to a temporary file and renamed, so a
+ * `sriovctl status` reads: pid, the config (main file, drop-in folder, and
+ * every file of the config in use: status computes its drift from exactly
+ * those), times, counts, the last drift (missing PFs included), errors (written to a temporary file and renamed, so a
  * reader never sees half of it). */
 #pragma once
 
@@ -9,7 +11,9 @@
 #define STATUS_MAX_ERRORS 10
 
 struct daemon_status {
-	char *config_path;
+	char *config_path;    /* the main file */
+	char *config_dir;     /* its drop-in folder; NULL: none */
+	char **config_files;  /* the files of the config in use, in order (NULL-terminated) */
 	time_t started, last_reconcile;
 	unsigned applies;     /* apply runs since start */
 	unsigned last_writes; /* writes of the last apply */
@@ -30,6 +34,9 @@ struct daemon_status {
 };
 
 void status_init(struct daemon_status *s, const char *config_path);
+/* Records which files make the config in use (after each successful load);
+ * -ENOMEM leaves the previous record. */
+int status_set_config(struct daemon_status *s, char *const *files, const char *dropin_dir);
 void status_add_error(struct daemon_status *s, const char *message);
 /* Forgets the stuck PFs, then lists them again one by one (-ENOMEM). */
 void status_clear_stuck(struct daemon_status *s);

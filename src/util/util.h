@@ -78,6 +78,10 @@ void ptr_array_free(struct ptr_array *a, void (*free_item)(void *));
 
 /* Array of owned strings terminated by NULL, for lists such as netdev names. */
 void strv_free(char **v);
+static inline void strv_freep(char ***v)
+{
+	strv_free(*v);
+}
 size_t strv_length(char *const *v);
 int strv_push(char ***v, char *s); /* takes s; frees it on failure */
 int strv_pushf(char ***v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

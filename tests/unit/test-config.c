@@ -682,6 +682,68 @@ static void assert_sane(const char *text, size_t len)
 	config_free(c);
 }
 
+/* The one rule of plan, apply, status and sriovd: FILE, then FILE.d or --config-dir. */
+static void test_file_rule(void **state)
+{
+	struct fixture *f = *state;
+	char *dir = NULL;
+	assert_int_equal(config_dropin_dir(NULL, NULL, &dir), 0);
+	assert_string_equal(dir, CONFIG_DEFAULT_DROPIN_DIR);
+	free(dir);
+	assert_int_equal(config_dropin_dir("/srv/x.yaml", NULL, &dir), 0);
+	assert_string_equal(dir, "/srv/x.yaml.d");
+	free(dir);
+	assert_int_equal(config_dropin_dir("/srv/x.yaml", "/other", &dir), 0);
+	assert_string_equal(dir, "/other");
+	free(dir);
+	assert_int_equal(config_dropin_dir("/srv/x.yaml", "", &dir), 0);
+	assert_null(dir);
+
+	write_file(f->root, "sriovd.conf", "version: 1\npfs:\n  - match: {netdev: eth0}\n    numvfs: 2\n");
+	assert_int_equal(mkdir(f->dropins, 0755), 0);
+	write_file(f->dropins, "10-a.conf", "version: 1\npfs:\n  - match: {netdev: eth0}\n    numvfs: 3\n");
+	char other[400];
+	snprintf(other, sizeof(other), "%s/other", f->root);
+	assert_int_equal(mkdir(other, 0755), 0);
+	write_file(other, "10-b.conf", "version: 1\npfs:\n  - match: {netdev: eth0}\n    numvfs: 5\n");
+
+	struct config *c = NULL;
+	char *err = NULL;
+	assert_int_equal(config_load_rule(f->main, NULL, &c, &err), 0);
+	assert_int_equal(c->pfs[0].numvfs, 3); /* FILE.d next to FILE */
+	assert_string_equal(c->dropin_dir, f->dropins);
+	assert_int_equal(strv_length(c->files), 2);
+	config_free(c);
+	assert_int_equal(config_load_rule(f->main, other, &c, &err), 0);
+	assert_int_equal(c->pfs[0].numvfs, 5);
+	assert_string_equal(c->dropin_dir, other);
+	config_free(c);
+	assert_int_equal(config_load_rule(f->main, "", &c, &err), 0);
+	assert_int_equal(c->pfs[0].numvfs, 2);
+	assert_null(c->dropin_dir);
+	assert_int_equal(strv_length(c->files), 1);
+	config_free(c);
+
+	/* exactly the files a daemon reported, nothing else */
+	char b[512];
+	snprintf(b, sizeof(b), "%s/10-b.conf", other);
+	char *files[] = {f->main, b, NULL};
+	assert_int_equal(config_load_files(files, other, &c, &err), 0);
+	assert_int_equal(c->pfs[0].numvfs, 5);
+	assert_int_equal(strv_length(c->files), 2);
+	config_free(c);
+	char *none[] = {NULL};
+	assert_int_equal(config_load_files(none, NULL, &c, &err), -EINVAL);
+	assert_string_equal(err, "no config file given");
+	free(err);
+	snprintf(b, sizeof(b), "%s/gone.conf", other);
+	assert_int_equal(config_load_files(files, other, &c, &err), -ENOENT);
+	char want[600];
+	snprintf(want, sizeof(want), "%s: No such file or directory", b);
+	assert_string_equal(err, want);
+	free(err);
+}
+
 static void test_prefixes(void **state)
 {
 	(void)state;
@@ -726,6 +788,7 @@ int main(void)
 		cmocka_unit_test(test_bad),
 		cmocka_unit_test(test_unchanged_on_error),
 		cmocka_unit_test_setup_teardown(test_load_dropins, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_file_rule, setup, teardown),
 		cmocka_unit_test(test_prefixes),
 		cmocka_unit_test(test_mutations),
 	};
