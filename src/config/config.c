@@ -1111,27 +1111,17 @@ static int list_dropins(const char *dir, char ***ret, char **ret_error)
 int config_load(const char *main_path, const char *dropin_dir, struct config **ret, char **ret_error)
 {
 	*ret_error = NULL;
-	struct config *c = config_new();
-	if (!c)
-		return -ENOMEM;
-	int r = 0;
-	if (dropin_dir && !(c->dropin_dir = strdup(dropin_dir)))
-		r = -ENOMEM;
-	if (r >= 0)
-		r = config_parse_file(c, main_path, ret_error);
-	_cleanup_(strv_freep) char **names = NULL;
+	_cleanup_(strv_freep) char **files = NULL, **names = NULL;
+	int r = strv_pushf(&files, "%s", main_path);
 	if (r >= 0 && dropin_dir)
 		r = list_dropins(dropin_dir, &names, ret_error);
 	for (size_t i = 0; r >= 0 && names && names[i]; i++) {
-		_cleanup_free_ char *p = path_join(dropin_dir, names[i]);
-		r = p ? config_parse_file(c, p, ret_error) : -ENOMEM;
+		char *p = path_join(dropin_dir, names[i]);
+		r = p ? strv_push(&files, p) : -ENOMEM;
 	}
-	if (r < 0) {
-		config_free(c);
+	if (r < 0)
 		return r;
-	}
-	*ret = c;
-	return 0;
+	return config_load_files(files, dropin_dir, ret, ret_error);
 }
 
 int config_dropin_dir(const char *main_path, const char *dropin_dir, char **ret)
