@@ -255,8 +255,10 @@ static void pos_format(const struct config_pos *p, char *buf, size_t len)
 		snprintf(buf, len, "(config)");
 }
 
-/* Merges entry e into w, the later entry winning field by field. */
-static int merge_entry(struct pf_want *w, const struct pf_desired *e)
+/* Merges entry e into w, the later entry winning field by field. The
+ * entry's VF runs are expanded only up to limit (the VFs this PF can have):
+ * a run beyond it is noted in *beyond, never allocated. */
+static int merge_entry(struct pf_want *w, const struct pf_desired *e, uint32_t limit, const struct vf_desired **beyond)
 {
 	if (!w->pos.file)
 		w->pos = e->pos;
@@ -273,8 +275,13 @@ static int merge_entry(struct pf_want *w, const struct pf_desired *e)
 	}
 	for (size_t i = 0; i < e->n_vfs; i++) {
 		const struct vf_desired *vd = &e->vfs[i];
-		if (vd->index >= w->n_vfs) {
-			size_t n = vd->index + 1;
+		if (vd->last >= limit && !*beyond)
+			*beyond = vd;
+		if (vd->index >= limit)
+			break;
+		uint32_t last = vd->last < limit ? vd->last : limit - 1;
+		if (last >= w->n_vfs) {
+			size_t n = (size_t)last + 1;
 			struct vf_want *v = realloc(w->vfs, n * sizeof(*v));
 			if (!v)
 				return -ENOMEM;
@@ -282,18 +289,20 @@ static int merge_entry(struct pf_want *w, const struct pf_desired *e)
 			w->vfs = v;
 			w->n_vfs = n;
 		}
-		struct vf_want *v = &w->vfs[vd->index];
-		v->any = true;
-		v->pos = vd->pos;
-		vf_settings_merge(&v->s, &vd->settings);
-		v->s.index = vd->index;
-		if (vf_has(&vd->settings, VF_FIELD_MAC))
-			v->mac_pos = vd->mac_pos;
-		/* A VLAN alone means QoS 0 and 802.1Q: all three are wanted. */
-		if (vf_has(&vd->settings, VF_FIELD_VLAN))
-			v->s.has |= VF_HAS_VLAN_GROUP;
-		if (vd->driver)
-			v->driver = vd->driver;
+		for (uint32_t k = vd->index; k <= last; k++) {
+			struct vf_want *v = &w->vfs[k];
+			v->any = true;
+			v->pos = vd->pos;
+			vf_settings_merge(&v->s, &vd->settings);
+			v->s.index = k;
+			if (vf_has(&vd->settings, VF_FIELD_MAC))
+				v->mac_pos = vd->mac_pos;
+			/* A VLAN alone means QoS 0 and 802.1Q: all three are wanted. */
+			if (vf_has(&vd->settings, VF_FIELD_VLAN))
+				v->s.has |= VF_HAS_VLAN_GROUP;
+			if (vd->driver)
+				v->driver = vd->driver;
+		}
 	}
 	return 0;
 }
@@ -534,9 +543,11 @@ static int view_fill(const struct config *cfg, const struct apply_env *env, cons
 			continue;
 		struct pf_want w = {.pf = d, .autoprobe = -1};
 		bool any = false;
+		uint32_t limit = d->sriov.valid ? d->sriov.totalvfs : CONFIG_MAX_NUMVFS;
+		const struct vf_desired *beyond = NULL;
 		for (size_t e = 0; e < cfg->n_pfs; e++)
 			if (entry_matches(&cfg->pfs[e], d)) {
-				if ((r = merge_entry(&w, &cfg->pfs[e])) < 0) {
+				if ((r = merge_entry(&w, &cfg->pfs[e], limit, &beyond)) < 0) {
 					free(w.vfs);
 					return r;
 				}
@@ -544,6 +555,13 @@ static int view_fill(const struct config *cfg, const struct apply_env *env, cons
 			}
 		if (!any)
 			continue;
+		if (beyond && !(w.has_numvfs && w.numvfs > limit)) {
+			char vpos[300];
+			pos_format(&beyond->pos, vpos, sizeof(vpos));
+			(void)strv_pushf(&v->warnings, "%s: VF %u of %s is configured but the PF can have at most %u VFs "
+					 "(sriov_totalvfs): ignored", vpos, beyond->index >= limit ? beyond->index : limit,
+					 d->addr, limit);
+		}
 		char where[300];
 		pos_format(&w.numvfs_pos, where, sizeof(where));
 		if (w.has_numvfs && d->sriov.valid && w.numvfs > d->sriov.totalvfs) {

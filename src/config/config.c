@@ -63,13 +63,13 @@ void pf_desired_match_format(const struct pf_desired *pf, char buf[PF_MATCH_STRL
 	}
 }
 
-/* Index of the first VF of pf whose index is >= index. */
+/* Position of the first run of pf whose last VF is >= index. */
 static size_t vf_lower_bound(const struct pf_desired *pf, uint32_t index)
 {
 	size_t lo = 0, hi = pf->n_vfs;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		if (pf->vfs[mid].index < index)
+		if (pf->vfs[mid].last < index)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -80,7 +80,7 @@ static size_t vf_lower_bound(const struct pf_desired *pf, uint32_t index)
 const struct vf_desired *pf_desired_vf(const struct pf_desired *pf, uint32_t index)
 {
 	size_t i = vf_lower_bound(pf, index);
-	return i < pf->n_vfs && pf->vfs[i].index == index ? &pf->vfs[i] : NULL;
+	return i < pf->n_vfs && pf->vfs[i].index <= index ? &pf->vfs[i] : NULL;
 }
 
 static void pf_desired_done(struct pf_desired *pf)
@@ -153,44 +153,96 @@ oom:
 	return -ENOMEM;
 }
 
-/* Makes sure pf has an entry for every VF in a..b (a <= b); *ret_first is
- * the position of VF a, the others follow it. The array grows by doubling
- * and is filled in place, so that a file of one entry per VF stays linear. */
-static int pf_vfs_ensure(struct pf_desired *pf, uint32_t a, uint32_t b, size_t *ret_first)
+/* A copy of run src cut to first..last; the driver is duplicated. */
+static int run_cut(const struct vf_desired *src, uint32_t first, uint32_t last, struct vf_desired *ret)
 {
-	size_t lo = vf_lower_bound(pf, a), hi = vf_lower_bound(pf, b + 1);
-	size_t want = (size_t)(b - a) + 1, missing = want - (hi - lo);
-	*ret_first = lo;
-	if (missing == 0)
-		return 0;
-	size_t n = pf->n_vfs + missing;
-	if (n > pf->vfs_allocated) {
-		size_t cap = pf->vfs_allocated ? pf->vfs_allocated : 16;
-		while (cap < n)
-			cap *= 2;
-		struct vf_desired *v = realloc(pf->vfs, cap * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		pf->vfs = v;
-		pf->vfs_allocated = cap;
-	}
-	struct vf_desired *v = pf->vfs;
-	memmove(v + hi + missing, v + hi, (pf->n_vfs - hi) * sizeof(*v));
-	/* From the back: slot k is never ahead of the existing entry j still to move. */
-	size_t j = hi, k = lo + want;
-	for (uint32_t i = b;; i--) {
-		k--;
-		if (j > lo && v[j - 1].index == i)
-			v[k] = v[--j];
+	*ret = *src;
+	ret->index = ret->settings.index = first;
+	ret->last = last;
+	ret->driver = NULL;
+	if (src->driver && !(ret->driver = strdup(src->driver)))
+		return -ENOMEM;
+	return 0;
+}
+
+/* Makes the runs of pf cover a..b (a <= b) exactly with whole runs: cuts the
+ * runs that straddle a or b, and fills the gaps with empty runs.
+ * *ret_first and *ret_count are the positions of the runs covering a..b.
+ * Every run written or moved is counted in *work. */
+static int pf_runs_cover(struct pf_desired *pf, uint32_t a, uint32_t b, size_t *ret_first, size_t *ret_count,
+			 size_t *work)
+{
+	size_t lo = vf_lower_bound(pf, a), hi = lo;
+	while (hi < pf->n_vfs && pf->vfs[hi].index <= b)
+		hi++;
+	/* The new runs for positions lo..hi-1: at most two cut-off ends, and
+	 * per old run one piece plus the gap before it, plus the gap at the end. */
+	size_t cap = 2 * (hi - lo) + 3, m = 0;
+	_cleanup_free_ struct vf_desired *seg = calloc(cap, sizeof(*seg));
+	if (!seg)
+		return -ENOMEM;
+	int r = 0;
+	size_t first = 0, count = 0;
+	uint32_t next = a; /* the first VF of a..b not yet covered */
+	bool done = false;
+	for (size_t i = lo; i < hi && r >= 0; i++) {
+		const struct vf_desired *o = &pf->vfs[i];
+		if (o->index < a && (r = run_cut(o, o->index, a - 1, &seg[m++])) < 0)
+			break;
+		uint32_t from = o->index > a ? o->index : a, to = o->last < b ? o->last : b;
+		if (from > next) {
+			if (!count)
+				first = m;
+			seg[m++] = (struct vf_desired){.index = next, .last = from - 1,
+						       .settings = {.index = next, .vlan_proto = VF_ETH_P_8021Q}};
+			count++;
+		}
+		if (!count)
+			first = m;
+		if ((r = run_cut(o, from, to, &seg[m++])) < 0)
+			break;
+		count++;
+		if (to == b)
+			done = true;
 		else
-			v[k] = (struct vf_desired){
-				.index = i,
-				.settings = {.index = i, .vlan_proto = VF_ETH_P_8021Q},
-			};
-		if (i == a)
+			next = to + 1;
+		if (o->last > b && (r = run_cut(o, b + 1, o->last, &seg[m++])) < 0)
 			break;
 	}
+	if (r >= 0 && !done) {
+		if (!count)
+			first = m;
+		seg[m++] = (struct vf_desired){.index = next, .last = b,
+					       .settings = {.index = next, .vlan_proto = VF_ETH_P_8021Q}};
+		count++;
+	}
+	if (r < 0) {
+		for (size_t i = 0; i < m; i++)
+			free(seg[i].driver);
+		return r;
+	}
+	size_t n = pf->n_vfs - (hi - lo) + m;
+	if (n > pf->vfs_allocated) {
+		size_t ncap = pf->vfs_allocated ? pf->vfs_allocated : 16;
+		while (ncap < n)
+			ncap *= 2;
+		struct vf_desired *v = realloc(pf->vfs, ncap * sizeof(*v));
+		if (!v) {
+			for (size_t i = 0; i < m; i++)
+				free(seg[i].driver);
+			return -ENOMEM;
+		}
+		pf->vfs = v;
+		pf->vfs_allocated = ncap;
+	}
+	for (size_t i = lo; i < hi; i++)
+		free(pf->vfs[i].driver);
+	memmove(pf->vfs + lo + m, pf->vfs + hi, (pf->n_vfs - hi) * sizeof(*pf->vfs));
+	memcpy(pf->vfs + lo, seg, m * sizeof(*seg));
+	*work += (pf->n_vfs - hi) + m;
 	pf->n_vfs = n;
+	*ret_first = lo + first;
+	*ret_count = count;
 	return 0;
 }
 
@@ -201,6 +253,7 @@ struct ctx {
 	const char *file;       /* this document's name, owned by the caller */
 	struct pf_desired *pfs; /* the working copy */
 	size_t n_pfs;
+	size_t work;            /* the config's merge work so far (CONFIG_MAX_WORK) */
 	char **error;
 };
 
@@ -601,20 +654,16 @@ static int parse_vf_entry(struct ctx *x, struct pf_desired *pf, const yaml_node_
 					 "needs vlan in the same VF entry (the kernel sets VLAN, QoS and protocol "
 					 "together)");
 		_cleanup_free_ char *err = NULL;
-		r = vf_settings_parse(2 * n_fields, argv, &set, &err);
+		struct vf_parse_where where;
+		r = vf_settings_parse_at(2 * n_fields, argv, &set, &where, &err);
 		if (r < 0) {
 			if (!err)
 				return r == -EINVAL ? -ENOMEM : r;
-			/* vf_settings_parse() names the setting first: "vlan: '5000' is...",
-			 * "min-rate 5 is above max-rate 1". Point at it. */
+			/* Point at the key or value vf_settings_parse_at() names. */
 			yaml_mark_t m = e->start_mark;
-			for (int i = 0; i < n_fields; i++) {
-				size_t len = strlen(names[order[i]]);
-				if (strncmp(err, names[order[i]], len) != 0 || (err[len] != ':' && err[len] != ' '))
-					continue;
-				bool about_value = strncmp(err + len, ": '", 3) == 0;
-				m = about_value ? s[order[i]].value->start_mark : s[order[i]].key->start_mark;
-				break;
+			if (where.arg >= 0 && where.arg / 2 < n_fields) {
+				const struct slot *sl = &s[order[where.arg / 2]];
+				m = where.value ? sl->value->start_mark : sl->key->start_mark;
 			}
 			return fail_mark(x, m, NULL, "%s", err);
 		}
@@ -637,12 +686,17 @@ static int parse_vf_entry(struct ctx *x, struct pf_desired *pf, const yaml_node_
 
 	if (count == 0)
 		return 0;
-	size_t first;
-	r = pf_vfs_ensure(pf, a, b, &first);
+	size_t first, n_runs;
+	r = pf_runs_cover(pf, a, b, &first, &n_runs, &x->work);
 	if (r < 0)
 		return r;
+	x->work += n_runs;
+	if (x->work > CONFIG_MAX_WORK)
+		return fail_mark(x, s[VF_KEY_INDEX].value->start_mark, "index",
+				 "the VF entries take more than %u updates of VF ranges to merge (the limit of a "
+				 "config); write fewer entries, or ranges in index order", CONFIG_MAX_WORK);
 	struct config_pos pos = pos_of(x, s[VF_KEY_INDEX].value->start_mark);
-	for (size_t i = 0; i < count; i++) {
+	for (size_t i = 0; i < n_runs; i++) {
 		struct vf_desired *vf = &pf->vfs[first + i];
 		if (driver) {
 			char *d = strdup(driver);
@@ -736,7 +790,11 @@ static int parse_pf_entry(struct ctx *x, const yaml_node_t *e)
 			pf = &x->pfs[i];
 	if (pf)
 		pf_desired_done(&m);
-	else {
+	else if (x->n_pfs == CONFIG_MAX_PFS) {
+		r = fail_mark(x, s[PF_KEY_MATCH].key->start_mark, "match",
+			      "more than %u PF entries with different matches (the limit of a config)", CONFIG_MAX_PFS);
+		goto fail;
+	} else {
 		struct pf_desired *n = realloc(x->pfs, (x->n_pfs + 1) * sizeof(*n));
 		if (!n) {
 			r = -ENOMEM;
@@ -841,10 +899,10 @@ static int check_merged(struct ctx *x)
 	for (size_t p = 0; p < x->n_pfs; p++) {
 		struct pf_desired *pf = &x->pfs[p];
 
-		if (pf->has_numvfs && pf->n_vfs && pf->vfs[pf->n_vfs - 1].index >= pf->numvfs) {
+		if (pf->has_numvfs && pf->n_vfs && pf->vfs[pf->n_vfs - 1].last >= pf->numvfs) {
 			const struct vf_desired *vf = &pf->vfs[pf->n_vfs - 1];
 			return fail_pos(x, pf->numvfs_pos, "numvfs", "%u leaves out VF %u, configured at %s:%u:%u",
-					pf->numvfs, vf->index, vf->pos.file, vf->pos.line, vf->pos.column);
+					pf->numvfs, vf->last, vf->pos.file, vf->pos.line, vf->pos.column);
 		}
 
 		size_t n_mac = 0;
@@ -884,19 +942,8 @@ static int check_merged(struct ctx *x)
 			const struct vf_desired *vf = &pf->vfs[i];
 			if (vf->pos.file != x->file || !vf->settings.has)
 				continue;
-			char values[_VF_FIELD_MAX][VF_MAC_STRLEN];
-			char *argv[2 * _VF_FIELD_MAX];
-			int argc = 0;
-			for (int f = 0; f < _VF_FIELD_MAX; f++) {
-				if (!vf_has(&vf->settings, (enum vf_field)f) || !vf_field_name((enum vf_field)f))
-					continue;
-				vf_field_format(&vf->settings, (enum vf_field)f, values[f], sizeof(values[f]));
-				argv[argc++] = (char *)vf_field_name((enum vf_field)f);
-				argv[argc++] = values[f];
-			}
-			struct vf_settings check = {.index = vf->index};
 			_cleanup_free_ char *err = NULL;
-			int r = vf_settings_parse(argc, argv, &check, &err);
+			int r = vf_settings_check(&vf->settings, NULL, &err);
 			if (r < 0 && !err)
 				return -ENOMEM;
 			if (r < 0)
@@ -940,12 +987,150 @@ static int syntax_error(const yaml_parser_t *p, const char *file, const char *te
 	return -EINVAL;
 }
 
+/* Bounds the work of a document before it is composed: nesting depth,
+ * anchors and aliases, and the number of nodes with every alias expanded
+ * (*nodes: the config's count so far, updated). libyaml's events are read
+ * once; a syntax error is left to yaml_parser_load() to report. */
+struct anchor {
+	char *name;
+	size_t size; /* nodes under it, aliases expanded */
+};
+
+struct frame {
+	size_t size;
+	char *anchor;
+};
+
+static int limit_fail(char **ret_error, const char *file, yaml_mark_t m, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static int limit_fail(char **ret_error, const char *file, yaml_mark_t m, const char *fmt, ...)
+{
+	struct ctx x = {.file = file, .error = ret_error};
+	char *reason = NULL;
+	va_list ap;
+	va_start(ap, fmt);
+	int r = vasprintf(&reason, fmt, ap);
+	va_end(ap);
+	if (r < 0)
+		return -ENOMEM;
+	r = fail_mark(&x, m, NULL, "%s", reason);
+	free(reason);
+	return r;
+}
+
+static int check_limits(const char *file, const char *text, size_t len, size_t *nodes, char **ret_error)
+{
+	yaml_parser_t parser;
+	if (!yaml_parser_initialize(&parser))
+		return -ENOMEM;
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+	struct frame frames[CONFIG_MAX_DEPTH + 1];
+	struct anchor anchors[CONFIG_MAX_ALIASES];
+	size_t depth = 0, n_anchors = 0, n_aliases = 0, total = *nodes;
+	int r = 0;
+	for (bool end = false; !end && r == 0;) {
+		yaml_event_t ev;
+		if (!yaml_parser_parse(&parser, &ev))
+			break; /* the syntax error is reported by the real parse */
+		size_t add = 0;
+		const char *anchor = NULL;
+		char *closing = NULL; /* the anchor of a collection just closed */
+		switch (ev.type) {
+		case YAML_STREAM_END_EVENT:
+			end = true;
+			break;
+		case YAML_ALIAS_EVENT: {
+			const char *name = (const char *)ev.data.alias.anchor;
+			if (++n_aliases > CONFIG_MAX_ALIASES) {
+				r = limit_fail(ret_error, file, ev.start_mark,
+					       "alias *%.64s: more than %u aliases in one file (the limit of a config)",
+					       name, CONFIG_MAX_ALIASES);
+				break;
+			}
+			add = 1; /* an alias to a node still open, or unknown (the parser says so) */
+			for (size_t i = n_anchors; i-- > 0;)
+				if (strcmp(anchors[i].name, name) == 0) {
+					add = anchors[i].size;
+					break;
+				}
+			break;
+		}
+		case YAML_SCALAR_EVENT:
+			add = 1;
+			anchor = (const char *)ev.data.scalar.anchor;
+			break;
+		case YAML_SEQUENCE_START_EVENT:
+		case YAML_MAPPING_START_EVENT:
+			if (depth == CONFIG_MAX_DEPTH) {
+				r = limit_fail(ret_error, file, ev.start_mark,
+					       "nesting: more than %u levels of lists and mappings (the limit of a config)",
+					       CONFIG_MAX_DEPTH);
+				break;
+			}
+			anchor = (const char *)(ev.type == YAML_SEQUENCE_START_EVENT ? ev.data.sequence_start.anchor
+										   : ev.data.mapping_start.anchor);
+			frames[depth] = (struct frame){.size = 1};
+			if (anchor && !(frames[depth].anchor = strdup(anchor)))
+				r = -ENOMEM;
+			depth++;
+			total++;
+			anchor = NULL;
+			break;
+		case YAML_SEQUENCE_END_EVENT:
+		case YAML_MAPPING_END_EVENT:
+			if (depth == 0)
+				break;
+			depth--;
+			add = frames[depth].size;
+			anchor = closing = frames[depth].anchor;
+			total -= add; /* counted as it was read */
+			break;
+		default:
+			break;
+		}
+		if (r == 0 && anchor) {
+			if (n_anchors == CONFIG_MAX_ALIASES)
+				r = limit_fail(ret_error, file, ev.start_mark,
+					       "anchor &%.64s: more than %u anchors in one file (the limit of a config)",
+					       anchor, CONFIG_MAX_ALIASES);
+			else if (!(anchors[n_anchors].name = strdup(anchor)))
+				r = -ENOMEM;
+			else
+				anchors[n_anchors++].size = add;
+		}
+		free(closing);
+		if (r == 0 && add) {
+			if (depth)
+				frames[depth - 1].size += add;
+			total += add;
+		}
+		if (r == 0 && total > CONFIG_MAX_NODES)
+			r = limit_fail(ret_error, file, ev.start_mark,
+				       "size: more than %u values, lists and mappings, aliases expanded (the limit of "
+				       "a config, all its files together)", CONFIG_MAX_NODES);
+		yaml_event_delete(&ev);
+	}
+	while (depth)
+		free(frames[--depth].anchor);
+	for (size_t i = 0; i < n_anchors; i++)
+		free(anchors[i].name);
+	yaml_parser_delete(&parser);
+	if (r == 0)
+		*nodes = total;
+	return r;
+}
+
 int config_parse_string(struct config *c, const char *name, const char *text, size_t len, char **ret_error)
 {
 	*ret_error = NULL;
 	_cleanup_free_ char *file = strdup(name);
 	if (!file)
 		return -ENOMEM;
+
+	size_t nodes = c->nodes;
+	int lr = check_limits(file, text, len, &nodes, ret_error);
+	if (lr < 0)
+		return lr;
 
 	yaml_parser_t parser;
 	yaml_document_t doc, extra;
@@ -958,7 +1143,7 @@ int config_parse_string(struct config *c, const char *name, const char *text, si
 		return r;
 	}
 
-	struct ctx x = {.doc = &doc, .file = file, .error = ret_error};
+	struct ctx x = {.doc = &doc, .file = file, .work = c->work, .error = ret_error};
 	int r;
 	/* A second document would be silently ignored; refuse it. */
 	if (!yaml_parser_load(&parser, &extra)) {
@@ -976,6 +1161,14 @@ int config_parse_string(struct config *c, const char *name, const char *text, si
 	if (r < 0)
 		goto out;
 	x.n_pfs = c->n_pfs;
+	/* Each file works on a copy: copying counts as work too. */
+	for (size_t i = 0; i < x.n_pfs; i++)
+		x.work += 1 + x.pfs[i].n_vfs;
+	if (x.work > CONFIG_MAX_WORK) {
+		r = error_set(ret_error, -EINVAL, "%s: the files before it take more than %u updates of VF ranges "
+				      "to merge (the limit of a config)", file, CONFIG_MAX_WORK);
+		goto out;
+	}
 	r = parse_root(&x);
 	if (r >= 0)
 		r = check_merged(&x);
@@ -986,6 +1179,8 @@ int config_parse_string(struct config *c, const char *name, const char *text, si
 		c->pfs = TAKE_PTR(x.pfs);
 		c->n_pfs = x.n_pfs;
 		x.n_pfs = 0;
+		c->nodes = nodes;
+		c->work = x.work;
 	}
 out:
 	pfs_free(x.pfs, x.n_pfs);
@@ -1059,7 +1254,13 @@ int config_parse_file(struct config *c, const char *path, char **ret_error)
 	int r = read_config_file(path, &text, &len);
 	if (r < 0)
 		return fail_file(ret_error, path, r);
-	return config_parse_string(c, path, text, len, ret_error);
+	if (c->bytes + len > CONFIG_MAX_FILE_SIZE)
+		return error_set(ret_error, -EFBIG, "%s: with the files before it, larger than %u MiB (the limit of "
+				       "a config)", path, CONFIG_MAX_FILE_SIZE >> 20);
+	r = config_parse_string(c, path, text, len, ret_error);
+	if (r >= 0)
+		c->bytes += len;
+	return r;
 }
 
 static void closedirp(DIR **d)

@@ -29,8 +29,16 @@
 #define CONFIG_DEFAULT_DROPIN_DIR "/etc/sriovd/sriovd.conf.d"
 #define CONFIG_DROPIN_SUFFIX ".conf"
 #define CONFIG_VERSION 1
-#define CONFIG_MAX_FILE_SIZE (16u << 20) /* larger files are refused (-EFBIG) */
-#define CONFIG_MAX_NUMVFS 65535u        /* sriov_numvfs is a 16-bit count */
+#define CONFIG_MAX_FILE_SIZE (16u << 20) /* larger files, or all files together, are refused (-EFBIG) */
+#define CONFIG_MAX_NUMVFS 65535u        /* sriov_numvfs is a 16-bit count; the PF's
+					 * sriov_totalvfs bounds it further (plan checks) */
+/* The work of a config is bounded, not just its bytes; each limit hit is an
+ * error naming it ("FILE:LINE:COL: nesting: more than 32 levels ..."). */
+#define CONFIG_MAX_DEPTH 32u            /* levels of lists and mappings in a file */
+#define CONFIG_MAX_ALIASES 1000u        /* anchors, and aliases, in one file */
+#define CONFIG_MAX_NODES 200000u        /* values, lists and mappings of all files, aliases expanded */
+#define CONFIG_MAX_WORK 4000000u        /* VF range updates to merge the VF entries of all files */
+#define CONFIG_MAX_PFS 1024u            /* PF entries with different matches */
 /* The pseudo-driver "kernel": the driver the kernel itself picks for the VF
  * (by its IDs), i.e. undo any override. Any other driver string is a driver
  * name ("vfio-pci", "iavf", ...). */
@@ -62,7 +70,8 @@ enum mac_scheme {
  * VF_FIELD_QOS or VF_FIELD_VLAN_PROTO is set, VF_FIELD_VLAN is too, and a
  * VLAN without them means QoS 0 and 802.1Q. */
 struct vf_desired {
-	uint32_t index;              /* == settings.index */
+	uint32_t index;              /* the first VF of the run; == settings.index */
+	uint32_t last;               /* the last VF of the run (>= index): `all` and ranges stay ranges */
 	struct vf_settings settings;
 	char *driver;                /* NULL: unset; CONFIG_DRIVER_KERNEL, or a driver name */
 	struct config_pos pos;       /* the `index:` of the last VF entry that set something */
@@ -82,7 +91,7 @@ struct pf_desired {
 	bool has_mac_scheme;
 	enum mac_scheme mac_scheme;
 
-	struct vf_desired *vfs;      /* one per VF index, sorted by index, ranges expanded */
+	struct vf_desired *vfs;      /* runs of VFs with the same settings: disjoint, sorted by index */
 	size_t n_vfs;
 	size_t vfs_allocated;        /* internal to config.c */
 
@@ -96,6 +105,7 @@ struct config {
 	size_t n_pfs;
 	char **files;                /* every file read, in order; NULL-terminated, NULL when none */
 	char *dropin_dir;            /* the drop-in folder config_load() looked in; NULL: none */
+	size_t nodes, work, bytes;   /* internal: what the files so far used of the limits */
 };
 
 struct config *config_new(void); /* NULL on ENOMEM */
@@ -133,7 +143,8 @@ int config_parse_string(struct config *c, const char *name, const char *text, si
 /* Reads a file and config_parse_string()s it. */
 int config_parse_file(struct config *c, const char *path, char **ret_error);
 
-/* The settings of VF index of pf, or NULL when the config says nothing about it. */
+/* The run holding VF index of pf (its settings are that VF's), or NULL when
+ * the config says nothing about it. */
 const struct vf_desired *pf_desired_vf(const struct pf_desired *pf, uint32_t index);
 
 /* "netdev eth0", "pci 0000:01:00.0", "device 8086:10c9" */

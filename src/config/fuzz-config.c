@@ -22,10 +22,12 @@ static void check_model(const struct config *c)
 		assert(!pf->has_numvfs || pf->numvfs <= CONFIG_MAX_NUMVFS);
 		for (size_t i = 0; i < pf->n_vfs; i++) {
 			const struct vf_desired *vf = &pf->vfs[i];
-			assert(i == 0 || pf->vfs[i - 1].index < vf->index);
+			assert(i == 0 || pf->vfs[i - 1].last < vf->index);
+			assert(vf->index <= vf->last);
 			assert(vf->index == vf->settings.index);
-			assert(!pf->has_numvfs || vf->index < pf->numvfs);
-			assert(pf_desired_vf(pf, vf->index) == vf);
+			assert(!pf->has_numvfs || vf->last < pf->numvfs);
+			assert(pf_desired_vf(pf, vf->index) == vf && pf_desired_vf(pf, vf->last) == vf);
+			assert(!vf_has(&vf->settings, VF_FIELD_MAC) || vf->index == vf->last);
 			assert(vf->pos.file && vf->pos.line > 0 && vf->pos.column > 0);
 			if (vf->settings.has & (VF_HAS(VF_FIELD_QOS) | VF_HAS(VF_FIELD_VLAN_PROTO)))
 				assert(vf_has(&vf->settings, VF_FIELD_VLAN));

@@ -143,40 +143,73 @@ static const field_parser parsers[_VF_FIELD_MAX] = {
 	[VF_FIELD_QUERY_RSS] = parse_query_rss_field,
 };
 
-int vf_settings_parse(int argc, char *const *argv, struct vf_settings *ret, char **ret_error)
+int vf_settings_check(const struct vf_settings *s, enum vf_field *ret_field, char **ret_error)
+{
+	enum vf_field f = _VF_FIELD_MAX;
+	int r = 0;
+	*ret_error = NULL;
+	/* The kernel takes VLAN, QoS and protocol as one attribute: QoS or a
+	 * protocol alone would silently reset the VLAN to 0. */
+	if ((vf_has(s, VF_FIELD_QOS) || vf_has(s, VF_FIELD_VLAN_PROTO)) && !vf_has(s, VF_FIELD_VLAN)) {
+		f = vf_has(s, VF_FIELD_QOS) ? VF_FIELD_QOS : VF_FIELD_VLAN_PROTO;
+		r = error_set(ret_error, -EINVAL, "%s: needs vlan in the same command (the kernel sets VLAN, QoS and "
+				      "protocol together)", field_names[f]);
+	} else if (vf_has(s, VF_FIELD_MIN_RATE) && vf_has(s, VF_FIELD_MAX_RATE) && s->max_tx_rate != 0 &&
+		   s->min_tx_rate > s->max_tx_rate) {
+		f = VF_FIELD_MIN_RATE;
+		r = error_set(ret_error, -EINVAL, "min-rate %u is above max-rate %u", s->min_tx_rate, s->max_tx_rate);
+	}
+	if (r < 0 && ret_field)
+		*ret_field = f;
+	return r;
+}
+
+int vf_settings_parse_at(int argc, char *const *argv, struct vf_settings *ret, struct vf_parse_where *ret_where,
+			 char **ret_error)
 {
 	struct vf_settings s = {.index = ret->index, .vlan_proto = VF_ETH_P_8021Q};
+	struct vf_parse_where where = {.arg = -1, .field = -1};
+	int args[_VF_FIELD_MAX]; /* argv index of each field given */
+	int r = 0;
 	*ret_error = NULL;
 	if (argc == 0)
-		return error_set(ret_error, -EINVAL, "no settings given (mac, vlan, qos, proto, spoofchk, trust, state, "
-				       "min-rate, max-rate, query-rss)");
-	for (int i = 0; i < argc; i += 2) {
+		r = error_set(ret_error, -EINVAL, "no settings given (mac, vlan, qos, proto, spoofchk, trust, state, "
+				      "min-rate, max-rate, query-rss)");
+	for (int i = 0; i < argc && r == 0; i += 2) {
 		int f;
 		for (f = 0; f < _VF_FIELD_MAX; f++)
 			if (field_names[f] && strcmp(argv[i], field_names[f]) == 0)
 				break;
+		where = (struct vf_parse_where){.arg = i, .field = f == _VF_FIELD_MAX ? -1 : f};
 		if (f == _VF_FIELD_MAX)
-			return error_set(ret_error, -EINVAL, "unknown setting '%s' (settings: mac, vlan, qos, proto, spoofchk, "
-					       "trust, state, min-rate, max-rate, query-rss)", QUOTE(argv[i]));
-		if (s.has & VF_HAS(f))
-			return error_set(ret_error, -EINVAL, "%s: given twice", argv[i]);
-		if (i + 1 >= argc || str_empty(argv[i + 1]))
-			return error_set(ret_error, -EINVAL, "%s: needs a value", argv[i]);
-		int r = parsers[f](argv[i + 1], &s, ret_error);
-		if (r < 0)
-			return r;
-		s.has |= VF_HAS(f);
+			r = error_set(ret_error, -EINVAL, "unknown setting '%s' (settings: mac, vlan, qos, proto, spoofchk, "
+					      "trust, state, min-rate, max-rate, query-rss)", QUOTE(argv[i]));
+		else if (s.has & VF_HAS(f))
+			r = error_set(ret_error, -EINVAL, "%s: given twice", argv[i]);
+		else if (i + 1 >= argc || str_empty(argv[i + 1]))
+			r = error_set(ret_error, -EINVAL, "%s: needs a value", argv[i]);
+		else if ((r = parsers[f](argv[i + 1], &s, ret_error)) < 0)
+			where.value = true;
+		else {
+			s.has |= VF_HAS(f);
+			args[f] = i;
+		}
 	}
-	/* The kernel takes VLAN, QoS and protocol as one attribute: QoS or a
-	 * protocol alone would silently reset the VLAN to 0. */
-	if ((vf_has(&s, VF_FIELD_QOS) || vf_has(&s, VF_FIELD_VLAN_PROTO)) && !vf_has(&s, VF_FIELD_VLAN))
-		return error_set(ret_error, -EINVAL, "%s: needs vlan in the same command (the kernel sets VLAN, QoS and "
-				       "protocol together)", vf_has(&s, VF_FIELD_QOS) ? "qos" : "proto");
-	if (vf_has(&s, VF_FIELD_MIN_RATE) && vf_has(&s, VF_FIELD_MAX_RATE) && s.max_tx_rate != 0 &&
-	    s.min_tx_rate > s.max_tx_rate)
-		return error_set(ret_error, -EINVAL, "min-rate %u is above max-rate %u", s.min_tx_rate, s.max_tx_rate);
+	enum vf_field f;
+	if (r == 0 && (r = vf_settings_check(&s, &f, ret_error)) < 0)
+		where = (struct vf_parse_where){.arg = args[f], .field = (int)f};
+	if (r < 0) {
+		if (ret_where)
+			*ret_where = where;
+		return r;
+	}
 	*ret = s;
 	return 0;
+}
+
+int vf_settings_parse(int argc, char *const *argv, struct vf_settings *ret, char **ret_error)
+{
+	return vf_settings_parse_at(argc, argv, ret, NULL, ret_error);
 }
 
 void vf_field_format(const struct vf_settings *s, enum vf_field f, char *buf, size_t len)

@@ -95,6 +95,26 @@ const char *vf_field_name(enum vf_field f);
  * setting and the reason. */
 int vf_settings_parse(int argc, char *const *argv, struct vf_settings *ret, char **ret_error);
 
+/* Where a failed vf_settings_parse_at() or vf_settings_check() is: data for
+ * callers that point at their own source (the config's line and column),
+ * so that no one reads it out of the message. */
+struct vf_parse_where {
+	int arg;            /* argv index of the KEY the error is about; -1: none (no settings) */
+	int field;          /* its enum vf_field; -1: not a known setting */
+	bool value;         /* about the VALUE (argv[arg + 1]), not the KEY */
+};
+
+/* vf_settings_parse(), and on failure *ret_where (may be NULL) says which
+ * argument failed. */
+int vf_settings_parse_at(int argc, char *const *argv, struct vf_settings *ret, struct vf_parse_where *ret_where,
+			 char **ret_error);
+
+/* The rules that span fields, on settings as they are (e.g. merged from
+ * several sources): QoS or protocol need a VLAN, min-rate <= max-rate
+ * unless max-rate is 0. -EINVAL with the same sentence vf_settings_parse()
+ * gives, and *ret_field (may be NULL) the field it is about. */
+int vf_settings_check(const struct vf_settings *s, enum vf_field *ret_field, char **ret_error);
+
 /* Parses "aa:bb:cc:dd:ee:ff" (6 bytes); -EINVAL otherwise. */
 int vf_mac_parse(const char *s, uint8_t mac[6]);
 

@@ -93,6 +93,30 @@ mv "$dev/0000:01:00.0/net.away" "$dev/0000:01:00.0/net"
 check_status "status when the PF is back" 1 "$ctl" -j status --status-file "$tmp/status.json" --sysfs-root "$T"
 check_eq "no drift" "$(jq -c '[.drift, (.missing | length)]' <<<"$out")" "[0,0]"
 
+# Adversarial files: refused (or planned) at once, with the limit named.
+# CPU seconds (user + system) are printed for the record, not asserted.
+fx=$here/../fixtures/config
+TIMEFORMAT='%U %S'
+adversarial() { # FILE EXPECTED_MESSAGE
+	local cpu
+	cpu=$({ time "$ctl" plan --sysfs-root "$T" --config-dir "" "$fx/$1" >"$tmp/adv.out" 2>&1; } 2>&1)
+	out=$(cat "$tmp/adv.out")
+	check_contains "plan $1: refused with the limit named" "$out" "sriovctl: plan: $fx/$1:$2"
+	echo "# plan $1: $(awk '{ printf "%.3f", $1 + $2 }' <<<"$cpu") s of CPU"
+}
+adversarial anchors.conf "2:4085: alias *p: more than 1000 aliases in one file (the limit of a config)"
+adversarial laughs.conf "7:10: size: more than 200000 values, lists and mappings, aliases expanded"
+adversarial nested.conf "2:37: nesting: more than 32 levels of lists and mappings (the limit of a config)"
+adversarial reverse.conf "2832:17: index: the VF entries take more than 4000000 updates of VF ranges"
+# 200 x numvfs 65535 with index all is a valid file: one range per entry; the
+# plan refuses 65535 VFs on eth0 (sriov_totalvfs 7), and the rest are missing.
+adversarial numvfs.conf "5:13: numvfs 65535: eth0 offers at most 7 VFs (sriov_totalvfs)"
+if ! grep -qa __asan_init "$ctl"; then # ASan reserves terabytes of address space
+	out=$( (ulimit -v 262144; "$ctl" plan --sysfs-root "$T" --config-dir "" --allow-missing "$fx/numvfs.conf" 2>&1) )
+	check_contains "numvfs.conf planned within 256 MiB of address space (2.2 GB when ranges were expanded)" "$out" \
+		"numvfs 65535: eth0 offers at most 7 VFs (sriov_totalvfs)"
+fi
+
 # The help text and sriovd's usage document the rule.
 check_status "sriovctl --help" 0 "$ctl" --help
 check_contains "--config-dir in sriovctl --help" "$out" "--config-dir DIR"

@@ -8,6 +8,7 @@
 
 #include <dirent.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "config/config.h"
 #include "util/util.h"
@@ -51,6 +52,24 @@ static const char example[] =
 	"      device: 8086:10C9\n"
 	"    autoprobe: false\n";
 
+/* The runs of a PF entry, as "0-1 2 3": ranges stay ranges in the model. */
+static const char *runs(const struct pf_desired *pf)
+{
+	static char buf[1024];
+	size_t n = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; i < pf->n_vfs && n < sizeof(buf) - 32; i++) {
+		const struct vf_desired *v = &pf->vfs[i];
+		assert_true(v->index <= v->last);
+		assert_int_equal(v->settings.index, v->index);
+		if (i)
+			assert_true(pf->vfs[i - 1].last < v->index);
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n, v->index == v->last ? "%s%u" : "%s%u-%u", i ? " " : "",
+				      v->index, v->last);
+	}
+	return buf;
+}
+
 static struct config *parse_ok(const char *text)
 {
 	struct config *c = config_new();
@@ -86,19 +105,19 @@ static void test_example(void **state)
 	assert_int_equal(pf->pos.line, 5);
 	assert_int_equal(pf->pos.column, 7);
 	assert_string_equal(pf->pos.file, "t.conf");
-	assert_int_equal(pf->n_vfs, 4);
+	assert_string_equal(runs(pf), "0-1 2 3");
 	for (uint32_t i = 0; i < 4; i++) {
-		assert_int_equal(pf->vfs[i].index, i);
-		assert_int_equal(pf->vfs[i].settings.index, i);
-		assert_ptr_equal(pf_desired_vf(pf, i), &pf->vfs[i]);
+		const struct vf_desired *v = pf_desired_vf(pf, i);
+		assert_non_null(v);
+		assert_ptr_equal(v, &pf->vfs[i < 2 ? 0 : i - 1]);
 		/* index: all, trust: true comes last and wins */
-		assert_true(vf_has(&pf->vfs[i].settings, VF_FIELD_TRUST));
-		assert_true(pf->vfs[i].settings.trust);
-		assert_int_equal(pf->vfs[i].pos.line, 25);
+		assert_true(vf_has(&v->settings, VF_FIELD_TRUST));
+		assert_true(v->settings.trust);
+		assert_int_equal(v->pos.line, 25);
 	}
 	assert_null(pf_desired_vf(pf, 4));
 
-	const struct vf_settings *s = &pf->vfs[1].settings;
+	const struct vf_settings *s = &pf_desired_vf(pf, 1)->settings;
 	uint32_t all = VF_HAS(_VF_FIELD_MAX) - 1 - VF_HAS(VF_FIELD_STATS) - VF_HAS(VF_FIELD_MAC);
 	assert_int_equal(s->has, all);
 	assert_int_equal(s->vlan, 100);
@@ -109,20 +128,20 @@ static void test_example(void **state)
 	assert_int_equal(s->min_tx_rate, 0);
 	assert_int_equal(s->max_tx_rate, 1000);
 	assert_false(s->query_rss);
-	assert_string_equal(pf->vfs[0].driver, CONFIG_DRIVER_VFIO);
-	assert_string_equal(pf->vfs[1].driver, CONFIG_DRIVER_VFIO);
+	assert_string_equal(pf_desired_vf(pf, 0)->driver, CONFIG_DRIVER_VFIO);
+	assert_string_equal(pf_desired_vf(pf, 1)->driver, CONFIG_DRIVER_VFIO);
 
-	s = &pf->vfs[2].settings;
+	s = &pf_desired_vf(pf, 2)->settings;
 	assert_int_equal(s->has, VF_HAS(VF_FIELD_MAC) | VF_HAS(VF_FIELD_SPOOFCHK) | VF_HAS(VF_FIELD_TRUST));
 	char mac[VF_MAC_STRLEN];
 	vf_mac_format(s->mac, s->mac_len, mac);
 	assert_string_equal(mac, "02:11:22:33:44:55");
-	assert_int_equal(pf->vfs[2].mac_pos.line, 22);
-	assert_int_equal(pf->vfs[2].mac_pos.column, 14);
+	assert_int_equal(pf_desired_vf(pf, 2)->mac_pos.line, 22);
+	assert_int_equal(pf_desired_vf(pf, 2)->mac_pos.column, 14);
 	assert_false(s->spoofchk); /* YAML false -> off */
-	assert_string_equal(pf->vfs[2].driver, CONFIG_DRIVER_KERNEL);
-	assert_int_equal(pf->vfs[3].settings.has, VF_HAS(VF_FIELD_TRUST));
-	assert_null(pf->vfs[3].driver);
+	assert_string_equal(pf_desired_vf(pf, 2)->driver, CONFIG_DRIVER_KERNEL);
+	assert_int_equal(pf_desired_vf(pf, 3)->settings.has, VF_HAS(VF_FIELD_TRUST));
+	assert_null(pf_desired_vf(pf, 3)->driver);
 
 	pf = &c->pfs[1];
 	assert_int_equal(pf->match, PF_MATCH_PCI);
@@ -192,10 +211,8 @@ static void test_ranges(void **state)
 				    "      - {index: 65534, state: disable}\n");
 	assert_int_equal(c->n_pfs, 4);
 	const struct pf_desired *pf = &c->pfs[0];
-	/* 0, 10..61 (52), 62, 63 */
-	assert_int_equal(pf->n_vfs, 1 + 54);
-	for (size_t i = 1; i < pf->n_vfs; i++)
-		assert_true(pf->vfs[i - 1].index < pf->vfs[i].index);
+	/* cut where entries begin and end; gaps are filled only inside a range */
+	assert_string_equal(runs(pf), "0 10-14 15-19 20-59 60-61 62 63");
 	assert_null(pf_desired_vf(pf, 9));
 	assert_string_equal(pf_desired_vf(pf, 10)->driver, "vfio-pci");
 	assert_int_equal(pf_desired_vf(pf, 10)->settings.has, 0);
@@ -212,9 +229,10 @@ static void test_ranges(void **state)
 	assert_true(c->pfs[2].has_numvfs);
 	assert_int_equal(c->pfs[2].n_vfs, 0);
 	pf = &c->pfs[3];
-	assert_int_equal(pf->n_vfs, 65535);
-	assert_int_equal(pf->vfs[65533].settings.link_state, VF_LINK_STATE_ENABLE);
-	assert_int_equal(pf->vfs[65534].settings.link_state, VF_LINK_STATE_DISABLE);
+	assert_string_equal(runs(pf), "0-65533 65534"); /* two runs, not 65535 VFs */
+	assert_int_equal(pf_desired_vf(pf, 65533)->settings.link_state, VF_LINK_STATE_ENABLE);
+	assert_int_equal(pf_desired_vf(pf, 0)->settings.link_state, VF_LINK_STATE_ENABLE);
+	assert_int_equal(pf_desired_vf(pf, 65534)->settings.link_state, VF_LINK_STATE_DISABLE);
 	config_free(c);
 }
 
@@ -323,6 +341,12 @@ static const struct bad_row bad_rows[] = {
 	{"version: 1\nversion: \"\\q\"\n",
 	 "2:11: syntax error: found unknown escape character (while parsing a quoted scalar at 2:10)"},
 	{"version: 1\npfs: *nowhere\n", "2:6: syntax error: found undefined alias"},
+	/* limits on the work, not only the bytes */
+	{"version: 1\npfs: [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]\n",
+	 "2:37: nesting: more than 32 levels of lists and mappings (the limit of a config)"},
+	{"version: 1\na: {b: {c: {d: {e: {f: {g: {h: {i: {j: {k: {l: {m: {n: {o: {p: {q: {r: {s: {t: {u: {v: {w: "
+	 "{x: {y: {z: {A: {B: {C: {D: {E: {F: {G: 1}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}\n",
+	 "2:128: nesting: more than 32 levels of lists and mappings (the limit of a config)"},
 	{"version: 1\n\xff\n", "2:1: syntax error: invalid leading UTF-8 octet"},
 	{"version: 1\n---\nversion: 1\n", "3:1: a second YAML document; a config file holds one"},
 	/* shape */
@@ -587,7 +611,7 @@ static void test_load_dropins(void **state)
 	assert_int_equal(pf->autoprobe, 0);                  /* 10-a */
 	assert_int_equal(pf->mac_scheme, MAC_SCHEME_STABLE); /* main */
 	assert_ptr_equal(pf->pos.file, c->files[0]);
-	assert_int_equal(pf->n_vfs, 6); /* 0-3, 5, 7 */
+	assert_string_equal(runs(pf), "0 1 2 3 5 7");
 	const struct vf_desired *vf = pf_desired_vf(pf, 1);
 	assert_int_equal(vf->settings.vlan, 300); /* 20-b's VLAN replaces 10-a's VLAN and QoS */
 	assert_int_equal(vf->settings.qos, 0);
@@ -724,6 +748,7 @@ static void test_file_rule(void **state)
 	assert_int_equal(strv_length(c->files), 1);
 	config_free(c);
 
+	char want_big[600];
 	/* exactly the files a daemon reported, nothing else */
 	char b[512];
 	snprintf(b, sizeof(b), "%s/10-b.conf", other);
@@ -732,6 +757,25 @@ static void test_file_rule(void **state)
 	assert_int_equal(c->pfs[0].numvfs, 5);
 	assert_int_equal(strv_length(c->files), 2);
 	config_free(c);
+	/* all files together are bounded in size, not only each */
+	size_t big = (9u << 20);
+	_cleanup_free_ char *text = malloc(big + 1);
+	assert_non_null(text);
+	memset(text, '#', big);
+	memcpy(text, "version: 1\n", 11);
+	text[big] = '\0';
+	write_file(other, "big1.conf", text);
+	write_file(other, "big2.conf", text);
+	char big2[512];
+	snprintf(big2, sizeof(big2), "%s/big2.conf", other);
+	assert_int_equal(config_load_rule(f->main, other, &c, &err), -EFBIG);
+	snprintf(want_big, sizeof(want_big), "%s: with the files before it, larger than 16 MiB (the limit of a config)", big2);
+	assert_string_equal(err, want_big);
+	free(err);
+	unlink(big2);
+	assert_int_equal(config_load_rule(f->main, other, &c, &err), 0);
+	config_free(c);
+
 	char *none[] = {NULL};
 	assert_int_equal(config_load_files(none, NULL, &c, &err), -EINVAL);
 	assert_string_equal(err, "no config file given");
@@ -742,6 +786,141 @@ static void test_file_rule(void **state)
 	snprintf(want, sizeof(want), "%s: No such file or directory", b);
 	assert_string_equal(err, want);
 	free(err);
+}
+
+/* A document of n aliases of one anchor. */
+static char *aliases_doc(size_t n)
+{
+	size_t cap = 64 + n * 4;
+	char *d = malloc(cap);
+	assert_non_null(d);
+	size_t len = (size_t)snprintf(d, cap, "version: 1\nx: &a 1\ny: [");
+	for (size_t i = 0; i < n; i++)
+		len += (size_t)snprintf(d + len, cap - len, i ? ",*a" : "*a");
+	snprintf(d + len, cap - len, "]\n");
+	return d;
+}
+
+static double cpu_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* The adversarial files of tests/fixtures/config: each refused (or loaded
+ * as ranges) with the message naming the limit. CPU time is printed, for the
+ * record, never asserted. */
+static void test_limits(void **state)
+{
+	(void)state;
+	const char *dir = getenv("CONFIG_FIXTURES");
+	assert_non_null(dir);
+	static const struct {
+		const char *file, *error;
+	} rows[] = {
+		{"anchors.conf", "2:4085: alias *p: more than 1000 aliases in one file (the limit of a config)"},
+		{"laughs.conf", "7:10: size: more than 200000 values, lists and mappings, aliases expanded (the limit "
+				"of a config, all its files together)"},
+		{"nested.conf", "2:37: nesting: more than 32 levels of lists and mappings (the limit of a config)"},
+		{"reverse.conf", "2832:17: index: the VF entries take more than 4000000 updates of VF ranges to merge "
+				 "(the limit of a config); write fewer entries, or ranges in index order"},
+		{"numvfs.conf", NULL},
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
+		char path[1024], want[1200];
+		snprintf(path, sizeof(path), "%s/%s", dir, rows[i].file);
+		struct config *c = NULL;
+		char *err = NULL;
+		double t0 = cpu_s();
+		int r = config_load(path, NULL, &c, &err);
+		double took = cpu_s() - t0;
+		print_message("%s: %s in %.3f s of CPU\n", rows[i].file, r == 0 ? "loaded" : "refused", took);
+		if (!rows[i].error) {
+			if (r != 0)
+				fail_msg("%s: %s", rows[i].file, err);
+			/* 200 entries of 65535 VFs each: one range each, not 13 million VFs */
+			assert_int_equal(c->n_pfs, 200);
+			for (size_t p = 0; p < c->n_pfs; p++)
+				assert_string_equal(runs(&c->pfs[p]), "0-65534");
+			config_free(c);
+			continue;
+		}
+		snprintf(want, sizeof(want), "%s:%s", path, rows[i].error);
+		assert_int_equal(r, -EINVAL);
+		assert_string_equal(err, want);
+		assert_null(c);
+		free(err);
+	}
+
+	/* exactly at the alias limit is fine, one more is not */
+	_cleanup_free_ char *ok = aliases_doc(CONFIG_MAX_ALIASES), *bad = aliases_doc(CONFIG_MAX_ALIASES + 1);
+	struct config *c = config_new();
+	char *err = NULL;
+	assert_int_equal(config_parse_string(c, "t.conf", ok, strlen(ok), &err), -EINVAL);
+	assert_string_equal(err, "t.conf:2:1: x: unknown key (expected version, pfs)");
+	free(err);
+	assert_int_equal(config_parse_string(c, "t.conf", bad, strlen(bad), &err), -EINVAL);
+	assert_string_equal(err, "t.conf:3:3005: alias *a: more than 1000 aliases in one file (the limit of a config)");
+	free(err);
+	config_free(c);
+
+	/* the node limit counts every file of the config together: 40000
+	 * entries of 3 nodes each are fine once, not twice */
+	size_t n = 40000, cap = 96 + n * 12;
+	_cleanup_free_ char *many = malloc(cap);
+	assert_non_null(many);
+	size_t len = (size_t)snprintf(many, cap, "version: 1\npfs:\n- match: {netdev: eth0}\n  vfs: [");
+	for (size_t i = 0; i < n; i++)
+		len += (size_t)snprintf(many + len, cap - len, i ? ",{index: 0}" : "{index: 0}");
+	snprintf(many + len, cap - len, "]\n");
+	c = config_new();
+	assert_int_equal(config_parse_string(c, "a.conf", many, strlen(many), &err), 0);
+	assert_int_equal(config_parse_string(c, "b.conf", many, strlen(many), &err), -EINVAL);
+	assert_string_equal(err, "b.conf:4:293255: size: more than 200000 values, lists and mappings, aliases expanded "
+				 "(the limit of a config, all its files together)");
+	free(err);
+	assert_int_equal(strv_length(c->files), 1);
+	config_free(c);
+
+	/* each file works on a copy of the config so far, and copying is work too */
+	n = 50000;
+	cap = 96 + n * 16;
+	char *grown = realloc(many, cap);
+	assert_non_null(grown);
+	many = grown;
+	len = (size_t)snprintf(many, cap, "version: 1\npfs:\n- match: {netdev: eth0}\n  vfs: [");
+	for (size_t i = 0; i < n; i++)
+		len += (size_t)snprintf(many + len, cap - len, i ? ",{index: %zu}" : "{index: %zu}", i);
+	snprintf(many + len, cap - len, "]\n");
+	c = config_new();
+	assert_int_equal(config_parse_string(c, "a.conf", many, strlen(many), &err), 0);
+	int r = 0;
+	size_t files = 1;
+	while (r == 0 && files < 200) {
+		r = config_parse_string(c, "e.conf", "version: 1\n", 11, &err);
+		files++;
+	}
+	assert_int_equal(r, -EINVAL);
+	assert_int_equal(files, 79);
+	assert_string_equal(err, "e.conf: the files before it take more than 4000000 updates of VF ranges to merge (the "
+				 "limit of a config)");
+	free(err);
+	config_free(c);
+
+	/* distinct PF entries are bounded too */
+	cap = 64 + (CONFIG_MAX_PFS + 1) * 32;
+	_cleanup_free_ char *pfs = malloc(cap);
+	assert_non_null(pfs);
+	len = (size_t)snprintf(pfs, cap, "version: 1\npfs:\n");
+	for (size_t i = 0; i <= CONFIG_MAX_PFS; i++)
+		len += (size_t)snprintf(pfs + len, cap - len, "- match: {netdev: e%zu}\n", i);
+	c = config_new();
+	assert_int_equal(config_parse_string(c, "p.conf", pfs, strlen(pfs), &err), -EINVAL);
+	assert_string_equal(err, "p.conf:1027:3: match: more than 1024 PF entries with different matches (the limit "
+				 "of a config)");
+	free(err);
+	config_free(c);
 }
 
 static void test_prefixes(void **state)
@@ -789,6 +968,7 @@ int main(void)
 		cmocka_unit_test(test_unchanged_on_error),
 		cmocka_unit_test_setup_teardown(test_load_dropins, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_file_rule, setup, teardown),
+		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_prefixes),
 		cmocka_unit_test(test_mutations),
 	};

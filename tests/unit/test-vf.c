@@ -104,11 +104,63 @@ static void test_bad(void **state)
 	bad("vlan", "needs a value");
 }
 
+/* Which argument failed is data (argv index, field, key or value), not words. */
+static void where_row(const char *line, int arg, int field, bool value)
+{
+	char *copy = strdup(line), *argv[32], *save = NULL;
+	int argc = 0;
+	for (char *tok = strtok_r(copy, " ", &save); tok && argc < 32; tok = strtok_r(NULL, " ", &save))
+		argv[argc++] = tok;
+	struct vf_settings s = {.index = 3};
+	struct vf_parse_where w = {.arg = 99, .field = 99};
+	char *err = NULL;
+	assert_int_equal(vf_settings_parse_at(argc, argv, &s, &w, &err), -EINVAL);
+	if (w.arg != arg || w.field != field || w.value != value)
+		fail_msg("'%s': got arg %d field %d value %d, want %d %d %d", line, w.arg, w.field, w.value, arg, field,
+			 value);
+	free(err);
+	free(copy);
+}
+
+static void test_where(void **state)
+{
+	(void)state;
+	where_row("", -1, -1, false);
+	where_row("trust on vlan 5000", 2, VF_FIELD_VLAN, true);
+	where_row("mac 01:00:5e:00:00:01", 0, VF_FIELD_MAC, true);
+	where_row("trust on speed 10", 2, -1, false);
+	where_row("vlan 5 trust on vlan 6", 4, VF_FIELD_VLAN, false);
+	where_row("trust on state", 2, VF_FIELD_LINK_STATE, false);
+	where_row("max-rate 10 trust on min-rate 100", 4, VF_FIELD_MIN_RATE, false);
+	where_row("trust on qos 3", 2, VF_FIELD_QOS, false);
+	where_row("proto 802.1ad", 0, VF_FIELD_VLAN_PROTO, false);
+
+	/* the cross-field rules on settings as they are, e.g. merged */
+	struct vf_settings s = {.has = VF_HAS(VF_FIELD_MIN_RATE) | VF_HAS(VF_FIELD_MAX_RATE), .min_tx_rate = 200,
+				.max_tx_rate = 100};
+	enum vf_field f = _VF_FIELD_MAX;
+	char *err = NULL;
+	assert_int_equal(vf_settings_check(&s, &f, &err), -EINVAL);
+	assert_int_equal(f, VF_FIELD_MIN_RATE);
+	assert_string_equal(err, "min-rate 200 is above max-rate 100");
+	free(err);
+	s.max_tx_rate = 0; /* no limit */
+	assert_int_equal(vf_settings_check(&s, &f, &err), 0);
+	s.has = VF_HAS(VF_FIELD_QOS);
+	assert_int_equal(vf_settings_check(&s, &f, &err), -EINVAL);
+	assert_int_equal(f, VF_FIELD_QOS);
+	assert_string_equal(err, "qos: needs vlan in the same command (the kernel sets VLAN, QoS and protocol together)");
+	free(err);
+	s.has |= VF_HAS(VF_FIELD_VLAN);
+	assert_int_equal(vf_settings_check(&s, NULL, &err), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_good),
 		cmocka_unit_test(test_bad),
+		cmocka_unit_test(test_where),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
