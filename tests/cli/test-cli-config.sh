@@ -93,6 +93,12 @@ mv "$dev/0000:01:00.0/net.away" "$dev/0000:01:00.0/net"
 check_status "status when the PF is back" 1 "$ctl" -j status --status-file "$tmp/status.json" --sysfs-root "$T"
 check_eq "no drift" "$(jq -c '[.drift, (.missing | length)]' <<<"$out")" "[0,0]"
 
+# VFs the PF cannot have are never expanded: one warning, bounded by sriov_totalvfs.
+printf 'version: 1\npfs:\n  - match:\n      netdev: eth0\n    vfs:\n      - index: 60000\n        trust: on\n      - index: 2\n        trust: on\n' >"$tmp/big-index.conf"
+check_status "plan with a VF index beyond sriov_totalvfs" 0 "$ctl" plan --sysfs-root "$T" --config-dir "" "$tmp/big-index.conf"
+check_contains "one warning naming sriov_totalvfs" "$out" "warning: $tmp/big-index.conf:6:16: VF 60000 of 0000:01:00.0 is configured but the PF can have at most 7 VFs (sriov_totalvfs): ignored"
+check_eq "no per-VF warning beyond what the PF can have" "$(grep -c warning <<<"$out")" 1
+
 # Adversarial files: refused (or planned) at once, with the limit named.
 # CPU seconds (user + system) are printed for the record, not asserted.
 fx=$here/../fixtures/config
