@@ -6,6 +6,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "util/input.h"
+
 static enum log_level min_level = LOG_LVL_INFO;
 
 void log_set_min_level(enum log_level l)
@@ -15,7 +17,9 @@ void log_set_min_level(enum log_level l)
 
 static void put_value(FILE *f, const char *v)
 {
-	bool quote = !*v || strpbrk(v, " \t\"=") != NULL;
+	/* A value holding a control byte is quoted and escaped (\x0a), so that
+	 * no value can end a line or drive a terminal. */
+	bool quote = !*v || strpbrk(v, " \t\"=") != NULL || text_needs_escape(v);
 	if (!quote) {
 		fputs(v, f);
 		return;
@@ -24,7 +28,7 @@ static void put_value(FILE *f, const char *v)
 	for (; *v; v++) {
 		if (*v == '"' || *v == '\\')
 			fputc('\\', f);
-		fputc(*v == '\n' ? ' ' : *v, f);
+		text_fputc(*v, f);
 	}
 	fputc('"', f);
 }

@@ -1,5 +1,6 @@
 /* daemon/log: one line per event, "key=value" fields, for journald and
- * for grep. Values with spaces or quotes are quoted. */
+ * for grep. Values with spaces, quotes or control bytes are quoted, and a
+ * control byte is written as \xHH (util/input), so a value never ends a line. */
 #pragma once
 
 enum log_level { LOG_LVL_DEBUG, LOG_LVL_INFO, LOG_LVL_WARN, LOG_LVL_ERROR };

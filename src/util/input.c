@@ -61,6 +61,21 @@ static void fwrite_escaped(const char *s, size_t len, FILE *f)
 	}
 }
 
+void text_fputc(int c, FILE *f)
+{
+	char ch = (char)c, buf[5];
+	escape_into(buf, &ch, 1);
+	fputs(buf, f);
+}
+
+bool text_needs_escape(const char *s)
+{
+	for (; s && *s; s++)
+		if (!printable((unsigned char)*s))
+			return true;
+	return false;
+}
+
 void text_fputs(const char *s, FILE *f)
 {
 	if (s)

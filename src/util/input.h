@@ -24,6 +24,10 @@ bool driver_name_valid(const char *s);
 /* Text output: every byte outside printable ASCII (0x20-0x7e) becomes
  * "\xHH" (lower-case hex); printable ASCII comes out unchanged. */
 void text_fputs(const char *s, FILE *f);
+/* One byte of it. */
+void text_fputc(int c, FILE *f);
+/* Whether s holds a byte that text output escapes. */
+bool text_needs_escape(const char *s);
 /* The same into a new string (NULL on ENOMEM). */
 char *text_escape(const char *s);
 /* fprintf for every human-readable line: the whole formatted text is escaped,

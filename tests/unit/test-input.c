@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include "daemon/log.h"
 #include "util/input.h"
 #include "util/util.h"
 
@@ -111,6 +112,32 @@ static void test_text_printf(void **state)
 	}
 }
 
+/* sriovd's key=value log lines: a value with a control byte is quoted and
+ * escaped, so that it cannot end the line. */
+static void test_log_escape(void **state)
+{
+	(void)state;
+	char buf[512] = "";
+	FILE *f = tmpfile();
+	assert_non_null(f);
+	int saved = dup(STDERR_FILENO);
+	fflush(stderr);
+	assert_true(dup2(fileno(f), STDERR_FILENO) >= 0);
+	log_kv(LOG_LVL_ERROR, "apply-failed", "pf", "eth0\nts=forged level=info", "why", "a\x1b]0;t\x07",
+	       "plain", "ok", NULL);
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	rewind(f);
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	const char *rest = strstr(buf, " level=error event=apply-failed ");
+	assert_non_null(rest);
+	assert_string_equal(rest, " level=error event=apply-failed pf=\"eth0\\x0ats=forged level=info\" "
+				  "why=\"a\\x1b]0;t\\x07\" plain=ok\n");
+}
+
 static void test_quote(void **state)
 {
 	(void)state;
@@ -140,6 +167,7 @@ int main(void)
 		cmocka_unit_test(test_driver_name),
 		cmocka_unit_test(test_escape),
 		cmocka_unit_test(test_text_printf),
+		cmocka_unit_test(test_log_escape),
 		cmocka_unit_test(test_quote),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
