@@ -1,6 +1,7 @@
 /* The host lock for the commands that change the host (see lock/). */
 #include "cli.h"
 #include "lock/lock.h"
+#include "util/input.h"
 #include "util/util.h"
 
 #define LOCK_TIMEOUT_MAX_S 86400
@@ -9,9 +10,9 @@ static void say_waiting(void *data, const char *path, pid_t holder)
 {
 	const char *verb = data;
 	if (holder > 0)
-		fprintf(stderr, "sriovctl: %s: waiting for pid %d, which holds %s\n", verb, (int)holder, path);
+		text_printf(stderr, "sriovctl: %s: waiting for pid %d, which holds %s\n", verb, (int)holder, path);
 	else
-		fprintf(stderr, "sriovctl: %s: waiting for the host lock %s\n", verb, path);
+		text_printf(stderr, "sriovctl: %s: waiting for the host lock %s\n", verb, path);
 }
 
 int cli_host_lock(struct cli *cli, const char *verb)

@@ -150,17 +150,17 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 			/* The PFs it cannot heal now, each retried on its own. */
 			json_t *stuck = json_object_get(st, "stuck");
 			if (json_array_size(stuck))
-				printf("stuck PFs:\n");
+				text_printf(stdout, "stuck PFs:\n");
 			json_array_foreach(stuck, i, e) {
 				const char *netdev = json_string_value(json_object_get(e, "netdev"));
 				const char *hint = json_string_value(json_object_get(e, "hint"));
-				printf("  %s%s%s%s: %s (since %s, next try %s)\n", netdev ? netdev : "", netdev ? " (" : "",
+				text_printf(stdout, "  %s%s%s%s: %s (since %s, next try %s)\n", netdev ? netdev : "", netdev ? " (" : "",
 				       json_string_value(json_object_get(e, "pf")) ?: "-", netdev ? ")" : "",
 				       json_string_value(json_object_get(e, "error")) ?: "",
 				       json_string_value(json_object_get(e, "since")) ?: "-",
 				       json_string_value(json_object_get(e, "next_retry")) ?: "-");
 				if (hint)
-					printf("    to get past it: %s\n", hint);
+					text_printf(stdout, "    to get past it: %s\n", hint);
 			}
 		} else
 			text_printf(stdout, "status file: %s: %s\n", path, jerr.text);
