@@ -195,7 +195,8 @@ static size_t heal_one(struct daemon *d, const char *addr, const char *reason, b
 		snprintf(pid, sizeof(pid), "%d", (int)holder);
 		log_kv(LOG_LVL_INFO, "host-busy", "pf", pf_label(hp), "pci", hp->addr, "holder_pid", pid, "error",
 		       lock_error ? lock_error : "", NULL);
-		schedule(d, HOST_BUSY_RETRY_MS, "host-busy");
+		/* The start or a reload waits its turn and stays what it is. */
+		schedule(d, HOST_BUSY_RETRY_MS, repair ? "host-busy" : reason);
 		return drift;
 	}
 	if (r < 0) {
