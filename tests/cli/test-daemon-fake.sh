@@ -55,7 +55,7 @@ check_contains "status lists the stuck PF and why" "$out" "stuck PFs:
   eth0 ($pf0): $tmp/c.conf:5:13: numvfs 2:"
 check_contains "status says what gets past it" "$out" \
 	"    to get past it: sriovctl apply --force --sysfs-root $tb --config-dir '' $tmp/c.conf"
-check_status "numvfs --force gets past the refusal" 0 "$ctl" numvfs --force --sysfs-root "$tb" eth0 2
+check_status "the hint's command gets past the refusal" 0 "$ctl" apply --force --sysfs-root "$tb" --config-dir '' "$tmp/c.conf"
 check_eq "eth0 now has 2 VFs" "$(cat "$dev/$pf0/sriov_numvfs")" 2
 check_status "sriovd --once in sync: exit 0" 0 run_daemon --once
 check_eq "status file: nothing stuck" "$(jq -c .stuck "$tmp/status.json")" "[]"
