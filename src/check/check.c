@@ -23,6 +23,10 @@ struct ctx {
 	const struct pci_tree *t;
 	struct check_report *rep;
 	int error;
+	/* What the kernel log said about interrupt remapping (its last line
+	 * on the subject), gathered while the log is scanned. */
+	char *intremap_line;
+	bool intremap_enabled;
 };
 
 static char *vformat(const char *fmt, va_list ap)
@@ -91,15 +95,39 @@ static void set_fix(struct ctx *c, struct check_finding *f, const char *fmt, ...
 
 /* --- host facts ---------------------------------------------------------- */
 
+enum boot_loader_kind {
+	BOOT_UNKNOWN,
+	BOOT_UPDATE_GRUB,     /* Debian, Ubuntu: /etc/default/grub + update-grub */
+	BOOT_GRUB_MKCONFIG,   /* other GRUB hosts: /etc/default/grub + grub(2)-mkconfig -o CFG */
+	BOOT_GRUBBY,          /* Fedora, RHEL: grubby edits every entry */
+	BOOT_KERNEL_INSTALL,  /* systemd-boot: /etc/kernel/cmdline + kernel-install */
+};
+
+struct boot_loader {
+	enum boot_loader_kind kind;
+	const char *root;     /* NULL: not known (a tree from another host) */
+	char cfg[32];         /* BOOT_GRUB_MKCONFIG: /boot/grub/grub.cfg or /boot/grub2/grub.cfg */
+	char tool[32];        /* grub-mkconfig or grub2-mkconfig */
+	bool kernel_cmdline;  /* BOOT_KERNEL_INSTALL: /etc/kernel/cmdline exists */
+	char *image;          /* BOOT_KERNEL_INSTALL: the running kernel's image */
+	char *release;
+	char evidence[512];   /* the files that decided it */
+};
+
 struct host_facts {
 	char *cmdline;         /* NULL when unreadable */
 	bool amd;              /* AMD-Vi platform (IVRS table, or an AMD CPU without DMAR) */
 	bool param_iommu_on;   /* intel_iommu=on / amd_iommu=on (or =force...) */
 	bool param_iommu_off;  /* intel_iommu=off, amd_iommu=off, iommu=off */
 	bool param_pt;         /* iommu=pt */
+	bool param_intremap_off; /* intremap=off, nointremap */
+	bool param_unsafe;     /* vfio_iommu_type1.allow_unsafe_interrupts=1 */
+	int unsafe_now;        /* that module parameter as sysfs shows it: 1, 0, -1 unknown */
+	int remapped_irqs;     /* /proc/interrupts lines on remapping (IR-) or ITS chips; -1 unreadable */
 	size_t n_groups;
 	char iommu_units[256]; /* class/iommu entries: dmar0, ivhd0 ... */
 	bool acpi_dmar, acpi_ivrs;
+	struct boot_loader boot;
 };
 
 /* True when one whitespace-separated word of the command line is exactly
@@ -166,6 +194,153 @@ static bool path_exists(const char *root, const char *rel)
 	return p && access(p, F_OK) == 0;
 }
 
+/* A big host lists an interrupt per queue per CPU; the answer is in the
+ * first lines anyway. */
+#define INTERRUPTS_MAX_LINES 65536
+
+/* Counts the lines of /proc/interrupts whose interrupt chip remaps: Intel
+ * and AMD IOMMUs name theirs "IR-IO-APIC", "IR-PCI-MSI"..., an ARM GIC ITS
+ * (which isolates MSIs the same way for VFIO) "ITS-MSI"/"ITS-pMSI". */
+static void read_remapped_irqs(const char *proc, struct host_facts *h)
+{
+	h->remapped_irqs = -1;
+	_cleanup_free_ char *path = path_join(proc, "interrupts");
+	_cleanup_fclose_ FILE *f = path ? fopen(path, "re") : NULL;
+	if (!f)
+		return;
+	/* A line holds a counter per CPU before the chip's name: as long as
+	 * the host has CPUs, which getline() allows for. */
+	_cleanup_free_ char *line = NULL;
+	size_t cap = 0;
+	int n = 0;
+	for (size_t lines = 0; lines < INTERRUPTS_MAX_LINES && getline(&line, &cap, f) > 0; lines++)
+		if (strstr(line, " IR-") || strstr(line, " ITS-"))
+			n++;
+	h->remapped_irqs = n;
+}
+
+/* The first of names (relative to root) that exists, or NULL. */
+static const char *first_existing(const char *root, const char *const *names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (path_exists(root, names[i]))
+			return names[i];
+	return NULL;
+}
+
+/* A program in one of the usual system folders under root: its path, or NULL. */
+static const char *find_program(const char *root, const char *name, char *buf, size_t len)
+{
+	static const char *const dirs[] = {"usr/sbin", "sbin", "usr/bin", "bin"};
+	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
+		int n = snprintf(buf, len, "%s/%s", dirs[i], name);
+		if (n > 0 && (size_t)n < len && path_exists(root, buf))
+			return buf;
+	}
+	return NULL;
+}
+
+/* Adds ROOT/rel to the evidence ("/rel" for the root /). */
+static void boot_note(struct boot_loader *b, const char *rel)
+{
+	size_t used = strlen(b->evidence);
+	bool slash = strcmp(b->root, "/") == 0;
+	snprintf(b->evidence + used, sizeof(b->evidence) - used, "%s%s/%s", used ? ", " : "", slash ? "" : b->root,
+		 rel);
+}
+
+/* Which boot loader holds the kernel command line, from its files under
+ * root: grubby where it exists (it edits GRUB's and the BLS entries alike),
+ * else GRUB when grub.cfg exists (update-grub where Debian installed it,
+ * grub-mkconfig otherwise), else systemd-boot (kernel-install with
+ * /etc/kernel/cmdline, or BLS entries), else a GRUB defaults file alone. */
+static void detect_boot_loader(const struct check_env *env, struct boot_loader *b)
+{
+	static const char *const grub_cfgs[] = {"boot/grub/grub.cfg", "boot/grub2/grub.cfg"};
+	static const char *const bls_dirs[] = {"boot/loader/entries", "boot/efi/loader/entries",
+					       "efi/loader/entries"};
+	const char *root = env->boot_root ? env->boot_root : "/";
+	*b = (struct boot_loader){.kind = BOOT_UNKNOWN};
+	if (str_empty(root))
+		return;
+	b->root = root;
+	char grubby[64], update_grub[64], mkconfig[64];
+	const char *cfg = first_existing(root, grub_cfgs, ARRAY_SIZE(grub_cfgs));
+	const char *bls = first_existing(root, bls_dirs, ARRAY_SIZE(bls_dirs));
+	bool defaults = path_exists(root, "etc/default/grub");
+	b->kernel_cmdline = path_exists(root, "etc/kernel/cmdline");
+	const char *p_grubby = find_program(root, "grubby", grubby, sizeof(grubby));
+	const char *p_update = find_program(root, "update-grub", update_grub, sizeof(update_grub));
+	const char *p_mkconfig = find_program(root, "grub-mkconfig", mkconfig, sizeof(mkconfig));
+	if (!p_mkconfig)
+		p_mkconfig = find_program(root, "grub2-mkconfig", mkconfig, sizeof(mkconfig));
+
+	if (p_grubby && (cfg || bls)) {
+		b->kind = BOOT_GRUBBY;
+		boot_note(b, p_grubby);
+		boot_note(b, cfg ? cfg : bls);
+	} else if (cfg || (defaults && !b->kernel_cmdline && !bls && (p_update || p_mkconfig))) {
+		if (cfg)
+			boot_note(b, cfg);
+		if (defaults)
+			boot_note(b, "etc/default/grub");
+		if (p_update) {
+			b->kind = BOOT_UPDATE_GRUB;
+			boot_note(b, p_update);
+		} else {
+			b->kind = BOOT_GRUB_MKCONFIG;
+			snprintf(b->tool, sizeof(b->tool), "%s", p_mkconfig ? strrchr(p_mkconfig, '/') + 1
+									  : "grub-mkconfig");
+			snprintf(b->cfg, sizeof(b->cfg), "/%s", cfg ? cfg : grub_cfgs[0]);
+			if (p_mkconfig)
+				boot_note(b, p_mkconfig);
+		}
+	} else if (b->kernel_cmdline || bls) {
+		b->kind = BOOT_KERNEL_INSTALL;
+		if (b->kernel_cmdline)
+			boot_note(b, "etc/kernel/cmdline");
+		if (bls)
+			boot_note(b, bls);
+		struct utsname u;
+		const char *release = env->kernel_release;
+		if (!release && uname(&u) == 0)
+			release = u.release;
+		b->release = strdup(release ? release : "$(uname -r)");
+		if (!b->release)
+			return;
+		/* Fedora keeps the image beside the modules; Debian in /boot. */
+		_cleanup_free_ char *rel = NULL;
+		if (asprintf(&rel, "lib/modules/%s/vmlinuz", b->release) < 0)
+			return;
+		if (path_exists(root, rel) && asprintf(&b->image, "/%s", rel) < 0)
+			b->image = NULL;
+		else if (!b->image && asprintf(&b->image, "/boot/vmlinuz-%s", b->release) < 0)
+			b->image = NULL;
+	}
+}
+
+static void boot_loader_done(struct boot_loader *b)
+{
+	free(b->image);
+	free(b->release);
+}
+
+static const char *boot_loader_name(const struct boot_loader *b)
+{
+	switch (b->kind) {
+	case BOOT_UPDATE_GRUB:
+	case BOOT_GRUB_MKCONFIG:
+		return "GRUB";
+	case BOOT_GRUBBY:
+		return "GRUB/BLS with grubby";
+	case BOOT_KERNEL_INSTALL:
+		return "systemd-boot (kernel-install)";
+	case BOOT_UNKNOWN:
+		break;
+	}
+	return "not found";
+}
+
 static void read_facts(struct ctx *c, struct host_facts *h)
 {
 	const char *proc = c->env->proc_root ? c->env->proc_root : "/proc";
@@ -180,7 +355,20 @@ static void read_facts(struct ctx *c, struct host_facts *h)
 				     cmdline_value_starts(h->cmdline, "amd_iommu=", "off") ||
 				     cmdline_has(h->cmdline, "iommu=off");
 		h->param_pt = cmdline_has(h->cmdline, "iommu=pt");
+		h->param_intremap_off = cmdline_value_starts(h->cmdline, "intremap=", "off") ||
+					cmdline_has(h->cmdline, "nointremap");
+		h->param_unsafe = cmdline_has(h->cmdline, "vfio_iommu_type1.allow_unsafe_interrupts=1") ||
+				  cmdline_has(h->cmdline, "vfio_iommu_type1.allow_unsafe_interrupts=Y") ||
+				  cmdline_has(h->cmdline, "vfio_iommu_type1.allow_unsafe_interrupts=y");
 	}
+	read_remapped_irqs(proc, h);
+	h->unsafe_now = -1;
+	_cleanup_free_ char *unsafe_path =
+		path_join(c->t->root, "module/vfio_iommu_type1/parameters/allow_unsafe_interrupts");
+	_cleanup_free_ char *unsafe = NULL;
+	if (unsafe_path && read_text_file(unsafe_path, 16, &unsafe) == 0)
+		h->unsafe_now = strcmp(unsafe, "Y") == 0 || strcmp(unsafe, "1") == 0 ? 1 : 0;
+	detect_boot_loader(c->env, &h->boot);
 
 	_cleanup_free_ char *cpuinfo_path = path_join(proc, "cpuinfo");
 	_cleanup_fclose_ FILE *f = cpuinfo_path ? fopen(cpuinfo_path, "re") : NULL;
@@ -206,17 +394,144 @@ static void read_facts(struct ctx *c, struct host_facts *h)
 	h->amd = h->acpi_ivrs || (!h->acpi_dmar && cpu_amd);
 }
 
-/* Intel's IOMMU driver is off unless asked for; AMD-Vi is on whenever the
- * firmware enables it ("amd_iommu=on" is not a kernel option). */
-static const char *iommu_param(const struct host_facts *h)
+/* --- the kernel command line ------------------------------------------- */
+
+#define CMDLINE_WORDS_MAX 256
+
+/* What the kernel command line must gain and lose, worked out once from
+ * every rule's needs, and why. */
+struct cmdline_change {
+	char add[CMDLINE_WORDS_MAX];
+	char remove[CMDLINE_WORDS_MAX];
+	char why[512];
+	enum check_status status;
+};
+
+static void words_append(char *buf, size_t len, const char *sep, const char *word)
 {
-	return h->amd ? "iommu=pt" : "intel_iommu=on iommu=pt";
+	size_t used = strlen(buf);
+	snprintf(buf + used, len - used, "%s%s", used ? sep : "", word);
 }
 
-static const char *grub_hint(void)
+/* Appends to list every word of the command line that starts with key and
+ * whose value (one of its comma-separated options) starts with value
+ * ("intel_iommu=off", "intel_iommu=sm_on,off"); value NULL: the word is
+ * exactly key. */
+static void words_matching(const char *cmdline, const char *key, const char *value, char *list, size_t len)
 {
-	return "(GRUB: add it to GRUB_CMDLINE_LINUX in /etc/default/grub, run update-grub, reboot)";
+	for (const char *p = cmdline; *p;) {
+		p += strspn(p, " \t\n");
+		size_t n = strcspn(p, " \t\n");
+		if (n == 0)
+			break;
+		char word[128];
+		if (n < sizeof(word)) {
+			snprintf(word, sizeof(word), "%.*s", (int)n, p);
+			bool match = value ? cmdline_value_starts(word, key, value) : strcmp(word, key) == 0;
+			if (match)
+				words_append(list, len, " ", word);
+		}
+		p += n;
+	}
 }
+
+static void change_reason(struct cmdline_change *chg, enum check_status status, const char *why)
+{
+	words_append(chg->why, sizeof(chg->why), "; ", why);
+	if (status > chg->status)
+		chg->status = status;
+}
+
+static void cmdline_change_make(const struct host_facts *h, struct cmdline_change *chg)
+{
+	*chg = (struct cmdline_change){.status = CHECK_OK};
+	if (!h->cmdline)
+		return;
+	bool want_intel_on = false;
+	if (h->param_iommu_off) {
+		words_matching(h->cmdline, "intel_iommu=", "off", chg->remove, sizeof(chg->remove));
+		words_matching(h->cmdline, "amd_iommu=", "off", chg->remove, sizeof(chg->remove));
+		words_matching(h->cmdline, "iommu=off", NULL, chg->remove, sizeof(chg->remove));
+		change_reason(chg, CHECK_FAIL, "the kernel command line turns the IOMMU off");
+		/* Intel's IOMMU driver is off unless asked for; AMD-Vi is on
+		 * whenever the firmware enables it ("amd_iommu=on" is no option). */
+		want_intel_on = !h->amd;
+	} else if (!h->amd && !h->param_iommu_on && h->n_groups == 0) {
+		change_reason(chg, CHECK_FAIL, "the kernel command line does not enable the IOMMU");
+		want_intel_on = true;
+	}
+	if (want_intel_on)
+		words_append(chg->add, sizeof(chg->add), " ", "intel_iommu=on");
+	if (!h->param_pt) {
+		words_append(chg->add, sizeof(chg->add), " ", "iommu=pt");
+		if (chg->status == CHECK_OK)
+			change_reason(chg, CHECK_WARN, "iommu=pt is not set: host devices pay for DMA translation");
+	}
+	if (h->param_intremap_off) {
+		words_matching(h->cmdline, "intremap=", "off", chg->remove, sizeof(chg->remove));
+		words_matching(h->cmdline, "nointremap", NULL, chg->remove, sizeof(chg->remove));
+		change_reason(chg, CHECK_FAIL, "the kernel command line turns interrupt remapping off, and VFIO "
+					       "refuses devices without it");
+	}
+}
+
+/* "add A B; remove C" */
+static void change_words(const struct cmdline_change *chg, char *buf, size_t len)
+{
+	buf[0] = '\0';
+	if (chg->add[0])
+		snprintf(buf, len, "add %s", chg->add);
+	if (chg->remove[0]) {
+		size_t used = strlen(buf);
+		snprintf(buf + used, len - used, "%sremove %s", used ? "; " : "", chg->remove);
+	}
+}
+
+/* The one step that makes the change, for the boot loader the host uses. */
+static void set_cmdline_fix(struct ctx *c, struct check_finding *f, const struct boot_loader *b,
+			    const struct cmdline_change *chg)
+{
+	char words[2 * CMDLINE_WORDS_MAX + 16];
+	change_words(chg, words, sizeof(words));
+	switch (b->kind) {
+	case BOOT_UPDATE_GRUB:
+		set_fix(c, f, "edit GRUB_CMDLINE_LINUX in /etc/default/grub (%s), run update-grub, reboot", words);
+		return;
+	case BOOT_GRUB_MKCONFIG:
+		set_fix(c, f, "edit GRUB_CMDLINE_LINUX in /etc/default/grub (%s), run %s -o %s, reboot", words, b->tool,
+			b->cfg);
+		return;
+	case BOOT_GRUBBY: {
+		char args[CMDLINE_WORDS_MAX + 16] = "", remove[CMDLINE_WORDS_MAX + 24] = "";
+		if (chg->add[0])
+			snprintf(args, sizeof(args), " --args=\"%s\"", chg->add);
+		if (chg->remove[0])
+			snprintf(remove, sizeof(remove), " --remove-args=\"%s\"", chg->remove);
+		set_fix(c, f, "run grubby --update-kernel=ALL%s%s, reboot", args, remove);
+		return;
+	}
+	case BOOT_KERNEL_INSTALL:
+		if (b->kernel_cmdline)
+			set_fix(c, f, "edit /etc/kernel/cmdline (%s), run kernel-install add %s %s, reboot", words,
+				b->release ? b->release : "", b->image ? b->image : "");
+		else
+			set_fix(c, f, "write the current command line (/proc/cmdline without BOOT_IMAGE= and initrd=) "
+				      "to /etc/kernel/cmdline (%s), run kernel-install add %s %s, reboot",
+				words, b->release ? b->release : "", b->image ? b->image : "");
+		return;
+	case BOOT_UNKNOWN:
+		break;
+	}
+	if (b->root)
+		set_fix(c, f, "change the kernel command line in the boot loader's configuration (%s), reboot (no "
+			      "GRUB, grubby or systemd-boot files found under %s)", words, b->root);
+	else
+		set_fix(c, f, "change the kernel command line in that host's boot loader configuration (%s), reboot",
+			words);
+}
+
+/* Other findings whose fix is the command-line change point to it. */
+#define SEE_CMDLINE "change the kernel command line: see the cmdline finding"
 
 /* --- rules --------------------------------------------------------------- */
 
@@ -236,14 +551,10 @@ static void rule_iommu(struct ctx *c, const struct host_facts *h)
 		     c->t->root, h->iommu_units[0] ? h->iommu_units : "none",
 		     h->amd ? "IVRS" : "DMAR", (h->amd ? h->acpi_ivrs : h->acpi_dmar) ? "present" : "absent",
 		     h->cmdline ? h->cmdline : "(unreadable)");
-	if (h->param_iommu_off)
-		set_fix(c, f, "remove the IOMMU 'off' option from the kernel command line and add %s %s",
-			iommu_param(h), grub_hint());
+	if (h->param_iommu_off || (!h->amd && !h->param_iommu_on))
+		set_fix(c, f, SEE_CMDLINE);
 	else if (h->amd)
-		set_fix(c, f, "enable the IOMMU (AMD-Vi, \"IOMMU\" or \"SVM\") in the BIOS/UEFI setup, and add "
-			      "iommu=pt to the kernel command line %s", grub_hint());
-	else if (!h->param_iommu_on)
-		set_fix(c, f, "add %s to the kernel command line %s", iommu_param(h), grub_hint());
+		set_fix(c, f, "enable the IOMMU (AMD-Vi, \"IOMMU\" or \"SVM\") in the BIOS/UEFI setup");
 	else
 		set_fix(c, f, "the kernel was asked for the IOMMU but firmware offers none: enable %s "
 			      "(\"VT-d\"/\"IOMMU\") in the BIOS/UEFI setup", vendor);
@@ -256,31 +567,18 @@ static void rule_cmdline(struct ctx *c, const struct host_facts *h)
 		set_evidence(c, f, "cannot read %s/cmdline", c->env->proc_root ? c->env->proc_root : "/proc");
 		return;
 	}
-	if (h->param_iommu_off) {
-		struct check_finding *f = finding(c, "cmdline", NULL, CHECK_FAIL,
-						  "the kernel command line turns the IOMMU off");
+	struct cmdline_change chg;
+	cmdline_change_make(h, &chg);
+	if (chg.status == CHECK_OK) {
+		struct check_finding *f = finding(c, "cmdline", NULL, CHECK_OK,
+						  "kernel command line enables the IOMMU in passthrough mode");
 		set_evidence(c, f, "%s", h->cmdline);
-		set_fix(c, f, "remove intel_iommu=off/amd_iommu=off/iommu=off and add %s %s", iommu_param(h),
-			grub_hint());
 		return;
 	}
-	if (!h->amd && !h->param_iommu_on && h->n_groups == 0) {
-		struct check_finding *f = finding(c, "cmdline", NULL, CHECK_FAIL,
-						  "the kernel command line does not enable the IOMMU");
-		set_evidence(c, f, "%s", h->cmdline);
-		set_fix(c, f, "add %s to the kernel command line %s", iommu_param(h), grub_hint());
-		return;
-	}
-	if (!h->param_pt) {
-		struct check_finding *f = finding(c, "cmdline", NULL, CHECK_WARN,
-						  "iommu=pt is not set: host devices pay for DMA translation");
-		set_evidence(c, f, "%s", h->cmdline);
-		set_fix(c, f, "add iommu=pt to the kernel command line %s", grub_hint());
-		return;
-	}
-	struct check_finding *f = finding(c, "cmdline", NULL, CHECK_OK, "kernel command line enables the IOMMU%s",
-					  h->param_pt ? " in passthrough mode" : "");
-	set_evidence(c, f, "%s", h->cmdline);
+	struct check_finding *f = finding(c, "cmdline", NULL, chg.status, "%s", chg.why);
+	set_evidence(c, f, "%s; boot loader: %s%s%s%s", h->cmdline, boot_loader_name(&h->boot),
+		     h->boot.evidence[0] ? " (" : "", h->boot.evidence, h->boot.evidence[0] ? ")" : "");
+	set_cmdline_fix(c, f, &h->boot, &chg);
 }
 
 static void rule_pfs(struct ctx *c)
@@ -424,9 +722,32 @@ static const char *kmsg_text(const char *line)
 	return semi + 1;
 }
 
+/* Keeps what the kernel said about interrupt remapping: Intel's
+ * "DMAR-IR: Enabled IRQ remapping in x2apic mode", AMD's "AMD-Vi: Interrupt
+ * remapping enabled", or a line that says why not. */
+static void note_intremap(struct ctx *c, const char *text)
+{
+	if (!contains_nocase(text, "IRQ remapping") && !contains_nocase(text, "interrupt remapping"))
+		return;
+	bool enabled = contains_nocase(text, "Enabled IRQ remapping") ||
+		       contains_nocase(text, "Interrupt remapping enabled");
+	/* The line that enabled it is the evidence; later ones do not undo it. */
+	if (c->intremap_enabled && !enabled)
+		return;
+	char *copy = strdup(text);
+	if (!copy) {
+		c->error = -ENOMEM;
+		return;
+	}
+	free(c->intremap_line);
+	c->intremap_line = copy;
+	c->intremap_enabled = enabled;
+}
+
 static void scan_kmsg_line(struct ctx *c, const char *line, size_t *hits)
 {
 	const char *text = kmsg_text(line);
+	note_intremap(c, text);
 	for (size_t i = 0; i < ARRAY_SIZE(kmsg_rules); i++) {
 		if (!contains_nocase(text, kmsg_rules[i].needle) ||
 		    (kmsg_rules[i].needle2 && !contains_nocase(text, kmsg_rules[i].needle2)))
@@ -512,7 +833,76 @@ static void rule_kernel_log(struct ctx *c)
 	}
 }
 
-static bool module_known(const char *modules_dir, const char *file)
+/* Without interrupt remapping VFIO cannot keep a device's MSIs to its VM,
+ * and vfio_iommu_type1 refuses to attach the group ("No interrupt remapping
+ * support") unless allow_unsafe_interrupts is set. */
+static void rule_intremap(struct ctx *c, const struct host_facts *h)
+{
+	bool on = h->remapped_irqs > 0 || c->intremap_enabled;
+	bool unsafe = h->unsafe_now == 1 || h->param_unsafe;
+	char irqs[96];
+	if (h->remapped_irqs < 0)
+		snprintf(irqs, sizeof(irqs), "unreadable");
+	else
+		snprintf(irqs, sizeof(irqs), "%d interrupts on remapping (IR-/ITS-) chips", h->remapped_irqs);
+	char unsafe_text[128];
+	snprintf(unsafe_text, sizeof(unsafe_text), "vfio_iommu_type1.allow_unsafe_interrupts: %s%s",
+		 h->unsafe_now == 1 ? "Y" : h->unsafe_now == 0 ? "N" : "module not loaded",
+		 h->param_unsafe ? ", =1 on the kernel command line" : "");
+	const char *proc = c->env->proc_root ? c->env->proc_root : "/proc";
+	struct check_finding *f;
+	if (on) {
+		f = finding(c, "intremap", NULL, CHECK_OK,
+			    "interrupt remapping is enabled: a VF's interrupts stay with the VM that has it");
+	} else if (h->remapped_irqs < 0 && !c->intremap_line) {
+		f = finding(c, "intremap", NULL, CHECK_WARN, "cannot tell whether interrupt remapping is enabled");
+	} else if (unsafe) {
+		f = finding(c, "intremap", NULL, CHECK_WARN,
+			    "interrupt remapping is off; VFIO takes devices only because allow_unsafe_interrupts "
+			    "is set");
+		set_fix(c, f, "%s, then drop allow_unsafe_interrupts: with it a device in a VM can write any MSI, so "
+			      "a guest can inject interrupts into the host and other VMs (acceptable only with "
+			      "guests you trust)",
+			h->param_intremap_off ? SEE_CMDLINE
+					      : "enable interrupt remapping in the BIOS/UEFI setup (part of VT-d/AMD-Vi, "
+						"with x2APIC)");
+	} else if (h->n_groups == 0) {
+		f = finding(c, "intremap", NULL, CHECK_WARN,
+			    "interrupt remapping is off, as the IOMMU is: VFIO needs both");
+		set_fix(c, f, "%s", h->param_intremap_off ? SEE_CMDLINE
+							  : "turn the IOMMU on (see the iommu finding); interrupt "
+							    "remapping comes with it where the firmware supports it");
+	} else {
+		f = finding(c, "intremap", NULL, CHECK_FAIL,
+			    "interrupt remapping is off: VFIO refuses to give devices to VMs");
+		if (h->param_intremap_off)
+			set_fix(c, f, SEE_CMDLINE);
+		else
+			set_fix(c, f, "enable interrupt remapping in the BIOS/UEFI setup (part of VT-d/AMD-Vi, with "
+				      "x2APIC) and see the kernel log for DMAR-IR or AMD-Vi errors; "
+				      "vfio_iommu_type1.allow_unsafe_interrupts=1 makes VFIO take devices anyway, but a "
+				      "device in a VM can then write any MSI and so inject interrupts into the host and "
+				      "other VMs: a last resort, only for guests you trust");
+	}
+	set_evidence(c, f, "kernel log: %s; %s/interrupts: %s; %s", c->intremap_line ? c->intremap_line : "nothing on it",
+		     proc, irqs, unsafe_text);
+}
+
+/* Module names use '_' where driver and file names may use '-'
+ * (vfio_pci registers the driver vfio-pci from vfio-pci.ko). */
+static bool module_name_eq(const char *a, size_t alen, const char *b)
+{
+	if (alen != strlen(b))
+		return false;
+	for (size_t i = 0; i < alen; i++) {
+		char x = a[i] == '-' ? '_' : a[i], y = b[i] == '-' ? '_' : b[i];
+		if (x != y)
+			return false;
+	}
+	return true;
+}
+
+static bool module_known(const char *modules_dir, const char *module)
 {
 	const char *lists[] = {"modules.dep", "modules.builtin"};
 	for (size_t i = 0; i < ARRAY_SIZE(lists); i++) {
@@ -526,7 +916,8 @@ static bool module_known(const char *modules_dir, const char *file)
 			line[strcspn(line, "\n")] = '\0';
 			const char *base = strrchr(line, '/');
 			base = base ? base + 1 : line;
-			if (strncmp(base, file, strlen(file)) == 0)
+			const char *ko = strstr(base, ".ko");
+			if (ko && module_name_eq(base, (size_t)(ko - base), module))
 				return true;
 		}
 	}
@@ -536,9 +927,13 @@ static bool module_known(const char *modules_dir, const char *file)
 static void rule_vfio(struct ctx *c)
 {
 	struct check_finding *f;
+	/* The module is vfio_pci, the PCI driver it registers (the name bind,
+	 * driver_override and the config's `driver:` take) is vfio-pci. */
+	bool module = path_exists(c->t->root, "module/vfio_pci");
 	if (path_exists(c->t->root, "bus/pci/drivers/vfio-pci")) {
-		f = finding(c, "vfio", NULL, CHECK_OK, "vfio-pci is loaded");
-		set_evidence(c, f, "%s/bus/pci/drivers/vfio-pci exists", c->t->root);
+		f = finding(c, "vfio", NULL, CHECK_OK, "the vfio-pci driver is loaded");
+		set_evidence(c, f, "%s/bus/pci/drivers/vfio-pci exists%s", c->t->root,
+			     module ? " (from the module vfio_pci)" : "");
 		return;
 	}
 	_cleanup_free_ char *dflt = NULL;
@@ -548,9 +943,10 @@ static void rule_vfio(struct ctx *c)
 		if (uname(&u) == 0 && asprintf(&dflt, "/lib/modules/%s", u.release) > 0)
 			dir = dflt;
 	}
-	if (!str_empty(dir) && module_known(dir, "vfio-pci.ko")) {
-		f = finding(c, "vfio", NULL, CHECK_OK, "vfio-pci is available as a module (loaded on first bind)");
-		set_evidence(c, f, "vfio-pci.ko listed in %s", dir);
+	if (!str_empty(dir) && module_known(dir, "vfio_pci")) {
+		f = finding(c, "vfio", NULL, CHECK_OK,
+			    "the vfio-pci driver is available (module vfio_pci, loaded on first bind)");
+		set_evidence(c, f, "vfio_pci listed in %s/modules.dep", dir);
 		return;
 	}
 	f = finding(c, "vfio", NULL, CHECK_WARN, "vfio-pci is not available: VFs cannot be passed to VMs");
@@ -609,9 +1005,12 @@ int check_run(const struct check_env *env, const struct pci_tree *t, struct chec
 	rule_pfs(&c);
 	rule_isolation(&c, &h);
 	rule_kernel_log(&c);
+	rule_intremap(&c, &h);
 	rule_vfio(&c);
 	rule_hugepages(&c);
 	free(h.cmdline);
+	free(c.intremap_line);
+	boot_loader_done(&h.boot);
 	if (c.error < 0) {
 		check_report_done(&rep);
 		return c.error;

@@ -1,8 +1,12 @@
 /* check: is this host ready for SR-IOV passthrough?
  *
  * Owns: the readiness rules. Each rule looks at the inventory and at a few
- * kernel files (command line, kernel log, hugepages, vfio-pci) and yields
- * findings: a status, the evidence it saw and the fix to apply. Where the
+ * kernel files (command line, kernel log, interrupts, hugepages, vfio-pci)
+ * and yields findings: a status, the evidence it saw and the fix to apply.
+ * A change to the kernel command line is one fix, on the "cmdline" finding,
+ * given as the step for the boot loader the host is found to use (GRUB with
+ * update-grub, grub-mkconfig or grubby; systemd-boot with /etc/kernel/cmdline
+ * and kernel-install); other findings that need it point there. Where the
  * files live is a parameter, so rules run on fixtures and on snapshots. */
 #pragma once
 
@@ -34,9 +38,15 @@ struct check_report {
 };
 
 struct check_env {
-	const char *proc_root;   /* NULL: /proc (cmdline, cpuinfo) */
+	const char *proc_root;   /* NULL: /proc (cmdline, cpuinfo, interrupts) */
 	const char *kmsg_path;   /* NULL: /dev/kmsg; a file of dmesg lines works too */
 	const char *modules_dir; /* NULL: /lib/modules/$(uname -r); "" skips the module lookup */
+	/* Where the boot loader's files are looked for (/etc/default/grub,
+	 * /boot/grub/grub.cfg, /etc/kernel/cmdline, loader entries, update-grub,
+	 * grubby, grub-mkconfig, kernel-install): NULL is /, "" means unknown
+	 * (a tree from another host), and a command-line fix then names no tool. */
+	const char *boot_root;
+	const char *kernel_release; /* NULL: uname -r (for kernel-install's arguments) */
 };
 
 /* Runs every rule against the inventory t. Fails only on ENOMEM. */

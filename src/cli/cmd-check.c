@@ -63,10 +63,16 @@ int cmd_check(struct cli *cli, int argc, char **argv)
 		return r;
 	cli_print_warnings(cli, t);
 
-	struct check_env env = {.proc_root = cli->proc_root, .kmsg_path = cli->kmsg_path};
-	/* Module lists belong to the running kernel; a tree from elsewhere has none. */
-	if (!inventory_root_is_live(cli->sysfs_root))
+	/* $SRIOV_BOOT_ROOT: where the boot loader's files are (default /). */
+	struct check_env env = {.proc_root = cli->proc_root, .kmsg_path = cli->kmsg_path,
+				.boot_root = getenv("SRIOV_BOOT_ROOT")};
+	/* Module lists and the boot loader belong to the running kernel's host;
+	 * a tree from elsewhere has neither. */
+	if (!inventory_root_is_live(cli->sysfs_root)) {
 		env.modules_dir = "";
+		if (!env.boot_root)
+			env.boot_root = "";
+	}
 	struct check_report rep;
 	r = check_run(&env, t, &rep);
 	pci_tree_free(t);

@@ -31,7 +31,7 @@ static void usage(FILE *f)
 	fprintf(f, "\nOptions (before the command, or anywhere after it):\n"
 		   "  -j, --json           print JSON (schema: docs/json-schema.md)\n"
 		   "      --sysfs-root DIR read devices from DIR instead of /sys ($SRIOV_SYSFS_ROOT)\n"
-		   "      --proc-root DIR  read cmdline/cpuinfo from DIR instead of /proc ($SRIOV_PROC_ROOT)\n"
+		   "      --proc-root DIR  read cmdline/cpuinfo/interrupts from DIR instead of /proc ($SRIOV_PROC_ROOT)\n"
 		   "      --kmsg FILE      read the kernel log from FILE instead of /dev/kmsg ($SRIOV_KMSG)\n"
 		   "  -b, --batch FILE     run the commands in FILE (- = stdin), one per line, in one process;\n"
 		   "                       stops at the first that fails. A line may add options (show eth0 -j);\n"

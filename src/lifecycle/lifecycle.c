@@ -1,5 +1,6 @@
 #include "lifecycle.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -181,6 +182,61 @@ static bool driver_loaded(const struct lifecycle_env *env, const char *driver)
 		return false;
 	struct stat st;
 	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* name with every from replaced by to (a fresh string, NULL on ENOMEM). */
+static char *str_tr(const char *name, char from, char to)
+{
+	char *s = strdup(name);
+	for (char *p = s; p && *p; p++)
+		if (*p == from)
+			*p = to;
+	return s;
+}
+
+/* The PCI driver registered by the loaded module called module (sysfs
+ * lists it as module/MODULE/drivers/pci:DRIVER), or NULL. */
+static char *module_pci_driver(const struct lifecycle_env *env, const char *module)
+{
+	_cleanup_free_ char *path = NULL;
+	if (asprintf(&path, "%s/module/%s/drivers", env_root(env), module) < 0)
+		return NULL;
+	DIR *d = opendir(path);
+	if (!d)
+		return NULL;
+	char *found = NULL;
+	for (struct dirent *de; !found && (de = readdir(d));)
+		if (strncmp(de->d_name, "pci:", 4) == 0 && de->d_name[4])
+			found = strdup(de->d_name + 4);
+	closedir(d);
+	return found;
+}
+
+/* Why target cannot be bound to, naming the driver that exists when the
+ * name is a module's (vfio_pci) or its other spelling: module names use
+ * '_' where driver names often use '-'. */
+static int driver_missing(const struct lifecycle_env *env, const char *target, bool remembered, char **ret_error)
+{
+	_cleanup_free_ char *dashed = str_tr(target, '_', '-');
+	_cleanup_free_ char *module = str_tr(target, '-', '_');
+	if (!dashed || !module)
+		return -ENOMEM;
+	_cleanup_free_ char *registered = module_pci_driver(env, module);
+	const char *other = NULL;
+	if (registered && strcmp(registered, target) != 0)
+		other = registered;
+	else if (strcmp(dashed, target) != 0 && driver_loaded(env, dashed))
+		other = dashed;
+	else if (strcmp(module, target) != 0 && driver_loaded(env, module))
+		other = module;
+	if (other)
+		return error_set(ret_error, -ENOENT, "there is no PCI driver called %s%s: the driver is %s%s%s%s, "
+				 "use that name", target,
+				 remembered ? " (the driver sriovctl remembers for this device)" : "", other,
+				 registered ? " (registered by the module " : "", registered ? module : "",
+				 registered ? ")" : "");
+	return error_set(ret_error, -ENOENT, "%s is not loaded%s: modprobe %s", target,
+			 remembered ? " (the driver sriovctl remembers for this device)" : "", target);
 }
 
 /* Drivers that only hold a device for user space (or for nothing): they are
@@ -772,8 +828,7 @@ static int bind_plan_make(const struct lifecycle_env *env, const struct pci_func
 				    label, dev->pf->addr, dev->addr);
 	}
 	if (p->target && !driver_loaded(env, p->target))
-		return error_set(ret_error, -ENOENT, "%s is not loaded%s: modprobe %s", p->target,
-			    p->remembered ? " (the driver sriovctl remembers for this device)" : "", p->target);
+		return driver_missing(env, p->target, p->remembered, ret_error);
 	return 0;
 }
 

@@ -13,8 +13,11 @@
 
 struct fixture {
 	char dir[256];
-	char sys[300], proc[300], kmsg[300], modules[300];
+	char sys[300], proc[300], kmsg[300], modules[300], boot[300];
+	const char *boot_root; /* the env's: f->boot unless a test says otherwise */
 };
+
+#define SEE_CMDLINE "change the kernel command line: see the cmdline finding"
 
 static void write_file(const char *path, const char *content)
 {
@@ -34,13 +37,22 @@ static int setup(void **state)
 	snprintf(f->proc, sizeof(f->proc), "%s/proc", f->dir);
 	snprintf(f->kmsg, sizeof(f->kmsg), "%s/kmsg", f->dir);
 	snprintf(f->modules, sizeof(f->modules), "%s/modules", f->dir);
+	snprintf(f->boot, sizeof(f->boot), "%s/root", f->dir);
+	f->boot_root = f->boot;
 	mkdir(f->proc, 0755);
 	mkdir(f->modules, 0755);
+	mkdir(f->boot, 0755); /* a root with no boot loader files, until a test adds some */
 	char p[400];
 	snprintf(p, sizeof(p), "%s/cmdline", f->proc);
 	write_file(p, "BOOT_IMAGE=/vmlinuz root=/dev/sda1 ro intel_iommu=on iommu=pt quiet\n");
 	snprintf(p, sizeof(p), "%s/cpuinfo", f->proc);
 	write_file(p, "processor\t: 0\nvendor_id\t: GenuineIntel\n");
+	/* interrupts through the IOMMU's remapping chips, as on the testbed */
+	snprintf(p, sizeof(p), "%s/interrupts", f->proc);
+	write_file(p, "           CPU0       CPU1\n"
+		      "  0:         45          0   IO-APIC   2-edge      timer\n"
+		      " 24:          0        812  IR-PCI-MSIX-0000:01:00.0    0-edge      eth0\n"
+		      "NMI:          0          0   Non-maskable interrupts\n");
 	/* /dev/kmsg record format: prio,seq,usec,flags;text */
 	write_file(f->kmsg, "6,1,0,-;Linux version 6.1.0\n6,2,10,-;igb 0000:01:00.0: Intel(R) Gigabit Ethernet\n");
 	*state = f;
@@ -67,11 +79,36 @@ struct run {
 	struct pci_tree *t;
 };
 
+/* Every fix is given once: no two findings carry the same text, and no
+ * command-line word to add or remove appears in two of them (the others
+ * point to the cmdline finding). */
+static void assert_fixes_once(const struct check_report *rep)
+{
+	static const char *const words[] = {"intel_iommu=on", "iommu=pt", "intremap=off", "intel_iommu=off",
+					    "amd_iommu=off"};
+	for (size_t w = 0; w < ARRAY_SIZE(words); w++) {
+		size_t n = 0;
+		for (size_t i = 0; i < rep->n; i++)
+			n += rep->findings[i].fix && strstr(rep->findings[i].fix, words[w]) != NULL;
+		if (n > 1)
+			fail_msg("%s is in %zu fixes", words[w], n);
+	}
+	for (size_t i = 0; i < rep->n; i++)
+		for (size_t k = i + 1; k < rep->n; k++)
+			if (rep->findings[i].fix && rep->findings[k].fix &&
+			    strcmp(rep->findings[i].fix, SEE_CMDLINE) != 0 &&
+			    strcmp(rep->findings[i].fix, rep->findings[k].fix) == 0)
+				fail_msg("%s and %s give the same fix: %s", rep->findings[i].check,
+					 rep->findings[k].check, rep->findings[i].fix);
+}
+
 static void run_checks(struct fixture *f, struct run *run)
 {
 	assert_int_equal(pci_tree_scan(f->sys, &run->t), 0);
-	struct check_env env = {.proc_root = f->proc, .kmsg_path = f->kmsg, .modules_dir = f->modules};
+	struct check_env env = {.proc_root = f->proc, .kmsg_path = f->kmsg, .modules_dir = f->modules,
+				.boot_root = f->boot_root, .kernel_release = "6.1.0-test"};
 	assert_int_equal(check_run(&env, run->t, &run->rep), 0);
+	assert_fixes_once(&run->rep);
 }
 
 static void run_done(struct run *run)
@@ -134,11 +171,12 @@ static void test_iommu_off(void **state)
 	assert_int_equal(check_report_worst(&run.rep), CHECK_FAIL);
 	const struct check_finding *c = find(&run, "iommu", NULL);
 	assert_int_equal(c->status, CHECK_FAIL);
-	assert_contains(c->fix, "intel_iommu=on iommu=pt");
+	/* the command-line change is given once, on the cmdline line */
+	assert_string_equal(c->fix, SEE_CMDLINE);
 	c = find(&run, "cmdline", NULL);
 	assert_int_equal(c->status, CHECK_FAIL);
 	assert_contains(c->evidence, "root=/dev/sda1 quiet");
-	assert_contains(c->fix, "intel_iommu=on iommu=pt");
+	assert_contains(c->fix, "(add intel_iommu=on iommu=pt)");
 	run_done(&run);
 }
 
@@ -280,6 +318,261 @@ static void test_pf_unbound_and_vfio_module(void **state)
 	run_done(&run);
 }
 
+/* --- the command-line fix, per boot loader ----------------------------- */
+
+struct boot_case {
+	const char *name;
+	const char *files[6]; /* created under the fake root */
+	const char *fix;      /* "%s" is the fake root, where a fix names it */
+	const char *loader;   /* in the evidence */
+};
+
+static const struct boot_case boot_cases[] = {
+	{"Debian GRUB", {"etc/default/grub", "boot/grub/grub.cfg", "usr/sbin/update-grub"},
+	 "edit GRUB_CMDLINE_LINUX in /etc/default/grub (add intel_iommu=on iommu=pt), run update-grub, reboot",
+	 "boot loader: GRUB (%s/boot/grub/grub.cfg, %s/etc/default/grub, %s/usr/sbin/update-grub)"},
+	{"GRUB defaults, update-grub, no grub.cfg yet", {"etc/default/grub", "sbin/update-grub"},
+	 "edit GRUB_CMDLINE_LINUX in /etc/default/grub (add intel_iommu=on iommu=pt), run update-grub, reboot",
+	 "boot loader: GRUB"},
+	{"Arch GRUB", {"etc/default/grub", "boot/grub/grub.cfg", "usr/bin/grub-mkconfig"},
+	 "edit GRUB_CMDLINE_LINUX in /etc/default/grub (add intel_iommu=on iommu=pt), run grub-mkconfig -o "
+	 "/boot/grub/grub.cfg, reboot",
+	 "boot loader: GRUB"},
+	{"openSUSE GRUB 2", {"etc/default/grub", "boot/grub2/grub.cfg", "usr/sbin/grub2-mkconfig"},
+	 "edit GRUB_CMDLINE_LINUX in /etc/default/grub (add intel_iommu=on iommu=pt), run grub2-mkconfig -o "
+	 "/boot/grub2/grub.cfg, reboot",
+	 "boot loader: GRUB"},
+	{"Fedora grubby",
+	 {"etc/default/grub", "boot/grub2/grub.cfg", "boot/loader/entries/x.conf", "usr/sbin/grubby",
+	  "usr/sbin/grub2-mkconfig"},
+	 "run grubby --update-kernel=ALL --args=\"intel_iommu=on iommu=pt\", reboot",
+	 "boot loader: GRUB/BLS with grubby (%s/usr/sbin/grubby, %s/boot/grub2/grub.cfg)"},
+	{"systemd-boot, Debian", {"etc/kernel/cmdline", "boot/efi/loader/entries/x.conf", "usr/bin/kernel-install"},
+	 "edit /etc/kernel/cmdline (add intel_iommu=on iommu=pt), run kernel-install add 6.1.0-test "
+	 "/boot/vmlinuz-6.1.0-test, reboot",
+	 "boot loader: systemd-boot (kernel-install) (%s/etc/kernel/cmdline, %s/boot/efi/loader/entries)"},
+	{"systemd-boot, image beside the modules", {"etc/kernel/cmdline", "efi/loader/entries/x.conf",
+	 "lib/modules/6.1.0-test/vmlinuz"},
+	 "edit /etc/kernel/cmdline (add intel_iommu=on iommu=pt), run kernel-install add 6.1.0-test "
+	 "/lib/modules/6.1.0-test/vmlinuz, reboot",
+	 "boot loader: systemd-boot"},
+	{"systemd-boot without /etc/kernel/cmdline", {"boot/loader/entries/x.conf"},
+	 "write the current command line (/proc/cmdline without BOOT_IMAGE= and initrd=) to /etc/kernel/cmdline "
+	 "(add intel_iommu=on iommu=pt), run kernel-install add 6.1.0-test /boot/vmlinuz-6.1.0-test, reboot",
+	 "boot loader: systemd-boot"},
+	{"nothing found", {NULL},
+	 "change the kernel command line in the boot loader's configuration (add intel_iommu=on iommu=pt), reboot "
+	 "(no GRUB, grubby or systemd-boot files found under %s)",
+	 "boot loader: not found"},
+};
+
+/* snprintf with the fake root for every %s (at most three). */
+static void with_root(char *buf, size_t len, const char *fmt, const char *root)
+{
+	snprintf(buf, len, fmt, root, root, root);
+}
+
+static void test_cmdline_fix_per_boot_loader(void **state)
+{
+	struct fixture *f = *state;
+	assert_int_equal(fakesysfs_build_testbed(f->sys, false), 0);
+	set_cmdline(f, "root=/dev/sda1 quiet\n");
+	for (size_t i = 0; i < ARRAY_SIZE(boot_cases); i++) {
+		const struct boot_case *bc = &boot_cases[i];
+		print_message("      %s\n", bc->name);
+		fakesysfs_rmtree(f->boot);
+		mkdir(f->boot, 0755);
+		for (size_t k = 0; k < ARRAY_SIZE(bc->files) && bc->files[k]; k++)
+			assert_int_equal(fakesysfs_write(f->boot, bc->files[k], "x\n"), 0);
+		struct run run;
+		run_checks(f, &run);
+		const struct check_finding *c = find(&run, "cmdline", NULL);
+		char want[1024];
+		with_root(want, sizeof(want), bc->fix, f->boot);
+		assert_string_equal(c->fix, want);
+		with_root(want, sizeof(want), bc->loader, f->boot);
+		assert_contains(c->evidence, want);
+		assert_string_equal(find(&run, "iommu", NULL)->fix, SEE_CMDLINE);
+		run_done(&run);
+	}
+
+	/* a tree from another host: its boot loader is not known here */
+	f->boot_root = "";
+	struct run run;
+	run_checks(f, &run);
+	assert_string_equal(find(&run, "cmdline", NULL)->fix,
+			    "change the kernel command line in that host's boot loader configuration (add "
+			    "intel_iommu=on iommu=pt), reboot");
+	run_done(&run);
+}
+
+static void test_cmdline_fix_removes_and_adds(void **state)
+{
+	struct fixture *f = *state;
+	make_ready_host(f);
+	assert_int_equal(fakesysfs_write(f->boot, "boot/grub2/grub.cfg", "x\n"), 0);
+	assert_int_equal(fakesysfs_write(f->boot, "boot/loader/entries/x.conf", "x\n"), 0);
+	assert_int_equal(fakesysfs_write(f->boot, "usr/bin/grubby", "x\n"), 0);
+	/* one change for every rule that needs one */
+	set_cmdline(f, "root=/dev/sda1 intel_iommu=sm_on,off intremap=off quiet\n");
+	struct run run;
+	run_checks(f, &run);
+	const struct check_finding *c = find(&run, "cmdline", NULL);
+	assert_int_equal(c->status, CHECK_FAIL);
+	assert_string_equal(c->summary, "the kernel command line turns the IOMMU off; the kernel command line turns "
+					"interrupt remapping off, and VFIO refuses devices without it");
+	assert_string_equal(c->fix, "run grubby --update-kernel=ALL --args=\"intel_iommu=on iommu=pt\" "
+				    "--remove-args=\"intel_iommu=sm_on,off intremap=off\", reboot");
+	run_done(&run);
+
+	/* the same with GRUB's defaults file */
+	fakesysfs_rmtree(f->boot);
+	assert_int_equal(fakesysfs_write(f->boot, "etc/default/grub", "x\n"), 0);
+	assert_int_equal(fakesysfs_write(f->boot, "boot/grub/grub.cfg", "x\n"), 0);
+	assert_int_equal(fakesysfs_write(f->boot, "usr/sbin/update-grub", "x\n"), 0);
+	set_cmdline(f, "root=/dev/sda1 intel_iommu=on iommu=pt nointremap\n");
+	run_checks(f, &run);
+	c = find(&run, "cmdline", NULL);
+	assert_string_equal(c->fix, "edit GRUB_CMDLINE_LINUX in /etc/default/grub (remove nointremap), run "
+				    "update-grub, reboot");
+	run_done(&run);
+}
+
+/* --- interrupt remapping ------------------------------------------------ */
+
+static void set_interrupts(struct fixture *f, const char *text)
+{
+	char p[400];
+	snprintf(p, sizeof(p), "%s/interrupts", f->proc);
+	if (text)
+		write_file(p, text);
+	else
+		unlink(p);
+}
+
+#define PLAIN_IRQS "           CPU0\n  0:   45   IO-APIC   2-edge   timer\n 24:   0   PCI-MSI-0000:01:00.0   0-edge   eth0\n"
+
+static void test_intremap(void **state)
+{
+	struct fixture *f = *state;
+	make_ready_host(f);
+	struct run run;
+	run_checks(f, &run);
+	const struct check_finding *c = find(&run, "intremap", NULL);
+	assert_int_equal(c->status, CHECK_OK);
+	assert_contains(c->evidence, "/interrupts: 1 interrupts on remapping (IR-/ITS-) chips");
+	assert_null(c->fix);
+	run_done(&run);
+
+	/* the kernel log alone is enough (Intel, then AMD) */
+	set_interrupts(f, PLAIN_IRQS);
+	write_file(f->kmsg, "6,1,0,-;DMAR-IR: Queued invalidation will be enabled to support x2apic and Intr-remapping.\n"
+			    "6,2,0,-;DMAR-IR: Enabled IRQ remapping in x2apic mode\n");
+	run_checks(f, &run);
+	c = find(&run, "intremap", NULL);
+	assert_int_equal(c->status, CHECK_OK);
+	assert_contains(c->evidence, "kernel log: DMAR-IR: Enabled IRQ remapping in x2apic mode;");
+	run_done(&run);
+	write_file(f->kmsg, "[    0.5] AMD-Vi: Interrupt remapping enabled\n");
+	run_checks(f, &run);
+	assert_int_equal(find(&run, "intremap", NULL)->status, CHECK_OK);
+	run_done(&run);
+
+	/* off with the IOMMU on: VFIO refuses, and the override's risk is said */
+	write_file(f->kmsg, "6,1,0,-;Linux version 6.1.0\n");
+	run_checks(f, &run);
+	c = find(&run, "intremap", NULL);
+	assert_int_equal(c->status, CHECK_FAIL);
+	assert_string_equal(c->summary, "interrupt remapping is off: VFIO refuses to give devices to VMs");
+	assert_contains(c->evidence, "kernel log: nothing on it");
+	assert_contains(c->evidence, "0 interrupts on remapping");
+	assert_contains(c->fix, "BIOS/UEFI");
+	assert_contains(c->fix, "vfio_iommu_type1.allow_unsafe_interrupts=1 makes VFIO take devices anyway");
+	assert_contains(c->fix, "inject interrupts into the host and other VMs");
+	assert_int_equal(check_report_worst(&run.rep), CHECK_FAIL);
+	run_done(&run);
+
+	/* the override set: VFIO works, at that risk */
+	assert_int_equal(fakesysfs_write(f->sys, "module/vfio_iommu_type1/parameters/allow_unsafe_interrupts", "Y\n"), 0);
+	run_checks(f, &run);
+	c = find(&run, "intremap", NULL);
+	assert_int_equal(c->status, CHECK_WARN);
+	assert_contains(c->summary, "only because allow_unsafe_interrupts is set");
+	assert_contains(c->evidence, "vfio_iommu_type1.allow_unsafe_interrupts: Y");
+	assert_contains(c->fix, "inject interrupts");
+	run_done(&run);
+	assert_int_equal(fakesysfs_write(f->sys, "module/vfio_iommu_type1/parameters/allow_unsafe_interrupts", "N\n"), 0);
+	set_cmdline(f, "intel_iommu=on iommu=pt vfio_iommu_type1.allow_unsafe_interrupts=1\n");
+	run_checks(f, &run);
+	assert_int_equal(find(&run, "intremap", NULL)->status, CHECK_WARN);
+	assert_contains(find(&run, "intremap", NULL)->evidence, "=1 on the kernel command line");
+	run_done(&run);
+
+	/* turned off on the command line: that one fix, on the cmdline line */
+	set_cmdline(f, "intel_iommu=on iommu=pt intremap=off\n");
+	run_checks(f, &run);
+	c = find(&run, "intremap", NULL);
+	assert_int_equal(c->status, CHECK_FAIL);
+	assert_string_equal(c->fix, SEE_CMDLINE);
+	c = find(&run, "cmdline", NULL);
+	assert_int_equal(c->status, CHECK_FAIL);
+	assert_contains(c->fix, "(remove intremap=off)");
+	run_done(&run);
+
+	/* unknowable */
+	set_cmdline(f, "intel_iommu=on iommu=pt\n");
+	set_interrupts(f, NULL);
+	run_checks(f, &run);
+	assert_int_equal(find(&run, "intremap", NULL)->status, CHECK_WARN);
+	assert_string_equal(find(&run, "intremap", NULL)->summary, "cannot tell whether interrupt remapping is enabled");
+	assert_contains(find(&run, "intremap", NULL)->evidence, "/interrupts: unreadable");
+	run_done(&run);
+}
+
+static void test_intremap_without_iommu(void **state)
+{
+	struct fixture *f = *state;
+	assert_int_equal(fakesysfs_build_testbed(f->sys, false), 0);
+	set_cmdline(f, "root=/dev/sda1\n");
+	set_interrupts(f, PLAIN_IRQS);
+	struct run run;
+	run_checks(f, &run);
+	const struct check_finding *c = find(&run, "intremap", NULL);
+	assert_int_equal(c->status, CHECK_WARN);
+	assert_string_equal(c->summary, "interrupt remapping is off, as the IOMMU is: VFIO needs both");
+	assert_contains(c->fix, "see the iommu finding");
+	run_done(&run);
+}
+
+static void test_vfio_names(void **state)
+{
+	struct fixture *f = *state;
+	make_ready_host(f);
+	assert_int_equal(fakesysfs_write(f->sys, "module/vfio_pci/refcnt", "0\n"), 0);
+	struct run run;
+	run_checks(f, &run);
+	const struct check_finding *c = find(&run, "vfio", NULL);
+	assert_string_equal(c->summary, "the vfio-pci driver is loaded");
+	assert_contains(c->evidence, "/bus/pci/drivers/vfio-pci exists (from the module vfio_pci)");
+	run_done(&run);
+
+	/* a module file named with '_' is the same module */
+	assert_int_equal(fakesysfs_remove(f->sys, "bus/pci/drivers/vfio-pci"), 0);
+	char p[400];
+	snprintf(p, sizeof(p), "%s/modules.dep", f->modules);
+	write_file(p, "kernel/drivers/vfio/pci/vfio_pci.ko.xz: kernel/drivers/vfio/vfio.ko.xz\n");
+	run_checks(f, &run);
+	c = find(&run, "vfio", NULL);
+	assert_int_equal(c->status, CHECK_OK);
+	assert_string_equal(c->summary, "the vfio-pci driver is available (module vfio_pci, loaded on first bind)");
+	run_done(&run);
+	/* but not a module whose name merely starts alike */
+	write_file(p, "kernel/drivers/vfio/pci/vfio-pci-core.ko: kernel/drivers/vfio/vfio.ko\n");
+	run_checks(f, &run);
+	assert_int_equal(find(&run, "vfio", NULL)->status, CHECK_WARN);
+	run_done(&run);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -291,6 +584,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_kernel_log, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shared_group, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pf_unbound_and_vfio_module, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cmdline_fix_per_boot_loader, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cmdline_fix_removes_and_adds, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_intremap, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_intremap_without_iommu, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vfio_names, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

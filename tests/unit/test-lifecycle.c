@@ -785,8 +785,35 @@ static void test_bind_driver_not_loaded(void **state)
 	_cleanup_free_ char *error = NULL;
 	assert_int_equal(lifecycle_bind(&f->env, find(t, "eth2"), &req, &res, &error), -ENOENT);
 	assert_string_equal(error, "vfio-pci is not loaded: modprobe vfio-pci");
-	assert_int_equal(f->sim.n_log, 0);
 	bind_result_done(&res);
+	free(error);
+	error = NULL;
+
+	/* The module is vfio_pci, its driver vfio-pci: name the one that exists */
+	req.driver = "vfio_pci";
+	assert_int_equal(lifecycle_bind(&f->env, find(t, "eth2"), &req, &res, &error), -ENOENT);
+	assert_string_equal(error, "vfio_pci is not loaded: modprobe vfio_pci");
+	bind_result_done(&res);
+	free(error);
+	error = NULL;
+	assert_int_equal(fakesysfs_add_driver(f->sys, "vfio-pci"), 0);
+	assert_int_equal(lifecycle_bind_check(&f->env, find(t, "eth2"), &req, NULL, &error), -ENOENT);
+	assert_string_equal(error, "there is no PCI driver called vfio_pci: the driver is vfio-pci, use that name");
+	free(error);
+	error = NULL;
+	assert_int_equal(fakesysfs_symlink(f->sys, "module/vfio_pci/drivers/pci:vfio-pci",
+					   "../../../bus/pci/drivers/vfio-pci"), 0);
+	assert_int_equal(lifecycle_bind_check(&f->env, find(t, "eth2"), &req, NULL, &error), -ENOENT);
+	assert_string_equal(error, "there is no PCI driver called vfio_pci: the driver is vfio-pci (registered by "
+				   "the module vfio_pci), use that name");
+	free(error);
+	error = NULL;
+	/* any name whose other spelling is a driver */
+	req.driver = "pci_stub";
+	assert_int_equal(fakesysfs_add_driver(f->sys, "pci-stub"), 0);
+	assert_int_equal(lifecycle_bind_check(&f->env, find(t, "eth2"), &req, NULL, &error), -ENOENT);
+	assert_string_equal(error, "there is no PCI driver called pci_stub: the driver is pci-stub, use that name");
+	assert_int_equal(f->sim.n_log, 0);
 	pci_tree_free(t);
 }
 

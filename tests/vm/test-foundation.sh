@@ -63,6 +63,52 @@ else
 	check_eq "no IOMMU groups reported" "$("$ctl" -j list | jq -c '[.pfs[].iommu_group] | unique')" "[null]"
 fi
 
+# --- check: interrupt remapping, the vfio-pci driver, one command-line fix ---
+# The oracles: the kernel log, /proc/interrupts and /sys/module.
+"$ctl" -j check >/run/check.json 2>/dev/null
+finding() { jq -r --arg c "$1" --arg k "$2" '.findings[] | select(.check==$c) | .[$k] // ""' /run/check.json; }
+ir_log=$(dmesg | grep -c 'DMAR-IR: Enabled IRQ remapping')
+ir_irqs=$(grep -c ' IR-' /proc/interrupts)
+if [ "$mode" == iommu ]; then
+	check "kernel: DMAR-IR enabled IRQ remapping (intremap=on)" test "$ir_log" -ge 1
+	check "kernel: interrupts go through IR- chips" test "$ir_irqs" -ge 1
+	check_eq "check: intremap ok" "$(finding intremap status)" ok
+	check_contains "check: intremap evidence quotes the kernel log" "$(finding intremap evidence)" \
+		"kernel log: $(dmesg | grep -m1 -o 'DMAR-IR: Enabled IRQ remapping.*')"
+	check_contains "check: intremap evidence counts /proc/interrupts" "$(finding intremap evidence)" \
+		"/proc/interrupts: $ir_irqs interrupts on remapping (IR-/ITS-) chips"
+	check_contains "check: the override's state is read" "$(finding intremap evidence)" \
+		"vfio_iommu_type1.allow_unsafe_interrupts: $(</sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts)"
+else
+	check_eq "kernel: no IRQ remapping without the IOMMU" "$ir_log $ir_irqs" "0 0"
+	check_eq "check: intremap warns" "$(finding intremap status)" warn
+	check_eq "check: intremap summary" "$(finding intremap summary)" \
+		"interrupt remapping is off, as the IOMMU is: VFIO needs both"
+	# one change of the kernel command line, given once
+	"$ctl" check >/run/check.txt 2>&1
+	check_eq "check: intel_iommu=on in one fix line only" "$(grep -c 'fix:.*intel_iommu=on' /run/check.txt)" 1
+	check_eq "check: the iommu line points to the cmdline line" "$(finding iommu fix)" \
+		"change the kernel command line: see the cmdline finding"
+	check_eq "check: no boot loader here: no tool named" "$(finding cmdline fix)" \
+		"change the kernel command line in the boot loader's configuration (add intel_iommu=on iommu=pt), reboot (no GRUB, grubby or systemd-boot files found under /)"
+	boot=/tmp/sriovd-vm-boot-root.$$
+	rm -rf "$boot"
+	mkdir -p "$boot/etc/default" "$boot/boot/grub" "$boot/usr/sbin"
+	: >"$boot/etc/default/grub"; : >"$boot/boot/grub/grub.cfg"; : >"$boot/usr/sbin/update-grub"
+	check_eq "check: GRUB with update-grub" "$(SRIOV_BOOT_ROOT=$boot "$ctl" -j check | jq -r '.findings[] | select(.check=="cmdline") | .fix')" \
+		"edit GRUB_CMDLINE_LINUX in /etc/default/grub (add intel_iommu=on iommu=pt), run update-grub, reboot"
+	rm -rf "$boot"
+	mkdir -p "$boot/etc/kernel" "$boot/boot/efi/loader/entries"
+	: >"$boot/etc/kernel/cmdline"
+	check_eq "check: systemd-boot with kernel-install for the running kernel" \
+		"$(SRIOV_BOOT_ROOT=$boot "$ctl" -j check | jq -r '.findings[] | select(.check=="cmdline") | .fix')" \
+		"edit /etc/kernel/cmdline (add intel_iommu=on iommu=pt), run kernel-install add $(uname -r) /boot/vmlinuz-$(uname -r), reboot"
+	rm -rf "$boot"
+fi
+check "kernel: module vfio_pci registers the driver vfio-pci" test -e /sys/module/vfio_pci/drivers/pci:vfio-pci
+check_eq "check: vfio names the driver" "$(finding vfio summary)" "the vfio-pci driver is loaded"
+check_contains "check: vfio names the module" "$(finding vfio evidence)" "exists (from the module vfio_pci)"
+
 # --- create VFs and give them settings through ip, the reference tool ---
 for pf in "${igb_pfs[@]}"; do
 	echo 3 >/sys/bus/pci/devices/$pf/sriov_numvfs

@@ -174,6 +174,9 @@ bad "bind without arguments" 2 "usage: sriovctl bind DEV DRIVER" bind
 bad "bind to a path" 2 "'../igb' is not a driver name" bind "$pf_net#0" ../igb
 bad "bind to a driver that is not loaded" 1 "pci-stub is not loaded: modprobe pci-stub" bind "$pf_net#0" pci-stub
 bad "bind to a driver that does not exist" 1 "nosuchdrv is not loaded: modprobe nosuchdrv" bind "$pf_net#0" nosuchdrv
+bad "bind to the module's name" 1 \
+	"there is no PCI driver called vfio_pci: the driver is vfio-pci (registered by the module vfio_pci), use that name" \
+	bind "$pf_net#0" vfio_pci
 bad "bind unknown DEV" 1 "nosuch0: no such device" bind nosuch0 vfio-pci
 bad "bind VF beyond numvfs" 1 "VF 5 does not exist" bind "$pf_net#5" vfio-pci
 bad "bind unknown option" 2 "option '--now' is not known" bind "$pf_net#0" vfio-pci --now
