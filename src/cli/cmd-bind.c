@@ -39,6 +39,7 @@ static json_t *bind_json(const struct pci_function *d, const struct bind_result 
 	json_object_set_new(o, "iommu_group", res->iommu_group >= 0 ? json_integer(res->iommu_group) : json_null());
 	json_object_set_new(o, "vfio_device", json_str_or_null(res->vfio_device));
 	json_object_set_new(o, "forced", json_strv(res->overridden));
+	json_object_set_new(o, "destroyed_vfs", json_strv(res->destroyed_addrs));
 	return o;
 }
 
@@ -58,6 +59,12 @@ static void bind_text(const struct pci_function *d, const char *asked, const str
 			how = res->restored ? " (the driver it had before)" : " (the kernel's choice)";
 		text_printf(stdout, "%s: %s -> %s%s\n", label, res->driver_before ? res->driver_before : "no driver",
 		       res->driver_after ? res->driver_after : "no driver", how);
+	}
+	size_t n = strv_length(res->destroyed);
+	if (n) {
+		/* Names come from sysfs: escaped, like every text line. */
+		_cleanup_free_ char *list = strv_join(res->destroyed, ", ");
+		text_printf(stdout, "destroys %zu VF%s: %s\n", n, n == 1 ? "" : "s", list ? list : "(out of memory)");
 	}
 	if (res->vfio_device)
 		text_printf(stdout, "IOMMU group %d: %s\n", res->iommu_group, res->vfio_device);

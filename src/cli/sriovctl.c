@@ -221,6 +221,7 @@ void cli_lifecycle_env(const struct cli *cli, struct lifecycle_env *env, struct 
 	if (inventory_root_is_live(cli->sysfs_root)) {
 		env->link_usage = lifecycle_rtnl_link_usage;
 		env->link_usage_data = rt;
+		env->netns = lifecycle_rtnl_netns;
 	}
 }
 

@@ -512,6 +512,7 @@ int main(int argc, char **argv)
 	if (inventory_root_is_live(d.env.lifecycle.sysfs_root)) {
 		d.env.lifecycle.link_usage = lifecycle_rtnl_link_usage;
 		d.env.lifecycle.link_usage_data = &d.rt;
+		d.env.lifecycle.netns = lifecycle_rtnl_netns;
 	}
 	status_init(&d.status, d.config_path);
 	log_kv(LOG_LVL_INFO, "start", "version", SRIOVD_VERSION, "config", d.config_path, NULL);

@@ -110,6 +110,43 @@ static void add_link_info(struct pci_tree *t, const struct inventory_opts *opts)
 	rtnl_close(nl);
 }
 
+/* Finds the netdevs that functions have in other network namespaces (a
+ * VF's netdev moved into a container), in one search, made only when some
+ * network function bound to a host driver has no netdev here. */
+static void add_netns_netdevs(struct pci_tree *t)
+{
+	char **addrs = NULL;
+	for (size_t i = 0; i < t->n_devs; i++)
+		if (pci_function_netdev_may_be_elsewhere(t->devs[i]) && strv_pushf(&addrs, "%s", t->devs[i]->addr) < 0)
+			break;
+	if (!addrs)
+		return;
+	struct netns_found found;
+	int r = rtnl_netns_find(addrs, &found);
+	if (r < 0) {
+		pci_tree_warn(t, "cannot look for netdevs in other network namespaces: %s", strerror(-r));
+		strv_free(addrs);
+		return;
+	}
+	for (size_t i = 0; i < found.n; i++) {
+		const struct netns_netdev *l = &found.links[i];
+		struct pci_function *d = pci_tree_find_addr(t, l->dev);
+		if (!d)
+			continue;
+		if (strv_pushf(&d->netns_netdevs, "%s", l->ifname) < 0 ||
+		    strv_pushf(&d->netns_names, "%s", l->netns) < 0) {
+			/* keep the two lists the same length */
+			strv_free(d->netns_netdevs);
+			strv_free(d->netns_names);
+			d->netns_netdevs = d->netns_names = NULL;
+		}
+	}
+	if (found.incomplete)
+		pci_tree_warn(t, "netdevs in other network namespaces may be missing: %s", found.incomplete);
+	netns_found_done(&found);
+	strv_free(addrs);
+}
+
 int inventory_load(const struct inventory_opts *opts, struct pci_tree **ret)
 {
 	const char *root = opts->sysfs_root ? opts->sysfs_root : SYSFS_DEFAULT_ROOT;
@@ -119,8 +156,13 @@ int inventory_load(const struct inventory_opts *opts, struct pci_tree **ret)
 		return r;
 	if (opts->names)
 		add_names(t);
-	if (opts->netlink)
+	if (opts->netlink) {
 		add_link_info(t, opts);
+		/* The namespaces are the live host's: not with a kernel played by
+		 * a test. */
+		if (!opts->get_link)
+			add_netns_netdevs(t);
+	}
 	*ret = t;
 	return 0;
 }

@@ -2,7 +2,8 @@
  *
  * Owns: loading a pci_tree (sysfs/) and decorating it with vendor/device
  * names (libpci's pci.ids, included here only) and with each PF's netlink
- * view of its VFs (netlink/), and resolving the DEV arguments users type:
+ * view of its VFs and the netdevs functions have in other network
+ * namespaces (netlink/), and resolving the DEV arguments users type:
  * a netdev name, a PCI address, or PF#N for VF N of a PF. */
 #pragma once
 

@@ -41,24 +41,6 @@ static unsigned env_settle_ms(const struct lifecycle_env *env)
 	return env->settle_ms ? env->settle_ms : LIFECYCLE_SETTLE_MS;
 }
 
-/* "a; b; c" (a fresh string, NULL on ENOMEM). */
-static char *strv_join(char *const *v, const char *sep)
-{
-	size_t len = 1;
-	for (size_t i = 0; v && v[i]; i++)
-		len += strlen(v[i]) + strlen(sep);
-	char *s = malloc(len);
-	if (!s)
-		return NULL;
-	s[0] = '\0';
-	for (size_t i = 0; v && v[i]; i++) {
-		if (i)
-			strcat(s, sep);
-		strcat(s, v[i]);
-	}
-	return s;
-}
-
 /* Moves every string of *from to the end of *to. */
 static int strv_move(char ***to, char ***from)
 {
@@ -269,6 +251,12 @@ int lifecycle_rtnl_link_usage(void *userdata, const char *ifname, struct link_us
 	return rtnl_link_usage(rt->nl, ifname, ret);
 }
 
+int lifecycle_rtnl_netns(void *userdata, char *const *devs, struct netns_found *ret)
+{
+	(void)userdata;
+	return rtnl_netns_find(devs, ret);
+}
+
 void lifecycle_rtnl_done(struct lifecycle_rtnl *r)
 {
 	if (!r)
@@ -334,10 +322,71 @@ static int netdevs_in_use(const struct lifecycle_env *env, const struct pci_func
 	return 0;
 }
 
+/* One search of the other namespaces for those of devs whose netdev may be
+ * there; *found stays empty when there is nothing to look for (or no
+ * provider). */
+static int netns_lookup(const struct lifecycle_env *env, struct pci_function *const *devs, size_t n,
+			struct netns_found *found)
+{
+	*found = (struct netns_found){0};
+	if (!env->netns)
+		return 0;
+	char **addrs = NULL;
+	int r = 0;
+	for (size_t i = 0; i < n && r >= 0; i++)
+		if (pci_function_netdev_may_be_elsewhere(devs[i]))
+			r = strv_pushf(&addrs, "%s", devs[i]->addr);
+	if (r >= 0 && addrs)
+		r = env->netns(env->netns_data, addrs, found);
+	strv_free(addrs);
+	if (r < 0 && r != -ENOMEM) {
+		/* The search could not even start: nothing is ruled out. */
+		netns_found_done(found);
+		if (asprintf(&found->incomplete, "cannot look for them: %s", strerror(-r)) < 0) {
+			found->incomplete = NULL;
+			return -ENOMEM;
+		}
+		r = 0;
+	}
+	return r;
+}
+
+/* Appends one reason per netdev of d found in another namespace; when the
+ * search may have missed it, that it cannot tell (better refuse than take
+ * a container's interface). what as for netdevs_in_use(). */
+static int netns_in_use(const struct netns_found *found, const struct pci_function *d, const char *what,
+			char ***reasons)
+{
+	if (!pci_function_netdev_may_be_elsewhere(d))
+		return 0;
+	int r;
+	const struct netns_netdev *l = NULL;
+	bool any = false;
+	while ((l = netns_found_next(found, d->addr, l))) {
+		any = true;
+		if (what)
+			r = strv_pushf(reasons, "%s has its netdev %s in network namespace %s (a container has it)",
+				       what, l->ifname, l->netns);
+		else
+			r = strv_pushf(reasons, "its netdev %s is in network namespace %s (a container has it)",
+				       l->ifname, l->netns);
+		if (r < 0)
+			return r;
+	}
+	if (any || !found->incomplete)
+		return 0;
+	if (what)
+		return strv_pushf(reasons, "cannot tell whether %s has its netdev in another network namespace: %s",
+				  what, found->incomplete);
+	return strv_pushf(reasons, "cannot tell whether its netdev is in another network namespace: %s",
+			  found->incomplete);
+}
+
 /* Appends one reason per VF of pf that destroying it would take from its
  * user: bound to vfio-pci (a VM or a DPDK application has it), held by a
- * consumer, or a netdev the host uses. */
-static int vfs_in_use(const struct lifecycle_env *env, const struct pci_function *pf, char ***reasons)
+ * consumer, a netdev the host uses, or a netdev in another namespace. */
+static int vfs_in_use_found(const struct lifecycle_env *env, const struct pci_function *pf,
+			    const struct netns_found *found, char ***reasons)
 {
 	int r;
 	for (size_t i = 0; i < pf->n_vfs; i++) {
@@ -361,8 +410,20 @@ static int vfs_in_use(const struct lifecycle_env *env, const struct pci_function
 		}
 		if ((r = netdevs_in_use(env, vf, what, reasons)) < 0)
 			return r;
+		if ((r = netns_in_use(found, vf, what, reasons)) < 0)
+			return r;
 	}
 	return 0;
+}
+
+static int vfs_in_use(const struct lifecycle_env *env, const struct pci_function *pf, char ***reasons)
+{
+	struct netns_found found;
+	int r = netns_lookup(env, pf->vfs, pf->n_vfs, &found);
+	if (r >= 0)
+		r = vfs_in_use_found(env, pf, &found, reasons);
+	netns_found_done(&found);
+	return r;
 }
 
 /* Turns collected reasons into a refusal, or (force) into overridden notes. */
@@ -748,6 +809,8 @@ void bind_result_done(struct bind_result *r)
 	free(r->target);
 	free(r->vfio_device);
 	strv_free(r->overridden);
+	strv_free(r->destroyed);
+	strv_free(r->destroyed_addrs);
 	*r = (struct bind_result){.iommu_group = -1};
 }
 
@@ -855,12 +918,20 @@ static int bind_refusals(const struct lifecycle_env *env, const struct pci_funct
 	 * next, the current one goes, and its links with it. */
 	if (r >= 0 && p->current)
 		r = netdevs_in_use(env, dev, NULL, &reasons);
+	if (r >= 0 && p->current && pci_function_netdev_may_be_elsewhere(dev)) {
+		struct pci_function *one[] = {(struct pci_function *)dev};
+		struct netns_found found;
+		if ((r = netns_lookup(env, one, 1, &found)) >= 0)
+			r = netns_in_use(&found, dev, NULL, &reasons);
+		netns_found_done(&found);
+	}
+	/* Unbinding the PF's driver disables SR-IOV: a count change to 0. */
 	if (r >= 0 && p->current && dev->is_pf && dev->n_vfs > 0) {
 		char **vf_reasons = NULL;
 		r = vfs_in_use(env, dev, &vf_reasons);
 		for (size_t i = 0; r >= 0 && vf_reasons && vf_reasons[i]; i++)
-			r = strv_pushf(&reasons, "unbinding %s from %s destroys its VFs, and %s", dev->addr, p->current,
-				       vf_reasons[i]);
+			r = strv_pushf(&reasons, "unbinding %s from %s destroys its %zu VF%s, and %s", dev->addr,
+				       p->current, dev->n_vfs, dev->n_vfs == 1 ? "" : "s", vf_reasons[i]);
 		strv_free(vf_reasons);
 	}
 	if (r < 0) {
@@ -1089,6 +1160,32 @@ static int bind_undo(const struct lifecycle_env *env, const struct pci_function 
 	return r;
 }
 
+/* After a PF left its driver: which of the scan's VFs are gone, and their
+ * bind records with them (a new VF will reuse the address). */
+static int note_destroyed_vfs(const struct lifecycle_env *env, const struct pci_function *dev,
+			      const struct bind_plan *p, struct bind_result *res)
+{
+	if (!p->current || !dev->is_pf)
+		return 0;
+	for (size_t i = 0; i < dev->n_vfs; i++) {
+		const struct pci_function *vf = dev->vfs[i];
+		_cleanup_free_ char *path = dev_path(env, vf->addr, "");
+		if (!path)
+			return -ENOMEM;
+		struct stat st;
+		if (stat(path, &st) == 0)
+			continue; /* still there (the driver kept VFs it could not free) */
+		char label[LIFECYCLE_LABEL_MAX];
+		int r = strv_pushf(&res->destroyed, "VF %u %s", vf->vf_index, lifecycle_label(vf, label));
+		if (r >= 0)
+			r = strv_pushf(&res->destroyed_addrs, "%s", vf->addr);
+		if (r < 0)
+			return r;
+		(void)lifecycle_record_forget(env, vf->addr);
+	}
+	return 0;
+}
+
 static int bind_apply(const struct lifecycle_env *env, const struct pci_function *dev,
 		      const struct bind_request *req, const struct bind_plan *p, struct bind_result *ret,
 		      char **ret_error)
@@ -1184,6 +1281,8 @@ static int bind_apply(const struct lifecycle_env *env, const struct pci_function
 			     "loaded?%s)", label, probe_note);
 		return bind_undo(env, dev, p, saved_record, ret, -EIO, ret_error);
 	}
+	if ((r = note_destroyed_vfs(env, dev, p, ret)) < 0)
+		return r;
 	if (p->kernel) {
 		/* The remembered driver came back through driver_override; now that
 		 * it is bound the override goes, so that the kernel decides again

@@ -7,10 +7,11 @@
  * of the driver a bind replaced so that "kernel" can bring it back. And the
  * refusal rules that keep both from pulling a device from under its user:
  *   - destroying VFs (any change from a non-zero count, or unbinding their
- *     PF) while one is bound to vfio-pci, held by a consumer, or has a
- *     netdev that is up with IP addresses;
+ *     PF) while one is bound to vfio-pci, held by a consumer, has a netdev
+ *     that is up with IP addresses, or has its netdev in another network
+ *     namespace (a container has it);
  *   - binding a device whose own netdev is up with addresses or routes (the
- *     host would lose that network);
+ *     host would lose that network) or is in another network namespace;
  *   - binding to vfio-pci while other members of the IOMMU group are bound
  *     to host drivers (the group would not be viable for a VM).
  * `force` overrides the refusals, never the kernel.
@@ -46,6 +47,9 @@ typedef int (*lifecycle_link_usage_fn)(void *userdata, const char *ifname, struc
 /* Whether a consumer holds dev: 1 with a description in *ret_holder (e.g.
  * "VM web1", the caller frees it), 0 when free, or -errno. */
 typedef int (*lifecycle_consumer_fn)(void *userdata, const struct pci_function *dev, char **ret_holder);
+/* Where the netdevs of devs (PCI addresses, NULL-terminated) are in other
+ * network namespaces (see rtnl_netns_find): 0 with *ret filled, or -errno. */
+typedef int (*lifecycle_netns_fn)(void *userdata, char *const *devs, struct netns_found *ret);
 /* Writes value to the sysfs attribute at path: 0 or the kernel's -errno. */
 typedef int (*lifecycle_write_fn)(void *userdata, const char *path, const char *value);
 
@@ -68,6 +72,12 @@ struct lifecycle_env {
 	 * links this kernel does not have). */
 	lifecycle_link_usage_fn link_usage;
 	void *link_usage_data;
+	/* NULL: netdevs moved into other network namespaces are not looked
+	 * for. Otherwise a network function bound to a host driver that has
+	 * no netdev here is looked up there: a netdev found in a container
+	 * counts as in use, whatever is on it. */
+	lifecycle_netns_fn netns;
+	void *netns_data;
 	/* The ledger of consumers (VMs, containers) plugs in here; until it
 	 * exists this stays NULL and no VF counts as held. */
 	lifecycle_consumer_fn consumer;
@@ -85,6 +95,8 @@ struct lifecycle_rtnl {
 	struct rtnl *nl;
 };
 int lifecycle_rtnl_link_usage(void *userdata, const char *ifname, struct link_usage *ret);
+/* A netns provider over rtnetlink (every namespace of this host). */
+int lifecycle_rtnl_netns(void *userdata, char *const *devs, struct netns_found *ret);
 void lifecycle_rtnl_done(struct lifecycle_rtnl *r);
 
 /* The state folder of env (bind records, the locks of lock/). */
@@ -162,6 +174,11 @@ struct bind_result {
 	int32_t iommu_group;  /* -1: none */
 	char *vfio_device;    /* "/dev/vfio/12" after a vfio-pci bind */
 	char **overridden;    /* refusal reasons that force overrode */
+	/* A PF moved off its driver takes its VFs with it (a count change to
+	 * 0, under the numvfs rules): the VFs of the scan that are gone now,
+	 * as "VF 0 eth2 (0000:01:10.0)". */
+	char **destroyed;
+	char **destroyed_addrs; /* their addresses, in the same order */
 };
 void bind_result_done(struct bind_result *r);
 

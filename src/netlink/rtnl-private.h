@@ -24,6 +24,10 @@ struct rtnl {
 /* Sends one datagram (a request, or a batch of them) to the kernel. */
 int rtnl_send(struct rtnl *nl, const void *buf, size_t len);
 
+/* A handle on an already created NETLINK_ROUTE socket (one opened in
+ * another network namespace); takes fd, closing it on failure too. */
+int rtnl_open_fd(int fd, struct rtnl **ret);
+
 /* Sends one request (seq is set here) and runs cb on every answer until the
  * kernel is done: one reply, the end of a dump (NLM_F_DUMP), or an ack
  * (NLM_F_ACK). A kernel error comes back as -errno, with its ext-ack text
@@ -48,6 +52,7 @@ struct rtnl_attr_table {
 };
 int rtnl_attr_collect_cb(const struct nlattr *attr, void *data);
 
-/* Puts an RTM_GETLINK request for IFNAME in buf (MNL_SOCKET_BUFFER_SIZE
- * bytes) with the given IFLA_EXT_MASK (RTEXT_FILTER_*). */
+/* Puts an RTM_GETLINK request for IFNAME (NULL: a dump of every link) in
+ * buf (MNL_SOCKET_BUFFER_SIZE bytes) with the given IFLA_EXT_MASK
+ * (RTEXT_FILTER_*). */
 struct nlmsghdr *rtnl_getlink_request(void *buf, const char *ifname, uint32_t ext_mask);

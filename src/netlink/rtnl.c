@@ -17,6 +17,22 @@
  * read, so this is only the starting size. */
 #define RTNL_RECV_INITIAL (128 * 1024)
 
+/* Binds nl->sock and readies the handle. */
+static int rtnl_setup(struct rtnl *nl)
+{
+	/* Extended acks carry the kernel's reason text ("VF VLAN ... not supported"). */
+	int one = 1;
+	(void)mnl_socket_setsockopt(nl->sock, NETLINK_EXT_ACK, &one, sizeof(one));
+	(void)mnl_socket_setsockopt(nl->sock, NETLINK_CAP_ACK, &one, sizeof(one));
+	if (mnl_socket_bind(nl->sock, 0, MNL_SOCKET_AUTOPID) < 0)
+		return -errno;
+	nl->portid = mnl_socket_get_portid(nl->sock);
+	nl->seq = (uint32_t)time(NULL);
+	nl->buf_size = RTNL_RECV_INITIAL;
+	nl->buf = malloc(nl->buf_size);
+	return nl->buf ? 0 : -ENOMEM;
+}
+
 int rtnl_open(struct rtnl **ret)
 {
 	struct rtnl *nl = calloc(1, sizeof(*nl));
@@ -28,22 +44,31 @@ int rtnl_open(struct rtnl **ret)
 		r = -errno;
 		goto fail;
 	}
-	/* Extended acks carry the kernel's reason text ("VF VLAN ... not supported"). */
-	int one = 1;
-	(void)mnl_socket_setsockopt(nl->sock, NETLINK_EXT_ACK, &one, sizeof(one));
-	(void)mnl_socket_setsockopt(nl->sock, NETLINK_CAP_ACK, &one, sizeof(one));
-	if (mnl_socket_bind(nl->sock, 0, MNL_SOCKET_AUTOPID) < 0) {
+	if ((r = rtnl_setup(nl)) < 0)
+		goto fail;
+	*ret = nl;
+	return 0;
+fail:
+	rtnl_close(nl);
+	return r;
+}
+
+int rtnl_open_fd(int fd, struct rtnl **ret)
+{
+	struct rtnl *nl = calloc(1, sizeof(*nl));
+	if (!nl) {
+		close(fd);
+		return -ENOMEM;
+	}
+	int r;
+	nl->sock = mnl_socket_fdopen(fd);
+	if (!nl->sock) {
 		r = -errno;
+		close(fd);
 		goto fail;
 	}
-	nl->portid = mnl_socket_get_portid(nl->sock);
-	nl->seq = (uint32_t)time(NULL);
-	nl->buf_size = RTNL_RECV_INITIAL;
-	nl->buf = malloc(nl->buf_size);
-	if (!nl->buf) {
-		r = -ENOMEM;
+	if ((r = rtnl_setup(nl)) < 0)
 		goto fail;
-	}
 	*ret = nl;
 	return 0;
 fail:
@@ -456,10 +481,11 @@ struct nlmsghdr *rtnl_getlink_request(void *buf, const char *ifname, uint32_t ex
 {
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	nlh->nlmsg_type = RTM_GETLINK;
-	nlh->nlmsg_flags = NLM_F_REQUEST;
+	nlh->nlmsg_flags = NLM_F_REQUEST | (ifname ? 0 : NLM_F_DUMP);
 	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
 	ifi->ifi_family = AF_UNSPEC;
-	mnl_attr_put_strz(nlh, IFLA_IFNAME, ifname);
+	if (ifname)
+		mnl_attr_put_strz(nlh, IFLA_IFNAME, ifname);
 	mnl_attr_put_u32(nlh, IFLA_EXT_MASK, ext_mask);
 	return nlh;
 }

@@ -145,6 +145,40 @@ bool rtnl_route_counts_for(const struct nlmsghdr *nlh, uint32_t ifindex);
 /* Up, with at least one address (link-local ones aside) or route. */
 bool link_usage_carries_traffic(const struct link_usage *u);
 
+/* --- Netdevs in other network namespaces (rtnl-netns.c) ---------------- */
+
+/* The bounds of one search: process entries of /proc looked at, and
+ * namespaces dumped. */
+#define RTNL_NETNS_MAX_PROCS 100000
+#define RTNL_NETNS_MAX 4096
+
+/* A link of another network namespace whose parent device is a PCI
+ * function (a VF's netdev moved into a container). */
+struct netns_netdev {
+	char dev[64];             /* the PCI function: "0000:01:10.0" */
+	char ifname[IF_NAMESIZE]; /* its name in that namespace */
+	uint32_t ifindex;
+	unsigned flags;           /* IFF_* */
+	char netns[96];           /* "c1" (its name in /run/netns) or "pid 4242 (sleep)" */
+};
+struct netns_found {
+	struct netns_netdev *links;
+	size_t n;
+	/* NULL, or why links may be missing (a namespace that could not be
+	 * entered, a bound reached, a kernel that does not name parents). */
+	char *incomplete;
+};
+/* Looks through every network namespace of the host but the caller's
+ * (/run/netns, then /proc/PID/ns/net, each namespace once) for links whose
+ * parent is one of devs (PCI addresses, NULL-terminated). Needs
+ * CAP_SYS_ADMIN to enter them. -errno only when the search cannot start
+ * (/proc unreadable) or on ENOMEM. */
+int rtnl_netns_find(char *const *devs, struct netns_found *ret);
+void netns_found_done(struct netns_found *f);
+/* The links of dev, one after the other: after NULL gives the first. */
+const struct netns_netdev *netns_found_next(const struct netns_found *f, const char *dev,
+					    const struct netns_netdev *after);
+
 /* Link events (RTM_NEWLINK/RTM_DELLINK multicast), for the daemon to notice
  * drift: the kernel announces every VF setting change on the PF's link. */
 struct rtnl_monitor;

@@ -99,6 +99,15 @@ json_t *json_pci_function(const struct pci_function *d)
 	json_object_set_new(o, "driver", json_str_or_null(d->driver));
 	json_object_set_new(o, "driver_override", json_str_or_null(d->driver_override));
 	json_object_set_new(o, "netdevs", json_strv(d->netdevs));
+	/* netdevs in other network namespaces: [{"name": "eth4", "netns": "c1"}] */
+	json_t *elsewhere = json_array();
+	for (size_t i = 0; d->netns_netdevs && d->netns_netdevs[i]; i++) {
+		json_t *e = json_object();
+		json_object_set_new(e, "name", json_string(d->netns_netdevs[i]));
+		json_object_set_new(e, "netns", json_string(d->netns_names[i]));
+		json_array_append_new(elsewhere, e);
+	}
+	json_object_set_new(o, "netns_netdevs", elsewhere);
 	json_object_set_new(o, "numa_node", d->numa_node >= 0 ? json_integer(d->numa_node) : json_null());
 	json_object_set_new(o, "iommu_group", d->iommu_group >= 0 ? json_integer(d->iommu_group) : json_null());
 	json_t *peers = json_array();

@@ -33,6 +33,14 @@ static void join_netdevs(const struct pci_function *d, char *buf, size_t len)
 			break;
 		used += (size_t)n;
 	}
+	/* and those in other network namespaces, with the namespace */
+	for (size_t i = 0; d->netns_netdevs && d->netns_netdevs[i]; i++) {
+		int n = snprintf(buf + used, len - used, "%s%s (netns %s)", used ? "," : "", d->netns_netdevs[i],
+				 d->netns_names[i]);
+		if (n < 0 || (size_t)n >= len - used)
+			break;
+		used += (size_t)n;
+	}
 	if (!buf[0])
 		snprintf(buf, len, "-");
 }

@@ -76,6 +76,8 @@ static void pci_function_free(struct pci_function *d)
 	free(d->driver);
 	free(d->driver_override);
 	strv_free(d->netdevs);
+	strv_free(d->netns_netdevs);
+	strv_free(d->netns_names);
 	free(d->group_peers);
 	free(d->vfs);
 	free(d->link);
@@ -494,6 +496,12 @@ fail:
 	closedir(dir);
 	pci_tree_free(t);
 	return r;
+}
+
+bool pci_function_netdev_may_be_elsewhere(const struct pci_function *d)
+{
+	return (d->class_code >> 16) == PCI_CLASS_NETWORK && d->driver && strcmp(d->driver, "vfio-pci") != 0 &&
+	       strcmp(d->driver, "pci-stub") != 0 && !(d->netdevs && d->netdevs[0]);
 }
 
 struct pci_function *pci_tree_find_netdev(const struct pci_tree *t, const char *name)

@@ -54,6 +54,12 @@ struct pci_function {
 	char **netdevs;        /* NULL-terminated; NULL when none */
 	uint8_t netdev_mac[6]; /* net/NETDEVS[0]/address: the MAC the netdev itself carries */
 	unsigned netdev_mac_len; /* 6, or 0 when there is no netdev or its address is unreadable */
+	/* Netdevs of this function in other network namespaces (a VF's netdev
+	 * moved into a container): names, and at the same index the name of
+	 * the namespace ("c1", "pid 4242 (sleep)"). Filled from rtnetlink by
+	 * inventory/, never by the scan: sysfs shows this namespace's only. */
+	char **netns_netdevs;
+	char **netns_names;
 	int32_t numa_node;     /* -1 when unknown or not NUMA */
 	int32_t iommu_group;   /* -1 when not in a group (IOMMU off) */
 	struct pci_function **group_peers; /* every member of the group, this one included */
@@ -84,6 +90,10 @@ void pci_tree_free(struct pci_tree *t);
 struct pci_function *pci_tree_find_addr(const struct pci_tree *t, const char *addr);
 /* The device whose net/ folder holds netdev NAME. */
 struct pci_function *pci_tree_find_netdev(const struct pci_tree *t, const char *name);
+/* A network function bound to a host driver (not vfio-pci or pci-stub,
+ * which hold a device for user space) has a netdev: when this namespace
+ * shows none, it may be in another network namespace. */
+bool pci_function_netdev_may_be_elsewhere(const struct pci_function *d);
 /* VF N of a PF, or NULL. */
 struct pci_function *pci_function_vf(const struct pci_function *pf, uint32_t index);
 

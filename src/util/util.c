@@ -298,3 +298,20 @@ int mkdir_p(const char *path, mode_t mode)
 		return -errno;
 	return 0;
 }
+
+char *strv_join(char *const *v, const char *sep)
+{
+	size_t len = 1;
+	for (size_t i = 0; v && v[i]; i++)
+		len += strlen(v[i]) + strlen(sep);
+	char *s = malloc(len);
+	if (!s)
+		return NULL;
+	s[0] = '\0';
+	for (size_t i = 0; v && v[i]; i++) {
+		if (i)
+			strcat(s, sep);
+		strcat(s, v[i]);
+	}
+	return s;
+}

@@ -87,3 +87,5 @@ int strv_push(char ***v, char *s); /* takes s; frees it on failure */
 int strv_pushf(char ***v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 bool strv_contains(char *const *v, const char *s);
 void strv_sort(char **v);
+/* "a; b; c": the strings joined by sep (a fresh string, NULL on ENOMEM). */
+char *strv_join(char *const *v, const char *sep);

@@ -63,6 +63,13 @@ struct fixture {
 	int usage_error;
 	/* consumer fake */
 	const char *held_addr;
+	/* netns fake: netdevs in other network namespaces */
+	struct netns_netdev netns[4];
+	size_t n_netns;
+	const char *netns_incomplete;
+	int netns_error;
+	int netns_calls;
+	char netns_asked[256]; /* the addresses of the last call, space-separated */
 };
 
 /* --- the simulator ------------------------------------------------------ */
@@ -185,6 +192,9 @@ static int sim_numvfs(struct sim *s, const char *pf, const char *value)
 	assert_int_equal(read_u32_rel(s, rel, 16, &vendor), 0);
 	snprintf(rel, sizeof(rel), "bus/pci/devices/%s/sriov_drivers_autoprobe", pf);
 	assert_int_equal(read_u32_rel(s, rel, 0, &autoprobe), 0);
+	uint32_t class_code; /* VFs are of their PF's class */
+	snprintf(rel, sizeof(rel), "bus/pci/devices/%s/class", pf);
+	assert_int_equal(read_u32_rel(s, rel, 16, &class_code), 0);
 
 	if (n == 0) {
 		for (uint32_t i = 0; i < cur; i++) {
@@ -206,7 +216,7 @@ static int sim_numvfs(struct sim *s, const char *pf, const char *value)
 			assert_int_equal(fakesysfs_vf_address(pf, offset, stride, i, vf, sizeof(vf)), 0);
 			struct fake_dev d = {
 				.address = vf, .vendor = (uint16_t)vendor, .device = (uint16_t)vf_device,
-				.class_code = 0x020000, .numa_node = -1,
+				.class_code = class_code, .numa_node = -1,
 				.driver = autoprobe ? s->default_driver : NULL,
 			};
 			assert_int_equal(fakesysfs_add_device(s->root, &d), 0);
@@ -273,6 +283,14 @@ static int sim_write(void *userdata, const char *path, const char *value)
 		assert_int_equal(fakesysfs_unbind(s->root, value), 0);
 		if (strcmp(drv, "vfio-pci") == 0)
 			vfio_node(s, value, false);
+		/* a PF's driver disables SR-IOV when it lets go (igb_remove) */
+		char rel2[128];
+		uint32_t numvfs;
+		snprintf(rel2, sizeof(rel2), "bus/pci/devices/%s/sriov_numvfs", value);
+		if (read_u32_rel(s, rel2, 0, &numvfs) == 0 && numvfs > 0) {
+			s->n_numvfs_writes--; /* not a write of sriov_numvfs */
+			assert_int_equal(sim_numvfs(s, value, "0"), 0);
+		}
 		return 0;
 	}
 	if (strcmp(rel, "bus/pci/drivers_probe") == 0) {
@@ -318,6 +336,46 @@ static int fake_consumer(void *userdata, const struct pci_function *dev, char **
 	return 1;
 }
 
+static int fake_netns(void *userdata, char *const *devs, struct netns_found *ret)
+{
+	struct fixture *f = userdata;
+	f->netns_calls++;
+	f->netns_asked[0] = '\0';
+	for (size_t i = 0; devs[i]; i++)
+		snprintf(f->netns_asked + strlen(f->netns_asked), sizeof(f->netns_asked) - strlen(f->netns_asked),
+			 "%s%s", i ? " " : "", devs[i]);
+	*ret = (struct netns_found){0};
+	if (f->netns_error)
+		return f->netns_error;
+	for (size_t i = 0; i < f->n_netns; i++) {
+		if (!strv_contains(devs, f->netns[i].dev))
+			continue;
+		ret->links = realloc(ret->links, (ret->n + 1) * sizeof(*ret->links));
+		assert_non_null(ret->links);
+		ret->links[ret->n++] = f->netns[i];
+	}
+	if (f->netns_incomplete)
+		ret->incomplete = strdup(f->netns_incomplete);
+	return 0;
+}
+
+/* Moves a VF's netdev into a container, as `ip link set NAME netns NS`
+ * does: it leaves the VF's net/ folder; the fake namespaces list it. */
+static void move_to_netns(struct fixture *f, const char *addr, const char *ifname, const char *ns)
+{
+	char rel[128];
+	snprintf(rel, sizeof(rel), "bus/pci/devices/%s/net", addr);
+	assert_int_equal(fakesysfs_remove(f->sys, rel), 0);
+	snprintf(rel, sizeof(rel), "class/net/%s", ifname);
+	assert_int_equal(fakesysfs_remove(f->sys, rel), 0);
+	assert_true(f->n_netns < ARRAY_SIZE(f->netns));
+	struct netns_netdev *l = &f->netns[f->n_netns++];
+	*l = (struct netns_netdev){.ifindex = 40 + (uint32_t)f->n_netns};
+	snprintf(l->dev, sizeof(l->dev), "%s", addr);
+	snprintf(l->ifname, sizeof(l->ifname), "%s", ifname);
+	snprintf(l->netns, sizeof(l->netns), "%s", ns);
+}
+
 /* --- fixture ------------------------------------------------------------- */
 
 static int setup(void **state)
@@ -337,6 +395,7 @@ static int setup(void **state)
 	f->env = (struct lifecycle_env){
 		.sysfs_root = f->sys, .state_dir = f->state, .vfio_dir = f->vfio,
 		.link_usage = fake_link_usage, .link_usage_data = f,
+		.netns = fake_netns, .netns_data = f,
 		.write = sim_write, .write_data = &f->sim,
 		.settle_ms = 20, /* the simulator's drivers never let go late */
 		.clock = {.now_ns = sim_now_ns, .sleep_until_ns = sim_sleep_until_ns, .userdata = &f->sim},
@@ -1140,10 +1199,203 @@ static void test_bind_pf_with_vfs_in_use(void **state)
 	_cleanup_free_ char *error = NULL;
 	assert_int_equal(lifecycle_bind_check(&f->env, find(t, "eth0"), &req, NULL, &error), -EBUSY);
 	assert_string_equal(error, "eth0 (0000:01:00.0): binding to vfio-pci refused: unbinding 0000:01:00.0 from igb "
-				   "destroys its VFs, and VF 2 (0000:01:10.4) is bound to vfio-pci (--force to do it "
+				   "destroys its 3 VFs, and VF 2 (0000:01:10.4) is bound to vfio-pci (--force to do it "
 				   "anyway)");
 	pci_tree_free(t);
 }
+
+/* A PF moved off its driver takes its VFs: a count change to 0, allowed
+ * when none is in use, and the result says what it destroyed. */
+static void test_bind_pf_destroys_vfs(void **state)
+{
+	struct fixture *f = *state;
+	f->sim.kernel = true;
+	assert_int_equal(fakesysfs_add_driver(f->sys, "vfio-pci"), 0);
+	struct bind_record rec = {.driver = "igbvf", .vendor_id = 0x8086, .device_id = 0x10ca};
+	assert_int_equal(lifecycle_record_save(&f->env, IGB_VF1, &rec), 0);
+	struct pci_tree *t = scan(f);
+	struct bind_request req = {.driver = "vfio-pci", .vfio_wait_ms = 100};
+	struct bind_result res;
+	_cleanup_free_ char *error = NULL;
+	assert_int_equal(lifecycle_bind(&f->env, find(t, "eth0"), &req, &res, &error), 0);
+	assert_null(error);
+	assert_string_equal(res.driver_after, "vfio-pci");
+	assert_int_equal(strv_length(res.destroyed), 3);
+	assert_string_equal(res.destroyed[0], "VF 0 eth2 (0000:01:10.0)");
+	assert_string_equal(res.destroyed[1], "VF 1 eth3 (0000:01:10.2)");
+	assert_string_equal(res.destroyed[2], "VF 2 eth4 (0000:01:10.4)");
+	assert_string_equal(res.destroyed_addrs[2], IGB_VF2);
+	assert_null(res.overridden);
+	/* the destroyed VFs' records go with them */
+	assert_int_equal(lifecycle_record_load(&f->env, IGB_VF1, &rec), -ENOENT);
+	char numvfs[16];
+	read_attr(f, IGB_PF, "sriov_numvfs", numvfs, sizeof(numvfs));
+	assert_string_equal(numvfs, "0");
+	bind_result_done(&res);
+	pci_tree_free(t);
+
+	/* a VF's netdev has no addresses: not in use, nothing overridden; a
+	 * PF without VFs destroys nothing */
+	t = scan(f);
+	req.driver = LIFECYCLE_DRIVER_KERNEL;
+	assert_int_equal(lifecycle_bind(&f->env, find(t, IGB_PF), &req, &res, &error), 0);
+	assert_string_equal(res.driver_after, "igb");
+	assert_null(res.destroyed);
+	bind_result_done(&res);
+	pci_tree_free(t);
+}
+
+static void test_bind_pf_force_destroys_vfio_vf(void **state)
+{
+	struct fixture *f = *state;
+	f->sim.kernel = true;
+	put_on_vfio(f, IGB_VF0);
+	struct pci_tree *t = scan(f);
+	struct bind_request req = {.driver = "vfio-pci", .vfio_wait_ms = 100};
+	struct bind_result res;
+	char *error = NULL;
+	assert_int_equal(lifecycle_bind(&f->env, find(t, "eth0"), &req, &res, &error), -EBUSY);
+	assert_null(res.destroyed);
+	assert_int_equal(f->sim.n_log, 0);
+	free(error);
+	error = NULL;
+	bind_result_done(&res);
+	req.force = true;
+	assert_int_equal(lifecycle_bind(&f->env, find(t, "eth0"), &req, &res, &error), 0);
+	assert_int_equal(strv_length(res.overridden), 1);
+	assert_string_equal(res.overridden[0], "unbinding 0000:01:00.0 from igb destroys its 3 VFs, and VF 0 "
+					       "(0000:01:10.0) is bound to vfio-pci");
+	assert_int_equal(strv_length(res.destroyed), 3);
+	assert_string_equal(res.destroyed[0], "VF 0 0000:01:10.0"); /* on vfio-pci: no netdev */
+	bind_result_done(&res);
+	pci_tree_free(t);
+}
+
+/* --- netdevs in other network namespaces ------------------------------------ */
+
+static void test_numvfs_refuses_vf_in_netns(void **state)
+{
+	struct fixture *f = *state;
+	move_to_netns(f, IGB_VF1, "eth3", "c1");
+	struct pci_tree *t = scan(f);
+	assert_null(find(t, "eth0#1")->netdevs); /* gone from this namespace */
+	struct numvfs_request req = {.count = 2};
+	struct numvfs_result res;
+	char *error = NULL;
+	/* down, no address (the fake usage says so): in use all the same */
+	assert_int_equal(lifecycle_set_numvfs(&f->env, find(t, "eth0"), &req, &res, &error), -EBUSY);
+	assert_string_equal(error, "eth0 (0000:01:00.0): changing from 3 to 2 VFs destroys all 3 VFs first, but: "
+				   "VF 1 (0000:01:10.2) has its netdev eth3 in network namespace c1 (a container has "
+				   "it) (--force to do it anyway)");
+	/* one search, for the one VF whose netdev is not here */
+	assert_int_equal(f->netns_calls, 1);
+	assert_string_equal(f->netns_asked, IGB_VF1);
+	assert_int_equal(f->sim.n_log, 0);
+	free(error);
+	error = NULL;
+	numvfs_result_done(&res);
+
+	/* to 0 too, and a process's namespace is named by its pid */
+	snprintf(f->netns[0].netns, sizeof(f->netns[0].netns), "pid 4242 (sleep)");
+	req.count = 0;
+	assert_int_equal(lifecycle_numvfs_check(&f->env, find(t, "eth0"), &req, NULL, &error), -EBUSY);
+	assert_non_null(strstr(error, "VF 1 (0000:01:10.2) has its netdev eth3 in network namespace pid 4242 (sleep)"));
+	free(error);
+	error = NULL;
+
+	/* --force goes ahead and says what it overrode */
+	req.count = 2;
+	req.force = true;
+	req.timeout_ms = 50;
+	assert_int_equal(lifecycle_set_numvfs(&f->env, find(t, "eth0"), &req, &res, &error), 0);
+	assert_int_equal(strv_length(res.overridden), 1);
+	assert_string_equal(res.overridden[0], "VF 1 (0000:01:10.2) has its netdev eth3 in network namespace "
+					       "pid 4242 (sleep) (a container has it)");
+	numvfs_result_done(&res);
+	pci_tree_free(t);
+}
+
+static void test_netns_search_incomplete(void **state)
+{
+	struct fixture *f = *state;
+	/* the VF's netdev is nowhere this search could see */
+	move_to_netns(f, IGB_VF1, "eth3", "c1");
+	f->n_netns = 0;
+	struct pci_tree *t = scan(f);
+	struct numvfs_request req = {.count = 0};
+	char *error = NULL;
+	/* a complete search that finds nothing: nothing in use */
+	assert_int_equal(lifecycle_numvfs_check(&f->env, find(t, "eth0"), &req, NULL, &error), 0);
+	/* an incomplete one: cannot tell, so refused */
+	f->netns_incomplete = "2 network namespaces could not be looked into (pid 7 (init): Operation not permitted)";
+	assert_int_equal(lifecycle_numvfs_check(&f->env, find(t, "eth0"), &req, NULL, &error), -EBUSY);
+	assert_string_equal(error, "eth0 (0000:01:00.0): changing from 3 to 0 VFs destroys all 3 VFs first, but: "
+				   "cannot tell whether VF 1 (0000:01:10.2) has its netdev in another network namespace: "
+				   "2 network namespaces could not be looked into (pid 7 (init): Operation not "
+				   "permitted) (--force to do it anyway)");
+	free(error);
+	error = NULL;
+	/* a search that could not start */
+	f->netns_incomplete = NULL;
+	f->netns_error = -EACCES;
+	assert_int_equal(lifecycle_numvfs_check(&f->env, find(t, "eth0"), &req, NULL, &error), -EBUSY);
+	assert_non_null(strstr(error, "cannot tell whether VF 1 (0000:01:10.2) has its netdev in another network "
+				      "namespace: cannot look for them: Permission denied"));
+	free(error);
+	pci_tree_free(t);
+}
+
+static void test_netns_search_only_when_needed(void **state)
+{
+	struct fixture *f = *state;
+	/* every VF has its netdev here, or is on vfio-pci, or unbound, or is
+	 * no network function (NVMe): no namespace is looked into */
+	put_on_vfio(f, IGB_VF0);
+	assert_int_equal(fakesysfs_unbind(f->sys, IGB_VF2), 0);
+	struct pci_tree *t = scan(f);
+	struct numvfs_request req = {.count = 0, .force = true};
+	char *error = NULL;
+	assert_int_equal(lifecycle_numvfs_check(&f->env, find(t, "eth0"), &req, NULL, &error), 0);
+	pci_tree_free(t);
+	f->sim.kernel = true;
+	f->sim.default_driver = "nvme";
+	t = scan(f);
+	struct numvfs_result res;
+	req = (struct numvfs_request){.count = 2, .timeout_ms = 100};
+	assert_int_equal(lifecycle_set_numvfs(&f->env, find(t, NVME_PF), &req, &res, &error), 0);
+	numvfs_result_done(&res);
+	pci_tree_free(t);
+	t = scan(f);
+	req.count = 0;
+	assert_int_equal(lifecycle_numvfs_check(&f->env, find(t, NVME_PF), &req, NULL, &error), 0);
+	assert_int_equal(f->netns_calls, 0);
+	pci_tree_free(t);
+}
+
+static void test_bind_refuses_netdev_in_netns(void **state)
+{
+	struct fixture *f = *state;
+	assert_int_equal(fakesysfs_add_driver(f->sys, "vfio-pci"), 0);
+	move_to_netns(f, IGB_VF1, "eth3", "c1");
+	struct pci_tree *t = scan(f);
+	struct bind_request req = {.driver = "vfio-pci"};
+	char *error = NULL;
+	/* the VF itself: the container would lose its interface */
+	assert_int_equal(lifecycle_bind_check(&f->env, find(t, "eth0#1"), &req, NULL, &error), -EBUSY);
+	assert_string_equal(error, "0000:01:10.2: binding to vfio-pci refused: its netdev eth3 is in network "
+				   "namespace c1 (a container has it) (--force to do it anyway)");
+	free(error);
+	error = NULL;
+	/* its PF: the same, as a count change */
+	assert_int_equal(lifecycle_bind_check(&f->env, find(t, "eth0"), &req, NULL, &error), -EBUSY);
+	assert_string_equal(error, "eth0 (0000:01:00.0): binding to vfio-pci refused: unbinding 0000:01:00.0 from igb "
+				   "destroys its 3 VFs, and VF 1 (0000:01:10.2) has its netdev eth3 in network "
+				   "namespace c1 (a container has it) (--force to do it anyway)");
+	free(error);
+	assert_int_equal(f->sim.n_log, 0);
+	pci_tree_free(t);
+}
+
 
 /* --- the state record ------------------------------------------------------- */
 
@@ -1270,6 +1522,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bind_refuses_shared_group, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bind_refuses_used_netdev, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bind_pf_with_vfs_in_use, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bind_pf_destroys_vfs, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bind_pf_force_destroys_vfio_vf, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_numvfs_refuses_vf_in_netns, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_netns_search_incomplete, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_netns_search_only_when_needed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bind_refuses_netdev_in_netns, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_record, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_record_for_another_device_is_ignored, setup, teardown),
 	};

@@ -193,7 +193,7 @@ check_json "bind $pf_net#0 vfio-pci" 0 "$ctl" -j bind "$pf_net#0" vfio-pci
 j=$out
 printf '%s\n' "$j" | save bind-vfio.json
 check_eq "bind -j keys" "$(jq -c 'keys' <<<"$j")" \
-	'["address","changed","driver","driver_before","forced","iommu_group","restored","vfio_device"]'
+	'["address","changed","destroyed_vfs","driver","driver_before","forced","iommu_group","restored","vfio_device"]'
 check_eq "bind -j: what was done" "$(jq -c '[.address,.driver_before,.driver,.changed,.iommu_group,.vfio_device]' <<<"$j")" \
 	"[\"$vf0\",\"igbvf\",\"vfio-pci\",true,$g,\"/dev/vfio/$g\"]"
 check_eq "sysfs: VF 0 on vfio-pci" "$(drv "$vf0")" vfio-pci
@@ -308,6 +308,92 @@ check_contains "NVMe: refusal names the VF" "$out" "VF 0 ($nvf) is bound to vfio
 check_status "numvfs $nvme 0 --force (NVMe 2 -> 0)" 0 "$ctl" numvfs "$nvme" 0 --force
 check_eq "NVMe: no VFs, no links" "$(numvfs "$nvme"):$(links "$nvme")" "0:"
 check "NVMe: /dev/vfio/$ng is gone with the VF" test ! -e "/dev/vfio/$ng"
+
+# --- VF netdevs in other network namespaces (containers) -------------------------------
+# Moved out, a VF's netdev leaves its net/ folder and this namespace; the
+# oracle is /sbin/ip run in the namespace itself.
+check_status "numvfs $pf_net 4 (for the namespace checks)" 0 "$ctl" numvfs "$pf_net" 4
+check "all 4 VFs bound" wait_drivers "$pf" bound
+vf2=$(vf_n "$pf" 2)
+vf3=$(vf_n "$pf" 3)
+vf2_net=$(ls "$D/$vf2/net")
+vf3_net=$(ls "$D/$vf3/net")
+$IP netns add c1
+$IP link set "$vf2_net" netns c1
+$IP -n c1 addr add 198.51.100.2/24 dev "$vf2_net"
+$IP -n c1 link set "$vf2_net" up
+check "VF 2's netdev is in c1 (ip -n c1)" $IP -n c1 link show "$vf2_net"
+check_eq "sysfs: VF 2's net/ folder is empty here" "$(ls "$D/$vf2/net" 2>/dev/null)" ""
+idx_before=$(vf_ifindexes "$pf")
+check_status "numvfs $pf_net 2 refused: VF 2's netdev is in c1" 1 "$ctl" numvfs "$pf_net" 2
+keep "numvfs $pf_net 2" numvfs-refused-netns.txt
+check_contains "refusal names the VF, its netdev and the namespace" "$out" \
+	"VF 2 ($vf2) has its netdev $vf2_net in network namespace c1 (a container has it)"
+check_eq "refused: still 4 VFs" "$(numvfs "$pf")" 4
+check_eq "refused: the VFs here were not recreated" "$(vf_ifindexes "$pf")" "$idx_before"
+check "refused: the interface still exists in c1" $IP -n c1 link show "$vf2_net"
+check_contains "refused: its address is still on it" "$($IP -n c1 -4 -o addr show dev "$vf2_net")" "198.51.100.2/24"
+check_status "show $pf_net#2" 0 "$ctl" show "$pf_net#2"
+keep "show $pf_net#2" show-vf-in-netns.txt
+check_contains "show: the netdev and its namespace instead of -" "$out" "$vf2_net (netns c1)"
+check_json "show -j $pf_net#2" 0 "$ctl" -j show "$pf_net#2"
+check_eq "show -j: netns_netdevs" "$(jq -c '[.netdevs, .netns_netdevs]' <<<"$out")" \
+	"[[],[{\"name\":\"$vf2_net\",\"netns\":\"c1\"}]]"
+check_json "list -j" 0 "$ctl" -j list
+check_eq "list -j: VF 2 in c1" "$(jq -r --arg a "$vf2" '.pfs[].vfs[] | select(.address==$a) | .netns_netdevs[0].netns' <<<"$out")" c1
+# A namespace no name points to, held by a process; the netdev down, no address.
+unshare -n sleep 600 &
+holder=$!
+for _ in $(seq 50); do [ "$(readlink /proc/$holder/ns/net)" != "$(readlink /proc/self/ns/net)" ] && break; sleep 0.1; done
+$IP link set "$vf3_net" netns "$holder"
+check_eq "VF 3's netdev is in pid $holder's namespace, down, no address" \
+	"$(nsenter -t "$holder" -n $IP -o link show "$vf3_net" | grep -c 'state DOWN'):$(nsenter -t "$holder" -n $IP -o addr show dev "$vf3_net" | wc -l)" "1:0"
+check_status "numvfs $pf_net 0 refused: VF 3 in a process's namespace, no address" 1 "$ctl" numvfs "$pf_net" 0
+keep "numvfs $pf_net 0" numvfs-refused-netns-pid.txt
+check_contains "refusal names the pid that holds the namespace" "$out" \
+	"VF 3 ($vf3) has its netdev $vf3_net in network namespace pid $holder (sleep)"
+check_contains "... and VF 2 in c1 too" "$out" "VF 2 ($vf2) has its netdev $vf2_net in network namespace c1"
+check_status "bind $pf_net vfio-pci refused: moving the PF off igb destroys its VFs" 1 "$ctl" bind "$pf_net" vfio-pci
+keep "bind $pf_net vfio-pci" bind-pf-refused-netns.txt
+check_contains "refusal: the count and the VF in c1" "$out" \
+	"unbinding $pf from igb destroys its 4 VFs, and VF 2 ($vf2) has its netdev $vf2_net in network namespace c1"
+check_eq "refused: PF still on igb, 4 VFs" "$(drv "$pf"):$(numvfs "$pf")" "igb:4"
+check_status "bind VF 2 vfio-pci refused: its netdev is in c1" 1 "$ctl" bind "$vf2" vfio-pci
+check_contains "refusal: its netdev and namespace" "$out" "its netdev $vf2_net is in network namespace c1 (a container has it)"
+check_eq "refused: VF 2 still on igbvf" "$(drv "$vf2")" igbvf
+check "after all refusals: still in c1" $IP -n c1 link show "$vf2_net"
+# Give them back: nothing in use any more.
+$IP -n c1 link set "$vf2_net" netns 1
+nsenter -t "$holder" -n $IP link set "$vf3_net" netns 1
+kill "$holder"
+$IP netns del c1
+check "VF 2's netdev is back here" test -d "$D/$vf2/net/$vf2_net"
+
+# --- a PF with VFs moved off its driver: a count change to 0 ------------------------------
+vfs_before=$(links "$pf")
+check_json "bind $pf_net vfio-pci with 4 VFs none of which is in use" 0 "$ctl" -j bind "$pf_net" vfio-pci
+j=$out
+printf '%s\n' "$j" | save bind-pf-destroys.json
+check_eq "bind -j: the destroyed VFs are the ones sysfs had" "$(jq -r '.destroyed_vfs | join(" ")' <<<"$j")" "$vfs_before"
+check_eq "sysfs: PF on vfio-pci, 0 VFs, no links" "$(drv "$pf"):$(numvfs "$pf"):$(links "$pf")" "vfio-pci:0:"
+check_status "bind $pf kernel" 0 "$ctl" bind "$pf" kernel
+check_eq "PF back on igb" "$(drv "$pf")" igb
+check_status "numvfs $pf 3" 0 "$ctl" numvfs "$pf" 3
+check "the 3 VFs are bound" wait_drivers "$pf" bound
+check_status "bind $pf vfio-pci: text says what it destroys" 0 "$ctl" bind "$pf" vfio-pci
+keep "bind $pf vfio-pci" bind-pf-destroys.txt
+check_contains "text: igb -> vfio-pci" "$out" "igb -> vfio-pci"
+check_contains "text: destroys 3 VFs" "$out" "destroys 3 VFs: VF 0 "
+check_eq "sysfs: 0 VFs afterwards" "$(numvfs "$pf")" 0
+check_status "bind $pf kernel" 0 "$ctl" bind "$pf" kernel
+check_status "numvfs $pf 2" 0 "$ctl" numvfs "$pf" 2
+check "the 2 VFs are bound" wait_drivers "$pf" bound
+check_status "bind $pf#0 vfio-pci" 0 "$ctl" bind "$pf#0" vfio-pci
+check_status "bind $pf vfio-pci refused while VF 0 is on vfio-pci" 1 "$ctl" bind "$pf" vfio-pci
+check_contains "refusal: the count and the vfio-pci VF" "$out" \
+	"unbinding $pf from igb destroys its 2 VFs, and VF 0 ($(vf_n "$pf" 0)) is bound to vfio-pci"
+check_eq "refused: PF on igb, 2 VFs" "$(drv "$pf"):$(numvfs "$pf")" "igb:2"
+check_status "numvfs $pf 0 --force (cleanup)" 0 "$ctl" numvfs "$pf" 0 --force
 
 # --- a PF whose netdev carries the host's traffic --------------------------------------
 $IP link set "$pf1_net" up
