@@ -30,7 +30,7 @@ static int bind_opt(int opt, const char *arg, void *data)
 
 static json_t *bind_json(const struct pci_function *d, const struct bind_result *res)
 {
-	json_t *o = json_object();
+	json_t *o = json_document();
 	json_object_set_new(o, "address", json_string(d->addr));
 	json_object_set_new(o, "driver_before", json_str_or_null(res->driver_before));
 	json_object_set_new(o, "driver", json_str_or_null(res->driver_after));
@@ -111,7 +111,8 @@ int cmd_bind(struct cli *cli, int argc, char **argv)
 	r = lifecycle_bind(&env, d, &req, &res, &error);
 	lifecycle_rtnl_done(&rt);
 
-	for (size_t i = 0; res.overridden && res.overridden[i]; i++)
+	/* In JSON mode they are the document's "forced". */
+	for (size_t i = 0; !cli->json && res.overridden && res.overridden[i]; i++)
 		text_printf(stderr, "warning: --force: %s\n", res.overridden[i]);
 	int status = EXIT_OK;
 	if (r < 0) {

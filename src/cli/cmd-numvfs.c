@@ -107,37 +107,67 @@ static void print_outcome(const struct pci_function *pf, const struct numvfs_res
 						      : "");
 }
 
-static void print_warnings(const struct pci_function *pf, const struct numvfs_request *req,
-			   const struct numvfs_result *res)
+/* The outcome's warnings, one sentence each (stderr, or the JSON document). */
+static int outcome_warnings(const struct pci_function *pf, const struct numvfs_request *req,
+			    const struct numvfs_result *res, char ***ret)
 {
-	for (size_t i = 0; res->overridden && res->overridden[i]; i++)
-		text_printf(stderr, "warning: --force: %s\n", res->overridden[i]);
+	int r = 0;
+	for (size_t i = 0; r >= 0 && res->overridden && res->overridden[i]; i++)
+		r = strv_pushf(ret, "--force: %s", res->overridden[i]);
 	if (!res->changed)
-		return;
+		return r;
 	unsigned ms = req->timeout_ms;
-	if (res->links < res->after)
-		text_printf(stderr, "warning: %s: %u of %u virtfn links after %u.%03u s\n", pf->addr, res->links,
-			res->after, ms / 1000, ms % 1000);
-	for (size_t i = 0; res->no_driver && res->no_driver[i]; i++)
-		text_printf(stderr, "warning: VF %s has no driver after %u.%03u s although autoprobe is on (see the kernel log)\n",
-			res->no_driver[i], ms / 1000, ms % 1000);
+	if (r >= 0 && res->links < res->after)
+		r = strv_pushf(ret, "%s: %u of %u virtfn links after %u.%03u s", pf->addr, res->links, res->after,
+			       ms / 1000, ms % 1000);
+	for (size_t i = 0; r >= 0 && res->no_driver && res->no_driver[i]; i++)
+		r = strv_pushf(ret, "VF %s has no driver after %u.%03u s although autoprobe is on (see the kernel log)",
+			       res->no_driver[i], ms / 1000, ms % 1000);
+	return r;
 }
 
-/* Shows the PF as it is now, from a fresh scan. */
-static int print_pf(struct cli *cli, const char *addr)
+static json_t *numvfs_json(const char *addr, const struct numvfs_request *req, const struct numvfs_result *res,
+			   const char *error, const struct pci_tree *t, const struct pci_function *pf,
+			   char *const *warnings)
+{
+	json_t *o = json_document();
+	json_object_set_new(o, "address", json_string(addr));
+	json_object_set_new(o, "requested", json_integer(req->count));
+	json_object_set_new(o, "before", json_integer(res->before));
+	json_object_set_new(o, "after", json_integer(res->after));
+	json_object_set_new(o, "changed", json_boolean(res->changed));
+	json_object_set_new(o, "disabled_first", json_boolean(res->disabled_first));
+	json_object_set_new(o, "autoprobe_written", json_boolean(res->wrote_autoprobe));
+	json_object_set_new(o, "autoprobe", res->autoprobe < 0 ? json_null() : json_boolean(res->autoprobe));
+	json_object_set_new(o, "settled", json_boolean(res->settled));
+	json_object_set_new(o, "links", json_integer(res->links));
+	json_object_set_new(o, "no_driver", json_strv(res->no_driver));
+	json_object_set_new(o, "forced", json_strv(res->overridden));
+	json_object_set_new(o, "error", error ? json_string(error) : json_null());
+	json_object_set_new(o, "pf", pf ? json_pci_function(pf) : json_null());
+	json_t *w = json_strv(warnings);
+	for (size_t i = 0; t && t->warnings && t->warnings[i]; i++)
+		json_array_append_new(w, json_string(t->warnings[i]));
+	json_object_set_new(o, "warnings", w);
+	return o;
+}
+
+/* Shows the outcome and the PF as it is now, from a fresh scan. */
+static int print_pf(struct cli *cli, const char *addr, const struct numvfs_request *req,
+		    const struct numvfs_result *res, const char *error, char *const *warnings)
 {
 	struct pci_tree *t;
 	int r = cli_load_inventory(cli, true, false, &t);
 	if (r)
 		return r;
 	struct pci_function *pf = pci_tree_find_addr(t, addr);
-	if (!pf) {
+	if (!pf && !cli->json) {
 		pci_tree_free(t);
 		return cli_error("numvfs: %s is gone after the change", addr);
 	}
 	cli_print_warnings(cli, t);
 	if (cli->json)
-		r = cli_print_json("numvfs", json_pci_function(pf));
+		r = cli_print_json("numvfs", numvfs_json(addr, req, res, error, t, pf, warnings));
 	else
 		text_print_show(stdout, pf);
 	pci_tree_free(t);
@@ -196,15 +226,23 @@ int cmd_numvfs(struct cli *cli, int argc, char **argv)
 	int status = EXIT_OK;
 	if (r >= 0 && !cli->json)
 		print_outcome(pf, &res);
-	print_warnings(pf, &req, &res);
+	char **warnings = NULL;
+	if (outcome_warnings(pf, &req, &res, &warnings) < 0)
+		status = cli_error("numvfs: %s", strerror(ENOMEM));
+	for (size_t i = 0; !cli->json && warnings && warnings[i]; i++)
+		text_printf(stderr, "warning: %s\n", warnings[i]);
 	/* After a failure the PF is shown only when its VFs changed (the kernel
 	 * refused N after the old VFs were disabled, or enabled fewer). */
-	if (r >= 0 || res.after != res.before)
-		status = print_pf(cli, addr);
+	if (r >= 0 || res.after != res.before) {
+		int pr = print_pf(cli, addr, &req, &res, r < 0 ? (error ? error : strerror(-r)) : NULL, warnings);
+		if (status == EXIT_OK)
+			status = pr;
+	}
 	if (r < 0) {
 		cli_error("numvfs: %s", error ? error : strerror(-r));
 		status = EXIT_FAILED;
 	}
+	strv_free(warnings);
 	numvfs_result_done(&res);
 	pci_tree_free(t);
 	return status;

@@ -29,7 +29,7 @@ int cmd_show(struct cli *cli, int argc, char **argv)
 	cli_print_warnings(cli, t);
 	r = EXIT_OK;
 	if (cli->json)
-		r = cli_print_json("show", json_pci_function(d));
+		r = cli_print_json("show", json_show(t, d));
 	else
 		text_print_show(stdout, d);
 	pci_tree_free(t);

@@ -5,10 +5,9 @@
 #include "util/input.h"
 #include "util/util.h"
 
-static json_t *json_stats(const struct pci_function *const *vfs, size_t n)
+static json_t *json_stats(const struct pci_tree *t, const struct pci_function *const *vfs, size_t n)
 {
-	json_t *o = json_object();
-	json_object_set_new(o, "schema_version", json_integer(OUTPUT_SCHEMA_VERSION));
+	json_t *o = json_document();
 	json_t *a = json_array();
 	for (size_t i = 0; i < n; i++) {
 		const struct pci_function *vf = vfs[i];
@@ -23,6 +22,7 @@ static json_t *json_stats(const struct pci_function *const *vfs, size_t n)
 		json_array_append_new(a, j);
 	}
 	json_object_set_new(o, "vfs", a);
+	json_object_set_new(o, "warnings", json_warnings(t));
 	return o;
 }
 
@@ -86,7 +86,7 @@ int cmd_stats(struct cli *cli, int argc, char **argv)
 	cli_print_warnings(cli, t);
 	r = EXIT_OK;
 	if (cli->json)
-		r = cli_print_json("stats", json_stats(vfs, n));
+		r = cli_print_json("stats", json_stats(t, vfs, n));
 	else
 		text_stats(stdout, vfs, n);
 out:

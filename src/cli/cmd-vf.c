@@ -35,7 +35,7 @@ static json_t *json_field_error(const struct vf_field_result *res)
 
 static json_t *json_report(const struct pci_function *vf, const struct vf_apply_report *rep, unsigned asked)
 {
-	json_t *o = json_object();
+	json_t *o = json_document();
 	json_object_set_new(o, "address", json_string(vf->addr));
 	json_object_set_new(o, "pf", json_string(vf->pf->addr));
 	json_object_set_new(o, "pf_netdev", json_string(vf->pf->netdevs[0]));

@@ -47,8 +47,20 @@ static void usage(FILE *f)
 		   "\nExit status: 0 success (check: host ready), 1 failure (check: not ready), 2 bad usage.\n");
 }
 
+/* For -j: the last error sentence, and how many documents were printed, so
+ * that a command that fails without a document of its own prints the error
+ * document (docs/sriovctl.schema.json, "error") on stdout. */
+static char *last_error;
+static unsigned json_documents;
+
 static void vmsg(const char *fmt, va_list ap)
 {
+	va_list copy;
+	va_copy(copy, ap);
+	free(last_error);
+	if (vasprintf(&last_error, fmt, copy) < 0)
+		last_error = NULL;
+	va_end(copy);
 	/* Messages quote input and sysfs contents: never a raw control byte. */
 	fputs("sriovctl: ", stderr);
 	text_vprintf(stderr, fmt, ap);
@@ -227,12 +239,13 @@ void cli_lifecycle_env(const struct cli *cli, struct lifecycle_env *env, struct 
 
 int cli_print_json(const char *verb, json_t *j)
 {
+	json_documents++;
 	int r = json_print(stdout, j);
 	json_decref(j);
 	return r < 0 ? cli_error("%s: cannot print: %s", verb, strerror(-r)) : EXIT_OK;
 }
 
-static int run_verb(struct cli *cli, int argc, char **argv)
+static int find_and_run_verb(struct cli *cli, int argc, char **argv)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
 		if (strcmp(argv[0], verbs[i].name) == 0)
@@ -286,6 +299,27 @@ static int take_global_opts(struct cli *cli, int *argc, char **argv, int from)
 	}
 	argv[out] = NULL;
 	*argc = out;
+	return r;
+}
+
+static int print_error_document(const char *verb, int status)
+{
+	json_t *o = json_document();
+	json_object_set_new(o, "command", verb ? json_text(verb) : json_null());
+	json_object_set_new(o, "error", json_text(last_error ? last_error : "failed"));
+	json_object_set_new(o, "exit_status", json_integer(status));
+	int r = cli_print_json(verb ? verb : "sriovctl", o);
+	return r == EXIT_OK ? status : r;
+}
+
+static int run_verb(struct cli *cli, int argc, char **argv)
+{
+	unsigned documents = json_documents;
+	free(last_error);
+	last_error = NULL;
+	int r = find_and_run_verb(cli, argc, argv);
+	if (r != EXIT_OK && cli->json && json_documents == documents)
+		r = print_error_document(argv[0], r);
 	return r;
 }
 
@@ -360,7 +394,7 @@ int main(int argc, char **argv)
 	if (r < 0)
 		return EXIT_OK;
 	if (r > 0)
-		return r;
+		return cli.json ? print_error_document(NULL, r) : r;
 	if (cli.batch_file) {
 		if (first < argc)
 			return cli_usage_error("--batch takes its commands from the file, not from '%s'", QUOTE(argv[first]));
@@ -376,7 +410,10 @@ int main(int argc, char **argv)
 			return EXIT_OK;
 		if (r == 0)
 			r = run_verb(&cli, n, argv + first);
+		else if (cli.json)
+			r = print_error_document(NULL, r);
 	}
+	free(last_error);
 	if (fflush(stdout) != 0 || ferror(stdout))
 		return cli_error("write error on standard output");
 	return r;

@@ -1,5 +1,6 @@
 #include "output.h"
 
+#include "util/input.h"
 #include "util/util.h"
 
 static json_t *json_hex(unsigned v, int width)
@@ -9,16 +10,27 @@ static json_t *json_hex(unsigned v, int width)
 	return json_string(buf);
 }
 
+json_t *json_text(const char *s)
+{
+	if (!s)
+		return NULL;
+	json_t *j = json_string(s);
+	if (j)
+		return j;
+	_cleanup_free_ char *escaped = text_escape(s);
+	return escaped ? json_string(escaped) : NULL;
+}
+
 json_t *json_str_or_null(const char *s)
 {
-	return s ? json_string(s) : json_null();
+	return s ? json_text(s) : json_null();
 }
 
 json_t *json_strv(char *const *v)
 {
 	json_t *a = json_array();
 	for (size_t i = 0; v && v[i]; i++)
-		json_array_append_new(a, json_string(v[i]));
+		json_array_append_new(a, json_text(v[i]));
 	return a;
 }
 
@@ -67,13 +79,18 @@ json_t *json_vf_settings(const struct vf_settings *s)
 	return o;
 }
 
+static json_t *json_u32_if(bool valid, uint32_t v)
+{
+	return valid ? json_integer(v) : json_null();
+}
+
 static json_t *json_sriov(const struct sriov_info *s)
 {
 	json_t *o = json_object();
-	json_object_set_new(o, "totalvfs", s->valid ? json_integer(s->totalvfs) : json_null());
-	json_object_set_new(o, "numvfs", s->valid ? json_integer(s->numvfs) : json_null());
-	json_object_set_new(o, "vf_offset", json_integer(s->offset));
-	json_object_set_new(o, "vf_stride", json_integer(s->stride));
+	json_object_set_new(o, "totalvfs", json_u32_if(s->valid, s->totalvfs));
+	json_object_set_new(o, "numvfs", json_u32_if(s->valid, s->numvfs));
+	json_object_set_new(o, "vf_offset", json_u32_if(s->offset_valid, s->offset));
+	json_object_set_new(o, "vf_stride", json_u32_if(s->stride_valid, s->stride));
 	json_object_set_new(o, "vf_device_id", s->vf_device_id ? json_hex(s->vf_device_id, 4) : json_null());
 	json_object_set_new(o, "drivers_autoprobe", s->autoprobe < 0 ? json_null() : json_boolean(s->autoprobe));
 	return o;
@@ -84,18 +101,20 @@ static const char *role(const struct pci_function *d)
 	return d->is_pf ? "pf" : d->pf ? "vf" : "none";
 }
 
-json_t *json_pci_function(const struct pci_function *d)
+/* The keys every DEVICE has. */
+static void put_function(json_t *o, const struct pci_function *d)
 {
-	json_t *o = json_object();
 	json_object_set_new(o, "address", json_string(d->addr));
 	json_object_set_new(o, "role", json_string(role(d)));
 	json_object_set_new(o, "vendor_id", d->ids_valid ? json_hex(d->vendor_id, 4) : json_null());
 	json_object_set_new(o, "device_id", d->ids_valid ? json_hex(d->device_id, 4) : json_null());
-	json_object_set_new(o, "subsystem_vendor_id", json_hex(d->subsys_vendor_id, 4));
-	json_object_set_new(o, "subsystem_device_id", json_hex(d->subsys_device_id, 4));
+	json_object_set_new(o, "subsystem_vendor_id",
+			    d->subsys_ids_valid ? json_hex(d->subsys_vendor_id, 4) : json_null());
+	json_object_set_new(o, "subsystem_device_id",
+			    d->subsys_ids_valid ? json_hex(d->subsys_device_id, 4) : json_null());
 	json_object_set_new(o, "vendor", json_str_or_null(d->vendor_name));
 	json_object_set_new(o, "device", json_str_or_null(d->device_name));
-	json_object_set_new(o, "class", json_hex(d->class_code, 6));
+	json_object_set_new(o, "class", d->class_valid ? json_hex(d->class_code, 6) : json_null());
 	json_object_set_new(o, "driver", json_str_or_null(d->driver));
 	json_object_set_new(o, "driver_override", json_str_or_null(d->driver_override));
 	json_object_set_new(o, "netdevs", json_strv(d->netdevs));
@@ -114,33 +133,80 @@ json_t *json_pci_function(const struct pci_function *d)
 	for (size_t i = 0; i < d->n_group_peers; i++)
 		json_array_append_new(peers, json_string(d->group_peers[i]->addr));
 	json_object_set_new(o, "iommu_group_members", peers);
+}
 
+/* The keys of a VF: its PF is named by address, never printed again. */
+static void put_vf(json_t *o, const struct pci_function *vf)
+{
+	json_object_set_new(o, "vf_index", json_integer(vf->vf_index));
+	json_object_set_new(o, "pf", json_string(vf->pf->addr));
+	json_object_set_new(o, "link", vf->link ? json_vf_settings(vf->link) : json_null());
+}
+
+/* A PF's VFs: each one's own keys and VF keys only, whatever the model
+ * says about its VFs, so no data can make the printer descend further. */
+static json_t *json_vf_list(const struct pci_function *pf)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; i < pf->n_vfs; i++) {
+		const struct pci_function *vf = pf->vfs[i];
+		json_t *o = json_object();
+		put_function(o, vf);
+		if (vf->pf)
+			put_vf(o, vf);
+		json_array_append_new(a, o);
+	}
+	return a;
+}
+
+static void put_device(json_t *o, const struct pci_function *d)
+{
+	put_function(o, d);
 	if (d->is_pf) {
 		json_object_set_new(o, "sriov", json_sriov(&d->sriov));
-		json_t *vfs = json_array();
-		for (size_t i = 0; i < d->n_vfs; i++)
-			json_array_append_new(vfs, json_pci_function(d->vfs[i]));
-		json_object_set_new(o, "vfs", vfs);
+		json_object_set_new(o, "vfs", json_vf_list(d));
 	}
-	if (d->pf) {
-		json_object_set_new(o, "vf_index", json_integer(d->vf_index));
-		json_object_set_new(o, "pf", json_string(d->pf->addr));
-		json_object_set_new(o, "link", d->link ? json_vf_settings(d->link) : json_null());
-	}
+	if (d->pf)
+		put_vf(o, d);
+}
+
+json_t *json_pci_function(const struct pci_function *d)
+{
+	json_t *o = json_object();
+	put_device(o, d);
+	return o;
+}
+
+json_t *json_document(void)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "schema_version", json_integer(OUTPUT_SCHEMA_VERSION));
+	return o;
+}
+
+json_t *json_warnings(const struct pci_tree *t)
+{
+	return json_strv(t->warnings);
+}
+
+json_t *json_show(const struct pci_tree *t, const struct pci_function *d)
+{
+	json_t *o = json_document();
+	put_device(o, d);
+	json_object_set_new(o, "warnings", json_warnings(t));
 	return o;
 }
 
 json_t *json_inventory(const struct pci_tree *t)
 {
-	json_t *o = json_object();
-	json_object_set_new(o, "schema_version", json_integer(OUTPUT_SCHEMA_VERSION));
+	json_t *o = json_document();
 	json_object_set_new(o, "sysfs_root", json_string(t->root));
 	json_t *pfs = json_array();
 	for (size_t i = 0; i < t->n_devs; i++)
 		if (t->devs[i]->is_pf)
 			json_array_append_new(pfs, json_pci_function(t->devs[i]));
 	json_object_set_new(o, "pfs", pfs);
-	json_object_set_new(o, "warnings", json_strv(t->warnings));
+	json_object_set_new(o, "warnings", json_warnings(t));
 	return o;
 }
 

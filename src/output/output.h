@@ -2,7 +2,8 @@
  *
  * Owns: the JSON schema (one mapping from the model to jansson objects, used
  * by `sriovctl -j` now and by the daemon's API later; its keys are documented
- * in docs/json-schema.md and only ever added to) and the human text layouts
+ * in docs/json-schema.md, checked by docs/sriovctl.schema.json, and only
+ * ever added to; a value the model could not read is null) and the human text layouts
  * (the list tree and the show page). Nothing here reads sysfs or netlink. */
 #pragma once
 
@@ -13,10 +14,20 @@
 
 #define OUTPUT_SCHEMA_VERSION 1
 
+/* {"schema_version": 1}: every document starts so (docs/sriovctl.schema.json). */
+json_t *json_document(void);
 json_t *json_vf_settings(const struct vf_settings *s);
+/* One DEVICE. A PF's VFs are printed one level down and never further: no
+ * path through the model (a VF listed as its own PF's VF, say) recurses. */
 json_t *json_pci_function(const struct pci_function *d);
+/* show: a DEVICE with schema_version and the tree's warnings. */
+json_t *json_show(const struct pci_tree *t, const struct pci_function *d);
 /* {"schema_version", "sysfs_root", "pfs": [...], "warnings": [...]} */
 json_t *json_inventory(const struct pci_tree *t);
+json_t *json_warnings(const struct pci_tree *t);
+/* s as a JSON string; bytes that are not UTF-8 (a netdev name is any bytes)
+ * come out escaped as "\xHH" rather than dropping the key. NULL for NULL. */
+json_t *json_text(const char *s);
 json_t *json_strv(char *const *v);
 json_t *json_str_or_null(const char *s); /* a string, or null for NULL */
 

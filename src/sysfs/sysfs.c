@@ -181,8 +181,10 @@ static void read_sriov(struct pci_tree *t, struct pci_function *d, int fd)
 	/* The rest is informative: older kernels lack some of these files. */
 	if ((r = read_u32_at(fd, "sriov_offset", 0, &s->offset)) < 0 && r != -ENOENT)
 		pci_tree_warn(t, "%s: sriov_offset unreadable: %s", d->addr, errno_name(r));
+	s->offset_valid = r == 0;
 	if ((r = read_u32_at(fd, "sriov_stride", 0, &s->stride)) < 0 && r != -ENOENT)
 		pci_tree_warn(t, "%s: sriov_stride unreadable: %s", d->addr, errno_name(r));
+	s->stride_valid = r == 0;
 	uint32_t vfdev;
 	/* The kernel prints sriov_vf_device as bare hex ("10ca"). */
 	if ((r = read_u32_at(fd, "sriov_vf_device", 16, &vfdev)) == 0 && vfdev <= 0xffff)
@@ -221,13 +223,14 @@ static int read_device(struct pci_tree *t, int devices_fd, const char *name, str
 
 	d->ids_valid = read_id(t, d, fd, "vendor", &d->vendor_id, true) == 0 &&
 		       read_id(t, d, fd, "device", &d->device_id, true) == 0;
-	(void)read_id(t, d, fd, "subsystem_vendor", &d->subsys_vendor_id, false);
-	(void)read_id(t, d, fd, "subsystem_device", &d->subsys_device_id, false);
+	d->subsys_ids_valid = read_id(t, d, fd, "subsystem_vendor", &d->subsys_vendor_id, false) == 0 &&
+			      read_id(t, d, fd, "subsystem_device", &d->subsys_device_id, false) == 0;
 	uint32_t cls;
 	int r = read_u32_at(fd, "class", 16, &cls);
-	if (r == 0 && cls <= 0xffffff)
+	if (r == 0 && cls <= 0xffffff) {
 		d->class_code = cls;
-	else
+		d->class_valid = true;
+	} else
 		pci_tree_warn(t, "%s: cannot read class: %s", d->addr, errno_name(r < 0 ? r : -ERANGE));
 
 	r = read_link_basename_at(fd, "driver", &d->driver);

@@ -39,6 +39,7 @@ struct sriov_info {
 	uint16_t vf_device_id;
 	int autoprobe;           /* sriov_drivers_autoprobe: 1, 0, -1 unknown */
 	bool valid;              /* totalvfs and numvfs could be read */
+	bool offset_valid, stride_valid; /* sriov_offset, sriov_stride could be read */
 };
 
 struct pci_function {
@@ -47,6 +48,8 @@ struct pci_function {
 	uint16_t subsys_vendor_id, subsys_device_id;
 	uint32_t class_code; /* 0xCCSSPP */
 	bool ids_valid;      /* vendor and device could be read */
+	bool subsys_ids_valid; /* subsystem_vendor and subsystem_device could be read */
+	bool class_valid;    /* class could be read */
 	char *vendor_name, *device_name; /* from pci.ids; NULL when unknown */
 
 	char *driver;          /* bound driver; NULL when unbound */

@@ -8,8 +8,10 @@ ctl=$1
 mk=$2
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/../vm/lib/tap.sh"
+. "$here/../vm/lib/schema.sh"
 tmp=$(mktemp -d "${TMPDIR:-/dev/shm}/sriovctl-cli.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
+schema_init "$ctl" "$tmp/captured" # every -j document is checked against the schema
 
 "$mk" "$tmp/grid" grid 64 64 >/dev/null
 check_status "list -j on 64x64" 0 "$ctl" -j list --sysfs-root "$tmp/grid"
@@ -51,4 +53,5 @@ check_contains "warning: missing vendor" "$out" "0000:01:10.0: cannot read vendo
 check_status "list -j on an odd tree" 0 "$ctl" -j list --sysfs-root "$tmp/tb"
 check_eq "JSON carries the warnings" "$(jq '.warnings | length >= 4' <<<"$out")" true
 check_status "check on an odd tree does not crash" 1 "$ctl" check --sysfs-root "$tmp/tb" --proc-root "$tmp" --kmsg /dev/null
+schema_done
 tap_done

@@ -9,8 +9,10 @@ ctl=$1
 mk=$2
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/../vm/lib/tap.sh"
+. "$here/../vm/lib/schema.sh"
 tmp=$(mktemp -d "${TMPDIR:-/dev/shm}/sriovctl-inputs.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
+schema_init "$ctl" "$tmp/captured" # every -j document is checked against the schema
 dev=bus/pci/devices
 
 # no_raw_control FILE: passes when FILE holds no byte outside printable
@@ -173,4 +175,5 @@ check_status "option missing its value after the command" 2 "$ctl" show eth0 --s
 check_contains "missing value: named" "$out" "option '--sysfs-root' needs a value"
 check_status "--json=x is refused" 2 "$ctl" list --json=x
 check_status "--batch after the command stays refused" 2 "$ctl" list --batch "$tmp/opts.batch"
+schema_done
 tap_done

@@ -9,6 +9,8 @@ artifacts=${2:-}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/lib/tap.sh"
 ctl=$build/src/sriovctl
+. "$here/lib/schema.sh"
+schema_init "$ctl" /run/schema-json # every -j document is validated at the end
 daemon=$build/src/sriovd
 IP=/sbin/ip
 work=$(mktemp -d /tmp/sriovd-ds.XXXXXX)
@@ -174,6 +176,8 @@ for _ in $(seq 100); do [ -s "$work/status.json" ] && break; sleep 0.1; done
 check "sriovd is running and wrote its status" kill -0 $dpid
 check_status "status: running, in sync" 0 "$ctl" status --status-file "$work/status.json"
 printf '%s\n' "$out" | save status.txt
+check_status "status -j: running, in sync" 0 "$ctl" -j status --status-file "$work/status.json"
+check_eq "status -j: running, no drift, the daemon's pid" "$(jq -c '[.running, .drift, .daemon.pid]' <<<"$out")" "[true,0,$dpid]"
 
 wait_state_ok() { # up to $1 seconds of wall time; prints the seconds it took
 	local start end
@@ -244,4 +248,5 @@ save sriovd.log <"$work/sriovd.log"
 check_status "status after stop: not running" 1 "$ctl" status --status-file "$work/status.json"
 check_contains "status says not running" "$out" "not running"
 rm -rf "$work"
+schema_done
 tap_done

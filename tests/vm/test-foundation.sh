@@ -11,6 +11,8 @@ artifacts=${3:-}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/lib/tap.sh"
 ctl=$build/src/sriovctl
+. "$here/lib/schema.sh"
+schema_init "$ctl" /run/schema-json # every -j document is validated at the end
 IP=/sbin/ip # iproute2's: busybox's ip has no VF support
 
 save() { [ -n "$artifacts" ] && mkdir -p "$artifacts" && cat >"$artifacts/$1" || cat >/dev/null; }
@@ -203,4 +205,5 @@ check_eq "nvme VF addresses = virtfn links" "$(jq -r '[.vfs[].address] | join(" 
 	"$(for i in 0 1; do basename "$(readlink /sys/bus/pci/devices/$nvme_pf/virtfn$i)"; done | paste -sd' ')"
 echo 0 >/sys/bus/pci/devices/$nvme_pf/sriov_numvfs
 
+schema_done
 tap_done

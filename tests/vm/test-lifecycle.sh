@@ -11,6 +11,8 @@ artifacts=${2:-}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/lib/tap.sh"
 ctl=$build/src/sriovctl
+. "$here/lib/schema.sh"
+schema_init "$ctl" /run/schema-json # every -j document is validated at the end
 IP=/sbin/ip # iproute2's: busybox's ip has no VF support
 D=/sys/bus/pci/devices
 state_dir=/run/sriovd/bind # the default; /run is the guest's own tmpfs
@@ -101,13 +103,18 @@ check_json "numvfs $pf_net 4 (0 -> 4)" 0 "$ctl" -j numvfs "$pf_net" 4
 j=$out
 printf '%s\n' "$j" | save numvfs-0-4.json
 check_eq "0 -> 4: sysfs has 4 VFs" "$(numvfs "$pf")" 4
-check_eq "0 -> 4: -j prints the PF" "$(jq -r '.address + " " + .role' <<<"$j")" "$pf pf"
-check_eq "0 -> 4: VF list = virtfn links" "$(jq -r '[.vfs[].address] | join(" ")' <<<"$j")" "$(links "$pf")"
+check_eq "0 -> 4: -j prints the outcome" "$(jq -c '[.address, .requested, .before, .after, .changed, .disabled_first, .settled]' <<<"$j")" \
+	"[\"$pf\",4,0,4,true,false,true]"
+check_eq "0 -> 4: -j prints the PF" "$(jq -r '.pf.address + " " + .pf.role' <<<"$j")" "$pf pf"
+check_eq "0 -> 4: VF list = virtfn links" "$(jq -r '[.pf.vfs[].address] | join(" ")' <<<"$j")" "$(links "$pf")"
 check_eq "0 -> 4: 4 links" "$(links "$pf" | wc -w)" 4
-check_eq "0 -> 4: VF drivers = sysfs" "$(jq -r '[.vfs[] | .address + ":" + (.driver // "-")] | join(" ")' <<<"$j")" \
+check_eq "0 -> 4: VF drivers = sysfs" "$(jq -r '[.pf.vfs[] | .address + ":" + (.driver // "-")] | join(" ")' <<<"$j")" \
 	"$(vf_drivers "$pf")"
 check_eq "0 -> 4: every VF on igbvf (autoprobe)" "$(vf_drivers "$pf" | tr ' ' '\n' | cut -d: -f4 | sort -u)" igbvf
-check_eq "0 -> 4: numvfs in JSON" "$(jq .sriov.numvfs <<<"$j")" 4
+check_eq "0 -> 4: numvfs in JSON" "$(jq .pf.sriov.numvfs <<<"$j")" 4
+check_json "numvfs -j 4 again: nothing written" 0 "$ctl" -j numvfs "$pf_net" 4
+check_eq "4 -> 4 in JSON: not changed" "$(jq -c '[.before, .after, .changed]' <<<"$out")" "[4,4,false]"
+check_eq "4 -> 4 in JSON: nothing on stderr" "$err" ""
 
 # --- N = current: nothing written ---------------------------------------------
 before=$(vf_ifindexes "$pf")
@@ -193,7 +200,7 @@ check_json "bind $pf_net#0 vfio-pci" 0 "$ctl" -j bind "$pf_net#0" vfio-pci
 j=$out
 printf '%s\n' "$j" | save bind-vfio.json
 check_eq "bind -j keys" "$(jq -c 'keys' <<<"$j")" \
-	'["address","changed","destroyed_vfs","driver","driver_before","forced","iommu_group","restored","vfio_device"]'
+	'["address","changed","destroyed_vfs","driver","driver_before","forced","iommu_group","restored","schema_version","vfio_device"]'
 check_eq "bind -j: what was done" "$(jq -c '[.address,.driver_before,.driver,.changed,.iommu_group,.vfio_device]' <<<"$j")" \
 	"[\"$vf0\",\"igbvf\",\"vfio-pci\",true,$g,\"/dev/vfio/$g\"]"
 check_eq "sysfs: VF 0 on vfio-pci" "$(drv "$vf0")" vfio-pci
@@ -250,11 +257,11 @@ check_json "numvfs 2 --no-autoprobe" 0 "$ctl" -j numvfs "$pf_net" 2 --no-autopro
 j=$out
 printf '%s\n' "$j" | save numvfs-no-autoprobe.json
 check_eq "--no-autoprobe: sriov_drivers_autoprobe is 0" "$(<"$D/$pf/sriov_drivers_autoprobe")" 0
-check_eq "--no-autoprobe: JSON says so" "$(jq .sriov.drivers_autoprobe <<<"$j")" false
-check_eq "--no-autoprobe: VF list = links" "$(jq -r '[.vfs[].address] | join(" ")' <<<"$j")" "$(links "$pf")"
+check_eq "--no-autoprobe: JSON says so" "$(jq -c '[.pf.sriov.drivers_autoprobe, .autoprobe_written, .autoprobe]' <<<"$j")" "[false,true,false]"
+check_eq "--no-autoprobe: VF list = links" "$(jq -r '[.pf.vfs[].address] | join(" ")' <<<"$j")" "$(links "$pf")"
 sleep 0.5 # a driver that would probe late gets its chance to show up
 check_eq "--no-autoprobe: the VFs stay unbound (sysfs)" "$(vf_drivers "$pf")" "$(for a in $(links "$pf"); do echo "$a:-"; done | paste -sd' ')"
-check_eq "--no-autoprobe: JSON drivers null" "$(jq -c '[.vfs[].driver]' <<<"$j")" "[null,null]"
+check_eq "--no-autoprobe: JSON drivers null" "$(jq -c '[.pf.vfs[].driver]' <<<"$j")" "[null,null]"
 vf0=$(vf_n "$pf" 0)
 g=$(group "$vf0")
 check_json "bind an unbound VF to vfio-pci" 0 "$ctl" -j bind "$vf0" vfio-pci
@@ -280,14 +287,17 @@ j=$out
 printf '%s\n' "$j" | save numvfs-nvme.json
 printf '%s\n' "$err" | save numvfs-nvme.stderr
 check_eq "NVMe: sysfs has 2 VFs" "$(numvfs "$nvme")" 2
-check_eq "NVMe: VF list = virtfn links" "$(jq -r '[.vfs[].address] | join(" ")' <<<"$j")" "$(links "$nvme")"
-check_eq "NVMe: no netdevs" "$(jq -c '[.netdevs, .vfs[].netdevs]' <<<"$j")" "[[],[],[]]"
-check_eq "NVMe: VF drivers = sysfs" "$(jq -r '[.vfs[] | .address + ":" + (.driver // "-")] | join(" ")' <<<"$j")" \
+check_eq "NVMe: VF list = virtfn links" "$(jq -r '[.pf.vfs[].address] | join(" ")' <<<"$j")" "$(links "$nvme")"
+check_eq "NVMe: no netdevs" "$(jq -c '[.pf.netdevs, .pf.vfs[].netdevs]' <<<"$j")" "[[],[],[]]"
+check_eq "NVMe: VF drivers = sysfs" "$(jq -r '[.pf.vfs[] | .address + ":" + (.driver // "-")] | join(" ")' <<<"$j")" \
 	"$(vf_drivers "$nvme")"
 nvf=$(vf_n "$nvme" 0)
 ng=$(group "$nvf")
 if [ "$(drv "$nvf")" == - ]; then
-	check_contains "NVMe: warns that VF 0 kept no driver" "$err" "VF $nvf has no driver after 3.000 s although autoprobe is on"
+	check_contains "NVMe: warns that VF 0 kept no driver (in the document)" "$(jq -r '.warnings[]' <<<"$j")" \
+		"VF $nvf has no driver after 3.000 s although autoprobe is on"
+	check_contains "NVMe: no_driver names it" "$(jq -c .no_driver <<<"$j")" "\"$nvf\""
+	check_eq "NVMe: stderr quiet in JSON mode" "$err" ""
 	check_contains "NVMe: the kernel log says why" "$(dmesg | grep nvme)" "Removing after probe failure"
 else
 	tap_ok "NVMe: VF 0 is bound to $(drv "$nvf") (controller online)"
@@ -305,7 +315,12 @@ check_eq "NVMe VF: driver_override as it was" "$(override "$nvf")" vfio-pci
 check "NVMe VF: /dev/vfio/$ng is back" test -c "/dev/vfio/$ng"
 check_status "numvfs $nvme 0 refused (VF 0 on vfio-pci)" 1 "$ctl" numvfs "$nvme" 0
 check_contains "NVMe: refusal names the VF" "$out" "VF 0 ($nvf) is bound to vfio-pci"
-check_status "numvfs $nvme 0 --force (NVMe 2 -> 0)" 0 "$ctl" numvfs "$nvme" 0 --force
+check_json "the refusal in JSON: the error document" 1 "$ctl" -j numvfs "$nvme" 0
+check_eq "error document names the command and the VF" \
+	"$(jq -c '[.command, .exit_status, (.error | contains("VF 0 ('"$nvf"') is bound to vfio-pci"))]' <<<"$out")" '["numvfs",1,true]'
+check_json "numvfs $nvme 0 --force in JSON" 0 "$ctl" -j numvfs "$nvme" 0 --force
+check_eq "--force in JSON: forced names the VF" "$(jq -r '.forced[0]' <<<"$out")" "VF 0 ($nvf) is bound to vfio-pci"
+check_eq "--force in JSON: 2 -> 0" "$(jq -c '[.before, .after, .changed, (.pf.vfs | length)]' <<<"$out")" "[2,0,true,0]"
 check_eq "NVMe: no VFs, no links" "$(numvfs "$nvme"):$(links "$nvme")" "0:"
 check "NVMe: /dev/vfio/$ng is gone with the VF" test ! -e "/dev/vfio/$ng"
 
@@ -426,4 +441,5 @@ check_status "bind e1000e kernel" 0 "$ctl" bind "$e1000e" kernel
 check_contains "e1000e: already on its kernel driver" "$out" "already bound to its kernel driver e1000e"
 
 dmesg | save dmesg.txt
+schema_done
 tap_done

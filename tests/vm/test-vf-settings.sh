@@ -10,6 +10,8 @@ artifacts=${2:-}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/lib/tap.sh"
 ctl=$build/src/sriovctl
+. "$here/lib/schema.sh"
+schema_init "$ctl" /run/schema-json # every -j document is validated at the end
 IP=/sbin/ip
 save() { [ -n "$artifacts" ] && mkdir -p "$artifacts" && cat >"$artifacts/$1" || cat >/dev/null; }
 
@@ -165,4 +167,10 @@ check_status "stats text" 0 "$ctl" stats "$net"
 printf '%s\n' "$out" | save stats.txt
 check_contains "stats text header" "$out" "RX_PACKETS"
 check_status "stats of a non-SR-IOV device fails" 1 "$ctl" stats lo
+check_status "a successful vf set in JSON" 0 "$ctl" -j vf set "$net#2" vlan 34 spoofchk on
+check_eq "vf set -j: schema_version, applied, statuses" \
+	"$(jq -c '[.schema_version, .applied, [.settings[] | [.setting, .value, .status]]]' <<<"$out")" \
+	'[1,true,[["vlan","34","ok"],["spoofchk","on","ok"]]]'
+check_eq "ip: VF 2 vlan 34" "$(ipfield 2 '.vlan_list[0].vlan')" 34
+schema_done
 tap_done
