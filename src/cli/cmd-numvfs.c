@@ -161,16 +161,14 @@ static int print_pf(struct cli *cli, const char *addr, const struct numvfs_reque
 	if (r)
 		return r;
 	struct pci_function *pf = pci_tree_find_addr(t, addr);
-	if (!pf && !cli->json) {
-		pci_tree_free(t);
-		return cli_error("numvfs: %s is gone after the change", addr);
-	}
 	cli_print_warnings(cli, t);
-	if (cli->json)
+	if (cli->json) /* pf null when it is gone */
 		r = cli_print_json("numvfs", numvfs_json(addr, req, res, error, t, pf, warnings));
-	else
+	else if (pf)
 		text_print_show(stdout, pf);
 	pci_tree_free(t);
+	if (!pf)
+		return cli_error("numvfs: %s is gone after the change", addr);
 	return r;
 }
 
