@@ -11,8 +11,10 @@ daemon=$2
 mk=$3
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/../vm/lib/tap.sh"
+. "$here/../vm/lib/schema.sh"
 tmp=$(mktemp -d "${TMPDIR:-/dev/shm}/sriovctl-config.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
+schema_init "$ctl" "$tmp/captured" # every -j document is checked against the schema
 export SRIOV_STATE_DIR=$tmp/state
 "$mk" "$tmp/tb" testbed >/dev/null
 T=$tmp/tb
@@ -117,7 +119,7 @@ adversarial reverse.conf "2832:17: index: the VF entries take more than 4000000 
 # 200 x numvfs 65535 with index all is a valid file: one range per entry; the
 # plan refuses 65535 VFs on eth0 (sriov_totalvfs 7), and the rest are missing.
 adversarial numvfs.conf "5:13: numvfs 65535: eth0 offers at most 7 VFs (sriov_totalvfs)"
-if ! grep -qa __asan_init "$ctl"; then # ASan reserves terabytes of address space
+if ! grep -qa __asan_init "$schema_bin"; then # ASan reserves terabytes of address space (the binary, not the wrapper)
 	out=$( (ulimit -v 262144; "$ctl" plan --sysfs-root "$T" --config-dir "" --allow-missing "$fx/numvfs.conf" 2>&1) )
 	check_contains "numvfs.conf planned within 256 MiB of address space (2.2 GB when ranges were expanded)" "$out" \
 		"numvfs 65535: eth0 offers at most 7 VFs (sriov_totalvfs)"
@@ -129,4 +131,5 @@ check_contains "--config-dir in sriovctl --help" "$out" "--config-dir DIR"
 check_contains "--allow-missing in sriovctl --help" "$out" "--allow-missing"
 check_status "sriovd --help" 0 "$daemon" --help
 check_contains "sriovd: FILE.d by default" "$out" "default FILE.d"
+schema_done
 tap_done

@@ -163,13 +163,15 @@ for cmd in "list -j" "show eth0 -j" "show -j eth0" "check -j --proc-root $tmp --
 	"$ctl" --sysfs-root "$tmp/tb" $cmd >"$tmp/j.out" 2>/dev/null
 	check "'$cmd': JSON on stdout" is_json "$tmp/j.out"
 done
+# the lines on stderr (with -j the error document is on stdout too)
+stderr_lines() { grep -E '^(sriovctl|Try)' <<<"$1"; }
 check_status "vf set with -j after the settings" 1 "$ctl" vf set eth0#0 mac 02:00:00:00:00:01 -j --sysfs-root "$tmp/tb"
-check_eq "vf set ... -j: the options were taken (live-host rule, not a parse error)" "$out" \
+check_eq "vf set ... -j: the options were taken (live-host rule, not a parse error)" "$(stderr_lines "$out")" \
 	"sriovctl: vf set: --sysfs-root $tmp/tb is not this kernel's /sys: VFs can be changed only on the live host"
 check_status "vf set with --sysfs-root=DIR in the middle" 1 "$ctl" vf set --sysfs-root="$tmp/tb" eth0#0 vlan 5
 check_contains "vf set --sysfs-root=DIR: taken" "$out" "is not this kernel's /sys"
 check_status "vf set: a negative value is still a value" 2 "$ctl" vf set eth0#0 vlan -1 -j --sysfs-root "$tmp/tb"
-check_eq "vf set vlan -1: judged by the vlan parser" "$out" "sriovctl: vf set eth0#0: vlan: '-1' is not a number
+check_eq "vf set vlan -1: judged by the vlan parser" "$(stderr_lines "$out")" "sriovctl: vf set eth0#0: vlan: '-1' is not a number
 Try 'sriovctl --help'."
 check_status "option missing its value after the command" 2 "$ctl" show eth0 --sysfs-root
 check_contains "missing value: named" "$out" "option '--sysfs-root' needs a value"

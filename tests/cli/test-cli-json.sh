@@ -76,7 +76,8 @@ json "apply again: nothing to do" 0 -j apply "$tmp/sriovd.conf" "${tb[@]}"
 printf 'version: 1\npfs:\n  - match: {netdev: eth0}\n    numvfs: 99\n' >"$tmp/toomany.conf"
 json "plan that cannot be met: error document" 1 -j plan "$tmp/toomany.conf" "${tb[@]}"
 cat >"$tmp/status.json" <<STATUS
-{"pid": 999999999, "config": "$tmp/sriovd.conf", "started": "2026-01-01T00:00:00Z",
+{"pid": 999999999, "config": "$tmp/sriovd.conf", "config_dir": null, "config_files": ["$tmp/sriovd.conf"],
+ "started": "2026-01-01T00:00:00Z", "stuck": [],
  "last_reconcile": "2026-01-01T00:01:00Z", "applies": 2, "last_writes": 0, "last_drift": 0,
  "errors": [{"time": "2026-01-01T00:00:30Z", "message": "eth0: EBUSY"}]}
 STATUS
