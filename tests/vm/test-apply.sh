@@ -17,6 +17,8 @@ artifacts=${2:-}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/lib/tap.sh"
 ctl=$build/src/sriovctl
+. "$here/lib/schema.sh"
+schema_init "$ctl" "${artifacts:-/run/sriovctl-test}/json" # every -j document, validated at the end
 IP=/sbin/ip
 work=$(mktemp -d /tmp/sriovd-apply.XXXXXX)
 export SRIOV_STATE_DIR=$work/state
@@ -247,4 +249,5 @@ check_status "plan has no --force" 2 "$ctl" plan --force "$work/shrink.conf"
 numvfs "$pf0" 0
 numvfs "$pf1" 0
 rm -rf "$work"
+schema_done
 tap_done

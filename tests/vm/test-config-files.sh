@@ -13,6 +13,8 @@ artifacts=${2:-}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/lib/tap.sh"
 ctl=$build/src/sriovctl
+. "$here/lib/schema.sh"
+schema_init "$ctl" "${artifacts:-/run/sriovctl-test}/json" # every -j document, validated at the end
 daemon=$build/src/sriovd
 fx=$here/../fixtures/config
 IP=/sbin/ip
@@ -172,4 +174,5 @@ wait $dpid
 check_eq "sriovd stops on SIGTERM with status 0" "$?" 0
 save sriovd.log <"$work/sriovd.log"
 rm -rf "$work"
+schema_done
 tap_done

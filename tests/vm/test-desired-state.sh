@@ -10,7 +10,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/lib/tap.sh"
 ctl=$build/src/sriovctl
 . "$here/lib/schema.sh"
-schema_init "$ctl" /run/schema-json # every -j document is validated at the end
+schema_init "$ctl" "${artifacts:-/run/sriovctl-test}/json" # every -j document, validated at the end
 daemon=$build/src/sriovd
 IP=/sbin/ip
 work=$(mktemp -d /tmp/sriovd-ds.XXXXXX)

@@ -12,7 +12,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/lib/tap.sh"
 ctl=$build/src/sriovctl
 . "$here/lib/schema.sh"
-schema_init "$ctl" /run/schema-json # every -j document is validated at the end
+schema_init "$ctl" "${artifacts:-/run/sriovctl-test}/json" # every -j document, validated at the end
 IP=/sbin/ip # iproute2's: busybox's ip has no VF support
 
 save() { [ -n "$artifacts" ] && mkdir -p "$artifacts" && cat >"$artifacts/$1" || cat >/dev/null; }
