@@ -122,8 +122,8 @@ static void put_function(json_t *o, const struct pci_function *d)
 	json_t *elsewhere = json_array();
 	for (size_t i = 0; d->netns_netdevs && d->netns_netdevs[i]; i++) {
 		json_t *e = json_object();
-		json_object_set_new(e, "name", json_string(d->netns_netdevs[i]));
-		json_object_set_new(e, "netns", json_string(d->netns_names[i]));
+		json_object_set_new(e, "name", json_text(d->netns_netdevs[i]));
+		json_object_set_new(e, "netns", json_text(d->netns_names[i]));
 		json_array_append_new(elsewhere, e);
 	}
 	json_object_set_new(o, "netns_netdevs", elsewhere);
