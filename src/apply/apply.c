@@ -918,16 +918,14 @@ static int wait_carrier(const struct kernel *k, const char *ifname, unsigned tim
 	}
 }
 
-static int write_attr(const struct apply_env *env, const char *pf, const char *attr, const char *value, char **ret_error)
+/* sriov_drivers_autoprobe of PF pf, through lifecycle: beneath the sysfs
+ * root, by the injected writer when there is one. */
+static int write_autoprobe(const struct apply_env *env, const char *pf, bool on, char **ret_error)
 {
-	_cleanup_free_ char *path = NULL;
-	if (asprintf(&path, "%s/bus/pci/devices/%s/%s",
-		     env->lifecycle.sysfs_root ? env->lifecycle.sysfs_root : SYSFS_DEFAULT_ROOT, pf, attr) < 0)
-		return -ENOMEM;
-	int r = env->lifecycle.write ? env->lifecycle.write(env->lifecycle.write_data, path, value)
-				     : write_text_at(AT_FDCWD, path, value);
+	_cleanup_free_ char *err = NULL;
+	int r = lifecycle_set_autoprobe(&env->lifecycle, pf, on, &err);
 	if (r < 0)
-		return error_set(ret_error, r, "%s: cannot write %s: %s", pf, path, strerror(-r));
+		return error_set(ret_error, r, "%s: %s", pf, err ? err : strerror(-r));
 	return 0;
 }
 
@@ -964,8 +962,7 @@ static int run_counts(struct run *run, const struct view *v, const struct plan *
 		if (c->kind == CHANGE_AUTOPROBE) {
 			/* Autoprobe on goes first so that the VFs created next get
 			 * drivers; autoprobe off is written by set_numvfs itself. */
-			int r = write_attr(run->env, w->pf->addr, "sriov_drivers_autoprobe", w->autoprobe ? "1" : "0",
-					   &run->rep->error);
+			int r = write_autoprobe(run->env, w->pf->addr, w->autoprobe, &run->rep->error);
 			if (r < 0)
 				return r;
 			rc->wrote_autoprobe = true;
@@ -1089,7 +1086,7 @@ static void undo_counts(struct run *run)
 		if (rc->after == rc->before) {
 			if (rc->wrote_autoprobe && rc->autoprobe_before >= 0) {
 				char *err = NULL;
-				int r = write_attr(env, rc->pf, "sriov_drivers_autoprobe", rc->autoprobe_before ? "1" : "0", &err);
+				int r = write_autoprobe(env, rc->pf, rc->autoprobe_before, &err);
 				if (r < 0)
 					note(run, "%s: sriov_drivers_autoprobe: putting it back to %d FAILED: %s", rc->label,
 					     rc->autoprobe_before, err ? err : strerror(-r));
@@ -1136,7 +1133,7 @@ static void undo_counts(struct run *run)
 		pci_tree_free(t);
 		if (r == 0 && rc->wrote_autoprobe && rc->autoprobe_before >= 0) {
 			err = NULL;
-			if (write_attr(env, rc->pf, "sriov_drivers_autoprobe", rc->autoprobe_before ? "1" : "0", &err) == 0)
+			if (write_autoprobe(env, rc->pf, rc->autoprobe_before, &err) == 0)
 				note(run, "%s: sriov_drivers_autoprobe put back to %d", rc->label, rc->autoprobe_before);
 			else
 				note(run, "%s: sriov_drivers_autoprobe: putting it back FAILED: %s", rc->label, err ? err : "?");

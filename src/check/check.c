@@ -5,12 +5,17 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/utsname.h>
 
 #include "util/util.h"
 
 /* The command line can be long (initrd args, many options). */
 #define CMDLINE_MAX 8192
+/* /dev/kmsg is character device 1:11 (drivers/char/mem.c). */
+#define KMSG_MAJOR 1
+#define KMSG_MINOR 11
 
 const char *check_status_to_string(enum check_status s)
 {
@@ -777,30 +782,78 @@ static void scan_kmsg_line(struct ctx *c, const char *line, size_t *hits)
 	}
 }
 
+int check_kmsg_open(const char *path, bool *ret_is_kmsg, char **ret_error)
+{
+	/* O_NONBLOCK: /dev/kmsg blocks at the end of the buffer otherwise, and
+	 * a FIFO would block the open itself. */
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return error_set(ret_error, -errno, "%s: %s", path, strerror(errno));
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return error_set(ret_error, -errno, "%s: %s", path, strerror(errno));
+	bool kmsg = S_ISCHR(st.st_mode) && major(st.st_rdev) == KMSG_MAJOR && minor(st.st_rdev) == KMSG_MINOR;
+	if (!S_ISREG(st.st_mode) && !kmsg)
+		return error_set(ret_error, S_ISDIR(st.st_mode) ? -EISDIR : -EBADFD,
+				 "%s is %s, not a kernel log: give a saved dmesg (a regular file) or /dev/kmsg", path,
+				 S_ISDIR(st.st_mode)   ? "a folder"
+				 : S_ISFIFO(st.st_mode) ? "a FIFO"
+				 : S_ISCHR(st.st_mode)  ? "a character device other than /dev/kmsg"
+				 : S_ISBLK(st.st_mode)  ? "a block device"
+							: "not a regular file");
+	/* A saved log is read to its end, which the bound below still caps. */
+	if (!kmsg) {
+		int fl = fcntl(fd, F_GETFL);
+		if (fl >= 0)
+			(void)fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+	}
+	*ret_is_kmsg = kmsg;
+	return TAKE_FD(fd);
+}
+
 static void rule_kernel_log(struct ctx *c)
 {
 	const char *path = c->env->kmsg_path ? c->env->kmsg_path : "/dev/kmsg";
-	/* O_NONBLOCK: /dev/kmsg blocks at the end of the buffer otherwise. */
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	_cleanup_free_ char *error = NULL;
+	bool is_kmsg;
+	_cleanup_close_ int fd = check_kmsg_open(path, &is_kmsg, &error);
 	if (fd < 0) {
 		struct check_finding *f = finding(c, "kernel-log", NULL, CHECK_WARN,
 						  "kernel log unreadable: firmware errors cannot be checked");
-		set_evidence(c, f, "open %s: %s", path, strerror(errno));
-		set_fix(c, f, "run as root (or set kernel.dmesg_restrict=0)");
+		set_evidence(c, f, "%s", error ? error : strerror(-fd));
+		if (fd == -EACCES || fd == -EPERM)
+			set_fix(c, f, "run as root (or set kernel.dmesg_restrict=0)");
+		else
+			set_fix(c, f, "give --kmsg a saved dmesg (a regular file) or /dev/kmsg");
 		return;
 	}
+	size_t max_bytes = c->env->kmsg_max_bytes ? c->env->kmsg_max_bytes : CHECK_KMSG_MAX_BYTES;
 	/* One read of /dev/kmsg returns one record; a regular file returns many
 	 * lines at once. Both are split on newlines; a record's continuation
 	 * lines (" SUBSYSTEM=pci") are harmless. */
 	char buf[8192 + 1];
-	size_t have = 0, lines = 0, hits = 0;
+	size_t have = 0, lines = 0, hits = 0, total = 0;
+	bool cut = false, failed = false;
+	int read_errno = 0;
 	for (;;) {
-		ssize_t n = read(fd, buf + have, sizeof(buf) - 1 - have);
-		if (n < 0) {
-			if (errno == EINTR || errno == EPIPE) /* EPIPE: record overwritten, go on */
-				continue;
-			break; /* EAGAIN: end of the ring buffer */
+		if (total >= max_bytes) {
+			cut = true;
+			break;
 		}
+		size_t room = sizeof(buf) - 1 - have;
+		if (room > max_bytes - total)
+			room = max_bytes - total;
+		ssize_t n = read(fd, buf + have, room);
+		if (n < 0) {
+			if (errno == EINTR || (is_kmsg && errno == EPIPE)) /* EPIPE: record overwritten, go on */
+				continue;
+			if (!(is_kmsg && errno == EAGAIN)) { /* EAGAIN: end of the ring buffer */
+				failed = true;
+				read_errno = errno;
+			}
+			n = 0;
+		}
+		total += (size_t)n;
 		if (n == 0 && have == 0)
 			break;
 		have += (size_t)n;
@@ -813,7 +866,8 @@ static void rule_kernel_log(struct ctx *c)
 			start = nl + 1;
 		}
 		size_t rest = have - (size_t)(start - buf);
-		if (n == 0 || rest == sizeof(buf) - 1) { /* last line without newline, or overlong */
+		if (n == 0 || rest == sizeof(buf) - 1 || total >= max_bytes) {
+			/* last line without newline, or overlong */
 			buf[have] = '\0';
 			if (rest) {
 				scan_kmsg_line(c, start, &hits);
@@ -825,6 +879,19 @@ static void rule_kernel_log(struct ctx *c)
 		}
 		memmove(buf, start, rest);
 		have = rest;
+	}
+	if (failed) {
+		struct check_finding *f = finding(c, "kernel-log", NULL, CHECK_WARN,
+						  "kernel log unreadable: firmware errors cannot be checked");
+		set_evidence(c, f, "read %s after %zu lines: %s", path, lines, strerror(read_errno));
+		return;
+	}
+	if (cut) {
+		struct check_finding *f = finding(c, "kernel-log", NULL, CHECK_WARN,
+						  "kernel log longer than %zu bytes: only its start was checked", max_bytes);
+		set_evidence(c, f, "%zu lines of %s read", lines, path);
+		set_fix(c, f, "give --kmsg the part of the log since the last boot");
+		return;
 	}
 	if (hits == 0) {
 		struct check_finding *f = finding(c, "kernel-log", NULL, CHECK_OK,

@@ -40,6 +40,7 @@ struct check_report {
 struct check_env {
 	const char *proc_root;   /* NULL: /proc (cmdline, cpuinfo, interrupts) */
 	const char *kmsg_path;   /* NULL: /dev/kmsg; a file of dmesg lines works too */
+	size_t kmsg_max_bytes;   /* 0: CHECK_KMSG_MAX_BYTES */
 	const char *modules_dir; /* NULL: /lib/modules/$(uname -r); "" skips the module lookup */
 	/* Where the boot loader's files are looked for (/etc/default/grub,
 	 * /boot/grub/grub.cfg, /etc/kernel/cmdline, loader entries, update-grub,
@@ -48,6 +49,17 @@ struct check_env {
 	const char *boot_root;
 	const char *kernel_release; /* NULL: uname -r (for kernel-install's arguments) */
 };
+
+/* At most this much of a kernel log is read: the ring buffer is at most
+ * 32 MiB (CONFIG_LOG_BUF_SHIFT <= 25); a saved log beyond it is cut, with a
+ * warning. */
+#define CHECK_KMSG_MAX_BYTES (32u << 20)
+
+/* Opens the kernel log at path for reading: a regular file (a saved dmesg)
+ * or the kmsg character device, which is read non-blocking until EAGAIN
+ * (*ret_is_kmsg). A folder (-EISDIR), a FIFO or any other device (-EBADFD)
+ * is refused with *ret_error saying what it is. Returns the fd or -errno. */
+int check_kmsg_open(const char *path, bool *ret_is_kmsg, char **ret_error);
 
 /* Runs every rule against the inventory t. Fails only on ENOMEM. */
 int check_run(const struct check_env *env, const struct pci_tree *t, struct check_report *ret);

@@ -74,7 +74,7 @@ int cli_load_inventory(const struct cli *cli, bool names, bool stats, struct pci
 void cli_print_warnings(const struct cli *cli, const struct pci_tree *t);
 
 /* The lifecycle environment of this invocation: the sysfs root, the bind
- * state folder ($SRIOV_STATE_DIR, default /run/sriovd/bind) and, on the live
+ * state folder ($SRIOV_STATE_DIR, else the tree's: lifecycle_state_base()) and, on the live
  * /sys only, netdev usage over rtnetlink through rt (opened on first use;
  * the caller lifecycle_rtnl_done()s it). */
 void cli_lifecycle_env(const struct cli *cli, struct lifecycle_env *env, struct lifecycle_rtnl *rt);

@@ -58,6 +58,18 @@ int cmd_check(struct cli *cli, int argc, char **argv)
 	if (first < argc)
 		return cli_usage_error("check: unexpected argument '%s'", QUOTE(argv[first]));
 
+	/* A --kmsg that is no kernel log is the user's mistake: say so, and
+	 * do not report a clean log. */
+	if (cli->kmsg_path) {
+		_cleanup_free_ char *error = NULL;
+		bool is_kmsg;
+		int fd = check_kmsg_open(cli->kmsg_path, &is_kmsg, &error);
+		if (fd < 0 && fd != -EACCES && fd != -EPERM)
+			return cli_error("check: --kmsg: %s", error ? error : strerror(-fd));
+		if (fd >= 0)
+			close(fd);
+	}
+
 	struct pci_tree *t;
 	if ((r = cli_load_inventory(cli, false, false, &t)))
 		return r;

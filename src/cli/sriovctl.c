@@ -44,6 +44,9 @@ static void usage(FILE *f)
 		   "  A PF the config names that is not here fails plan and apply unless --allow-missing.\n"
 		   "\nVF settings (vf set): mac M, vlan V [qos Q] [proto 802.1Q|802.1ad], spoofchk on|off,\n"
 		   "  trust on|off, state auto|enable|disable, min-rate R, max-rate R (Mbit/s), query-rss on|off\n"
+		   "\nState: bind records in $SRIOV_STATE_DIR, else /run/sriovd/bind for /sys and\n"
+		   "  DIR/.sriovd/bind for any other --sysfs-root DIR (a tree's state stays in it).\n"
+		   "  Writes never leave the sysfs root: a link out of the tree is an error.\n"
 		   "\nExit status: 0 success (check: host ready), 1 failure (check: not ready), 2 bad usage.\n");
 }
 

@@ -404,14 +404,18 @@ static void usage(FILE *f)
 		   "      --config-dir DIR   drop-in folder: its *.conf files, in name order, after FILE\n"
 		   "                         (default FILE.d, i.e. %s; \"\" for none)\n"
 		   "      --sysfs-root DIR   sysfs to manage (default /sys)\n"
-		   "      --status-file FILE where the last outcome goes (default %s)\n"
+		   "      --status-file FILE where the last outcome goes (default %s; for a --sysfs-root\n"
+		   "                         other than /sys, DIR/" LIFECYCLE_TREE_STATE "/" STATUS_FILE_NAME ")\n"
 		   "      --settle-ms N      wait N ms after an event before reconciling (default %d)\n"
 		   "      --resync-s N       also look every N s, for changes the kernel does not announce\n"
 		   "                         (VF settings of a PF that is down); 0: never (default %d)\n"
 		   "      --once             apply once and exit (status 0 when the host matches)\n"
 		   "  -v, --verbose          log every event, not only changes\n"
-		   "  -h, --help\n",
-		CONFIG_DEFAULT_PATH, CONFIG_DEFAULT_DROPIN_DIR, STATUS_DEFAULT_PATH, SETTLE_MS_DEFAULT, RESYNC_S_DEFAULT);
+		   "  -h, --help\n\n"
+		   "State: bind records in $SRIOV_STATE_DIR, else %s for /sys and\n"
+		   "DIR/" LIFECYCLE_TREE_STATE "/bind for any other --sysfs-root DIR (never the host's).\n",
+		CONFIG_DEFAULT_PATH, CONFIG_DEFAULT_DROPIN_DIR, STATUS_DEFAULT_PATH, SETTLE_MS_DEFAULT, RESYNC_S_DEFAULT,
+		LIFECYCLE_STATE_DIR);
 }
 
 int main(int argc, char **argv)
@@ -431,7 +435,6 @@ int main(int argc, char **argv)
 	};
 	struct daemon d = {
 		.config_path = CONFIG_DEFAULT_PATH,
-		.status_path = STATUS_DEFAULT_PATH,
 		.settle_ms = SETTLE_MS_DEFAULT,
 		.resync_s = RESYNC_S_DEFAULT,
 		.timer_fd = -1,
@@ -509,6 +512,17 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	d.force_hint = make_force_hint(&d);
+	/* The status file belongs to the tree it describes, as bind records do. */
+	_cleanup_free_ char *default_status = NULL;
+	if (!d.status_path) {
+		_cleanup_free_ char *base = NULL;
+		if (lifecycle_state_base(d.env.lifecycle.sysfs_root, &base) < 0 ||
+		    !(default_status = path_join(base, STATUS_FILE_NAME))) {
+			fprintf(stderr, "sriovd: out of memory\n");
+			return 1;
+		}
+		d.status_path = default_status;
+	}
 	if (inventory_root_is_live(d.env.lifecycle.sysfs_root)) {
 		d.env.lifecycle.link_usage = lifecycle_rtnl_link_usage;
 		d.env.lifecycle.link_usage_data = &d.rt;

@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +10,7 @@
 #include <unistd.h>
 
 #include "output/output.h"
+#include "util/fs.h"
 #include "util/util.h"
 
 void status_init(struct daemon_status *s, const char *config_path)
@@ -89,24 +89,6 @@ static json_t *json_time(time_t t)
 	return json_string(buf);
 }
 
-static int mkdir_parents(const char *path)
-{
-	_cleanup_free_ char *copy = strdup(path);
-	if (!copy)
-		return -ENOMEM;
-	char *dir = dirname(copy);
-	for (char *p = dir + 1; *p; p++)
-		if (*p == '/') {
-			*p = '\0';
-			if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-				return -errno;
-			*p = '/';
-		}
-	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
 int status_write(struct daemon_status *s, const char *path)
 {
 	s->last_reconcile = time(NULL);
@@ -145,16 +127,11 @@ int status_write(struct daemon_status *s, const char *path)
 	}
 	json_object_set_new(o, "stuck", stuck);
 
-	int r = mkdir_parents(path);
-	_cleanup_free_ char *tmp = NULL;
-	if (r == 0 && asprintf(&tmp, "%s.tmp", path) < 0)
-		r = -ENOMEM;
-	if (r == 0 && json_dump_file(o, tmp, JSON_INDENT(2)) < 0)
-		r = -EIO;
-	if (r == 0 && rename(tmp, path) < 0)
-		r = -errno;
+	_cleanup_free_ char *text = json_dumps(o, JSON_INDENT(2));
 	json_decref(o);
-	return r;
+	if (!text)
+		return -ENOMEM;
+	return write_file_atomic(path, text, strlen(text), 0644);
 }
 
 void status_done(struct daemon_status *s)

@@ -1,13 +1,16 @@
 /* daemon/status: what sriovd last did, in a small JSON file that
  * `sriovctl status` reads: pid, the config (main file, drop-in folder, and
  * every file of the config in use: status computes its drift from exactly
- * those), times, counts, the last drift (missing PFs included), errors (written to a temporary file and renamed, so a
- * reader never sees half of it). */
+ * those), times, counts, the last drift (missing PFs included), errors
+ * (replaced with write_file_atomic(), so a reader never sees half of it).
+ * Its default place is status.json in the tree's state folder
+ * (lifecycle_state_base(): /run/sriovd for the live /sys). */
 #pragma once
 
 #include <time.h>
 
-#define STATUS_DEFAULT_PATH "/run/sriovd/status.json"
+#define STATUS_DEFAULT_PATH "/run/sriovd/status.json" /* for the live /sys */
+#define STATUS_FILE_NAME "status.json"
 #define STATUS_MAX_ERRORS 10
 
 struct daemon_status {

@@ -9,10 +9,7 @@
 
 bool inventory_root_is_live(const char *sysfs_root)
 {
-	if (!sysfs_root)
-		return true;
-	_cleanup_free_ char *real = realpath(sysfs_root, NULL);
-	return real && strcmp(real, SYSFS_DEFAULT_ROOT) == 0;
+	return sysfs_root_is_live(sysfs_root);
 }
 
 /* libpci reports a missing pci.ids through warning(); names simply stay

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "util/fs.h"
 #include "util/util.h"
 
 /* How often the waits look again: short against the seconds drivers take,
@@ -21,10 +22,6 @@ static const char *env_root(const struct lifecycle_env *env)
 	return env->sysfs_root ? env->sysfs_root : SYSFS_DEFAULT_ROOT;
 }
 
-static const char *env_state_dir(const struct lifecycle_env *env)
-{
-	return env->state_dir ? env->state_dir : LIFECYCLE_STATE_DIR;
-}
 
 const char *lifecycle_state_dir(const struct lifecycle_env *env)
 {
@@ -65,19 +62,56 @@ static int strv_move(char ***to, char ***from)
 	return 0;
 }
 
-static char *dev_path(const struct lifecycle_env *env, const char *addr, const char *attr)
+/* Every file lifecycle reads or writes sits beneath the sysfs root and is
+ * opened there (util/fs.h), so that no link in a tree takes a write out of
+ * it. Paths are built relative to the root ("bus/pci/devices/ADDR/ATTR");
+ * messages and the write hook see them joined to it. */
+static char *dev_rel(const char *addr, const char *attr)
 {
 	char *s;
-	if (asprintf(&s, "%s/bus/pci/devices/%s/%s", env_root(env), addr, attr) < 0)
+	if (asprintf(&s, "bus/pci/devices/%s%s%s", addr, *attr ? "/" : "", attr) < 0)
 		return NULL;
 	return s;
 }
 
-static int env_write(const struct lifecycle_env *env, const char *path, const char *value)
+static char *root_path(const struct lifecycle_env *env, const char *rel)
 {
+	return path_join(env_root(env), rel);
+}
+
+static char *dev_path(const struct lifecycle_env *env, const char *addr, const char *attr)
+{
+	_cleanup_free_ char *rel = dev_rel(addr, attr);
+	return rel ? root_path(env, rel) : NULL;
+}
+
+static int dev_read_u32(const struct lifecycle_env *env, const char *addr, const char *attr, int base,
+			uint32_t *ret)
+{
+	_cleanup_free_ char *rel = dev_rel(addr, attr);
+	if (!rel)
+		return -ENOMEM;
+	return read_u32_beneath(env_root(env), rel, base, ret);
+}
+
+static int dev_read_link_basename(const struct lifecycle_env *env, const char *addr, const char *attr,
+				  char **ret)
+{
+	_cleanup_free_ char *rel = dev_rel(addr, attr);
+	if (!rel)
+		return -ENOMEM;
+	return read_link_basename_beneath(env_root(env), rel, ret);
+}
+
+/* Writes value to rel beneath the root (or hands it to the hook); *ret_path
+ * names the file for the caller's message. */
+static int env_write(const struct lifecycle_env *env, const char *rel, const char *value, char **ret_path)
+{
+	if (!(*ret_path = root_path(env, rel)))
+		return -ENOMEM;
 	if (env->write)
-		return env->write(env->write_data, path, value);
-	return write_text_at(AT_FDCWD, path, value);
+		return env->write(env->write_data, *ret_path, value);
+	return write_text_beneath(env_root(env), rel, value);
 }
 
 #define NSEC_PER_MSEC 1000000ULL
@@ -131,23 +165,20 @@ const char *lifecycle_label(const struct pci_function *d, char buf[LIFECYCLE_LAB
  * in *ret when unbound. */
 static int read_driver_now(const struct lifecycle_env *env, const char *addr, char **ret)
 {
-	_cleanup_free_ char *path = dev_path(env, addr, "driver");
-	if (!path)
-		return -ENOMEM;
 	*ret = NULL;
-	int r = read_link_basename_at(AT_FDCWD, path, ret);
+	int r = dev_read_link_basename(env, addr, "driver", ret);
 	return r == -ENOENT ? 0 : r;
 }
 
 /* driver_override now: NULL in *ret when unset ("(null)", or empty). */
 static int read_override_now(const struct lifecycle_env *env, const char *addr, char **ret)
 {
-	_cleanup_free_ char *path = dev_path(env, addr, "driver_override");
-	if (!path)
+	_cleanup_free_ char *rel = dev_rel(addr, "driver_override");
+	if (!rel)
 		return -ENOMEM;
 	_cleanup_free_ char *s = NULL;
 	*ret = NULL;
-	int r = read_text_file(path, 256, &s);
+	int r = read_text_beneath(env_root(env), rel, 256, &s);
 	if (r == -ENOENT)
 		return 0; /* kernels before 3.16 have no driver_override */
 	if (r < 0)
@@ -159,11 +190,10 @@ static int read_override_now(const struct lifecycle_env *env, const char *addr, 
 
 static bool driver_loaded(const struct lifecycle_env *env, const char *driver)
 {
-	_cleanup_free_ char *path = NULL;
-	if (asprintf(&path, "%s/bus/pci/drivers/%s", env_root(env), driver) < 0)
+	_cleanup_free_ char *rel = NULL;
+	if (asprintf(&rel, "bus/pci/drivers/%s", driver) < 0)
 		return false;
-	struct stat st;
-	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+	return dir_exists_beneath(env_root(env), rel);
 }
 
 /* name with every from replaced by to (a fresh string, NULL on ENOMEM). */
@@ -459,12 +489,11 @@ static int read_pf_counts(const struct lifecycle_env *env, const struct pci_func
 	static const char *const attrs[] = {"sriov_totalvfs", "sriov_numvfs"};
 	uint32_t *out[] = {total, current};
 	for (size_t i = 0; i < ARRAY_SIZE(attrs); i++) {
-		_cleanup_free_ char *path = dev_path(env, pf->addr, attrs[i]);
-		if (!path)
-			return -ENOMEM;
-		int r = read_u32_at(AT_FDCWD, path, 0, out[i]);
-		if (r < 0)
-			return error_set(ret_error, r, "%s: cannot read: %s", path, strerror(-r));
+		int r = dev_read_u32(env, pf->addr, attrs[i], 0, out[i]);
+		if (r < 0) {
+			_cleanup_free_ char *path = dev_path(env, pf->addr, attrs[i]);
+			return error_set(ret_error, r, "%s: cannot read: %s", path ? path : attrs[i], fs_strerror(r));
+		}
 	}
 	return 0;
 }
@@ -552,12 +581,14 @@ int lifecycle_set_numvfs(const struct lifecycle_env *env, const struct pci_funct
 		return r;
 	ret->before = ret->after = current;
 
-	_cleanup_free_ char *numvfs_path = dev_path(env, pf->addr, "sriov_numvfs");
-	_cleanup_free_ char *autoprobe_path = dev_path(env, pf->addr, "sriov_drivers_autoprobe");
-	if (!numvfs_path || !autoprobe_path)
+	_cleanup_free_ char *numvfs_rel = dev_rel(pf->addr, "sriov_numvfs");
+	_cleanup_free_ char *autoprobe_rel = dev_rel(pf->addr, "sriov_drivers_autoprobe");
+	_cleanup_free_ char *numvfs_path = root_path(env, numvfs_rel ? numvfs_rel : "");
+	_cleanup_free_ char *autoprobe_path = NULL;
+	if (!numvfs_rel || !autoprobe_rel || !numvfs_path)
 		return -ENOMEM;
 	uint32_t ap;
-	if (read_u32_at(AT_FDCWD, autoprobe_path, 10, &ap) == 0 && ap <= 1)
+	if (read_u32_beneath(env_root(env), autoprobe_rel, 10, &ap) == 0 && ap <= 1)
 		ret->autoprobe = (int)ap;
 	if (req->count == current) {
 		ret->settled = true;
@@ -568,18 +599,20 @@ int lifecycle_set_numvfs(const struct lifecycle_env *env, const struct pci_funct
 	/* Autoprobe is read when the VFs are created: set it before, and before
 	 * anything is destroyed, so that a failure here changes nothing. */
 	if (req->count > 0 && req->no_autoprobe) {
-		if ((r = env_write(env, autoprobe_path, "0")) < 0)
-			return error_set(ret_error, r, "%s: write 0: %s", autoprobe_path, strerror(-r));
+		if ((r = env_write(env, autoprobe_rel, "0", &autoprobe_path)) < 0)
+			return error_set(ret_error, r, "%s: write 0: %s", autoprobe_path ? autoprobe_path : autoprobe_rel,
+					 fs_strerror(r));
 		ret->wrote_autoprobe = true;
 		ret->autoprobe = 0;
 	}
 	if (current > 0) {
 		ret->disabled_first = req->count > 0;
-		if ((r = env_write(env, numvfs_path, "0")) < 0) {
+		_cleanup_free_ char *path = NULL;
+		if ((r = env_write(env, numvfs_rel, "0", &path)) < 0) {
 			if (req->count > 0)
 				return error_set(ret_error, r, "%s: write 0 (to disable the %u VFs before enabling %u): %s%s",
-					    numvfs_path, current, req->count, strerror(-r), numvfs_errno_hint(r));
-			return error_set(ret_error, r, "%s: write 0: %s%s", numvfs_path, strerror(-r),
+					    numvfs_path, current, req->count, fs_strerror(r), numvfs_errno_hint(r));
+			return error_set(ret_error, r, "%s: write 0: %s%s", numvfs_path, fs_strerror(r),
 				    numvfs_errno_hint(r));
 		}
 		ret->changed = true;
@@ -589,8 +622,9 @@ int lifecycle_set_numvfs(const struct lifecycle_env *env, const struct pci_funct
 	if (req->count > 0) {
 		char value[16];
 		snprintf(value, sizeof(value), "%u", req->count);
-		if ((r = env_write(env, numvfs_path, value)) < 0)
-			return error_set(ret_error, r, "%s: write %u: %s%s%s", numvfs_path, req->count, strerror(-r),
+		_cleanup_free_ char *path = NULL;
+		if ((r = env_write(env, numvfs_rel, value, &path)) < 0)
+			return error_set(ret_error, r, "%s: write %u: %s%s%s", numvfs_path, req->count, fs_strerror(r),
 				    numvfs_errno_hint(r),
 				    current > 0 ? "; the PF now has 0 VFs (they were disabled first)" : "");
 		ret->changed = true;
@@ -599,18 +633,31 @@ int lifecycle_set_numvfs(const struct lifecycle_env *env, const struct pci_funct
 	/* A driver may enable fewer VFs than asked and still report success:
 	 * what is there is what sriov_numvfs says now. */
 	uint32_t after;
-	if ((r = read_u32_at(AT_FDCWD, numvfs_path, 0, &after)) < 0)
-		return error_set(ret_error, r, "%s: cannot read back: %s", numvfs_path, strerror(-r));
+	if ((r = read_u32_beneath(env_root(env), numvfs_rel, 0, &after)) < 0)
+		return error_set(ret_error, r, "%s: cannot read back: %s", numvfs_path, fs_strerror(r));
 	ret->after = after;
 	/* Unknown autoprobe (older kernels have no such file) means on. */
 	bool want_drivers = ret->autoprobe != 0;
 	r = lifecycle_wait_vfs(env, pf->addr, after, want_drivers, req->timeout_ms, &ret->settled, &ret->links,
 			       want_drivers ? &ret->no_driver : NULL);
 	if (r < 0)
-		return error_set(ret_error, r, "%s: cannot follow its VFs: %s", pf->addr, strerror(-r));
+		return error_set(ret_error, r, "%s: cannot follow its VFs: %s", pf->addr, fs_strerror(r));
 	if (after != req->count)
 		return error_set(ret_error, -EIO, "%s: %u VFs requested, the driver enabled %u (see the kernel log)",
 			    numvfs_path, req->count, after);
+	return 0;
+}
+
+int lifecycle_set_autoprobe(const struct lifecycle_env *env, const char *pf_addr, bool on, char **ret_error)
+{
+	*ret_error = NULL;
+	_cleanup_free_ char *rel = dev_rel(pf_addr, "sriov_drivers_autoprobe");
+	_cleanup_free_ char *path = NULL;
+	if (!rel)
+		return -ENOMEM;
+	int r = env_write(env, rel, on ? "1" : "0", &path);
+	if (r < 0)
+		return error_set(ret_error, r, "%s: write %d: %s", path ? path : rel, on, fs_strerror(r));
 	return 0;
 }
 
@@ -663,12 +710,15 @@ int lifecycle_wait_vfs(const struct lifecycle_env *env, const char *pf_addr, uin
 		       bool want_drivers, unsigned timeout_ms, bool *ret_settled, uint32_t *ret_links,
 		       char ***ret_no_driver)
 {
-	_cleanup_free_ char *path = dev_path(env, pf_addr, "");
-	if (!path)
+	_cleanup_free_ char *rel = dev_rel(pf_addr, "");
+	if (!rel)
 		return -ENOMEM;
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_close_ int rootfd = fs_open_root(env_root(env));
+	if (rootfd < 0)
+		return rootfd;
+	_cleanup_close_ int fd = fs_open_beneath(rootfd, rel, O_RDONLY | O_DIRECTORY, 0);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	uint64_t deadline = deadline_after_ms(env, timeout_ms);
 	/* Bound VFs count once they have stayed bound for the settle time;
 	 * with no drivers to wait for, links are the whole answer. */
@@ -702,24 +752,76 @@ int lifecycle_wait_vfs(const struct lifecycle_env *env, const char *pf_addr, uin
 
 /* --- the bind state record ------------------------------------------------ */
 
-static char *record_path(const struct lifecycle_env *env, const char *addr)
+int lifecycle_state_base(const char *sysfs_root, char **ret)
+{
+	char *s = sysfs_root_is_live(sysfs_root) ? strdup(LIFECYCLE_STATE_BASE)
+						 : path_join(sysfs_root, LIFECYCLE_TREE_STATE);
+	if (!s)
+		return -ENOMEM;
+	*ret = s;
+	return 0;
+}
+
+/* The bind-record folder as a path, for messages (NULL on ENOMEM). */
+static char *state_dir_path(const struct lifecycle_env *env)
+{
+	if (env->state_dir)
+		return strdup(env->state_dir);
+	_cleanup_free_ char *base = NULL;
+	if (lifecycle_state_base(env->sysfs_root, &base) < 0)
+		return NULL;
+	return path_join(base, "bind");
+}
+
+/* Opens the bind-record folder, creating it with create. An explicit
+ * folder and the host's /run/sriovd/bind are the administrator's (links
+ * in them are theirs); a tree's own .sriovd/bind is opened beneath the
+ * tree, refusing any link on the way when creating it. */
+static int open_state_dir(const struct lifecycle_env *env, bool create)
+{
+	int r;
+	if (env->state_dir || sysfs_root_is_live(env->sysfs_root)) {
+		const char *dir = env->state_dir ? env->state_dir : LIFECYCLE_STATE_DIR;
+		if (create && (r = mkdir_p(dir, 0755)) < 0)
+			return r;
+		int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		return fd < 0 ? -errno : fd;
+	}
+	_cleanup_close_ int rootfd = fs_open_root(env_root(env));
+	if (rootfd < 0)
+		return rootfd;
+	if (create)
+		return fs_mkdir_beneath(rootfd, LIFECYCLE_TREE_STATE "/bind", 0755);
+	return fs_open_beneath(rootfd, LIFECYCLE_TREE_STATE "/bind", O_RDONLY | O_DIRECTORY, 0);
+}
+
+/* The record's file name: the canonical form of a device address, never
+ * anything that could climb out of the folder. */
+static int record_name(const char *addr, char canon[PCI_ADDR_STRLEN])
 {
 	struct pci_addr a;
-	/* The name comes from a device address; never let it climb out. */
 	if (pci_addr_parse(addr, &a) < 0)
-		return NULL;
-	char canon[PCI_ADDR_STRLEN];
+		return -EINVAL;
 	pci_addr_format(&a, canon);
-	return path_join(env_state_dir(env), canon);
+	return 0;
 }
 
 int lifecycle_record_load(const struct lifecycle_env *env, const char *addr, struct bind_record *ret)
 {
-	_cleanup_free_ char *path = record_path(env, addr);
-	if (!path)
-		return -EINVAL;
+	char name[PCI_ADDR_STRLEN];
+	int r = record_name(addr, name);
+	if (r < 0)
+		return r;
+	_cleanup_close_ int dirfd = open_state_dir(env, false);
+	if (dirfd < 0)
+		return dirfd;
+	_cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ELOOP ? -EBADMSG : -errno; /* a link is not one of ours */
 	_cleanup_free_ char *text = NULL;
-	int r = read_text_file(path, RECORD_MAX, &text);
+	r = read_text_fd(fd, RECORD_MAX, &text);
+	if (r == -EBADFD)
+		return -EBADMSG;
 	if (r < 0)
 		return r == -EFBIG ? -EBADMSG : r;
 	struct bind_record rec = {0};
@@ -753,47 +855,36 @@ int lifecycle_record_save(const struct lifecycle_env *env, const char *addr, con
 {
 	if (!driver_name_valid(rec->driver))
 		return -EINVAL;
-	_cleanup_free_ char *path = record_path(env, addr);
-	if (!path)
-		return -EINVAL;
-	int r = mkdir_p(env_state_dir(env), 0755);
+	char name[PCI_ADDR_STRLEN];
+	int r = record_name(addr, name);
 	if (r < 0)
 		return r;
-	_cleanup_free_ char *tmp = NULL;
-	if (asprintf(&tmp, "%s/.%s.XXXXXX", env_state_dir(env), strrchr(path, '/') + 1) < 0)
-		return -ENOMEM;
-	_cleanup_close_ int fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
 	_cleanup_free_ char *text = NULL;
 	int len = asprintf(&text,
 			   "# sriovctl bind: the host driver this device had; `sriovctl bind %s kernel` restores it\n"
 			   "driver=%s\nid=%04x:%04x\n",
-			   addr, rec->driver, rec->vendor_id, rec->device_id);
-	if (len < 0) {
-		unlink(tmp);
+			   name, rec->driver, rec->vendor_id, rec->device_id);
+	if (len < 0)
 		return -ENOMEM;
-	}
+	_cleanup_close_ int dirfd = open_state_dir(env, true);
+	if (dirfd < 0)
+		return dirfd;
 	/* Readable by anyone, like the rest of /run's state. */
-	if (fchmod(fd, 0644) < 0 || write(fd, text, (size_t)len) != len || fsync(fd) < 0) {
-		r = errno ? -errno : -EIO;
-		unlink(tmp);
-		return r;
-	}
-	if (rename(tmp, path) < 0) {
-		r = -errno;
-		unlink(tmp);
-		return r;
-	}
-	return 0;
+	return write_file_atomic_at(dirfd, name, text, (size_t)len, 0644);
 }
 
 int lifecycle_record_forget(const struct lifecycle_env *env, const char *addr)
 {
-	_cleanup_free_ char *path = record_path(env, addr);
-	if (!path)
-		return -EINVAL;
-	if (unlink(path) < 0 && errno != ENOENT)
+	char name[PCI_ADDR_STRLEN];
+	int r = record_name(addr, name);
+	if (r < 0)
+		return r;
+	_cleanup_close_ int dirfd = open_state_dir(env, false);
+	if (dirfd == -ENOENT)
+		return 0; /* no folder, no record */
+	if (dirfd < 0)
+		return dirfd;
+	if (unlinkat(dirfd, name, 0) < 0 && errno != ENOENT)
 		return -errno;
 	return 0;
 }
@@ -852,9 +943,9 @@ static int bind_plan_make(const struct lifecycle_env *env, const struct pci_func
 				 QUOTE(req->driver));
 	int r = read_driver_now(env, dev->addr, &p->current);
 	if (r < 0)
-		return error_set(ret_error, r, "%s: cannot read its driver link: %s", label, strerror(-r));
+		return error_set(ret_error, r, "%s: cannot read its driver link: %s", label, fs_strerror(r));
 	if ((r = read_override_now(env, dev->addr, &p->override)) < 0)
-		return error_set(ret_error, r, "%s: cannot read driver_override: %s", label, strerror(-r));
+		return error_set(ret_error, r, "%s: cannot read driver_override: %s", label, fs_strerror(r));
 
 	if (p->kernel) {
 		struct bind_record rec;
@@ -880,11 +971,8 @@ static int bind_plan_make(const struct lifecycle_env *env, const struct pci_func
 		/* With autoprobe off the kernel probes a VF only for the driver its
 		 * driver_override names (pci_device_can_probe): clearing it would
 		 * leave the VF without any driver. */
-		_cleanup_free_ char *path = dev_path(env, dev->pf->addr, "sriov_drivers_autoprobe");
 		uint32_t autoprobe;
-		if (!path)
-			return -ENOMEM;
-		if (read_u32_at(AT_FDCWD, path, 10, &autoprobe) == 0 && autoprobe == 0)
+		if (dev_read_u32(env, dev->pf->addr, "sriov_drivers_autoprobe", 10, &autoprobe) == 0 && autoprobe == 0)
 			return error_set(ret_error, -ENODEV,
 				    "%s: no driver is remembered for it, and its PF %s has sriov_drivers_autoprobe 0, so "
 				    "the kernel would pick none: name the driver (sriovctl bind %s DRIVER)",
@@ -959,10 +1047,11 @@ int lifecycle_bind_check(const struct lifecycle_env *env, const struct pci_funct
 static int write_dev_attr(const struct lifecycle_env *env, const char *addr, const char *attr, const char *value,
 			  char **ret_path)
 {
-	*ret_path = dev_path(env, addr, attr);
-	if (!*ret_path)
+	_cleanup_free_ char *rel = dev_rel(addr, attr);
+	*ret_path = NULL;
+	if (!rel)
 		return -ENOMEM;
-	return env_write(env, *ret_path, value);
+	return env_write(env, rel, value, ret_path);
 }
 
 /* The steps of rebind(), so that a caller tells which one failed from data. */
@@ -981,22 +1070,18 @@ static int rebind(const struct lifecycle_env *env, const char *addr, const char 
 	*ret_path = NULL;
 	*ret_step = REBIND_STEP_UNBIND;
 	if (driver) {
-		if (asprintf(ret_path, "%s/bus/pci/drivers/%s/unbind", env_root(env), driver) < 0) {
-			*ret_path = NULL;
+		_cleanup_free_ char *rel = NULL;
+		if (asprintf(&rel, "bus/pci/drivers/%s/unbind", driver) < 0)
 			return -ENOMEM;
-		}
-		r = env_write(env, *ret_path, addr);
+		r = env_write(env, rel, addr, ret_path);
 		/* ENODEV: the driver let go of it by itself meanwhile. */
 		if (r < 0 && r != -ENODEV)
 			return r;
 		free(*ret_path);
+		*ret_path = NULL;
 	}
 	*ret_step = REBIND_STEP_PROBE;
-	if (asprintf(ret_path, "%s/bus/pci/drivers_probe", env_root(env)) < 0) {
-		*ret_path = NULL;
-		return -ENOMEM;
-	}
-	return env_write(env, *ret_path, addr);
+	return env_write(env, "bus/pci/drivers_probe", addr, ret_path);
 }
 
 /* Puts the device back on the driver and the driver_override it had.
@@ -1007,33 +1092,34 @@ static int bind_put_back(const struct lifecycle_env *env, const char *addr, cons
 	_cleanup_free_ char *now = NULL, *path = NULL;
 	int r = read_driver_now(env, addr, &now);
 	if (r < 0)
-		return error_set(ret_error, r, "cannot read its driver link: %s", strerror(-r));
+		return error_set(ret_error, r, "cannot read its driver link: %s", fs_strerror(r));
 	if (p->current && !streq_ptr(now, p->current)) {
 		/* The previous driver comes back the way the new one came. */
 		r = write_dev_attr(env, addr, "driver_override", p->current, &path);
 		if (r < 0)
-			return error_set(ret_error, r, "%s: %s", path, strerror(-r));
+			return error_set(ret_error, r, "%s: %s", path, fs_strerror(r));
 		free(path);
 		/* A drivers_probe error is judged by the driver link below. */
 		enum rebind_step step;
 		if ((r = rebind(env, addr, now, &path, &step)) < 0 && (step != REBIND_STEP_PROBE || r == -ENOMEM))
-			return error_set(ret_error, r, "%s: %s", path ? path : addr, strerror(-r));
+			return error_set(ret_error, r, "%s: %s", path ? path : addr, fs_strerror(r));
 	} else if (!p->current && now) {
 		/* It was unbound: let go of it again. */
-		if (asprintf(&path, "%s/bus/pci/drivers/%s/unbind", env_root(env), now) < 0)
+		_cleanup_free_ char *rel = NULL;
+		if (asprintf(&rel, "bus/pci/drivers/%s/unbind", now) < 0)
 			return -ENOMEM;
-		if ((r = env_write(env, path, addr)) < 0)
-			return error_set(ret_error, r, "%s: %s", path, strerror(-r));
+		if ((r = env_write(env, rel, addr, &path)) < 0)
+			return error_set(ret_error, r, "%s: %s", path ? path : rel, fs_strerror(r));
 	}
 	free(path);
 	path = NULL;
 	r = write_dev_attr(env, addr, "driver_override", p->override ? p->override : "\n", &path);
 	if (r < 0)
-		return error_set(ret_error, r, "%s: %s", path, strerror(-r));
+		return error_set(ret_error, r, "%s: %s", path, fs_strerror(r));
 	free(now);
 	now = NULL;
 	if ((r = read_driver_now(env, addr, &now)) < 0)
-		return error_set(ret_error, r, "cannot read its driver link: %s", strerror(-r));
+		return error_set(ret_error, r, "cannot read its driver link: %s", fs_strerror(r));
 	if (!streq_ptr(now, p->current))
 		return error_set(ret_error, -EIO, "it is on %s instead of %s", now ? now : "no driver",
 			    p->current ? p->current : "no driver");
@@ -1066,12 +1152,9 @@ static int wait_vfio_node(const struct lifecycle_env *env, int32_t group, unsign
 
 static int read_iommu_group(const struct lifecycle_env *env, const char *addr, int32_t *ret)
 {
-	_cleanup_free_ char *path = dev_path(env, addr, "iommu_group");
 	_cleanup_free_ char *name = NULL;
-	if (!path)
-		return -ENOMEM;
 	*ret = -1;
-	int r = read_link_basename_at(AT_FDCWD, path, &name);
+	int r = dev_read_link_basename(env, addr, "iommu_group", &name);
 	if (r == -ENOENT)
 		return 0;
 	if (r < 0)
@@ -1111,7 +1194,7 @@ static int bind_finish_vfio(const struct lifecycle_env *env, const struct pci_fu
 	int r = read_iommu_group(env, dev->addr, &res->iommu_group);
 	if (r < 0)
 		return error_set(ret_error, r, "%s: cannot read its iommu_group link: %s", lifecycle_label(dev, label),
-			    strerror(-r));
+			    fs_strerror(r));
 	if (!streq_ptr(res->driver_after, "vfio-pci"))
 		return 0;
 	if (res->iommu_group < 0)
@@ -1204,7 +1287,7 @@ static int bind_apply(const struct lifecycle_env *env, const struct pci_function
 		/* "kernel" leaves driver_override cleared whatever was done. */
 		if (p->kernel && p->override &&
 		    (r = write_dev_attr(env, dev->addr, "driver_override", "\n", &path)) < 0)
-			return error_set(ret_error, r, "%s: write \"\\n\": %s", path, strerror(-r));
+			return error_set(ret_error, r, "%s: write \"\\n\": %s", path, fs_strerror(r));
 		if (p->kernel)
 			(void)lifecycle_record_forget(env, dev->addr);
 		if (p->current && !(ret->driver_after = strdup(p->current)))
@@ -1224,9 +1307,11 @@ static int bind_apply(const struct lifecycle_env *env, const struct pci_function
 		if (lr < 0 || old.vendor_id != dev->vendor_id || old.device_id != dev->device_id) {
 			struct bind_record rec = {.vendor_id = dev->vendor_id, .device_id = dev->device_id};
 			snprintf(rec.driver, sizeof(rec.driver), "%s", p->current);
-			if ((r = lifecycle_record_save(env, dev->addr, &rec)) < 0)
+			if ((r = lifecycle_record_save(env, dev->addr, &rec)) < 0) {
+				_cleanup_free_ char *dir = state_dir_path(env);
 				return error_set(ret_error, r, "%s: cannot remember its driver %s in %s: %s", label,
-					    p->current, env_state_dir(env), strerror(-r));
+					    p->current, dir ? dir : "the state folder", fs_strerror(r));
+			}
 			saved_record = true;
 		}
 	}
@@ -1234,7 +1319,7 @@ static int bind_apply(const struct lifecycle_env *env, const struct pci_function
 	ret->changed = true;
 	r = write_dev_attr(env, dev->addr, "driver_override", p->target ? p->target : "\n", &path);
 	if (r < 0) {
-		error_set(ret_error, r, "%s: write %s: %s", path, p->target ? p->target : "\"\\n\"", strerror(-r));
+		error_set(ret_error, r, "%s: write %s: %s", path, p->target ? p->target : "\"\\n\"", fs_strerror(r));
 		return bind_undo(env, dev, p, saved_record, ret, r, ret_error);
 	}
 	free(path);
@@ -1244,11 +1329,11 @@ static int bind_apply(const struct lifecycle_env *env, const struct pci_function
 	 * the device: the driver link is the only answer to trust. */
 	int probe_r = r;
 	if (r < 0 && (step != REBIND_STEP_PROBE || r == -ENOMEM)) {
-		error_set(ret_error, r, "%s: write %s: %s", path ? path : dev->addr, dev->addr, strerror(-r));
+		error_set(ret_error, r, "%s: write %s: %s", path ? path : dev->addr, dev->addr, fs_strerror(r));
 		return bind_undo(env, dev, p, saved_record, ret, r, ret_error);
 	}
 	if ((r = read_driver_now(env, dev->addr, &ret->driver_after)) < 0) {
-		error_set(ret_error, r, "%s: cannot read its driver link: %s", label, strerror(-r));
+		error_set(ret_error, r, "%s: cannot read its driver link: %s", label, fs_strerror(r));
 		return bind_undo(env, dev, p, saved_record, ret, r, ret_error);
 	}
 	bool took = p->target ? streq_ptr(ret->driver_after, p->target) : ret->driver_after != NULL;
@@ -1256,7 +1341,7 @@ static int bind_apply(const struct lifecycle_env *env, const struct pci_function
 		/* vfio-pci and pci-stub only hold a device; a real driver may still
 		 * give it up once its probe's background work fails. */
 		if ((r = driver_kept(env, dev->addr, ret->driver_after, env_settle_ms(env))) < 0) {
-			error_set(ret_error, r, "%s: cannot read its driver link: %s", label, strerror(-r));
+			error_set(ret_error, r, "%s: cannot read its driver link: %s", label, fs_strerror(r));
 			return bind_undo(env, dev, p, saved_record, ret, r, ret_error);
 		}
 		if (r == 0) {
@@ -1266,9 +1351,9 @@ static int bind_apply(const struct lifecycle_env *env, const struct pci_function
 		}
 	}
 	if (!took) {
-		char probe_note[96] = "";
+		char probe_note[128] = "";
 		if (probe_r < 0)
-			snprintf(probe_note, sizeof(probe_note), ", drivers_probe said: %s", strerror(-probe_r));
+			snprintf(probe_note, sizeof(probe_note), ", drivers_probe said: %s", fs_strerror(probe_r));
 		if (p->target)
 			error_set(ret_error, -EIO, "%s: %s refused the device%s (it is on %s now%s; see the kernel log)",
 			     label, p->target,
@@ -1291,7 +1376,7 @@ static int bind_apply(const struct lifecycle_env *env, const struct pci_function
 			free(path);
 			r = write_dev_attr(env, dev->addr, "driver_override", "\n", &path);
 			if (r < 0)
-				return error_set(ret_error, r, "%s: write \"\\n\": %s", path, strerror(-r));
+				return error_set(ret_error, r, "%s: write \"\\n\": %s", path, fs_strerror(r));
 		}
 		ret->restored = p->remembered;
 		(void)lifecycle_record_forget(env, dev->addr);

@@ -30,7 +30,12 @@
 #include "sysfs/sysfs.h"
 #include "util/input.h"
 
-#define LIFECYCLE_STATE_DIR "/run/sriovd/bind"
+/* Where state is kept (bind records here; the daemon's status file and
+ * lock beside them): see lifecycle_state_base(). */
+#define LIFECYCLE_STATE_BASE "/run/sriovd"
+#define LIFECYCLE_STATE_DIR LIFECYCLE_STATE_BASE "/bind"
+/* A tree's own state folder, at the tree's root. */
+#define LIFECYCLE_TREE_STATE ".sriovd"
 #define LIFECYCLE_VFIO_DIR "/dev/vfio"
 /* bind's pseudo-driver: the one the device had before sriovctl moved it,
  * or else the one the kernel picks by ID. */
@@ -66,7 +71,7 @@ struct lifecycle_clock {
 
 struct lifecycle_env {
 	const char *sysfs_root; /* NULL: /sys */
-	const char *state_dir;  /* NULL: LIFECYCLE_STATE_DIR */
+	const char *state_dir;  /* bind records; NULL: "bind" in lifecycle_state_base() */
 	const char *vfio_dir;   /* NULL: LIFECYCLE_VFIO_DIR */
 	/* NULL: netdevs are not looked at (a sysfs tree from elsewhere names
 	 * links this kernel does not have). */
@@ -148,6 +153,11 @@ int lifecycle_numvfs_check(const struct lifecycle_env *env, const struct pci_fun
 int lifecycle_set_numvfs(const struct lifecycle_env *env, const struct pci_function *pf,
 			 const struct numvfs_request *req, struct numvfs_result *ret, char **ret_error);
 
+/* Writes on (1) or off (0) to PF pf_addr's sriov_drivers_autoprobe, beneath the
+ * root and through the write hook like every other write here. On failure
+ * *ret_error names the file and the reason. */
+int lifecycle_set_autoprobe(const struct lifecycle_env *env, const char *pf_addr, bool on, char **ret_error);
+
 /* One look at PF pf_addr: virtfn0..count-1 exist and nothing beyond, and
  * with want_drivers every VF has a driver, and has kept it for the settle
  * time. Waits up to timeout_ms (0: look once) for that. Returns 0 (settled or not: see *ret_settled), or -errno
@@ -199,6 +209,15 @@ int lifecycle_bind(const struct lifecycle_env *env, const struct pci_function *d
 		   const struct bind_request *req, struct bind_result *ret, char **ret_error);
 
 /* --- The bind state record ---------------------------------------------- */
+
+/* The one rule for where the state of the tree at sysfs_root (NULL: /sys)
+ * lives, for every command and the daemon alike: the live /sys keeps it in
+ * LIFECYCLE_STATE_BASE (/run/sriovd); any other tree in its own
+ * ROOT/.sriovd, so that a command on a copy never creates or removes
+ * anything of the host's. Bind records go in its bind/ folder unless
+ * lifecycle_env.state_dir ($SRIOV_STATE_DIR) names another. *ret is a fresh
+ * string. */
+int lifecycle_state_base(const char *sysfs_root, char **ret);
 
 /* One small file per device, STATE_DIR/ADDRESS, key=value lines:
  *   driver=igbvf      the host driver bind replaced

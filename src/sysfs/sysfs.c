@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <sys/stat.h>
 
+#include "util/fs.h"
 #include "util/util.h"
 
 /* Attribute values are short; a larger file is garbage for our purposes. */
@@ -96,9 +97,17 @@ void pci_tree_free(struct pci_tree *t)
 	free(t);
 }
 
+bool sysfs_root_is_live(const char *root)
+{
+	if (!root)
+		return true;
+	_cleanup_free_ char *real = realpath(root, NULL);
+	return real && strcmp(real, SYSFS_DEFAULT_ROOT) == 0;
+}
+
 static const char *errno_name(int err)
 {
-	return strerror(err < 0 ? -err : err);
+	return fs_strerror(err);
 }
 
 /* Reads a hex ID file ("0x8086"). Missing is reported by the caller's rule. */

@@ -16,6 +16,9 @@
 #include "vf/vf.h"
 
 #define SYSFS_DEFAULT_ROOT "/sys"
+/* Whether root (NULL: /sys) is the running kernel's own /sys, however it is
+ * spelled; anything else is a tree from elsewhere (a copy, a fixture). */
+bool sysfs_root_is_live(const char *root);
 
 /* "dddd:bb:ss.f" plus NUL */
 #define PCI_ADDR_STRLEN 13

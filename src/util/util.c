@@ -6,11 +6,15 @@
 #include <limits.h>
 #include <sys/stat.h>
 
-int read_text_at(int dirfd, const char *relpath, size_t max, char **ret)
+int read_text_fd(int fd, size_t max, char **ret)
 {
-	_cleanup_close_ int fd = openat(dirfd, relpath, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0)
+	struct stat st;
+	if (fstat(fd, &st) < 0)
 		return -errno;
+	/* A FIFO or a device would block or never end: attribute files, procfs
+	 * files and records are all regular files. */
+	if (!S_ISREG(st.st_mode))
+		return -EBADFD;
 
 	_cleanup_free_ char *buf = malloc(max + 1);
 	if (!buf)
@@ -41,9 +45,23 @@ int read_text_at(int dirfd, const char *relpath, size_t max, char **ret)
 	return 0;
 }
 
+int read_text_at(int dirfd, const char *relpath, size_t max, char **ret)
+{
+	/* Attribute files are never links; O_NONBLOCK: a FIFO does not block
+	 * the open (and is then refused). */
+	_cleanup_close_ int fd =
+		openat(dirfd, relpath, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW);
+	if (fd < 0)
+		return -errno;
+	return read_text_fd(fd, max, ret);
+}
+
 int read_text_file(const char *path, size_t max, char **ret)
 {
-	return read_text_at(AT_FDCWD, path, max, ret);
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	return read_text_fd(fd, max, ret);
 }
 
 static int parse_ll(const char *s, int base, long long min, long long max, long long *ret)
@@ -118,9 +136,11 @@ int read_i32_at(int dirfd, const char *relpath, int base, int32_t *ret)
 int read_link_at(int dirfd, const char *relpath, char **ret)
 {
 	char buf[PATH_MAX];
-	ssize_t n = readlinkat(dirfd, relpath, buf, sizeof(buf) - 1);
+	ssize_t n = readlinkat(dirfd, relpath, buf, sizeof(buf));
 	if (n < 0)
 		return -errno;
+	if ((size_t)n >= sizeof(buf))
+		return -ENAMETOOLONG; /* cut: never act on part of a link */
 	buf[n] = '\0';
 	char *s = strdup(buf);
 	if (!s)
@@ -146,20 +166,6 @@ int read_link_basename_at(int dirfd, const char *relpath, char **ret)
 	if (!s)
 		return -ENOMEM;
 	*ret = s;
-	return 0;
-}
-
-int write_text_at(int dirfd, const char *relpath, const char *value)
-{
-	_cleanup_close_ int fd = openat(dirfd, relpath, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0)
-		return -errno;
-	size_t len = strlen(value);
-	ssize_t n = write(fd, value, len);
-	if (n < 0)
-		return -errno;
-	if ((size_t)n != len)
-		return -EIO;
 	return 0;
 }
 
@@ -283,6 +289,10 @@ void strv_sort(char **v)
 
 int mkdir_p(const char *path, mode_t mode)
 {
+	if (str_empty(path))
+		return -EINVAL;
+	if (strlen(path) >= PATH_MAX)
+		return -ENAMETOOLONG; /* never a cut path */
 	_cleanup_free_ char *p = strdup(path);
 	if (!p)
 		return -ENOMEM;

@@ -31,11 +31,16 @@ static inline void closep(int *fd) { if (*fd >= 0) close(*fd); }
 #define TAKE_PTR(p) ({ __typeof__(p) _tp = (p); (p) = NULL; _tp; })
 #define TAKE_FD(fd) ({ int _tf = (fd); (fd) = -1; _tf; })
 
-/* Reads a whole small file (at most max bytes), strips trailing whitespace.
- * -ENOENT when absent, -EFBIG when larger than max. */
+/* Reads a whole small regular file (at most max bytes), strips trailing
+ * whitespace. -ENOENT when absent, -EFBIG when larger than max, -EBADFD
+ * when not a regular file (a FIFO, a device, a folder: never blocks, it is
+ * opened O_NONBLOCK). */
 int read_text_file(const char *path, size_t max, char **ret);
-/* Same, relative to dirfd. */
+/* Same, relative to dirfd, and the last component never a link (attribute
+ * files are not). */
 int read_text_at(int dirfd, const char *relpath, size_t max, char **ret);
+/* Same, from an open fd. */
+int read_text_fd(int fd, size_t max, char **ret);
 
 /* Parsers for sysfs-style values. Leading/trailing whitespace is tolerated,
  * anything else after the number is -EINVAL. */
@@ -47,15 +52,13 @@ int read_u32_at(int dirfd, const char *relpath, int base, uint32_t *ret);
 int read_i32_at(int dirfd, const char *relpath, int base, int32_t *ret);
 
 /* Target of a symlink relative to dirfd, and just its last component
- * (".../drivers/igb" -> "igb"), which is all sysfs links carry for us. */
+ * (".../drivers/igb" -> "igb"), which is all sysfs links carry for us.
+ * A link text longer than PATH_MAX is -ENAMETOOLONG, never cut. */
 int read_link_at(int dirfd, const char *relpath, char **ret);
 int read_link_basename_at(int dirfd, const char *relpath, char **ret);
 
-/* Writes a short value to a sysfs attribute with a single write(), so the
- * kernel's answer (EBUSY, ERANGE, ...) comes back as the return value.
- * O_TRUNC, as a shell's `echo v > attr` has: sysfs ignores it, and a copy of
- * a tree in plain files (--sysfs-root) then holds just the value. */
-int write_text_at(int dirfd, const char *relpath, const char *value);
+/* Writes to attribute files go through write_text_beneath() (util/fs.h),
+ * which never leaves the tree's root. */
 
 char *path_join(const char *a, const char *b); /* NULL on ENOMEM */
 /* mkdir -p: creates path and its missing parents with mode. */
