@@ -752,10 +752,25 @@ int lifecycle_wait_vfs(const struct lifecycle_env *env, const char *pf_addr, uin
 
 /* --- the bind state record ------------------------------------------------ */
 
+/* The rule itself: the state folder is the folder *anchor with the path
+ * rel beneath it. The live /sys: /run/sriovd itself (rel ""); any other
+ * tree: .sriovd beneath the tree's root, so that it is opened there. */
+static void state_location(const char *sysfs_root, const char **anchor, const char **rel)
+{
+	if (sysfs_root_is_live(sysfs_root)) {
+		*anchor = LIFECYCLE_STATE_BASE;
+		*rel = "";
+	} else {
+		*anchor = sysfs_root;
+		*rel = LIFECYCLE_TREE_STATE;
+	}
+}
+
 int lifecycle_state_base(const char *sysfs_root, char **ret)
 {
-	char *s = sysfs_root_is_live(sysfs_root) ? strdup(LIFECYCLE_STATE_BASE)
-						 : path_join(sysfs_root, LIFECYCLE_TREE_STATE);
+	const char *anchor, *rel;
+	state_location(sysfs_root, &anchor, &rel);
+	char *s = *rel ? path_join(anchor, rel) : strdup(anchor);
 	if (!s)
 		return -ENOMEM;
 	*ret = s;
@@ -774,25 +789,31 @@ static char *state_dir_path(const struct lifecycle_env *env)
 }
 
 /* Opens the bind-record folder, creating it with create. An explicit
- * folder and the host's /run/sriovd/bind are the administrator's (links
- * in them are theirs); a tree's own .sriovd/bind is opened beneath the
- * tree, refusing any link on the way when creating it. */
+ * folder is the administrator's (links in it are theirs); otherwise the
+ * folder is opened beneath the state location's anchor (for a tree, the
+ * tree itself), refusing any link on the way when creating it. */
 static int open_state_dir(const struct lifecycle_env *env, bool create)
 {
 	int r;
-	if (env->state_dir || sysfs_root_is_live(env->sysfs_root)) {
-		const char *dir = env->state_dir ? env->state_dir : LIFECYCLE_STATE_DIR;
-		if (create && (r = mkdir_p(dir, 0755)) < 0)
+	if (env->state_dir) {
+		if (create && (r = mkdir_p(env->state_dir, 0755)) < 0)
 			return r;
-		int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		int fd = open(env->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		return fd < 0 ? -errno : fd;
 	}
-	_cleanup_close_ int rootfd = fs_open_root(env_root(env));
-	if (rootfd < 0)
-		return rootfd;
+	const char *anchor, *rel;
+	state_location(env->sysfs_root, &anchor, &rel);
+	_cleanup_free_ char *bind = *rel ? path_join(rel, "bind") : strdup("bind");
+	if (!bind)
+		return -ENOMEM;
+	if (create && !*rel && (r = mkdir_p(anchor, 0755)) < 0)
+		return r; /* /run/sriovd: the host's own, links and all */
+	_cleanup_close_ int anchorfd = fs_open_root(anchor);
+	if (anchorfd < 0)
+		return anchorfd;
 	if (create)
-		return fs_mkdir_beneath(rootfd, LIFECYCLE_TREE_STATE "/bind", 0755);
-	return fs_open_beneath(rootfd, LIFECYCLE_TREE_STATE "/bind", O_RDONLY | O_DIRECTORY, 0);
+		return fs_mkdir_beneath(anchorfd, bind, 0755);
+	return fs_open_beneath(anchorfd, bind, O_RDONLY | O_DIRECTORY, 0);
 }
 
 /* The record's file name: the canonical form of a device address, never
