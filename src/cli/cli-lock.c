@@ -2,6 +2,7 @@
 #include "cli.h"
 #include "lock/lock.h"
 #include "util/input.h"
+#include "util/fs.h"
 #include "util/util.h"
 
 #define LOCK_TIMEOUT_MAX_S 86400
@@ -31,7 +32,13 @@ int cli_host_lock(struct cli *cli, const char *verb)
 	struct lifecycle_env env;
 	cli_lifecycle_env(cli, &env, NULL);
 	_cleanup_free_ char *error = NULL;
-	int r = lock_take(lifecycle_state_dir(&env), LOCK_HOST_NAME, &o, &cli->host_lock_fd, NULL, &error);
+	_cleanup_free_ char *dir = NULL;
+	int r = lifecycle_state_dir_make(&env, &dir);
+	if (r < 0) {
+		_cleanup_free_ char *want = lifecycle_state_dir(&env);
+		return cli_error("%s: cannot create the state folder %s: %s", verb, want ? want : "", fs_strerror(r));
+	}
+	r = lock_take(dir, LOCK_HOST_NAME, &o, &cli->host_lock_fd, NULL, &error);
 	if (r < 0)
 		return cli_error("%s: %s", verb, error ? error : strerror(-r));
 	return EXIT_OK;

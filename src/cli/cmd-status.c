@@ -74,13 +74,21 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 	};
 	struct status_opts o = {.path = getenv("SRIOV_STATUS_FILE")};
 	if (str_empty(o.path))
-		o.path = STATUS_DEFAULT_PATH;
+		o.path = NULL;
 	int first;
 	int r = cli_parse(cli, argc, argv, options, NULL, status_opt, &o, &first);
 	if (r)
 		return CLI_PARSE_EXIT(r);
 	if (first < argc)
 		return cli_usage_error("status: unexpected argument '%s'", QUOTE(argv[first]));
+	/* Where sriovd keeps it for this sysfs root: the tree's state folder. */
+	_cleanup_free_ char *default_path = NULL;
+	if (!o.path) {
+		_cleanup_free_ char *base = NULL;
+		if (lifecycle_state_base(cli->sysfs_root, &base) < 0 || !(default_path = path_join(base, STATUS_FILE_NAME)))
+			return cli_error("status: %s", strerror(ENOMEM));
+		o.path = default_path;
+	}
 	const char *path = o.path;
 
 	json_error_t jerr;

@@ -30,6 +30,7 @@
 #include "inventory/inventory.h"
 #include "lock/lock.h"
 #include "netlink/rtnl.h"
+#include "util/fs.h"
 #include "util/util.h"
 
 #define SETTLE_MS_DEFAULT 300
@@ -497,7 +498,14 @@ int main(int argc, char **argv)
 	d.env.lifecycle.state_dir = getenv("SRIOV_STATE_DIR");
 	if (str_empty(d.env.lifecycle.state_dir))
 		d.env.lifecycle.state_dir = NULL;
-	d.state_dir = lifecycle_state_dir(&d.env.lifecycle);
+	_cleanup_free_ char *state_dir = NULL;
+	int sr = lifecycle_state_dir_make(&d.env.lifecycle, &state_dir);
+	if (sr < 0) {
+		_cleanup_free_ char *want = lifecycle_state_dir(&d.env.lifecycle);
+		log_kv(LOG_LVL_ERROR, "state-folder-failed", "folder", want ? want : "", "error", fs_strerror(sr), NULL);
+		return 1;
+	}
+	d.state_dir = state_dir;
 	/* One sriovd per state folder (per sysfs root), for its whole life. */
 	pid_t holder;
 	_cleanup_free_ char *lock_error = NULL;

@@ -23,11 +23,6 @@ static const char *env_root(const struct lifecycle_env *env)
 }
 
 
-const char *lifecycle_state_dir(const struct lifecycle_env *env)
-{
-	return env_state_dir(env);
-}
-
 static const char *env_vfio_dir(const struct lifecycle_env *env)
 {
 	return env->vfio_dir ? env->vfio_dir : LIFECYCLE_VFIO_DIR;
@@ -777,8 +772,7 @@ int lifecycle_state_base(const char *sysfs_root, char **ret)
 	return 0;
 }
 
-/* The bind-record folder as a path, for messages (NULL on ENOMEM). */
-static char *state_dir_path(const struct lifecycle_env *env)
+char *lifecycle_state_dir(const struct lifecycle_env *env)
 {
 	if (env->state_dir)
 		return strdup(env->state_dir);
@@ -814,6 +808,19 @@ static int open_state_dir(const struct lifecycle_env *env, bool create)
 	if (create)
 		return fs_mkdir_beneath(anchorfd, bind, 0755);
 	return fs_open_beneath(anchorfd, bind, O_RDONLY | O_DIRECTORY, 0);
+}
+
+int lifecycle_state_dir_make(const struct lifecycle_env *env, char **ret)
+{
+	_cleanup_free_ char *dir = lifecycle_state_dir(env);
+	if (!dir)
+		return -ENOMEM;
+	int fd = open_state_dir(env, true);
+	if (fd < 0)
+		return fd;
+	close(fd);
+	*ret = TAKE_PTR(dir);
+	return 0;
 }
 
 /* The record's file name: the canonical form of a device address, never
@@ -1329,7 +1336,7 @@ static int bind_apply(const struct lifecycle_env *env, const struct pci_function
 			struct bind_record rec = {.vendor_id = dev->vendor_id, .device_id = dev->device_id};
 			snprintf(rec.driver, sizeof(rec.driver), "%s", p->current);
 			if ((r = lifecycle_record_save(env, dev->addr, &rec)) < 0) {
-				_cleanup_free_ char *dir = state_dir_path(env);
+				_cleanup_free_ char *dir = lifecycle_state_dir(env);
 				return error_set(ret_error, r, "%s: cannot remember its driver %s in %s: %s", label,
 					    p->current, dir ? dir : "the state folder", fs_strerror(r));
 			}

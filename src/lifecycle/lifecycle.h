@@ -104,8 +104,15 @@ int lifecycle_rtnl_link_usage(void *userdata, const char *ifname, struct link_us
 int lifecycle_rtnl_netns(void *userdata, char *const *devs, struct netns_found *ret);
 void lifecycle_rtnl_done(struct lifecycle_rtnl *r);
 
-/* The state folder of env (bind records, the locks of lock/). */
-const char *lifecycle_state_dir(const struct lifecycle_env *env);
+/* The state folder of env (bind records, the locks of lock/): state_dir
+ * when set ($SRIOV_STATE_DIR), else "bind" in lifecycle_state_base() of
+ * its sysfs root, never the host's for a tree from elsewhere. A fresh
+ * string, NULL on ENOMEM. */
+char *lifecycle_state_dir(const struct lifecycle_env *env);
+/* The same folder, created when missing (a tree's own beneath the tree,
+ * refusing any link on the way: -EXDEV): 0 with *ret a fresh string, or
+ * -errno. For the lock files kept there. */
+int lifecycle_state_dir_make(const struct lifecycle_env *env, char **ret);
 
 /* "eth0 (0000:01:00.0)", or the address alone for a function without a
  * netdev. buf must hold IF_NAMESIZE + PCI_ADDR_STRLEN + 4 bytes. */

@@ -484,6 +484,11 @@ static void test_record_in_tree_state(void **state)
 	struct bind_record back;
 	assert_int_equal(lifecycle_record_load(&f->env, IGB_VF0, &back), 0);
 	assert_string_equal(back.driver, "igbvf");
+	_cleanup_free_ char *sdir = lifecycle_state_dir(&f->env), *made = NULL;
+	_cleanup_free_ char *want = fmt("%s/.sriovd/bind", f->sys);
+	assert_string_equal(sdir, want);
+	assert_int_equal(lifecycle_state_dir_make(&f->env, &made), 0);
+	assert_string_equal(made, want);
 	assert_int_equal(lifecycle_record_forget(&f->env, IGB_VF0), 0);
 	assert_int_equal(stat(path, &st), -1);
 	/* Forgetting in a tree without a state folder creates nothing. */
@@ -504,6 +509,9 @@ static void test_state_folder_traps(void **state)
 	_cleanup_free_ char *error = NULL;
 	assert_int_equal(bind_vf0(f, "vfio-pci", &error), -EXDEV);
 	assert_error_names(error, ".sriovd/bind");
+	/* The lock files' folder is the same one, made the same way. */
+	_cleanup_free_ char *dir = NULL;
+	assert_int_equal(lifecycle_state_dir_make(&f->env, &dir), -EXDEV);
 	canary_assert_untouched(f);
 
 	/* Its bind/ folder is. */
