@@ -250,22 +250,24 @@ static int open_parent(const char *root, const char *path, char **ret_name)
 	return fd;
 }
 
-int read_link_beneath(const char *root, const char *path, char **ret)
+/* fn(dirfd, name) on the link at path, its folder opened beneath root. */
+static int link_beneath(const char *root, const char *path, int (*fn)(int, const char *, char **), char **ret)
 {
 	_cleanup_free_ char *name = NULL;
 	_cleanup_close_ int dirfd = open_parent(root, path, &name);
 	if (dirfd < 0)
 		return dirfd;
-	return read_link_at(dirfd, name, ret);
+	return fn(dirfd, name, ret);
+}
+
+int read_link_beneath(const char *root, const char *path, char **ret)
+{
+	return link_beneath(root, path, read_link_at, ret);
 }
 
 int read_link_basename_beneath(const char *root, const char *path, char **ret)
 {
-	_cleanup_free_ char *name = NULL;
-	_cleanup_close_ int dirfd = open_parent(root, path, &name);
-	if (dirfd < 0)
-		return dirfd;
-	return read_link_basename_at(dirfd, name, ret);
+	return link_beneath(root, path, read_link_basename_at, ret);
 }
 
 bool dir_exists_beneath(const char *root, const char *path)
