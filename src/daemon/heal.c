@@ -55,7 +55,20 @@ unsigned heal_pf_failed(struct heal_pf *p, const char *error, bool refused, uint
 		p->error = e;
 	}
 	p->refused = refused;
+	p->flapping = false;
 	return p->backoff_ms;
+}
+
+unsigned heal_pf_flapping(struct heal_pf *p, const char *error, uint64_t now_ms)
+{
+	unsigned delay = heal_pf_failed(p, error, false, now_ms);
+	p->flapping = true;
+	return delay;
+}
+
+void heal_pf_quiet(struct heal_pf *p)
+{
+	p->retry_at_ms = 0;
 }
 
 void heal_pf_ok(struct heal_pf *p)
@@ -63,6 +76,7 @@ void heal_pf_ok(struct heal_pf *p)
 	free(p->error);
 	p->error = NULL;
 	p->refused = false;
+	p->flapping = false;
 	p->backoff_ms = 0;
 	p->retry_at_ms = 0;
 	p->since_ms = 0;
@@ -72,7 +86,7 @@ uint64_t heal_next_retry(const struct heal *h)
 {
 	uint64_t next = 0;
 	for (size_t i = 0; i < h->n_pfs; i++)
-		if (h->pfs[i].backoff_ms && (!next || h->pfs[i].retry_at_ms < next))
+		if (h->pfs[i].backoff_ms && h->pfs[i].retry_at_ms && (!next || h->pfs[i].retry_at_ms < next))
 			next = h->pfs[i].retry_at_ms;
 	return next;
 }
@@ -119,6 +133,18 @@ unsigned heal_note_repair(struct heal *h, const char *pf, int32_t vf, const char
 	if (r->n < HEAL_FLAP_REPAIRS)
 		r->n++;
 	return r->n;
+}
+
+bool heal_flap_over(const struct heal *h, const char *pf, uint64_t now_ms)
+{
+	for (size_t i = 0; i < h->n_repairs; i++) {
+		const struct heal_repair *r = &h->repairs[i];
+		if (strcmp(r->pf, pf) != 0 || r->n < HEAL_FLAP_REPAIRS)
+			continue;
+		if (in_window(r->at_ms[HEAL_FLAP_REPAIRS - 1], now_ms))
+			return false;
+	}
+	return true;
 }
 
 void heal_forget_repairs(struct heal *h, const char *pf)

@@ -33,6 +33,7 @@ struct heal_pf {
 	uint64_t retry_at_ms;     /* when backing off: the next try */
 	char *error;              /* why it is stuck; NULL when it is not */
 	bool refused;             /* the error is a refusal (an operator can force it) */
+	bool flapping;            /* backed off because its repairs keep being undone */
 	uint64_t since_ms;        /* when it got stuck */
 };
 
@@ -66,10 +67,24 @@ bool heal_pf_due(const struct heal_pf *p, uint64_t now_ms);
  * returned delay from now. -ENOMEM keeps the previous error. */
 unsigned heal_pf_failed(struct heal_pf *p, const char *error, bool refused, uint64_t now_ms);
 
+/* The PF was repaired, but the same field keeps being undone: backed off
+ * like a failure (the delay doubling at each such repair), and it stays so
+ * until heal_flap_over(). Returns the delay. */
+unsigned heal_pf_flapping(struct heal_pf *p, const char *error, uint64_t now_ms);
+
+/* A flapping PF found in sync at its retry time: nothing to retry, so no
+ * timer; the next repair is made when drift shows, and counted. */
+void heal_pf_quiet(struct heal_pf *p);
+
+/* No field of PF pf has been repaired HEAL_FLAP_REPAIRS times within the
+ * window ending now: whatever reverted it stopped. */
+bool heal_flap_over(const struct heal *h, const char *pf, uint64_t now_ms);
+
 /* The PF matches the config (or was just healed): no longer stuck. */
 void heal_pf_ok(struct heal_pf *p);
 
-/* The earliest retry time among the PFs backing off; 0 when none is. */
+/* The earliest retry time among the PFs backing off (not the quiet ones);
+ * 0 when none is. */
 uint64_t heal_next_retry(const struct heal *h);
 
 /* Notes one repair of field (vf_field_name(), "numvfs", ...) of VF vf of

@@ -131,19 +131,23 @@ static const char *pf_label(const struct heal_pf *hp)
 	return hp->netdev[0] ? hp->netdev : hp->addr;
 }
 
-static void pf_failed(struct daemon *d, struct heal_pf *hp, const char *error, bool refused, uint64_t now)
+enum { PF_FAILED, PF_REFUSED, PF_FLAPPING };
+
+static void pf_failed(struct daemon *d, struct heal_pf *hp, const char *error, int how, uint64_t now)
 {
-	unsigned delay = heal_pf_failed(hp, error, refused, now);
+	unsigned delay = how == PF_FLAPPING ? heal_pf_flapping(hp, error, now)
+					    : heal_pf_failed(hp, error, how == PF_REFUSED, now);
 	status_add_error(&d->status, error);
 	char ms[16];
 	snprintf(ms, sizeof(ms), "%u", delay);
 	log_kv(LOG_LVL_WARN, "retry-later", "pf", pf_label(hp), "pci", hp->addr, "delay_ms", ms, NULL);
 }
 
-/* The drift of one PF and, when there is some, an apply of that PF alone
- * under the host lock. A failure here backs off this PF only. Returns the
- * changes still wanted. */
-static size_t heal_one(struct daemon *d, const char *addr, const char *reason, bool repair, uint64_t now)
+/* The drift of one PF (from full, the plan of every PF, when there is one)
+ * and, when there is some, an apply of that PF alone under the host lock.
+ * A failure here backs off this PF only. Returns the changes still wanted. */
+static size_t heal_one(struct daemon *d, const char *addr, const struct plan *full, const char *reason, bool repair,
+		       uint64_t now)
 {
 	struct heal_pf *hp = heal_pf(&d->heal, addr);
 	if (!hp)
@@ -154,21 +158,26 @@ static size_t heal_one(struct daemon *d, const char *addr, const char *reason, b
 	}
 	struct apply_env env = d->env;
 	env.only_pf = addr;
-	struct plan p;
-	char *error = NULL;
-	int r = plan_compute(d->cfg, &env, &p, &error);
-	if (r < 0) {
-		const char *msg = error ? error : strerror(-r);
-		log_kv(LOG_LVL_ERROR, "plan-failed", "pf", pf_label(hp), "pci", hp->addr, "error", msg, NULL);
-		pf_failed(d, hp, msg, false, now);
-		free(error);
-		return 1;
+	struct plan own = {0};
+	int r = 0;
+	if (!full) {
+		char *error = NULL;
+		if ((r = plan_compute(d->cfg, &env, &own, &error)) < 0) {
+			const char *msg = error ? error : strerror(-r);
+			log_kv(LOG_LVL_ERROR, "plan-failed", "pf", pf_label(hp), "pci", hp->addr, "error", msg, NULL);
+			pf_failed(d, hp, msg, PF_FAILED, now);
+			free(error);
+			return 1;
+		}
 	}
-	size_t drift = p.n;
-	if (p.n)
-		snprintf(hp->netdev, sizeof(hp->netdev), "%s", p.changes[0].pf_netdev);
-	for (size_t i = 0; i < p.n; i++) {
-		const struct plan_change *c = &p.changes[i];
+	const struct plan *p = full ? full : &own;
+	size_t drift = 0;
+	for (size_t i = 0; i < p->n; i++) {
+		const struct plan_change *c = &p->changes[i];
+		if (strcmp(c->pf, addr) != 0)
+			continue;
+		if (!drift++)
+			snprintf(hp->netdev, sizeof(hp->netdev), "%s", c->pf_netdev);
 		char vf[16] = "-";
 		if (c->vf >= 0)
 			snprintf(vf, sizeof(vf), "%d", c->vf);
@@ -176,7 +185,7 @@ static size_t heal_one(struct daemon *d, const char *addr, const char *reason, b
 		       c->kind == CHANGE_VF_FIELD ? vf_field_name(c->field) : change_kind_to_string(c->kind), "now",
 		       c->now, "want", c->want, NULL);
 	}
-	plan_done(&p);
+	plan_done(&own);
 	if (drift == 0) {
 		if (hp->error)
 			log_kv(LOG_LVL_INFO, "in-sync", "pf", pf_label(hp), "pci", hp->addr, "note", "no longer stuck", NULL);
@@ -203,7 +212,7 @@ static size_t heal_one(struct daemon *d, const char *addr, const char *reason, b
 	if (r < 0) {
 		const char *msg = lock_error ? lock_error : strerror(-r);
 		log_kv(LOG_LVL_ERROR, "lock-failed", "pf", pf_label(hp), "pci", hp->addr, "error", msg, NULL);
-		pf_failed(d, hp, msg, false, now);
+		pf_failed(d, hp, msg, PF_FAILED, now);
 		return drift;
 	}
 	uint64_t start = now_ms();
@@ -224,7 +233,7 @@ static size_t heal_one(struct daemon *d, const char *addr, const char *reason, b
 		log_kv(refused ? LOG_LVL_WARN : LOG_LVL_ERROR, refused ? "apply-refused" : "apply-failed", "pf",
 		       pf_label(hp), "pci", hp->addr, "reason", reason, "changes", n, "writes", writes, "error", msg,
 		       refused ? "hint" : NULL, d->force_hint ? d->force_hint : "sriovctl apply --force", NULL);
-		pf_failed(d, hp, msg, refused, now);
+		pf_failed(d, hp, msg, refused ? PF_REFUSED : PF_FAILED, now);
 		drift = rep.not_done.n ? rep.not_done.n : drift;
 		apply_report_done(&rep);
 		return drift;
@@ -254,7 +263,7 @@ static size_t heal_one(struct daemon *d, const char *addr, const char *reason, b
 			 pf_label(hp), flap->vf >= 0 ? " VF " : "", flap->vf >= 0 ? vf : "", times, HEAL_FLAP_WINDOW_MS / 1000);
 		log_kv(LOG_LVL_WARN, "host-keeps-drifting", "pf", pf_label(hp), "pci", hp->addr, "vf", vf, "field", field,
 		       "repairs", nrep, "window_ms", "60000", "note", "something reverts these settings; slowing down", NULL);
-		pf_failed(d, hp, why, false, now);
+		pf_failed(d, hp, why, PF_FLAPPING, now);
 	} else
 		heal_pf_ok(hp);
 	apply_report_done(&rep);
@@ -264,8 +273,9 @@ static size_t heal_one(struct daemon *d, const char *addr, const char *reason, b
 /* The PFs to look at one by one: those with drift when the whole config
  * can be planned at once (the others are in sync), else every SR-IOV PF
  * (each plan then says which PF the config cannot be met on). */
-static int pfs_to_heal(struct daemon *d, uint64_t now, char ***ret)
+static int pfs_to_heal(struct daemon *d, uint64_t now, char ***ret, struct plan *ret_plan, bool *ret_planned)
 {
+	*ret_planned = false;
 	char **pfs = NULL;
 	struct plan p;
 	char *error = NULL;
@@ -283,12 +293,23 @@ static int pfs_to_heal(struct daemon *d, uint64_t now, char ***ret)
 		for (size_t i = 0; i < p.n && r == 0; i++)
 			if (!strv_contains(pfs, p.changes[i].pf))
 				r = strv_pushf(&pfs, "%s", p.changes[i].pf);
-		/* A PF backing off stays so until its retry time, even when in
-		 * sync meanwhile (a flap's own repair made it so). */
-		for (size_t i = 0; i < d->heal.n_pfs && r == 0; i++)
-			if (!strv_contains(pfs, d->heal.pfs[i].addr) && heal_pf_due(&d->heal.pfs[i], now))
-				heal_pf_ok(&d->heal.pfs[i]);
-		plan_done(&p);
+		/* A PF in sync is no longer stuck once its retry time has come;
+		 * one whose repairs kept being undone only when that stopped. */
+		for (size_t i = 0; i < d->heal.n_pfs && r == 0; i++) {
+			struct heal_pf *hp = &d->heal.pfs[i];
+			if (strv_contains(pfs, hp->addr) || !heal_pf_due(hp, now))
+				continue;
+			if (hp->flapping && !heal_flap_over(&d->heal, hp->addr, now))
+				heal_pf_quiet(hp);
+			else
+				heal_pf_ok(hp);
+		}
+		if (r < 0)
+			plan_done(&p);
+		else {
+			*ret_plan = p;
+			*ret_planned = true;
+		}
 	} else {
 		struct pci_tree *t;
 		struct inventory_opts o = {.sysfs_root = d->env.lifecycle.sysfs_root};
@@ -323,7 +344,7 @@ static void update_status(struct daemon *d, uint64_t now)
 			.error = hp->error,
 			.hint = hp->refused ? d->force_hint : NULL,
 			.since = wall - (time_t)((now - hp->since_ms) / 1000),
-			.next_retry = wall + (time_t)((hp->retry_at_ms > now ? hp->retry_at_ms - now + 999 : 0) / 1000),
+			.next_retry = !hp->retry_at_ms ? 0 : wall + (time_t)((hp->retry_at_ms > now ? hp->retry_at_ms - now + 999 : 0) / 1000),
 		};
 		(void)status_add_stuck(&d->status, &sp);
 	}
@@ -336,7 +357,9 @@ static void reconcile(struct daemon *d, const char *reason)
 	/* The start apply and a reload apply a config; they repair nothing. */
 	bool repair = strcmp(reason, "start") != 0 && strcmp(reason, "reload") != 0;
 	char **pfs = NULL;
-	int r = pfs_to_heal(d, now, &pfs);
+	struct plan full;
+	bool planned;
+	int r = pfs_to_heal(d, now, &pfs, &full, &planned);
 	size_t drift = 0;
 	if (r < 0) {
 		char *msg = NULL;
@@ -353,7 +376,9 @@ static void reconcile(struct daemon *d, const char *reason)
 	} else {
 		heal_pf_ok(&d->global);
 		for (size_t i = 0; pfs && pfs[i]; i++)
-			drift += heal_one(d, pfs[i], reason, repair, now);
+			drift += heal_one(d, pfs[i], planned ? &full : NULL, reason, repair, now);
+		if (planned)
+			plan_done(&full);
 		drift += d->n_missing;
 		if (!pfs)
 			log_kv(LOG_LVL_DEBUG, "in-sync", "reason", reason, NULL);

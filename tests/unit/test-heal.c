@@ -132,6 +132,46 @@ static void test_forget_repairs(void **state)
 	heal_done(&h);
 }
 
+/* Something reverts VF 2's MAC: backed off, doubling at each repair, kept
+ * so while in sync between reverts, released when the reverting stops. */
+static void test_flapping_pf_slows_down_until_it_stops(void **state)
+{
+	(void)state;
+	struct heal h = {0};
+	uint64_t t = 1000;
+	for (int i = 0; i < 5; i++, t += 300)
+		heal_note_repair(&h, ETH0, 2, "mac", t);
+	struct heal_pf *p = heal_pf(&h, ETH0);
+	assert_false(heal_flap_over(&h, ETH0, t));
+	assert_true(heal_flap_over(&h, ETH1, t));
+	assert_int_equal(heal_pf_flapping(p, "something reverts mac of eth0 VF 2", t), 1000);
+	assert_true(p->flapping);
+	assert_false(heal_pf_due(p, t + 999));
+	/* In sync at the retry time: quiet, no timer, due for the next drift. */
+	heal_pf_quiet(p);
+	assert_true(heal_pf_due(p, t + 1000));
+	assert_int_equal(heal_next_retry(&h), 0);
+	assert_true(p->flapping);
+	assert_string_equal(p->error, "something reverts mac of eth0 VF 2");
+	/* Reverted again: the next back-off is longer. */
+	t += 1500;
+	heal_note_repair(&h, ETH0, 2, "mac", t);
+	assert_int_equal(heal_pf_flapping(p, "again", t), 2000);
+	assert_int_equal(heal_next_retry(&h), t + 2000);
+	/* A refusal is not a flap. */
+	assert_int_equal(heal_pf_failed(p, "refused", true, t), 4000);
+	assert_false(p->flapping);
+	/* The reverting stopped: over once the fifth newest repair (at 1300)
+	 * has left the 60 s window. */
+	assert_int_equal(t, 4000);
+	assert_false(heal_flap_over(&h, ETH0, 61299));
+	assert_true(heal_flap_over(&h, ETH0, 61300));
+	heal_pf_ok(p);
+	assert_false(p->flapping);
+	assert_null(p->error);
+	heal_done(&h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -141,6 +181,7 @@ int main(void)
 		cmocka_unit_test(test_repeated_repairs_of_one_field_fire),
 		cmocka_unit_test(test_repairs_leave_the_window),
 		cmocka_unit_test(test_forget_repairs),
+		cmocka_unit_test(test_flapping_pf_slows_down_until_it_stops),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -130,6 +130,7 @@ check_status "a second sriovd exits 1" 1 "$daemon" --config "$work/d1.conf" --co
 check_contains "it names the first one's pid" "$out" "event=already-running holder_pid=$dpid"
 check "the second wrote no status file" test ! -e "$work/status2.json"
 stop_daemon
+save sriovd-refused.log <"$work/sriovd.log"
 
 # --- six edits of different VFs are normal work; one field reverted again and again is not ---
 : >"$work/sriovd.log"
