@@ -375,7 +375,18 @@ static void reconcile(struct daemon *d, const char *reason)
 		drift = 1;
 	} else {
 		heal_pf_ok(&d->global);
-		for (size_t i = 0; pfs && pfs[i]; i++)
+		/* PFs that are fine first: a stuck PF's retry (a refused apply
+		 * takes seconds) never delays the others' healing. */
+		size_t n = strv_length(pfs), k = 0;
+		for (size_t i = 0; i < n; i++) {
+			const struct heal_pf *hp = heal_pf_find(&d->heal, pfs[i]);
+			if (!hp || !hp->error) {
+				char *fine = pfs[i];
+				memmove(pfs + k + 1, pfs + k, (i - k) * sizeof(*pfs));
+				pfs[k++] = fine;
+			}
+		}
+		for (size_t i = 0; i < n; i++)
 			drift += heal_one(d, pfs[i], planned ? &full : NULL, reason, repair, now);
 		if (planned)
 			plan_done(&full);
