@@ -708,6 +708,19 @@ static int new_vf_on_driver(const struct view *v, const struct pf_want *w, const
 	return strcmp(want, facts->vf_driver) == 0;
 }
 
+/* A VF on a host driver must carry the MAC on its own netdev too: when the
+ * netdev's address differs, "now" says so, which makes it a change. */
+static void vf_netdev_mac_drift(const struct pci_function *vf, const struct vf_want *vw, struct plan_change *c)
+{
+	if (!vf || !vf->netdevs || vf->netdev_mac_len != 6 || vw->s.mac_len != 6 || streq_ptr(vf->driver, CONFIG_DRIVER_VFIO) ||
+	    (vw->driver && strcmp(vw->driver, CONFIG_DRIVER_VFIO) == 0) || memcmp(vf->netdev_mac, vw->s.mac, 6) == 0)
+		return;
+	char mac[VF_MAC_STRLEN];
+	vf_mac_format(vf->netdev_mac, 6, mac);
+	size_t used = strlen(c->now);
+	snprintf(c->now + used, sizeof(c->now) - used, " (netdev %s)", mac);
+}
+
 static int view_plan_phase(const struct view *v, unsigned phases, struct plan *p, char **ret_error)
 {
 	int r;
@@ -755,6 +768,8 @@ static int view_plan_phase(const struct view *v, unsigned phases, struct plan *p
 						snprintf(c.now, sizeof(c.now), "?");
 					else
 						vf_field_format(cur, f, c.now, sizeof(c.now));
+					if (f == VF_FIELD_MAC)
+						vf_netdev_mac_drift(vf, vw, &c);
 					if (strcmp(c.now, c.want) == 0)
 						continue;
 					if ((r = add_change(p, &c)) < 0)
@@ -1158,6 +1173,26 @@ static int refused_field(const struct vf_apply_report *vr, unsigned asked, bool 
 	return -1;
 }
 
+/* After the PF took the MAC: the VF's netdev carries it too. */
+static int run_vf_netdev_mac(struct run *run, const struct pf_want *w, const struct plan_change *c,
+			     const struct vf_settings *want)
+{
+	const struct pci_function *vf = pci_function_vf(w->pf, (uint32_t)c->vf);
+	const struct vf_want *vw = &w->vfs[c->vf];
+	if (!vf || (vw->driver && strcmp(vw->driver, CONFIG_DRIVER_VFIO) == 0))
+		return 0;
+	struct vf_netdev_mac_result res;
+	char *err = NULL;
+	int r = apply_vf_netdev_mac(&run->env->lifecycle, run->k.live.nl, &run->env->vf_netdev, vf, want->mac, &res, &err);
+	run->rep->writes += res.writes;
+	if (r < 0) {
+		r = error_set(&run->rep->error, r, "%s: %s VF %d: mac: %s", c->source, c->pf_netdev, c->vf,
+			 err ? err : strerror(-r));
+		free(err);
+	}
+	return r;
+}
+
 static int run_l2(struct run *run, const struct view *v, const struct plan *p)
 {
 	if (!run->k.ops && p->n)
@@ -1215,6 +1250,9 @@ static int run_l2(struct run *run, const struct view *v, const struct plan *p)
 				record_done(run, &p->changes[k]);
 			vf_apply_report_done(&vr);
 			free(err);
+			/* A failure here is put back with the rest of the run. */
+			if (vf_has(&want, VF_FIELD_MAC) && (r = run_vf_netdev_mac(run, w, c, &want)) < 0)
+				return r;
 			i = j;
 			continue;
 		}

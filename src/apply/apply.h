@@ -28,6 +28,7 @@
 
 #include "config/config.h"
 #include "lifecycle/lifecycle.h"
+#include "vf-mac.h"
 
 enum change_kind {
 	CHANGE_NUMVFS,
@@ -98,6 +99,7 @@ struct apply_env {
 	void *netlink_data;
 	unsigned carrier_timeout_ms;    /* 0: APPLY_CARRIER_TIMEOUT_MS */
 	bool allow_missing;             /* apply_run(): go ahead when a PF of the config is missing */
+	struct vf_netdev_ops vf_netdev; /* a VF netdev's own MAC; zeroed: rtnetlink */
 };
 
 /* What the config wants that this host does not have. -EINVAL with

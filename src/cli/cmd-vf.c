@@ -4,6 +4,7 @@
  * messages, each answered on its own; when any is refused, the ones already
  * accepted are put back and the output says so. */
 #include "cli.h"
+#include "apply/vf-mac.h"
 #include "netlink/rtnl.h"
 #include "output/output.h"
 #include "util/input.h"
@@ -119,7 +120,7 @@ static int vf_set(struct cli *cli, int argc, char **argv)
 		return cli_usage_error("vf set: missing VF (PF#N, a VF's PCI address or netdev)");
 	const char *spec = argv[0];
 	struct vf_settings want = {0};
-	_cleanup_free_ char *error = NULL;
+	_cleanup_free_ char *error = NULL, *merr = NULL;
 	if (vf_settings_parse(argc - 1, argv + 1, &want, &error) < 0)
 		return cli_usage_error("vf set %s: %s", QUOTE(spec), error ? error : "invalid settings");
 
@@ -190,6 +191,16 @@ static int vf_set(struct cli *cli, int argc, char **argv)
 			rtnl_close(nl);
 		goto out;
 	}
+	/* The VF's own netdev takes the MAC too (see apply/vf-mac.h). */
+	struct vf_netdev_mac_result mres = {0};
+	int mr = 0;
+	if (!rep.failed && vf_has(&want, VF_FIELD_MAC)) {
+		struct lifecycle_env env;
+		struct lifecycle_rtnl rt = {0};
+		cli_lifecycle_env(cli, &env, &rt);
+		mr = apply_vf_netdev_mac(&env, nl, NULL, vf, want.mac, &mres, &merr);
+		lifecycle_rtnl_done(&rt);
+	}
 	if (!cli->batch)
 		rtnl_close(nl);
 	if (!rep.failed && vf_has(&want, VF_FIELD_MAC) && vf->link) {
@@ -205,6 +216,10 @@ static int vf_set(struct cli *cli, int argc, char **argv)
 		text_report(stdout, spec, vf, &rep, want.has);
 	if (r == EXIT_OK && rep.failed)
 		r = EXIT_FAILED;
+	if (mr < 0)
+		r = cli_error("vf set %s: mac: the PF took it, but %s", QUOTE(spec), merr ? merr : strerror(-mr));
+	else if (mres.changed && !cli->json)
+		printf("  netdev %s now carries it too%s\n", mres.netdev, mres.reloaded ? " (its driver was reloaded)" : "");
 	vf_apply_report_done(&rep);
 out:
 	if (t != cli->vf_tree)

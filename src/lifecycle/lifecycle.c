@@ -1424,3 +1424,63 @@ int lifecycle_bind(const struct lifecycle_env *env, const struct pci_function *d
 	bind_plan_done(&p);
 	return r;
 }
+
+/* --- Reloading a VF's driver ------------------------------------------------ */
+
+/* The first netdev under addr's net/ now, or NULL. */
+static int read_netdev_now(const struct lifecycle_env *env, const char *addr, char **ret)
+{
+	_cleanup_free_ char *path = dev_path(env, addr, "net");
+	if (!path)
+		return -ENOMEM;
+	*ret = NULL;
+	DIR *d = opendir(path);
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	struct dirent *de;
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.') {
+			*ret = strdup(de->d_name);
+			break;
+		}
+	closedir(d);
+	return 0;
+}
+
+int lifecycle_reload_driver(const struct lifecycle_env *env, const struct pci_function *dev, unsigned timeout_ms,
+			    char **ret_netdev, char **ret_error)
+{
+	char label[LIFECYCLE_LABEL_MAX];
+	lifecycle_label(dev, label);
+	*ret_netdev = NULL;
+	if (!dev->driver)
+		return error_set(ret_error, -ENODEV, "%s has no driver to reload", label);
+	char **reasons = NULL;
+	int r = netdevs_in_use(env, dev, NULL, &reasons);
+	if (r < 0 || reasons) {
+		if (r == 0)
+			r = error_set(ret_error, -EBUSY, "%s: reloading its driver %s would drop its network: %s", label,
+				 dev->driver, reasons[0]);
+		strv_free(reasons);
+		return r;
+	}
+	_cleanup_free_ char *path = NULL;
+	enum rebind_step step;
+	if ((r = rebind(env, dev->addr, dev->driver, &path, &step)) < 0)
+		return error_set(ret_error, r, "%s: cannot write %s: %s", label, path ? path : "?", strerror(-r));
+	uint64_t deadline = deadline_after_ms(env, timeout_ms ? timeout_ms : LIFECYCLE_SETTLE_MS);
+	for (;;) {
+		_cleanup_free_ char *drv = NULL, *net = NULL;
+		if ((r = read_driver_now(env, dev->addr, &drv)) < 0 || (r = read_netdev_now(env, dev->addr, &net)) < 0)
+			return error_set(ret_error, r, "%s: cannot read it back: %s", label, strerror(-r));
+		if (streq_ptr(drv, dev->driver) && net) {
+			*ret_netdev = TAKE_PTR(net);
+			return 0;
+		}
+		uint64_t t = env_now_ns(env);
+		if (t >= deadline)
+			return error_set(ret_error, -ETIMEDOUT, "%s: %s did not take it back with a netdev in %u ms (driver now %s)",
+				    label, dev->driver, timeout_ms ? timeout_ms : LIFECYCLE_SETTLE_MS, drv ? drv : "none");
+		poll_pause(env, t, deadline);
+	}
+}

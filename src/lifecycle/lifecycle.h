@@ -241,3 +241,15 @@ int lifecycle_record_load(const struct lifecycle_env *env, const char *addr, str
 int lifecycle_record_save(const struct lifecycle_env *env, const char *addr, const struct bind_record *rec);
 /* 0 also when there was nothing to forget. */
 int lifecycle_record_forget(const struct lifecycle_env *env, const char *addr);
+
+/* --- Reloading a driver ----------------------------------------------------- */
+
+/* Unbinds dev from its driver and probes it again, so that the driver
+ * starts afresh: how a VF driver that learns its MAC from the PF only when
+ * it probes (igbvf, while the PF's link is up) takes the MAC the PF gave it.
+ * Refused (-EBUSY) when dev's netdev carries the host's traffic (up with
+ * addresses or routes: they would be gone). Waits up to timeout_ms (0:
+ * LIFECYCLE_SETTLE_MS) for the driver to have it again with a netdev, whose
+ * name goes to *ret_netdev (-ETIMEDOUT otherwise). */
+int lifecycle_reload_driver(const struct lifecycle_env *env, const struct pci_function *dev, unsigned timeout_ms,
+			    char **ret_netdev, char **ret_error);

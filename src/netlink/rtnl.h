@@ -115,6 +115,15 @@ int rtnl_apply_vf(struct rtnl *nl, const char *pf_ifname, const struct vf_settin
 #define RTNL_VF_HINT_MAX 160
 const char *rtnl_vf_error_hint(enum vf_field f, int error, const char *driver, char buf[RTNL_VF_HINT_MAX]);
 
+/* --- A netdev's own settings (rtnl-link.c) ------------------------------- */
+
+/* Sets IFNAME's hardware address (IFLA_ADDRESS): 0 or the kernel's -errno
+ * (a VF driver may refuse, e.g. igbvf with EADDRNOTAVAIL once its PF has
+ * given it another MAC). */
+int rtnl_set_link_address(struct rtnl *nl, const char *ifname, const uint8_t *mac, unsigned len);
+/* Sets IFNAME administratively up or down. */
+int rtnl_set_link_up(struct rtnl *nl, const char *ifname, bool up);
+
 /* --- Is a netdev in use by the host? (rtnl-usage.c) --------------------- */
 
 /* What the host itself does with one netdev. Addresses and routes are the

@@ -96,6 +96,17 @@ static json_t *json_sriov(const struct sriov_info *s)
 	return o;
 }
 
+/* The MAC the VF's own netdev carries (it may differ from link.mac, the
+ * one its PF gave it); null without a netdev. */
+static json_t *json_netdev_mac(const struct pci_function *d)
+{
+	char mac[VF_MAC_STRLEN];
+	if (d->netdev_mac_len != 6)
+		return json_null();
+	vf_mac_format(d->netdev_mac, 6, mac);
+	return json_string(mac);
+}
+
 static const char *role(const struct pci_function *d)
 {
 	return d->is_pf ? "pf" : d->pf ? "vf" : "none";
@@ -141,6 +152,7 @@ static void put_vf(json_t *o, const struct pci_function *vf)
 	json_object_set_new(o, "vf_index", json_integer(vf->vf_index));
 	json_object_set_new(o, "pf", json_string(vf->pf->addr));
 	json_object_set_new(o, "link", vf->link ? json_vf_settings(vf->link) : json_null());
+	json_object_set_new(o, "netdev_mac", json_netdev_mac(vf));
 }
 
 /* A PF's VFs: each one's own keys and VF keys only, whatever the model

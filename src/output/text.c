@@ -55,6 +55,20 @@ static void device_title(const struct pci_function *d, char *buf, size_t len)
 		snprintf(buf, len, "[unknown device]");
 }
 
+/* "  netdev-mac 12:16:16:e0:89:67" when the VF's own netdev carries
+ * another MAC than the one its PF gave it, else "". */
+static void vf_netdev_mac_note(const struct pci_function *vf, char *buf, size_t len)
+{
+	buf[0] = '\0';
+	const struct vf_settings *s = vf->link;
+	if (vf->netdev_mac_len != 6 || !s || !vf_has(s, VF_FIELD_MAC) ||
+	    (s->mac_len == 6 && memcmp(s->mac, vf->netdev_mac, 6) == 0))
+		return;
+	char mac[VF_MAC_STRLEN];
+	vf_mac_format(vf->netdev_mac, 6, mac);
+	snprintf(buf, len, "  netdev-mac %s", mac);
+}
+
 void text_print_list(FILE *f, const struct pci_tree *t)
 {
 	size_t n_pfs = 0;
@@ -105,9 +119,11 @@ void text_print_list(FILE *f, const struct pci_tree *t)
 				if (vf_has(s, VF_FIELD_LINK_STATE))
 					state = or_dash(vf_link_state_to_string(s->link_state));
 			}
-			text_printf(f, "  %-3u %-12s %-10s %-9s %-5s %-17s %-4s %-3s %-8s %-5s %-7s %-6s %-6s\n",
+			char netdev_mac[VF_MAC_STRLEN + 32];
+			vf_netdev_mac_note(vf, netdev_mac, sizeof(netdev_mac));
+			text_printf(f, "  %-3u %-12s %-10s %-9s %-5s %-17s %-4s %-3s %-8s %-5s %-7s %-6s %-6s%s\n",
 				vf->vf_index, vf->addr, vnet, or_dash(vf->driver), vgroup, mac, vlan, qos, spoof,
-				trust, state, minr, maxr);
+				trust, state, minr, maxr, netdev_mac);
 		}
 	}
 	if (n_pfs == 0)
@@ -181,6 +197,11 @@ void text_print_show(FILE *f, const struct pci_function *d)
 		vf_mac_format(s->mac, s->mac_len, mac);
 		if (vf_has(s, VF_FIELD_MAC))
 			kv(f, "mac:", "%s", mac);
+		if (d->netdev_mac_len == 6) {
+			vf_mac_format(d->netdev_mac, 6, mac);
+			bool differs = vf_has(s, VF_FIELD_MAC) && (s->mac_len != 6 || memcmp(s->mac, d->netdev_mac, 6) != 0);
+			kv(f, "netdev_mac:", "%s%s", mac, differs ? " (differs from the MAC the PF gave it)" : "");
+		}
 		if (vf_has(s, VF_FIELD_VLAN))
 			kv(f, "vlan:", "%u qos %u proto %s", s->vlan, s->qos,
 			   or_dash(vf_vlan_proto_to_string(s->vlan_proto)));

@@ -12,6 +12,7 @@
 #include <limits.h>
 
 #include "apply/apply.h"
+#include "inventory/inventory.h"
 #include "fakesysfs.h"
 #include "util/util.h"
 #include "test-helpers.h"
@@ -194,6 +195,177 @@ static void test_no_duplicate(void **state)
 		 NULL, NULL);
 }
 
+
+/* --- the VF's own netdev taking the MAC -------------------------------------- */
+
+/* Plays igbvf: the netdev's address is taken (written to the fake tree) or
+ * refused; an unbind + probe brings the VF back with netdev eth9 carrying
+ * what the PF gave it (pf_mac). */
+struct kernel {
+	const char *root;
+	int address_error; /* answer set_address with this (0: take it) */
+	int n_address, n_up;
+	const char *pf_mac;
+	const char *in_use;   /* link_usage: this netdev is up with an address */
+	char writes[8][256];
+	int n_writes;
+};
+
+static int k_set_address(void *userdata, const char *ifname, const uint8_t mac[6])
+{
+	struct kernel *k = userdata;
+	k->n_address++;
+	if (k->address_error)
+		return k->address_error;
+	char rel[128], text[32];
+	mac_str(mac, text);
+	strcat(text, "\n");
+	snprintf(rel, sizeof(rel), "bus/pci/devices/0000:01:10.0/net/%s/address", ifname);
+	return fakesysfs_write(k->root, rel, text);
+}
+
+static int k_set_up(void *userdata, const char *ifname)
+{
+	struct kernel *k = userdata;
+	(void)ifname;
+	k->n_up++;
+	return 0;
+}
+
+static int k_write(void *userdata, const char *path, const char *value)
+{
+	struct kernel *k = userdata;
+	const char *rel = path + strlen(k->root) + 1;
+	if (k->n_writes < 8)
+		snprintf(k->writes[k->n_writes++], sizeof(k->writes[0]), "%s=%s", rel, value);
+	if (strcmp(rel, "bus/pci/drivers/igbvf/unbind") == 0)
+		return fakesysfs_unbind(k->root, value);
+	if (strcmp(rel, "bus/pci/drivers_probe") == 0) {
+		int r = fakesysfs_bind(k->root, value, "igbvf");
+		if (r == 0)
+			r = fakesysfs_add_netdev(k->root, value, "eth9", k->pf_mac);
+		return r;
+	}
+	return -EACCES;
+}
+
+static int k_link_usage(void *userdata, const char *ifname, struct link_usage *ret)
+{
+	struct kernel *k = userdata;
+	*ret = (struct link_usage){.flags = 1};
+	if (k->in_use && strcmp(ifname, k->in_use) == 0)
+		ret->n_ipv4 = 1;
+	return 0;
+}
+
+static const uint8_t WANT[6] = {0x02, 0xe6, 0x06, 0xba, 0x00, 0x00};
+
+/* Runs apply_vf_netdev_mac on eth0's VF 0 (eth2, 0000:01:10.0). */
+static int netdev_mac_run(struct fixture *f, struct kernel *k, struct vf_netdev_mac_result *res, char **err)
+{
+	k->root = f->sys;
+	struct pci_tree *t;
+	struct inventory_opts o = {.sysfs_root = f->sys};
+	assert_int_equal(inventory_load(&o, &t), 0);
+	const struct pci_function *vf = pci_tree_find_addr(t, "0000:01:10.0");
+	assert_non_null(vf);
+	struct lifecycle_env env = {.sysfs_root = f->sys, .write = k_write, .write_data = k,
+				    .link_usage = k_link_usage, .link_usage_data = k};
+	struct vf_netdev_ops ops = {.set_address = k_set_address, .set_up = k_set_up, .userdata = k};
+	*err = NULL;
+	int r = apply_vf_netdev_mac(&env, NULL, &ops, vf, WANT, res, err);
+	pci_tree_free(t);
+	return r;
+}
+
+static void vf_address_is(const struct fixture *f, const char *netdev, const char *want)
+{
+	char path[512];
+	snprintf(path, sizeof(path), "%s/bus/pci/devices/0000:01:10.0/net/%s/address", f->sys, netdev);
+	_cleanup_free_ char *text = NULL;
+	assert_int_equal(read_text_file(path, 64, &text), 0);
+	assert_string_equal(text, want);
+}
+
+/* Already carried: nothing sent. */
+static void test_netdev_mac_already(void **state)
+{
+	struct fixture *f = *state;
+	assert_int_equal(fakesysfs_write(f->sys, "bus/pci/devices/0000:01:10.0/net/eth2/address", "02:e6:06:ba:00:00\n"), 0);
+	struct kernel k = {0};
+	struct vf_netdev_mac_result res;
+	_cleanup_free_ char *err = NULL;
+	assert_int_equal(netdev_mac_run(f, &k, &res, &err), 0);
+	assert_false(res.changed);
+	assert_int_equal(res.writes, 0);
+	assert_int_equal(k.n_address, 0);
+}
+
+/* The driver takes the address: one setting, read back. */
+static void test_netdev_mac_taken(void **state)
+{
+	struct fixture *f = *state;
+	struct kernel k = {0};
+	struct vf_netdev_mac_result res;
+	_cleanup_free_ char *err = NULL;
+	assert_int_equal(netdev_mac_run(f, &k, &res, &err), 0);
+	assert_true(res.changed);
+	assert_false(res.reloaded);
+	assert_int_equal(res.writes, 1);
+	assert_string_equal(res.netdev, "eth2");
+	vf_address_is(f, "eth2", "02:e6:06:ba:00:00");
+	assert_int_equal(k.n_writes, 0);
+}
+
+/* igbvf refuses (the PF gave it another MAC while it is up): the driver is
+ * reloaded, takes the PF's MAC, and the netdev is brought up again. */
+static void test_netdev_mac_reload(void **state)
+{
+	struct fixture *f = *state;
+	assert_int_equal(fakesysfs_write(f->sys, "bus/pci/devices/0000:01:10.0/net/eth2/flags", "0x1003\n"), 0);
+	struct kernel k = {.address_error = -EADDRNOTAVAIL, .pf_mac = "02:e6:06:ba:00:00"};
+	struct vf_netdev_mac_result res;
+	_cleanup_free_ char *err = NULL;
+	assert_int_equal(netdev_mac_run(f, &k, &res, &err), 0);
+	assert_null(err);
+	assert_true(res.changed);
+	assert_true(res.reloaded);
+	assert_string_equal(res.netdev, "eth9");
+	assert_int_equal(k.n_writes, 2);
+	assert_string_equal(k.writes[0], "bus/pci/drivers/igbvf/unbind=0000:01:10.0");
+	assert_string_equal(k.writes[1], "bus/pci/drivers_probe=0000:01:10.0");
+	assert_int_equal(k.n_up, 1);
+	assert_int_equal(res.writes, 4); /* address, unbind, probe, up */
+	vf_address_is(f, "eth9", "02:e6:06:ba:00:00");
+}
+
+/* Refused, and the netdev carries the host's traffic: no reload. */
+static void test_netdev_mac_in_use(void **state)
+{
+	struct fixture *f = *state;
+	struct kernel k = {.address_error = -EADDRNOTAVAIL, .in_use = "eth2"};
+	struct vf_netdev_mac_result res;
+	_cleanup_free_ char *err = NULL;
+	assert_int_equal(netdev_mac_run(f, &k, &res, &err), -EBUSY);
+	assert_string_equal(err, "VF 0: its netdev eth2 refused MAC 02:e6:06:ba:00:00 (Cannot assign requested address), "
+				 "and eth2 (0000:01:10.0): reloading its driver igbvf would drop its network: its netdev "
+				 "eth2 is up with 1 IPv4 address, and the host would lose that network");
+	assert_int_equal(k.n_writes, 0);
+}
+
+/* Reloaded, yet the driver comes back with another MAC and refuses ours. */
+static void test_netdev_mac_still_wrong(void **state)
+{
+	struct fixture *f = *state;
+	struct kernel k = {.address_error = -EADDRNOTAVAIL, .pf_mac = "12:16:16:e0:89:67"};
+	struct vf_netdev_mac_result res;
+	_cleanup_free_ char *err = NULL;
+	assert_int_equal(netdev_mac_run(f, &k, &res, &err), -EADDRNOTAVAIL);
+	assert_string_equal(err, "VF 0: its netdev eth9 carries 12:16:16:e0:89:67, not 02:e6:06:ba:00:00, even after "
+				 "reloading igbvf (Cannot assign requested address)");
+	assert_int_equal(k.n_address, 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -203,6 +375,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_duplicate_across_pfs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_duplicate_against_unmentioned_vf, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_duplicate, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_netdev_mac_already, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_netdev_mac_taken, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_netdev_mac_reload, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_netdev_mac_in_use, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_netdev_mac_still_wrong, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
