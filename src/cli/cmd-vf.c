@@ -219,7 +219,7 @@ static int vf_set(struct cli *cli, int argc, char **argv)
 	if (mr < 0)
 		r = cli_error("vf set %s: mac: the PF took it, but %s", QUOTE(spec), merr ? merr : strerror(-mr));
 	else if (mres.changed && !cli->json)
-		printf("  netdev %s now carries it too%s\n", mres.netdev, mres.reloaded ? " (its driver was reloaded)" : "");
+		text_printf(stdout, "  netdev %s now carries it too%s\n", mres.netdev, mres.reloaded ? " (its driver was reloaded)" : "");
 	vf_apply_report_done(&rep);
 out:
 	if (t != cli->vf_tree)
