@@ -68,6 +68,19 @@ static json_t *json_report(const struct pci_function *vf, const struct vf_apply_
 	return o;
 }
 
+static json_t *json_netdev_mac(json_t *o, const struct vf_netdev_mac_result *m, int r)
+{
+	json_t *j = json_null();
+	if (r == 0 && m->netdev[0]) {
+		j = json_object();
+		json_object_set_new(j, "netdev", json_string(m->netdev));
+		json_object_set_new(j, "changed", json_boolean(m->changed));
+		json_object_set_new(j, "driver_reloaded", json_boolean(m->reloaded));
+	}
+	json_object_set_new(o, "netdev_mac", j);
+	return o;
+}
+
 static void text_report(FILE *out, const char *spec, const struct pci_function *vf,
 			const struct vf_apply_report *rep, unsigned asked)
 {
@@ -211,7 +224,7 @@ static int vf_set(struct cli *cli, int argc, char **argv)
 	}
 	r = EXIT_OK;
 	if (cli->json)
-		r = cli_print_json("vf set", json_report(vf, &rep, want.has));
+		r = cli_print_json("vf set", json_netdev_mac(json_report(vf, &rep, want.has), &mres, mr));
 	else
 		text_report(stdout, spec, vf, &rep, want.has);
 	if (r == EXIT_OK && rep.failed)
