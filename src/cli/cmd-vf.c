@@ -222,6 +222,10 @@ static int vf_set(struct cli *cli, int argc, char **argv)
 		vf->link->mac_len = 6;
 		vf->link->has |= VF_HAS(VF_FIELD_MAC);
 	}
+	if (mr == 0 && mres.changed) {
+		memcpy(vf->netdev_mac, want.mac, 6);
+		vf->netdev_mac_len = 6;
+	}
 	r = EXIT_OK;
 	if (cli->json)
 		r = cli_print_json("vf set", json_netdev_mac(json_report(vf, &rep, want.has), &mres, mr));
