@@ -1468,7 +1468,7 @@ int lifecycle_reload_driver(const struct lifecycle_env *env, const struct pci_fu
 	enum rebind_step step;
 	if ((r = rebind(env, dev->addr, dev->driver, &path, &step)) < 0)
 		return error_set(ret_error, r, "%s: cannot write %s: %s", label, path ? path : "?", strerror(-r));
-	uint64_t deadline = deadline_after_ms(env, timeout_ms ? timeout_ms : LIFECYCLE_SETTLE_MS);
+	uint64_t deadline = deadline_after_ms(env, timeout_ms ? timeout_ms : LIFECYCLE_NUMVFS_TIMEOUT_MS);
 	for (;;) {
 		_cleanup_free_ char *drv = NULL, *net = NULL;
 		if ((r = read_driver_now(env, dev->addr, &drv)) < 0 || (r = read_netdev_now(env, dev->addr, &net)) < 0)
@@ -1480,7 +1480,7 @@ int lifecycle_reload_driver(const struct lifecycle_env *env, const struct pci_fu
 		uint64_t t = env_now_ns(env);
 		if (t >= deadline)
 			return error_set(ret_error, -ETIMEDOUT, "%s: %s did not take it back with a netdev in %u ms (driver now %s)",
-				    label, dev->driver, timeout_ms ? timeout_ms : LIFECYCLE_SETTLE_MS, drv ? drv : "none");
+				    label, dev->driver, timeout_ms ? timeout_ms : LIFECYCLE_NUMVFS_TIMEOUT_MS, drv ? drv : "none");
 		poll_pause(env, t, deadline);
 	}
 }

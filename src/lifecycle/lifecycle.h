@@ -249,7 +249,7 @@ int lifecycle_record_forget(const struct lifecycle_env *env, const char *addr);
  * it probes (igbvf, while the PF's link is up) takes the MAC the PF gave it.
  * Refused (-EBUSY) when dev's netdev carries the host's traffic (up with
  * addresses or routes: they would be gone). Waits up to timeout_ms (0:
- * LIFECYCLE_SETTLE_MS) for the driver to have it again with a netdev, whose
+ * LIFECYCLE_NUMVFS_TIMEOUT_MS) for the driver to have it again with a netdev, whose
  * name goes to *ret_netdev (-ETIMEDOUT otherwise). */
 int lifecycle_reload_driver(const struct lifecycle_env *env, const struct pci_function *dev, unsigned timeout_ms,
 			    char **ret_netdev, char **ret_error);
