@@ -214,9 +214,21 @@ static int vf_set(struct cli *cli, int argc, char **argv)
 		mr = apply_vf_netdev_mac(&env, nl, NULL, vf, want.mac, &mres, &merr);
 		lifecycle_rtnl_done(&rt);
 	}
+	bool put_back = false;
+	if (mr < 0) {
+		/* All or nothing: the PF gets back what this call changed. */
+		struct vf_settings before = rep.before;
+		before.has = rep.sent.has & rep.before.has;
+		struct vf_set_result res;
+		put_back = rtnl_set_vf(nl, rep.pf_ifindex, &before, &res) == 0;
+		for (int f = 0; put_back && f < _VF_FIELD_MAX; f++)
+			if (vf_has(&before, (enum vf_field)f) && res.field[f].error)
+				put_back = false;
+		vf_set_result_done(&res);
+	}
 	if (!cli->batch)
 		rtnl_close(nl);
-	if (!rep.failed && vf_has(&want, VF_FIELD_MAC) && vf->link) {
+	if (mr == 0 && !rep.failed && vf_has(&want, VF_FIELD_MAC) && vf->link) {
 		/* Later lines of a batch see the MAC this one gave. */
 		memcpy(vf->link->mac, want.mac, 6);
 		vf->link->mac_len = 6;
@@ -234,7 +246,8 @@ static int vf_set(struct cli *cli, int argc, char **argv)
 	if (r == EXIT_OK && rep.failed)
 		r = EXIT_FAILED;
 	if (mr < 0)
-		r = cli_error("vf set %s: mac: the PF took it, but %s", QUOTE(spec), merr ? merr : strerror(-mr));
+		r = cli_error("vf set %s: mac: %s; %s", QUOTE(spec), merr ? merr : strerror(-mr),
+			      put_back ? "the settings of this call were put back" : "putting the settings of this call back FAILED");
 	else if (mres.changed && !cli->json)
 		text_printf(stdout, "  netdev %s now carries it too%s\n", mres.netdev, mres.reloaded ? " (its driver was reloaded)" : "");
 	vf_apply_report_done(&rep);

@@ -66,12 +66,29 @@ check_eq "eth1 VF 0: sysfs" "$(vf_sysfs_mac "$pf1" 0)" 02:00:00:00:00:70
 n=$(vf_net "$pf1" 1)
 $IP link set "$n" up
 check_status "vf set eth1#1 mac (PF gave one before)" 0 "$ctl" vf set "$net1#1" mac 02:00:00:00:00:71
+# Once the VF's link is up, igbvf refuses an address other than the PF's.
+for _ in $(seq 100); do [ "$(cat /sys/class/net/$n/carrier 2>/dev/null)" == 1 ] && break; sleep 0.1; done
+check_eq "eth1 VF 1: netdev $n has carrier" "$(cat /sys/class/net/$n/carrier)" 1
+check_status "ip: igbvf now refuses another address itself" 2 $IP link set "$n" address 02:00:00:00:00:7f
 check_status "vf set eth1#1 another mac (netdev up)" 0 "$ctl" vf set "$net1#1" mac 02:00:00:00:00:72
 printf '%s\n' "$out" | save vf-set-up.txt
+check_contains "the VF's driver was reloaded" "$out" "(its driver was reloaded)"
 check_eq "eth1 VF 1: ip" "$(ip_vf_mac "$net1" 1)" 02:00:00:00:00:72
 check_eq "eth1 VF 1: sysfs" "$(vf_sysfs_mac "$pf1" 1)" 02:00:00:00:00:72
 n=$(vf_net "$pf1" 1)
 check_eq "eth1 VF 1: its netdev $n is up again" "$(( $(cat /sys/class/net/$n/flags) & 1 ))" 1
+
+# A netdev the host uses is not reloaded: refused, and the PF's view put back.
+for _ in $(seq 100); do [ "$(cat /sys/class/net/$n/carrier 2>/dev/null)" == 1 ] && break; sleep 0.1; done
+$IP addr add 192.0.2.7/24 dev "$n"
+check_status "vf set on a VF whose netdev carries an address: refused" 1 "$ctl" vf set "$net1#1" mac 02:00:00:00:00:73
+printf '%s\n' "$out" | save vf-set-in-use.txt
+check_contains "says why" "$out" "reloading its driver igbvf would drop its network"
+check_contains "and that it was put back" "$out" "the settings of this call were put back"
+check_eq "ip: the PF's view put back" "$(ip_vf_mac "$net1" 1)" 02:00:00:00:00:72
+check_eq "sysfs: the netdev kept its MAC" "$(vf_sysfs_mac "$pf1" 1)" 02:00:00:00:00:72
+check_contains "and its address" "$($IP -4 addr show dev "$n")" 192.0.2.7
+$IP addr flush dev "$n"
 
 # --- vf set: a MAC another VF has is refused, naming it ---
 have=$(stable_mac_of "$perm0" 2)
