@@ -4,7 +4,9 @@
  * matched by several entries: they apply in file order, later fields
  * winning; an entry that matches no PF, or only devices without SR-IOV,
  * names a missing PF: plan.missing), the plan (every difference, one line per PF, VF,
- * field: now -> wanted), the stable MAC scheme, and carrying a plan out in
+ * field: now -> wanted), the stable MAC scheme and one MAC per VF over the
+ * whole host (refused before anything is written), a VF's netdev carrying
+ * its MAC (vf-mac.h; a difference is drift), and carrying a plan out in
  * order: VF counts (drivers_autoprobe written just before the count, as it
  * only affects VFs created afterwards), then L2 settings, then driver
  * binding. Every sysfs write and every netlink setting sent is counted, so
