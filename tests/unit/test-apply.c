@@ -493,6 +493,39 @@ static void test_stable_macs(void **state)
 	apply_report_done(&rep);
 }
 
+/* Two NICs whose permanent MACs differ in both halves can still meet under
+ * the stable scheme (1 in 2^24): plan refuses, naming both entries. eth1's
+ * permanent MAC is made so: second half = eth0's H xor mix(eth1's OUI). */
+static void test_stable_macs_collide(void **state)
+{
+	struct fixture *f = *state;
+	struct fake_pf igb2 = {.address = "0000:02:00.0", .vendor = 0x8086, .device = 0x10c9, .class_code = 0x020000,
+			       .numa_node = -1, .driver = "igb", .netdev = "eth1", .total_vfs = 7, .vf_offset = 128,
+			       .vf_stride = 2, .vf_device = 0x10ca};
+	assert_int_equal(fakesysfs_add_pf(f->sys, &igb2), 0);
+	struct fake_rtnl_pf *p0 = fake_rtnl_pf(&f->k, "eth0"), *p1 = fake_rtnl_add_igb(&f->k, "eth1", 5, 0);
+	const uint8_t oui1[6] = {0x00, 0x1b, 0x21, 0, 0, 0};
+	uint8_t h0[6], m1[6];
+	apply_stable_mac(p0->perm, 0, h0);
+	apply_stable_mac(oui1, 0, m1); /* second half 0: the mix of the OUI alone */
+	memcpy(p1->perm, oui1, 3);
+	for (int i = 3; i < 6; i++)
+		p1->perm[i] = h0[i - 2] ^ m1[i - 2];
+	load(f, CONF_HEAD "    numvfs: 2\n    mac: stable\n  - match:\n      netdev: eth1\n    numvfs: 2\n    mac: stable\n");
+	char want[512];
+	snprintf(want, sizeof(want),
+		 "10:10: mac: stable gives VF 0 of eth1 (0000:02:00.0) 02:e6:06:e8:00:00, which VF 0 of eth0 (" IGB_PF
+		 ") (mac: stable) gets too (%s:6:10); two VFs cannot share a MAC",
+		 f->conf);
+	assert_plan_error(f, -EINVAL, want);
+	/* and apply writes nothing */
+	struct apply_report rep;
+	assert_int_equal(run_apply(f, &rep), -EINVAL);
+	assert_int_equal(rep.writes, 0);
+	assert_string_equal(numvfs_now(f, IGB_PF), "0");
+	apply_report_done(&rep);
+}
+
 /* --- write counting and ordering ---------------------------------------------- */
 
 /* Counts, then L2 settings, then drivers; every write counted, exactly. */
@@ -735,6 +768,7 @@ int main(void)
 		T(test_plan_drift_only_what_differs),
 		T(test_plan_unknown_driver_conditional),
 		T(test_stable_macs),
+		T(test_stable_macs_collide),
 		T(test_order_and_write_count),
 		T(test_order_across_pfs),
 		T(test_rollback_link_down),
