@@ -13,6 +13,7 @@ ctl=$build/src/sriovctl
 . "$here/lib/schema.sh"
 schema_init "$ctl" "${artifacts:-/run/sriovctl-test}/json" # every -j document, validated at the end
 IP=/sbin/ip
+artifacts_list=$(mktemp)
 save() { [ -n "$artifacts" ] && mkdir -p "$artifacts" && cat >"$artifacts/$1" || cat >/dev/null; }
 
 pf=
@@ -145,6 +146,34 @@ check_status "batch from stdin" 0 bash -c "echo 'vf set $net#2 vlan 33' | '$ctl'
 check_eq "batch from stdin: applied" "$(ipfield 2 '.vlan_list[0].vlan')" 33
 check_status "--batch after the command is refused" 2 "$ctl" list --batch "$batch"
 rm -f "$batch"
+
+# --- options after the command, batch lines with their own options ---
+check_status "vf set ... -j (the option after the settings)" 0 "$ctl" vf set "$net#0" mac 02:aa:bb:cc:dd:01 -j
+check_eq "vf set ... -j: JSON says applied" "$(jq -c '[.applied, .settings[0].setting, .settings[0].status]' <<<"$out")" \
+	'[true,"mac","ok"]'
+check_eq "vf set ... -j: ip reads the MAC back" "$(ipfield 0 .address)" 02:aa:bb:cc:dd:01
+batch=$(mktemp)
+printf 'vf set %s#1 vlan 77 -j\n--json vf set %s#2 vlan 78\n' "$net" "$net" >"$batch"
+check_status "batch lines with -j after and before" 0 "$ctl" --batch "$batch"
+check_eq "batch -j lines: two JSON reports" "$(jq -sc 'map(.vf_index)' <<<"$out")" "[1,2]"
+check_eq "batch -j lines: ip reads both VLANs back" "$(for i in 1 2; do ipfield $i '.vlan_list[0].vlan'; done | paste -sd' ')" "77 78"
+rm -f "$batch"
+
+# --- the real tree passes the scan's VF-link rules; names are escaped ---
+check_status "-j list on the real tree" 0 "$ctl" -j list
+check_eq "real tree: no warnings" "$(jq -c .warnings <<<"$out")" "[]"
+check_eq "real tree: every VF's pf is its physfn" \
+	"$(jq -r '.pfs[].vfs[] | "\(.address) \(.pf)"' <<<"$out" | sort)" \
+	"$(for v in /sys/bus/pci/devices/*/physfn; do d=${v%/physfn}; echo "${d##*/} $(basename "$(readlink "$v")")"; done | sort)"
+odd=$'vf\e[2J'
+$IP link set "$vf2_net" down
+check "rename VF 2's netdev to a name with ESC" $IP link set "$vf2_net" name "$odd"
+"$ctl" list >"$artifacts_list" 2>&1
+check_contains "list: the ESC name escaped" "$(cat "$artifacts_list")" 'vf\x1b[2J'
+check_eq "list: no raw ESC byte" "$(od -An -v -tx1 "$artifacts_list" | tr ' ' '\n' | grep -c '^1b$')" 0
+check_eq "-j show: the name as the kernel has it" "$("$ctl" -j show "$net#2" | jq -r '.netdevs[0]')" "$odd"
+$IP link set "$odd" name "$vf2_net"
+check_eq "VF 2's netdev has its name back" "$(ls /sys/bus/pci/devices/$vf2/net)" "$vf2_net"
 
 # --- stats: per-VF counters, equal to ip -s ---
 $IP link set "$vf2_net" up 2>/dev/null # a VF that is up sends a few packets (IPv6 DAD/RS)
