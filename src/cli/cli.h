@@ -104,3 +104,4 @@ int cmd_apply(struct cli *cli, int argc, char **argv);
 int cmd_status(struct cli *cli, int argc, char **argv);
 int cmd_numvfs(struct cli *cli, int argc, char **argv);
 int cmd_bind(struct cli *cli, int argc, char **argv);
+int cmd_match(struct cli *cli, int argc, char **argv);
