@@ -462,7 +462,7 @@ static int lookup(const char *const *names, int n, const char *s)
 	return -1;
 }
 
-static bool name_valid(const char *s)
+bool alloc_name_valid(const char *s)
 {
 	size_t len = strlen(s);
 	if (len == 0 || len > ALLOC_MAX_NAME_LEN)
@@ -481,7 +481,7 @@ static int get_name(const json_t *j, const char *key, const char **ret, char **r
 	int r = get_string(v, key, ret, ret_error);
 	if (r < 0)
 		return r;
-	if (!name_valid(*ret))
+	if (!alloc_name_valid(*ret))
 		return error_set(ret_error, -EINVAL,
 				 "%s: '%s' is not a name (1-%u letters, digits, '-', '_', '.')", key, *ret,
 				 ALLOC_MAX_NAME_LEN);
@@ -622,7 +622,7 @@ int alloc_request_parse(const char *s, const struct alloc_aliases *aliases, stru
 			goto fail;
 		}
 		uint32_t n;
-		if (!colon || !name_valid(name)) {
+		if (!colon || !alloc_name_valid(name)) {
 			r = error_set(ret_error, -EINVAL, "'%.*s' is not alias:count", (int)len, p);
 			goto fail;
 		}
@@ -738,9 +738,16 @@ int alloc_networks_add(struct alloc_networks *a, const json_t *j, char **ret_err
 	struct alloc_network n = {.vlan = -1};
 	json_t *vl = json_object_get(j, "vlan");
 	if (vl && !json_is_null(vl)) {
-		if (!json_is_integer(vl) || json_integer_value(vl) < 1 || json_integer_value(vl) > 4095)
+		/* a number in JSON; YAML's values reach here as strings */
+		uint32_t id = 0;
+		if (json_is_integer(vl) && json_integer_value(vl) >= 1 && json_integer_value(vl) <= 4095)
+			id = (uint32_t)json_integer_value(vl);
+		else if (json_is_string(vl) &&
+			 parse_decimal(json_string_value(vl), json_string_length(vl), &id) < 0)
+			id = 0;
+		if (id < 1 || id > 4095)
 			return error_set(ret_error, -EINVAL, "vlan: expected a VLAN id 1-4095");
-		n.vlan = (int32_t)json_integer_value(vl);
+		n.vlan = (int32_t)id;
 	}
 	if ((r = get_strv(j, "pfs", true, &n.pfs, ret_error)) < 0 ||
 	    (r = get_strv(j, "labels", false, &n.labels, ret_error)) < 0)

@@ -171,6 +171,9 @@ typedef char *const *(*alloc_pf_labels_fn)(const struct pci_function *pf, void *
 void alloc_result_filter_network(struct alloc_result *r, const struct alloc_network *n, alloc_pf_labels_fn labels,
 				 void *data);
 
+/* An alias, network or label name: 1-ALLOC_MAX_NAME_LEN letters, digits, '-', '_', '.'. */
+bool alloc_name_valid(const char *s);
+
 /* "pf", "vf", "pci": the role a function plays. */
 const char *alloc_role(const struct pci_function *d);
 const char *alloc_device_type_to_string(enum alloc_device_type t);

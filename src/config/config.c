@@ -83,12 +83,20 @@ const struct vf_desired *pf_desired_vf(const struct pf_desired *pf, uint32_t ind
 	return i < pf->n_vfs && pf->vfs[i].index <= index ? &pf->vfs[i] : NULL;
 }
 
+static void alloc_specs_free(struct alloc_spec **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		alloc_spec_free(v[i]);
+	free(v);
+}
+
 static void pf_desired_done(struct pf_desired *pf)
 {
 	for (size_t i = 0; i < pf->n_vfs; i++)
 		free(pf->vfs[i].driver);
 	free(pf->vfs);
 	free(pf->netdev);
+	strv_free(pf->labels);
 }
 
 static void pfs_free(struct pf_desired *pfs, size_t n)
@@ -108,6 +116,11 @@ void config_free(struct config *c)
 	if (!c)
 		return;
 	pfs_free(c->pfs, c->n_pfs);
+	alloc_specs_free(c->specs, c->n_specs);
+	alloc_aliases_done(&c->aliases);
+	alloc_networks_done(&c->networks);
+	json_decref(c->alias_objs);
+	json_decref(c->network_objs);
 	strv_free(c->files);
 	free(c->dropin_dir);
 	free(c);
@@ -128,10 +141,14 @@ static int pfs_clone(const struct pf_desired *src, size_t n, struct pf_desired *
 		struct pf_desired *d = &pfs[done];
 		*d = *s;
 		d->netdev = NULL;
+		d->labels = NULL;
 		d->vfs = NULL;
 		d->n_vfs = d->vfs_allocated = 0;
 		if (s->netdev && !(d->netdev = strdup(s->netdev)))
 			goto oom;
+		for (size_t i = 0; s->labels && s->labels[i]; i++)
+			if (strv_pushf(&d->labels, "%s", s->labels[i]) < 0)
+				goto oom;
 		if (s->n_vfs == 0)
 			continue;
 		d->vfs = malloc(s->n_vfs * sizeof(*d->vfs));
@@ -255,6 +272,13 @@ struct ctx {
 	size_t n_pfs;
 	size_t work;            /* the config's merge work so far (CONFIG_MAX_WORK) */
 	char **error;
+	/* allocation: this document's device specs; aliases and networks of
+	 * the config with this document's added */
+	struct alloc_spec **specs;
+	size_t n_specs;
+	struct alloc_aliases aliases;
+	struct alloc_networks networks;
+	json_t *alias_objs, *network_objs;
 };
 
 static int fail_mark(struct ctx *x, yaml_mark_t m, const char *key, const char *fmt, ...)
@@ -715,11 +739,37 @@ static int parse_vf_entry(struct ctx *x, struct pf_desired *pf, const yaml_node_
 
 /* ---- PF entries and the document ---------------------------------------- */
 
-enum { PF_KEY_MATCH, PF_KEY_NUMVFS, PF_KEY_AUTOPROBE, PF_KEY_MAC, PF_KEY_VFS, _PF_KEY_MAX };
+enum { PF_KEY_MATCH, PF_KEY_NUMVFS, PF_KEY_AUTOPROBE, PF_KEY_MAC, PF_KEY_VFS, PF_KEY_LABELS, _PF_KEY_MAX };
 static const char *const pf_keys[_PF_KEY_MAX] = {
 	[PF_KEY_MATCH] = "match",         [PF_KEY_NUMVFS] = "numvfs", [PF_KEY_AUTOPROBE] = "autoprobe",
-	[PF_KEY_MAC] = "mac",             [PF_KEY_VFS] = "vfs",
+	[PF_KEY_MAC] = "mac",             [PF_KEY_VFS] = "vfs",       [PF_KEY_LABELS] = "labels",
 };
+
+/* labels: [a, b]: the PF's labels for networks. */
+static int parse_labels(struct ctx *x, const yaml_node_t *n, char ***ret)
+{
+	if (node_is_null(n))
+		return 0;
+	if (n->type != YAML_SEQUENCE_NODE)
+		return fail_mark(x, n->start_mark, "labels", "expected a list of labels, found %s", node_kind(n));
+	for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
+		yaml_node_t *l = node_at(x, *it);
+		const char *v;
+		int r;
+		if (!l)
+			return fail_mark(x, n->start_mark, "labels", "malformed list");
+		if ((r = get_scalar(x, "labels", l, &v)) < 0)
+			return r;
+		if (!alloc_name_valid(v))
+			return fail_mark(x, l->start_mark, "labels",
+					 "'%s' is not a label (1-%u letters, digits, '-', '_', '.')", v, ALLOC_MAX_NAME_LEN);
+		if (strv_contains(*ret, v))
+			return fail_mark(x, l->start_mark, "labels", "'%s' is given twice", v);
+		if ((r = strv_pushf(ret, "%s", v)) < 0)
+			return r;
+	}
+	return 0;
+}
 
 static int parse_pf_entry(struct ctx *x, const yaml_node_t *e)
 {
@@ -727,7 +777,7 @@ static int parse_pf_entry(struct ctx *x, const yaml_node_t *e)
 		return fail_mark(x, e->start_mark, "pfs",
 				 "each entry must be a mapping (match:, numvfs:, vfs:...), found %s", node_kind(e));
 	struct slot s[_PF_KEY_MAX];
-	int r = map_collect(x, e, pf_keys, _PF_KEY_MAX, s, " in a PF entry", "match, numvfs, autoprobe, mac, vfs",
+	int r = map_collect(x, e, pf_keys, _PF_KEY_MAX, s, " in a PF entry", "match, numvfs, autoprobe, mac, vfs, labels",
 			    NULL);
 	if (r < 0)
 		return r;
@@ -778,6 +828,9 @@ static int parse_pf_entry(struct ctx *x, const yaml_node_t *e)
 			goto fail;
 		}
 	}
+	_cleanup_(strv_freep) char **labels = NULL;
+	if (s[PF_KEY_LABELS].key && (r = parse_labels(x, s[PF_KEY_LABELS].value, &labels)) < 0)
+		goto fail;
 	const yaml_node_t *vfs = s[PF_KEY_VFS].value;
 	if (vfs && !node_is_null(vfs) && vfs->type != YAML_SEQUENCE_NODE) {
 		r = fail_mark(x, vfs->start_mark, "vfs", "expected a list of VF entries, found %s", node_kind(vfs));
@@ -812,6 +865,10 @@ static int parse_pf_entry(struct ctx *x, const yaml_node_t *e)
 	}
 	if (autoprobe >= 0)
 		pf->autoprobe = autoprobe;
+	if (s[PF_KEY_LABELS].key) {
+		strv_free(pf->labels);
+		pf->labels = TAKE_PTR(labels);
+	}
 	if (scheme >= 0) {
 		pf->has_mac_scheme = true;
 		pf->mac_scheme = (enum mac_scheme)scheme;
@@ -832,6 +889,140 @@ fail:
 	return r;
 }
 
+/* ---- allocation: device-specs, aliases, networks ------------------------ */
+
+/* A YAML value as JSON for alloc/: every scalar a string (null for YAML's
+ * nothing), mappings objects, lists arrays. */
+static int node_to_json(struct ctx *x, const char *key, const yaml_node_t *n, unsigned depth, json_t **ret)
+{
+	if (depth > 2 * CONFIG_MAX_DEPTH)
+		return fail_mark(x, n->start_mark, key, "more than %u levels of nesting", 2 * CONFIG_MAX_DEPTH);
+	if (n->type == YAML_SCALAR_NODE) {
+		if (node_is_null(n))
+			*ret = json_null();
+		else if (strlen(scalar_text(n)) != n->data.scalar.length)
+			return fail_mark(x, n->start_mark, key, "contains a NUL character");
+		else
+			*ret = json_string(scalar_text(n));
+		return *ret ? 0 : fail_mark(x, n->start_mark, key, "not UTF-8 text");
+	}
+	json_t *j = n->type == YAML_MAPPING_NODE ? json_object() : json_array();
+	if (!j)
+		return -ENOMEM;
+	int r = 0;
+	if (n->type == YAML_SEQUENCE_NODE) {
+		for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top && r >= 0; it++) {
+			yaml_node_t *e = node_at(x, *it);
+			json_t *v = NULL;
+			if (!e)
+				r = fail_mark(x, n->start_mark, key, "malformed list");
+			else if ((r = node_to_json(x, key, e, depth + 1, &v)) >= 0 && json_array_append_new(j, v) < 0)
+				r = -ENOMEM;
+		}
+	} else {
+		for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top && r >= 0; p++) {
+			yaml_node_t *k = node_at(x, p->key), *e = node_at(x, p->value);
+			json_t *v = NULL;
+			if (!k || !e)
+				r = fail_mark(x, n->start_mark, key, "malformed mapping");
+			else if (k->type != YAML_SCALAR_NODE || strlen(scalar_text(k)) != k->data.scalar.length)
+				r = fail_mark(x, k->start_mark, key, "a key must be a word, found %s", node_kind(k));
+			else if (json_object_get(j, scalar_text(k)))
+				r = fail_mark(x, k->start_mark, scalar_text(k), "given twice");
+			else if ((r = node_to_json(x, key, e, depth + 1, &v)) >= 0 &&
+				 json_object_set_new(j, scalar_text(k), v) < 0)
+				r = -ENOMEM;
+		}
+	}
+	if (r < 0) {
+		json_decref(j);
+		return r;
+	}
+	*ret = j;
+	return 0;
+}
+
+/* device-specs:, aliases:, networks: each a list of mappings, parsed by
+ * alloc/ into this document's working copy (x->alloc). */
+static int parse_alloc_list(struct ctx *x, const char *key, const yaml_node_t *list)
+{
+	if (node_is_null(list))
+		return 0;
+	if (list->type != YAML_SEQUENCE_NODE)
+		return fail_mark(x, list->start_mark, key, "expected a list of mappings, found %s", node_kind(list));
+	for (yaml_node_item_t *it = list->data.sequence.items.start; it < list->data.sequence.items.top; it++) {
+		yaml_node_t *e = node_at(x, *it);
+		if (!e)
+			return fail_mark(x, list->start_mark, key, "malformed list");
+		if (e->type != YAML_MAPPING_NODE)
+			return fail_mark(x, e->start_mark, key, "each entry must be a mapping, found %s", node_kind(e));
+		json_t *j;
+		int r = node_to_json(x, key, e, 0, &j);
+		if (r < 0)
+			return r;
+		_cleanup_free_ char *err = NULL;
+		if (key[0] == 'd') {
+			struct alloc_spec *spec;
+			r = alloc_spec_parse(j, &spec, &err);
+			if (r >= 0) {
+				struct alloc_spec **v = realloc(x->specs, (x->n_specs + 1) * sizeof(*v));
+				if (!v) {
+					alloc_spec_free(spec);
+					r = -ENOMEM;
+				} else {
+					x->specs = v;
+					v[x->n_specs++] = spec;
+				}
+			}
+		} else if (key[0] == 'a') {
+			r = alloc_aliases_add(&x->aliases, j, &err);
+			if (r >= 0 && json_array_append(x->alias_objs, j) < 0)
+				r = -ENOMEM;
+		} else {
+			r = alloc_networks_add(&x->networks, j, &err);
+			if (r >= 0 && json_array_append(x->network_objs, j) < 0)
+				r = -ENOMEM;
+		}
+		json_decref(j);
+		if (r == -EINVAL && err)
+			return fail_mark(x, e->start_mark, key, "%s", err);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* The aliases and networks of c, parsed again from their objects into x
+ * (so that this document adds to a copy). */
+static int alloc_copy(const struct config *c, struct ctx *x)
+{
+	if (!(x->alias_objs = json_array()) || !(x->network_objs = json_array()))
+		return -ENOMEM;
+	size_t i;
+	json_t *j;
+	_cleanup_free_ char *err = NULL;
+	json_array_foreach(c->alias_objs, i, j) {
+		int r = alloc_aliases_add(&x->aliases, j, &err);
+		if (r < 0 || json_array_append(x->alias_objs, j) < 0)
+			return r < 0 ? r : -ENOMEM;
+	}
+	json_array_foreach(c->network_objs, i, j) {
+		int r = alloc_networks_add(&x->networks, j, &err);
+		if (r < 0 || json_array_append(x->network_objs, j) < 0)
+			return r < 0 ? r : -ENOMEM;
+	}
+	return 0;
+}
+
+static void alloc_ctx_done(struct ctx *x)
+{
+	alloc_specs_free(x->specs, x->n_specs);
+	alloc_aliases_done(&x->aliases);
+	alloc_networks_done(&x->networks);
+	json_decref(x->alias_objs);
+	json_decref(x->network_objs);
+}
+
 static int parse_root(struct ctx *x)
 {
 	yaml_node_t *root = yaml_document_get_root_node(x->doc);
@@ -841,10 +1032,10 @@ static int parse_root(struct ctx *x)
 		return fail_mark(x, root->start_mark, NULL,
 				 "the file must be a mapping (version: 1, pfs: ...), found %s", node_kind(root));
 
-	static const char *const top_keys[] = {"version", "pfs"};
-	static const char *const reserved[] = {"networks", "device-specs", "aliases", NULL};
+	static const char *const top_keys[] = {"version", "pfs", "device-specs", "aliases", "networks"};
 	struct slot s[ARRAY_SIZE(top_keys)];
-	int r = map_collect(x, root, top_keys, ARRAY_SIZE(top_keys), s, "", "version, pfs", reserved);
+	int r = map_collect(x, root, top_keys, ARRAY_SIZE(top_keys), s, "",
+			    "version, pfs, device-specs, aliases, networks", NULL);
 	if (r < 0)
 		return r;
 
@@ -858,6 +1049,10 @@ static int parse_root(struct ctx *x)
 	if (strcmp(v, "1") != 0)
 		return fail_mark(x, s[0].value->start_mark, "version", "'%s' is not supported (only %d)", v,
 				 CONFIG_VERSION);
+
+	for (size_t k = 2; k < ARRAY_SIZE(top_keys); k++)
+		if (s[k].value && (r = parse_alloc_list(x, top_keys[k], s[k].value)) < 0)
+			return r;
 
 	const yaml_node_t *pfs = s[1].value;
 	if (!pfs || node_is_null(pfs))
@@ -1169,7 +1364,9 @@ int config_parse_string(struct config *c, const char *name, const char *text, si
 				      "to merge (the limit of a config)", file, CONFIG_MAX_WORK);
 		goto out;
 	}
-	r = parse_root(&x);
+	r = alloc_copy(c, &x);
+	if (r >= 0)
+		r = parse_root(&x);
 	if (r >= 0)
 		r = check_merged(&x);
 	if (r >= 0)
@@ -1181,8 +1378,28 @@ int config_parse_string(struct config *c, const char *name, const char *text, si
 		x.n_pfs = 0;
 		c->nodes = nodes;
 		c->work = x.work;
+		struct alloc_spec **v = x.n_specs ? realloc(c->specs, (c->n_specs + x.n_specs) * sizeof(*v)) : c->specs;
+		if (x.n_specs && !v) {
+			r = -ENOMEM; /* the PF part is in; the config is dropped by the caller */
+		} else {
+			c->specs = v;
+			memcpy(c->specs + c->n_specs, x.specs, x.n_specs * sizeof(*v));
+			c->n_specs += x.n_specs;
+			x.n_specs = 0;
+			alloc_aliases_done(&c->aliases);
+			alloc_networks_done(&c->networks);
+			c->aliases = x.aliases;
+			c->networks = x.networks;
+			x.aliases = (struct alloc_aliases){0};
+			x.networks = (struct alloc_networks){0};
+			json_decref(c->alias_objs);
+			json_decref(c->network_objs);
+			c->alias_objs = TAKE_PTR(x.alias_objs);
+			c->network_objs = TAKE_PTR(x.network_objs);
+		}
 	}
 out:
+	alloc_ctx_done(&x);
 	pfs_free(x.pfs, x.n_pfs);
 	yaml_document_delete(&doc);
 	yaml_parser_delete(&parser);

@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "alloc/alloc.h"
 #include "sysfs/sysfs.h"
 #include "vf/vf.h"
 
@@ -98,6 +99,7 @@ struct pf_desired {
 	struct config_pos pos;        /* the match: of the first entry */
 	struct config_pos numvfs_pos; /* the numvfs: value that won, when has_numvfs */
 	struct config_pos mac_scheme_pos; /* the mac: value that won, when has_mac_scheme */
+	char **labels;                /* labels: the networks' PF labels (the later entry's list wins); may be NULL */
 };
 
 struct config {
@@ -106,6 +108,13 @@ struct config {
 	char **files;                /* every file read, in order; NULL-terminated, NULL when none */
 	char *dropin_dir;            /* the drop-in folder config_load() looked in; NULL: none */
 	size_t nodes, work, bytes;   /* internal: what the files so far used of the limits */
+	/* Allocation (docs/allocation.md): device-specs:, aliases:, networks:
+	 * of every file, in order, parsed by alloc/. */
+	struct alloc_spec **specs;
+	size_t n_specs;
+	struct alloc_aliases aliases;
+	struct alloc_networks networks;
+	json_t *alias_objs, *network_objs; /* internal: the objects as given, for the merge */
 };
 
 struct config *config_new(void); /* NULL on ENOMEM */

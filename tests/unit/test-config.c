@@ -165,6 +165,59 @@ static void test_example(void **state)
 	config_free(c);
 }
 
+/* device-specs, aliases, networks and PF labels reach the model; a later
+ * file adds to them, and a file with an error leaves them as they were. */
+static void test_allocation(void **state)
+{
+	(void)state;
+	struct config *c = parse_ok("version: 1\n"
+				    "pfs:\n  - match: {netdev: eth0}\n    labels: [fast, rack1]\n"
+				    "device-specs:\n"
+				    "  - {devname: eth0, physical_network: physnet1, trusted: 'true'}\n"
+				    "  - address: {bus: '0[12]', function: '[0-3]'}\n    vendor_id: '8086'\n"
+				    "aliases:\n  - {name: nic, vendor_id: '8086', product_id: 10ca, device_type: type-VF}\n"
+				    "  - {name: nic, product_id: '1520', device_type: type-VF}\n"
+				    "networks:\n  - {name: red, vlan: 100, labels: [fast]}\n  - {name: blue, pfs: [eth1, '03:00.0']}\n");
+	assert_int_equal(c->n_pfs, 1);
+	assert_int_equal(strv_length(c->pfs[0].labels), 2);
+	assert_string_equal(c->pfs[0].labels[1], "rack1");
+	assert_int_equal(c->n_specs, 2);
+	assert_string_equal(c->specs[0]->devname, "eth0");
+	assert_string_equal(json_string_value(json_object_get(c->specs[0]->tags, "physical_network")), "physnet1");
+	assert_true(c->specs[1]->has_address);
+	assert_true(c->specs[1]->address.regex);
+	assert_int_equal(c->specs[1]->vendor_id, 0x8086);
+	assert_int_equal(c->aliases.n, 1);
+	assert_int_equal(c->aliases.v[0].n_entries, 2);
+	assert_int_equal(c->aliases.v[0].entries[0].product_id, 0x10ca);
+	assert_int_equal(c->aliases.v[0].device_type, ALLOC_TYPE_VF);
+	assert_int_equal(c->networks.n, 2);
+	assert_int_equal(c->networks.v[0].vlan, 100);
+	assert_int_equal(c->networks.v[1].vlan, -1);
+	assert_string_equal(c->networks.v[1].pfs[1], "0000:03:00.0");
+
+	char *err = NULL;
+	const char *more = "version: 1\naliases:\n  - {name: nic, vendor_id: '15b3'}\n";
+	assert_int_equal(config_parse_string(c, "u.conf", more, strlen(more), &err), -EINVAL);
+	assert_string_equal(err, "u.conf:3:5: aliases: device_type: alias 'nic' is given as any type here and as "
+				 "type-VF before; entries of one alias must agree");
+	free(err);
+	err = NULL;
+	assert_int_equal(c->aliases.v[0].n_entries, 2);
+	const char *bad = "version: 1\ndevice-specs: [{devname: eth2}]\nnetworks: [{name: red, pfs: [eth0]}]\n";
+	assert_int_equal(config_parse_string(c, "v.conf", bad, strlen(bad), &err), -EINVAL);
+	assert_string_equal(err, "v.conf:3:12: networks: name: network 'red' is given twice");
+	free(err);
+	err = NULL;
+	assert_int_equal(c->n_specs, 2);
+	const char *ok = "version: 1\ndevice-specs: [{devname: eth2}]\naliases: [{name: nic, device_type: type-VF, product_id: '1521'}]\n";
+	assert_int_equal(config_parse_string(c, "w.conf", ok, strlen(ok), &err), 0);
+	assert_int_equal(c->n_specs, 3);
+	assert_int_equal(c->aliases.v[0].n_entries, 3);
+	assert_int_equal(c->networks.n, 2);
+	config_free(c);
+}
+
 static void test_empty(void **state)
 {
 	(void)state;
@@ -364,18 +417,35 @@ static const struct bad_row bad_rows[] = {
 	{"version: 1\n? [a]\n: b\n", "2:3: a key must be a word, found a list"},
 	{"version: 1\nversion: 1\n", "2:1: version: given twice (first on line 1)"},
 	/* unknown and reserved keys */
-	{"version: 1\npfz: []\n", "2:1: pfz: unknown key (expected version, pfs)"},
-	{"version: 1\nPfs: []\n", "2:1: Pfs: unknown key (expected version, pfs)"},
+	{"version: 1\npfz: []\n", "2:1: pfz: unknown key (expected version, pfs, device-specs, aliases, networks)"},
+	{"version: 1\nPfs: []\n", "2:1: Pfs: unknown key (expected version, pfs, device-specs, aliases, networks)"},
 	{"version: 1\npfs:\n  - match:\n      name: eth0\n",
 	 "4:7: name: unknown key in match (expected netdev, pci or device)"},
-	{PF0 "    numfvs: 4\n", "4:5: numfvs: unknown key in a PF entry (expected match, numvfs, autoprobe, mac, vfs)"},
+	{PF0 "    numfvs: 4\n", "4:5: numfvs: unknown key in a PF entry (expected match, numvfs, autoprobe, mac, vfs, labels)"},
 	{PF4 "      - index: 0\n        speed: 10\n",
 	 "7:9: speed: unknown key in a VF entry (expected index, mac, vlan, qos, proto, spoofchk, trust, state, "
 	 "min-rate, max-rate, query-rss, driver)"},
-	{"version: 1\nnetworks: []\n", "2:1: networks: 'networks' is reserved for the allocation features and not supported yet"},
-	{"version: 1\ndevice-specs: {}\n",
-	 "2:1: device-specs: 'device-specs' is reserved for the allocation features and not supported yet"},
-	{"aliases: x\nversion: 1\n", "1:1: aliases: 'aliases' is reserved for the allocation features and not supported yet"},
+	/* allocation: device-specs, aliases, networks (alloc/'s messages, placed) */
+	{"version: 1\nnetworks: {}\n", "2:11: networks: expected a list of mappings, found a mapping"},
+	{"version: 1\naliases: [x]\n", "2:11: aliases: each entry must be a mapping, found a single value"},
+	{"version: 1\ndevice-specs:\n  - address: '*:100:*.*'\n",
+	 "3:5: device-specs: address: bus '100' (in '*:100:*.*') is greater than the maximum allowable value (FF)"},
+	{"version: 1\ndevice-specs:\n  - {devname: eth0, address: '0000:01:00.0'}\n",
+	 "3:5: device-specs: address: cannot be given with devname (one names the device)"},
+	{"version: 1\ndevice-specs:\n  - address: {bus: '('}\n",
+	 "3:5: device-specs: address: bus: '(' is not a regular expression (Unmatched ( or \\()"},
+	{"version: 1\ndevice-specs:\n  - address: '*'\n    address: '*'\n", "4:5: address: given twice"},
+	{"version: 1\naliases:\n  - name: a\n    device_type: type-VF\n  - name: a\n    device_type: type-PF\n",
+	 "5:5: aliases: device_type: alias 'a' is given as type-PF here and as type-VF before; entries of one alias must agree"},
+	{"version: 1\naliases:\n  - name: a\n    numa_policy: strict\n",
+	 "3:5: aliases: numa_policy: 'strict' is not required, legacy, preferred or socket"},
+	{"version: 1\nnetworks:\n  - name: n\n    vlan: 5000\n    pfs: [eth0]\n",
+	 "3:5: networks: vlan: expected a VLAN id 1-4095"},
+	{"version: 1\nnetworks:\n  - name: n\n    pfs: [eth0]\n  - name: n\n    labels: [x]\n",
+	 "5:5: networks: name: network 'n' is given twice"},
+	{PF0 "    labels: [a b]\n", "4:14: labels: 'a b' is not a label (1-64 letters, digits, '-', '_', '.')"},
+	{PF0 "    labels: [a, a]\n", "4:17: labels: 'a' is given twice"},
+	{PF0 "    labels: a\n", "4:13: labels: expected a list of labels, found a single value"},
 	/* version */
 	{"version: 2\npfs: []\n", "1:10: version: '2' is not supported (only 1)"},
 	{"version: 1.0\n", "1:10: version: '1.0' is not supported (only 1)"},
@@ -858,7 +928,7 @@ static void test_limits(void **state)
 	struct config *c = config_new();
 	char *err = NULL;
 	assert_int_equal(config_parse_string(c, "t.conf", ok, strlen(ok), &err), -EINVAL);
-	assert_string_equal(err, "t.conf:2:1: x: unknown key (expected version, pfs)");
+	assert_string_equal(err, "t.conf:2:1: x: unknown key (expected version, pfs, device-specs, aliases, networks)");
 	free(err);
 	assert_int_equal(config_parse_string(c, "t.conf", bad, strlen(bad), &err), -EINVAL);
 	assert_string_equal(err, "t.conf:3:3005: alias *a: more than 1000 aliases in one file (the limit of a config)");
@@ -962,6 +1032,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_example),
 		cmocka_unit_test(test_empty),
+		cmocka_unit_test(test_allocation),
 		cmocka_unit_test(test_ranges),
 		cmocka_unit_test(test_booleans_and_later_wins),
 		cmocka_unit_test(test_bad),
