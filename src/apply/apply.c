@@ -247,6 +247,11 @@ static bool entry_matches(const struct pf_desired *e, const struct pci_function 
 	}
 }
 
+bool apply_entry_matches(const struct pf_desired *e, const struct pci_function *d)
+{
+	return entry_matches(e, d);
+}
+
 static void pos_format(const struct config_pos *p, char *buf, size_t len)
 {
 	if (p->file)

@@ -132,4 +132,7 @@ int apply_run(const struct config *cfg, const struct apply_env *env, struct appl
  * arithmetic is above the function in apply.c and in docs/config.md. */
 void apply_stable_mac(const uint8_t pf_perm[6], uint32_t vf_index, uint8_t ret[6]);
 
+/* Whether config entry e's match: selects PCI function d (its netdev, address or IDs). */
+bool apply_entry_matches(const struct pf_desired *e, const struct pci_function *d);
+
 const char *change_kind_to_string(enum change_kind k); /* "numvfs", "autoprobe", "vf", "driver" */

@@ -1,12 +1,15 @@
-/* sriovctl match --spec JSON | --alias JSON... --request REQ: what the
- * inventory offers for a device spec or a request, free or claimed. */
+/* sriovctl match --spec JSON | --alias JSON... --request REQ | --network NAME
+ * [--config FILE] [--config-dir DIR]: what the inventory offers for a device
+ * spec, a request or a network, free or claimed. */
 #include "alloc/alloc.h"
+#include "apply/apply.h"
+#include "config/config.h"
 #include "cli.h"
 #include "output/output.h"
 #include "util/input.h"
 #include "util/util.h"
 
-enum { OPT_SPEC = 0x300, OPT_ALIAS, OPT_REQUEST };
+enum { OPT_SPEC = 0x300, OPT_ALIAS, OPT_REQUEST, OPT_NETWORK, OPT_CONFIG, OPT_CONFIG_DIR };
 
 /* Bounds on one JSON argument. */
 #define MATCH_MAX_JSON_LEN 65536u
@@ -19,6 +22,9 @@ struct match_opts {
 	struct alloc_aliases aliases;
 	size_t n_alias_args;
 	const char *request;
+	const char *network;
+	const char *config, *config_dir;
+	struct config *cfg; /* loaded when --config or --network */
 	int status; /* EXIT_USAGE once an argument was refused */
 };
 
@@ -124,6 +130,17 @@ static int match_opt(int opt, const char *arg, void *data)
 			return cli_usage_error("match: --request is given twice");
 		o->request = arg;
 		return 0;
+	case OPT_NETWORK:
+		if (o->network)
+			return cli_usage_error("match: --network is given twice");
+		o->network = arg;
+		return 0;
+	case OPT_CONFIG:
+		o->config = arg;
+		return 0;
+	case OPT_CONFIG_DIR:
+		o->config_dir = arg;
+		return 0;
 	default:
 		return cli_usage_error("option not known");
 	}
@@ -133,10 +150,35 @@ static const struct option match_options[] = {
 	{"spec", required_argument, NULL, OPT_SPEC},
 	{"alias", required_argument, NULL, OPT_ALIAS},
 	{"request", required_argument, NULL, OPT_REQUEST},
+	{"network", required_argument, NULL, OPT_NETWORK},
+	{"config", required_argument, NULL, OPT_CONFIG},
+	{"config-dir", required_argument, NULL, OPT_CONFIG_DIR},
 	{NULL, 0, NULL, 0},
 };
 
-static void print_text(const struct alloc_result *res)
+/* The labels of the config's PF entries that match pf (later entries'
+ * lists win, as for every PF setting). */
+static char *const *config_labels(const struct pci_function *pf, void *data)
+{
+	const struct config *cfg = data;
+	char *const *labels = NULL;
+	for (size_t i = 0; i < cfg->n_pfs; i++)
+		if (cfg->pfs[i].labels && apply_entry_matches(&cfg->pfs[i], pf))
+			labels = cfg->pfs[i].labels;
+	return labels;
+}
+
+static json_t *json_tags(const struct alloc_row *row, const struct alloc_network *net)
+{
+	json_t *tags = row->spec && row->spec->tags ? json_deep_copy(row->spec->tags) : json_object();
+	if (net) {
+		json_object_set_new(tags, "network", json_string(net->name));
+		json_object_set_new(tags, "vlan", net->vlan >= 0 ? json_integer(net->vlan) : json_null());
+	}
+	return tags;
+}
+
+static void print_text(const struct alloc_result *res, const struct alloc_network *net)
 {
 	for (size_t i = 0; i < res->n; i++) {
 		const struct alloc_row *row = &res->rows[i];
@@ -145,9 +187,8 @@ static void print_text(const struct alloc_result *res)
 		const struct pci_function *d = row->dev;
 		text_printf(stdout, "%s %-3s pf %s", d->addr, alloc_role(d), d->pf ? d->pf->addr : "-");
 		const char *k;
-		json_t *v;
-		if (row->spec)
-			json_object_foreach(row->spec->tags, k, v) {
+		json_t *v, *tags = json_tags(row, net);
+		json_object_foreach(tags, k, v) {
 				if (json_is_string(v)) {
 					text_printf(stdout, " %s=%s", k, json_string_value(v));
 				} else {
@@ -155,11 +196,12 @@ static void print_text(const struct alloc_result *res)
 					text_printf(stdout, " %s=%s", k, s ? s : "?");
 				}
 			}
+		json_decref(tags);
 		text_printf(stdout, " free\n");
 	}
 }
 
-static json_t *json_result(const struct alloc_result *res)
+static json_t *json_result(const struct alloc_result *res, const struct alloc_network *net)
 {
 	json_t *devs = json_array();
 	for (size_t i = 0; i < res->n; i++) {
@@ -171,7 +213,7 @@ static json_t *json_result(const struct alloc_result *res)
 		json_object_set_new(j, "address", json_string(d->addr));
 		json_object_set_new(j, "role", json_string(alloc_role(d)));
 		json_object_set_new(j, "pf", json_str_or_null(d->pf ? d->pf->addr : NULL));
-		json_object_set_new(j, "tags", row->spec ? json_deep_copy(row->spec->tags) : json_object());
+		json_object_set_new(j, "tags", json_tags(row, net));
 		json_object_set_new(j, "claimed_by", json_null());
 		json_array_append_new(devs, j);
 	}
@@ -182,19 +224,20 @@ static json_t *json_result(const struct alloc_result *res)
 }
 
 /* The request's devices: those of each alias, in tree order, once each. */
-static int match_request(const struct pci_tree *t, struct match_opts *o, struct alloc_result *ret)
+static int match_request(const struct pci_tree *t, struct match_opts *o, struct alloc_spec *const *specs,
+			 size_t n_specs, const struct alloc_aliases *aliases, struct alloc_result *ret)
 {
 	struct alloc_request req;
 	_cleanup_free_ char *error = NULL;
-	int r = alloc_request_parse(o->request, &o->aliases, &req, &error);
+	int r = alloc_request_parse(o->request, aliases, &req, &error);
 	if (r < 0)
 		return refuse(o, "--request", r == -ENOMEM ? NULL : error);
 	/* No device spec given: every device is in the pool. */
 	struct alloc_spec any = {.vendor_id = ALLOC_ANY, .product_id = ALLOC_ANY};
 	struct alloc_spec *anyp = &any;
 	struct alloc_result all = {0};
-	bool have_specs = o->n_specs > 0;
-	r = alloc_match_specs(t, have_specs ? o->specs : &anyp, have_specs ? o->n_specs : 1, &all);
+	bool have_specs = n_specs > 0;
+	r = alloc_match_specs(t, have_specs ? specs : &anyp, have_specs ? n_specs : 1, &all);
 	if (r < 0)
 		goto out;
 	struct alloc_row *ok = calloc(all.n ? all.n : 1, sizeof(*ok));
@@ -210,7 +253,7 @@ static int match_request(const struct pci_tree *t, struct match_opts *o, struct 
 			goto out;
 		}
 		memcpy(one.rows, all.rows, all.n * sizeof(*one.rows));
-		alloc_result_filter_alias(&one, alloc_aliases_find(&o->aliases, req.items[q].alias));
+		alloc_result_filter_alias(&one, alloc_aliases_find(aliases, req.items[q].alias));
 		for (size_t i = 0; i < one.n; i++)
 			if (one.rows[i].ok && !ok[i].ok)
 				ok[i] = one.rows[i];
@@ -252,26 +295,70 @@ int cmd_match(struct cli *cli, int argc, char **argv)
 		r = cli_usage_error("match: --alias needs --request alias:count");
 		goto out;
 	}
-	if (!o.n_specs && !o.request) {
-		r = cli_usage_error("match: give --spec JSON, or --alias JSON... --request REQ");
+	if (o.network && (o.request || o.n_specs)) {
+		r = cli_usage_error("match: --network takes no --spec, --alias or --request");
+		goto out;
+	}
+	if (!o.n_specs && !o.request && !o.network && !o.config) {
+		r = cli_usage_error("match: give --spec JSON, --alias JSON... --request REQ, or --network NAME");
+		goto out;
+	}
+	/* The config: for --network, and for --config (its device specs and
+	 * aliases stand in for --spec and --alias not given). */
+	if (o.network || o.config || o.config_dir) {
+		_cleanup_free_ char *error = NULL;
+		int cr = config_load_rule(o.config, o.config_dir, &o.cfg, &error);
+		if (cr < 0) {
+			r = cli_error("match: %s", error ? error : strerror(-cr));
+			goto out;
+		}
+	}
+	struct alloc_spec *const *specs = o.specs;
+	size_t n_specs = o.n_specs;
+	const struct alloc_aliases *aliases = &o.aliases;
+	if (o.cfg && !n_specs) {
+		specs = o.cfg->specs;
+		n_specs = o.cfg->n_specs;
+	}
+	if (o.cfg && !o.aliases.n)
+		aliases = &o.cfg->aliases;
+	const struct alloc_network *net = NULL;
+	if (o.network && !(net = alloc_networks_find(&o.cfg->networks, o.network))) {
+		cli_error("match: --network: '%s' is not a network of the config", QUOTE(o.network));
+		r = EXIT_USAGE;
+		goto out;
+	}
+	if (!n_specs && !o.request && !net) {
+		r = cli_usage_error("match: the config has no device-specs; give --spec JSON");
 		goto out;
 	}
 	if ((r = cli_load_inventory(cli, false, false, &t)))
 		goto out;
 	cli_print_warnings(cli, t);
 	if (o.request) {
-		if ((r = match_request(t, &o, &res)))
+		if ((r = match_request(t, &o, specs, n_specs, aliases, &res)))
 			goto out;
-	} else if ((r = alloc_match_specs(t, o.specs, o.n_specs, &res)) < 0) {
-		r = cli_error("match: %s", strerror(-r));
-		goto out;
+	} else {
+		/* A network takes the VFs the config's device specs offer (every
+		 * device when it has none) on the PFs it allows. */
+		struct alloc_spec any = {.vendor_id = ALLOC_ANY, .product_id = ALLOC_ANY}, *anyp = &any;
+		bool pool = n_specs > 0;
+		if ((r = alloc_match_specs(t, pool ? specs : &anyp, pool ? n_specs : 1, &res)) < 0) {
+			r = cli_error("match: %s", strerror(-r));
+			goto out;
+		}
+		if (net)
+			alloc_result_filter_network(&res, net, config_labels, o.cfg);
+		for (size_t i = 0; !pool && i < res.n; i++)
+			res.rows[i].spec = NULL;
 	}
 	r = EXIT_OK;
 	if (cli->json)
-		r = cli_print_json("match", json_result(&res));
+		r = cli_print_json("match", json_result(&res, net));
 	else
-		print_text(&res);
+		print_text(&res, net);
 out:
+	config_free(o.cfg);
 	alloc_result_done(&res);
 	pci_tree_free(t);
 	for (size_t i = 0; i < o.n_specs; i++)

@@ -21,7 +21,8 @@ static const struct cli_verb verbs[] = {
 	{"plan", cmd_plan, "[FILE]", "what the config would change (--allow-missing: a PF may be absent)"},
 	{"apply", cmd_apply, "[FILE]", "make the host match the config; reports the writes it made (--allow-missing, --force)"},
 	{"status", cmd_status, "", "sriovd's state, its last errors, and the drift right now"},
-	{"match", cmd_match, "--spec J | --alias J... --request R", "the devices a device spec or a request gets"},
+	{"match", cmd_match, "--spec J | --alias J... --request R | --network N",
+	 "the devices a device spec, a request or a network gets (--config FILE)"},
 };
 
 static void usage(FILE *f)

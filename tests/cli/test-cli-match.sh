@@ -85,6 +85,37 @@ refused "alias types disagree" \
 	--alias '{"name":"a","device_type":"type-VF"}' --alias '{"name":"a","device_type":"type-PF"}' --request a:1
 refused "request of an unknown alias" "--request: alias 'b' is not defined" --alias '{"name":"a"}' --request b:1
 refused "bad request" "--request: count 'x' of alias 'a' is not a number 1-65535" --alias '{"name":"a"}' --request a:x
+# The config: device-specs, aliases, networks, PF labels (--config, --network)
+cat >"$tmp/c.conf" <<'CONF'
+version: 1
+pfs:
+  - match: {netdev: eth1}
+    labels: [fast]
+device-specs:
+  - {vendor_id: '8086', product_id: 10ca, physical_network: physnet1}
+aliases:
+  - {name: nic, device_type: type-VF}
+networks:
+  - {name: red, vlan: 100, labels: [fast]}
+  - {name: blue, pfs: ['0000:01:00.0']}
+CONF
+cfg=(--config "$tmp/c.conf" --config-dir "")
+check_eq "network by label" "$(addrs "${cfg[@]}" --network red)" "$vfs1"
+out=$("$ctl" "${tb[@]}" -j match "${cfg[@]}" --network red)
+check_eq "network: its name and VLAN in the tags" "$(jq -c '.devices[0].tags' <<<"$out")" \
+	'{"physical_network":"physnet1","network":"red","vlan":100}'
+check_eq "network by PCI address" "$(addrs "${cfg[@]}" --network blue)" "$vfs0"
+check_eq "the config's device specs" "$(addrs "${cfg[@]}")" "$vfs0 $vfs1"
+check_eq "the config's aliases for --request" "$(addrs "${cfg[@]}" --request nic:2)" "$vfs0 $vfs1"
+check_eq "--spec over the config's" "$(addrs "${cfg[@]}" --spec '{"devname":"eth8"}')" "0000:00:02.0"
+refused "unknown network" "--network: 'green' is not a network of the config" "${cfg[@]}" --network green
+printf 'version: 1\ndevice-specs:\n  - address: "*:*:*.9"\n' >"$tmp/bad.conf"
+rc=0
+"$ctl" "${tb[@]}" match --config "$tmp/bad.conf" --config-dir "" 2>"$tmp/err" >/dev/null || rc=$?
+check_eq "a bad spec in the config: exit 1" "$rc" 1
+check_eq "a bad spec in the config: placed" "$(cat "$tmp/err")" \
+	"sriovctl: match: $tmp/bad.conf:3:5: device-specs: address: function '9' (in '*:*:*.9') is greater than the maximum allowable value (7)"
+
 rc=0
 "$ctl" "${tb[@]}" -j match --spec '{"address":"*:*:*.9"}' >"$tmp/out" 2>/dev/null || rc=$?
 check_eq "-j refusal: exit 2" "$rc" 2
