@@ -785,6 +785,7 @@ static int parse_pf_entry(struct ctx *x, const yaml_node_t *e)
 		return fail_mark(x, e->start_mark, "match", "missing (every PF entry needs one)");
 
 	struct pf_desired m = {.autoprobe = -1};
+	_cleanup_(strv_freep) char **labels = NULL; /* before any goto fail */
 	r = parse_match(x, s[PF_KEY_MATCH].key, s[PF_KEY_MATCH].value, &m);
 	if (r < 0) {
 		pf_desired_done(&m);
@@ -828,7 +829,6 @@ static int parse_pf_entry(struct ctx *x, const yaml_node_t *e)
 			goto fail;
 		}
 	}
-	_cleanup_(strv_freep) char **labels = NULL;
 	if (s[PF_KEY_LABELS].key && (r = parse_labels(x, s[PF_KEY_LABELS].value, &labels)) < 0)
 		goto fail;
 	const yaml_node_t *vfs = s[PF_KEY_VFS].value;
@@ -1383,7 +1383,8 @@ int config_parse_string(struct config *c, const char *name, const char *text, si
 			r = -ENOMEM; /* the PF part is in; the config is dropped by the caller */
 		} else {
 			c->specs = v;
-			memcpy(c->specs + c->n_specs, x.specs, x.n_specs * sizeof(*v));
+			if (x.n_specs)
+				memcpy(c->specs + c->n_specs, x.specs, x.n_specs * sizeof(*v));
 			c->n_specs += x.n_specs;
 			x.n_specs = 0;
 			alloc_aliases_done(&c->aliases);
