@@ -1,6 +1,7 @@
 /* alloc: device specs, aliases, requests, networks and the matcher (alloc.h). */
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -209,6 +210,58 @@ static int parse_addr_glob(const char *s, struct alloc_addr *a, char **ret_error
 }
 
 /* {"domain": RE, "bus": RE, "slot": RE, "function": RE}, each optional. */
+/* Refuses a pattern whose compilation would take unbounded memory (see
+ * ALLOC_MAX_REGEX_REPEATS): glibc's regcomp duplicates a repeated part for
+ * every repetition, so "a{1,200}{1,200}" or a run of '+' costs megabytes. */
+static int regex_bounded(const char *re, const char *k, char **ret_error)
+{
+	unsigned repeats = 0, bounds = 1;
+	for (const char *p = re; *p; p++) {
+		if (*p == '\\' && p[1]) {
+			p++;
+		} else if (*p == '[') {
+			/* a bracket expression: ']' first (after an optional '^') is a member */
+			const char *q = p + 1;
+			if (*q == '^')
+				q++;
+			if (*q == ']')
+				q++;
+			while (*q && *q != ']')
+				q++;
+			if (!*q)
+				break; /* unterminated: regcomp says so */
+			p = q;
+		} else if (*p == '*' || *p == '+' || *p == '?') {
+			if (++repeats > ALLOC_MAX_REGEX_REPEATS)
+				return error_set(ret_error, -EINVAL,
+						 "%s: more than %u repetitions ('*', '+', '?') in one pattern", k,
+						 ALLOC_MAX_REGEX_REPEATS);
+		} else if (*p == '{') {
+			char *end;
+			unsigned long m = strtoul(p + 1, &end, 10), n = m;
+			if (end == p + 1)
+				continue; /* not a bound: a literal '{' or regcomp's error */
+			if (*end == ',') {
+				const char *q = end + 1;
+				n = strtoul(q, &end, 10);
+				if (end == q)
+					n = ULONG_MAX; /* {m,}: no upper bound */
+			}
+			if (*end != '}')
+				continue;
+			if (n == 0)
+				n = 1;
+			if (n > ALLOC_MAX_REGEX_BOUNDS || bounds * n > ALLOC_MAX_REGEX_BOUNDS)
+				return error_set(ret_error, -EINVAL,
+						 "%s: repetition bounds {m,n} multiply to more than %u in one pattern", k,
+						 ALLOC_MAX_REGEX_BOUNDS);
+			bounds *= (unsigned)n;
+			p = end;
+		}
+	}
+	return 0;
+}
+
 static int parse_addr_regex(const json_t *j, struct alloc_addr *a, char **ret_error)
 {
 	a->regex = true;
@@ -242,6 +295,9 @@ static int parse_addr_regex(const json_t *j, struct alloc_addr *a, char **ret_er
 			return -ENOMEM;
 		if (!*re)
 			continue; /* the empty pattern matches everything */
+		r = regex_bounded(re, k, ret_error);
+		if (r < 0)
+			return r;
 		/* re.match: anchored at the start only. */
 		_cleanup_free_ char *anchored = NULL;
 		if (asprintf(&anchored, "^(%s)", re) < 0)

@@ -32,6 +32,11 @@
 #define ALLOC_MAX_ID 0xffffu
 /* Bounds of our own on what one object may hold. */
 #define ALLOC_MAX_REGEX_LEN 256u   /* bytes of one address regex */
+/* The work of compiling one: regcomp copies a repeated part once per
+ * repetition, nested repeats multiplying, so `*`, `+`, `?` count (at most
+ * this many) and the upper bounds of `{m,n}` multiply (at most this much). */
+#define ALLOC_MAX_REGEX_REPEATS 8u
+#define ALLOC_MAX_REGEX_BOUNDS 256u
 #define ALLOC_MAX_PF_RANGES 64u    /* entries of a pf: "PF#..." list */
 #define ALLOC_MAX_REQUEST_ITEMS 64u
 #define ALLOC_MAX_COUNT 65535u     /* devices one request item may ask for */
