@@ -9,7 +9,10 @@
  * so sriovd never loops. SIGHUP reloads the config (a bad file is rejected
  * and the old state kept); SIGTERM/SIGINT stop it. One log line per event,
  * key=value. The last outcome is written to a status file for
- * `sriovctl status`. */
+ * `sriovctl status`. Under systemd (Type=notify) it says READY=1 after the
+ * first apply, RELOADING=1 ... READY=1 around a reload, and STATUS= with
+ * where the host stands and the last event. A config that cannot be used at
+ * start ends it with SRIOVD_EXIT_CONFIG, which the unit does not restart. */
 #include <getopt.h>
 #include <jansson.h>
 #include <signal.h>
@@ -39,6 +42,12 @@
 #define RESYNC_S_DEFAULT 60
 /* A command holds the host lock: look again this much later. */
 #define HOST_BUSY_RETRY_MS 500
+/* sysexits.h's EX_CONFIG, which systemd calls "CONFIG": the config given at
+ * start cannot be used. The unit names it in RestartPreventExitStatus=, so
+ * a bad file fails the unit once instead of restarting it forever. */
+#define SRIOVD_EXIT_CONFIG 78
+/* The last event in STATUS= is cut after this many bytes. */
+#define NOTIFY_EVENT_MAX 400
 
 struct daemon {
 	const char *config_path, *config_dir; /* config_dir NULL: CONFIG.d ("" none) */
@@ -57,6 +66,7 @@ struct daemon {
 	struct heal heal;       /* per PF: back-off, last error, repairs */
 	struct heal_pf global;  /* failures that belong to no PF (the tree unreadable) */
 	struct daemon_status status;
+	bool notify_ready; /* READY=1 is due after the next reconcile (the start, a reload) */
 };
 
 static uint64_t now_ms(void)
@@ -129,6 +139,41 @@ static char *make_force_hint(const struct daemon *d)
 static const char *pf_label(const struct heal_pf *hp)
 {
 	return hp->netdev[0] ? hp->netdev : hp->addr;
+}
+
+/* Any PF stuck, or the tree unreadable. */
+static bool any_stuck(const struct daemon *d)
+{
+	if (d->global.backoff_ms)
+		return true;
+	for (size_t i = 0; i < d->heal.n_pfs; i++)
+		if (d->heal.pfs[i].backoff_ms)
+			return true;
+	return false;
+}
+
+/* Tells systemd TAGS ("READY=1\n", or "") and STATUS=: STATE (NULL: where
+ * the host stands after the last reconcile) and the last event logged. Does
+ * nothing when sriovd was not started by systemd (no $NOTIFY_SOCKET). */
+static void notify(const struct daemon *d, const char *tags, const char *state)
+{
+	char buf[96];
+	if (!state) {
+		size_t stuck = d->global.backoff_ms ? 1 : 0;
+		for (size_t i = 0; i < d->heal.n_pfs; i++)
+			stuck += d->heal.pfs[i].error != NULL;
+		if (d->status.last_drift == 0 && !any_stuck(d))
+			state = "in sync";
+		else {
+			snprintf(buf, sizeof(buf), "%u change%s pending, %zu PF%s stuck", d->status.last_drift,
+				 d->status.last_drift == 1 ? "" : "s", stuck, stuck == 1 ? "" : "s");
+			state = buf;
+		}
+	}
+	const char *last = log_last_event();
+	size_t len = last ? strlen(last) : 0;
+	sd_notifyf(0, "%sSTATUS=%s; last: %.*s%s", tags, state, NOTIFY_EVENT_MAX, last ? last : "none",
+		   len > NOTIFY_EVENT_MAX ? "..." : "");
 }
 
 enum { PF_FAILED, PF_REFUSED, PF_FLAPPING };
@@ -398,17 +443,10 @@ static void reconcile(struct daemon *d, const char *reason)
 	d->status.last_drift = (unsigned)drift;
 	update_status(d, now);
 	arm_timer(d);
-}
-
-/* Any PF stuck, or the tree unreadable. */
-static bool any_stuck(const struct daemon *d)
-{
-	if (d->global.backoff_ms)
-		return true;
-	for (size_t i = 0; i < d->heal.n_pfs; i++)
-		if (d->heal.pfs[i].backoff_ms)
-			return true;
-	return false;
+	/* The start or a reload is over once its config has been applied
+	 * (whatever reason the reconcile that did it had). */
+	notify(d, d->notify_ready ? "READY=1\n" : "", NULL);
+	d->notify_ready = false;
 }
 
 static void on_link_event(const struct rtnl_link_event *ev, void *data)
@@ -450,9 +488,12 @@ static void usage(FILE *f)
 		   "  -v, --verbose          log every event, not only changes\n"
 		   "  -h, --help\n\n"
 		   "State: bind records in $SRIOV_STATE_DIR, else %s for /sys and\n"
-		   "DIR/" LIFECYCLE_TREE_STATE "/bind for any other --sysfs-root DIR (never the host's).\n",
+		   "DIR/" LIFECYCLE_TREE_STATE "/bind for any other --sysfs-root DIR (never the host's).\n\n"
+		   "Exit status: 0 stopped by SIGTERM/SIGINT (--once: the host matches the config);\n"
+		   "%d the config cannot be used (syntax, values, unreadable): fix it and start again;\n"
+		   "2 bad options; 1 anything else (--once: the host does not match).\n",
 		CONFIG_DEFAULT_PATH, CONFIG_DEFAULT_DROPIN_DIR, STATUS_DEFAULT_PATH, SETTLE_MS_DEFAULT, RESYNC_S_DEFAULT,
-		LIFECYCLE_STATE_DIR);
+		LIFECYCLE_STATE_DIR, SRIOVD_EXIT_CONFIG);
 }
 
 int main(int argc, char **argv)
@@ -574,10 +615,13 @@ int main(int argc, char **argv)
 	}
 	status_init(&d.status, d.config_path);
 	log_kv(LOG_LVL_INFO, "start", "version", SRIOVD_VERSION, "config", d.config_path, NULL);
-	if (load_config(&d, &d.cfg) < 0) {
+	int cr = load_config(&d, &d.cfg);
+	if (cr < 0) {
 		status_write(&d.status, d.status_path);
+		notify(&d, "", "config rejected, not started");
 		daemon_done(&d);
-		return 1;
+		/* Out of memory is no reason to give up on the file. */
+		return cr == -ENOMEM ? 1 : SRIOVD_EXIT_CONFIG;
 	}
 
 	sigset_t mask;
@@ -605,6 +649,8 @@ int main(int argc, char **argv)
 		epoll_ctl(ep, EPOLL_CTL_ADD, fds[i], &ev);
 	}
 
+	d.notify_ready = !once;
+	notify(&d, "", "applying the config");
 	reconcile(&d, "start");
 	if (once) {
 		int rc = d.status.last_drift == 0 && !any_stuck(&d) ? 0 : 1;
@@ -612,7 +658,6 @@ int main(int argc, char **argv)
 		daemon_done(&d);
 		return rc;
 	}
-	sd_notify(0, "READY=1\nSTATUS=watching");
 
 	bool running = true;
 	uint64_t next_resync = now_ms() + (uint64_t)d.resync_s * 1000;
@@ -644,10 +689,17 @@ int main(int argc, char **argv)
 						running = false;
 						continue;
 					}
+					struct timespec mono;
+					clock_gettime(CLOCK_MONOTONIC, &mono);
+					sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=reloading %s",
+						   (unsigned long long)mono.tv_sec * 1000000ULL +
+							   (unsigned long long)mono.tv_nsec / 1000ULL,
+						   d.config_path);
 					struct config *c;
 					if (load_config(&d, &c) < 0) {
 						log_kv(LOG_LVL_WARN, "reload-rejected", "note", "keeping the previous config", NULL);
 						status_write(&d.status, d.status_path);
+						notify(&d, "READY=1\n", "reload rejected, the previous config kept");
 						continue;
 					}
 					config_free(d.cfg);
@@ -657,6 +709,7 @@ int main(int argc, char **argv)
 						heal_pf_ok(&d.heal.pfs[k]);
 					heal_forget_repairs(&d.heal, NULL);
 					log_kv(LOG_LVL_INFO, "reloaded", "config", d.config_path, NULL);
+					d.notify_ready = true;
 					schedule(&d, 0, "reload");
 				}
 			} else if (fd == uev_fd) {

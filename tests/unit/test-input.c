@@ -1,5 +1,6 @@
 /* Unit tests for util/input: the driver-name rule, text escaping, quoting
  * input back in messages. */
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -138,6 +139,39 @@ static void test_log_escape(void **state)
 				  "why=\"a\\x1b]0;t\\x07\" plain=ok\n");
 }
 
+/* The last event at info or above is kept, without time stamp and level,
+ * for sriovd's STATUS= line; debug lines never replace it. */
+static void test_log_last_event(void **state)
+{
+	(void)state;
+	int saved = dup(STDERR_FILENO);
+	int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	assert_true(saved >= 0 && null >= 0);
+	fflush(stderr);
+	assert_true(dup2(null, STDERR_FILENO) >= 0);
+	log_kv(LOG_LVL_INFO, "applied", "pf", "eth0", "reason", "start", NULL);
+	const char *first = log_last_event();
+	char *kept = first ? strdup(first) : NULL;
+	log_set_min_level(LOG_LVL_DEBUG);
+	log_kv(LOG_LVL_DEBUG, "uevent", "action", "change", NULL);
+	log_set_min_level(LOG_LVL_INFO);
+	log_kv(LOG_LVL_DEBUG, "link-changed", "netdev", "eth1", NULL);
+	const char *after_debug = log_last_event();
+	char *kept_debug = after_debug ? strdup(after_debug) : NULL;
+	log_kv(LOG_LVL_ERROR, "config-rejected", "error", "x.conf:1:1: bad\nline", NULL);
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	close(null);
+	assert_non_null(kept);
+	assert_string_equal(kept, "event=applied pf=eth0 reason=start");
+	assert_non_null(kept_debug);
+	assert_string_equal(kept_debug, "event=applied pf=eth0 reason=start");
+	assert_string_equal(log_last_event(), "event=config-rejected error=\"x.conf:1:1: bad\\x0aline\"");
+	free(kept);
+	free(kept_debug);
+}
+
 static void test_quote(void **state)
 {
 	(void)state;
@@ -168,6 +202,7 @@ int main(void)
 		cmocka_unit_test(test_escape),
 		cmocka_unit_test(test_text_printf),
 		cmocka_unit_test(test_log_escape),
+		cmocka_unit_test(test_log_last_event),
 		cmocka_unit_test(test_quote),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
