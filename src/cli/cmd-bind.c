@@ -1,28 +1,41 @@
-/* sriovctl bind DEV DRIVER [--force]: moves a PCI function to DRIVER
- * (vfio-pci, "kernel" for the driver it had before or the kernel's choice,
- * or any driver name). The work and the refusal rules are in lifecycle/;
+/* sriovctl bind DEV DRIVER [--force] [--preflight]: moves a PCI function to
+ * DRIVER (vfio-pci, "kernel" for the driver it had before or the kernel's
+ * choice, or any driver name), then with --preflight proves it is ready for
+ * a hypervisor (vfio/). The work and the refusal rules are in lifecycle/;
  * this file parses, prints and picks the exit status. */
 #include "cli.h"
 #include "lifecycle/lifecycle.h"
+#include "output/export.h"
 #include "output/output.h"
 #include "util/input.h"
 #include "util/util.h"
 
 enum {
 	OPT_FORCE = 0x200,
+	OPT_PREFLIGHT,
+};
+
+struct bind_args {
+	struct bind_request req;
+	bool preflight;
 };
 
 static const struct option bind_opts[] = {
 	{"force", no_argument, NULL, OPT_FORCE},
+	{"preflight", no_argument, NULL, OPT_PREFLIGHT},
 	{0},
 };
 
 static int bind_opt(int opt, const char *arg, void *data)
 {
 	(void)arg;
-	struct bind_request *req = data;
+	struct bind_args *a = data;
 	if (opt == OPT_FORCE) {
-		req->force = true;
+		a->req.force = true;
+		return 0;
+	}
+	if (opt == OPT_PREFLIGHT) {
+		a->preflight = true;
 		return 0;
 	}
 	return cli_usage_error("bind: unexpected option");
@@ -72,13 +85,16 @@ static void bind_text(const struct pci_function *d, const char *asked, const str
 
 int cmd_bind(struct cli *cli, int argc, char **argv)
 {
-	struct bind_request req = {0};
+	struct bind_args args = {0};
+	struct bind_request req;
 	int first;
-	int r = cli_parse(cli, argc, argv, bind_opts, NULL, bind_opt, &req, &first);
+	int r = cli_parse(cli, argc, argv, bind_opts, NULL, bind_opt, &args, &first);
 	if (r)
 		return CLI_PARSE_EXIT(r);
+	req = args.req;
 	if (argc - first < 2)
-		return cli_usage_error("bind: usage: sriovctl bind DEV DRIVER [--force] (DRIVER: vfio-pci, kernel or a driver name)");
+		return cli_usage_error("bind: usage: sriovctl bind DEV DRIVER [--force] [--preflight] (DRIVER: vfio-pci, "
+				       "kernel or a driver name)");
 	if (argc - first > 2)
 		return cli_usage_error("bind: unexpected argument '%s'", QUOTE(argv[first + 2]));
 	const char *spec = argv[first];
@@ -118,10 +134,31 @@ int cmd_bind(struct cli *cli, int argc, char **argv)
 	if (r < 0) {
 		cli_error("bind: %s", error ? error : strerror(-r));
 		status = EXIT_FAILED;
-	} else if (cli->json) {
-		status = cli_print_json("bind", bind_json(d, &res));
 	} else {
-		bind_text(d, req.driver, &res);
+		/* The pre-flight runs on what the bind left, whatever the driver:
+		 * on any other than vfio-pci its first step says so. */
+		struct vfio_preflight_result pre;
+		_cleanup_free_ char *pre_error = NULL;
+		int pr = 0;
+		if (args.preflight) {
+			struct vfio_env venv = {.sysfs_root = cli->sysfs_root, .dev_root = getenv("SRIOV_DEV_ROOT")};
+			pr = vfio_preflight(&venv, d->addr, &pre, &pre_error);
+		}
+		if (cli->json) {
+			json_t *j = bind_json(d, &res);
+			if (args.preflight)
+				json_object_set_new(j, "preflight", json_vfio_preflight(&pre, pr, pre_error));
+			status = cli_print_json("bind", j);
+		} else {
+			bind_text(d, req.driver, &res);
+			if (args.preflight)
+				text_print_vfio_preflight(stdout, &pre, pr, pre_error);
+		}
+		if (pr < 0) {
+			fflush(stdout);
+			cli_error("bind: %s", pre_error ? pre_error : strerror(-pr));
+			status = EXIT_FAILED;
+		}
 	}
 	bind_result_done(&res);
 	pci_tree_free(t);

@@ -17,7 +17,7 @@ static const struct cli_verb verbs[] = {
 	{"vf", cmd_vf, "set VF SETTING VALUE...", "change a VF's MAC, VLAN, ... (all or nothing)"},
 	{"stats", cmd_stats, "DEV", "per-VF counters of a PF, or of one VF"},
 	{"numvfs", cmd_numvfs, "DEV N", "set a PF's VF count (--force, --no-autoprobe, --timeout SECS)"},
-	{"bind", cmd_bind, "DEV DRIVER", "bind to DRIVER: vfio-pci, kernel (the driver before) or a name (--force)"},
+	{"bind", cmd_bind, "DEV DRIVER", "bind to DRIVER: vfio-pci, kernel (the driver before) or a name (--force, --preflight)"},
 	{"plan", cmd_plan, "[FILE]", "what the config would change (--allow-missing: a PF may be absent)"},
 	{"apply", cmd_apply, "[FILE]", "make the host match the config; reports the writes it made (--allow-missing, --force)"},
 	{"status", cmd_status, "", "sriovd's state, its last errors, and the drift right now"},
