@@ -21,6 +21,8 @@ enum {
 	EXIT_USAGE = 2,  /* bad arguments */
 };
 
+struct cli_verb;
+
 struct cli {
 	bool json;
 	const char *sysfs_root; /* --sysfs-root or $SRIOV_SYSFS_ROOT; NULL: /sys */
@@ -38,6 +40,14 @@ struct cli {
 	/* The host lock (lock/), once a command that changes the host took it;
 	 * -1 until then. A batch keeps it from its first such line to its end. */
 	int host_lock_fd;
+
+	/* The command being run (NULL before it is known); --help given after
+	 * it: print its help instead of running it; describe: its cli_parse
+	 * prints the options it takes and returns as --help does, setting
+	 * described (sriovctl __complete options VERB). */
+	const struct cli_verb *verb;
+	bool help;
+	bool describe, described;
 };
 
 struct cli_verb {
@@ -45,7 +55,21 @@ struct cli_verb {
 	int (*run)(struct cli *cli, int argc, char **argv);
 	const char *args;
 	const char *help;
+	const char *options; /* "Options:\n" and its own, for `sriovctl VERB --help`; NULL: none */
 };
+
+/* The command table, and one command by its exact name (NULL: none). */
+const struct cli_verb *cli_verbs(size_t *ret_n);
+const struct cli_verb *cli_find_verb(const char *name);
+
+/* The hidden command the bash completion asks (cmd-complete.c):
+ *   sriovctl __complete commands | options [VERB] | args VERB | devices | drivers
+ * prints one word per line: the commands, the options of VERB (or those
+ * before a command) with "=" after those that take a value, the names DEV
+ * takes on the sysfs root (netdevs, PCI addresses, PF#N), the drivers;
+ * args prints VERB's arguments as its usage line names them. */
+#define CLI_COMPLETE_VERB "__complete"
+int cmd_complete(struct cli *cli, int argc, char **argv);
 
 /* Handles an option that is the verb's own; returns 0, or EXIT_USAGE after
  * printing why. */
@@ -63,6 +87,9 @@ int cli_parse(struct cli *cli, int argc, char **argv, const struct option *verb_
  * values such as "-1" in `vf set ... vlan -1` reach the verb's own parser. */
 int cli_parse_ordered(struct cli *cli, int argc, char **argv, const struct option *verb_opts,
 		      const char *verb_short, cli_opt_handler handler, void *data, int *first_arg);
+
+/* The options before the command (the global ones and --batch). */
+int cli_parse_main(struct cli *cli, int argc, char **argv, int *first_arg);
 
 /* Prints "sriovctl: <message>" to stderr; returns EXIT_FAILED. */
 int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

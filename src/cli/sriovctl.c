@@ -7,23 +7,72 @@
 #include "netlink/rtnl.h"
 #include "output/output.h"
 #include "util/input.h"
-#include "util/input.h"
 #include "util/util.h"
 
+/* Each command: its name, arguments, one line for `sriovctl --help`, and
+ * its own options for `sriovctl COMMAND --help` (man/sriovctl.8.scd says
+ * the same: tests/cli/test-cli-doc.sh holds the two in step with the
+ * option tables the commands parse). */
 static const struct cli_verb verbs[] = {
-	{"list", cmd_list, "", "every SR-IOV PF with its VFs"},
-	{"show", cmd_show, "DEV", "one device: DEV is a netdev, a PCI address or PF#N"},
-	{"check", cmd_check, "", "is this host ready for SR-IOV passthrough?"},
-	{"vf", cmd_vf, "set VF SETTING VALUE...", "change a VF's MAC, VLAN, ... (all or nothing)"},
-	{"stats", cmd_stats, "DEV", "per-VF counters of a PF, or of one VF"},
-	{"numvfs", cmd_numvfs, "DEV N", "set a PF's VF count (--force, --no-autoprobe, --timeout SECS)"},
-	{"bind", cmd_bind, "DEV DRIVER", "bind to DRIVER: vfio-pci, kernel (the driver before) or a name (--force, --preflight)"},
-	{"plan", cmd_plan, "[FILE]", "what the config would change (--allow-missing: a PF may be absent)"},
-	{"apply", cmd_apply, "[FILE]", "make the host match the config; reports the writes it made (--allow-missing, --force)"},
-	{"status", cmd_status, "", "sriovd's state, its last errors, and the drift right now"},
+	{"list", cmd_list, "", "every SR-IOV PF with its VFs", NULL},
+	{"show", cmd_show, "DEV", "one device: DEV is a netdev, a PCI address or PF#N", NULL},
+	{"check", cmd_check, "", "is this host ready for SR-IOV passthrough? (--proc-root, --kmsg)", NULL},
+	{"vf", cmd_vf, "set VF SETTING VALUE...", "change a VF's MAC, VLAN, ... (all or nothing)",
+	 "Arguments:\n"
+	 "  VF is PF#N (eth0#2, 0000:01:00.0#2), a VF's PCI address or netdev. SETTINGs:\n"
+	 "  mac M, vlan V [qos Q] [proto 802.1Q|802.1ad], spoofchk on|off, trust on|off,\n"
+	 "  state auto|enable|disable, min-rate R, max-rate R (Mbit/s, 0 = none),\n"
+	 "  query-rss on|off\n"},
+	{"stats", cmd_stats, "DEV", "per-VF counters of a PF, or of one VF", NULL},
+	{"numvfs", cmd_numvfs, "DEV N", "set a PF's VF count (--force, --no-autoprobe, --timeout SECS)",
+	 "Options:\n"
+	 "      --force          go ahead although VFs are in use (vfio-pci, up with\n"
+	 "                       addresses or routes, in another network namespace)\n"
+	 "      --no-autoprobe   write 0 to sriov_drivers_autoprobe first: new VFs stay unbound\n"
+	 "      --timeout SECS   wait this long for the VFs and their drivers (default 10)\n"},
+	{"bind", cmd_bind, "DEV DRIVER", "bind to DRIVER: vfio-pci, kernel (the driver before) or a name (--force, --preflight)",
+	 "Options:\n"
+	 "      --force          go ahead although the move destroys VFs in use\n"
+	 "      --preflight      then open it as a hypervisor would (vfio-pci only): container,\n"
+	 "                       group, device, regions, IRQs, IDs, each step timed\n"},
+	{"plan", cmd_plan, "[FILE]", "what the config would change (--allow-missing: a PF may be absent)",
+	 "Options:\n"
+	 "      --config FILE    the main config file (or FILE; default /etc/sriovd/sriovd.conf)\n"
+	 "      --config-dir DIR the drop-in folder (default FILE.d; \"\" for none)\n"
+	 "      --allow-missing  a PF the config names that is not here is a warning\n"},
+	{"apply", cmd_apply, "[FILE]", "make the host match the config; reports the writes it made (--allow-missing, --force)",
+	 "Options:\n"
+	 "      --config FILE    the main config file (or FILE; default /etc/sriovd/sriovd.conf)\n"
+	 "      --config-dir DIR the drop-in folder (default FILE.d; \"\" for none)\n"
+	 "      --allow-missing  a PF the config names that is not here is a warning\n"
+	 "      --force          count changes go ahead over the numvfs refusals\n"},
+	{"status", cmd_status, "", "sriovd's state, its last errors, and the drift right now",
+	 "Options:\n"
+	 "      --status-file FILE  sriovd's status file (default /run/sriovd/status.json)\n"
+	 "      --config FILE    the drift against this config, not the files sriovd loaded\n"
+	 "      --config-dir DIR ... and this drop-in folder (\"\" for none)\n"},
 	{"match", cmd_match, "--spec J | --alias J... --request R | --network N",
-	 "the devices a device spec, a request or a network gets (--config FILE)"},
+	 "the devices a device spec, a request or a network gets (--config FILE)",
+	 "Options:\n"
+	 "      --spec JSON      a device spec (Nova's [pci] device_spec; may be repeated)\n"
+	 "      --alias JSON     an alias (Nova's [pci] alias; may be repeated)\n"
+	 "      --request REQ    \"alias:count, ...\": what the aliases get\n"
+	 "      --network NAME   the VFs a network of the config may use\n"
+	 "      --config FILE    the config whose device-specs, aliases and networks count\n"
+	 "      --config-dir DIR its drop-in folder (\"\" for none)\n"},
 };
+
+const struct cli_verb *cli_verbs(size_t *ret_n)
+{
+	*ret_n = ARRAY_SIZE(verbs);
+	return verbs;
+}
+
+#define COMMON_OPTIONS_HELP \
+	"  -j, --json           print JSON (schema: docs/json-schema.md)\n" \
+	"      --sysfs-root DIR read devices from DIR instead of /sys ($SRIOV_SYSFS_ROOT)\n" \
+	"      --proc-root DIR  read cmdline/cpuinfo/interrupts from DIR instead of /proc ($SRIOV_PROC_ROOT)\n" \
+	"      --kmsg FILE      read the kernel log from FILE instead of /dev/kmsg ($SRIOV_KMSG)\n"
 
 static void usage(FILE *f)
 {
@@ -31,14 +80,11 @@ static void usage(FILE *f)
 	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
 		fprintf(f, "  %-7s %-24s %s\n", verbs[i].name, verbs[i].args, verbs[i].help);
 	fprintf(f, "\nOptions (before the command, or anywhere after it):\n"
-		   "  -j, --json           print JSON (schema: docs/json-schema.md)\n"
-		   "      --sysfs-root DIR read devices from DIR instead of /sys ($SRIOV_SYSFS_ROOT)\n"
-		   "      --proc-root DIR  read cmdline/cpuinfo/interrupts from DIR instead of /proc ($SRIOV_PROC_ROOT)\n"
-		   "      --kmsg FILE      read the kernel log from FILE instead of /dev/kmsg ($SRIOV_KMSG)\n"
+		   COMMON_OPTIONS_HELP
 		   "  -b, --batch FILE     run the commands in FILE (- = stdin), one per line, in one process;\n"
 		   "                       stops at the first that fails. A line may add options (show eth0 -j);\n"
 		   "                       a NUL byte, a line over 4096 bytes or over 65536 lines: nothing runs\n"
-		   "  -h, --help           this text\n"
+		   "  -h, --help           this text; after a command, that command's options\n"
 		   "  -V, --version        version\n"
 		   "\nConfig (plan, apply, status): FILE or --config FILE (default /etc/sriovd/sriovd.conf),\n"
 		   "  then the *.conf files of its drop-in folder FILE.d in name order, or of --config-dir DIR\n"
@@ -49,7 +95,22 @@ static void usage(FILE *f)
 		   "\nState: bind records in $SRIOV_STATE_DIR, else /run/sriovd/bind for /sys and\n"
 		   "  DIR/.sriovd/bind for any other --sysfs-root DIR (a tree's state stays in it).\n"
 		   "  Writes never leave the sysfs root: a link out of the tree is an error.\n"
-		   "\nExit status: 0 success (check: host ready), 1 failure (check: not ready), 2 bad usage.\n");
+		   "\nExit status: 0 success (check: host ready), 1 failure (check: not ready), 2 bad usage.\n"
+		   "See sriovctl(8), sriovd.conf(5).\n");
+}
+
+/* sriovctl COMMAND --help. Printed by the dispatcher, never by running
+ * the command: --help must not do what the command does. */
+static void verb_usage(const struct cli_verb *v, FILE *f)
+{
+	fprintf(f, "Usage: sriovctl %s%s%s [OPTIONS]\n%s\n", v->name, *v->args ? " " : "", v->args, v->help);
+	if (v->options)
+		fprintf(f, "\n%s", v->options);
+	fprintf(f, "\nOptions of every command (before the command, or anywhere after it):\n"
+		   COMMON_OPTIONS_HELP
+		   "  -h, --help           this text\n"
+		   "  -V, --version        version\n"
+		   "\nExit status: 0 success, 1 failure, 2 bad usage. See sriovctl(8).\n");
 }
 
 /* For -j: the last error sentence, and how many documents were printed, so
@@ -130,7 +191,10 @@ static int handle_common(struct cli *cli, int opt, const char *arg)
 		cli->json = true;
 		return 1;
 	case 'h':
-		usage(stdout);
+		if (cli->verb)
+			verb_usage(cli->verb, stdout);
+		else
+			usage(stdout);
 		return -1;
 	case 'V':
 		printf("sriovctl %s\n", SRIOVD_VERSION);
@@ -161,6 +225,14 @@ static int do_getopt(struct cli *cli, int argc, char **argv, const char *shortop
 	if (n_verb)
 		memcpy(opts + ARRAY_SIZE(common_opts), verb_opts, n_verb * sizeof(*opts));
 	opts[ARRAY_SIZE(common_opts) + n_verb] = (struct option){0};
+	if (cli->describe) {
+		/* sriovctl __complete options VERB: the options this parse takes,
+		 * "=" marking those with a value. */
+		for (const struct option *o = opts; o->name; o++)
+			printf("--%s%s\n", o->name, o->has_arg == required_argument ? "=" : "");
+		cli->described = true;
+		return -1;
+	}
 
 	opterr = 0;
 	optind = 0; /* 0, not 1: glibc then forgets the previous argv (batch mode parses many) */
@@ -203,6 +275,12 @@ int cli_parse_ordered(struct cli *cli, int argc, char **argv, const struct optio
 	char shortopts[64];
 	snprintf(shortopts, sizeof(shortopts), "+:jhV%s", verb_short ? verb_short : "");
 	return do_getopt(cli, argc, argv, shortopts, verb_opts, handler, data, first_arg);
+}
+
+int cli_parse_main(struct cli *cli, int argc, char **argv, int *first_arg)
+{
+	/* Stop at the first non-option: the command. */
+	return do_getopt(cli, argc, argv, "+:jhVb:", main_opts, handle_main_opt, cli, first_arg);
 }
 
 int cli_load_inventory(const struct cli *cli, bool names, bool stats, struct pci_tree **ret)
@@ -250,19 +328,35 @@ int cli_print_json(const char *verb, json_t *j)
 	return r < 0 ? cli_error("%s: cannot print: %s", verb, strerror(-r)) : EXIT_OK;
 }
 
-static int find_and_run_verb(struct cli *cli, int argc, char **argv)
+const struct cli_verb *cli_find_verb(const char *name)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
-		if (strcmp(argv[0], verbs[i].name) == 0)
-			return verbs[i].run(cli, argc, argv);
-	return cli_usage_error("'%s' is not a command", QUOTE(argv[0]));
+		if (strcmp(name, verbs[i].name) == 0)
+			return &verbs[i];
+	return NULL;
+}
+
+static int find_and_run_verb(struct cli *cli, int argc, char **argv)
+{
+	if (strcmp(argv[0], CLI_COMPLETE_VERB) == 0)
+		return cmd_complete(cli, argc, argv);
+	const struct cli_verb *v = cli_find_verb(argv[0]);
+	if (!v)
+		return cli_usage_error("'%s' is not a command", QUOTE(argv[0]));
+	cli->verb = v;
+	if (cli->help) {
+		verb_usage(v, stdout);
+		return EXIT_OK;
+	}
+	return v->run(cli, argc, argv);
 }
 
 /* Takes the global options (-j, --sysfs-root DIR, ..., the common_opts)
  * out of argv[from..argc), wherever they stand, so that each verb sees only
  * its own arguments: `vf set eth0#0 mac M -j` is `-j vf set eth0#0 mac M`.
  * Only whole words are options ("-1" stays a value); "--" ends them.
- * Returns 0, -1 when --help/--version was printed, or EXIT_USAGE. */
+ * --help is noted (cli->help) for the command's own help.
+ * Returns 0, -1 when --version was printed, or EXIT_USAGE. */
 static int take_global_opts(struct cli *cli, int *argc, char **argv, int from)
 {
 	int out = from, r = 0;
@@ -292,6 +386,11 @@ static int take_global_opts(struct cli *cli, int *argc, char **argv, int from)
 		}
 		if (!o) {
 			argv[out++] = argv[i];
+			continue;
+		}
+		if (o->val == 'h') {
+			/* The command's own help, printed once the command is known. */
+			cli->help = true;
 			continue;
 		}
 		if (o->has_arg == required_argument && !value) {
@@ -395,7 +494,7 @@ int main(int argc, char **argv)
 
 	/* Global options before the command: stop at the first non-option. */
 	int first;
-	int r = do_getopt(&cli, argc, argv, "+:jhVb:", main_opts, handle_main_opt, &cli, &first);
+	int r = cli_parse_main(&cli, argc, argv, &first);
 	if (r < 0)
 		return EXIT_OK;
 	if (r > 0)

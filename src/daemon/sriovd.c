@@ -486,12 +486,14 @@ static void usage(FILE *f)
 		   "                         (VF settings of a PF that is down); 0: never (default %d)\n"
 		   "      --once             apply once and exit (status 0 when the host matches)\n"
 		   "  -v, --verbose          log every event, not only changes\n"
-		   "  -h, --help\n\n"
+		   "  -h, --help             this text\n"
+		   "  -V, --version          version\n\n"
 		   "State: bind records in $SRIOV_STATE_DIR, else %s for /sys and\n"
 		   "DIR/" LIFECYCLE_TREE_STATE "/bind for any other --sysfs-root DIR (never the host's).\n\n"
 		   "Exit status: 0 stopped by SIGTERM/SIGINT (--once: the host matches the config);\n"
 		   "%d the config cannot be used (syntax, values, unreadable): fix it and start again;\n"
-		   "2 bad options; 1 anything else (--once: the host does not match).\n",
+		   "2 bad options; 1 anything else (--once: the host does not match).\n"
+		   "See sriovd(8), sriovd.conf(5).\n",
 		CONFIG_DEFAULT_PATH, CONFIG_DEFAULT_DROPIN_DIR, STATUS_DEFAULT_PATH, SETTLE_MS_DEFAULT, RESYNC_S_DEFAULT,
 		LIFECYCLE_STATE_DIR, SRIOVD_EXIT_CONFIG);
 }
@@ -509,6 +511,7 @@ int main(int argc, char **argv)
 		{"once", no_argument, NULL, OPT_ONCE},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
 	struct daemon d = {
@@ -519,7 +522,7 @@ int main(int argc, char **argv)
 	};
 	bool once = false;
 	int opt;
-	while ((opt = getopt_long(argc, argv, "c:vh", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:vhV", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
 			d.config_path = optarg;
@@ -560,6 +563,9 @@ int main(int argc, char **argv)
 			break;
 		case 'h':
 			usage(stdout);
+			return 0;
+		case 'V':
+			printf("sriovd %s\n", SRIOVD_VERSION);
 			return 0;
 		default:
 			usage(stderr);

@@ -547,3 +547,35 @@ size_t pci_tree_count_vfs(const struct pci_tree *t)
 		n += t->devs[i]->pf != NULL;
 	return n;
 }
+
+int sysfs_pci_drivers(const char *root, char ***ret)
+{
+	_cleanup_close_ int rootfd = fs_open_root(root ? root : SYSFS_DEFAULT_ROOT);
+	if (rootfd < 0)
+		return rootfd;
+	int fd = fs_open_beneath(rootfd, "bus/pci/drivers", O_RDONLY | O_DIRECTORY, 0);
+	if (fd < 0)
+		return fd;
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		int r = -errno;
+		close(fd);
+		return r;
+	}
+	char **v = NULL;
+	int r = 0;
+	struct dirent *de;
+	while (r == 0 && (errno = 0, de = readdir(d)))
+		if (de->d_name[0] != '.')
+			r = strv_pushf(&v, "%s", de->d_name);
+	if (r == 0 && errno)
+		r = -errno;
+	closedir(d);
+	if (r < 0) {
+		strv_free(v);
+		return r;
+	}
+	strv_sort(v);
+	*ret = v;
+	return 0;
+}

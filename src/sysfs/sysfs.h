@@ -107,5 +107,9 @@ struct pci_function *pci_function_vf(const struct pci_function *pf, uint32_t ind
  * warning is dropped). Used by later stages (netlink) too. */
 void pci_tree_warn(struct pci_tree *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* The names of the PCI drivers the root knows (ROOT/bus/pci/drivers),
+ * sorted, NULL-terminated (NULL when none); the caller strv_free()s them. */
+int sysfs_pci_drivers(const char *root, char ***ret);
+
 size_t pci_tree_count_pfs(const struct pci_tree *t);
 size_t pci_tree_count_vfs(const struct pci_tree *t);
