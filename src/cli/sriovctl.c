@@ -13,6 +13,11 @@
  * its own options for `sriovctl COMMAND --help` (man/sriovctl.8.scd says
  * the same: tests/cli/test-cli-doc.sh holds the two in step with the
  * option tables the commands parse). */
+#define PLAN_OPTIONS_HELP \
+	"      --config FILE    the main config file (or FILE; default /etc/sriovd/sriovd.conf)\n" \
+	"      --config-dir DIR the drop-in folder (default FILE.d; \"\" for none)\n" \
+	"      --allow-missing  a PF the config names that is not here is a warning\n"
+
 static const struct cli_verb verbs[] = {
 	{"list", cmd_list, "", "every SR-IOV PF with its VFs", NULL},
 	{"show", cmd_show, "DEV", "one device: DEV is a netdev, a PCI address or PF#N", NULL},
@@ -37,14 +42,10 @@ static const struct cli_verb verbs[] = {
 	 "                       group, device, regions, IRQs, IDs, each step timed\n"},
 	{"plan", cmd_plan, "[FILE]", "what the config would change (--allow-missing: a PF may be absent)",
 	 "Options:\n"
-	 "      --config FILE    the main config file (or FILE; default /etc/sriovd/sriovd.conf)\n"
-	 "      --config-dir DIR the drop-in folder (default FILE.d; \"\" for none)\n"
-	 "      --allow-missing  a PF the config names that is not here is a warning\n"},
+	 PLAN_OPTIONS_HELP},
 	{"apply", cmd_apply, "[FILE]", "make the host match the config; reports the writes it made (--allow-missing, --force)",
 	 "Options:\n"
-	 "      --config FILE    the main config file (or FILE; default /etc/sriovd/sriovd.conf)\n"
-	 "      --config-dir DIR the drop-in folder (default FILE.d; \"\" for none)\n"
-	 "      --allow-missing  a PF the config names that is not here is a warning\n"
+	 PLAN_OPTIONS_HELP
 	 "      --force          count changes go ahead over the numvfs refusals\n"},
 	{"status", cmd_status, "", "sriovd's state, its last errors, and the drift right now",
 	 "Options:\n"
