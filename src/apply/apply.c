@@ -1386,3 +1386,95 @@ int apply_run(const struct config *cfg, const struct apply_env *env, struct appl
 	kernel_close(&run.k);
 	return r;
 }
+
+int apply_vf_desired(const struct config *cfg, const struct apply_env *env, const struct pci_function *pf,
+		     uint32_t vf_index, struct vf_settings *ret, const char **ret_driver)
+{
+	struct pf_want w = {.pf = (struct pci_function *)pf, .autoprobe = -1};
+	const struct vf_desired *beyond = NULL;
+	int r = 0;
+	for (size_t e = 0; cfg && e < cfg->n_pfs && r == 0; e++)
+		if (entry_matches(&cfg->pfs[e], pf))
+			r = merge_entry(&w, &cfg->pfs[e], vf_index + 1, &beyond);
+	struct vf_settings s = {.index = vf_index};
+	const char *driver = NULL;
+	if (r == 0 && vf_index < w.n_vfs && w.vfs[vf_index].any) {
+		s = w.vfs[vf_index].s;
+		driver = w.vfs[vf_index].driver;
+	}
+	free(w.vfs);
+	if (r < 0)
+		return r;
+	s.index = vf_index;
+	s.has &= ~VF_HAS(VF_FIELD_STATS);
+	if (!vf_has(&s, VF_FIELD_MAC)) {
+		struct kernel k;
+		uint8_t perm[6];
+		kernel_open(&k, env);
+		r = pf_perm_mac(&k, pf, perm);
+		kernel_close(&k);
+		if (r < 0)
+			return r;
+		apply_stable_mac(perm, vf_index, s.mac);
+		s.mac_len = 6;
+		s.has |= VF_HAS(VF_FIELD_MAC);
+	}
+	*ret = s;
+	if (ret_driver)
+		*ret_driver = driver;
+	return 0;
+}
+
+/* One VF at a time, over env's netlink table (the live one for /sys). */
+int apply_vf_read(const struct apply_env *env, const char *pf_ifname, uint32_t vf_index, struct vf_settings *ret)
+{
+	struct kernel k;
+	kernel_open(&k, env);
+	if (!k.ops)
+		return -EOPNOTSUPP;
+	struct pf_link link;
+	int r = k.ops->get_link(k.data, pf_ifname, 0, &link);
+	if (r == 0) {
+		const struct vf_settings *vf = pf_link_vf(&link, vf_index);
+		if (vf)
+			*ret = *vf;
+		else
+			r = -ENODEV;
+		pf_link_done(&link);
+	}
+	kernel_close(&k);
+	return r;
+}
+
+int apply_vf_set(const struct apply_env *env, const char *pf_ifname, const struct vf_settings *want,
+		 struct vf_apply_report *rep, char **ret_error)
+{
+	struct kernel k;
+	kernel_open(&k, env);
+	if (!k.ops)
+		return error_set(ret_error, -EOPNOTSUPP, "no rtnetlink for this sysfs root");
+	int r = k.ops->apply_vf(k.data, pf_ifname, want, rep, ret_error);
+	kernel_close(&k);
+	return r;
+}
+
+void apply_vf_put_back(const struct apply_env *env, uint32_t pf_ifindex, const struct vf_settings *before,
+		       unsigned fields, struct vf_set_result *res)
+{
+	struct kernel k;
+	kernel_open(&k, env);
+	unsigned n = 0;
+	if (k.ops)
+		k.ops->put_back(k.data, pf_ifindex, before, fields, &n, res);
+	kernel_close(&k);
+}
+
+char *const *apply_pf_labels(const struct pci_function *pf, void *cfg_data)
+{
+	const struct config *cfg = cfg_data;
+	char *const *labels = NULL;
+	for (size_t i = 0; cfg && i < cfg->n_pfs; i++)
+		if (cfg->pfs[i].labels && entry_matches(&cfg->pfs[i], pf))
+			labels = cfg->pfs[i].labels;
+	return labels;
+}

@@ -136,3 +136,26 @@ void apply_stable_mac(const uint8_t pf_perm[6], uint32_t vf_index, uint8_t ret[6
 bool apply_entry_matches(const struct pf_desired *e, const struct pci_function *d);
 
 const char *change_kind_to_string(enum change_kind k); /* "numvfs", "autoprobe", "vf", "driver" */
+
+/* What the config (may be NULL) wants of VF vf_index of PF pf (from a
+ * scan), field by field as apply merges it: *ret has the bits of the fields
+ * the config gives, and always a MAC: the config's, else the stable one
+ * (from the PF's permanent MAC over env's netlink); *ret_driver (may be
+ * NULL) the VF driver the config names, NULL when none (it points into
+ * cfg). -ENODEV when the PF has no netdev to read its MAC from. What a
+ * claim gives a VF and what a release puts back start here. */
+int apply_vf_desired(const struct config *cfg, const struct apply_env *env, const struct pci_function *pf,
+		     uint32_t vf_index, struct vf_settings *ret, const char **ret_driver);
+
+/* One VF over env's netlink table (the live one for /sys; -EOPNOTSUPP for
+ * another tree without a table): its settings as the PF lists them, a
+ * change all-or-nothing (rtnl_apply_vf()), and putting fields back. */
+int apply_vf_read(const struct apply_env *env, const char *pf_ifname, uint32_t vf_index, struct vf_settings *ret);
+int apply_vf_set(const struct apply_env *env, const char *pf_ifname, const struct vf_settings *want,
+		 struct vf_apply_report *rep, char **ret_error);
+void apply_vf_put_back(const struct apply_env *env, uint32_t pf_ifindex, const struct vf_settings *before,
+		       unsigned fields, struct vf_set_result *res);
+
+/* The labels the config's PF entries give pf (later entries' lists win),
+ * as alloc_pf_labels_fn with the config as data. */
+char *const *apply_pf_labels(const struct pci_function *pf, void *cfg);

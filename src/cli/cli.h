@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "inventory/inventory.h"
+#include "claim/claim.h"
 #include "lifecycle/lifecycle.h"
 
 /* Exit statuses, documented in the README and `sriovctl --help`. */
@@ -29,6 +30,7 @@ struct cli {
 	const char *proc_root;  /* --proc-root or $SRIOV_PROC_ROOT */
 	const char *kmsg_path;  /* --kmsg or $SRIOV_KMSG */
 	const char *batch_file; /* --batch FILE: commands, one per line */
+	const char *state_dir;  /* --state-dir DIR: where the ledger is; NULL: the rule of ledger_path() */
 
 	/* In a batch, consecutive `vf set` lines share one device scan and one
 	 * rtnetlink socket (vf set changes no device, only VF settings); any
@@ -48,6 +50,9 @@ struct cli {
 	const struct cli_verb *verb;
 	bool help;
 	bool describe, described;
+
+	/* Who holds which device (the ledger), for lifecycle's refusals. */
+	struct claim_consumers *consumers;
 };
 
 struct cli_verb {
@@ -101,7 +106,8 @@ int cli_load_inventory(const struct cli *cli, bool names, bool stats, struct pci
 void cli_print_warnings(const struct cli *cli, const struct pci_tree *t);
 
 /* The lifecycle environment of this invocation: the sysfs root, the bind
- * state folder ($SRIOV_STATE_DIR, else the tree's: lifecycle_state_base()) and, on the live
+ * state folder ($SRIOV_STATE_DIR, else the tree's: lifecycle_state_base()),
+ * the ledger's holders as consumers, and, on the live
  * /sys only, netdev usage over rtnetlink through rt (opened on first use;
  * the caller lifecycle_rtnl_done()s it). */
 void cli_lifecycle_env(const struct cli *cli, struct lifecycle_env *env, struct lifecycle_rtnl *rt);
@@ -132,3 +138,9 @@ int cmd_status(struct cli *cli, int argc, char **argv);
 int cmd_numvfs(struct cli *cli, int argc, char **argv);
 int cmd_bind(struct cli *cli, int argc, char **argv);
 int cmd_match(struct cli *cli, int argc, char **argv);
+int cmd_claim(struct cli *cli, int argc, char **argv);
+int cmd_release(struct cli *cli, int argc, char **argv);
+int cmd_claims(struct cli *cli, int argc, char **argv);
+
+/* One claim as -j prints it (claims; the daemon's API too). */
+json_t *cli_json_claim(const struct ledger_claim *c);

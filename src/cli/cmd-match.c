@@ -156,18 +156,6 @@ static const struct option match_options[] = {
 	{NULL, 0, NULL, 0},
 };
 
-/* The labels of the config's PF entries that match pf (later entries'
- * lists win, as for every PF setting). */
-static char *const *config_labels(const struct pci_function *pf, void *data)
-{
-	const struct config *cfg = data;
-	char *const *labels = NULL;
-	for (size_t i = 0; i < cfg->n_pfs; i++)
-		if (cfg->pfs[i].labels && apply_entry_matches(&cfg->pfs[i], pf))
-			labels = cfg->pfs[i].labels;
-	return labels;
-}
-
 static json_t *json_tags(const struct alloc_row *row, const struct alloc_network *net)
 {
 	json_t *tags = row->spec && row->spec->tags ? json_deep_copy(row->spec->tags) : json_object();
@@ -348,7 +336,7 @@ int cmd_match(struct cli *cli, int argc, char **argv)
 			goto out;
 		}
 		if (net)
-			alloc_result_filter_network(&res, net, config_labels, o.cfg);
+			alloc_result_filter_network(&res, net, apply_pf_labels, o.cfg);
 		for (size_t i = 0; !pool && i < res.n; i++)
 			res.rows[i].spec = NULL;
 	}

@@ -61,6 +61,35 @@ static const struct cli_verb verbs[] = {
 	 "      --network NAME   the VFs a network of the config may use\n"
 	 "      --config FILE    the config whose device-specs, aliases and networks count\n"
 	 "      --config-dir DIR its drop-in folder (\"\" for none)\n"},
+	{"claim", cmd_claim, "--consumer UUID --request R | --network N [--count N] | --device ADDR",
+	 "give devices to a consumer: all or nothing, the same request again gets the same claim",
+	 "Options:\n"
+	 "      --consumer UUID  the consumer (a VM, a container...): required\n"
+	 "      --request REQ    \"alias:count, ...\" with the config's aliases\n"
+	 "      --network NAME   VFs of a network of the config (its VLAN set on them)\n"
+	 "      --count N        with --network: how many VFs (default 1)\n"
+	 "      --device ADDR    one device: a PCI address or a netdev\n"
+	 "      --mac M          the MAC of the one VF claimed (default: the stable MAC)\n"
+	 "      --vlan V         the VLAN set on the VFs (0-4094)\n"
+	 "      --vfio           bind to vfio-pci and pass the VFIO pre-flight\n"
+	 "      --numa-node N[,M] the consumer's NUMA nodes, for the alias's numa_policy\n"
+	 "      --config FILE    the config (aliases, networks, device-specs; default\n"
+	 "                       /etc/sriovd/sriovd.conf when it exists)\n"
+	 "      --config-dir DIR its drop-in folder (\"\" for none)\n"
+	 "Refused when it cannot be met (exit 1): how many are free and why the others do not count.\n"},
+	{"release", cmd_release, "--consumer UUID [--claim ID]", "take a consumer's devices back, each VF scrubbed and read back",
+	 "Options:\n"
+	 "      --consumer UUID  the consumer: required (one the ledger never saw is an error)\n"
+	 "      --claim ID       only this claim of the consumer\n"
+	 "      --config FILE    the config whose VF settings a released VF gets back\n"
+	 "      --config-dir DIR its drop-in folder (\"\" for none)\n"
+	 "A second release is a no-op. A VF that does not read back clean stays out of the pool\n"
+	 "(claim unclean, exit 1).\n"},
+	{"claims", cmd_claims, "[--consumer UUID]", "the claims holding devices: active, lost, unclean (with the reason)",
+	 "Options:\n"
+	 "      --consumer UUID  only this consumer's\n"
+	 "      --config FILE    the config (used when a claim cut short by a crash is rolled back)\n"
+	 "      --config-dir DIR its drop-in folder (\"\" for none)\n"},
 };
 
 const struct cli_verb *cli_verbs(size_t *ret_n)
@@ -73,7 +102,9 @@ const struct cli_verb *cli_verbs(size_t *ret_n)
 	"  -j, --json           print JSON (schema: docs/json-schema.md)\n" \
 	"      --sysfs-root DIR read devices from DIR instead of /sys ($SRIOV_SYSFS_ROOT)\n" \
 	"      --proc-root DIR  read cmdline/cpuinfo/interrupts from DIR instead of /proc ($SRIOV_PROC_ROOT)\n" \
-	"      --kmsg FILE      read the kernel log from FILE instead of /dev/kmsg ($SRIOV_KMSG)\n"
+	"      --kmsg FILE      read the kernel log from FILE instead of /dev/kmsg ($SRIOV_KMSG)\n" \
+	"      --state-dir DIR  the ledger of claims in DIR/ledger.db (default /var/lib/sriovd;\n" \
+	"                       DIR/.sriovd for a --sysfs-root DIR)\n"
 
 static void usage(FILE *f)
 {
@@ -157,6 +188,7 @@ enum {
 	OPT_SYSFS_ROOT = 0x100,
 	OPT_PROC_ROOT,
 	OPT_KMSG,
+	OPT_STATE_DIR,
 };
 
 static const struct option common_opts[] = {
@@ -166,6 +198,7 @@ static const struct option common_opts[] = {
 	{"sysfs-root", required_argument, NULL, OPT_SYSFS_ROOT},
 	{"proc-root", required_argument, NULL, OPT_PROC_ROOT},
 	{"kmsg", required_argument, NULL, OPT_KMSG},
+	{"state-dir", required_argument, NULL, OPT_STATE_DIR},
 };
 
 /* Only before the command: a batch is a sequence of commands. */
@@ -208,6 +241,9 @@ static int handle_common(struct cli *cli, int opt, const char *arg)
 		return 1;
 	case OPT_KMSG:
 		cli->kmsg_path = arg;
+		return 1;
+	case OPT_STATE_DIR:
+		cli->state_dir = arg;
 		return 1;
 	}
 	return 0;
@@ -314,6 +350,12 @@ void cli_lifecycle_env(const struct cli *cli, struct lifecycle_env *env, struct 
 	*env = (struct lifecycle_env){.sysfs_root = cli->sysfs_root, .state_dir = getenv("SRIOV_STATE_DIR")};
 	if (str_empty(env->state_dir))
 		env->state_dir = NULL;
+	if (cli->consumers) {
+		cli->consumers->sysfs_root = cli->sysfs_root;
+		cli->consumers->state_dir = cli->state_dir;
+		env->consumer = claim_consumer_fn;
+		env->consumer_data = cli->consumers;
+	}
 	if (inventory_root_is_live(cli->sysfs_root)) {
 		env->link_usage = lifecycle_rtnl_link_usage;
 		env->link_usage_data = rt;
@@ -490,6 +532,8 @@ int main(int argc, char **argv)
 		.kmsg_path = getenv("SRIOV_KMSG"),
 		.host_lock_fd = -1,
 	};
+	struct claim_consumers consumers = {0};
+	cli.consumers = &consumers;
 	if (str_empty(cli.sysfs_root))
 		cli.sysfs_root = NULL;
 
@@ -519,6 +563,7 @@ int main(int argc, char **argv)
 			r = print_error_document(NULL, r);
 	}
 	free(last_error);
+	claim_consumers_done(&consumers);
 	if (fflush(stdout) != 0 || ferror(stdout))
 		return cli_error("write error on standard output");
 	return r;

@@ -407,6 +407,21 @@ static int netns_in_use(const struct netns_found *found, const struct pci_functi
 			  found->incomplete);
 }
 
+/* Appends a reason when a consumer holds dev itself (what: how to name it). */
+static int held_by_consumer(const struct lifecycle_env *env, const struct pci_function *dev, const char *what,
+			    char ***reasons)
+{
+	if (!env->consumer)
+		return 0;
+	_cleanup_free_ char *holder = NULL;
+	int held = env->consumer(env->consumer_data, dev, &holder);
+	if (held < 0)
+		return strv_pushf(reasons, "cannot tell whether %s is held: %s", what, strerror(-held));
+	if (held > 0)
+		return strv_pushf(reasons, "%s is held by %s", what, holder ? holder : "a consumer");
+	return 0;
+}
+
 /* Appends one reason per VF of pf that destroying it would take from its
  * user: bound to vfio-pci (a VM or a DPDK application has it), held by a
  * consumer, a netdev the host uses, or a netdev in another namespace. */
@@ -421,18 +436,8 @@ static int vfs_in_use_found(const struct lifecycle_env *env, const struct pci_fu
 		if (streq_ptr(vf->driver, "vfio-pci") &&
 		    (r = strv_pushf(reasons, "%s is bound to vfio-pci", what)) < 0)
 			return r;
-		if (env->consumer) {
-			_cleanup_free_ char *holder = NULL;
-			int held = env->consumer(env->consumer_data, vf, &holder);
-			if (held < 0)
-				r = strv_pushf(reasons, "cannot tell whether %s is held: %s", what, strerror(-held));
-			else if (held > 0)
-				r = strv_pushf(reasons, "%s is held by %s", what, holder ? holder : "a consumer");
-			else
-				r = 0;
-			if (r < 0)
-				return r;
-		}
+		if ((r = held_by_consumer(env, vf, what, reasons)) < 0)
+			return r;
 		if ((r = netdevs_in_use(env, vf, what, reasons)) < 0)
 			return r;
 		if ((r = netns_in_use(found, vf, what, reasons)) < 0)
@@ -521,17 +526,26 @@ int lifecycle_numvfs_check(const struct lifecycle_env *env, const struct pci_fun
 	if (req->count > total)
 		return error_set(ret_error, -ERANGE, "%s: %u VFs requested, the device offers at most %u (sriov_totalvfs)",
 			    label, req->count, total);
-	if (req->count == current || current == 0)
+	if (req->count == current)
 		return 0;
-
-	/* The kernel cannot remove some VFs: any change from a non-zero count
-	 * goes through 0 and destroys every VF. */
+	/* A PF a consumer holds as a whole keeps its VF count. */
 	char **reasons = NULL;
-	if ((r = vfs_in_use(env, pf, &reasons)) < 0) {
+	if ((r = held_by_consumer(env, pf, "the PF", &reasons)) < 0) {
 		strv_free(reasons);
 		return r;
 	}
 	char preamble[LIFECYCLE_LABEL_MAX + 96];
+	if (current == 0) {
+		snprintf(preamble, sizeof(preamble), "%s: changing from 0 to %u VFs refused", label, req->count);
+		return refuse_or_note(&reasons, req->force, overridden, ret_error, preamble);
+	}
+
+	/* The kernel cannot remove some VFs: any change from a non-zero count
+	 * goes through 0 and destroys every VF. */
+	if ((r = vfs_in_use(env, pf, &reasons)) < 0) {
+		strv_free(reasons);
+		return r;
+	}
 	snprintf(preamble, sizeof(preamble), "%s: changing from %u to %u VFs destroys all %u VFs first, but",
 		 label, current, req->count, current);
 	return refuse_or_note(&reasons, req->force, overridden, ret_error, preamble);
@@ -1020,7 +1034,8 @@ static int bind_refusals(const struct lifecycle_env *env, const struct pci_funct
 	char label[LIFECYCLE_LABEL_MAX];
 	lifecycle_label(dev, label);
 
-	if (streq_ptr(p->target, "vfio-pci"))
+	r = held_by_consumer(env, dev, "it", &reasons);
+	if (r >= 0 && streq_ptr(p->target, "vfio-pci"))
 		for (size_t i = 0; i < dev->n_group_peers && r >= 0; i++) {
 			const struct pci_function *peer = dev->group_peers[i];
 			if (peer == dev || keeps_group_viable(peer->driver))
