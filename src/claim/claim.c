@@ -9,6 +9,7 @@
 #include "alloc/alloc.h"
 #include "inventory/inventory.h"
 #include "util/util.h"
+#include "vfio/vfio.h"
 
 /* --- small things ----------------------------------------------------------- */
 
@@ -134,17 +135,14 @@ struct undo {
 	bool bound; /* moved to vfio-pci by this claim */
 };
 
-static int vfio_preflight_call(const struct claim_env *env, const struct pci_function *dev, const char *node,
-			       char **ret_error)
+/* The VFIO pre-flight: env's hook, else vfio/'s against the host. */
+static int vfio_preflight_call(const struct claim_env *env, const struct pci_function *dev, char **ret_error)
 {
 	if (env->preflight)
 		return env->preflight(env->data, env->apply.lifecycle.sysfs_root, dev, ret_error);
-	/* The host's: the group node vfio-pci made must be there. */
-	struct stat st;
-	if (str_empty(node) || stat(node, &st) < 0)
-		return error_set(ret_error, -ENOENT, "%s: VFIO pre-flight: no VFIO group node %s", dev->addr,
-				 node ? node : "");
-	return 0;
+	struct vfio_env venv = {.sysfs_root = env->apply.lifecycle.sysfs_root};
+	struct vfio_preflight_result res;
+	return vfio_preflight(&venv, dev->addr, &res, ret_error);
 }
 
 /* The first field a driver refused, with its error, in words. */
@@ -229,7 +227,7 @@ static int claim_device_host(const struct claim_env *env, const struct claim_req
 	snprintf(ld->vfio_node, sizeof(ld->vfio_node), "%s", res.vfio_device ? res.vfio_device : "");
 	bind_result_done(&res);
 	crash_point(env, "vfio");
-	if ((r = vfio_preflight_call(env, d, ld->vfio_node, ret_error)) < 0)
+	if ((r = vfio_preflight_call(env, d, ret_error)) < 0)
 		return r;
 	crash_point(env, "preflight");
 	return 0;

@@ -102,7 +102,7 @@ struct claim_env {
 	bool no_host;             /* the benchmark: ledger and matching only, nothing written to the host */
 	int64_t (*now)(void *data);                   /* Unix time, seconds; NULL: time() */
 	void (*crash)(void *data, const char *step);  /* NULL: SIGKILL when $SRIOV_TEST_CRASH_AT is step */
-	claim_preflight_fn preflight;                 /* NULL: the VFIO pre-flight of the host */
+	claim_preflight_fn preflight;                 /* NULL: vfio_preflight() on the host */
 	void *data;
 };
 
