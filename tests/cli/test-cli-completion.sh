@@ -55,13 +55,13 @@ for mode in full bare; do
 		continue
 	fi
 	t() { check_eq "$mode: '$1'" "$(complete_line "$mode" "$1")" "$2"; }
-	t "sriovctl " "apply bind check list match numvfs plan show stats status vf "
+	t "sriovctl " "apply bind check claim claims list match numvfs plan release show stats status vf "
 	t "sriovctl s" "show stats status "
 	t "sriovctl --sys" "--sysfs-root "
 	t "sriovctl -j --b" "--batch "
-	t "sriovctl numvfs --" "--force --help --json --kmsg --no-autoprobe --proc-root --sysfs-root --timeout --version "
+	t "sriovctl numvfs --" "--force --help --json --kmsg --no-autoprobe --proc-root --state-dir --sysfs-root --timeout --version "
 	t "sriovctl numvfs eth0 4 --no" "--no-autoprobe "
-	t "sriovctl apply --" "--allow-missing --config --config-dir --force --help --json --kmsg --proc-root --sysfs-root --version "
+	t "sriovctl apply --" "--allow-missing --config --config-dir --force --help --json --kmsg --proc-root --state-dir --sysfs-root --version "
 	t "sriovctl show eth" "eth0 eth0#0 eth0#1 eth0#2 eth1 eth1#0 eth1#1 eth1#2 eth2 eth3 eth4 eth5 eth6 eth7 "
 	t "sriovctl show eth1#" "eth1#0 eth1#1 eth1#2 "
 	t "sriovctl -j stats eth0#" "eth0#0 eth0#1 eth0#2 "
