@@ -413,6 +413,7 @@ void alloc_spec_free(struct alloc_spec *s)
 	free(s->pf);
 	free(s->pf_vfs);
 	json_decref(s->tags);
+	json_decref(s->obj);
 	free(s);
 }
 
@@ -426,7 +427,7 @@ int alloc_spec_parse(const json_t *j, struct alloc_spec **ret, char **ret_error)
 	if (!json_is_object(j))
 		return error_set(ret_error, -EINVAL, "device spec: expected an object, found %s", json_kind(j));
 	_cleanup_(alloc_spec_freep) struct alloc_spec *s = calloc(1, sizeof(*s));
-	if (!s || !(s->tags = json_object()))
+	if (!s || !(s->tags = json_object()) || !(s->obj = json_deep_copy(j)))
 		return -ENOMEM;
 	s->vendor_id = s->product_id = ALLOC_ANY;
 	const json_t *address = NULL, *devname = NULL, *pf = NULL;
@@ -1008,4 +1009,77 @@ void alloc_result_filter_network(struct alloc_result *r, const struct alloc_netw
 			row->reason = "its PF does not carry the network";
 		}
 	}
+}
+
+/* The request's devices: those of each alias, in tree order, once each. */
+static int match_request(const struct pci_tree *t, const struct alloc_query *q, struct alloc_result *ret,
+			 char **ret_error)
+{
+	struct alloc_request req;
+	int r = alloc_request_parse(q->request, q->aliases, &req, ret_error);
+	if (r < 0)
+		return r;
+	/* No device spec given: every device is in the pool. */
+	struct alloc_spec any = {.vendor_id = ALLOC_ANY, .product_id = ALLOC_ANY};
+	struct alloc_spec *anyp = &any;
+	struct alloc_result all = {0};
+	bool have_specs = q->n_specs > 0;
+	r = alloc_match_specs(t, have_specs ? q->specs : &anyp, have_specs ? q->n_specs : 1, &all);
+	if (r < 0)
+		goto out;
+	struct alloc_row *ok = calloc(all.n ? all.n : 1, sizeof(*ok));
+	if (!ok) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < req.n; i++) {
+		struct alloc_result one = {.rows = malloc((all.n ? all.n : 1) * sizeof(*one.rows)), .n = all.n};
+		if (!one.rows) {
+			free(ok);
+			r = -ENOMEM;
+			goto out;
+		}
+		memcpy(one.rows, all.rows, all.n * sizeof(*one.rows));
+		alloc_result_filter_alias(&one, alloc_aliases_find(q->aliases, req.items[i].alias));
+		for (size_t k = 0; k < one.n; k++)
+			if (one.rows[k].ok && !ok[k].ok)
+				ok[k] = one.rows[k];
+		alloc_result_done(&one);
+	}
+	for (size_t i = 0; i < all.n; i++)
+		if (!ok[i].ok) {
+			ok[i] = all.rows[i];
+			ok[i].ok = false;
+		} else if (!have_specs) {
+			ok[i].spec = NULL;
+		}
+	free(all.rows);
+	all.rows = ok;
+	*ret = all;
+	all = (struct alloc_result){0};
+out:
+	alloc_result_done(&all);
+	alloc_request_done(&req);
+	return r;
+}
+
+int alloc_match_query(const struct pci_tree *t, const struct alloc_query *q, struct alloc_result *ret,
+		      char **ret_error)
+{
+	if (q->request)
+		return match_request(t, q, ret, ret_error);
+	/* A network takes the VFs the device specs offer (every device when
+	 * there are none) on the PFs it allows. */
+	struct alloc_spec any = {.vendor_id = ALLOC_ANY, .product_id = ALLOC_ANY}, *anyp = &any;
+	bool pool = q->n_specs > 0;
+	struct alloc_result res;
+	int r = alloc_match_specs(t, pool ? q->specs : &anyp, pool ? q->n_specs : 1, &res);
+	if (r < 0)
+		return r;
+	if (q->network)
+		alloc_result_filter_network(&res, q->network, q->labels, q->labels_data);
+	for (size_t i = 0; !pool && i < res.n; i++)
+		res.rows[i].spec = NULL;
+	*ret = res;
+	return 0;
 }

@@ -72,6 +72,7 @@ struct alloc_spec {
 	struct alloc_vf_range *pf_vfs; /* its VF index ranges */
 	size_t n_pf_vfs;
 	json_t *tags;                  /* every other key, as given (an object) */
+	json_t *obj;                   /* the whole object, as given */
 };
 
 /* Parses one device spec object. */
@@ -175,6 +176,23 @@ typedef char *const *(*alloc_pf_labels_fn)(const struct pci_function *pf, void *
 /* Narrows a result to the VFs of the PFs a network allows. */
 void alloc_result_filter_network(struct alloc_result *r, const struct alloc_network *n, alloc_pf_labels_fn labels,
 				 void *data);
+
+/* What `sriovctl match` and the API's POST /v1/match ask: the devices of a
+ * request (its aliases' devices among the specs' pool), or of a network (the
+ * pool's VFs on the PFs it allows), or of the specs alone. A pool of no specs
+ * is every device. */
+struct alloc_query {
+	struct alloc_spec *const *specs;
+	size_t n_specs;
+	const struct alloc_aliases *aliases; /* for request */
+	const char *request;                 /* NULL: none */
+	const struct alloc_network *network; /* NULL: none (ignored with request) */
+	alloc_pf_labels_fn labels;           /* for network */
+	void *labels_data;
+};
+/* -EINVAL with *ret_error (alloc_request_parse's) for a bad request. */
+int alloc_match_query(const struct pci_tree *t, const struct alloc_query *q, struct alloc_result *ret,
+		      char **ret_error);
 
 /* An alias, network or label name: 1-ALLOC_MAX_NAME_LEN letters, digits, '-', '_', '.'. */
 bool alloc_name_valid(const char *s);

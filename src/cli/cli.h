@@ -122,9 +122,8 @@ int cli_host_lock(struct cli *cli, const char *verb);
  * the error printed when stdout fails. */
 int cli_print_json(const char *verb, json_t *j);
 
-/* A plan's changes, one object / one line per change (plan, apply, status). */
+/* A plan's changes, one line per change (plan, apply, status). */
 struct plan;
-json_t *cli_json_plan_changes(const struct plan *p);
 void cli_text_plan_changes(FILE *out, const struct plan *p);
 
 int cmd_list(struct cli *cli, int argc, char **argv);

@@ -28,25 +28,6 @@ struct match_opts {
 	int status; /* EXIT_USAGE once an argument was refused */
 };
 
-static bool json_depth_ok(const json_t *j, unsigned depth)
-{
-	if (depth > MATCH_MAX_JSON_DEPTH)
-		return false;
-	const char *k;
-	json_t *v;
-	size_t i;
-	if (json_is_object(j)) {
-		json_object_foreach((json_t *)j, k, v)
-			if (!json_depth_ok(v, depth + 1))
-				return false;
-	} else if (json_is_array(j)) {
-		json_array_foreach(j, i, v)
-			if (!json_depth_ok(v, depth + 1))
-				return false;
-	}
-	return true;
-}
-
 /* One line, exit 2: the key and the reason. */
 static int refuse(struct match_opts *o, const char *opt, const char *error)
 {
@@ -71,7 +52,7 @@ static int load_json(struct match_opts *o, const char *opt, const char *text, js
 			msg = NULL;
 		return refuse(o, opt, msg);
 	}
-	if (!json_depth_ok(j, 0)) {
+	if (!json_depth_ok(j, MATCH_MAX_JSON_DEPTH)) {
 		json_decref(j);
 		char msg[64];
 		snprintf(msg, sizeof(msg), "nested deeper than %u levels", MATCH_MAX_JSON_DEPTH);
@@ -156,16 +137,6 @@ static const struct option match_options[] = {
 	{NULL, 0, NULL, 0},
 };
 
-static json_t *json_tags(const struct alloc_row *row, const struct alloc_network *net)
-{
-	json_t *tags = row->spec && row->spec->tags ? json_deep_copy(row->spec->tags) : json_object();
-	if (net) {
-		json_object_set_new(tags, "network", json_string(net->name));
-		json_object_set_new(tags, "vlan", net->vlan >= 0 ? json_integer(net->vlan) : json_null());
-	}
-	return tags;
-}
-
 static void print_text(const struct alloc_result *res, const struct alloc_network *net)
 {
 	for (size_t i = 0; i < res->n; i++) {
@@ -175,7 +146,7 @@ static void print_text(const struct alloc_result *res, const struct alloc_networ
 		const struct pci_function *d = row->dev;
 		text_printf(stdout, "%s %-3s pf %s", d->addr, alloc_role(d), d->pf ? d->pf->addr : "-");
 		const char *k;
-		json_t *v, *tags = json_tags(row, net);
+		json_t *v, *tags = json_match_tags(row, net);
 		json_object_foreach(tags, k, v) {
 				if (json_is_string(v)) {
 					text_printf(stdout, " %s=%s", k, json_string_value(v));
@@ -189,81 +160,6 @@ static void print_text(const struct alloc_result *res, const struct alloc_networ
 	}
 }
 
-static json_t *json_result(const struct alloc_result *res, const struct alloc_network *net)
-{
-	json_t *devs = json_array();
-	for (size_t i = 0; i < res->n; i++) {
-		const struct alloc_row *row = &res->rows[i];
-		if (!row->ok)
-			continue;
-		const struct pci_function *d = row->dev;
-		json_t *j = json_object();
-		json_object_set_new(j, "address", json_string(d->addr));
-		json_object_set_new(j, "role", json_string(alloc_role(d)));
-		json_object_set_new(j, "pf", json_str_or_null(d->pf ? d->pf->addr : NULL));
-		json_object_set_new(j, "tags", json_tags(row, net));
-		json_object_set_new(j, "claimed_by", json_null());
-		json_array_append_new(devs, j);
-	}
-	json_t *doc = json_object();
-	json_object_set_new(doc, "schema_version", json_integer(OUTPUT_SCHEMA_VERSION));
-	json_object_set_new(doc, "devices", devs);
-	return doc;
-}
-
-/* The request's devices: those of each alias, in tree order, once each. */
-static int match_request(const struct pci_tree *t, struct match_opts *o, struct alloc_spec *const *specs,
-			 size_t n_specs, const struct alloc_aliases *aliases, struct alloc_result *ret)
-{
-	struct alloc_request req;
-	_cleanup_free_ char *error = NULL;
-	int r = alloc_request_parse(o->request, aliases, &req, &error);
-	if (r < 0)
-		return refuse(o, "--request", r == -ENOMEM ? NULL : error);
-	/* No device spec given: every device is in the pool. */
-	struct alloc_spec any = {.vendor_id = ALLOC_ANY, .product_id = ALLOC_ANY};
-	struct alloc_spec *anyp = &any;
-	struct alloc_result all = {0};
-	bool have_specs = n_specs > 0;
-	r = alloc_match_specs(t, have_specs ? specs : &anyp, have_specs ? n_specs : 1, &all);
-	if (r < 0)
-		goto out;
-	struct alloc_row *ok = calloc(all.n ? all.n : 1, sizeof(*ok));
-	if (!ok) {
-		r = -ENOMEM;
-		goto out;
-	}
-	for (size_t q = 0; q < req.n; q++) {
-		struct alloc_result one = {.rows = malloc((all.n ? all.n : 1) * sizeof(*one.rows)), .n = all.n};
-		if (!one.rows) {
-			free(ok);
-			r = -ENOMEM;
-			goto out;
-		}
-		memcpy(one.rows, all.rows, all.n * sizeof(*one.rows));
-		alloc_result_filter_alias(&one, alloc_aliases_find(aliases, req.items[q].alias));
-		for (size_t i = 0; i < one.n; i++)
-			if (one.rows[i].ok && !ok[i].ok)
-				ok[i] = one.rows[i];
-		alloc_result_done(&one);
-	}
-	for (size_t i = 0; i < all.n; i++)
-		if (!ok[i].ok) {
-			ok[i] = all.rows[i];
-			ok[i].ok = false;
-		} else if (!have_specs) {
-			ok[i].spec = NULL;
-		}
-	free(all.rows);
-	all.rows = ok;
-	*ret = all;
-	all = (struct alloc_result){0};
-out:
-	alloc_result_done(&all);
-	alloc_request_done(&req);
-	return r < 0 ? cli_error("match: %s", strerror(-r)) : 0;
-}
-
 int cmd_match(struct cli *cli, int argc, char **argv)
 {
 	struct match_opts o = {0};
@@ -271,6 +167,7 @@ int cmd_match(struct cli *cli, int argc, char **argv)
 	int r = cli_parse(cli, argc, argv, match_options, NULL, match_opt, &o, &first);
 	struct pci_tree *t = NULL;
 	struct alloc_result res = {0};
+	char *error = NULL;
 	if (r) {
 		r = CLI_PARSE_EXIT(r);
 		goto out;
@@ -294,7 +191,6 @@ int cmd_match(struct cli *cli, int argc, char **argv)
 	/* The config: for --network, and for --config (its device specs and
 	 * aliases stand in for --spec and --alias not given). */
 	if (o.network || o.config || o.config_dir) {
-		_cleanup_free_ char *error = NULL;
 		int cr = config_load_rule(o.config, o.config_dir, &o.cfg, &error);
 		if (cr < 0) {
 			r = cli_error("match: %s", error ? error : strerror(-cr));
@@ -323,29 +219,29 @@ int cmd_match(struct cli *cli, int argc, char **argv)
 	if ((r = cli_load_inventory(cli, false, false, &t)))
 		goto out;
 	cli_print_warnings(cli, t);
-	if (o.request) {
-		if ((r = match_request(t, &o, specs, n_specs, aliases, &res)))
-			goto out;
-	} else {
-		/* A network takes the VFs the config's device specs offer (every
-		 * device when it has none) on the PFs it allows. */
-		struct alloc_spec any = {.vendor_id = ALLOC_ANY, .product_id = ALLOC_ANY}, *anyp = &any;
-		bool pool = n_specs > 0;
-		if ((r = alloc_match_specs(t, pool ? specs : &anyp, pool ? n_specs : 1, &res)) < 0) {
+	struct alloc_query q = {
+		.specs = specs,
+		.n_specs = n_specs,
+		.aliases = aliases,
+		.request = o.request,
+		.network = net,
+		.labels = apply_pf_labels,
+		.labels_data = o.cfg,
+	};
+	if ((r = alloc_match_query(t, &q, &res, &error)) < 0) {
+		if (r == -EINVAL && error)
+			r = refuse(&o, "--request", error);
+		else
 			r = cli_error("match: %s", strerror(-r));
-			goto out;
-		}
-		if (net)
-			alloc_result_filter_network(&res, net, apply_pf_labels, o.cfg);
-		for (size_t i = 0; !pool && i < res.n; i++)
-			res.rows[i].spec = NULL;
+		goto out;
 	}
 	r = EXIT_OK;
 	if (cli->json)
-		r = cli_print_json("match", json_result(&res, net));
+		r = cli_print_json("match", json_match(&res, net));
 	else
 		print_text(&res, net);
 out:
+	free(error);
 	config_free(o.cfg);
 	alloc_result_done(&res);
 	pci_tree_free(t);

@@ -74,27 +74,6 @@ static int load_config(const char *verb, int argc, char **argv, int first, const
 	return EXIT_OK;
 }
 
-json_t *cli_json_plan_changes(const struct plan *p)
-{
-	json_t *a = json_array();
-	for (size_t i = 0; i < p->n; i++) {
-		const struct plan_change *c = &p->changes[i];
-		json_t *j = json_object();
-		json_object_set_new(j, "pf", json_string(c->pf));
-		json_object_set_new(j, "pf_netdev", c->pf_netdev[0] ? json_string(c->pf_netdev) : json_null());
-		json_object_set_new(j, "vf", c->vf >= 0 ? json_integer(c->vf) : json_null());
-		json_object_set_new(j, "kind", json_string(change_kind_to_string(c->kind)));
-		const char *field = c->kind == CHANGE_VF_FIELD ? vf_field_name(c->field) : change_kind_to_string(c->kind);
-		json_object_set_new(j, "field", json_string(field));
-		json_object_set_new(j, "now", json_string(c->now));
-		json_object_set_new(j, "want", json_string(c->want));
-		json_object_set_new(j, "source", json_string(c->source));
-		json_object_set_new(j, "conditional", json_boolean(c->conditional));
-		json_array_append_new(a, j);
-	}
-	return a;
-}
-
 void cli_text_plan_changes(FILE *out, const struct plan *p)
 {
 	for (size_t i = 0; i < p->n; i++) {
@@ -166,12 +145,7 @@ int cmd_plan(struct cli *cli, int argc, char **argv)
 		print_warnings(cli, p.missing);
 	r = EXIT_OK;
 	if (cli->json) {
-		json_t *j = json_object();
-		json_object_set_new(j, "schema_version", json_integer(OUTPUT_SCHEMA_VERSION));
-		json_object_set_new(j, "changes", cli_json_plan_changes(&p));
-		json_object_set_new(j, "missing", json_strv(p.missing));
-		json_object_set_new(j, "warnings", json_strv(p.warnings));
-		r = cli_print_json("plan", j);
+		r = cli_print_json("plan", json_plan(&p));
 	} else {
 		cli_text_plan_changes(stdout, &p);
 		size_t cond = 0;
@@ -220,8 +194,8 @@ int cmd_apply(struct cli *cli, int argc, char **argv)
 		json_object_set_new(j, "schema_version", json_integer(OUTPUT_SCHEMA_VERSION));
 		json_object_set_new(j, "applied", json_boolean(ar == 0));
 		json_object_set_new(j, "writes", json_integer(rep.writes));
-		json_object_set_new(j, "done", cli_json_plan_changes(&rep.done));
-		json_object_set_new(j, "not_done", cli_json_plan_changes(&rep.not_done));
+		json_object_set_new(j, "done", json_plan_changes(&rep.done));
+		json_object_set_new(j, "not_done", json_plan_changes(&rep.not_done));
 		json_object_set_new(j, "rolled_back", json_integer(rep.rolled_back));
 		json_object_set_new(j, "rollback", json_strv(rep.rollback));
 		json_object_set_new(j, "error", rep.error ? json_string(rep.error) : json_null());

@@ -119,17 +119,7 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 	size_t drift = p.n + missing;
 
 	if (cli->json) {
-		json_t *j = json_object();
-		json_object_set_new(j, "schema_version", json_integer(OUTPUT_SCHEMA_VERSION));
-		json_object_set_new(j, "running", json_boolean(running));
-		json_object_set_new(j, "daemon", st ? json_incref(st) : json_null());
-		json_object_set_new(j, "config", json_string(config));
-		json_object_set_new(j, "config_dir", cfg && cfg->dropin_dir ? json_string(cfg->dropin_dir) : json_null());
-		json_object_set_new(j, "config_files", json_strv(cfg ? cfg->files : NULL));
-		json_object_set_new(j, "drift", pr == 0 ? json_integer((json_int_t)drift) : json_null());
-		json_object_set_new(j, "changes", pr == 0 ? cli_json_plan_changes(&p) : json_array());
-		json_object_set_new(j, "missing", json_strv(p.missing));
-		json_object_set_new(j, "plan_error", pr < 0 ? json_string(error ? error : strerror(-pr)) : json_null());
+		json_t *j = json_status(running, st, config, cfg, pr, &p, error);
 		r = cli_print_json("status", j);
 	} else {
 		text_printf(stdout, "sriovd:      %s", running ? "running" : "not running");

@@ -89,9 +89,8 @@ static json_t *json_time(time_t t)
 	return json_string(buf);
 }
 
-int status_write(struct daemon_status *s, const char *path)
+json_t *status_json(const struct daemon_status *s)
 {
-	s->last_reconcile = time(NULL);
 	json_t *o = json_object();
 	json_object_set_new(o, "pid", json_integer(getpid()));
 	json_object_set_new(o, "config", json_string(s->config_path ? s->config_path : ""));
@@ -126,7 +125,13 @@ int status_write(struct daemon_status *s, const char *path)
 		json_array_append_new(stuck, e);
 	}
 	json_object_set_new(o, "stuck", stuck);
+	return o;
+}
 
+int status_write(struct daemon_status *s, const char *path)
+{
+	s->last_reconcile = time(NULL);
+	json_t *o = status_json(s);
 	_cleanup_free_ char *text = json_dumps(o, JSON_INDENT(2));
 	json_decref(o);
 	if (!text)

@@ -7,6 +7,7 @@
  * (lifecycle_state_base(): /run/sriovd for the live /sys). */
 #pragma once
 
+#include <jansson.h>
 #include <time.h>
 
 #define STATUS_DEFAULT_PATH "/run/sriovd/status.json" /* for the live /sys */
@@ -44,6 +45,8 @@ void status_add_error(struct daemon_status *s, const char *message);
 /* Forgets the stuck PFs, then lists them again one by one (-ENOMEM). */
 void status_clear_stuck(struct daemon_status *s);
 int status_add_stuck(struct daemon_status *s, const struct status_pf *pf);
+/* The record as the file holds it (the API's GET /v1/status "daemon"). */
+json_t *status_json(const struct daemon_status *s);
 /* Stamps last_reconcile and writes the file; -errno on failure. */
 int status_write(struct daemon_status *s, const char *path);
 void status_done(struct daemon_status *s);

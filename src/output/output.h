@@ -12,6 +12,12 @@
 
 #include "sysfs/sysfs.h"
 
+struct plan;
+struct config;
+struct alloc_row;
+struct alloc_result;
+struct alloc_network;
+
 #define OUTPUT_SCHEMA_VERSION 1
 
 /* {"schema_version": 1}: every document starts so (docs/sriovctl.schema.json). */
@@ -30,6 +36,21 @@ json_t *json_warnings(const struct pci_tree *t);
 json_t *json_text(const char *s);
 json_t *json_strv(char *const *v);
 json_t *json_str_or_null(const char *s); /* a string, or null for NULL */
+
+/* A plan's changes, one object per change (plan, apply, status). */
+json_t *json_plan_changes(const struct plan *p);
+/* plan: {"schema_version", "changes", "missing", "warnings"} */
+json_t *json_plan(const struct plan *p);
+/* status: whether sriovd runs, its status record (daemon, may be NULL), the
+ * config in use and its drift now (plan_r < 0: plan_error says why not). */
+json_t *json_status(bool running, json_t *daemon, const char *config, const struct config *cfg, int plan_r,
+		    const struct plan *p, const char *plan_error);
+/* match: {"schema_version", "devices": [{"address", "role", "pf", "tags",
+ * "claimed_by"}]}, the rows that count; a network's name and VLAN are tags. */
+json_t *json_match(const struct alloc_result *res, const struct alloc_network *net);
+json_t *json_match_tags(const struct alloc_row *row, const struct alloc_network *net);
+/* Whether no value of j is nested more than max_depth levels below it. */
+bool json_depth_ok(const json_t *j, unsigned max_depth);
 
 /* Prints j with a trailing newline. -EIO when the stream fails. */
 int json_print(FILE *f, json_t *j);
