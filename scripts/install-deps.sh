@@ -34,7 +34,8 @@ add_backports() {
 pkgs=(build-essential meson ninja-build pkg-config
       libmnl-dev libjansson-dev libsystemd-dev libpci-dev pci.ids libcmocka-dev libyaml-dev libsqlite3-dev
       jq iproute2 kmod clang libclang-rt-dev python3 python3-jsonschema
-      python3-nova systemd scdoc bash-completion)
+      python3-nova systemd scdoc bash-completion
+      libmicrohttpd-dev curl prometheus)
 if [ "$want_vm" = 1 ]; then
 	add_backports
 	pkgs+=(busybox-static cpio xz-utils)

@@ -24,6 +24,7 @@
 #include <systemd/sd-daemon.h>
 #include <time.h>
 
+#include "api/api.h"
 #include "apply/apply.h"
 #include "config.h"
 #include "daemon/heal.h"
@@ -67,6 +68,10 @@ struct daemon {
 	struct heal_pf global;  /* failures that belong to no PF (the tree unreadable) */
 	struct daemon_status status;
 	bool notify_ready; /* READY=1 is due after the next reconcile (the start, a reload) */
+	/* The service API (api/): served from this loop, between reconciles. */
+	struct api *api;
+	bool ready; /* the first apply is done */
+	struct api_stats stats;
 };
 
 static uint64_t now_ms(void)
@@ -188,6 +193,32 @@ static void pf_failed(struct daemon *d, struct heal_pf *hp, const char *error, i
 	log_kv(LOG_LVL_WARN, "retry-later", "pf", pf_label(hp), "pci", hp->addr, "delay_ms", ms, NULL);
 }
 
+/* /metrics: apply runs, repairs, and the last error of each. */
+static void count_apply(struct daemon *d, bool repair, const char *error)
+{
+	struct api_stats *st = &d->stats;
+	st->applies++;
+	if (repair)
+		st->heals++;
+	if (!error)
+		return;
+	st->apply_errors++;
+	char *e = strdup(error);
+	if (e) {
+		free(st->last_apply_error);
+		st->last_apply_error = e;
+		st->last_apply_error_at = time(NULL);
+	}
+	if (!repair)
+		return;
+	st->heal_errors++;
+	if ((e = strdup(error))) {
+		free(st->last_heal_error);
+		st->last_heal_error = e;
+		st->last_heal_error_at = time(NULL);
+	}
+}
+
 /* The drift of one PF (from full, the plan of every PF, when there is one)
  * and, when there is some, an apply of that PF alone under the host lock.
  * A failure here backs off this PF only. Returns the changes still wanted. */
@@ -270,6 +301,7 @@ static size_t heal_one(struct daemon *d, const char *addr, const struct plan *fu
 	snprintf(n, sizeof(n), "%zu", rep.done.n);
 	d->status.last_writes = rep.writes;
 	d->status.applies++;
+	count_apply(d, repair, r < 0 ? (rep.error ? rep.error : strerror(-r)) : NULL);
 	if (r < 0) {
 		/* A refusal (-EBUSY, lifecycle/'s rules) waits for the operator:
 		 * say what gets past it. */
@@ -431,8 +463,12 @@ static void reconcile(struct daemon *d, const char *reason)
 				pfs[k++] = fine;
 			}
 		}
-		for (size_t i = 0; i < n; i++)
+		for (size_t i = 0; i < n; i++) {
+			/* The first apply may take a while: the API answers 503 meanwhile. */
+			if (!d->ready && d->api)
+				api_run(d->api);
 			drift += heal_one(d, pfs[i], planned ? &full : NULL, reason, repair, now);
+		}
 		if (planned)
 			plan_done(&full);
 		drift += d->n_missing;
@@ -441,6 +477,7 @@ static void reconcile(struct daemon *d, const char *reason)
 	}
 	strv_free(pfs);
 	d->status.last_drift = (unsigned)drift;
+	d->stats.drift = (unsigned)drift;
 	update_status(d, now);
 	arm_timer(d);
 	/* The start or a reload is over once its config has been applied
@@ -459,8 +496,26 @@ static void on_link_event(const struct rtnl_link_event *ev, void *data)
 	schedule(d, d->settle_ms, "link-event");
 }
 
+static json_t *api_status(void *data)
+{
+	struct daemon *d = data;
+	return status_json(&d->status);
+}
+
+/* POST /v1/apply: a reconcile of every PF, now. */
+static json_t *api_apply(void *data)
+{
+	struct daemon *d = data;
+	d->pending_at_ms = 0;
+	reconcile(d, "api");
+	return status_json(&d->status);
+}
+
 static void daemon_done(struct daemon *d)
 {
+	api_free(d->api);
+	free(d->stats.last_apply_error);
+	free(d->stats.last_heal_error);
 	config_free(d->cfg);
 	lifecycle_rtnl_done(&d->rt);
 	status_done(&d->status);
@@ -485,6 +540,14 @@ static void usage(FILE *f)
 		   "      --resync-s N       also look every N s, for changes the kernel does not announce\n"
 		   "                         (VF settings of a PF that is down); 0: never (default %d)\n"
 		   "      --once             apply once and exit (status 0 when the host matches)\n"
+		   "      --socket PATH      the API's Unix socket (default %s; for a --sysfs-root other\n"
+		   "                         than /sys, DIR/" LIFECYCLE_TREE_STATE "/" API_SOCKET_NAME "); systemd's when LISTEN_FDS\n"
+		   "      --group NAME       who may claim, release and apply through it besides root\n"
+		   "                         (default %s; mode 0660 root:NAME)\n"
+		   "      --api-max-connections N  clients at once (default %u)\n"
+		   "      --api-timeout-s N  a request must arrive whole within N s; idle clients are\n"
+		   "                         cut off after as long (default %u)\n"
+		   "      --api-rate N       requests per second per connection (default %u; 429 above)\n"
 		   "  -v, --verbose          log every event, not only changes\n"
 		   "  -h, --help             this text\n"
 		   "  -V, --version          version\n\n"
@@ -495,12 +558,14 @@ static void usage(FILE *f)
 		   "2 bad options; 1 anything else (--once: the host does not match).\n"
 		   "See sriovd(8), sriovd.conf(5).\n",
 		CONFIG_DEFAULT_PATH, CONFIG_DEFAULT_DROPIN_DIR, STATUS_DEFAULT_PATH, SETTLE_MS_DEFAULT, RESYNC_S_DEFAULT,
+		API_DEFAULT_SOCKET, API_DEFAULT_GROUP, API_MAX_CONNECTIONS_DEFAULT, API_TIMEOUT_S_DEFAULT, API_RATE_DEFAULT,
 		LIFECYCLE_STATE_DIR, SRIOVD_EXIT_CONFIG);
 }
 
 int main(int argc, char **argv)
 {
-	enum { OPT_CONFIG_DIR = 0x100, OPT_SYSFS_ROOT, OPT_STATUS, OPT_SETTLE, OPT_RESYNC, OPT_ONCE };
+	enum { OPT_CONFIG_DIR = 0x100, OPT_SYSFS_ROOT, OPT_STATUS, OPT_SETTLE, OPT_RESYNC, OPT_ONCE, OPT_SOCKET, OPT_GROUP,
+	       OPT_API_CONNS, OPT_API_TIMEOUT, OPT_API_RATE };
 	static const struct option opts[] = {
 		{"config", required_argument, NULL, 'c'},
 		{"config-dir", required_argument, NULL, OPT_CONFIG_DIR},
@@ -509,6 +574,11 @@ int main(int argc, char **argv)
 		{"settle-ms", required_argument, NULL, OPT_SETTLE},
 		{"resync-s", required_argument, NULL, OPT_RESYNC},
 		{"once", no_argument, NULL, OPT_ONCE},
+		{"socket", required_argument, NULL, OPT_SOCKET},
+		{"group", required_argument, NULL, OPT_GROUP},
+		{"api-max-connections", required_argument, NULL, OPT_API_CONNS},
+		{"api-timeout-s", required_argument, NULL, OPT_API_TIMEOUT},
+		{"api-rate", required_argument, NULL, OPT_API_RATE},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
@@ -521,6 +591,7 @@ int main(int argc, char **argv)
 		.timer_fd = -1,
 	};
 	bool once = false;
+	struct api_opts ao = {0};
 	int opt;
 	while ((opt = getopt_long(argc, argv, "c:vhV", opts, NULL)) != -1) {
 		switch (opt) {
@@ -558,6 +629,34 @@ int main(int argc, char **argv)
 		case OPT_ONCE:
 			once = true;
 			break;
+		case OPT_SOCKET:
+			if (str_empty(optarg)) {
+				fprintf(stderr, "sriovd: --socket: a path is needed\n");
+				return 2;
+			}
+			ao.socket_path = optarg;
+			break;
+		case OPT_GROUP:
+			if (str_empty(optarg)) {
+				fprintf(stderr, "sriovd: --group: a group name is needed\n");
+				return 2;
+			}
+			ao.group = optarg;
+			break;
+		case OPT_API_CONNS:
+		case OPT_API_TIMEOUT:
+		case OPT_API_RATE: {
+			static const char *const names[] = {"--api-max-connections", "--api-timeout-s", "--api-rate"};
+			static const uint32_t max[] = {65536, 3600, 1000000};
+			unsigned k = (unsigned)(opt - OPT_API_CONNS);
+			uint32_t v;
+			if (parse_u32(optarg, 10, &v) < 0 || v < 1 || v > max[k]) {
+				fprintf(stderr, "sriovd: %s: '%s' is not a number from 1 to %u\n", names[k], optarg, max[k]);
+				return 2;
+			}
+			*(k == 0 ? &ao.max_connections : k == 1 ? &ao.timeout_s : &ao.rate) = v;
+			break;
+		}
 		case 'v':
 			log_set_min_level(LOG_LVL_DEBUG);
 			break;
@@ -657,7 +756,43 @@ int main(int argc, char **argv)
 
 	d.notify_ready = !once;
 	notify(&d, "", "applying the config");
+	/* The API listens before the first apply (503 until it is done). */
+	_cleanup_free_ char *default_socket = NULL;
+	if (!once) {
+		if (!ao.socket_path && !inventory_root_is_live(d.env.lifecycle.sysfs_root)) {
+			_cleanup_free_ char *base = NULL;
+			if (lifecycle_state_base(d.env.lifecycle.sysfs_root, &base) < 0 ||
+			    !(default_socket = path_join(base, API_SOCKET_NAME))) {
+				fprintf(stderr, "sriovd: out of memory\n");
+				return 1;
+			}
+			ao.socket_path = default_socket;
+		}
+		struct api_source src = {
+			.cfg = &d.cfg,
+			.env = &d.env,
+			.ready = &d.ready,
+			.stats = &d.stats,
+			.status = api_status,
+			.apply = api_apply,
+			.data = &d,
+		};
+		_cleanup_free_ char *api_error = NULL, *api_warning = NULL;
+		if ((r = api_new(&ao, &src, &d.api)) < 0 || (r = api_listen(d.api, &api_error, &api_warning)) < 0) {
+			log_kv(LOG_LVL_ERROR, "api-failed", "error", api_error ? api_error : strerror(-r), NULL);
+			rtnl_monitor_close(mon);
+			daemon_done(&d);
+			return 1;
+		}
+		if (api_warning)
+			log_kv(LOG_LVL_WARN, "api-group", "warning", api_warning, NULL);
+		struct epoll_event ev = {.events = EPOLLIN, .data.fd = api_fd(d.api)};
+		epoll_ctl(ep, EPOLL_CTL_ADD, api_fd(d.api), &ev);
+		log_kv(LOG_LVL_INFO, "api-listening", "socket", api_where(d.api), NULL);
+	}
+
 	reconcile(&d, "start");
+	d.ready = true;
 	if (once) {
 		int rc = d.status.last_drift == 0 && !any_stuck(&d) ? 0 : 1;
 		rtnl_monitor_close(mon);
@@ -734,6 +869,8 @@ int main(int argc, char **argv)
 					log_kv(LOG_LVL_WARN, "events-lost", "source", "rtnetlink", NULL);
 					schedule(&d, d.settle_ms, "events-lost");
 				}
+			} else if (d.api && fd == api_fd(d.api)) {
+				api_run(d.api);
 			} else if (fd == d.timer_fd) {
 				uint64_t expirations;
 				if (read(d.timer_fd, &expirations, sizeof(expirations)) != sizeof(expirations))

@@ -1,0 +1,177 @@
+/* GET /metrics: the Prometheus text exposition format, version 0.0.4. */
+#include <stdio.h>
+
+#include "api-private.h"
+#include "util/util.h"
+
+const double api_claim_bucket_s[API_CLAIM_BUCKETS] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1, 10};
+
+void api_stats_claim(struct api_stats *s, double secs)
+{
+	for (size_t i = 0; i < API_CLAIM_BUCKETS; i++)
+		if (secs <= api_claim_bucket_s[i])
+			s->claim_le[i]++;
+	s->claim_count++;
+	s->claim_sum_s += secs;
+}
+
+char *api_prom_label_escape(const char *s)
+{
+	size_t n = 0;
+	for (const char *p = s; *p; p++)
+		n += *p == '\\' || *p == '"' || *p == '\n' ? 2 : 1;
+	char *out = malloc(n + 1), *o = out;
+	if (!out)
+		return NULL;
+	for (const char *p = s; *p; p++) {
+		if (*p == '\\' || *p == '"' || *p == '\n') {
+			*o++ = '\\';
+			*o++ = *p == '\n' ? 'n' : *p;
+		} else
+			*o++ = *p;
+	}
+	*o = '\0';
+	return out;
+}
+
+static void family(FILE *f, const char *name, const char *type, const char *help)
+{
+	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void one(FILE *f, const char *name, uint64_t v)
+{
+	fprintf(f, "%s %llu\n", name, (unsigned long long)v);
+}
+
+/* name{kind="...",message="..."} TIME: the last error of a kind, if any. */
+static int last_error(FILE *f, const char *kind, const char *msg, time_t at)
+{
+	if (!msg)
+		return 0;
+	_cleanup_free_ char *m = api_prom_label_escape(msg);
+	if (!m)
+		return -ENOMEM;
+	fprintf(f, "sriovd_last_error_timestamp_seconds{kind=\"%s\",message=\"%s\"} %lld\n", kind, m, (long long)at);
+	return 0;
+}
+
+static const struct {
+	const char *name, *help;
+	size_t off;
+} vf_counters[] = {
+	{"sriovd_vf_rx_packets_total", "Packets the VF received (IFLA_VF_STATS).", offsetof(struct vf_stats, rx_packets)},
+	{"sriovd_vf_tx_packets_total", "Packets the VF sent (IFLA_VF_STATS).", offsetof(struct vf_stats, tx_packets)},
+	{"sriovd_vf_rx_bytes_total", "Bytes the VF received (IFLA_VF_STATS).", offsetof(struct vf_stats, rx_bytes)},
+	{"sriovd_vf_tx_bytes_total", "Bytes the VF sent (IFLA_VF_STATS).", offsetof(struct vf_stats, tx_bytes)},
+	{"sriovd_vf_rx_dropped_total", "Received packets dropped (IFLA_VF_STATS).", offsetof(struct vf_stats, rx_dropped)},
+	{"sriovd_vf_tx_dropped_total", "Packets to send dropped (IFLA_VF_STATS).", offsetof(struct vf_stats, tx_dropped)},
+};
+
+static int write_metrics(struct api *a, FILE *f, const struct pci_tree *t)
+{
+	const struct api_stats *st = a->src.stats;
+	static const struct api_stats none;
+	if (!st)
+		st = &none;
+	family(f, "sriovd_ready", "gauge", "1 once the first apply is done.");
+	one(f, "sriovd_ready", *a->src.ready);
+
+	family(f, "sriovd_vfs", "gauge", "VFs of each PF by state: free, claimed, lost, unclean.");
+	for (size_t i = 0; t && i < t->n_devs; i++) {
+		const struct pci_function *pf = t->devs[i];
+		if (!pf->is_pf)
+			continue;
+		unsigned claimed = 0, lost = 0, unclean = 0;
+		if (a->src.pf_states)
+			a->src.pf_states(a->src.data, pf->addr, &claimed, &lost, &unclean);
+		unsigned held = claimed + unclean;
+		unsigned n = (unsigned)pf->n_vfs, free_ = n > held ? n - held : 0;
+		_cleanup_free_ char *netdev = api_prom_label_escape(pf->netdevs ? pf->netdevs[0] : "");
+		if (!netdev)
+			return -ENOMEM;
+		const struct {
+			const char *state;
+			unsigned n;
+		} rows[] = {{"free", free_}, {"claimed", claimed}, {"lost", lost}, {"unclean", unclean}};
+		for (size_t k = 0; k < ARRAY_SIZE(rows); k++)
+			fprintf(f, "sriovd_vfs{pf=\"%s\",pf_netdev=\"%s\",state=\"%s\"} %u\n", pf->addr, netdev,
+				rows[k].state, rows[k].n);
+	}
+
+	family(f, "sriovd_claims_total", "counter", "Claims made (idempotent repeats not counted).");
+	one(f, "sriovd_claims_total", st->claims);
+	family(f, "sriovd_releases_total", "counter", "Claims released.");
+	one(f, "sriovd_releases_total", st->releases);
+	family(f, "sriovd_claim_duration_seconds", "histogram", "Time a claim took, until recorded.");
+	for (size_t i = 0; i < API_CLAIM_BUCKETS; i++)
+		fprintf(f, "sriovd_claim_duration_seconds_bucket{le=\"%g\"} %llu\n", api_claim_bucket_s[i],
+			(unsigned long long)st->claim_le[i]);
+	fprintf(f, "sriovd_claim_duration_seconds_bucket{le=\"+Inf\"} %llu\n", (unsigned long long)st->claim_count);
+	fprintf(f, "sriovd_claim_duration_seconds_sum %.6f\n", st->claim_sum_s);
+	fprintf(f, "sriovd_claim_duration_seconds_count %llu\n", (unsigned long long)st->claim_count);
+
+	family(f, "sriovd_applies_total", "counter", "Apply runs (start, reload, repairs).");
+	one(f, "sriovd_applies_total", st->applies);
+	family(f, "sriovd_apply_errors_total", "counter", "Apply runs that failed or were refused.");
+	one(f, "sriovd_apply_errors_total", st->apply_errors);
+	family(f, "sriovd_heals_total", "counter", "Repairs of drift (applies after a change behind sriovd's back).");
+	one(f, "sriovd_heals_total", st->heals);
+	family(f, "sriovd_heal_errors_total", "counter", "Repairs that failed or were refused.");
+	one(f, "sriovd_heal_errors_total", st->heal_errors);
+	family(f, "sriovd_last_error_timestamp_seconds", "gauge",
+	       "When the last apply (kind=apply) or repair (kind=heal) error happened, with its message.");
+	if (last_error(f, "apply", st->last_apply_error, st->last_apply_error_at) < 0 ||
+	    last_error(f, "heal", st->last_heal_error, st->last_heal_error_at) < 0)
+		return -ENOMEM;
+	family(f, "sriovd_drift", "gauge", "Changes still wanted after the last reconcile (missing PFs included).");
+	one(f, "sriovd_drift", st->drift);
+
+	for (size_t c = 0; c < ARRAY_SIZE(vf_counters); c++) {
+		family(f, vf_counters[c].name, "counter", vf_counters[c].help);
+		for (size_t i = 0; t && i < t->n_devs; i++) {
+			const struct pci_function *pf = t->devs[i];
+			for (size_t k = 0; pf->is_pf && k < pf->n_vfs; k++) {
+				const struct pci_function *vf = pf->vfs[k];
+				if (!vf->link || !vf_has(vf->link, VF_FIELD_STATS))
+					continue;
+				const char *who = a->src.consumer_of ? a->src.consumer_of(a->src.data, vf->addr) : NULL;
+				_cleanup_free_ char *consumer = api_prom_label_escape(who ? who : "");
+				if (!consumer)
+					return -ENOMEM;
+				uint64_t v = *(const uint64_t *)((const char *)&vf->link->stats + vf_counters[c].off);
+				fprintf(f, "%s{pf=\"%s\",vf=\"%u\",vf_pci=\"%s\",consumer=\"%s\"} %llu\n", vf_counters[c].name,
+					pf->addr, vf->vf_index, vf->addr, consumer, (unsigned long long)v);
+			}
+		}
+	}
+	return 0;
+}
+
+int api_metrics(struct api *a, char **ret, size_t *ret_len)
+{
+	const char *root = a->src.env->lifecycle.sysfs_root;
+	struct inventory_opts o = {.sysfs_root = root, .netlink = inventory_root_is_live(root), .stats = true};
+	struct pci_tree *t = NULL;
+	/* An unreadable tree: the daemon's own counters still count. */
+	if ((a->src.load ? a->src.load(&o, &t) : inventory_load(&o, &t)) < 0)
+		t = NULL;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	if (!f) {
+		pci_tree_free(t);
+		return -ENOMEM;
+	}
+	int r = write_metrics(a, f, t);
+	pci_tree_free(t);
+	if (fclose(f) != 0 && r == 0)
+		r = -ENOMEM;
+	if (r < 0) {
+		free(buf);
+		return r;
+	}
+	*ret = buf;
+	*ret_len = len;
+	return 0;
+}

@@ -1,0 +1,34 @@
+/* api internals shared by its files: the server's state. */
+#pragma once
+
+#include "api.h"
+
+struct MHD_Daemon;
+
+/* One client connection (libmicrohttpd's socket context). */
+struct api_conn {
+	struct api_conn *next, *prev;
+	int fd;
+	struct api_peer peer;
+	struct api_bucket bucket;
+	uint64_t deadline_ms; /* the request now arriving must be whole by then; 0: none (a response streams) */
+};
+
+struct api {
+	struct api_opts o;
+	struct api_source src;
+	gid_t gid;           /* the --group's; (gid_t)-1: none, root only */
+	char *socket_path;
+	bool bound_here;     /* we made the socket file: removed at the end */
+	bool activated;      /* systemd's socket (LISTEN_FDS) */
+	int listen_fd;
+	int ep_fd, timer_fd; /* what api_fd() gives: MHD's epoll fd and our deadlines */
+	struct MHD_Daemon *mhd;
+	struct api_conn *conns;
+	unsigned n_conns;
+};
+
+uint64_t api_now_ms(const struct api *a);
+/* rs: the error document {"error": {"code", "message", "field"}}. */
+int api_reply_error(struct api_response *rs, unsigned status, const char *field, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));

@@ -1,0 +1,604 @@
+/* The routes of the API: one request in, one response out. Nothing here
+ * knows HTTP framing (api-http.c) or sockets. */
+#include <grp.h>
+#include <stdarg.h>
+#include <time.h>
+
+#include "alloc/alloc.h"
+#include "api-private.h"
+#include "config.h"
+#include "daemon/log.h"
+#include "output/output.h"
+#include "util/input.h"
+#include "util/util.h"
+
+uint64_t api_now_ms(const struct api *a)
+{
+	if (a->o.now_ms)
+		return a->o.now_ms();
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+int api_new(const struct api_opts *o, const struct api_source *src, struct api **ret)
+{
+	struct api *a = calloc(1, sizeof(*a));
+	if (!a)
+		return -ENOMEM;
+	a->o = *o;
+	a->src = *src;
+	a->listen_fd = a->ep_fd = a->timer_fd = -1;
+	a->gid = (gid_t)-1;
+	if (!a->o.max_connections)
+		a->o.max_connections = API_MAX_CONNECTIONS_DEFAULT;
+	if (!a->o.timeout_s)
+		a->o.timeout_s = API_TIMEOUT_S_DEFAULT;
+	if (!a->o.rate)
+		a->o.rate = API_RATE_DEFAULT;
+	if (!a->o.group)
+		a->o.group = API_DEFAULT_GROUP;
+	if (!a->o.proc_root)
+		a->o.proc_root = "/proc";
+	*ret = a;
+	return 0;
+}
+
+void api_response_done(struct api_response *r)
+{
+	free(r->body);
+	r->body = NULL;
+}
+
+/* ---- authorization ---------------------------------------------------- */
+
+bool api_peer_may_write(const struct api_peer *p, gid_t gid)
+{
+	if (!p->known)
+		return false;
+	if (p->uid == 0)
+		return true;
+	if (gid == (gid_t)-1)
+		return false;
+	if (p->gid == gid)
+		return true;
+	for (size_t i = 0; i < p->n_groups; i++)
+		if (p->groups[i] == gid)
+			return true;
+	return false;
+}
+
+int api_parse_proc_status(const char *text, struct api_peer *p)
+{
+	bool have_groups = false, have_uid = false;
+	for (const char *line = text; line && *line;) {
+		const char *end = strchr(line, '\n');
+		size_t len = end ? (size_t)(end - line) : strlen(line);
+		if (len > 4 && strncmp(line, "Uid:", 4) == 0) {
+			char *e;
+			errno = 0;
+			unsigned long v = strtoul(line + 4, &e, 10);
+			if (errno || e == line + 4 || v > UINT32_MAX)
+				return -EINVAL;
+			p->uid = (uid_t)v;
+			have_uid = true;
+		} else if (len >= 7 && strncmp(line, "Groups:", 7) == 0) {
+			p->n_groups = 0;
+			const char *s = line + 7, *stop = line + len;
+			while (s < stop) {
+				while (s < stop && (*s == ' ' || *s == '\t'))
+					s++;
+				if (s >= stop)
+					break;
+				char *e;
+				errno = 0;
+				unsigned long v = strtoul(s, &e, 10);
+				if (errno || e == s || v > UINT32_MAX || e > stop)
+					return -EINVAL;
+				if (p->n_groups < API_MAX_PEER_GROUPS)
+					p->groups[p->n_groups++] = (gid_t)v;
+				s = e;
+			}
+			have_groups = true;
+		}
+		line = end ? end + 1 : NULL;
+	}
+	return have_groups && have_uid ? 0 : -EINVAL;
+}
+
+/* ---- rate -------------------------------------------------------------- */
+
+bool api_bucket_take(struct api_bucket *b, unsigned rate, uint64_t now_ms)
+{
+	if (!b->at_ms) {
+		b->tokens = rate;
+		b->at_ms = now_ms;
+	} else if (now_ms > b->at_ms) {
+		b->tokens += (double)(now_ms - b->at_ms) * rate / 1000.0;
+		if (b->tokens > rate)
+			b->tokens = rate;
+		b->at_ms = now_ms;
+	}
+	if (b->tokens < 1.0)
+		return false;
+	b->tokens -= 1.0;
+	return true;
+}
+
+/* ---- responses --------------------------------------------------------- */
+
+/* The document as `sriovctl -j` prints it (json_print), steals j. */
+static int reply_json(struct api_response *rs, unsigned status, json_t *j)
+{
+	if (!j)
+		return -ENOMEM;
+	char *text = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	json_decref(j);
+	if (!text)
+		return -ENOMEM;
+	size_t n = strlen(text);
+	char *body = realloc(text, n + 2);
+	if (!body) {
+		free(text);
+		return -ENOMEM;
+	}
+	body[n] = '\n';
+	body[n + 1] = '\0';
+	rs->status = status;
+	rs->body = body;
+	rs->body_len = n + 1;
+	rs->content_type = "application/json";
+	return 0;
+}
+
+static const char *status_code_name(unsigned status)
+{
+	switch (status) {
+	case 400:
+		return "bad_request";
+	case 403:
+		return "forbidden";
+	case 404:
+		return "not_found";
+	case 405:
+		return "method_not_allowed";
+	case 409:
+		return "conflict";
+	case 413:
+		return "body_too_large";
+	case 415:
+		return "unsupported_media_type";
+	case 429:
+		return "too_many_requests";
+	case 503:
+		return "starting";
+	default:
+		return "internal";
+	}
+}
+
+int api_reply_error(struct api_response *rs, unsigned status, const char *field, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *msg = NULL;
+	int n = vasprintf(&msg, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return -ENOMEM;
+	json_t *e = json_object();
+	json_object_set_new(e, "code", json_string(status_code_name(status)));
+	json_object_set_new(e, "message", json_text(msg));
+	json_object_set_new(e, "field", json_str_or_null(field));
+	free(msg);
+	json_t *j = json_object();
+	json_object_set_new(j, "error", e);
+	return reply_json(rs, status, j);
+}
+
+/* ---- the model --------------------------------------------------------- */
+
+static int load_tree(struct api *a, bool names, struct api_response *rs, struct pci_tree **ret)
+{
+	const char *root = a->src.env->lifecycle.sysfs_root;
+	struct inventory_opts o = {
+		.sysfs_root = root,
+		.names = names,
+		.netlink = inventory_root_is_live(root),
+	};
+	int r = a->src.load ? a->src.load(&o, ret) : inventory_load(&o, ret);
+	if (r < 0) {
+		*ret = NULL;
+		return api_reply_error(rs, 500, NULL, "cannot read PCI devices under %s/bus/pci/devices: %s",
+				   root ? root : SYSFS_DEFAULT_ROOT, strerror(-r));
+	}
+	return 0;
+}
+
+static const struct config *config_of(const struct api *a)
+{
+	return *a->src.cfg;
+}
+
+/* ---- routes ------------------------------------------------------------ */
+
+typedef int (*route_fn)(struct api *a, const struct api_request *rq, const char *param, struct api_response *rs);
+
+static int r_inventory(struct api *a, const struct api_request *rq, const char *param, struct api_response *rs)
+{
+	(void)rq;
+	(void)param;
+	struct pci_tree *t;
+	int r = load_tree(a, true, rs, &t);
+	if (r < 0 || !t)
+		return r;
+	r = reply_json(rs, 200, json_inventory(t));
+	pci_tree_free(t);
+	return r;
+}
+
+static int r_device(struct api *a, const struct api_request *rq, const char *param, struct api_response *rs)
+{
+	(void)rq;
+	struct pci_tree *t;
+	int r = load_tree(a, true, rs, &t);
+	if (r < 0 || !t)
+		return r;
+	struct pci_function *d;
+	_cleanup_free_ char *error = NULL;
+	r = inventory_resolve(t, param, &d, &error);
+	if (r == -ENOMEM)
+		;
+	else if (r < 0)
+		r = api_reply_error(rs, r == -EINVAL ? 400 : 404, "address", "%s", error ? error : strerror(-r));
+	else
+		r = reply_json(rs, 200, json_show(t, d));
+	pci_tree_free(t);
+	return r;
+}
+
+static int r_plan(struct api *a, const struct api_request *rq, const char *param, struct api_response *rs)
+{
+	(void)rq;
+	(void)param;
+	struct plan p;
+	_cleanup_free_ char *error = NULL;
+	int r = plan_compute(config_of(a), a->src.env, &p, &error);
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0)
+		return api_reply_error(rs, 409, NULL, "%s", error ? error : strerror(-r));
+	r = reply_json(rs, 200, json_plan(&p));
+	plan_done(&p);
+	return r;
+}
+
+static int r_status(struct api *a, const struct api_request *rq, const char *param, struct api_response *rs)
+{
+	(void)rq;
+	(void)param;
+	const struct config *cfg = config_of(a);
+	struct plan p = {0};
+	_cleanup_free_ char *error = NULL;
+	int pr = plan_compute(cfg, a->src.env, &p, &error);
+	if (pr == -ENOMEM)
+		return pr;
+	json_t *daemon = a->src.status ? a->src.status(a->src.data) : NULL;
+	const char *config = cfg && cfg->files ? cfg->files[0] : CONFIG_DEFAULT_PATH;
+	int r = reply_json(rs, 200, json_status(true, daemon, config, cfg, pr, &p, error));
+	json_decref(daemon);
+	plan_done(&p);
+	return r;
+}
+
+static int r_config_list(struct api_response *rs, const char *key, json_t *list)
+{
+	json_t *j = json_document();
+	json_object_set_new(j, key, list ? list : json_array());
+	return reply_json(rs, 200, j);
+}
+
+static int r_specs(struct api *a, const struct api_request *rq, const char *param, struct api_response *rs)
+{
+	(void)rq;
+	(void)param;
+	const struct config *cfg = config_of(a);
+	json_t *list = json_array();
+	for (size_t i = 0; cfg && i < cfg->n_specs; i++)
+		json_array_append(list, cfg->specs[i]->obj);
+	return r_config_list(rs, "device_specs", list);
+}
+
+static int r_aliases(struct api *a, const struct api_request *rq, const char *param, struct api_response *rs)
+{
+	(void)rq;
+	(void)param;
+	const struct config *cfg = config_of(a);
+	return r_config_list(rs, "aliases", cfg && cfg->alias_objs ? json_deep_copy(cfg->alias_objs) : NULL);
+}
+
+/* The networks as the config gives them, from the parsed model (a VLAN is a number). */
+static int r_networks(struct api *a, const struct api_request *rq, const char *param, struct api_response *rs)
+{
+	(void)rq;
+	(void)param;
+	const struct config *cfg = config_of(a);
+	json_t *list = json_array();
+	for (size_t i = 0; cfg && i < cfg->networks.n; i++) {
+		const struct alloc_network *n = &cfg->networks.v[i];
+		json_t *j = json_object();
+		json_object_set_new(j, "name", json_string(n->name));
+		json_object_set_new(j, "vlan", n->vlan >= 0 ? json_integer(n->vlan) : json_null());
+		json_object_set_new(j, "pfs", json_strv(n->pfs));
+		json_object_set_new(j, "labels", json_strv(n->labels));
+		json_array_append_new(list, j);
+	}
+	return r_config_list(rs, "networks", list);
+}
+
+/* A JSON object body: 415 unless application/json, 413 above the limit,
+ * 400 when it is not JSON, not an object or nested too deep. *ret NULL and
+ * 0 returned: the response is made. */
+static int parse_body(const struct api_request *rq, struct api_response *rs, json_t **ret)
+{
+	*ret = NULL;
+	if (rq->body_too_large)
+		return api_reply_error(rs, 413, NULL, "the body is larger than %u bytes", API_MAX_BODY);
+	const char *ct = rq->content_type;
+	size_t n = strlen("application/json");
+	if (!ct || strncasecmp(ct, "application/json", n) != 0 || (ct[n] && ct[n] != ';' && ct[n] != ' '))
+		return api_reply_error(rs, 415, NULL, "the body must be application/json, not %s", ct ? ct : "(no Content-Type)");
+	if (!rq->body || !rq->body_len)
+		return api_reply_error(rs, 400, NULL, "the body is empty; expected a JSON object");
+	json_error_t err;
+	json_t *j = json_loadb(rq->body, rq->body_len, JSON_REJECT_DUPLICATES, &err);
+	if (!j)
+		return api_reply_error(rs, 400, NULL, "the body is not JSON: %s (line %d, column %d)", err.text, err.line,
+				   err.column);
+	if (!json_is_object(j)) {
+		json_decref(j);
+		return api_reply_error(rs, 400, NULL, "the body must be a JSON object");
+	}
+	if (!json_depth_ok(j, API_MAX_DEPTH)) {
+		json_decref(j);
+		return api_reply_error(rs, 400, NULL, "the body is nested deeper than %u levels", API_MAX_DEPTH);
+	}
+	*ret = j;
+	return 0;
+}
+
+struct match_body {
+	struct alloc_spec **specs;
+	size_t n_specs;
+	struct alloc_aliases aliases;
+};
+
+static void match_body_done(struct match_body *m)
+{
+	for (size_t i = 0; i < m->n_specs; i++)
+		alloc_spec_free(m->specs[i]);
+	free(m->specs);
+	alloc_aliases_done(&m->aliases);
+}
+
+/* "spec" or "alias": an object or a list of them. */
+static int match_objects(struct match_body *m, const char *key, json_t *v, struct api_response *rs)
+{
+	size_t n = json_is_array(v) ? json_array_size(v) : 1;
+	if (json_is_array(v) && n == 0)
+		return api_reply_error(rs, 400, key, "%s: an empty list", key);
+	for (size_t i = 0; i < n; i++) {
+		json_t *one = json_is_array(v) ? json_array_get(v, i) : v;
+		_cleanup_free_ char *error = NULL;
+		int r;
+		if (key[0] == 's') {
+			struct alloc_spec *spec, **specs = realloc(m->specs, (m->n_specs + 1) * sizeof(*specs));
+			if (!specs)
+				return -ENOMEM;
+			m->specs = specs;
+			if ((r = alloc_spec_parse(one, &spec, &error)) == 0)
+				m->specs[m->n_specs++] = spec;
+		} else
+			r = alloc_aliases_add(&m->aliases, one, &error);
+		if (r == -ENOMEM)
+			return r;
+		if (r < 0)
+			return api_reply_error(rs, 400, key, "%s: %s", key, error ? error : strerror(-r));
+	}
+	return 1;
+}
+
+static int r_match(struct api *a, const struct api_request *rq, const char *param, struct api_response *rs)
+{
+	(void)param;
+	json_t *body;
+	int r = parse_body(rq, rs, &body);
+	if (r < 0 || !body)
+		return r;
+	struct match_body m = {0};
+	struct pci_tree *t = NULL;
+	struct alloc_result res = {0};
+	_cleanup_free_ char *error = NULL; /* before the first goto out */
+	const char *request = NULL, *network = NULL;
+	const char *key;
+	json_t *v;
+	json_object_foreach(body, key, v) {
+		if (strcmp(key, "spec") == 0 || strcmp(key, "alias") == 0) {
+			if ((r = match_objects(&m, key, v, rs)) <= 0)
+				goto out;
+		} else if (strcmp(key, "request") == 0 || strcmp(key, "network") == 0) {
+			if (!json_is_string(v)) {
+				r = api_reply_error(rs, 400, key, "%s: expected a string", key);
+				goto out;
+			}
+			*(key[0] == 'r' ? &request : &network) = json_string_value(v);
+		} else {
+			r = api_reply_error(rs, 400, key, "%s: unknown key; expected spec, alias, request or network", key);
+			goto out;
+		}
+	}
+	const struct config *cfg = config_of(a);
+	if (m.aliases.n && !request) {
+		r = api_reply_error(rs, 400, "alias", "alias: needs a request (\"alias:count\")");
+		goto out;
+	}
+	if (network && (request || m.n_specs)) {
+		r = api_reply_error(rs, 400, "network", "network: takes no spec, alias or request");
+		goto out;
+	}
+	/* As `sriovctl match --config`: the config's specs and aliases stand
+	 * in for those not given. */
+	struct alloc_spec *const *specs = m.specs;
+	size_t n_specs = m.n_specs;
+	if (!n_specs && cfg) {
+		specs = cfg->specs;
+		n_specs = cfg->n_specs;
+	}
+	const struct alloc_aliases *aliases = m.aliases.n || !cfg ? &m.aliases : &cfg->aliases;
+	const struct alloc_network *net = NULL;
+	if (network && !(cfg && (net = alloc_networks_find(&cfg->networks, network)))) {
+		r = api_reply_error(rs, 400, "network", "network: '%s' is not a network of the config", network);
+		goto out;
+	}
+	if (!n_specs && !request && !net) {
+		r = api_reply_error(rs, 400, "spec", "spec: none given and the config has no device-specs");
+		goto out;
+	}
+	if ((r = load_tree(a, false, rs, &t)) < 0 || !t)
+		goto out;
+	struct alloc_query q = {
+		.specs = specs,
+		.n_specs = n_specs,
+		.aliases = aliases,
+		.request = request,
+		.network = net,
+		.labels = apply_pf_labels,
+		.labels_data = (void *)cfg,
+	};
+	r = alloc_match_query(t, &q, &res, &error);
+	if (r == -EINVAL && error)
+		r = api_reply_error(rs, 400, "request", "request: %s", error);
+	else if (r == 0)
+		r = reply_json(rs, 200, json_match(&res, net));
+out:
+	alloc_result_done(&res);
+	pci_tree_free(t);
+	match_body_done(&m);
+	json_decref(body);
+	return r < 0 ? r : 0;
+}
+
+static int r_apply(struct api *a, const struct api_request *rq, const char *param, struct api_response *rs)
+{
+	(void)rq;
+	(void)param;
+	if (!a->src.apply)
+		return api_reply_error(rs, 503, NULL, "this sriovd applies nothing");
+	return reply_json(rs, 200, a->src.apply(a->src.data));
+}
+
+static int r_health(struct api *a, const struct api_request *rq, const char *param, struct api_response *rs)
+{
+	(void)rq;
+	(void)param;
+	bool ready = *a->src.ready;
+	json_t *j = json_document();
+	json_object_set_new(j, "status", json_string(ready ? "ok" : "starting"));
+	json_object_set_new(j, "version", json_string(SRIOVD_VERSION));
+	json_object_set_new(j, "pid", json_integer(getpid()));
+	return reply_json(rs, ready ? 200 : 503, j);
+}
+
+static int r_metrics(struct api *a, const struct api_request *rq, const char *param, struct api_response *rs)
+{
+	(void)rq;
+	(void)param;
+	char *text;
+	size_t len;
+	int r = api_metrics(a, &text, &len);
+	if (r < 0)
+		return r;
+	rs->status = 200;
+	rs->body = text;
+	rs->body_len = len;
+	rs->content_type = "text/plain; version=0.0.4; charset=utf-8";
+	return 0;
+}
+
+static const struct route {
+	const char *method;
+	const char *path;  /* ending in '/': a prefix, the rest is the parameter */
+	route_fn fn;
+	bool mutating;     /* needs uid 0 or the group */
+	bool before_ready; /* answers while the first apply runs */
+} routes[] = {
+	{"GET", "/v1/inventory", r_inventory, false, false},
+	{"GET", "/v1/devices/", r_device, false, false},
+	{"GET", "/v1/plan", r_plan, false, false},
+	{"GET", "/v1/status", r_status, false, false},
+	{"GET", "/v1/specs", r_specs, false, false},
+	{"GET", "/v1/aliases", r_aliases, false, false},
+	{"GET", "/v1/networks", r_networks, false, false},
+	{"POST", "/v1/match", r_match, false, false},
+	{"POST", "/v1/apply", r_apply, true, false},
+	{"GET", "/v1/health", r_health, false, true},
+	{"GET", "/metrics", r_metrics, false, true},
+};
+
+/* The parameter of path under route pattern p, or NULL when it is not
+ * that route ("" for a route without a parameter). */
+static const char *route_param(const char *p, const char *path)
+{
+	size_t n = strlen(p);
+	if (p[n - 1] != '/')
+		return strcmp(p, path) == 0 ? path + n : NULL;
+	if (strncmp(p, path, n) != 0 || !path[n] || strchr(path + n, '/'))
+		return NULL;
+	return path + n;
+}
+
+int api_handle(struct api *a, const struct api_request *rq, struct api_response *rs)
+{
+	*rs = (struct api_response){0};
+	const struct route *hit = NULL;
+	const char *param = NULL;
+	static char allow[64];
+	allow[0] = '\0';
+	for (size_t i = 0; i < ARRAY_SIZE(routes); i++) {
+		const char *pp = route_param(routes[i].path, rq->path);
+		if (!pp)
+			continue;
+		if (strcmp(routes[i].method, rq->method) == 0) {
+			hit = &routes[i];
+			param = pp;
+			break;
+		}
+		if (!strstr(allow, routes[i].method))
+			snprintf(allow + strlen(allow), sizeof(allow) - strlen(allow), "%s%s", allow[0] ? ", " : "",
+				 routes[i].method);
+	}
+	if (!hit && allow[0]) {
+		rs->allow = allow;
+		return api_reply_error(rs, 405, NULL, "%s %s: method not allowed (allowed: %s)", rq->method, rq->path, allow);
+	}
+	if (!hit)
+		return api_reply_error(rs, 404, NULL, "%s: no such route", rq->path);
+	if (hit->mutating) {
+		const struct api_peer *p = rq->peer;
+		bool ok = p && api_peer_may_write(p, a->gid);
+		char uid[16] = "-", pid[16] = "-";
+		if (p && p->known) {
+			snprintf(uid, sizeof(uid), "%u", (unsigned)p->uid);
+			snprintf(pid, sizeof(pid), "%d", (int)p->pid);
+		}
+		char route[80];
+		snprintf(route, sizeof(route), "%s %s", hit->method, hit->path);
+		log_kv(LOG_LVL_INFO, "api", "uid", uid, "pid", pid, "route", route, "decision", ok ? "allow" : "deny", NULL);
+		if (!ok)
+			return api_reply_error(rs, 403, NULL, "%s %s needs uid 0 or membership of the group %s", hit->method,
+					   hit->path, a->gid == (gid_t)-1 ? "(none: root only)" : a->o.group);
+	}
+	if (!hit->before_ready && !*a->src.ready)
+		return api_reply_error(rs, 503, NULL, "sriovd is applying its config for the first time; try again shortly");
+	return hit->fn(a, rq, param, rs);
+}

@@ -1,0 +1,204 @@
+#!/bin/bash
+# sriovd's service API on a fake sysfs tree, with curl --unix-socket: the
+# socket (mode, group, a missing group, systemd socket activation), every
+# route's answer against sriovctl -j (the same documents), the error
+# statuses, authorization from peer credentials (root, a user outside the
+# group, the same user with the group as a supplementary group), every
+# limit (body, depth, header, rate, connections, a slow client), and
+# `promtool check metrics`.
+#   test-api.sh SRIOVCTL SRIOVD MKFAKESYSFS
+set -uo pipefail
+ctl=$1
+daemon=$2
+mk=$3
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+. "$here/../vm/lib/tap.sh"
+raw=$here/rawclient.py
+tmp=$(mktemp -d "${TMPDIR:-/dev/shm}/sriovd-api.XXXXXX")
+chmod 755 "$tmp"
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+export SRIOV_STATE_DIR=$tmp/state
+tb=$tmp/tb
+"$mk" "$tb" testbed >/dev/null
+cat >"$tmp/c.conf" <<'EOF'
+version: 1
+pfs:
+  - match:
+      pci: 0000:01:00.0
+    numvfs: 3
+    labels: [fast]
+device-specs:
+  - vendor_id: "8086"
+    physical_network: physnet1
+aliases:
+  - name: a1
+    vendor_id: "8086"
+    device_type: type-VF
+networks:
+  - name: n1
+    vlan: 10
+    labels: [fast]
+EOF
+sock=$tmp/api.sock
+
+# start_daemon LOG ARGS...: sriovd in the background, until it listens.
+start_daemon() {
+	local log=$1
+	shift
+	"$daemon" --sysfs-root "$tb" --config "$tmp/c.conf" --config-dir "" --status-file "$tmp/status.json" \
+		--resync-s 0 "$@" 2>"$log" &
+	dpid=$!
+	pids+=("$dpid")
+	for _ in $(seq 100); do grep -q 'event=api-listening' "$log" 2>/dev/null && return 0; sleep 0.05; done
+	return 1
+}
+stop_daemon() {
+	kill "$dpid" 2>/dev/null
+	wait "$dpid" 2>/dev/null
+}
+api() { curl -sS --unix-socket "$sock" "$@"; }
+# code METHOD PATH [CURL ARGS...]: the status code alone
+code() {
+	local m=$1 p=$2
+	shift 2
+	curl -sS --unix-socket "$sock" -o "$tmp/body" -w '%{http_code}' -X "$m" "$@" "http://localhost$p"
+}
+err() { jq -c '.error | [.code, .field, .message]' "$tmp/body"; }
+
+# --- the socket: a group that does not exist leaves it root's ---
+check "sriovd listens (group sriovd-nosuch missing)" start_daemon "$tmp/d0.log" --socket "$sock" --group sriovd-nosuch
+check_contains "the missing group is a warning naming it" "$(cat "$tmp/d0.log")" \
+	"event=api-group warning=\"group 'sriovd-nosuch' does not exist: $sock is root's only (mode 0600)"
+check_eq "socket mode 0600" "$(stat -c %a "$sock")" 600
+stop_daemon
+check "the socket is removed at exit" test ! -e "$sock"
+check_status "a socket path longer than sun_path is refused" 1 \
+	"$daemon" --sysfs-root "$tb" --config "$tmp/c.conf" --config-dir "" --resync-s 0 \
+	--socket "$tmp/$(printf 'x%.0s' $(seq 120))"
+check_contains "naming the option" "$out" "event=api-failed error=\"--socket $tmp/x"
+check_status "--api-rate 0 is refused" 2 "$daemon" --api-rate 0
+check_contains "naming the option and the range" "$out" "sriovd: --api-rate: '0' is not a number from 1 to 1000000"
+
+# The main daemon of this test: group daemon (gid 1), small limits.
+check "sriovd listens (group daemon)" start_daemon "$tmp/d.log" --socket "$sock" --group daemon \
+	--api-rate 20 --api-timeout-s 2 --api-max-connections 8
+log=$tmp/d.log
+check_eq "socket mode 0660, root:daemon" "$(stat -c '%a %U:%G' "$sock")" "660 root:daemon"
+
+# --- the same documents as sriovctl -j ---
+ctlj() { "$ctl" -j --sysfs-root "$tb" "$@"; }
+check_eq "GET /v1/inventory is sriovctl -j list" "$(api http://localhost/v1/inventory)" "$(ctlj list)"
+check_eq "GET /v1/devices/0000:01:10.2 is sriovctl -j show" "$(api http://localhost/v1/devices/0000:01:10.2)" \
+	"$(ctlj show 0000:01:10.2)"
+check_eq "GET /v1/devices/eth0%231 (PF#N) is sriovctl -j show eth0#1" "$(api 'http://localhost/v1/devices/eth0%231')" \
+	"$(ctlj show 'eth0#1')"
+check_eq "GET /v1/plan is sriovctl -j plan" "$(api http://localhost/v1/plan)" \
+	"$(ctlj plan --config-dir '' "$tmp/c.conf")"
+m() { api -H 'Content-Type: application/json' -d "$1" http://localhost/v1/match; }
+check_eq "POST /v1/match request is sriovctl -j match --request" "$(m '{"request":"a1:2"}')" \
+	"$(ctlj match --config "$tmp/c.conf" --config-dir '' --request a1:2)"
+check_eq "POST /v1/match network is sriovctl -j match --network" "$(m '{"network":"n1"}')" \
+	"$(ctlj match --config "$tmp/c.conf" --config-dir '' --network n1)"
+check_eq "POST /v1/match spec is sriovctl -j match --spec" "$(m '{"spec":{"address":"*:02:*.*"}}')" \
+	"$(ctlj match --spec '{"address":"*:02:*.*"}')"
+check_eq "GET /v1/status: running, in sync, the daemon's record" \
+	"$(api http://localhost/v1/status | jq -c '[.running, .drift, .daemon.pid, .config]')" \
+	"[true,0,$dpid,\"$tmp/c.conf\"]"
+check_eq "GET /v1/specs" "$(api http://localhost/v1/specs | jq -c .device_specs)" \
+	'[{"vendor_id":"8086","physical_network":"physnet1"}]'
+check_eq "GET /v1/aliases" "$(api http://localhost/v1/aliases | jq -c '.aliases[0].name')" '"a1"'
+check_eq "GET /v1/networks" "$(api http://localhost/v1/networks | jq -c '.networks[0] | [.name, .vlan]')" '["n1",10]'
+check_eq "GET /v1/health" "$(api http://localhost/v1/health | jq -c '[.status, .pid]')" "[\"ok\",$dpid]"
+
+# --- errors ---
+check_eq "404 unknown route" "$(code GET /v1/nope)" 404
+check_eq "404 document" "$(err)" '["not_found",null,"/v1/nope: no such route"]'
+check_eq "404 unknown device, field address" "$(code GET /v1/devices/0000:09:00.0)" 404
+check_eq "404 names the field" "$(jq -r .error.field "$tmp/body")" address
+check_eq "405 wrong method" "$(code DELETE /v1/inventory)" 405
+check_eq "405 document" "$(err)" '["method_not_allowed",null,"DELETE /v1/inventory: method not allowed (allowed: GET)"]'
+check_contains "405 says Allow: GET" "$(api -i -X DELETE http://localhost/v1/inventory | tr -d '\r')" "Allow: GET"
+check_eq "415 without application/json" "$(code POST /v1/match -d '{}')" 415
+check_eq "400 bad spec" "$(code POST /v1/match -H 'Content-Type: application/json' -d '{"spec":{"address":"*:*:*.9"}}')" 400
+check_eq "400 names the field and the reason" "$(err)" \
+	"[\"bad_request\",\"spec\",\"spec: address: function '9' (in '*:*:*.9') is greater than the maximum allowable value (7)\"]"
+check_eq "400 unknown key" "$(code POST /v1/match -H 'Content-Type: application/json' -d '{"sepc":{}}')" 400
+check_eq "400 names the unknown key" "$(jq -r .error.field "$tmp/body")" sepc
+
+# --- limits ---
+head -c 65400 /dev/zero | tr '\0' ' ' >"$tmp/pad"
+printf '{"request":"a1:1"%s}' "$(cat "$tmp/pad")" >"$tmp/ok.json"
+check_eq "a 64 KiB body is taken" "$(code POST /v1/match -H 'Content-Type: application/json' --data-binary @"$tmp/ok.json")" 200
+head -c 65537 /dev/zero | tr '\0' ' ' >"$tmp/big.json"
+check_eq "413 above 64 KiB (Content-Length)" "$(code POST /v1/match -H 'Content-Type: application/json' --data-binary @"$tmp/big.json")" 413
+check_eq "413 at once for a client that waits for 100 Continue" \
+	"$(code POST /v1/match -H 'Content-Type: application/json' -H 'Expect: 100-continue' --data-binary @"$tmp/big.json")" 413
+check_eq "413 document" "$(err)" '["body_too_large",null,"the body is larger than 65536 bytes"]'
+check_eq "413 above 64 KiB (chunked, no Content-Length)" \
+	"$(code POST /v1/match -H 'Content-Type: application/json' -H 'Transfer-Encoding: chunked' --data-binary @"$tmp/big.json")" 413
+deep=$(printf '[%.0s' $(seq 20))$(printf ']%.0s' $(seq 20))
+check_eq "400 nested too deep" "$(code POST /v1/match -H 'Content-Type: application/json' -d "{\"spec\":$deep}")" 400
+check_eq "400 says the depth" "$(err)" '["bad_request",null,"the body is nested deeper than 16 levels"]'
+check_eq "431 for a 20 KiB header" "$(/usr/bin/python3 "$raw" "$sock" header 20000)" 431
+check_eq "a 4 KiB header is fine" "$(/usr/bin/python3 "$raw" "$sock" header 4000)" 200
+rates=$(/usr/bin/python3 "$raw" "$sock" rate 25)
+check_eq "rate: 20 requests answered, then 429 on the same connection" \
+	"$(tr ' ' '\n' <<<"$rates" | sort | uniq -c | awk '{print $2 "x" $1}' | tr '\n' ' ')" "200x20 429x5 "
+check_eq "a new connection has its own budget" "$(code GET /v1/health)" 200
+check_eq "a client sending a byte every 0.3 s is cut off before its request is in" \
+	"$(/usr/bin/python3 "$raw" "$sock" slow 0.3 | cut -d' ' -f1)" cut
+check_contains "the cut is logged" "$(cat "$log")" "event=api-timeout uid=0"
+check_eq "9 connections at a limit of 8: the 9th waits, served once the idle ones are cut" \
+	"$(/usr/bin/python3 "$raw" "$sock" hold 8)" "answered 200"
+
+# --- authorization: SO_PEERCRED and the peer's groups ---
+check_eq "root may POST /v1/apply" "$(code POST /v1/apply)" 200
+check_contains "the decision is logged" "$(cat "$log")" "event=api uid=0 pid="
+check_contains "allow for root" "$(cat "$log")" "route=\"POST /v1/apply\" decision=allow"
+chmod 0666 "$sock" # let nobody connect, as a member of no group of ours
+as_nobody() { setpriv --reuid 65534 --regid 65534 "$@"; }
+check_eq "nobody reads the inventory" \
+	"$(as_nobody --clear-groups curl -sS --unix-socket "$sock" -o /dev/null -w '%{http_code}' http://localhost/v1/inventory)" 200
+as_nobody --clear-groups curl -sS --unix-socket "$sock" -w '\n%{http_code}' -X POST http://localhost/v1/apply >"$tmp/out"
+check_eq "nobody gets 403 on POST /v1/apply" "$(tail -1 "$tmp/out")" 403
+sed '$d' "$tmp/out" >"$tmp/body"
+check_eq "403 document" "$(err)" '["forbidden",null,"POST /v1/apply needs uid 0 or membership of the group daemon"]'
+check_contains "deny is logged with nobody's uid" "$(cat "$log")" "event=api uid=65534 pid="
+check_contains "deny" "$(cat "$log")" "route=\"POST /v1/apply\" decision=deny"
+check_eq "nobody with group daemon as a supplementary group may POST /v1/apply" \
+	"$(as_nobody --groups 1 curl -sS --unix-socket "$sock" -o /dev/null -w '%{http_code}' -X POST http://localhost/v1/apply)" 200
+chmod 0660 "$sock"
+
+# --- metrics ---
+api http://localhost/metrics >"$tmp/metrics"
+check "promtool check metrics accepts /metrics" promtool check metrics <"$tmp/metrics"
+check_contains "VFs per PF and state" "$(cat "$tmp/metrics")" \
+	'sriovd_vfs{pf="0000:01:00.0",pf_netdev="eth0",state="free"} 3'
+check_contains "applies counted (start + 2 POST /v1/apply)" "$(cat "$tmp/metrics")" "sriovd_applies_total"
+check_contains "drift gauge" "$(cat "$tmp/metrics")" "sriovd_drift 0"
+check_eq "Content-Type of the text format 0.0.4" \
+	"$(curl -sS --unix-socket "$sock" -o /dev/null -w '%{content_type}' http://localhost/metrics)" \
+	"text/plain; version=0.0.4; charset=utf-8"
+stop_daemon
+
+# --- systemd socket activation ---
+asock=$tmp/act.sock
+systemd-socket-activate -l "$asock" "$daemon" --sysfs-root "$tb" --config "$tmp/c.conf" --config-dir "" \
+	--status-file "$tmp/status.json" --resync-s 0 --socket "$tmp/unused.sock" 2>"$tmp/act.log" &
+apid=$!
+pids+=("$apid")
+for _ in $(seq 100); do [ -S "$asock" ] && break; sleep 0.05; done
+check_eq "socket activation: served on systemd's socket" \
+	"$(curl -sS -m 10 --unix-socket "$asock" http://localhost/v1/health | jq -r .status)" ok
+check_contains "it says so" "$(cat "$tmp/act.log")" "event=api-listening socket=LISTEN_FDS"
+check "it binds no socket of its own" test ! -e "$tmp/unused.sock"
+kill "$apid" 2>/dev/null
+wait "$apid" 2>/dev/null
+
+tap_done
