@@ -19,6 +19,8 @@ struct vf_want {
 	struct config_pos pos;
 	struct config_pos mac_pos; /* where the MAC comes from: the VF's mac:, or the PF's mac: stable */
 	bool stable_mac;           /* the MAC is the stable scheme's */
+	uint32_t mtu;              /* its netdev's MTU; 0: leave */
+	struct config_pos mtu_pos;
 };
 
 struct pf_want {
@@ -29,6 +31,9 @@ struct pf_want {
 	int autoprobe; /* -1: leave */
 	bool stable_mac;
 	struct config_pos stable_mac_pos;
+	uint32_t mtu; /* 0: leave */
+	int up;       /* -1: leave */
+	struct config_pos mtu_pos, up_pos;
 	struct vf_want *vfs; /* indexed by VF number */
 	size_t n_vfs;
 };
@@ -99,7 +104,31 @@ static uint64_t live_now_ns(void *data)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+static char *last_message(const struct live_netlink *l)
+{
+	const char *m = rtnl_last_error_message(l->nl);
+	return m ? strdup(m) : NULL;
+}
+
+static int live_set_up(void *data, const char *ifname, bool up, char **ret_message)
+{
+	struct live_netlink *l = data;
+	int r = rtnl_set_link_up(l->nl, ifname, up);
+	*ret_message = r < 0 ? last_message(l) : NULL;
+	return r;
+}
+
+static int live_set_mtu(void *data, const char *ifname, uint32_t mtu, char **ret_message)
+{
+	struct live_netlink *l = data;
+	int r = rtnl_set_link_mtu(l->nl, ifname, mtu);
+	*ret_message = r < 0 ? last_message(l) : NULL;
+	return r;
+}
+
 static const struct apply_netlink live_ops = {
+	.set_up = live_set_up,
+	.set_mtu = live_set_mtu,
 	.get_link = live_get_link,
 	.apply_vf = live_apply_vf,
 	.put_back = live_put_back,
@@ -229,7 +258,7 @@ void apply_stable_mac(const uint8_t pf_perm[6], uint32_t vf_index, uint8_t ret[6
 
 const char *change_kind_to_string(enum change_kind k)
 {
-	static const char *const names[] = {"numvfs", "autoprobe", "vf", "driver"};
+	static const char *const names[] = {"numvfs", "autoprobe", "vf", "driver", "up", "mtu"};
 	return (unsigned)k < ARRAY_SIZE(names) ? names[k] : NULL;
 }
 
@@ -242,6 +271,12 @@ static bool entry_matches(const struct pf_desired *e, const struct pci_function 
 		return strcmp(d->addr, e->pci) == 0;
 	case PF_MATCH_DEVICE:
 		return d->ids_valid && d->vendor_id == e->vendor && d->device_id == e->device;
+	case PF_MATCH_ALTNAME:
+		return strv_contains(d->altnames, e->netdev);
+	case PF_MATCH_PATH:
+		/* udev's ID_PATH of a PCI function on a PCI root (path_id: the
+		 * function's own address; PCI bridges above it add nothing). */
+		return strcmp(d->addr, e->pci) == 0;
 	default:
 		return false;
 	}
@@ -274,6 +309,14 @@ static int merge_entry(struct pf_want *w, const struct pf_desired *e, uint32_t l
 	}
 	if (e->autoprobe >= 0)
 		w->autoprobe = e->autoprobe;
+	if (e->mtu) {
+		w->mtu = e->mtu;
+		w->mtu_pos = e->mtu_pos;
+	}
+	if (e->up >= 0) {
+		w->up = e->up;
+		w->up_pos = e->up_pos;
+	}
 	if (e->has_mac_scheme) {
 		w->stable_mac = e->mac_scheme == MAC_SCHEME_STABLE;
 		w->stable_mac_pos = e->mac_scheme_pos;
@@ -307,6 +350,10 @@ static int merge_entry(struct pf_want *w, const struct pf_desired *e, uint32_t l
 				v->s.has |= VF_HAS_VLAN_GROUP;
 			if (vd->driver)
 				v->driver = vd->driver;
+			if (vd->mtu) {
+				v->mtu = vd->mtu;
+				v->mtu_pos = vd->mtu_pos;
+			}
 		}
 	}
 	return 0;
@@ -501,6 +548,43 @@ static int check_l2_possible(const struct pf_want *w, char **ret_error)
 	return 0;
 }
 
+/* The PF's own link settings and its VF netdevs' MTUs, checked before
+ * anything is written: a netdev to set them on, and no VF netdev MTU above
+ * its PF's (-EDOM). */
+static int check_links_possible(const struct pf_want *w, char **ret_error)
+{
+	const struct pci_function *pf = w->pf;
+	char where[300];
+	if ((w->mtu || w->up >= 0) && !pf->netdevs) {
+		pos_format(w->mtu ? &w->mtu_pos : &w->up_pos, where, sizeof(where));
+		return error_set(ret_error, -EINVAL, "%s: %s: PF %s (driver %s) has no network interface to set it on", where,
+			    w->mtu ? "mtu" : "up", pf->addr, pf->driver ? pf->driver : "none");
+	}
+	uint32_t pf_mtu = w->mtu ? w->mtu : pf->netdev_mtu;
+	for (size_t k = 0; k < w->n_vfs; k++) {
+		const struct vf_want *vw = &w->vfs[k];
+		if (!vw->any || !vw->mtu)
+			continue;
+		pos_format(&vw->mtu_pos, where, sizeof(where));
+		if (vw->driver && strcmp(vw->driver, CONFIG_DRIVER_VFIO) == 0)
+			return error_set(ret_error, -EINVAL,
+				    "%s: mtu: VF %zu of %s is bound to %s, which has no netdev to carry an MTU (the VM's driver sets it)",
+				    where, k, pf->addr, CONFIG_DRIVER_VFIO);
+		if (pf_mtu && vw->mtu > pf_mtu) {
+			char pf_where[300] = "what it has now; give the PF entry an mtu:";
+			if (w->mtu) {
+				char p[280];
+				pos_format(&w->mtu_pos, p, sizeof(p));
+				snprintf(pf_where, sizeof(pf_where), "its mtu: at %s", p);
+			}
+			return error_set(ret_error, -EDOM,
+				    "%s: mtu: %u for VF %zu of %s (%s) is above its PF's MTU %u (%s); a VF's MTU cannot exceed its PF's",
+				    where, vw->mtu, k, pf->netdevs ? pf->netdevs[0] : pf->addr, pf->addr, pf_mtu, pf_where);
+		}
+	}
+	return 0;
+}
+
 static int view_fill(const struct config *cfg, const struct apply_env *env, const struct kernel *kern, struct view *v,
 		     char **ret_error)
 {
@@ -546,7 +630,7 @@ static int view_fill(const struct config *cfg, const struct apply_env *env, cons
 		struct pci_function *d = v->t->devs[i];
 		if (!d->is_pf || (env->only_pf && strcmp(d->addr, env->only_pf) != 0))
 			continue;
-		struct pf_want w = {.pf = d, .autoprobe = -1};
+		struct pf_want w = {.pf = d, .autoprobe = -1, .up = -1};
 		bool any = false;
 		uint32_t limit = d->sriov.valid ? d->sriov.totalvfs : CONFIG_MAX_NUMVFS;
 		const struct vf_desired *beyond = NULL;
@@ -586,7 +670,7 @@ static int view_fill(const struct config *cfg, const struct apply_env *env, cons
 				w.vfs[k].any = false;
 			}
 		}
-		if ((r = check_l2_possible(&w, ret_error)) < 0) {
+		if ((r = check_l2_possible(&w, ret_error)) < 0 || (r = check_links_possible(&w, ret_error)) < 0) {
 			free(w.vfs);
 			return r;
 		}
@@ -680,8 +764,14 @@ enum {
 	PHASE_COUNTS = 1 << 0,
 	PHASE_L2 = 1 << 1,
 	PHASE_DRIVERS = 1 << 2,
-	PHASE_ALL = 7,
+	PHASE_LINK = 1 << 3,    /* the PF's own up: and mtu: */
+	PHASE_NETDEVS = 1 << 4, /* the VF netdevs' mtu: */
+	PHASE_ALL = 31,
 };
+
+/* Ethernet drivers create a netdev with ETH_DATA_LEN: what a VF not there
+ * yet has. */
+#define NEW_NETDEV_MTU 1500u
 
 /* What a VF not there yet will have for field f: 1 the same as want,
  * 0 different, -1 not known (the driver's default is not known). */
@@ -734,6 +824,26 @@ static int view_plan_phase(const struct view *v, unsigned phases, struct plan *p
 		const struct pci_function *pf = w->pf;
 		const struct driver_facts *facts = driver_facts(pf);
 		bool recount = w->has_numvfs && w->numvfs != pf->sriov.numvfs;
+		if ((phases & PHASE_LINK) && w->up >= 0) {
+			bool up = pf->netdev_flags_valid && (pf->netdev_flags & IFF_UP);
+			if (!pf->netdev_flags_valid || up != (w->up == 1)) {
+				struct plan_change c = change_for(w, CHANGE_LINK_UP, -1, &w->up_pos);
+				snprintf(c.now, sizeof(c.now), "%s", !pf->netdev_flags_valid ? "?" : up ? "up" : "down");
+				snprintf(c.want, sizeof(c.want), "%s", w->up ? "up" : "down");
+				if ((r = add_change(p, &c)) < 0)
+					return r;
+			}
+		}
+		if ((phases & PHASE_LINK) && w->mtu && w->mtu != pf->netdev_mtu) {
+			struct plan_change c = change_for(w, CHANGE_MTU, -1, &w->mtu_pos);
+			if (pf->netdev_mtu)
+				snprintf(c.now, sizeof(c.now), "%u", pf->netdev_mtu);
+			else
+				snprintf(c.now, sizeof(c.now), "?");
+			snprintf(c.want, sizeof(c.want), "%u", w->mtu);
+			if ((r = add_change(p, &c)) < 0)
+				return r;
+		}
 		if ((phases & PHASE_COUNTS) && w->autoprobe >= 0 && w->autoprobe != pf->sriov.autoprobe) {
 			struct plan_change c = change_for(w, CHANGE_AUTOPROBE, -1, &w->pos);
 			snprintf(c.now, sizeof(c.now), "%s", pf->sriov.autoprobe < 0 ? "?" : pf->sriov.autoprobe ? "on" : "off");
@@ -756,6 +866,22 @@ static int view_plan_phase(const struct view *v, unsigned phases, struct plan *p
 			 * and what they will have is the driver's default. */
 			const struct pci_function *vf = recount ? NULL : pci_function_vf(pf, (uint32_t)k);
 			const struct vf_settings *cur = vf ? vf->link : NULL;
+			if ((phases & PHASE_NETDEVS) && vw->mtu) {
+				/* A VF's netdev: the one it has, or a new one's default. */
+				uint32_t now = !vf ? NEW_NETDEV_MTU : vf->netdevs ? vf->netdev_mtu : 0;
+				if (now != vw->mtu) {
+					struct plan_change c = change_for(w, CHANGE_MTU, (int32_t)k, &vw->mtu_pos);
+					if (!vf)
+						snprintf(c.now, sizeof(c.now), "-");
+					else if (!vf->netdevs)
+						snprintf(c.now, sizeof(c.now), "(no netdev)");
+					else
+						snprintf(c.now, sizeof(c.now), "%u", now);
+					snprintf(c.want, sizeof(c.want), "%u", vw->mtu);
+					if ((r = add_change(p, &c)) < 0)
+						return r;
+				}
+			}
 			if (phases & PHASE_L2)
 				for (int f = 0; f < _VF_FIELD_MAX; f++) {
 					if (!vf_has(&vw->s, f) || f == VF_FIELD_STATS)
@@ -802,11 +928,12 @@ static int view_plan_phase(const struct view *v, unsigned phases, struct plan *p
 	return 0;
 }
 
-/* The plan in the order apply carries it out: every count first, then the
- * L2 settings, then the drivers. */
+/* The plan in the order apply carries it out: the PFs' own links first,
+ * then every count, then the L2 settings, then the drivers, then the VF
+ * netdevs. */
 static int view_plan(const struct view *v, unsigned phases, struct plan *p, char **ret_error)
 {
-	static const unsigned order[] = {PHASE_COUNTS, PHASE_L2, PHASE_DRIVERS};
+	static const unsigned order[] = {PHASE_LINK, PHASE_COUNTS, PHASE_L2, PHASE_DRIVERS, PHASE_NETDEVS};
 	for (size_t i = 0; i < ARRAY_SIZE(order); i++) {
 		int r = (phases & order[i]) ? view_plan_phase(v, order[i], p, ret_error) : 0;
 		if (r < 0)
@@ -878,6 +1005,16 @@ struct recount {
 	bool wrote_autoprobe;
 	bool carrier_before;      /* the PF link was up with carrier before the change */
 	bool carrier_checked;     /* waited for it since */
+	bool link_changed;        /* this run brought the PF up or changed its MTU (igb resets): wait
+				   * for its carrier before rates */
+};
+
+/* A netdev setting of this run (up:, mtu:), to be put back on failure. */
+struct link_undo {
+	char ifname[IF_NAMESIZE];
+	enum change_kind kind;
+	bool up_before;
+	uint32_t mtu_before;
 };
 
 struct run {
@@ -888,6 +1025,8 @@ struct run {
 	size_t n_undo;
 	struct recount *recounts;
 	size_t n_recounts;
+	struct link_undo *link_undo;
+	size_t n_link_undo;
 };
 
 static const struct pf_want *find_want(const struct view *v, const char *pf_addr)
@@ -1226,16 +1365,18 @@ static int run_l2(struct run *run, const struct view *v, const struct plan *p)
 		unsigned rates = VF_HAS(VF_FIELD_MIN_RATE) | VF_HAS(VF_FIELD_MAX_RATE);
 		for (size_t k = 0; (want.has & rates) && k < run->n_recounts; k++) {
 			struct recount *rc = &run->recounts[k];
-			if (strcmp(rc->pf, c->pf) != 0 || rc->after == rc->before || !rc->carrier_before || rc->carrier_checked)
+			bool reset = (rc->after != rc->before && rc->carrier_before) || rc->link_changed;
+			if (strcmp(rc->pf, c->pf) != 0 || !reset || rc->carrier_checked)
 				continue;
 			rc->carrier_checked = true;
 			bool up = false;
 			(void)wait_carrier(&run->k, c->pf_netdev,
 					   run->env->carrier_timeout_ms ? run->env->carrier_timeout_ms : APPLY_CARRIER_TIMEOUT_MS, &up);
 			if (!up)
-				(void)strv_pushf(&run->rep->warnings, "%s: the link did not come back within %u ms of the VF count change",
+				(void)strv_pushf(&run->rep->warnings, "%s: the link did not come back within %u ms of the %s",
 						 rc->label, run->env->carrier_timeout_ms ? run->env->carrier_timeout_ms
-										 : APPLY_CARRIER_TIMEOUT_MS);
+										 : APPLY_CARRIER_TIMEOUT_MS,
+						 rc->link_changed ? "PF link change (up:, mtu:)" : "VF count change");
 		}
 		struct vf_apply_report vr;
 		char *err = NULL;
@@ -1295,6 +1436,132 @@ static int run_l2(struct run *run, const struct view *v, const struct plan *p)
 	return 0;
 }
 
+/* "Invalid argument [EINVAL]; kernel: mtu greater than device maximum" */
+static void kernel_answer(int e, const char *msg, char *buf, size_t len)
+{
+	const char *name = strerrorname_np(-e);
+	snprintf(buf, len, "%s [%s]%s%s", strerror(-e), name ? name : "?", msg ? "; kernel: " : "", msg ? msg : "");
+}
+
+/* One netdev setting (up: or mtu:) of change c on ifname; remembered for
+ * the put-back. */
+static int run_link_change(struct run *run, const struct plan_change *c, const char *ifname, bool up_before,
+			   uint32_t mtu_before)
+{
+	const struct apply_netlink *ops = run->k.ops;
+	bool is_mtu = c->kind == CHANGE_MTU;
+	if (!ops || (is_mtu ? !ops->set_mtu : !ops->set_up))
+		return error_set(&run->rep->error, -EOPNOTSUPP,
+			    "%s: %s: netdev settings can be changed only on this host's own /sys (rtnetlink)", c->source,
+			    is_mtu ? "mtu" : "up");
+	char *msg = NULL;
+	uint32_t mtu = 0;
+	if (is_mtu)
+		(void)parse_u32(c->want, 10, &mtu);
+	int r = is_mtu ? ops->set_mtu(run->k.data, ifname, mtu, &msg) : ops->set_up(run->k.data, ifname, strcmp(c->want, "up") == 0, &msg);
+	run->rep->writes++;
+	if (r < 0) {
+		char answer[512];
+		kernel_answer(r, msg, answer, sizeof(answer));
+		char vf[32] = "";
+		if (c->vf >= 0)
+			snprintf(vf, sizeof(vf), " VF %d (netdev %s)", c->vf, ifname);
+		r = error_set(&run->rep->error, r, "%s: %s%s: %s %s: %s", c->source, c->pf_netdev[0] ? c->pf_netdev : c->pf, vf,
+			 is_mtu ? "mtu" : "up", c->want, answer);
+		free(msg);
+		return r;
+	}
+	free(msg);
+	struct link_undo *u = realloc(run->link_undo, (run->n_link_undo + 1) * sizeof(*u));
+	if (u) {
+		run->link_undo = u;
+		u = &u[run->n_link_undo++];
+		*u = (struct link_undo){.kind = c->kind, .up_before = up_before, .mtu_before = mtu_before};
+		snprintf(u->ifname, sizeof(u->ifname), "%s", ifname);
+	}
+	record_done(run, c);
+	return 0;
+}
+
+/* The PFs' own links: up: first (a driver that wants its PF up before its
+ * VFs), then mtu:. */
+static int run_links(struct run *run, const struct view *v, const struct plan *p)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		const struct plan_change *c = &p->changes[i];
+		const struct pf_want *w = find_want(v, c->pf);
+		if (!w || c->vf >= 0 || (c->kind != CHANGE_LINK_UP && c->kind != CHANGE_MTU) || !w->pf->netdevs)
+			continue;
+		struct recount *rc = recount_for(run, w);
+		if (!rc)
+			return -ENOMEM;
+		if (rc->netdev[0] && run->k.ops && !rc->link_changed)
+			(void)link_has_carrier(&run->k, rc->netdev, &rc->carrier_before);
+		int r = run_link_change(run, c, w->pf->netdevs[0], w->pf->netdev_flags & IFF_UP, w->pf->netdev_mtu);
+		if (r < 0)
+			return r;
+		rc->link_changed = true;
+	}
+	return 0;
+}
+
+/* The VF netdevs' MTUs, once the VFs exist and are on their drivers. */
+static int run_netdevs(struct run *run, const struct view *v, const struct plan *p)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		const struct plan_change *c = &p->changes[i];
+		const struct pf_want *w = find_want(v, c->pf);
+		if (!w || c->vf < 0 || c->kind != CHANGE_MTU)
+			continue;
+		const struct pci_function *vf = pci_function_vf(w->pf, (uint32_t)c->vf);
+		if (!vf || !vf->netdevs)
+			return error_set(&run->rep->error, -ENODEV, "%s: %s VF %d: mtu %s: the VF has no netdev (driver %s) to set it on",
+				    c->source, c->pf_netdev[0] ? c->pf_netdev : c->pf, c->vf, c->want,
+				    vf && vf->driver ? vf->driver : "none");
+		int r = run_link_change(run, c, vf->netdevs[0], vf->netdev_flags & IFF_UP, vf->netdev_mtu);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* Puts back the netdev settings of this run, newest first. */
+static void undo_links(struct run *run)
+{
+	const struct apply_netlink *ops = run->k.ops;
+	for (size_t i = run->n_link_undo; ops && i-- > 0;) {
+		const struct link_undo *u = &run->link_undo[i];
+		bool is_mtu = u->kind == CHANGE_MTU;
+		char *msg = NULL;
+		int r = is_mtu ? (u->mtu_before ? ops->set_mtu(run->k.data, u->ifname, u->mtu_before, &msg) : -ENODATA)
+			       : ops->set_up(run->k.data, u->ifname, u->up_before, &msg);
+		char was[16];
+		snprintf(was, sizeof(was), "%s", is_mtu ? "" : u->up_before ? "up" : "down");
+		if (is_mtu)
+			snprintf(was, sizeof(was), "%u", u->mtu_before);
+		if (r == 0) {
+			note(run, "%s %s: put back to %s", u->ifname, is_mtu ? "mtu" : "up", was);
+			for (size_t k = run->rep->done.n; k-- > 0;) {
+				const struct plan_change *c = &run->rep->done.changes[k];
+				if (c->kind == u->kind && (strcmp(c->pf_netdev, u->ifname) == 0 || c->vf >= 0)) {
+					memmove(&run->rep->done.changes[k], &run->rep->done.changes[k + 1],
+						(run->rep->done.n - k - 1) * sizeof(run->rep->done.changes[0]));
+					run->rep->done.n--;
+					break;
+				}
+			}
+		} else if (r == -ENODATA)
+			note(run, "%s mtu: NOT put back: its previous MTU was not known", u->ifname);
+		else {
+			char answer[512];
+			kernel_answer(r, msg, answer, sizeof(answer));
+			note(run, "%s %s: putting it back to %s FAILED: %s", u->ifname, is_mtu ? "mtu" : "up", was, answer);
+		}
+		free(msg);
+	}
+	run->n_link_undo = 0;
+}
+
 static int run_drivers(struct run *run, const struct view *v, const struct plan *p)
 {
 	for (size_t i = 0; i < p->n; i++) {
@@ -1327,7 +1594,7 @@ static int run_drivers(struct run *run, const struct view *v, const struct plan 
 
 int apply_run(const struct config *cfg, const struct apply_env *env, struct apply_report *rep)
 {
-	static const unsigned phases[] = {PHASE_COUNTS, PHASE_L2, PHASE_DRIVERS};
+	static const unsigned phases[] = {PHASE_LINK, PHASE_COUNTS, PHASE_L2, PHASE_DRIVERS, PHASE_NETDEVS};
 	*rep = (struct apply_report){0};
 	struct run run = {.env = env, .rep = rep};
 	kernel_open(&run.k, env);
@@ -1356,17 +1623,22 @@ int apply_run(const struct config *cfg, const struct apply_env *env, struct appl
 			plan_done(&all);
 		}
 		if (r == 0 && (r = view_plan(&v, phases[ph], &p, &rep->error)) == 0) {
-			if (phases[ph] == PHASE_COUNTS)
+			if (phases[ph] == PHASE_LINK)
+				r = run_links(&run, &v, &p);
+			else if (phases[ph] == PHASE_COUNTS)
 				r = run_counts(&run, &v, &p);
 			else if (phases[ph] == PHASE_L2)
 				r = run_l2(&run, &v, &p);
-			else
+			else if (phases[ph] == PHASE_DRIVERS)
 				r = run_drivers(&run, &v, &p);
+			else
+				r = run_netdevs(&run, &v, &p);
 		}
 		plan_done(&p);
 		view_done(&v);
 	}
 	if (r < 0) {
+		undo_links(&run);
 		if (run.k.ops)
 			undo_l2(&run);
 		undo_counts(&run);
@@ -1383,6 +1655,7 @@ int apply_run(const struct config *cfg, const struct apply_env *env, struct appl
 	}
 	free(run.undo);
 	free(run.recounts);
+	free(run.link_undo);
 	kernel_close(&run.k);
 	return r;
 }

@@ -7,9 +7,11 @@
  * field: now -> wanted), the stable MAC scheme and one MAC per VF over the
  * whole host (refused before anything is written), a VF's netdev carrying
  * its MAC (vf-mac.h; a difference is drift), and carrying a plan out in
- * order: VF counts (drivers_autoprobe written just before the count, as it
- * only affects VFs created afterwards), then L2 settings, then driver
- * binding. Every sysfs write and every netlink setting sent is counted, so
+ * order: the PF's own link (up: then mtu:; bnxt_en wants the PF up before
+ * its VFs, igb refuses rates while it is down), VF counts
+ * (drivers_autoprobe written just before the count, as it only affects VFs
+ * created afterwards), then L2 settings, then driver binding, then the VF
+ * netdevs' MTUs (a VF's MTU after its PF's, which bounds it). Every sysfs write and every netlink setting sent is counted, so
  * an idempotent run shows 0. On the first failure it stops, says what was
  * done and what not, and puts back the VF settings it changed in that run.
  * A count change from 0 made in that run is put back too (the VFs it
@@ -37,6 +39,8 @@ enum change_kind {
 	CHANGE_AUTOPROBE,
 	CHANGE_VF_FIELD,
 	CHANGE_VF_DRIVER,
+	CHANGE_LINK_UP, /* a PF netdev's admin state (IFF_UP), vf -1 */
+	CHANGE_MTU,     /* a PF netdev's MTU (vf -1), or a VF netdev's (vf >= 0) */
 };
 
 #define CHANGE_VALUE_MAX 64
@@ -83,6 +87,11 @@ struct apply_netlink {
 	int (*wait_link_event)(void *data, unsigned timeout_ms);
 	/* CLOCK_MONOTONIC, in nanoseconds, for the waits. */
 	uint64_t (*now_ns)(void *data);
+	/* A netdev's admin state and MTU (rtnl_set_link_up, rtnl_set_link_mtu):
+	 * 0 or the kernel's -errno, with its ext-ack text in *ret_message (or
+	 * NULL). NULL ops: the table cannot, and apply says so. */
+	int (*set_up)(void *data, const char *ifname, bool up, char **ret_message);
+	int (*set_mtu)(void *data, const char *ifname, uint32_t mtu, char **ret_message);
 };
 
 /* How long apply waits for a PF's link to come back after a VF count
@@ -106,7 +115,10 @@ struct apply_env {
 
 /* What the config wants that this host does not have. -EINVAL with
  * *ret_error ("FILE:LINE:COL: numvfs 8: eth0 offers at most 7 VFs") when
- * the config cannot be met here at all; nothing is written. */
+ * the config cannot be met here at all; nothing is written. -EDOM when a
+ * VF netdev's mtu is above its PF's (the one the config gives the PF, else
+ * the one it has): a config that can never hold, which sriovctl reports as
+ * bad input (exit 2). */
 int plan_compute(const struct config *cfg, const struct apply_env *env, struct plan *ret, char **ret_error);
 
 struct apply_report {
@@ -123,7 +135,8 @@ struct apply_report {
 void apply_report_done(struct apply_report *r);
 
 /* Makes the host match cfg. Returns 0 when it does (rep->writes may be 0),
- * or -errno with rep->error set when it stopped. */
+ * or -errno with rep->error set when it stopped (-EDOM as plan_compute(),
+ * before anything is written). */
 int apply_run(const struct config *cfg, const struct apply_env *env, struct apply_report *rep);
 
 /* The stable VF MAC: 02:H1:H2:H3:II:II (locally administered, unicast),
@@ -135,7 +148,8 @@ void apply_stable_mac(const uint8_t pf_perm[6], uint32_t vf_index, uint8_t ret[6
 /* Whether config entry e's match: selects PCI function d (its netdev, address or IDs). */
 bool apply_entry_matches(const struct pf_desired *e, const struct pci_function *d);
 
-const char *change_kind_to_string(enum change_kind k); /* "numvfs", "autoprobe", "vf", "driver" */
+/* "numvfs", "autoprobe", "vf", "driver", "up", "mtu" */
+const char *change_kind_to_string(enum change_kind k);
 
 /* What the config (may be NULL) wants of VF vf_index of PF pf (from a
  * scan), field by field as apply merges it: *ret has the bits of the fields

@@ -136,9 +136,11 @@ int cmd_plan(struct cli *cli, int argc, char **argv)
 	config_free(cfg);
 	lifecycle_rtnl_done(&rt);
 	if (r < 0) {
-		r = cli_error("plan: %s", error ? error : strerror(-r));
+		/* A config that can never hold (a VF's MTU above its PF's) is bad input. */
+		int status = r == -EDOM ? EXIT_USAGE : EXIT_FAILED;
+		cli_error("plan: %s", error ? error : strerror(-r));
 		free(error);
-		return r;
+		return status;
 	}
 	print_warnings(cli, p.warnings);
 	if (env.allow_missing)
@@ -222,5 +224,5 @@ int cmd_apply(struct cli *cli, int argc, char **argv)
 	if (ar < 0 && !cli->json)
 		cli_error("apply: %s", rep.error ? rep.error : strerror(-ar));
 	apply_report_done(&rep);
-	return ar < 0 ? EXIT_FAILED : r;
+	return ar == -EDOM ? EXIT_USAGE : ar < 0 ? EXIT_FAILED : r;
 }

@@ -40,6 +40,11 @@ static const struct cli_verb verbs[] = {
 	 "      --force          go ahead although the move destroys VFs in use\n"
 	 "      --preflight      then open it as a hypervisor would (vfio-pci only): container,\n"
 	 "                       group, device, regions, IRQs, IDs, each step timed\n"},
+	{"mtu", cmd_mtu, "DEV N", "set the MTU of a PF's or a VF's netdev (68-65535; a VF's at most its PF's)",
+	 "Arguments:\n"
+	 "  DEV is a netdev, a PCI address or PF#N; N is 68-65535. A VF's MTU cannot exceed\n"
+	 "  its PF's (exit 2); what the kernel refuses is printed as it said it (exit 1)\n"},
+	{"link", cmd_link, "DEV up|down", "bring a PF's or a VF's netdev up or down", NULL},
 	{"plan", cmd_plan, "[FILE]", "what the config would change (--allow-missing: a PF may be absent)",
 	 "Options:\n"
 	 PLAN_OPTIONS_HELP},

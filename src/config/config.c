@@ -28,7 +28,12 @@ static const char *const match_kind_names[_PF_MATCH_MAX] = {
 	[PF_MATCH_NETDEV] = "netdev",
 	[PF_MATCH_PCI] = "pci",
 	[PF_MATCH_DEVICE] = "device",
+	[PF_MATCH_ALTNAME] = "altname",
+	[PF_MATCH_PATH] = "path",
 };
+#define MATCH_KEYS "netdev, pci, device, altname, path"
+#define MATCH_KEYS_OR "netdev, pci, device, altname or path"
+
 
 static const char *const mac_scheme_names[_MAC_SCHEME_MAX] = {
 	[MAC_SCHEME_NONE] = "none",
@@ -56,6 +61,12 @@ void pf_desired_match_format(const struct pf_desired *pf, char buf[PF_MATCH_STRL
 		break;
 	case PF_MATCH_DEVICE:
 		snprintf(buf, PF_MATCH_STRLEN, "device %04x:%04x", pf->vendor, pf->device);
+		break;
+	case PF_MATCH_ALTNAME:
+		snprintf(buf, PF_MATCH_STRLEN, "altname %s", pf->netdev ? pf->netdev : "?");
+		break;
+	case PF_MATCH_PATH:
+		snprintf(buf, PF_MATCH_STRLEN, "path pci-%s", pf->pci);
 		break;
 	default:
 		snprintf(buf, PF_MATCH_STRLEN, "?");
@@ -423,7 +434,8 @@ static int map_collect(struct ctx *x, const yaml_node_t *map, const char *const 
 }
 
 /* Decimal count, 0-max. */
-static int parse_count(struct ctx *x, const char *key, const yaml_node_t *n, uint32_t max, uint32_t *ret)
+static int parse_range(struct ctx *x, const char *key, const yaml_node_t *n, uint32_t min, uint32_t max,
+		       uint32_t *ret)
 {
 	const char *s;
 	int r = get_scalar(x, key, n, &s);
@@ -437,10 +449,15 @@ static int parse_count(struct ctx *x, const char *key, const yaml_node_t *n, uin
 	if (!ok)
 		return fail_mark(x, n->start_mark, key, "'%s' is not a number", s);
 	uint32_t v;
-	if (s[0] == '-' || parse_u32(s, 10, &v) < 0 || v > max)
-		return fail_mark(x, n->start_mark, key, "'%s' is out of range 0-%u", s, max);
+	if (s[0] == '-' || parse_u32(s, 10, &v) < 0 || v < min || v > max)
+		return fail_mark(x, n->start_mark, key, "'%s' is out of range %u-%u", s, min, max);
 	*ret = v;
 	return 0;
+}
+
+static int parse_count(struct ctx *x, const char *key, const yaml_node_t *n, uint32_t max, uint32_t *ret)
+{
+	return parse_range(x, key, n, 0, max, ret);
 }
 
 /* ---- match -------------------------------------------------------------- */
@@ -455,6 +472,30 @@ static bool netdev_name_valid(const char *s)
 		if (*p == '/' || *p == ':' || isspace((unsigned char)*p))
 			return false;
 	return true;
+}
+
+/* An alternative name, as the kernel takes one (IFLA_ALT_IFNAME): up to
+ * 127 bytes, no '/', ':' or white space, not "." or "..". */
+static bool altname_valid(const char *s)
+{
+	size_t len = strlen(s);
+	if (len == 0 || len > CONFIG_ALTNAME_MAX || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
+		return false;
+	for (const char *p = s; *p; p++)
+		if (*p == '/' || *p == ':' || isspace((unsigned char)*p) || iscntrl((unsigned char)*p))
+			return false;
+	return true;
+}
+
+/* udev's ID_PATH of a PCI function: "pci-" and its full address
+ * ("pci-0000:01:00.0"), normalized into buf. */
+static int parse_pci_path(const char *s, char buf[PCI_ADDR_STRLEN])
+{
+	struct pci_addr a;
+	if (strncmp(s, "pci-", 4) != 0 || strlen(s + 4) != PCI_ADDR_STRLEN - 1 || pci_addr_parse(s + 4, &a) < 0)
+		return -EINVAL;
+	pci_addr_format(&a, buf);
+	return 0;
 }
 
 static int parse_hex16(const char *s, size_t len, uint16_t *ret)
@@ -475,10 +516,10 @@ static int parse_match(struct ctx *x, const yaml_node_t *key, const yaml_node_t 
 {
 	if (m->type != YAML_MAPPING_NODE)
 		return fail_mark(x, node_is_null(m) ? key->start_mark : m->start_mark, "match",
-				 "expected a mapping with one of netdev, pci, device; found %s",
+				 "expected a mapping with one of " MATCH_KEYS "; found %s",
 				 node_is_null(m) ? "nothing" : node_kind(m));
 	struct slot s[_PF_MATCH_MAX];
-	int r = map_collect(x, m, match_kind_names, _PF_MATCH_MAX, s, " in match", "netdev, pci or device", NULL);
+	int r = map_collect(x, m, match_kind_names, _PF_MATCH_MAX, s, " in match", MATCH_KEYS_OR, NULL);
 	if (r < 0)
 		return r;
 	int kind = -1;
@@ -492,17 +533,17 @@ static int parse_match(struct ctx *x, const yaml_node_t *key, const yaml_node_t 
 		/* Report the later one, in document order. */
 		int first = s[kind].order < s[k].order ? kind : k, second = first == kind ? k : kind;
 		return fail_mark(x, s[second].key->start_mark, match_kind_names[second],
-				 "match takes exactly one of netdev, pci, device (%s is given too)",
+				 "match takes exactly one of " MATCH_KEYS " (%s is given too)",
 				 match_kind_names[first]);
 	}
 	if (kind < 0)
-		return fail_mark(x, m->start_mark, "match", "needs one of netdev, pci, device");
+		return fail_mark(x, m->start_mark, "match", "needs one of " MATCH_KEYS);
 
 	const char *name = match_kind_names[kind], *v;
 	r = get_scalar(x, name, s[kind].value, &v);
 	if (r < 0)
 		return r;
-	*ret = (struct pf_desired){.match = (enum pf_match_kind)kind, .autoprobe = -1,
+	*ret = (struct pf_desired){.match = (enum pf_match_kind)kind, .autoprobe = -1, .up = -1,
 				   .pos = pos_of(x, s[kind].key->start_mark)};
 	switch (kind) {
 	case PF_MATCH_NETDEV:
@@ -521,6 +562,20 @@ static int parse_match(struct ctx *x, const yaml_node_t *key, const yaml_node_t 
 		pci_addr_format(&a, ret->pci);
 		break;
 	}
+	case PF_MATCH_ALTNAME:
+		if (!altname_valid(v))
+			return fail_mark(x, s[kind].value->start_mark, name,
+					 "'%s' is not an alternative interface name (1-%u bytes, no '/', ':' or white space)", v,
+					 CONFIG_ALTNAME_MAX);
+		ret->netdev = strdup(v);
+		if (!ret->netdev)
+			return -ENOMEM;
+		break;
+	case PF_MATCH_PATH:
+		if (parse_pci_path(v, ret->pci) < 0)
+			return fail_mark(x, s[kind].value->start_mark, name,
+					 "'%s' is not a PCI path (udev's ID_PATH, pci-0000:01:00.0)", v);
+		break;
 	case PF_MATCH_DEVICE: {
 		const char *colon = strchr(v, ':');
 		if (!colon || parse_hex16(v, (size_t)(colon - v), &ret->vendor) < 0 ||
@@ -539,8 +594,10 @@ static bool match_equal(const struct pf_desired *a, const struct pf_desired *b)
 		return false;
 	switch (a->match) {
 	case PF_MATCH_NETDEV:
+	case PF_MATCH_ALTNAME:
 		return streq_ptr(a->netdev, b->netdev);
 	case PF_MATCH_PCI:
+	case PF_MATCH_PATH:
 		return strcmp(a->pci, b->pci) == 0;
 	case PF_MATCH_DEVICE:
 		return a->vendor == b->vendor && a->device == b->device;
@@ -549,9 +606,15 @@ static bool match_equal(const struct pf_desired *a, const struct pf_desired *b)
 	}
 }
 
+/* mtu: N, CONFIG_MTU_MIN-CONFIG_MTU_MAX (a PF's or a VF netdev's). */
+static int parse_mtu(struct ctx *x, const yaml_node_t *n, uint32_t *ret)
+{
+	return parse_range(x, "mtu", n, CONFIG_MTU_MIN, CONFIG_MTU_MAX, ret);
+}
+
 /* ---- VF entries --------------------------------------------------------- */
 
-enum { VF_KEY_INDEX = _VF_FIELD_MAX, VF_KEY_DRIVER, _VF_KEY_MAX };
+enum { VF_KEY_INDEX = _VF_FIELD_MAX, VF_KEY_DRIVER, VF_KEY_MTU, _VF_KEY_MAX };
 
 /* index: N, A-B or all -> *a..*b, or *count 0 when the range is empty. */
 static int parse_index(struct ctx *x, const struct pf_desired *pf, const yaml_node_t *n, uint32_t *a,
@@ -619,7 +682,7 @@ static int parse_vf_entry(struct ctx *x, struct pf_desired *pf, const yaml_node_
 		return fail_mark(x, e->start_mark, "vfs", "each entry must be a mapping (index: N, ...), found %s",
 				 node_kind(e));
 
-	const char *names[_VF_KEY_MAX] = {[VF_KEY_INDEX] = "index", [VF_KEY_DRIVER] = "driver"};
+	const char *names[_VF_KEY_MAX] = {[VF_KEY_INDEX] = "index", [VF_KEY_DRIVER] = "driver", [VF_KEY_MTU] = "mtu"};
 	char expected[256] = "index";
 	for (int f = 0; f < _VF_FIELD_MAX; f++) {
 		names[f] = vf_field_name((enum vf_field)f);
@@ -628,7 +691,7 @@ static int parse_vf_entry(struct ctx *x, struct pf_desired *pf, const yaml_node_
 			strcat(expected, names[f]);
 		}
 	}
-	strcat(expected, ", driver");
+	strcat(expected, ", driver, mtu");
 	struct slot s[_VF_KEY_MAX];
 	int r = map_collect(x, e, names, _VF_KEY_MAX, s, " in a VF entry", expected, NULL);
 	if (r < 0)
@@ -708,6 +771,10 @@ static int parse_vf_entry(struct ctx *x, struct pf_desired *pf, const yaml_node_
 					 driver);
 	}
 
+	uint32_t mtu = 0;
+	if (s[VF_KEY_MTU].key && (r = parse_mtu(x, s[VF_KEY_MTU].value, &mtu)) < 0)
+		return r;
+
 	if (count == 0)
 		return 0;
 	size_t first, n_runs;
@@ -733,16 +800,22 @@ static int parse_vf_entry(struct ctx *x, struct pf_desired *pf, const yaml_node_
 		vf->pos = pos;
 		if (s[VF_FIELD_MAC].key)
 			vf->mac_pos = pos_of(x, s[VF_FIELD_MAC].value->start_mark);
+		if (mtu) {
+			vf->mtu = mtu;
+			vf->mtu_pos = pos_of(x, s[VF_KEY_MTU].value->start_mark);
+		}
 	}
 	return 0;
 }
 
 /* ---- PF entries and the document ---------------------------------------- */
 
-enum { PF_KEY_MATCH, PF_KEY_NUMVFS, PF_KEY_AUTOPROBE, PF_KEY_MAC, PF_KEY_VFS, PF_KEY_LABELS, _PF_KEY_MAX };
+enum { PF_KEY_MATCH, PF_KEY_NUMVFS, PF_KEY_AUTOPROBE, PF_KEY_MAC, PF_KEY_VFS, PF_KEY_LABELS, PF_KEY_MTU, PF_KEY_UP,
+       _PF_KEY_MAX };
 static const char *const pf_keys[_PF_KEY_MAX] = {
 	[PF_KEY_MATCH] = "match",         [PF_KEY_NUMVFS] = "numvfs", [PF_KEY_AUTOPROBE] = "autoprobe",
 	[PF_KEY_MAC] = "mac",             [PF_KEY_VFS] = "vfs",       [PF_KEY_LABELS] = "labels",
+	[PF_KEY_MTU] = "mtu",             [PF_KEY_UP] = "up",
 };
 
 /* labels: [a, b]: the PF's labels for networks. */
@@ -777,14 +850,15 @@ static int parse_pf_entry(struct ctx *x, const yaml_node_t *e)
 		return fail_mark(x, e->start_mark, "pfs",
 				 "each entry must be a mapping (match:, numvfs:, vfs:...), found %s", node_kind(e));
 	struct slot s[_PF_KEY_MAX];
-	int r = map_collect(x, e, pf_keys, _PF_KEY_MAX, s, " in a PF entry", "match, numvfs, autoprobe, mac, vfs, labels",
+	int r = map_collect(x, e, pf_keys, _PF_KEY_MAX, s,  " in a PF entry",
+			    "match, numvfs, autoprobe, mac, vfs, labels, mtu, up",
 			    NULL);
 	if (r < 0)
 		return r;
 	if (!s[PF_KEY_MATCH].key)
 		return fail_mark(x, e->start_mark, "match", "missing (every PF entry needs one)");
 
-	struct pf_desired m = {.autoprobe = -1};
+	struct pf_desired m = {.autoprobe = -1, .up = -1};
 	_cleanup_(strv_freep) char **labels = NULL; /* before any goto fail */
 	r = parse_match(x, s[PF_KEY_MATCH].key, s[PF_KEY_MATCH].value, &m);
 	if (r < 0) {
@@ -813,6 +887,20 @@ static int parse_pf_entry(struct ctx *x, const yaml_node_t *e)
 					      "'%s' is not true or false", v);
 				goto fail;
 			}
+		}
+	}
+	uint32_t mtu = 0;
+	if (s[PF_KEY_MTU].key && (r = parse_mtu(x, s[PF_KEY_MTU].value, &mtu)) < 0)
+		goto fail;
+	int up = -1;
+	if (s[PF_KEY_UP].key) {
+		up = node_yaml_bool(s[PF_KEY_UP].value);
+		if (up < 0) {
+			const char *v;
+			if ((r = get_scalar(x, "up", s[PF_KEY_UP].value, &v)) < 0)
+				goto fail;
+			r = fail_mark(x, s[PF_KEY_UP].value->start_mark, "up", "'%s' is not true or false", v);
+			goto fail;
 		}
 	}
 	int scheme = -1;
@@ -865,6 +953,14 @@ static int parse_pf_entry(struct ctx *x, const yaml_node_t *e)
 	}
 	if (autoprobe >= 0)
 		pf->autoprobe = autoprobe;
+	if (mtu) {
+		pf->mtu = mtu;
+		pf->mtu_pos = pos_of(x, s[PF_KEY_MTU].value->start_mark);
+	}
+	if (up >= 0) {
+		pf->up = up;
+		pf->up_pos = pos_of(x, s[PF_KEY_UP].value->start_mark);
+	}
 	if (s[PF_KEY_LABELS].key) {
 		strv_free(pf->labels);
 		pf->labels = TAKE_PTR(labels);

@@ -40,6 +40,13 @@
 #define CONFIG_MAX_NODES 200000u        /* values, lists and mappings of all files, aliases expanded */
 #define CONFIG_MAX_WORK 4000000u        /* VF range updates to merge the VF entries of all files */
 #define CONFIG_MAX_PFS 1024u            /* PF entries with different matches */
+/* mtu: of a PF or VF netdev: ETH_MIN_MTU (68, the IPv4 minimum) to 65535
+ * (IP_MAX_MTU); the driver's own min_mtu/max_mtu bound it further (the
+ * kernel answers EINVAL beyond them). */
+#define CONFIG_MTU_MIN 68u
+#define CONFIG_MTU_MAX 65535u
+/* altname: an alternative netdev name (ALTIFNAMSIZ 128, NUL included). */
+#define CONFIG_ALTNAME_MAX 127u
 /* The pseudo-driver "kernel": the driver the kernel itself picks for the VF
  * (by its IDs), i.e. undo any override. Any other driver string is a driver
  * name ("vfio-pci", "iavf", ...). */
@@ -56,6 +63,8 @@ enum pf_match_kind {
 	PF_MATCH_NETDEV, /* netdev */
 	PF_MATCH_PCI,    /* pci */
 	PF_MATCH_DEVICE, /* vendor and device */
+	PF_MATCH_ALTNAME, /* altname: an alternative name of the PF's netdev (in netdev) */
+	PF_MATCH_PATH,   /* path: udev's ID_PATH "pci-0000:01:00.0" (the address in pci) */
 	_PF_MATCH_MAX,
 };
 
@@ -77,13 +86,15 @@ struct vf_desired {
 	char *driver;                /* NULL: unset; CONFIG_DRIVER_KERNEL, or a driver name */
 	struct config_pos pos;       /* the `index:` of the last VF entry that set something */
 	struct config_pos mac_pos;   /* the `mac:` value, when VF_FIELD_MAC is set */
+	uint32_t mtu;                /* the MTU of the VF's netdev; 0: unset */
+	struct config_pos mtu_pos;   /* the `mtu:` value, when mtu is set */
 };
 
 /* One PF entry of the file(s), after merging entries with the same match. */
 struct pf_desired {
 	enum pf_match_kind match;
-	char *netdev;                /* PF_MATCH_NETDEV */
-	char pci[PCI_ADDR_STRLEN];   /* PF_MATCH_PCI, normalized "dddd:bb:ss.f" */
+	char *netdev;                /* PF_MATCH_NETDEV, PF_MATCH_ALTNAME: the name */
+	char pci[PCI_ADDR_STRLEN];   /* PF_MATCH_PCI, PF_MATCH_PATH: normalized "dddd:bb:ss.f" */
 	uint16_t vendor, device;     /* PF_MATCH_DEVICE */
 
 	bool has_numvfs;
@@ -91,6 +102,8 @@ struct pf_desired {
 	int autoprobe;               /* sriov_drivers_autoprobe: 1, 0, -1 unset */
 	bool has_mac_scheme;
 	enum mac_scheme mac_scheme;
+	uint32_t mtu;                /* the PF netdev's MTU; 0: unset */
+	int up;                      /* the PF netdev's admin state (IFF_UP): 1, 0, -1 unset */
 
 	struct vf_desired *vfs;      /* runs of VFs with the same settings: disjoint, sorted by index */
 	size_t n_vfs;
@@ -99,6 +112,7 @@ struct pf_desired {
 	struct config_pos pos;        /* the match: of the first entry */
 	struct config_pos numvfs_pos; /* the numvfs: value that won, when has_numvfs */
 	struct config_pos mac_scheme_pos; /* the mac: value that won, when has_mac_scheme */
+	struct config_pos mtu_pos, up_pos; /* the mtu: and up: values that won, when set */
 	char **labels;                /* labels: the networks' PF labels (the later entry's list wins); may be NULL */
 };
 
@@ -156,10 +170,11 @@ int config_parse_file(struct config *c, const char *path, char **ret_error);
  * the config says nothing about it. */
 const struct vf_desired *pf_desired_vf(const struct pf_desired *pf, uint32_t index);
 
-/* "netdev eth0", "pci 0000:01:00.0", "device 8086:10c9" */
-#define PF_MATCH_STRLEN 48
+/* "netdev eth0", "pci 0000:01:00.0", "device 8086:10c9", "altname uplink0",
+ * "path pci-0000:01:00.0" */
+#define PF_MATCH_STRLEN 144
 void pf_desired_match_format(const struct pf_desired *pf, char buf[PF_MATCH_STRLEN]);
 
-/* "netdev", "pci", "device"; "stable", "none". NULL out of range. */
+/* "netdev", "pci", "device", "altname", "path"; "stable", "none". NULL out of range. */
 const char *pf_match_kind_to_string(enum pf_match_kind k);
 const char *mac_scheme_to_string(enum mac_scheme s);

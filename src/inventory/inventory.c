@@ -61,7 +61,8 @@ static int socket_get_link(void *data, const char *ifname, unsigned want, struct
 	return rtnl_get_pf_link(data, ifname, want, ret);
 }
 
-/* Copies the PF's netlink view of each VF onto the VF device it belongs to. */
+/* Copies the PF's netlink view of each VF onto the VF device it belongs to,
+ * and each PF's altnames onto the PF. */
 static void add_link_info(struct pci_tree *t, const struct inventory_opts *opts)
 {
 	struct rtnl *nl = NULL;
@@ -78,12 +79,14 @@ static void add_link_info(struct pci_tree *t, const struct inventory_opts *opts)
 	}
 	for (size_t i = 0; i < t->n_devs; i++) {
 		struct pci_function *pf = t->devs[i];
-		if (!pf->is_pf || pf->n_vfs == 0 || !pf->netdevs)
+		if (!pf->is_pf || !pf->netdevs)
 			continue;
 		/* A NIC PF has one netdev per port; the VF list hangs off the first. */
 		const char *ifname = pf->netdevs[0];
 		struct pf_link link;
 		r = get_link(data, ifname, opts->stats ? RTNL_WANT_STATS : 0, &link);
+		if (r < 0 && pf->n_vfs == 0)
+			continue; /* only its altnames were asked for */
 		if (r < 0) {
 			const char *ack = nl ? rtnl_last_error_message(nl) : NULL;
 			pci_tree_warn(t, "%s (%s): cannot read VF settings over rtnetlink: %s%s%s", pf->addr,
@@ -93,6 +96,8 @@ static void add_link_info(struct pci_tree *t, const struct inventory_opts *opts)
 		if (link.truncated)
 			pci_tree_warn(t, "%s (%s): truncated VF list: the kernel reported %zu of %u VFs",
 				      pf->addr, ifname, link.n_vfs, link.num_vf);
+		/* Its alternative names, for config entries matching by altname. */
+		pf->altnames = TAKE_PTR(link.altnames);
 		for (size_t k = 0; k < pf->n_vfs; k++) {
 			struct pci_function *vf = pf->vfs[k];
 			const struct vf_settings *s = pf_link_vf(&link, vf->vf_index);

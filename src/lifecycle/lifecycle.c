@@ -824,6 +824,11 @@ static int open_state_dir(const struct lifecycle_env *env, bool create)
 	return fs_open_beneath(anchorfd, bind, O_RDONLY | O_DIRECTORY, 0);
 }
 
+int lifecycle_state_dir_open(const struct lifecycle_env *env, bool create)
+{
+	return open_state_dir(env, create);
+}
+
 int lifecycle_state_dir_make(const struct lifecycle_env *env, char **ret)
 {
 	_cleanup_free_ char *dir = lifecycle_state_dir(env);

@@ -113,6 +113,10 @@ char *lifecycle_state_dir(const struct lifecycle_env *env);
  * refusing any link on the way: -EXDEV): 0 with *ret a fresh string, or
  * -errno. For the lock files kept there. */
 int lifecycle_state_dir_make(const struct lifecycle_env *env, char **ret);
+/* The same folder opened (O_RDONLY|O_DIRECTORY), created when create (a
+ * tree's own beneath the tree, no link followed): the fd, or -errno. For
+ * the small files kept there (caps/). */
+int lifecycle_state_dir_open(const struct lifecycle_env *env, bool create);
 
 /* "eth0 (0000:01:00.0)", or the address alone for a function without a
  * netdev. buf must hold IF_NAMESIZE + PCI_ADDR_STRLEN + 4 bytes. */

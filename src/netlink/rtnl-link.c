@@ -1,5 +1,5 @@
-/* A netdev's own link settings: its hardware address and its admin state
- * (RTM_SETLINK by name, acknowledged). Used to make a VF's netdev carry the
+/* A netdev's own link settings: its hardware address, its admin state and
+ * its MTU (RTM_SETLINK by name, acknowledged). Used to make a VF's netdev carry the
  * MAC its PF gave it. */
 #include <linux/if_link.h>
 #include <linux/rtnetlink.h>
@@ -40,5 +40,16 @@ int rtnl_set_link_up(struct rtnl *nl, const char *ifname, bool up)
 	struct nlmsghdr *nlh = setlink_request(buf, ifname, &ifi);
 	ifi->ifi_change = IFF_UP;
 	ifi->ifi_flags = up ? IFF_UP : 0;
+	return rtnl_transact(nl, nlh, NULL, NULL);
+}
+
+int rtnl_set_link_mtu(struct rtnl *nl, const char *ifname, uint32_t mtu)
+{
+	if (str_empty(ifname) || strlen(ifname) >= IF_NAMESIZE || mtu == 0)
+		return -EINVAL;
+	uint8_t buf[MNL_SOCKET_BUFFER_SIZE];
+	struct ifinfomsg *ifi;
+	struct nlmsghdr *nlh = setlink_request(buf, ifname, &ifi);
+	mnl_attr_put_u32(nlh, IFLA_MTU, mtu);
 	return rtnl_transact(nl, nlh, NULL, NULL);
 }

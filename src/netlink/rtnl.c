@@ -399,6 +399,7 @@ void pf_link_done(struct pf_link *l)
 	if (!l)
 		return;
 	free(l->vfs);
+	strv_free(l->altnames);
 	*l = (struct pf_link){0};
 }
 
@@ -449,6 +450,24 @@ int rtnl_parse_pf_link(const struct nlmsghdr *nlh, struct pf_link *ret)
 		}
 	}
 	l.truncated = l.has_num_vf && l.n_vfs < l.num_vf;
+	if (tb[IFLA_MTU] && mnl_attr_validate(tb[IFLA_MTU], MNL_TYPE_U32) == 0)
+		l.mtu = mnl_attr_get_u32(tb[IFLA_MTU]);
+	if (tb[IFLA_MAX_MTU] && mnl_attr_validate(tb[IFLA_MAX_MTU], MNL_TYPE_U32) == 0)
+		l.max_mtu = mnl_attr_get_u32(tb[IFLA_MAX_MTU]);
+	if (tb[IFLA_PROP_LIST]) {
+		const struct nlattr *a;
+		size_t n = 0;
+		mnl_attr_for_each_nested(a, tb[IFLA_PROP_LIST]) {
+			if (mnl_attr_get_type(a) != IFLA_ALT_IFNAME || mnl_attr_validate(a, MNL_TYPE_NUL_STRING) < 0 ||
+			    n >= RTNL_MAX_ALTNAMES)
+				continue;
+			if (strv_pushf(&l.altnames, "%s", mnl_attr_get_str(a)) < 0) {
+				pf_link_done(&l);
+				return -ENOMEM;
+			}
+			n++;
+		}
+	}
 	*ret = l;
 	return 0;
 }

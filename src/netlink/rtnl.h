@@ -42,7 +42,10 @@ struct pf_link {
 	struct vf_settings *vfs; /* as received, in the kernel's order */
 	size_t n_vfs;
 	bool truncated;          /* fewer VFs arrived than IFLA_NUM_VF says */
+	uint32_t mtu, max_mtu;   /* IFLA_MTU, IFLA_MAX_MTU; 0 when the kernel did not say */
+	char **altnames;         /* IFLA_PROP_LIST's IFLA_ALT_IFNAMEs (at most RTNL_MAX_ALTNAMES); NULL: none */
 };
+#define RTNL_MAX_ALTNAMES 64
 
 enum {
 	RTNL_WANT_STATS = 1 << 0, /* ask for IFLA_VF_STATS (makes the reply ~2x larger) */
@@ -123,6 +126,10 @@ const char *rtnl_vf_error_hint(enum vf_field f, int error, const char *driver, c
 int rtnl_set_link_address(struct rtnl *nl, const char *ifname, const uint8_t *mac, unsigned len);
 /* Sets IFNAME administratively up or down. */
 int rtnl_set_link_up(struct rtnl *nl, const char *ifname, bool up);
+/* Sets IFNAME's MTU (IFLA_MTU): 0 or the kernel's -errno (EINVAL with
+ * "mtu greater than device maximum" beyond the driver's max_mtu; the
+ * ext-ack text is kept, rtnl_last_error_message()). */
+int rtnl_set_link_mtu(struct rtnl *nl, const char *ifname, uint32_t mtu);
 
 /* --- Is a netdev in use by the host? (rtnl-usage.c) --------------------- */
 

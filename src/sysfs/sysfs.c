@@ -77,6 +77,7 @@ static void pci_function_free(struct pci_function *d)
 	free(d->driver);
 	free(d->driver_override);
 	strv_free(d->netdevs);
+	strv_free(d->altnames);
 	strv_free(d->netns_netdevs);
 	strv_free(d->netns_names);
 	free(d->group_peers);
@@ -141,6 +142,27 @@ static void read_netdev_mac(struct pci_function *d, int fd)
 		d->netdev_mac_len = 6;
 }
 
+/* net/NAME/{mtu,flags,name_assign_type} of the first netdev: unknown stays
+ * 0 / invalid / -1 (name_assign_type reads EINVAL for NET_NAME_UNKNOWN). */
+static void read_netdev_link(struct pci_function *d, int fd)
+{
+	d->netdev_name_assign_type = -1;
+	if (!d->netdevs)
+		return;
+	_cleanup_free_ char *rel = path_join("net", d->netdevs[0]);
+	_cleanup_free_ char *mtu = rel ? path_join(rel, "mtu") : NULL, *flags = rel ? path_join(rel, "flags") : NULL,
+			    *nat = rel ? path_join(rel, "name_assign_type") : NULL;
+	uint32_t v;
+	if (mtu && read_u32_at(fd, mtu, 10, &v) == 0)
+		d->netdev_mtu = v;
+	if (flags && read_u32_at(fd, flags, 0, &v) == 0) {
+		d->netdev_flags = v;
+		d->netdev_flags_valid = true;
+	}
+	if (nat && read_u32_at(fd, nat, 10, &v) == 0 && v <= 255)
+		d->netdev_name_assign_type = (int)v;
+}
+
 static void read_netdevs(struct pci_tree *t, struct pci_function *d, int fd)
 {
 	int nfd = openat(fd, "net", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -165,6 +187,7 @@ static void read_netdevs(struct pci_tree *t, struct pci_function *d, int fd)
 	closedir(dir);
 	strv_sort(d->netdevs);
 	read_netdev_mac(d, fd);
+	read_netdev_link(d, fd);
 }
 
 static void read_sriov(struct pci_tree *t, struct pci_function *d, int fd)
@@ -229,6 +252,7 @@ static int read_device(struct pci_tree *t, int devices_fd, const char *name, str
 	pci_addr_format(&a, d->addr);
 	d->numa_node = -1;
 	d->iommu_group = -1;
+	d->netdev_name_assign_type = -1;
 
 	d->ids_valid = read_id(t, d, fd, "vendor", &d->vendor_id, true) == 0 &&
 		       read_id(t, d, fd, "device", &d->device_id, true) == 0;

@@ -60,6 +60,16 @@ struct pci_function {
 	char **netdevs;        /* NULL-terminated; NULL when none */
 	uint8_t netdev_mac[6]; /* net/NETDEVS[0]/address: the MAC the netdev itself carries */
 	unsigned netdev_mac_len; /* 6, or 0 when there is no netdev or its address is unreadable */
+	/* More of net/NETDEVS[0]/: mtu (0 unknown), flags (IFF_*, when
+	 * netdev_flags_valid) and name_assign_type (NET_NAME_*: 1 enum, a name
+	 * the kernel numbered, that udev may still change; 3 user, 4 renamed;
+	 * -1 unknown). altnames: its alternative names (IFLA_ALT_IFNAME),
+	 * filled from rtnetlink by inventory/, NULL when none or not asked. */
+	uint32_t netdev_mtu;
+	unsigned netdev_flags;
+	bool netdev_flags_valid;
+	int netdev_name_assign_type;
+	char **altnames;
 	/* Netdevs of this function in other network namespaces (a VF's netdev
 	 * moved into a container): names, and at the same index the name of
 	 * the namespace ("c1", "pid 4242 (sleep)"). Filled from rtnetlink by

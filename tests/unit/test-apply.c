@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include <fcntl.h>
+#include <glob.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -48,6 +49,10 @@ struct fixture {
 	unsigned n_sysfs_writes;
 	char log[64][128]; /* sysfs writes and netlink settings, in order */
 	unsigned n_log;
+	bool vf_netdevs;      /* new igbvf VFs get netdevs eth10, eth11... */
+	int mtu_error;        /* the driver answers this to an MTU (0: takes it) */
+	const char *mtu_message; /* ... with this ext-ack text */
+	int up_error;
 };
 
 static void log_add(struct fixture *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -150,9 +155,13 @@ static int sim_numvfs(struct fixture *f, const char *pf, const char *value)
 			assert_int_equal(fakesysfs_remove(f->sys, rel), 0);
 			continue;
 		}
+		char name[16];
+		snprintf(name, sizeof(name), "eth1%u", i);
+		bool igbvf = autoprobe && strcmp(pf, NVME_PF) != 0;
 		struct fake_dev d = {.address = vf, .vendor = 0x8086, .device = (uint16_t)vf_device,
 				     .class_code = 0x020000, .numa_node = -1,
-				     .driver = !autoprobe ? NULL : strcmp(pf, NVME_PF) == 0 ? "nvme" : "igbvf"};
+				     .driver = !autoprobe ? NULL : strcmp(pf, NVME_PF) == 0 ? "nvme" : "igbvf",
+				     .netdev = igbvf && f->vf_netdevs ? name : NULL, .operstate = "down"};
 		assert_int_equal(fakesysfs_add_device(f->sys, &d), 0);
 		snprintf(rel, sizeof(rel), "bus/pci/devices/%s/virtfn%u", pf, i);
 		snprintf(target, sizeof(target), "../%s", vf);
@@ -263,6 +272,54 @@ static uint64_t t_now_ns(void *data)
 	return f->now_ns;
 }
 
+/* The netdev's net-sysfs attribute, as the kernel shows it after a change. */
+static void netdev_attr_write(struct fixture *f, const char *ifname, const char *attr, const char *value)
+{
+	char pattern[600];
+	snprintf(pattern, sizeof(pattern), "%s/bus/pci/devices/*/net/%s/%s", f->sys, ifname, attr);
+	glob_t g;
+	assert_int_equal(glob(pattern, 0, NULL, &g), 0);
+	assert_int_equal(plain_write(g.gl_pathv[0], value), 0);
+	globfree(&g);
+}
+
+/* A link change resets igb: the carrier comes back after a few waits. */
+static void link_reset(struct fixture *f, const char *ifname)
+{
+	struct fake_rtnl_pf *p = fake_rtnl_pf(&f->k, ifname);
+	if (p)
+		p->flags &= ~(unsigned)IFF_LOWER_UP;
+}
+
+static int t_set_up(void *data, const char *ifname, bool up, char **ret_message)
+{
+	struct fixture *f = data;
+	*ret_message = NULL;
+	log_add(f, "%s up=%d%s", ifname, up, f->up_error ? " refused" : "");
+	if (f->up_error)
+		return f->up_error;
+	netdev_attr_write(f, ifname, "flags", up ? "0x1003\n" : "0x1002\n");
+	struct fake_rtnl_pf *p = fake_rtnl_pf(&f->k, ifname);
+	if (p)
+		p->flags = up ? IFF_UP : 0;
+	link_reset(f, ifname);
+	return 0;
+}
+
+static int t_set_mtu(void *data, const char *ifname, uint32_t mtu, char **ret_message)
+{
+	struct fixture *f = data;
+	log_add(f, "%s mtu=%u%s", ifname, mtu, f->mtu_error ? " refused" : "");
+	*ret_message = f->mtu_error && f->mtu_message ? strdup(f->mtu_message) : NULL;
+	if (f->mtu_error)
+		return f->mtu_error;
+	char v[16];
+	snprintf(v, sizeof(v), "%u\n", mtu);
+	netdev_attr_write(f, ifname, "mtu", v);
+	link_reset(f, ifname);
+	return 0;
+}
+
 /* --- fixture ---------------------------------------------------------------- */
 
 static int setup(void **state)
@@ -292,7 +349,8 @@ static int setup(void **state)
 	if (rtnl_open_with(fake_rtnl_kernel, &f->k, &f->nl) < 0)
 		return -1;
 	f->ops = (struct apply_netlink){.get_link = t_get_link, .apply_vf = t_apply_vf, .put_back = t_put_back,
-					.wait_link_event = t_wait_link_event, .now_ns = t_now_ns};
+					.wait_link_event = t_wait_link_event, .now_ns = t_now_ns,
+					.set_up = t_set_up, .set_mtu = t_set_mtu};
 	f->carrier_after_waits = 3;
 	f->env = (struct apply_env){
 		.lifecycle = {.sysfs_root = f->sys, .state_dir = f->state, .vfio_dir = f->vfio,
@@ -760,6 +818,123 @@ static void test_force_overrides_refusal(void **state)
 	assert_string_equal(numvfs_now(f, IGB_PF), "1");
 }
 
+/* --- the PF's own link, the VF netdevs' MTUs ------------------------------- */
+
+static void pf_down(struct fixture *f)
+{
+	netdev_attr_write(f, "eth0", "flags", "0x1002\n");
+	fake_rtnl_pf(&f->k, "eth0")->flags = 0;
+}
+
+/* up: before the counts (a driver that wants its PF up first), the PF's MTU
+ * before its VFs', the rates once the link is back; the plan says it in that
+ * order and apply does it line for line. */
+static void test_links_order(void **state)
+{
+	struct fixture *f = *state;
+	f->vf_netdevs = true;
+	pf_down(f);
+	load(f, CONF_HEAD "    up: true\n    mtu: 9000\n    numvfs: 2\n    vfs:\n      - index: 0\n        max-rate: 100\n"
+		"        mtu: 9000\n      - index: 1\n        mtu: 4000\n");
+	const char *lines = "eth0 up down -> up|eth0 mtu 1500 -> 9000|eth0 numvfs 0 -> 2|eth0 VF 0 max-rate - -> 100|"
+			    "eth0 VF 0 mtu - -> 9000|eth0 VF 1 mtu - -> 4000";
+	assert_plan(f, lines);
+	struct apply_report rep;
+	assert_int_equal(run_apply(f, &rep), 0);
+	assert_log(f, "eth0 up=1|eth0 mtu=9000|bus/pci/devices/" IGB_PF "/sriov_numvfs=2|eth0 vf0 rate=0/100 ok|"
+		      "eth10 mtu=9000|eth11 mtu=4000");
+	assert_true(f->waits > 0); /* the rate waited for the link the changes reset */
+	assert_int_equal(rep.writes, 6);
+	char got[8192];
+	plan_string(&rep.done, got, sizeof(got));
+	assert_string_equal(got, "eth0 up down -> up|eth0 mtu 1500 -> 9000|eth0 numvfs 0 -> 2|eth0 VF 0 max-rate 0 -> 100|"
+				 "eth0 VF 0 mtu 1500 -> 9000|eth0 VF 1 mtu 1500 -> 4000");
+	assert_null(rep.warnings);
+	apply_report_done(&rep);
+	assert_plan(f, "");
+	assert_int_equal(run_apply(f, &rep), 0);
+	assert_int_equal(rep.writes, 0);
+	apply_report_done(&rep);
+	/* up: false takes it down again; an MTU already right is no change. */
+	load(f, CONF_HEAD "    up: false\n    mtu: 9000\n");
+	assert_plan(f, "eth0 up up -> down");
+}
+
+/* A VF netdev's MTU above its PF's: refused before anything is written. */
+static void test_plan_refuses_vf_mtu_above_pf(void **state)
+{
+	struct fixture *f = *state;
+	static const struct {
+		const char *yaml, *error;
+	} rows[] = {
+		{"    mtu: 1500\n    numvfs: 1\n    vfs:\n      - index: 0\n        mtu: 1501\n",
+		 "9:14: mtu: 1501 for VF 0 of eth0 (" IGB_PF ") is above its PF's MTU 1500 (its mtu: at %s:5:10); a VF's MTU "
+		 "cannot exceed its PF's"},
+		{"    numvfs: 1\n    vfs:\n      - index: 0\n        mtu: 9000\n",
+		 "8:14: mtu: 9000 for VF 0 of eth0 (" IGB_PF ") is above its PF's MTU 1500 (what it has now; give the PF "
+		 "entry an mtu:); a VF's MTU cannot exceed its PF's"},
+		{"    mtu: 4000\n    numvfs: 3\n    vfs:\n      - {index: all, mtu: 4000}\n      - {index: 2, mtu: 4001}\n",
+		 "9:25: mtu: 4001 for VF 2 of eth0 (" IGB_PF ") is above its PF's MTU 4000 (its mtu: at %s:5:10); a VF's MTU "
+		 "cannot exceed its PF's"},
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
+		char yaml[1024], want[1024];
+		snprintf(yaml, sizeof(yaml), CONF_HEAD "%s", rows[i].yaml);
+		load(f, yaml);
+		snprintf(want, sizeof(want), rows[i].error, f->conf);
+		assert_plan_error(f, -EDOM, want);
+		assert_apply_writes_nothing(f, -EDOM);
+	}
+	/* equal is fine */
+	load(f, CONF_HEAD "    mtu: 4000\n    numvfs: 1\n    vfs:\n      - {index: 0, mtu: 4000}\n");
+	assert_plan(f, "eth0 mtu 1500 -> 4000|eth0 numvfs 0 -> 1|eth0 VF 0 mtu - -> 4000");
+}
+
+static void test_plan_refuses_links_without_netdev(void **state)
+{
+	struct fixture *f = *state;
+	load(f, "version: 1\npfs:\n  - match:\n      pci: " NVME_PF "\n    mtu: 9000\n");
+	assert_plan_error(f, -EINVAL, "5:10: mtu: PF " NVME_PF " (driver nvme) has no network interface to set it on");
+	assert_apply_writes_nothing(f, -EINVAL);
+	load(f, "version: 1\npfs:\n  - match:\n      pci: " NVME_PF "\n    up: true\n");
+	assert_plan_error(f, -EINVAL, "5:9: up: PF " NVME_PF " (driver nvme) has no network interface to set it on");
+	load(f, CONF_HEAD "    numvfs: 1\n    vfs:\n      - {index: 0, mtu: 9000, driver: vfio-pci}\n");
+	assert_plan_error(f, -EINVAL, "7:25: mtu: VF 0 of " IGB_PF " is bound to vfio-pci, which has no netdev to carry an MTU "
+				      "(the VM's driver sets it)");
+}
+
+/* The kernel's refusal of an MTU, as it is; what the run changed before
+ * (the PF brought up) is put back. */
+static void test_link_refused_put_back(void **state)
+{
+	struct fixture *f = *state;
+	pf_down(f);
+	f->mtu_error = -EINVAL;
+	f->mtu_message = "mtu greater than device maximum";
+	load(f, CONF_HEAD "    up: true\n    mtu: 9500\n");
+	struct apply_report rep;
+	assert_int_equal(run_apply(f, &rep), -EINVAL);
+	char want[1024];
+	snprintf(want, sizeof(want), "%s:6:10: eth0: mtu 9500: Invalid argument [EINVAL]; kernel: mtu greater than device maximum",
+		 f->conf);
+	assert_string_equal(rep.error, want);
+	assert_log(f, "eth0 up=1|eth0 mtu=9500 refused|eth0 up=0");
+	assert_true(strv_has(rep.rollback, "eth0 up: put back to down"));
+	assert_int_equal(rep.done.n, 0);
+	assert_int_equal(rep.writes, 2);
+	apply_report_done(&rep);
+	assert_plan(f, "eth0 up down -> up|eth0 mtu 1500 -> 9500");
+
+	/* A VF setting refused after the PF's MTU went through: the MTU is put back. */
+	f->mtu_error = 0;
+	load(f, CONF_HEAD "    mtu: 9000\n    numvfs: 1\n    vfs:\n      - index: 0\n        query-rss: on\n");
+	assert_int_equal(run_apply(f, &rep), -EOPNOTSUPP);
+	assert_log(f, "eth0 mtu=9000|bus/pci/devices/" IGB_PF "/sriov_numvfs=1|eth0 vf0 query-rss=1 EOPNOTSUPP|eth0 mtu=1500|"
+		      "bus/pci/devices/" IGB_PF "/sriov_numvfs=0");
+	assert_true(strv_has(rep.rollback, "eth0 mtu: put back to 1500"));
+	apply_report_done(&rep);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -781,6 +956,10 @@ int main(void)
 		T(test_plan_refuses_driver_not_loaded),
 		T(test_plan_refuses_8021ad_on_igb),
 		T(test_force_overrides_refusal),
+		T(test_links_order),
+		T(test_plan_refuses_vf_mtu_above_pf),
+		T(test_plan_refuses_links_without_netdev),
+		T(test_link_refused_put_back),
 #undef T
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -420,11 +420,11 @@ static const struct bad_row bad_rows[] = {
 	{"version: 1\npfz: []\n", "2:1: pfz: unknown key (expected version, pfs, device-specs, aliases, networks)"},
 	{"version: 1\nPfs: []\n", "2:1: Pfs: unknown key (expected version, pfs, device-specs, aliases, networks)"},
 	{"version: 1\npfs:\n  - match:\n      name: eth0\n",
-	 "4:7: name: unknown key in match (expected netdev, pci or device)"},
-	{PF0 "    numfvs: 4\n", "4:5: numfvs: unknown key in a PF entry (expected match, numvfs, autoprobe, mac, vfs, labels)"},
+	 "4:7: name: unknown key in match (expected netdev, pci, device, altname or path)"},
+	{PF0 "    numfvs: 4\n", "4:5: numfvs: unknown key in a PF entry (expected match, numvfs, autoprobe, mac, vfs, labels, mtu, up)"},
 	{PF4 "      - index: 0\n        speed: 10\n",
 	 "7:9: speed: unknown key in a VF entry (expected index, mac, vlan, qos, proto, spoofchk, trust, state, "
-	 "min-rate, max-rate, query-rss, driver)"},
+	 "min-rate, max-rate, query-rss, driver, mtu)"},
 	/* allocation: device-specs, aliases, networks (alloc/'s messages, placed) */
 	{"version: 1\nnetworks: {}\n", "2:11: networks: expected a list of mappings, found a mapping"},
 	{"version: 1\naliases: [x]\n", "2:11: aliases: each entry must be a mapping, found a single value"},
@@ -453,14 +453,14 @@ static const struct bad_row bad_rows[] = {
 	{"version:\n", "1:9: version: needs a value"},
 	/* match */
 	{"version: 1\npfs:\n  - match:\n      netdev: eth0\n      pci: 01:00.0\n",
-	 "5:7: pci: match takes exactly one of netdev, pci, device (netdev is given too)"},
+	 "5:7: pci: match takes exactly one of netdev, pci, device, altname, path (netdev is given too)"},
 	{"version: 1\npfs:\n  - match: {pci: 01:00.0, netdev: eth0}\n",
-	 "3:27: netdev: match takes exactly one of netdev, pci, device (pci is given too)"},
-	{"version: 1\npfs:\n  - match: {}\n", "3:12: match: needs one of netdev, pci, device"},
+	 "3:27: netdev: match takes exactly one of netdev, pci, device, altname, path (pci is given too)"},
+	{"version: 1\npfs:\n  - match: {}\n", "3:12: match: needs one of netdev, pci, device, altname, path"},
 	{"version: 1\npfs:\n  - match:\n    numvfs: 4\n",
-	 "3:5: match: expected a mapping with one of netdev, pci, device; found nothing"},
+	 "3:5: match: expected a mapping with one of netdev, pci, device, altname, path; found nothing"},
 	{"version: 1\npfs:\n  - match: eth0\n",
-	 "3:12: match: expected a mapping with one of netdev, pci, device; found a single value"},
+	 "3:12: match: expected a mapping with one of netdev, pci, device, altname, path; found a single value"},
 	{"version: 1\npfs:\n  - numvfs: 4\n", "3:5: match: missing (every PF entry needs one)"},
 	{"version: 1\npfs:\n  - match: {netdev: eth0/1}\n", "3:21: netdev: 'eth0/1' is not a network interface name"},
 	{"version: 1\npfs:\n  - match: {netdev: abcdefghijklmnop}\n",
@@ -468,6 +468,32 @@ static const struct bad_row bad_rows[] = {
 	{"version: 1\npfs:\n  - match: {pci: 01:00}\n",
 	 "3:18: pci: '01:00' is not a PCI address (0000:01:00.0 or 01:00.0)"},
 	{"version: 1\npfs:\n  - match: {device: 8086}\n", "3:21: device: '8086' is not vendor:device in hex (8086:10c9)"},
+	/* altname, path, mtu, up */
+	{"version: 1\npfs:\n  - match: {altname: 'a b'}\n",
+	 "3:22: altname: 'a b' is not an alternative interface name (1-127 bytes, no '/', ':' or white space)"},
+	{"version: 1\npfs:\n  - match: {altname: 'x/y'}\n",
+	 "3:22: altname: 'x/y' is not an alternative interface name (1-127 bytes, no '/', ':' or white space)"},
+	{"version: 1\npfs:\n  - match: {altname: " "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa}\n",
+	 "3:22: altname: 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa' "
+	 "is not an alternative interface name (1-127 bytes, no '/', ':' or white space)"},
+	{"version: 1\npfs:\n  - match: {path: 0000:01:00.0}\n",
+	 "3:19: path: '0000:01:00.0' is not a PCI path (udev's ID_PATH, pci-0000:01:00.0)"},
+	{"version: 1\npfs:\n  - match: {path: pci-01:00.0}\n",
+	 "3:19: path: 'pci-01:00.0' is not a PCI path (udev's ID_PATH, pci-0000:01:00.0)"},
+	{"version: 1\npfs:\n  - match: {path: pci-0000:01:20.0}\n",
+	 "3:19: path: 'pci-0000:01:20.0' is not a PCI path (udev's ID_PATH, pci-0000:01:00.0)"},
+	{"version: 1\npfs:\n  - match: {netdev: eth0, altname: up0}\n",
+	 "3:27: altname: match takes exactly one of netdev, pci, device, altname, path (netdev is given too)"},
+	{PF0 "    mtu: 67\n", "4:10: mtu: '67' is out of range 68-65535"},
+	{PF0 "    mtu: 65536\n", "4:10: mtu: '65536' is out of range 68-65535"},
+	{PF0 "    mtu: 9k\n", "4:10: mtu: '9k' is not a number"},
+	{PF0 "    mtu: -1500\n", "4:10: mtu: '-1500' is out of range 68-65535"},
+	{PF0 "    mtu:\n", "4:9: mtu: needs a value"},
+	{PF0 "    up: yes\n", "4:9: up: 'yes' is not true or false"},
+	{PF0 "    up: \"true\"\n", "4:9: up: 'true' is not true or false"},
+	{PF0 "    up: [true]\n", "4:9: up: expected a single value, found a list"},
+	{PF4 "      - index: 0\n        mtu: 0\n", "7:14: mtu: '0' is out of range 68-65535"},
+	{PF4 "      - index: 0\n        mtu: 1e3\n", "7:14: mtu: '1e3' is not a number"},
 	{"version: 1\npfs:\n  - match: {device: 8086:10c9a}\n",
 	 "3:21: device: '8086:10c9a' is not vendor:device in hex (8086:10c9)"},
 	/* PF settings */
@@ -529,6 +555,51 @@ static const struct bad_row bad_rows[] = {
 	 "8:13: numvfs: 2 leaves out VF 3, configured at t.conf:6:17"},
 	{"version: 1\npfs:\n  - match: {netdev: \"a\\0b\"}\n", "3:21: netdev: contains a NUL character"},
 };
+
+/* mtu: and up: on a PF entry, mtu: on VF entries; altname and path matches. */
+static void test_links(void **state)
+{
+	(void)state;
+	struct config *c = parse_ok("version: 1\n"
+				    "pfs:\n"
+				    "  - match: {altname: uplink-left.0}\n"
+				    "    mtu: 9000\n"
+				    "    up: true\n"
+				    "    numvfs: 4\n"
+				    "    vfs:\n"
+				    "      - {index: all, mtu: 1500}\n"
+				    "      - {index: 2, mtu: 9000, vlan: 5}\n"
+				    "  - match: {path: pci-0000:3b:00.1}\n"
+				    "    up: False\n"
+				    "  - match: {altname: uplink-left.0}\n" /* merged: the later wins */
+				    "    mtu: 68\n"
+				    "  - match: {pci: 3b:00.1}\n"); /* not the same match as the path */
+	assert_int_equal(c->n_pfs, 3);
+	const struct pf_desired *a = &c->pfs[0], *p = &c->pfs[1];
+	assert_int_equal(a->match, PF_MATCH_ALTNAME);
+	assert_string_equal(a->netdev, "uplink-left.0");
+	assert_int_equal(a->mtu, 68);
+	assert_int_equal(a->mtu_pos.line, 13);
+	assert_int_equal(a->up, 1);
+	assert_int_equal(a->up_pos.line, 5);
+	assert_int_equal(a->n_vfs, 3); /* 0-1, 2, 3 */
+	assert_int_equal(pf_desired_vf(a, 0)->mtu, 1500);
+	assert_int_equal(pf_desired_vf(a, 2)->mtu, 9000);
+	assert_int_equal(pf_desired_vf(a, 2)->mtu_pos.line, 9);
+	assert_true(vf_has(&pf_desired_vf(a, 2)->settings, VF_FIELD_VLAN));
+	assert_int_equal(pf_desired_vf(a, 3)->mtu, 1500);
+	assert_int_equal(p->match, PF_MATCH_PATH);
+	assert_string_equal(p->pci, "0000:3b:00.1");
+	assert_int_equal(p->up, 0);
+	assert_int_equal(p->mtu, 0);
+	assert_int_equal(c->pfs[2].up, -1);
+	char buf[PF_MATCH_STRLEN];
+	pf_desired_match_format(a, buf);
+	assert_string_equal(buf, "altname uplink-left.0");
+	pf_desired_match_format(p, buf);
+	assert_string_equal(buf, "path pci-0000:3b:00.1");
+	config_free(c);
+}
 
 static void test_bad(void **state)
 {
@@ -1036,6 +1107,7 @@ int main(void)
 		cmocka_unit_test(test_ranges),
 		cmocka_unit_test(test_booleans_and_later_wins),
 		cmocka_unit_test(test_bad),
+		cmocka_unit_test(test_links),
 		cmocka_unit_test(test_unchanged_on_error),
 		cmocka_unit_test_setup_teardown(test_load_dropins, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_file_rule, setup, teardown),
