@@ -34,8 +34,9 @@ add_backports() {
 pkgs=(build-essential meson ninja-build pkg-config
       libmnl-dev libjansson-dev libsystemd-dev libpci-dev pci.ids libcmocka-dev libyaml-dev libsqlite3-dev
       jq iproute2 kmod clang libclang-rt-dev python3 python3-jsonschema
-      python3-nova systemd scdoc bash-completion
-      libmicrohttpd-dev curl prometheus)
+      python3-nova systemd scdoc bash-completion man-db
+      libmicrohttpd-dev curl prometheus
+      debhelper dpkg-dev fakeroot lintian)
 if [ "$want_vm" = 1 ]; then
 	add_backports
 	pkgs+=(busybox-static cpio xz-utils)

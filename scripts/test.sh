@@ -68,6 +68,25 @@ ninja -C build-fuzz
 run_suite "fuzz" build-fuzz --suite fuzz
 grep -h ' executions in ' build-fuzz/meson-logs/testlog.txt || true
 
+# The Debian package: built from a copy of the tree, lintian, installed with
+# apt-get, checked, purged (TAP).
+run_tap() {
+	local label=$1
+	shift
+	local log rc=0
+	log=$(mktemp)
+	"$@" 2>&1 | tee "$log" || rc=$?
+	local ok fail
+	ok=$(grep -c '^ok ' "$log" || true)
+	fail=$(grep -c '^not ok ' "$log" || true)
+	rm -f "$log"
+	[ "$rc" != 0 ] && [ "$fail" = 0 ] && fail=1
+	passed=$((passed + ok))
+	failed=$((failed + fail))
+	echo "test.sh: $label: $ok ok, $fail failed"
+}
+run_tap "debian package" scripts/test-package.sh
+
 run_suite "testbed VM" build-test --suite vm
 
 echo

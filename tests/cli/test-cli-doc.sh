@@ -6,6 +6,8 @@
 #     command is one it parses; the same for sriovd and sriovd(8);
 #   - every command has an entry in sriovctl(8), and every entry is a command;
 #   - every key the config parser knows is in sriovd.conf(5);
+#   - the config the package ships (contrib/sriovd.conf) asks for nothing,
+#     and its example, uncommented, is valid;
 #   - --help prints the command's help and runs nothing; --version prints
 #     the version meson knows.
 #   test-cli-doc.sh SRIOVCTL SRIOVD MKFAKESYSFS VERSION MANSRC [MANBUILD]
@@ -117,6 +119,20 @@ for doc in 'bogus: 1' $'pfs:\n  - bogus: 1' $'pfs:\n  - match: {bogus: 1}' \
 done
 man_keys=$(grep -oE '\*[a-z_-]+(:)?\*' "$mansrc/sriovd.conf.5.scd" | tr -d '*:' | sort -u)
 check_eq "sriovd.conf(5) has every key of the config" "$(missing "$(tr ' ' '\n' <<<"$keys")" "$man_keys")" ""
+
+# The config the package installs as /etc/sriovd/sriovd.conf asks for
+# nothing; its example, uncommented, is a config that does ask.
+shipped=$mansrc/../contrib/sriovd.conf
+check_status "the shipped config plans nothing" 0 "$ctl" plan "$shipped" --config-dir "" --sysfs-root "$tmp/tb"
+check_eq "... 0 changes" "$out" "0 changes"
+check_status "sriovd --once with the shipped config: exit 0" 0 "$daemon" --once --config "$shipped" --config-dir "" \
+	--sysfs-root "$tmp/tb"
+check_eq "... and the tree is as it was" "$(cat "$tmp/tb/bus/pci/devices/0000:01:00.0/sriov_numvfs")" "$numvfs"
+sed -n 's/^#\([^ ]\|  \)/\1/p' "$shipped" >"$tmp/example.conf"
+mkdir "$tmp/tb/bus/pci/drivers/vfio-pci"
+check_status "the shipped example, uncommented, is a valid config" 0 "$ctl" plan "$tmp/example.conf" --config-dir "" \
+	--sysfs-root "$tmp/tb"
+check_contains "... that asks for VFs" "$out" "VF 3   driver     - -> vfio-pci"
 
 if [ -n "$manbuild" ] && [ -f "$manbuild/sriovctl.8" ]; then
 	for p in sriovctl.8 sriovd.8 sriovd.conf.5; do
