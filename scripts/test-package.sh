@@ -69,6 +69,25 @@ status_before=$(git status --porcelain 2>/dev/null)
 
 check_eq "debian/changelog's version is meson's" \
 	"$(cd "$tmp/sriovd-$version" && dpkg-parsechangelog -S Version)" "$version"
+# Every pkg-config dependency and program the build looks for comes from a
+# package Build-Depends names (this host has them all: a missing one would
+# only show on a clean builder).
+build_depends=$(awk '/^Build-Depends:/ {on = 1; sub(/^Build-Depends:/, "")} on && /^[^ ]/ && !/^Build-Depends:/ {on = 0}
+	on' debian/control | tr ',' '\n' | sed 's/[[(<].*//; s/|.*//; s/[[:space:]]//g' | grep -v '^$' | sort -u)
+unlisted=
+for pc in $(grep -rhoE "dependency\('[^']+'" --include=meson.build meson.build src man completion tests |
+	sed "s/dependency('//; s/'//" | sort -u) scdoc; do
+	[ "$pc" = threads ] && continue
+	if [ "$pc" = scdoc ]; then
+		f=$(command -v scdoc)
+	else
+		f=$(pkg-config --path "$pc" 2>/dev/null)
+	fi
+	owner=$( [ -n "$f" ] && dpkg -S "$(readlink -f "$f")" 2>/dev/null | head -1 | cut -d: -f1)
+	grep -qxF "${owner:-?}" <<<"$build_depends" || unlisted+="$pc (${owner:-not found}) "
+done
+check_eq "Build-Depends names the package of every dependency meson looks for" "$unlisted" ""
+
 # The unit tests ran already (scripts/test.sh): the package is built without
 # them, which also leaves their build dependencies out (-Pnocheck).
 rc=0
