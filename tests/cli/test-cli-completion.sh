@@ -77,6 +77,8 @@ for mode in full bare; do
 	t "sriovctl plan " "confs site.conf "
 	t "sriovctl plan --config-dir " "confs "
 	t "sriovctl list " ""
+	t "sriovctl link eth0 " "down up "
+	t "sriovctl link eth0 d" "down "
 	t "sriovctl claim --consumer c1 --device eth1#" "eth1#0 eth1#1 eth1#2 "
 	# Another tree named on the command line wins over $SRIOV_SYSFS_ROOT.
 	t "sriovctl show --sysfs-root $tmp/grid eth" ""
