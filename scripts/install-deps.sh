@@ -2,7 +2,8 @@
 # Installs everything sriovd needs to build, test and run its testbed VM,
 # from Debian's archive only, on a Debian 12 (bookworm) machine, as root.
 #   scripts/install-deps.sh          build + unit-test dependencies
-#   scripts/install-deps.sh --vm     also QEMU >= 8 (bookworm-backports), busybox, kmod, cpio
+#   scripts/install-deps.sh --vm     also QEMU >= 8 (bookworm-backports), busybox, kmod, cpio,
+#                                    libvirtd (the hand-off scenario runs it in the VM)
 set -euo pipefail
 
 want_vm=0
@@ -34,7 +35,7 @@ add_backports() {
 pkgs=(build-essential meson ninja-build pkg-config
       libmnl-dev libjansson-dev libsystemd-dev libpci-dev pci.ids libcmocka-dev libyaml-dev libsqlite3-dev
       jq iproute2 kmod clang libclang-rt-dev python3 python3-jsonschema
-      python3-nova systemd scdoc bash-completion man-db
+      python3-nova systemd scdoc bash-completion man-db libvirt-clients
       libmicrohttpd-dev curl prometheus
       debhelper dpkg-dev fakeroot lintian)
 if [ "$want_vm" = 1 ]; then
@@ -48,4 +49,8 @@ if [ "$want_vm" = 1 ]; then
 	apt-get install -y -qq --no-install-recommends -t bookworm-backports \
 		qemu-system-x86 >/dev/null
 	qemu-system-x86_64 --version | head -1
+	# bookworm's own libvirt (9.0) drives the backports QEMU; installed after
+	# it so that nothing pulls bookworm's QEMU 7.2 back in.
+	apt-get install -y -qq --no-install-recommends \
+		libvirt-daemon-system libvirt-clients libvirt-daemon-driver-qemu >/dev/null
 fi

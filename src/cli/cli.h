@@ -145,3 +145,4 @@ int cmd_claims(struct cli *cli, int argc, char **argv);
 json_t *cli_json_claim(const struct ledger_claim *c);
 int cmd_mtu(struct cli *cli, int argc, char **argv);
 int cmd_link(struct cli *cli, int argc, char **argv);
+int cmd_export(struct cli *cli, int argc, char **argv);

@@ -95,6 +95,11 @@ static const struct cli_verb verbs[] = {
 	 "      --consumer UUID  only this consumer's\n"
 	 "      --config FILE    the config (used when a claim cut short by a crash is rolled back)\n"
 	 "      --config-dir DIR its drop-in folder (\"\" for none)\n"},
+	{"export", cmd_export, "CLAIM-ID|VF --format F", "hand a claim's devices or a VF to a hypervisor",
+	 "Options:\n"
+	 "      --format F       libvirt (<interface type='hostdev'> with MAC and VLAN),\n"
+	 "                       libvirt-hostdev (<hostdev>, for a function that is no NIC),\n"
+	 "                       qemu (-device vfio-pci,...), xen (pci = [...]), json (-j: the default)\n"},
 };
 
 const struct cli_verb *cli_verbs(size_t *ret_n)

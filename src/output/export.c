@@ -12,6 +12,11 @@ static const char *iommu_type_name(unsigned long t)
 	return t == VFIO_TYPE1v2_IOMMU ? "type1v2" : t == VFIO_TYPE1_IOMMU ? "type1" : NULL;
 }
 
+static json_t *text_or_null(const char *s)
+{
+	return s ? json_text(s) : json_null();
+}
+
 static json_t *hex4(uint16_t v)
 {
 	char s[5];
@@ -25,7 +30,7 @@ json_t *json_vfio_preflight(const struct vfio_preflight_result *res, int r, cons
 	bool read = res->steps[VFIO_STEP_READ_CONFIG].done && res->failed != VFIO_STEP_READ_CONFIG;
 	bool sysfs_ids = res->steps[VFIO_STEP_DRIVER].done && res->failed != VFIO_STEP_DRIVER;
 	json_object_set_new(o, "ok", json_boolean(r == 0));
-	json_object_set_new(o, "address", json_text(res->addr[0] ? res->addr : NULL));
+	json_object_set_new(o, "address", text_or_null(res->addr[0] ? res->addr : NULL));
 	json_object_set_new(o, "iommu_group", res->iommu_group >= 0 ? json_integer(res->iommu_group) : json_null());
 	json_object_set_new(o, "api_version", res->api_version >= 0 ? json_integer(res->api_version) : json_null());
 	json_object_set_new(o, "iommu_type", json_str_or_null(iommu_type_name(res->iommu_type)));
@@ -53,7 +58,7 @@ json_t *json_vfio_preflight(const struct vfio_preflight_result *res, int r, cons
 	}
 	json_object_set_new(o, "steps", steps);
 	json_object_set_new(o, "total_ns", json_integer((json_int_t)res->total_ns));
-	json_object_set_new(o, "error", r < 0 ? json_text(error ? error : strerror(-r)) : json_null());
+	json_object_set_new(o, "error", r < 0 ? text_or_null(error ? error : strerror(-r)) : json_null());
 	return o;
 }
 
@@ -114,4 +119,252 @@ void text_print_vfio_preflight(FILE *f, const struct vfio_preflight_result *res,
 	/* A failure is the caller's one error line. */
 	if (r == 0)
 		text_printf(f, "pre-flight passed in %.3f ms: ready for a hypervisor\n", (double)res->total_ns / 1e6);
+}
+
+/* --- sriovctl export ---------------------------------------------------------------- */
+
+static const char *const format_names[EXPORT_FORMAT_MAX] = {
+	[EXPORT_LIBVIRT] = "libvirt",
+	[EXPORT_LIBVIRT_HOSTDEV] = "libvirt-hostdev",
+	[EXPORT_QEMU] = "qemu",
+	[EXPORT_XEN] = "xen",
+	[EXPORT_JSON] = "json",
+};
+
+int export_format_from_string(const char *s, enum export_format *ret)
+{
+	for (int f = 0; s && f < EXPORT_FORMAT_MAX; f++)
+		if (streq_ptr(s, format_names[f])) {
+			*ret = f;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+const char *export_format_to_string(enum export_format f)
+{
+	return (unsigned)f < EXPORT_FORMAT_MAX ? format_names[f] : NULL;
+}
+
+char *export_xml_attr(const char *s)
+{
+	size_t n = 1;
+	for (const char *p = s; *p; p++)
+		n += strchr("&<>'\"", *p) ? 6 : 1;
+	char *out = malloc(n), *o = out;
+	if (!out)
+		return NULL;
+	for (const char *p = s; *p; p++) {
+		const char *e = NULL;
+		switch (*p) {
+		case '&': e = "&amp;"; break;
+		case '<': e = "&lt;"; break;
+		case '>': e = "&gt;"; break;
+		case '\'': e = "&apos;"; break;
+		case '"': e = "&quot;"; break;
+		}
+		if (e) {
+			size_t l = strlen(e);
+			memcpy(o, e, l);
+			o += l;
+		} else {
+			*o++ = *p;
+		}
+	}
+	*o = 0;
+	return out;
+}
+
+const char *export_device_id(const struct export_input *in, char buf[32])
+{
+	/* the canonical address: the short form names the same function */
+	struct pci_addr a;
+	char canon[PCI_ADDR_STRLEN];
+	const char *addr = in->addr;
+	if (pci_addr_parse(in->addr, &a) == 0) {
+		pci_addr_format(&a, canon);
+		addr = canon;
+	}
+	int n = snprintf(buf, 32, "sriov-%s", addr);
+	if (n < 0 || n >= 32)
+		buf[31] = 0;
+	for (char *p = buf + 6; *p; p++)
+		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')))
+			*p = '-';
+	return buf;
+}
+
+static void format_mac(const uint8_t mac[6], char buf[18])
+{
+	snprintf(buf, 18, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
+}
+
+/* name='value' with value escaped; false on ENOMEM. */
+static bool xml_attr(FILE *f, const char *name, const char *value)
+{
+	_cleanup_free_ char *v = export_xml_attr(value);
+	if (!v)
+		return false;
+	fprintf(f, " %s='%s'", name, v);
+	return true;
+}
+
+/* <address [type='pci'] domain='0x0000' bus='0x01' slot='0x10' function='0x0'/> */
+static int xml_pci_address(FILE *f, const char *indent, bool with_type, const struct pci_addr *a)
+{
+	char dom[8], bus[8], slot[8], fn[8];
+	snprintf(dom, sizeof(dom), "0x%04x", a->domain);
+	snprintf(bus, sizeof(bus), "0x%02x", a->bus);
+	snprintf(slot, sizeof(slot), "0x%02x", a->slot);
+	snprintf(fn, sizeof(fn), "0x%x", a->function);
+	fprintf(f, "%s<address", indent);
+	if ((with_type && !xml_attr(f, "type", "pci")) || !xml_attr(f, "domain", dom) || !xml_attr(f, "bus", bus) ||
+	    !xml_attr(f, "slot", slot) || !xml_attr(f, "function", fn))
+		return -ENOMEM;
+	fprintf(f, "/>\n");
+	return 0;
+}
+
+static int render_libvirt(FILE *f, const struct export_input *in, const struct pci_addr *a)
+{
+	fprintf(f, "<interface type='hostdev' managed='no'>\n");
+	fprintf(f, "  <source>\n");
+	int r = xml_pci_address(f, "    ", true, a);
+	if (r < 0)
+		return r;
+	fprintf(f, "  </source>\n");
+	if (in->has_mac) {
+		char mac[18];
+		format_mac(in->mac, mac);
+		fprintf(f, "  <mac");
+		if (!xml_attr(f, "address", mac))
+			return -ENOMEM;
+		fprintf(f, "/>\n");
+	}
+	if (in->vlan_known && in->vlan) {
+		char id[8];
+		snprintf(id, sizeof(id), "%u", in->vlan);
+		fprintf(f, "  <vlan>\n    <tag");
+		if (!xml_attr(f, "id", id))
+			return -ENOMEM;
+		fprintf(f, "/>\n  </vlan>\n");
+	}
+	fprintf(f, "  <driver name='vfio'/>\n");
+	fprintf(f, "</interface>\n");
+	return 0;
+}
+
+static int render_libvirt_hostdev(FILE *f, const struct pci_addr *a)
+{
+	fprintf(f, "<hostdev mode='subsystem' type='pci' managed='no'>\n");
+	fprintf(f, "  <driver name='vfio'/>\n");
+	fprintf(f, "  <source>\n");
+	int r = xml_pci_address(f, "    ", false, a);
+	if (r < 0)
+		return r;
+	fprintf(f, "  </source>\n");
+	fprintf(f, "</hostdev>\n");
+	return 0;
+}
+
+/* The keys of one device (the document's first device, and each of "devices"). */
+static void json_export_device(json_t *o, const struct export_input *in)
+{
+	char mac[18];
+	if (in->has_mac)
+		format_mac(in->mac, mac);
+	json_object_set_new(o, "address", json_string(in->addr));
+	json_object_set_new(o, "pf", json_str_or_null(in->pf_addr));
+	json_object_set_new(o, "vf_index", in->vf_index >= 0 ? json_integer(in->vf_index) : json_null());
+	json_object_set_new(o, "vendor_id", in->ids_valid ? hex4(in->vendor_id) : json_null());
+	json_object_set_new(o, "device_id", in->ids_valid ? hex4(in->device_id) : json_null());
+	json_object_set_new(o, "kind", json_string(in->is_nic ? "net" : "pci"));
+	json_object_set_new(o, "mac", in->has_mac ? json_string(mac) : json_null());
+	json_object_set_new(o, "vlan", in->vlan_known ? json_integer(in->vlan) : json_null());
+	json_object_set_new(o, "driver", text_or_null(in->driver));
+	json_object_set_new(o, "iommu_group", in->iommu_group >= 0 ? json_integer(in->iommu_group) : json_null());
+	json_object_set_new(o, "vfio_device", text_or_null(in->vfio_device));
+}
+
+json_t *json_export(const struct export_input *in, size_t n)
+{
+	if (!n)
+		return NULL;
+	json_t *o = json_document();
+	json_export_device(o, &in[0]);
+	json_object_set_new(o, "consumer", text_or_null(in[0].consumer));
+	json_object_set_new(o, "claim_id", in[0].claim_id > 0 ? json_integer((json_int_t)in[0].claim_id) : json_null());
+	json_t *devs = json_array();
+	for (size_t i = 0; i < n; i++) {
+		json_t *d = json_object();
+		json_export_device(d, &in[i]);
+		json_array_append_new(devs, d);
+	}
+	json_object_set_new(o, "devices", devs);
+	return o;
+}
+
+/* Whether fmt suits in: 0, or -EINVAL with the reason. */
+static int export_check(enum export_format fmt, const struct export_input *in, char **ret_error)
+{
+	struct pci_addr a;
+	if (pci_addr_parse(in->addr, &a) < 0)
+		return error_set(ret_error, -EINVAL, "'%s' is not a PCI address", in->addr);
+	if (fmt == EXPORT_LIBVIRT && !in->is_nic) {
+		char cls[16] = "unknown";
+		if (in->class_valid)
+			snprintf(cls, sizeof(cls), "0x%06x", in->class_code);
+		return error_set(ret_error, -EINVAL, "%s is not a network function (PCI class %s): libvirt's "
+				 "<interface type='hostdev'> is for NICs; use --format libvirt-hostdev", in->addr, cls);
+	}
+	/* libvirt sets the MAC and VLAN through the PF: only a VF has one. */
+	if (fmt == EXPORT_LIBVIRT && !in->pf_addr)
+		return error_set(ret_error, -EINVAL, "%s is not an SR-IOV VF: libvirt's <interface type='hostdev'> is "
+				 "for VFs; use --format libvirt-hostdev", in->addr);
+	if ((unsigned)fmt >= EXPORT_FORMAT_MAX)
+		return error_set(ret_error, -EINVAL, "unknown format");
+	return 0;
+}
+
+int export_render(FILE *f, enum export_format fmt, const struct export_input *in, size_t n, char **ret_error)
+{
+	if (!n)
+		return error_set(ret_error, -EINVAL, "nothing to export");
+	/* Every device is checked before anything is written. */
+	for (size_t i = 0; i < n; i++) {
+		int r = export_check(fmt, &in[i], ret_error);
+		if (r < 0)
+			return r;
+	}
+	int r = 0;
+	if (fmt == EXPORT_JSON) {
+		json_t *j = json_export(in, n);
+		r = json_print(f, j);
+		json_decref(j);
+	} else if (fmt == EXPORT_XEN) {
+		fprintf(f, "pci = [ ");
+		for (size_t i = 0; i < n; i++) {
+			struct pci_addr a;
+			char host[PCI_ADDR_STRLEN];
+			(void)pci_addr_parse(in[i].addr, &a);
+			pci_addr_format(&a, host);
+			fprintf(f, "%s'%s'", i ? ", " : "", host);
+		}
+		fprintf(f, " ]\n");
+	}
+	for (size_t i = 0; r == 0 && i < n && fmt != EXPORT_JSON && fmt != EXPORT_XEN; i++) {
+		struct pci_addr a;
+		char host[PCI_ADDR_STRLEN], id[32];
+		(void)pci_addr_parse(in[i].addr, &a);
+		pci_addr_format(&a, host);
+		if (fmt == EXPORT_LIBVIRT)
+			r = render_libvirt(f, &in[i], &a);
+		else if (fmt == EXPORT_LIBVIRT_HOSTDEV)
+			r = render_libvirt_hostdev(f, &a);
+		else
+			fprintf(f, "-device vfio-pci,host=%s,id=%s\n", host, export_device_id(&in[i], id));
+	}
+	if (r < 0)
+		return r;
+	return fflush(f) == 0 && !ferror(f) ? 0 : -EIO;
 }

@@ -55,7 +55,7 @@ for mode in full bare; do
 		continue
 	fi
 	t() { check_eq "$mode: '$1'" "$(complete_line "$mode" "$1")" "$2"; }
-	t "sriovctl " "apply bind check claim claims link list match mtu numvfs plan release show stats status vf "
+	t "sriovctl " "apply bind check claim claims export link list match mtu numvfs plan release show stats status vf "
 	t "sriovctl s" "show stats status "
 	t "sriovctl --sys" "--sysfs-root "
 	t "sriovctl -j --b" "--batch "

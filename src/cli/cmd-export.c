@@ -1,0 +1,223 @@
+/* sriovctl export CLAIM-ID|VF --format libvirt|libvirt-hostdev|qemu|xen|json:
+ * what a hypervisor or an orchestrator needs to take a claim's devices or one
+ * VF, in its own format. CLAIM-ID (a number) is an active claim of the
+ * ledger: its devices with the MAC and VLAN the claim gave them, its
+ * consumer and id. VF is any DEV `show` takes; its MAC and VLAN are the PF's
+ * netlink view of it now (unknown on a tree from elsewhere). The renderers
+ * are in output/export.c; this file resolves the devices, fills their input
+ * and picks the exit status. */
+#include <inttypes.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+#include "ledger/ledger.h"
+#include "output/export.h"
+#include "output/output.h"
+#include "util/input.h"
+#include "util/util.h"
+#include "vf/vf.h"
+
+enum {
+	OPT_FORMAT = 0x200,
+};
+
+static const struct option export_opts[] = {
+	{"format", required_argument, NULL, OPT_FORMAT},
+	{0},
+};
+
+struct export_args {
+	const char *format;
+};
+
+static int export_opt(int opt, const char *arg, void *data)
+{
+	struct export_args *a = data;
+	if (opt == OPT_FORMAT) {
+		a->format = arg;
+		return 0;
+	}
+	return cli_usage_error("export: unexpected option");
+}
+
+/* The export input of function d; strings point into d (and vfio_buf). */
+static void export_input_of(const struct pci_function *d, struct export_input *in, char vfio_buf[64])
+{
+	*in = (struct export_input){.vf_index = -1, .iommu_group = d->iommu_group};
+	snprintf(in->addr, sizeof(in->addr), "%s", d->addr);
+	if (d->pf) {
+		in->pf_addr = d->pf->addr;
+		in->vf_index = (int32_t)d->vf_index;
+	}
+	in->ids_valid = d->ids_valid;
+	in->vendor_id = d->vendor_id;
+	in->device_id = d->device_id;
+	in->class_valid = d->class_valid;
+	in->class_code = d->class_code;
+	in->is_nic = d->class_valid && (d->class_code >> 16) == PCI_CLASS_NETWORK;
+	in->driver = d->driver;
+	if (streq_ptr(d->driver, "vfio-pci") && d->iommu_group >= 0) {
+		snprintf(vfio_buf, 64, LIFECYCLE_VFIO_DIR "/%d", d->iommu_group);
+		in->vfio_device = vfio_buf;
+	}
+	const struct vf_settings *s = d->link;
+	if (s && vf_has(s, VF_FIELD_MAC) && s->mac_len == 6) {
+		static const uint8_t zero[6];
+		/* igb shows a VF no MAC was given as all zeros: none */
+		if (memcmp(s->mac, zero, 6)) {
+			in->has_mac = true;
+			memcpy(in->mac, s->mac, 6);
+		}
+	}
+	if (s && vf_has(s, VF_FIELD_VLAN)) {
+		in->vlan_known = true;
+		in->vlan = s->vlan;
+	}
+}
+
+/* A claim ID: digits only, 1 or more (a netdev is never all digits here). */
+static bool parse_claim_id(const char *s, int64_t *ret)
+{
+	if (!s || !*s || strspn(s, "0123456789") != strlen(s) || strlen(s) > 18)
+		return false;
+	int64_t v = 0;
+	for (const char *p = s; *p; p++)
+		v = v * 10 + (*p - '0');
+	if (v <= 0)
+		return false;
+	*ret = v;
+	return true;
+}
+
+/* The devices of active claim id, from the ledger, as export inputs (their
+ * MAC and VLAN the claim's, the rest from the tree). Prints the error. */
+static int claim_inputs(const struct cli *cli, const struct pci_tree *t, int64_t id, struct ledger_claim *c,
+			struct export_input **ret, char (**ret_vfio)[64])
+{
+	_cleanup_free_ char *path = NULL, *error = NULL;
+	int r = ledger_path(cli->sysfs_root, cli->state_dir, &path);
+	if (r < 0)
+		return cli_error("export: cannot find the ledger: %s", strerror(-r));
+	/* A read: a missing ledger is not created. */
+	struct stat st;
+	if (stat(path, &st) < 0)
+		return cli_error("export: claim %" PRId64 ": no such claim (no ledger at %s)", id, path);
+	struct ledger *l = NULL;
+	if ((r = ledger_open(cli->sysfs_root, cli->state_dir, &l, &error)) < 0)
+		return cli_error("export: %s", error ? error : strerror(-r));
+	r = ledger_claim_get(l, id, c);
+	ledger_close(l);
+	if (r < 0)
+		return cli_error("export: claim %" PRId64 ": cannot read the ledger: %s", id, strerror(-r));
+	if (r == 0)
+		return cli_error("export: claim %" PRId64 ": no such claim", id);
+	if (c->state != LEDGER_ACTIVE)
+		return cli_error("export: claim %" PRId64 " of %s is %s, not active: its devices are not the consumer's",
+				 id, c->consumer, ledger_state_to_string(c->state));
+	if (!c->n_devs)
+		return cli_error("export: claim %" PRId64 " holds no device", id);
+	struct export_input *in = calloc(c->n_devs, sizeof(*in));
+	char(*vfio)[64] = calloc(c->n_devs, sizeof(*vfio));
+	if (!in || !vfio) {
+		free(in);
+		free(vfio);
+		return cli_error("export: out of memory");
+	}
+	for (size_t i = 0; i < c->n_devs; i++) {
+		const struct ledger_device *ld = &c->devs[i];
+		const struct pci_function *d = pci_tree_find_addr(t, ld->address);
+		if (!d) {
+			free(in);
+			free(vfio);
+			return cli_error("export: claim %" PRId64 ": its device %s is not on this host any more", id,
+					 ld->address);
+		}
+		export_input_of(d, &in[i], vfio[i]);
+		/* What the claim gave it, not what netlink says now. */
+		in[i].has_mac = ld->mac[0] && vf_mac_parse(ld->mac, in[i].mac) == 0;
+		in[i].vlan_known = d->pf != NULL;
+		in[i].vlan = ld->vlan > 0 ? (uint16_t)ld->vlan : 0;
+		in[i].consumer = c->consumer;
+		in[i].claim_id = c->id;
+	}
+	*ret = in;
+	*ret_vfio = vfio;
+	return 0;
+}
+
+int cmd_export(struct cli *cli, int argc, char **argv)
+{
+	struct export_args args = {0};
+	int first;
+	int r = cli_parse(cli, argc, argv, export_opts, NULL, export_opt, &args, &first);
+	if (r)
+		return CLI_PARSE_EXIT(r);
+	if (first >= argc)
+		return cli_usage_error("export: usage: sriovctl export CLAIM-ID|VF --format FORMAT (FORMAT: " EXPORT_FORMATS ")");
+	if (first + 1 < argc)
+		return cli_usage_error("export: unexpected argument '%s'", QUOTE(argv[first + 1]));
+	enum export_format fmt = EXPORT_JSON;
+	if (!args.format && !cli->json)
+		return cli_usage_error("export: --format is required (" EXPORT_FORMATS ")");
+	if (args.format && export_format_from_string(args.format, &fmt) < 0)
+		return cli_usage_error("export: --format '%s' is not known (" EXPORT_FORMATS ")", QUOTE(args.format));
+	if (cli->json && fmt != EXPORT_JSON)
+		return cli_usage_error("export: -j prints JSON; --format %s is not (use --format json)",
+				       export_format_to_string(fmt));
+
+	int64_t claim_id = 0;
+	bool by_claim = parse_claim_id(argv[first], &claim_id);
+	struct pci_tree *t;
+	/* A claim's MAC and VLAN are the ledger's: no netlink needed. */
+	if (by_claim) {
+		struct inventory_opts io = {.sysfs_root = cli->sysfs_root};
+		if ((r = inventory_load(&io, &t)) < 0)
+			return cli_error("export: cannot read PCI devices under %s/bus/pci/devices: %s",
+					 cli->sysfs_root ? QUOTE(cli->sysfs_root) : SYSFS_DEFAULT_ROOT, strerror(-r));
+	} else if ((r = cli_load_inventory(cli, false, false, &t))) {
+		return r;
+	}
+	_cleanup_free_ char *error = NULL;
+	_cleanup_free_ struct export_input *in = NULL;
+	_cleanup_free_ char(*vfio)[64] = NULL;
+	struct ledger_claim claim = {0};
+	size_t n = 1;
+	if (by_claim) {
+		if ((r = claim_inputs(cli, t, claim_id, &claim, &in, &vfio))) {
+			ledger_claim_done(&claim);
+			pci_tree_free(t);
+			return EXIT_FAILED;
+		}
+		n = claim.n_devs;
+	} else {
+		struct pci_function *d;
+		if ((r = inventory_resolve(t, argv[first], &d, &error)) < 0) {
+			cli_error("export: %s", error ? error : strerror(-r));
+			pci_tree_free(t);
+			return EXIT_FAILED;
+		}
+		in = calloc(1, sizeof(*in));
+		vfio = calloc(1, sizeof(*vfio));
+		if (!in || !vfio) {
+			pci_tree_free(t);
+			return cli_error("export: out of memory");
+		}
+		export_input_of(d, &in[0], vfio[0]);
+	}
+	int status = EXIT_OK;
+	if (cli->json) {
+		status = cli_print_json("export", json_export(in, n));
+	} else if ((r = export_render(stdout, fmt, in, n, &error)) < 0) {
+		cli_error("export: %s", error ? error : strerror(-r));
+		status = EXIT_FAILED;
+	} else {
+		for (size_t i = 0; i < n; i++)
+			if (!streq_ptr(in[i].driver, "vfio-pci"))
+				text_printf(stderr, "warning: %s is bound to %s, not vfio-pci: bind it first (sriovctl bind "
+					    "%s vfio-pci --preflight)\n", in[i].addr, in[i].driver ? in[i].driver : "no driver",
+					    in[i].addr);
+	}
+	ledger_claim_done(&claim);
+	pci_tree_free(t);
+	return status;
+}
