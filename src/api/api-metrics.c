@@ -2,6 +2,7 @@
 #include <stdio.h>
 
 #include "api-private.h"
+#include "ledger/ledger.h"
 #include "util/util.h"
 
 const double api_claim_bucket_s[API_CLAIM_BUCKETS] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1, 10};
@@ -68,7 +69,23 @@ static const struct {
 	{"sriovd_vf_tx_dropped_total", "Packets to send dropped (IFLA_VF_STATS).", offsetof(struct vf_stats, tx_dropped)},
 };
 
-static int write_metrics(struct api *a, FILE *f, const struct pci_tree *t)
+/* The VFs of PF pf out of the pool, by state. */
+static void pf_states(const struct ledger_holds *h, const char *pf, unsigned *claimed, unsigned *lost,
+		      unsigned *unclean)
+{
+	for (size_t i = 0; h && i < h->n; i++) {
+		if (strcmp(h->v[i].pf, pf) != 0)
+			continue;
+		if (h->v[i].state == LEDGER_LOST)
+			(*lost)++;
+		else if (h->v[i].state == LEDGER_UNCLEAN)
+			(*unclean)++;
+		else
+			(*claimed)++;
+	}
+}
+
+static int write_metrics(struct api *a, FILE *f, const struct pci_tree *t, const struct ledger_holds *h)
 {
 	const struct api_stats *st = a->src.stats;
 	static const struct api_stats none;
@@ -83,8 +100,7 @@ static int write_metrics(struct api *a, FILE *f, const struct pci_tree *t)
 		if (!pf->is_pf)
 			continue;
 		unsigned claimed = 0, lost = 0, unclean = 0;
-		if (a->src.pf_states)
-			a->src.pf_states(a->src.data, pf->addr, &claimed, &lost, &unclean);
+		pf_states(h, pf->addr, &claimed, &lost, &unclean);
 		unsigned held = claimed + unclean;
 		unsigned n = (unsigned)pf->n_vfs, free_ = n > held ? n - held : 0;
 		_cleanup_free_ char *netdev = api_prom_label_escape(pf->netdevs ? pf->netdevs[0] : "");
@@ -135,7 +151,8 @@ static int write_metrics(struct api *a, FILE *f, const struct pci_tree *t)
 				const struct pci_function *vf = pf->vfs[k];
 				if (!vf->link || !vf_has(vf->link, VF_FIELD_STATS))
 					continue;
-				const char *who = a->src.consumer_of ? a->src.consumer_of(a->src.data, vf->addr) : NULL;
+				const struct ledger_hold *hold = h ? ledger_holds_find(h, vf->addr) : NULL;
+				const char *who = hold ? hold->consumer : NULL;
 				_cleanup_free_ char *consumer = api_prom_label_escape(who ? who : "");
 				if (!consumer)
 					return -ENOMEM;
@@ -163,7 +180,14 @@ int api_metrics(struct api *a, char **ret, size_t *ret_len)
 		pci_tree_free(t);
 		return -ENOMEM;
 	}
-	int r = write_metrics(a, f, t);
+	/* No ledger (none yet, or unreadable): nothing is held. */
+	struct ledger_holds holds = {0};
+	_cleanup_free_ char *error = NULL;
+	struct ledger *l = a->src.ledger ? a->src.ledger(a->src.data, &error) : NULL;
+	bool have = l && ledger_holds(l, &holds) == 0;
+	int r = write_metrics(a, f, t, have ? &holds : NULL);
+	if (have)
+		ledger_holds_done(&holds);
 	pci_tree_free(t);
 	if (fclose(f) != 0 && r == 0)
 		r = -ENOMEM;

@@ -6,6 +6,9 @@
 
 #include "alloc/alloc.h"
 #include "api-private.h"
+#include "claim/claim.h"
+#include "ledger/ledger.h"
+#include "vf/vf.h"
 #include "config.h"
 #include "daemon/log.h"
 #include "output/output.h"
@@ -171,7 +174,7 @@ static const char *status_code_name(unsigned status)
 	case 429:
 		return "too_many_requests";
 	case 503:
-		return "starting";
+		return "unavailable";
 	default:
 		return "internal";
 	}
@@ -488,6 +491,285 @@ out:
 	return r < 0 ? r : 0;
 }
 
+
+/* ---- claims (claim/: the functions sriovctl claim, release, claims call) ---- */
+
+static int claim_env_of(struct api *a, struct api_response *rs, struct claim_env *ret)
+{
+	_cleanup_free_ char *error = NULL;
+	struct ledger *l = a->src.ledger ? a->src.ledger(a->src.data, &error) : NULL;
+	if (!l) {
+		*ret = (struct claim_env){0};
+		return api_reply_error(rs, 503, NULL, "the claim ledger cannot be opened: %s",
+				       error ? error : "this sriovd has none");
+	}
+	*ret = (struct claim_env){.apply = *a->src.env, .cfg = config_of(a), .ledger = l};
+	ret->apply.only_pf = NULL;
+	return 1;
+}
+
+/* claim/'s -errno as a status; key names the field of a request's kind. */
+static int claim_error(struct api_response *rs, int r, const char *key, const char *error)
+{
+	const char *msg = error ? error : strerror(-r);
+	switch (r) {
+	case -ENOMEM:
+		return r;
+	case -EINVAL:
+		return api_reply_error(rs, 400, key, "%s", msg);
+	case -ENOENT:
+		return api_reply_error(rs, 404, key, "%s", msg);
+	case -EBUSY:
+	case -ENOSPC:
+		return api_reply_error(rs, 409, NULL, "%s", msg);
+	case -EAGAIN:
+	case -ETIMEDOUT:
+		return api_reply_error(rs, 503, NULL, "%s", msg);
+	default:
+		return api_reply_error(rs, 500, NULL, "%s", msg);
+	}
+}
+
+/* Adds "refused" (the counts of a claim that cannot be met) to a 409. */
+static int add_refused(struct api_response *rs, const struct claim_result *res)
+{
+	json_t *j = json_loadb(rs->body, rs->body_len, 0, NULL);
+	json_t *doc = j ? json_claim_result("", -ENOSPC, res, NULL) : NULL;
+	if (!doc) {
+		json_decref(j);
+		return -ENOMEM;
+	}
+	json_object_set(j, "refused", json_object_get(doc, "refused"));
+	json_decref(doc);
+	api_response_done(rs);
+	return reply_json(rs, 409, j);
+}
+
+static int r_claim_post(struct api *a, const struct api_request *rq, const char *param, struct api_response *rs)
+{
+	(void)param;
+	json_t *body;
+	int r = parse_body(rq, rs, &body);
+	if (r < 0 || !body)
+		return r;
+	struct claim_request req = {.vlan = -1, .uid = rq->peer->uid, .pid = rq->peer->pid};
+	_cleanup_free_ char *error = NULL; /* before the first goto out */
+	struct claim_result res = {0};
+	const char *kind_key = NULL;
+	const char *key;
+	json_t *v;
+	json_object_foreach(body, key, v) {
+		if (strcmp(key, "consumer") == 0 || strcmp(key, "request") == 0 || strcmp(key, "network") == 0 ||
+		    strcmp(key, "device") == 0 || strcmp(key, "mac") == 0) {
+			if (!json_is_string(v)) {
+				r = api_reply_error(rs, 400, key, "%s: expected a string", key);
+				goto out;
+			}
+			const char *str = json_string_value(v);
+			if (key[0] == 'c') {
+				if (!claim_consumer_valid(str)) {
+					r = api_reply_error(rs, 400, key, "consumer: '%s' is not a UUID (8-4-4-4-12 hex digits)", str);
+					goto out;
+				}
+				req.consumer = str;
+			} else if (key[0] == 'm') {
+				if (vf_mac_parse(str, req.mac) < 0 || (req.mac[0] & 1)) {
+					r = api_reply_error(rs, 400, key, "mac: '%s' is not a unicast MAC (aa:bb:cc:dd:ee:ff)", str);
+					goto out;
+				}
+				req.has_mac = true;
+			} else {
+				if (kind_key) {
+					r = api_reply_error(rs, 400, key, "%s: give one of request, network, device (%s is given too)",
+							    key, kind_key);
+					goto out;
+				}
+				kind_key = key;
+				req.what = str;
+				req.kind = key[0] == 'r' ? LEDGER_KIND_ALIAS : key[0] == 'n' ? LEDGER_KIND_NETWORK : LEDGER_KIND_DEVICE;
+			}
+		} else if (strcmp(key, "count") == 0 || strcmp(key, "vlan") == 0) {
+			json_int_t n = json_is_integer(v) ? json_integer_value(v) : -1;
+			bool count = key[0] == 'c';
+			if (count ? n < 1 || n > CLAIM_MAX_COUNT : n < 0 || n > 4094) {
+				r = count ? api_reply_error(rs, 400, key, "count: expected a number of devices (1-%u)", CLAIM_MAX_COUNT)
+					  : api_reply_error(rs, 400, key, "vlan: expected a VLAN (0-4094)");
+				goto out;
+			}
+			if (count)
+				req.count = (uint32_t)n;
+			else
+				req.vlan = (int32_t)n;
+		} else if (strcmp(key, "vfio") == 0) {
+			if (!json_is_boolean(v)) {
+				r = api_reply_error(rs, 400, key, "vfio: expected true or false");
+				goto out;
+			}
+			req.vfio = json_is_true(v);
+		} else if (strcmp(key, "numa_nodes") == 0) {
+			size_t i;
+			json_t *e;
+			if (!json_is_array(v) || !json_array_size(v) || json_array_size(v) > CLAIM_MAX_NUMA_NODES) {
+				r = api_reply_error(rs, 400, key, "numa_nodes: expected a list of 1-%d NUMA nodes",
+						    CLAIM_MAX_NUMA_NODES);
+				goto out;
+			}
+			json_array_foreach(v, i, e) {
+				json_int_t n = json_is_integer(e) ? json_integer_value(e) : -1;
+				if (n < 0 || n > 1023) {
+					r = api_reply_error(rs, 400, key, "numa_nodes: expected NUMA nodes (0-1023)");
+					goto out;
+				}
+				req.numa_nodes[req.n_numa_nodes++] = (int32_t)n;
+			}
+		} else {
+			r = api_reply_error(rs, 400, key,
+					    "%s: unknown key; expected consumer, request, network, device, count, mac, vlan, "
+					    "vfio or numa_nodes", key);
+			goto out;
+		}
+	}
+	if (!req.consumer) {
+		r = api_reply_error(rs, 400, "consumer", "consumer: required (a UUID)");
+		goto out;
+	}
+	if (!kind_key) {
+		r = api_reply_error(rs, 400, "request", "give one of request (\"alias:count\"), network, device");
+		goto out;
+	}
+	if (req.count && req.kind != LEDGER_KIND_NETWORK) {
+		r = api_reply_error(rs, 400, "count", "count: goes with network");
+		goto out;
+	}
+	struct claim_env env;
+	if ((r = claim_env_of(a, rs, &env)) <= 0)
+		goto out;
+	uint64_t start = api_now_ms(a);
+	int cr = claim_run(&env, &req, &res, &error);
+	if (cr == 0) {
+		if (!res.repeat && a->src.stats) {
+			a->src.stats->claims++;
+			api_stats_claim(a->src.stats, (double)(api_now_ms(a) - start) / 1000.0);
+		}
+		r = reply_json(rs, res.repeat ? 200 : 201, json_claim_result(req.consumer, 0, &res, NULL));
+	} else {
+		r = claim_error(rs, cr, kind_key, error);
+		if (r == 0 && cr == -ENOSPC)
+			r = add_refused(rs, &res);
+	}
+out:
+	claim_result_done(&res);
+	json_decref(body);
+	return r < 0 ? r : 0;
+}
+
+static int r_claims_get(struct api *a, const struct api_request *rq, const char *param, struct api_response *rs)
+{
+	(void)param;
+	const char *consumer = rq->arg ? rq->arg(rq->arg_ctx, "consumer") : NULL;
+	if (consumer && !claim_consumer_valid(consumer))
+		return api_reply_error(rs, 400, "consumer", "consumer: '%s' is not a UUID (8-4-4-4-12 hex digits)", consumer);
+	struct claim_env env;
+	int r = claim_env_of(a, rs, &env);
+	if (r <= 0)
+		return r;
+	struct ledger_claims list;
+	_cleanup_free_ char *error = NULL;
+	if ((r = claims_list(&env, consumer, &list, &error)) < 0)
+		return claim_error(rs, r, "consumer", error);
+	r = reply_json(rs, 200, json_claims(&list));
+	ledger_claims_done(&list);
+	return r;
+}
+
+/* The claim {id}: 1 with *ret, or the answer made (0). */
+static int claim_of(struct claim_env *env, const char *param, struct api_response *rs, struct ledger_claim *ret)
+{
+	uint32_t id;
+	if (parse_u32(param, 10, &id) < 0 || id < 1)
+		return api_reply_error(rs, 400, "id", "'%s' is not a claim id", param);
+	int r = ledger_claim_get(env->ledger, id, ret); /* 1 found, 0 not */
+	if (r == 0)
+		return api_reply_error(rs, 404, "id", "no claim %u", id);
+	if (r < 0)
+		return api_reply_error(rs, 500, NULL, "claim %u: %s", id, ledger_error(env->ledger));
+	return 1;
+}
+
+static int r_claim_get(struct api *a, const struct api_request *rq, const char *param, struct api_response *rs)
+{
+	(void)rq;
+	struct claim_env env;
+	struct ledger_claim c;
+	int r = claim_env_of(a, rs, &env);
+	if (r <= 0 || (r = claim_of(&env, param, rs, &c)) <= 0)
+		return r;
+	json_t *doc = json_document();
+	json_object_set_new(doc, "claim", json_claim(&c));
+	ledger_claim_done(&c);
+	return reply_json(rs, 200, doc);
+}
+
+static int release(struct api *a, struct claim_env *env, const char *consumer, int64_t id, struct api_response *rs)
+{
+	struct release_result res;
+	_cleanup_free_ char *error = NULL;
+	int r = release_run(env, consumer, id, &res, &error);
+	if (r < 0)
+		return claim_error(rs, r, "consumer", error);
+	if (a->src.stats)
+		a->src.stats->releases += res.n;
+	r = reply_json(rs, 200, json_release_result(consumer, &res));
+	release_result_done(&res);
+	return r;
+}
+
+/* Only root or the uid that made a claim may release it. */
+static bool may_release(const struct api_peer *p, const struct ledger_claim *c)
+{
+	return p->uid == 0 || p->uid == c->uid;
+}
+
+static int r_claim_delete(struct api *a, const struct api_request *rq, const char *param, struct api_response *rs)
+{
+	struct claim_env env;
+	struct ledger_claim c;
+	int r = claim_env_of(a, rs, &env);
+	if (r <= 0 || (r = claim_of(&env, param, rs, &c)) <= 0)
+		return r;
+	if (!may_release(rq->peer, &c))
+		r = api_reply_error(rs, 403, NULL, "claim %lld was made by uid %u: only root or that uid may release it",
+				    (long long)c.id, (unsigned)c.uid);
+	else
+		r = release(a, &env, c.consumer, c.id, rs);
+	ledger_claim_done(&c);
+	return r;
+}
+
+static int r_consumer_delete(struct api *a, const struct api_request *rq, const char *param, struct api_response *rs)
+{
+	if (!claim_consumer_valid(param))
+		return api_reply_error(rs, 400, "consumer", "consumer: '%s' is not a UUID (8-4-4-4-12 hex digits)", param);
+	struct claim_env env;
+	int r = claim_env_of(a, rs, &env);
+	if (r <= 0)
+		return r;
+	struct ledger_claims list;
+	_cleanup_free_ char *error = NULL;
+	if ((r = claims_list(&env, param, &list, &error)) < 0)
+		return claim_error(rs, r, "consumer", error);
+	for (size_t i = 0; i < list.n; i++)
+		if (!may_release(rq->peer, &list.v[i])) {
+			r = api_reply_error(rs, 403, NULL,
+					    "claim %lld of consumer %s was made by uid %u: only root or that uid may release it",
+					    (long long)list.v[i].id, param, (unsigned)list.v[i].uid);
+			ledger_claims_done(&list);
+			return r;
+		}
+	ledger_claims_done(&list);
+	return release(a, &env, param, 0, rs);
+}
+
 static int r_apply(struct api *a, const struct api_request *rq, const char *param, struct api_response *rs)
 {
 	(void)rq;
@@ -541,6 +823,11 @@ static const struct route {
 	{"GET", "/v1/networks", r_networks, false, false},
 	{"POST", "/v1/match", r_match, false, false},
 	{"POST", "/v1/apply", r_apply, true, false},
+	{"GET", "/v1/claims", r_claims_get, false, false},
+	{"POST", "/v1/claims", r_claim_post, true, false},
+	{"GET", "/v1/claims/", r_claim_get, false, false},
+	{"DELETE", "/v1/claims/", r_claim_delete, true, false},
+	{"DELETE", "/v1/consumers/", r_consumer_delete, true, false},
 	{"GET", "/v1/health", r_health, false, true},
 	{"GET", "/metrics", r_metrics, false, true},
 };

@@ -68,16 +68,15 @@ struct api_source {
 	struct config *const *cfg;
 	const struct apply_env *env;
 	const bool *ready;           /* false while the first apply runs: 503 */
-	const struct api_stats *stats;
+	struct api_stats *stats;       /* the API counts claims and releases here */
 	/* The daemon's status record (as its status file holds it). */
 	json_t *(*status)(void *data);
 	/* POST /v1/apply: reconcile now; the status record afterwards. */
 	json_t *(*apply)(void *data);
 	void *data;
-	/* Who holds a VF, and the VF counts by state of a PF (free is the rest);
-	 * NULL: nothing is claimed (the ledger's, once there is one). */
-	const char *(*consumer_of)(void *data, const char *vf_addr);
-	void (*pf_states)(void *data, const char *pf_addr, unsigned *claimed, unsigned *lost, unsigned *unclean);
+	/* The claim ledger (open, the daemon's; NULL with *ret_error when it
+	 * cannot be opened): claims, releases, /metrics' VF states. */
+	struct ledger *(*ledger)(void *data, char **ret_error);
 	/* The inventory (NULL: inventory_load()); tests play the host here. */
 	int (*load)(const struct inventory_opts *o, struct pci_tree **ret);
 };

@@ -140,9 +140,6 @@ int cmd_match(struct cli *cli, int argc, char **argv);
 int cmd_claim(struct cli *cli, int argc, char **argv);
 int cmd_release(struct cli *cli, int argc, char **argv);
 int cmd_claims(struct cli *cli, int argc, char **argv);
-
-/* One claim as -j prints it (claims; the daemon's API too). */
-json_t *cli_json_claim(const struct ledger_claim *c);
 int cmd_mtu(struct cli *cli, int argc, char **argv);
 int cmd_link(struct cli *cli, int argc, char **argv);
 int cmd_export(struct cli *cli, int argc, char **argv);

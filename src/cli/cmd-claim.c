@@ -184,20 +184,6 @@ static int fail_status(const char *verb, int r, const char *error)
 	return r == -EINVAL ? EXIT_USAGE : EXIT_FAILED;
 }
 
-static json_t *json_device(const struct claim_device *d)
-{
-	json_t *j = json_object();
-	json_object_set_new(j, "address", json_string(d->address));
-	json_object_set_new(j, "role", json_string(ledger_role_to_string(d->role)));
-	json_object_set_new(j, "pf", json_str_or_null(*d->pf ? d->pf : NULL));
-	json_object_set_new(j, "vf_index", d->vf_index >= 0 ? json_integer(d->vf_index) : json_null());
-	json_object_set_new(j, "mac", json_str_or_null(*d->mac ? d->mac : NULL));
-	json_object_set_new(j, "vlan", d->vlan >= 0 ? json_integer(d->vlan) : json_null());
-	json_object_set_new(j, "vfio", json_boolean(d->vfio));
-	json_object_set_new(j, "vfio_device", json_str_or_null(*d->vfio_node ? d->vfio_node : NULL));
-	return j;
-}
-
 static void text_device(const struct claim_device *d)
 {
 	text_printf(stdout, "  %s %s", d->address, ledger_role_to_string(d->role));
@@ -210,19 +196,6 @@ static void text_device(const struct claim_device *d)
 	if (d->vfio)
 		text_printf(stdout, " vfio %s", *d->vfio_node ? d->vfio_node : "yes");
 	fputc('\n', stdout);
-}
-
-static void claim_devices_of(const struct ledger_claim *c, struct claim_device *out)
-{
-	for (size_t i = 0; i < c->n_devs; i++) {
-		const struct ledger_device *d = &c->devs[i];
-		struct claim_device *o = &out[i];
-		*o = (struct claim_device){.role = d->role, .vf_index = d->vf_index, .vlan = d->vlan, .vfio = d->vfio};
-		memcpy(o->address, d->address, sizeof(o->address));
-		memcpy(o->pf, d->pf, sizeof(o->pf));
-		memcpy(o->mac, d->mac, sizeof(o->mac));
-		memcpy(o->vfio_node, d->vfio_node, sizeof(o->vfio_node));
-	}
 }
 
 int cmd_claim(struct cli *cli, int argc, char **argv)
@@ -259,32 +232,11 @@ int cmd_claim(struct cli *cli, int argc, char **argv)
 	if (cr < 0) {
 		r = fail_status("claim", cr, error);
 		if (cli->json && cr == -ENOSPC) {
-			json_t *doc = json_document();
-			json_object_set_new(doc, "claim", json_null());
-			json_object_set_new(doc, "repeat", json_false());
-			json_t *ref = json_object();
-			json_object_set_new(ref, "wanted", json_integer(res.wanted));
-			json_object_set_new(ref, "free", json_integer(res.free));
-			json_object_set_new(ref, "claimed", json_integer(res.claimed));
-			json_object_set_new(ref, "wrong_numa", json_integer(res.wrong_numa));
-			json_object_set_new(ref, "not_matched", json_integer(res.not_matched));
-			json_object_set_new(doc, "refused", ref);
-			json_object_set_new(doc, "error", json_text(error ? error : strerror(-cr)));
-			int pr = cli_print_json("claim", doc);
+			int pr = cli_print_json("claim", json_claim_result(o.req.consumer, cr, &res, error));
 			r = pr == EXIT_OK ? r : pr;
 		}
 	} else if (cli->json) {
-		json_t *doc = json_document(), *j = json_object(), *devs = json_array();
-		json_object_set_new(j, "id", json_integer(res.id));
-		json_object_set_new(j, "consumer", json_string(o.req.consumer));
-		for (size_t i = 0; i < res.n_devs; i++)
-			json_array_append_new(devs, json_device(&res.devs[i]));
-		json_object_set_new(j, "devices", devs);
-		json_object_set_new(doc, "claim", j);
-		json_object_set_new(doc, "repeat", json_boolean(res.repeat));
-		json_object_set_new(doc, "refused", json_null());
-		json_object_set_new(doc, "error", json_null());
-		r = cli_print_json("claim", doc);
+		r = cli_print_json("claim", json_claim_result(o.req.consumer, 0, &res, NULL));
 	} else {
 		text_printf(stdout, "claim %lld consumer %s%s\n", (long long)res.id, o.req.consumer,
 			    res.repeat ? " (already held: the same request again)" : "");
@@ -328,20 +280,7 @@ int cmd_release(struct cli *cli, int argc, char **argv)
 	for (size_t i = 0; i < res.n; i++)
 		unclean |= res.v[i].state == LEDGER_UNCLEAN;
 	if (cli->json) {
-		json_t *doc = json_document(), *list = json_array();
-		json_object_set_new(doc, "consumer", json_string(o.req.consumer));
-		for (size_t i = 0; i < res.n; i++) {
-			json_t *j = json_object(), *devs = json_array();
-			json_object_set_new(j, "id", json_integer(res.v[i].id));
-			json_object_set_new(j, "state", json_string(ledger_state_to_string(res.v[i].state)));
-			json_object_set_new(j, "reason", json_str_or_null(res.v[i].reason));
-			for (size_t k = 0; res.v[i].devices && res.v[i].devices[k]; k++)
-				json_array_append_new(devs, json_string(res.v[i].devices[k]));
-			json_object_set_new(j, "devices", devs);
-			json_array_append_new(list, j);
-		}
-		json_object_set_new(doc, "released", list);
-		r = cli_print_json("release", doc);
+		r = cli_print_json("release", json_release_result(o.req.consumer, &res));
 	} else {
 		if (!res.n)
 			text_printf(stdout, "consumer %s holds nothing: nothing to release\n", o.req.consumer);
@@ -372,35 +311,6 @@ static void format_time(int64_t t, char buf[32])
 		snprintf(buf, 32, "%lld", (long long)t);
 }
 
-json_t *cli_json_claim(const struct ledger_claim *c)
-{
-	json_t *j = json_object(), *devs = json_array();
-	json_object_set_new(j, "id", json_integer(c->id));
-	json_object_set_new(j, "consumer", json_string(c->consumer));
-	json_object_set_new(j, "kind", json_string(ledger_kind_to_string(c->kind)));
-	json_object_set_new(j, "request", json_text(c->request));
-	json_object_set_new(j, "count", json_integer(c->count));
-	json_object_set_new(j, "state", json_string(ledger_state_to_string(c->state)));
-	json_object_set_new(j, "reason", json_str_or_null(c->reason));
-	json_object_set_new(j, "mac", json_str_or_null(*c->mac ? c->mac : NULL));
-	json_object_set_new(j, "vlan", c->vlan >= 0 ? json_integer(c->vlan) : json_null());
-	json_object_set_new(j, "vfio", json_boolean(c->vfio));
-	json_object_set_new(j, "numa_nodes", json_str_or_null(c->numa_nodes));
-	json_object_set_new(j, "uid", json_integer(c->uid));
-	json_object_set_new(j, "pid", json_integer(c->pid));
-	json_object_set_new(j, "created", json_integer(c->created));
-	json_object_set_new(j, "updated", json_integer(c->updated));
-	struct claim_device *cd = calloc(c->n_devs ? c->n_devs : 1, sizeof(*cd));
-	if (cd) {
-		claim_devices_of(c, cd);
-		for (size_t i = 0; i < c->n_devs; i++)
-			json_array_append_new(devs, json_device(&cd[i]));
-		free(cd);
-	}
-	json_object_set_new(j, "devices", devs);
-	return j;
-}
-
 int cmd_claims(struct cli *cli, int argc, char **argv)
 {
 	struct claim_opts o = {.verb = "claims"};
@@ -427,11 +337,7 @@ int cmd_claims(struct cli *cli, int argc, char **argv)
 		return r;
 	}
 	if (cli->json) {
-		json_t *doc = json_document(), *arr = json_array();
-		for (size_t i = 0; i < list.n; i++)
-			json_array_append_new(arr, cli_json_claim(&list.v[i]));
-		json_object_set_new(doc, "claims", arr);
-		r = cli_print_json("claims", doc);
+		r = cli_print_json("claims", json_claims(&list));
 	} else {
 		for (size_t i = 0; i < list.n; i++) {
 			const struct ledger_claim *cl = &list.v[i];

@@ -25,6 +25,7 @@
 #include <time.h>
 
 #include "api/api.h"
+#include "ledger/ledger.h"
 #include "apply/apply.h"
 #include "config.h"
 #include "daemon/heal.h"
@@ -72,6 +73,7 @@ struct daemon {
 	struct api *api;
 	bool ready; /* the first apply is done */
 	struct api_stats stats;
+	struct ledger *ledger; /* the claim ledger, opened on the API's first use */
 };
 
 static uint64_t now_ms(void)
@@ -511,9 +513,19 @@ static json_t *api_apply(void *data)
 	return status_json(&d->status);
 }
 
+/* The ledger of this tree (the one sriovctl claim uses), kept open. */
+static struct ledger *api_ledger(void *data, char **ret_error)
+{
+	struct daemon *d = data;
+	if (!d->ledger && ledger_open(d->env.lifecycle.sysfs_root, NULL, &d->ledger, ret_error) < 0)
+		d->ledger = NULL;
+	return d->ledger;
+}
+
 static void daemon_done(struct daemon *d)
 {
 	api_free(d->api);
+	ledger_close(d->ledger);
 	free(d->stats.last_apply_error);
 	free(d->stats.last_heal_error);
 	config_free(d->cfg);
@@ -775,6 +787,7 @@ int main(int argc, char **argv)
 			.stats = &d.stats,
 			.status = api_status,
 			.apply = api_apply,
+			.ledger = api_ledger,
 			.data = &d,
 		};
 		_cleanup_free_ char *api_error = NULL, *api_warning = NULL;

@@ -17,6 +17,11 @@ struct config;
 struct alloc_row;
 struct alloc_result;
 struct alloc_network;
+struct claim_device;
+struct claim_result;
+struct release_result;
+struct ledger_claim;
+struct ledger_claims;
 
 #define OUTPUT_SCHEMA_VERSION 1
 
@@ -51,6 +56,18 @@ json_t *json_match(const struct alloc_result *res, const struct alloc_network *n
 json_t *json_match_tags(const struct alloc_row *row, const struct alloc_network *net);
 /* Whether no value of j is nested more than max_depth levels below it. */
 bool json_depth_ok(const json_t *j, unsigned max_depth);
+
+/* claim, release, claims (claim/, ledger/): one device of a claim; a
+ * claim as the ledger holds it; {"schema_version", "claims": [...]}; the
+ * document of `claim -j` (r < 0: refused, with the counts of res and the
+ * error); that of `release -j`. */
+json_t *json_claim_device(const struct claim_device *d);
+json_t *json_claim(const struct ledger_claim *c);
+json_t *json_claims(const struct ledger_claims *list);
+json_t *json_claim_result(const char *consumer, int r, const struct claim_result *res, const char *error);
+json_t *json_release_result(const char *consumer, const struct release_result *res);
+/* The devices of a ledger claim as claim_run() gives them (out: c->n_devs). */
+void claim_devices_of(const struct ledger_claim *c, struct claim_device *out);
 
 /* Prints j with a trailing newline. -EIO when the stream fails. */
 int json_print(FILE *f, json_t *j);

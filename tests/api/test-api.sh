@@ -173,6 +173,65 @@ check_contains "deny is logged with nobody's uid" "$(cat "$log")" "event=api uid
 check_contains "deny" "$(cat "$log")" "route=\"POST /v1/apply\" decision=deny"
 check_eq "nobody with group daemon as a supplementary group may POST /v1/apply" \
 	"$(as_nobody --groups 1 curl -sS --unix-socket "$sock" -o /dev/null -w '%{http_code}' -X POST http://localhost/v1/apply)" 200
+
+# --- claims: claim/'s functions, the peer's uid recorded ---
+A=11111111-2222-3333-4444-555555555555 B=22222222-2222-3333-4444-555555555555
+J=(-H 'Content-Type: application/json')
+check_eq "POST /v1/claims: 201 for a new claim" \
+	"$(code POST /v1/claims "${J[@]}" -d "{\"consumer\":\"$A\",\"request\":\"a1:2\"}")" 201
+check_eq "it holds 2 VFs of eth0" "$(jq -c '[.claim.devices[].address, .repeat]' "$tmp/body")" \
+	'["0000:01:10.0","0000:01:10.2",false]'
+first=$(jq -c .claim "$tmp/body")
+check_eq "the same request again: 200, the same claim" \
+	"$(code POST /v1/claims "${J[@]}" -d "{\"consumer\":\"$A\",\"request\":\"a1:2\"}")" 200
+check_eq "repeat, same devices" "$(jq -c '[.repeat, .claim]' "$tmp/body")" "[true,$first]"
+check_eq "409 when it cannot be met" \
+	"$(code POST /v1/claims "${J[@]}" -d "{\"consumer\":\"$B\",\"request\":\"a1:9\"}")" 409
+check_eq "409 says how many are free and why the others do not count" \
+	"$(jq -c '[.error.code, .refused]' "$tmp/body")" \
+	'["conflict",{"wanted":9,"free":4,"claimed":2,"wrong_numa":0,"not_matched":5}]'
+check_eq "400 for a consumer that is not a UUID" \
+	"$(code POST /v1/claims "${J[@]}" -d '{"consumer":"x","request":"a1:1"}')" 400
+check_eq "naming the field" "$(err)" "[\"bad_request\",\"consumer\",\"consumer: 'x' is not a UUID (8-4-4-4-12 hex digits)\"]"
+check_eq "400 for two kinds at once" \
+	"$(code POST /v1/claims "${J[@]}" -d "{\"consumer\":\"$B\",\"request\":\"a1:1\",\"device\":\"eth5\"}")" 400
+check_eq "400 for an alias the config lacks, field request" \
+	"$(code POST /v1/claims "${J[@]}" -d "{\"consumer\":\"$B\",\"request\":\"zz:1\"}"; jq -r .error.field "$tmp/body")" 400request
+check_eq "404 for a network the config lacks, field network" \
+	"$(code POST /v1/claims "${J[@]}" -d "{\"consumer\":\"$B\",\"network\":\"nn\"}"; jq -r .error.field "$tmp/body")" 404network
+check_eq "GET /v1/claims is sriovctl -j claims (one ledger)" "$(api http://localhost/v1/claims)" \
+	"$(ctlj claims --config "$tmp/c.conf" --config-dir '')"
+check_eq "GET /v1/claims?consumer=" "$(api "http://localhost/v1/claims?consumer=$A" | jq -c '[.claims[].id]')" '[1]'
+check_eq "GET /v1/claims/1" "$(api http://localhost/v1/claims/1 | jq -c '.claim | [.id, .consumer, .state, .uid]')" \
+	"[1,\"$A\",\"active\",0]"
+check_eq "GET /v1/claims/99: 404" "$(code GET /v1/claims/99)" 404
+check_eq "GET /v1/claims/x: 400 field id" "$(code GET /v1/claims/x; jq -r .error.field "$tmp/body")" 400id
+as_nobody --clear-groups curl -sS --unix-socket "$sock" -w '\n%{http_code}' "${J[@]}" \
+	-d "{\"consumer\":\"$B\",\"device\":\"0000:02:10.0\"}" http://localhost/v1/claims >"$tmp/out"
+check_eq "nobody outside the group: 403 on POST /v1/claims" "$(tail -1 "$tmp/out")" 403
+as_nobody --groups 1 curl -sS --unix-socket "$sock" -w '\n%{http_code}' "${J[@]}" \
+	-d "{\"consumer\":\"$B\",\"device\":\"0000:02:10.0\"}" http://localhost/v1/claims >"$tmp/out"
+check_eq "nobody in the group: 201" "$(tail -1 "$tmp/out")" 201
+bid=$(sed '$d' "$tmp/out" | jq .claim.id)
+check_eq "the claim records nobody's uid" "$(api "http://localhost/v1/claims/$bid" | jq .claim.uid)" 65534
+as_other() { setpriv --reuid 65533 --regid 65533 --groups 1 curl -sS --unix-socket "$sock" -o /dev/null -w '%{http_code}' "$@"; }
+check_eq "another uid of the group may not release it (claim)" "$(as_other -X DELETE "http://localhost/v1/claims/$bid")" 403
+check_eq "nor the consumer" "$(as_other -X DELETE "http://localhost/v1/consumers/$B")" 403
+check_eq "the uid that made it may" \
+	"$(as_nobody --groups 1 curl -sS --unix-socket "$sock" -o /dev/null -w '%{http_code}' -X DELETE "http://localhost/v1/claims/$bid")" 200
+api http://localhost/metrics >"$tmp/metrics"
+check_contains "metrics: 2 VFs of eth0 claimed" "$(cat "$tmp/metrics")" \
+	'sriovd_vfs{pf="0000:01:00.0",pf_netdev="eth0",state="claimed"} 2'
+check_contains "metrics: the free ones" "$(cat "$tmp/metrics")" \
+	'sriovd_vfs{pf="0000:01:00.0",pf_netdev="eth0",state="free"} 1'
+check_contains "metrics: 2 claims made" "$(cat "$tmp/metrics")" "sriovd_claims_total 2"
+check_contains "metrics: 1 released" "$(cat "$tmp/metrics")" "sriovd_releases_total 1"
+check_contains "metrics: 2 claim latencies" "$(cat "$tmp/metrics")" "sriovd_claim_duration_seconds_count 2"
+check "promtool accepts it with claims" promtool check metrics <"$tmp/metrics"
+check_eq "DELETE /v1/consumers/A (root)" "$(code DELETE "/v1/consumers/$A"; jq -c '[.released[].id]' "$tmp/body")" '200[1]'
+check_eq "a second release is a no-op" "$(code DELETE "/v1/consumers/$A"; jq -c '.released' "$tmp/body")" '200[]'
+check_eq "an unknown consumer: 404" "$(code DELETE /v1/consumers/33333333-2222-3333-4444-555555555555)" 404
+check_eq "sriovctl sees nothing held" "$(ctlj claims --config "$tmp/c.conf" --config-dir '' | jq -c .claims)" '[]'
 chmod 0660 "$sock"
 
 # --- metrics ---

@@ -227,6 +227,7 @@ static void run_row(struct fixture *f, const struct row *w, size_t i)
 }
 
 #define JSON "application/json"
+#define U "11111111-2222-3333-4444-555555555555"
 
 static void test_routes(void **state)
 {
@@ -289,6 +290,38 @@ static void test_routes(void **state)
 		{"POST", "/v1/apply", NULL, NULL, &user_peer, 403, NULL,
 		 "POST /v1/apply needs uid 0 or membership of the group (none: root only)"},
 		{"POST", "/v1/apply", NULL, NULL, &root_peer, 200, NULL, NULL},
+		/* claims: the body is checked before the ledger is needed */
+		{"POST", "/v1/claims", JSON, "{\"consumer\": \"" U "\", \"request\": \"a1:1\"}", &user_peer, 403, NULL,
+		 "POST /v1/claims needs uid 0 or membership of the group (none: root only)"},
+		{"POST", "/v1/claims", JSON, "{\"consumer\": \"x\", \"request\": \"a1:1\"}", &root_peer, 400, "consumer",
+		 "consumer: 'x' is not a UUID (8-4-4-4-12 hex digits)"},
+		{"POST", "/v1/claims", JSON, "{\"request\": \"a1:1\"}", &root_peer, 400, "consumer",
+		 "consumer: required (a UUID)"},
+		{"POST", "/v1/claims", JSON, "{\"consumer\": \"" U "\"}", &root_peer, 400, "request",
+		 "give one of request (\"alias:count\"), network, device"},
+		{"POST", "/v1/claims", JSON, "{\"consumer\": \"" U "\", \"request\": \"a1:1\", \"network\": \"n1\"}",
+		 &root_peer, 400, "network", "network: give one of request, network, device (request is given too)"},
+		{"POST", "/v1/claims", JSON, "{\"consumer\": \"" U "\", \"request\": \"a1:1\", \"count\": 2}", &root_peer,
+		 400, "count", "count: goes with network"},
+		{"POST", "/v1/claims", JSON, "{\"consumer\": \"" U "\", \"network\": \"n1\", \"count\": 0}", &root_peer,
+		 400, "count", "count: expected a number of devices (1-4096)"},
+		{"POST", "/v1/claims", JSON, "{\"consumer\": \"" U "\", \"device\": \"eth2\", \"vlan\": 4095}", &root_peer,
+		 400, "vlan", "vlan: expected a VLAN (0-4094)"},
+		{"POST", "/v1/claims", JSON, "{\"consumer\": \"" U "\", \"device\": \"eth2\", \"mac\": \"01:00:00:00:00:01\"}",
+		 &root_peer, 400, "mac", "mac: '01:00:00:00:00:01' is not a unicast MAC (aa:bb:cc:dd:ee:ff)"},
+		{"POST", "/v1/claims", JSON, "{\"consumer\": \"" U "\", \"device\": \"eth2\", \"vfio\": 1}", &root_peer, 400,
+		 "vfio", "vfio: expected true or false"},
+		{"POST", "/v1/claims", JSON, "{\"consumer\": \"" U "\", \"device\": \"eth2\", \"numa_nodes\": [0, 1024]}",
+		 &root_peer, 400, "numa_nodes", "numa_nodes: expected NUMA nodes (0-1023)"},
+		{"POST", "/v1/claims", JSON, "{\"consumer\": \"" U "\", \"device\": \"eth2\", \"bogus\": 1}", &root_peer, 400,
+		 "bogus", "bogus: unknown key; expected consumer, request, network, device, count, mac, vlan, vfio or numa_nodes"},
+		{"POST", "/v1/claims", JSON, "{\"consumer\": \"" U "\", \"request\": \"a1:1\"}", &root_peer, 503, NULL,
+		 "the claim ledger cannot be opened: this sriovd has none"},
+		{"GET", "/v1/claims", NULL, NULL, NULL, 503, NULL, "the claim ledger cannot be opened: this sriovd has none"},
+		{"DELETE", "/v1/consumers/xyz", NULL, NULL, &root_peer, 400, "consumer",
+		 "consumer: 'xyz' is not a UUID (8-4-4-4-12 hex digits)"},
+		{"DELETE", "/v1/claims/1", NULL, NULL, &user_peer, 403, NULL, NULL},
+		{"PUT", "/v1/claims/1", NULL, NULL, NULL, 405, NULL, "PUT /v1/claims/1: method not allowed (allowed: GET, DELETE)"},
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(rows); i++)
 		run_row(f, &rows[i], i);
