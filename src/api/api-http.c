@@ -134,6 +134,96 @@ static enum MHD_Result queue(struct MHD_Connection *c, struct api_response *rs)
 	return ret;
 }
 
+/* ---- GET /v1/events ---- */
+
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct api_stream *st = cls;
+	(void)pos;
+	if (st->off < st->len) {
+		size_t n = st->len - st->off < max ? st->len - st->off : max;
+		memcpy(buf, st->buf + st->off, n);
+		st->off += n;
+		if (st->off == st->len)
+			st->off = st->len = 0;
+		return (ssize_t)n;
+	}
+	if (st->ended)
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	/* Nothing to send: not polled until api_run() has more. */
+	MHD_suspend_connection(st->c);
+	st->suspended = true;
+	return 0;
+}
+
+static void stream_free(void *cls)
+{
+	struct api_stream *st = cls;
+	struct api *a = st->api;
+	if (st->prev)
+		st->prev->next = st->next;
+	else
+		a->streams = st->next;
+	if (st->next)
+		st->next->prev = st->prev;
+	free(st->buf);
+	free(st);
+}
+
+static enum MHD_Result start_stream(struct api *a, struct MHD_Connection *c, struct api_conn *ac,
+				    const struct api_response *rs)
+{
+	struct api_stream *st = calloc(1, sizeof(*st));
+	if (!st)
+		return MHD_NO;
+	st->api = a;
+	st->c = c;
+	st->seq = rs->since >= 0 ? rs->since : api_event_seq(a);
+	st->last_ms = api_now_ms(a);
+	(void)api_stream_fill(a, st);
+	struct MHD_Response *resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, stream_read, st,
+								      stream_free);
+	if (!resp) {
+		free(st->buf);
+		free(st);
+		return MHD_NO;
+	}
+	st->next = a->streams;
+	if (a->streams)
+		a->streams->prev = st;
+	a->streams = st;
+	if (ac)
+		ac->deadline_ms = 0; /* a stream lasts */
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, rs->content_type);
+	enum MHD_Result ret = MHD_queue_response(c, rs->status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+/* New events (or a keep-alive line) for every stream; a suspended one
+ * that has something again is resumed. */
+static void feed_streams(struct api *a)
+{
+	uint64_t now = api_now_ms(a);
+	for (struct api_stream *st = a->streams; st; st = st->next) {
+		size_t before = st->len;
+		(void)api_stream_fill(a, st);
+		if (st->len == before && now - st->last_ms >= API_KEEPALIVE_MS) {
+			char *b = realloc(st->buf, st->len + 1);
+			if (b) {
+				b[st->len++] = '\n';
+				st->buf = b;
+			}
+		}
+		if (st->len != before)
+			st->last_ms = now;
+		if (st->suspended && (st->len > st->off || st->ended)) {
+			st->suspended = false;
+			MHD_resume_connection(st->c);
+		}
+	}
+}
+
 static const char *arg_of(void *ctx, const char *name)
 {
 	return MHD_lookup_connection_value(ctx, MHD_GET_ARGUMENT_KIND, name);
@@ -218,6 +308,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		api_response_done(&rs);
 		return MHD_NO;
 	}
+	if (rs.stream)
+		return start_stream(a, c, ac, &rs);
 	return queue(c, &rs);
 }
 
@@ -315,7 +407,7 @@ int api_listen(struct api *a, char **ret_error, char **ret_warning)
 	} else if ((r = bind_socket(a, ret_error, ret_warning)) < 0) {
 		return r;
 	}
-	a->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, a,
+	a->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME, 0, NULL, NULL, on_request, a,
 				  MHD_OPTION_EXTERNAL_LOGGER, mhd_log, a,
 				  MHD_OPTION_LISTEN_SOCKET, a->listen_fd,
 				  MHD_OPTION_CONNECTION_LIMIT, a->o.max_connections,
@@ -360,6 +452,10 @@ static void arm_deadlines(struct api *a)
 	for (struct api_conn *c = a->conns; c; c = c->next)
 		if (c->deadline_ms && (!next || c->deadline_ms < next))
 			next = c->deadline_ms;
+	/* Streams look for new events in the ledger (a claim sriovctl made
+	 * in-process is only there). */
+	if (a->streams && (!next || now + API_EVENTS_POLL_MS < next))
+		next = now + API_EVENTS_POLL_MS;
 	struct itimerspec its = {0};
 	if (next) {
 		if (next <= now)
@@ -391,6 +487,10 @@ void api_run(struct api *a)
 	if (read(a->timer_fd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
 		log_kv(LOG_LVL_DEBUG, "api-timer", "error", strerror(errno), NULL);
 	run_mhd(a);
+	if (a->streams) {
+		feed_streams(a);
+		run_mhd(a);
+	}
 	/* A client that sends its request too slowly (or not at all) is cut
 	 * off: the socket is shut, libmicrohttpd then closes it. */
 	uint64_t now = api_now_ms(a);
@@ -416,6 +516,16 @@ void api_free(struct api *a)
 {
 	if (!a)
 		return;
+	/* libmicrohttpd must not stop with a connection suspended. */
+	for (struct api_stream *st = a->streams; st; st = st->next) {
+		st->ended = true;
+		if (st->suspended) {
+			st->suspended = false;
+			MHD_resume_connection(st->c);
+		}
+	}
+	if (a->mhd && a->streams)
+		MHD_run(a->mhd);
 	if (a->mhd)
 		MHD_stop_daemon(a->mhd);
 	if (a->listen_fd >= 0)

@@ -14,6 +14,21 @@ struct api_conn {
 	uint64_t deadline_ms; /* the request now arriving must be whole by then; 0: none (a response streams) */
 };
 
+/* A GET /v1/events response: the lines not yet sent. */
+struct api_stream {
+	struct api_stream *next, *prev;
+	struct api *api;
+	struct MHD_Connection *c;
+	int64_t seq;          /* the last event sent */
+	char *buf;
+	size_t len, off;
+	bool suspended;       /* nothing to send: libmicrohttpd does not poll it */
+	bool ended;           /* sriovd stops: end the stream */
+	uint64_t last_ms;     /* when something was last queued (a keep-alive line after API_KEEPALIVE_MS) */
+};
+#define API_KEEPALIVE_MS 15000u
+#define API_EVENTS_POLL_MS 500u
+
 struct api {
 	struct api_opts o;
 	struct api_source src;
@@ -26,7 +41,14 @@ struct api {
 	struct MHD_Daemon *mhd;
 	struct api_conn *conns;
 	unsigned n_conns;
+	struct api_stream *streams;
+	int64_t event_seq;   /* the newest audit line seen; -1: not looked yet */
 };
+
+/* Appends to s the events after s->seq (and advances it); -errno. */
+int api_stream_fill(struct api *a, struct api_stream *s);
+/* The newest event's seq (a->event_seq, looked up once). */
+int64_t api_event_seq(struct api *a);
 
 uint64_t api_now_ms(const struct api *a);
 /* rs: the error document {"error": {"code", "message", "field"}}. */

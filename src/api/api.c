@@ -33,6 +33,7 @@ int api_new(const struct api_opts *o, const struct api_source *src, struct api *
 	a->src = *src;
 	a->listen_fd = a->ep_fd = a->timer_fd = -1;
 	a->gid = (gid_t)-1;
+	a->event_seq = -1;
 	if (!a->o.max_connections)
 		a->o.max_connections = API_MAX_CONNECTIONS_DEFAULT;
 	if (!a->o.timeout_s)
@@ -770,6 +771,112 @@ static int r_consumer_delete(struct api *a, const struct api_request *rq, const 
 	return release(a, &env, param, 0, rs);
 }
 
+/* ---- events: the ledger's audit history, then what follows ---- */
+
+static struct ledger *ledger_of(struct api *a)
+{
+	_cleanup_free_ char *error = NULL;
+	return a->src.ledger ? a->src.ledger(a->src.data, &error) : NULL;
+}
+
+int64_t api_event_seq(struct api *a)
+{
+	if (a->event_seq >= 0)
+		return a->event_seq;
+	struct ledger *l = ledger_of(a);
+	if (!l)
+		return 0;
+	int64_t seq = 0;
+	for (;;) {
+		struct ledger_events ev;
+		if (ledger_events_since(l, seq, 1000, &ev) < 0)
+			return seq;
+		if (ev.n)
+			seq = ev.v[ev.n - 1].seq;
+		size_t n = ev.n;
+		ledger_events_done(&ev);
+		if (n < 1000)
+			break;
+	}
+	a->event_seq = seq;
+	return seq;
+}
+
+static json_t *json_event(const struct ledger_event *e)
+{
+	json_t *j = json_object();
+	json_object_set_new(j, "seq", json_integer(e->seq));
+	json_object_set_new(j, "time", json_integer(e->time));
+	json_object_set_new(j, "event", json_text(e->event));
+	json_object_set_new(j, "consumer", json_str_or_null(e->consumer));
+	json_object_set_new(j, "claim", e->claim ? json_integer(e->claim) : json_null());
+	json_object_set_new(j, "device", json_str_or_null(e->device));
+	json_object_set_new(j, "detail", e->detail ? json_text(e->detail) : json_null());
+	return j;
+}
+
+int api_stream_fill(struct api *a, struct api_stream *s)
+{
+	struct ledger *l = ledger_of(a);
+	if (!l)
+		return 0;
+	for (;;) {
+		struct ledger_events ev;
+		int r = ledger_events_since(l, s->seq, 256, &ev);
+		if (r < 0)
+			return r;
+		for (size_t i = 0; i < ev.n; i++) {
+			json_t *j = json_event(&ev.v[i]);
+			char *line = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+			json_decref(j);
+			size_t n = line ? strlen(line) : 0;
+			char *b = line ? realloc(s->buf, s->len + n + 1) : NULL;
+			if (!b) {
+				free(line);
+				ledger_events_done(&ev);
+				return -ENOMEM;
+			}
+			memcpy(b + s->len, line, n);
+			b[s->len + n] = '\n';
+			s->buf = b;
+			s->len += n + 1;
+			free(line);
+			s->seq = ev.v[i].seq;
+			if (s->seq > a->event_seq)
+				a->event_seq = s->seq;
+		}
+		size_t n = ev.n;
+		ledger_events_done(&ev);
+		if (n < 256)
+			return 0;
+	}
+}
+
+void api_event(struct api *a, const char *event, const char *device, const char *detail)
+{
+	struct ledger *l = a ? ledger_of(a) : NULL;
+	if (l)
+		(void)ledger_audit(l, (int64_t)time(NULL), event, NULL, 0, device, detail);
+}
+
+static int r_events(struct api *a, const struct api_request *rq, const char *param, struct api_response *rs)
+{
+	(void)param;
+	const char *since = rq->arg ? rq->arg(rq->arg_ctx, "since") : NULL;
+	uint32_t n = 0;
+	if (since && parse_u32(since, 10, &n) < 0)
+		return api_reply_error(rs, 400, "since", "since: '%s' is not an event number (0, 1, ...)", since);
+	_cleanup_free_ char *error = NULL;
+	if (!a->src.ledger || !a->src.ledger(a->src.data, &error))
+		return api_reply_error(rs, 503, NULL, "the claim ledger cannot be opened: %s",
+				       error ? error : "this sriovd has none");
+	rs->status = 200;
+	rs->stream = true;
+	rs->since = since ? (int64_t)n : -1;
+	rs->content_type = "application/x-ndjson";
+	return 0;
+}
+
 static int r_apply(struct api *a, const struct api_request *rq, const char *param, struct api_response *rs)
 {
 	(void)rq;
@@ -828,6 +935,7 @@ static const struct route {
 	{"GET", "/v1/claims/", r_claim_get, false, false},
 	{"DELETE", "/v1/claims/", r_claim_delete, true, false},
 	{"DELETE", "/v1/consumers/", r_consumer_delete, true, false},
+	{"GET", "/v1/events", r_events, false, false},
 	{"GET", "/v1/health", r_health, false, true},
 	{"GET", "/metrics", r_metrics, false, true},
 };

@@ -125,10 +125,18 @@ struct api_response {
 	size_t body_len;
 	const char *content_type; /* static */
 	const char *allow;        /* 405: the methods the route takes */
+	bool stream;              /* GET /v1/events: the events after seq since follow, one JSON line each */
+	int64_t since;            /* -1: from now on */
 };
 /* Routes one request: always gives a response (-ENOMEM aside). */
 int api_handle(struct api *a, const struct api_request *rq, struct api_response *ret);
 void api_response_done(struct api_response *r);
+
+/* An event of sriovd's own for GET /v1/events ("drift", "heal",
+ * "apply-error", "device-added", "device-removed"): appended to the
+ * ledger's audit history, where claims and releases are too, and sent to
+ * every stream. */
+void api_event(struct api *a, const char *event, const char *device, const char *detail);
 
 /* Authorization: may this peer use mutating routes (uid 0, or a member of
  * the group gid; gid (gid_t)-1: no group, root only)? */

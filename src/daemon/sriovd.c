@@ -264,6 +264,11 @@ static size_t heal_one(struct daemon *d, const char *addr, const struct plan *fu
 		       c->now, "want", c->want, NULL);
 	}
 	plan_done(&own);
+	if (drift && repair) {
+		char detail[32];
+		snprintf(detail, sizeof(detail), "%zu change%s", drift, drift == 1 ? "" : "s");
+		api_event(d->api, "drift", addr, detail);
+	}
 	if (drift == 0) {
 		if (hp->error)
 			log_kv(LOG_LVL_INFO, "in-sync", "pf", pf_label(hp), "pci", hp->addr, "note", "no longer stuck", NULL);
@@ -304,6 +309,13 @@ static size_t heal_one(struct daemon *d, const char *addr, const struct plan *fu
 	d->status.last_writes = rep.writes;
 	d->status.applies++;
 	count_apply(d, repair, r < 0 ? (rep.error ? rep.error : strerror(-r)) : NULL);
+	if (r < 0)
+		api_event(d->api, "apply-error", addr, rep.error ? rep.error : strerror(-r));
+	else if (repair) {
+		char detail[32];
+		snprintf(detail, sizeof(detail), "%u write%s", rep.writes, rep.writes == 1 ? "" : "s");
+		api_event(d->api, "heal", addr, detail);
+	}
 	if (r < 0) {
 		/* A refusal (-EBUSY, lifecycle/'s rules) waits for the operator:
 		 * say what gets past it. */
@@ -873,6 +885,10 @@ int main(int argc, char **argv)
 						continue;
 					log_kv(LOG_LVL_DEBUG, "uevent", "action", ev.action, "subsystem", ev.subsystem, "device",
 					       ev.pci_slot[0] ? ev.pci_slot : ev.interface, "driver", ev.driver, NULL);
+					if (strcmp(ev.subsystem, "pci") == 0 && ev.pci_slot[0] &&
+					    (strcmp(ev.action, "add") == 0 || strcmp(ev.action, "remove") == 0))
+						api_event(d.api, ev.action[0] == 'a' ? "device-added" : "device-removed",
+							  ev.pci_slot, NULL);
 					schedule(&d, d.settle_ms, "uevent");
 				}
 			} else if (fd == rtnl_monitor_fd(mon)) {

@@ -10,7 +10,8 @@ after it are the answer as `curl -si` prints it: the status line, headers
 line, the body. A JSON body is compared key by key: every key of an
 example's object must be in the answer with an equal value (keys left out
 are elided), lists must have the same length, element by element. The
-volatile values (pid, version, times) are not compared. Any other body:
+volatile values (pid, version, times) are not compared. A body of JSON
+lines is compared line by line so. Any other body:
 its lines must be in the answer, in that order. The tree's path is written
 /sys in the document, the config's /etc/sriovd/sriovd.conf, the socket
 /run/sriovd/api.sock, the group sriovd. A block after `<!-- replay:
@@ -158,11 +159,23 @@ def main():
                     wj = json.loads(wb)
                 except ValueError:
                     wj = None
+                wl = [x for x in wb.split("\n") if x.strip()]
+                try:
+                    wlines = [json.loads(x) for x in wl] if wj is None and wl else None
+                except ValueError:
+                    wlines = None
                 if wj is not None:
                     try:
                         why = subset(wj, json.loads(gb))
                     except ValueError:
                         why = "the answer is not JSON"
+                elif wlines is not None:
+                    # newline-delimited JSON: line by line
+                    try:
+                        glines = [json.loads(x) for x in gb.split("\n") if x.strip()]
+                        why = subset(wlines, glines)
+                    except ValueError:
+                        why = "the answer is not newline-delimited JSON"
                 else:
                     pos = 0
                     glines = gb.split("\n")

@@ -60,7 +60,7 @@ start_daemon() {
 }
 stop_daemon() {
 	kill "$dpid" 2>/dev/null
-	wait "$dpid" 2>/dev/null
+	wait "$dpid"
 }
 api() { curl -sS --unix-socket "$sock" "$@"; }
 # code METHOD PATH [CURL ARGS...]: the status code alone
@@ -234,6 +234,35 @@ check_eq "an unknown consumer: 404" "$(code DELETE /v1/consumers/33333333-2222-3
 check_eq "sriovctl sees nothing held" "$(ctlj claims --config "$tmp/c.conf" --config-dir '' | jq -c .claims)" '[]'
 chmod 0660 "$sock"
 
+# --- events: the ledger's audit history and sriovd's own, one JSON line each ---
+C=44444444-2222-3333-4444-555555555555
+seq0=$(api 'http://localhost/v1/events?since=0' -m 1 2>/dev/null | tail -1 | jq .seq)
+timeout 10 curl -sN --unix-socket "$sock" http://localhost/v1/events >"$tmp/events" 2>/dev/null &
+evpid=$!
+sleep 0.5
+code POST /v1/claims "${J[@]}" -d "{\"consumer\":\"$C\",\"request\":\"a1:1\"}" >/dev/null
+"$ctl" release --sysfs-root "$tb" --config "$tmp/c.conf" --config-dir '' --consumer "$C" >/dev/null
+echo 0 >"$tb/bus/pci/devices/0000:01:00.0/sriov_numvfs"
+code POST /v1/apply >/dev/null
+for _ in $(seq 40); do grep -q '"event":"heal"' "$tmp/events" && break; sleep 0.1; done
+kill "$evpid" 2>/dev/null
+wait "$evpid" 2>/dev/null
+check_eq "GET /v1/events streams what follows: the API's claim, sriovctl's release, drift, heal" \
+	"$(jq -c '[.event, .consumer, .device, .detail]' "$tmp/events" | tr '\n' ' ')" \
+	"[\"claim\",\"$C\",null,\"a1:1\"] [\"active\",\"$C\",null,null] [\"release\",\"$C\",null,null] [\"drift\",null,\"0000:01:00.0\",\"1 change\"] [\"heal\",null,\"0000:01:00.0\",\"1 write\"] "
+check_eq "events are numbered on from the history" "$(head -1 "$tmp/events" | jq .seq)" "$((seq0 + 1))"
+check_eq "the stream is application/x-ndjson" \
+	"$(curl -sS -m 1 --unix-socket "$sock" -o /dev/null -w '%{content_type}' http://localhost/v1/events 2>/dev/null)" \
+	application/x-ndjson
+check_eq "?since=N replays the history after N" \
+	"$(curl -sS -m 1 --unix-socket "$sock" "http://localhost/v1/events?since=$seq0" 2>/dev/null | jq -c .event | tr '\n' ' ')" \
+	'"claim" "active" "release" "drift" "heal" '
+check_eq "?since=x: 400 field since" "$(code GET '/v1/events?since=x'; jq -r .error.field "$tmp/body")" 400since
+timeout 10 curl -sN --unix-socket "$sock" http://localhost/v1/events >/dev/null 2>&1 &
+evpid=$!
+sleep 0.3
+check_eq "a stream open does not hold up other requests" "$(code GET /v1/health)" 200
+
 # --- metrics ---
 api http://localhost/metrics >"$tmp/metrics"
 check "promtool check metrics accepts /metrics" promtool check metrics <"$tmp/metrics"
@@ -241,10 +270,12 @@ check_contains "VFs per PF and state" "$(cat "$tmp/metrics")" \
 	'sriovd_vfs{pf="0000:01:00.0",pf_netdev="eth0",state="free"} 3'
 check_contains "applies counted (start + 2 POST /v1/apply)" "$(cat "$tmp/metrics")" "sriovd_applies_total"
 check_contains "drift gauge" "$(cat "$tmp/metrics")" "sriovd_drift 0"
+check_contains "the heal is counted" "$(cat "$tmp/metrics")" "sriovd_heals_total 1"
 check_eq "Content-Type of the text format 0.0.4" \
 	"$(curl -sS --unix-socket "$sock" -o /dev/null -w '%{content_type}' http://localhost/metrics)" \
 	"text/plain; version=0.0.4; charset=utf-8"
-stop_daemon
+check "sriovd stops with a stream open" stop_daemon
+wait "$evpid" 2>/dev/null
 
 # --- systemd socket activation ---
 asock=$tmp/act.sock
