@@ -74,6 +74,7 @@ struct daemon {
 	bool ready; /* the first apply is done */
 	struct api_stats stats;
 	struct ledger *ledger; /* the claim ledger, opened on the API's first use */
+	const char *ledger_dir; /* --state-dir: its folder (NULL: the tree's default, as sriovctl's) */
 };
 
 static uint64_t now_ms(void)
@@ -529,7 +530,7 @@ static json_t *api_apply(void *data)
 static struct ledger *api_ledger(void *data, char **ret_error)
 {
 	struct daemon *d = data;
-	if (!d->ledger && ledger_open(d->env.lifecycle.sysfs_root, NULL, &d->ledger, ret_error) < 0)
+	if (!d->ledger && ledger_open(d->env.lifecycle.sysfs_root, d->ledger_dir, &d->ledger, ret_error) < 0)
 		d->ledger = NULL;
 	return d->ledger;
 }
@@ -572,6 +573,8 @@ static void usage(FILE *f)
 		   "      --api-timeout-s N  a request must arrive whole within N s; idle clients are\n"
 		   "                         cut off after as long (default %u)\n"
 		   "      --api-rate N       requests per second per connection (default %u; 429 above)\n"
+		   "      --state-dir DIR    the claim ledger's folder, as sriovctl --state-dir (default\n"
+		   "                         " LEDGER_STATE_DIR " for /sys, DIR/" LEDGER_TREE_STATE " for another --sysfs-root)\n"
 		   "  -v, --verbose          log every event, not only changes\n"
 		   "  -h, --help             this text\n"
 		   "  -V, --version          version\n\n"
@@ -589,7 +592,7 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
 	enum { OPT_CONFIG_DIR = 0x100, OPT_SYSFS_ROOT, OPT_STATUS, OPT_SETTLE, OPT_RESYNC, OPT_ONCE, OPT_SOCKET, OPT_GROUP,
-	       OPT_API_CONNS, OPT_API_TIMEOUT, OPT_API_RATE };
+	       OPT_API_CONNS, OPT_API_TIMEOUT, OPT_API_RATE, OPT_STATE_DIR };
 	static const struct option opts[] = {
 		{"config", required_argument, NULL, 'c'},
 		{"config-dir", required_argument, NULL, OPT_CONFIG_DIR},
@@ -603,6 +606,7 @@ int main(int argc, char **argv)
 		{"api-max-connections", required_argument, NULL, OPT_API_CONNS},
 		{"api-timeout-s", required_argument, NULL, OPT_API_TIMEOUT},
 		{"api-rate", required_argument, NULL, OPT_API_RATE},
+		{"state-dir", required_argument, NULL, OPT_STATE_DIR},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
@@ -666,6 +670,13 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			ao.group = optarg;
+			break;
+		case OPT_STATE_DIR:
+			if (str_empty(optarg)) {
+				fprintf(stderr, "sriovd: --state-dir: a folder is needed\n");
+				return 2;
+			}
+			d.ledger_dir = optarg;
 			break;
 		case OPT_API_CONNS:
 		case OPT_API_TIMEOUT:
