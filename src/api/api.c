@@ -664,20 +664,30 @@ out:
 	return r < 0 ? r : 0;
 }
 
+/* The claims of consumer (NULL: every one): 1 with *ret, or the answer
+ * made (0). */
+static int consumer_claims(struct api *a, const char *consumer, struct api_response *rs, struct claim_env *env,
+			   struct ledger_claims *ret)
+{
+	if (consumer && !claim_consumer_valid(consumer))
+		return api_reply_error(rs, 400, "consumer", "consumer: '%s' is not a UUID (8-4-4-4-12 hex digits)", consumer);
+	int r = claim_env_of(a, rs, env);
+	if (r <= 0)
+		return r;
+	_cleanup_free_ char *error = NULL;
+	if ((r = claims_list(env, consumer, ret, &error)) < 0)
+		return claim_error(rs, r, "consumer", error);
+	return 1;
+}
+
 static int r_claims_get(struct api *a, const struct api_request *rq, const char *param, struct api_response *rs)
 {
 	(void)param;
-	const char *consumer = rq->arg ? rq->arg(rq->arg_ctx, "consumer") : NULL;
-	if (consumer && !claim_consumer_valid(consumer))
-		return api_reply_error(rs, 400, "consumer", "consumer: '%s' is not a UUID (8-4-4-4-12 hex digits)", consumer);
 	struct claim_env env;
-	int r = claim_env_of(a, rs, &env);
+	struct ledger_claims list;
+	int r = consumer_claims(a, rq->arg ? rq->arg(rq->arg_ctx, "consumer") : NULL, rs, &env, &list);
 	if (r <= 0)
 		return r;
-	struct ledger_claims list;
-	_cleanup_free_ char *error = NULL;
-	if ((r = claims_list(&env, consumer, &list, &error)) < 0)
-		return claim_error(rs, r, "consumer", error);
 	r = reply_json(rs, 200, json_claims(&list));
 	ledger_claims_done(&list);
 	return r;
@@ -749,16 +759,11 @@ static int r_claim_delete(struct api *a, const struct api_request *rq, const cha
 
 static int r_consumer_delete(struct api *a, const struct api_request *rq, const char *param, struct api_response *rs)
 {
-	if (!claim_consumer_valid(param))
-		return api_reply_error(rs, 400, "consumer", "consumer: '%s' is not a UUID (8-4-4-4-12 hex digits)", param);
 	struct claim_env env;
-	int r = claim_env_of(a, rs, &env);
+	struct ledger_claims list;
+	int r = consumer_claims(a, param, rs, &env, &list);
 	if (r <= 0)
 		return r;
-	struct ledger_claims list;
-	_cleanup_free_ char *error = NULL;
-	if ((r = claims_list(&env, param, &list, &error)) < 0)
-		return claim_error(rs, r, "consumer", error);
 	for (size_t i = 0; i < list.n; i++)
 		if (!may_release(rq->peer, &list.v[i])) {
 			r = api_reply_error(rs, 403, NULL,
