@@ -237,9 +237,10 @@ chmod 0660 "$sock"
 # --- events: the ledger's audit history and sriovd's own, one JSON line each ---
 C=44444444-2222-3333-4444-555555555555
 seq0=$(api 'http://localhost/v1/events?since=0' -m 1 2>/dev/null | tail -1 | jq .seq)
-timeout 10 curl -sN --unix-socket "$sock" http://localhost/v1/events >"$tmp/events" 2>/dev/null &
+timeout 20 curl -sN -D "$tmp/evhead" --unix-socket "$sock" http://localhost/v1/events >"$tmp/events" 2>/dev/null &
 evpid=$!
-sleep 0.5
+# The stream begins when its answer's head is out: wait for it.
+for _ in $(seq 200); do grep -q '^HTTP/1.1 200' "$tmp/evhead" 2>/dev/null && break; sleep 0.05; done
 code POST /v1/claims "${J[@]}" -d "{\"consumer\":\"$C\",\"request\":\"a1:1\"}" >/dev/null
 "$ctl" release --sysfs-root "$tb" --config "$tmp/c.conf" --config-dir '' --consumer "$C" >/dev/null
 echo 0 >"$tb/bus/pci/devices/0000:01:00.0/sriov_numvfs"
