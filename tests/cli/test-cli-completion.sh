@@ -77,6 +77,8 @@ for mode in full bare; do
 	t "sriovctl plan " "confs site.conf "
 	t "sriovctl plan --config-dir " "confs "
 	t "sriovctl list " ""
+	t "sriovctl export eth1#" "eth1#0 eth1#1 eth1#2 "
+	t "sriovctl export eth1#0 --format " "json libvirt libvirt-hostdev qemu xen "
 	t "sriovctl link eth0 " "down up "
 	t "sriovctl link eth0 d" "down "
 	t "sriovctl claim --consumer c1 --device eth1#" "eth1#0 eth1#1 eth1#2 "
