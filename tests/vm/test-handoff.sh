@@ -136,6 +136,9 @@ check_contains "a VF not on vfio-pci is warned about" "$out" "warning: $vf1 is b
 # The ledger goes to the guest's /run: the host's /var/lib/sriovd stays untouched.
 state=$work/state
 consumer=7d8f3a2e-1c4b-4e5f-9a6b-0c1d2e3f4a5b
+# A config of our own: the host's default one is not this scenario's.
+printf 'version: 1\n' >"$work/sriovd.conf"
+cfg=(--config "$work/sriovd.conf" --config-dir "")
 cmac=02:5a:00:00:10:02
 cvlan=43
 # The claim binds VF 0 to vfio-pci itself (and runs the pre-flight), and its
@@ -144,7 +147,7 @@ check_status "bind VF 0 kernel (back to igbvf)" 0 "$ctl" bind "$vf0" kernel
 check "VF 0 on igbvf" wait_driver "$vf0" igbvf
 # (run uncaptured: claim's own document is the ledger's, not in this schema check)
 check_json "claim VF 0 for $consumer with --mac --vlan --vfio" 0 "$schema_bin" -j claim --state-dir "$state" \
-	--consumer "$consumer" --device "$vf0" --mac "$cmac" --vlan "$cvlan" --vfio
+	--consumer "$consumer" --device "$vf0" --mac "$cmac" --vlan "$cvlan" --vfio "${cfg[@]}"
 check_eq "claim: VF 0 on vfio-pci" "$(drv "$vf0")" vfio-pci
 claim_id=$(jq -r .claim.id <<<"$out")
 check "the claim has an id" test "$claim_id" -gt 0
@@ -295,7 +298,7 @@ save qemu.log <"$work/qemu.log"
 
 # --- cleanup ------------------------------------------------------------------------
 kill "$(cat /run/libvirtd.pid 2>/dev/null)" "$(cat /run/virtlogd.pid 2>/dev/null)" 2>/dev/null
-check_status "release $consumer" 0 "$ctl" release --state-dir "$state" --consumer "$consumer"
+check_status "release $consumer" 0 "$ctl" release --state-dir "$state" --consumer "$consumer" "${cfg[@]}"
 check_eq "released: VF 0 back on igbvf" "$(drv "$vf0")" igbvf
 check_status "export of the released claim is refused" 1 "$ctl" export --state-dir "$state" "$claim_id" --format json
 check_contains "... it is no longer active" "$out" "sriovctl: export: claim $claim_id of $consumer is released, not active"
