@@ -289,7 +289,8 @@ static int r_status(struct api *a, const struct api_request *rq, const char *par
 		return pr;
 	json_t *daemon = a->src.status ? a->src.status(a->src.data) : NULL;
 	const char *config = cfg && cfg->files ? cfg->files[0] : CONFIG_DEFAULT_PATH;
-	int r = reply_json(rs, 200, json_status(true, daemon, config, cfg, pr, &p, error));
+	int r = reply_json(rs, 200, json_status(true, daemon, config, cfg, pr, &p, error,
+						       json_incref(json_object_get(daemon, "lost_claims")), NULL));
 	json_decref(daemon);
 	plan_done(&p);
 	return r;

@@ -21,6 +21,11 @@ struct vf_want {
 	bool stable_mac;           /* the MAC is the stable scheme's */
 	uint32_t mtu;              /* its netdev's MTU; 0: leave */
 	struct config_pos mtu_pos;
+	/* A claim's overlay: its source, the fields it gives, and whether the
+	 * driver is its own (else a held VF keeps the driver it has). */
+	const char *claim;
+	unsigned claim_has;
+	bool claim_driver;
 };
 
 struct pf_want {
@@ -375,6 +380,63 @@ static int pf_perm_mac(const struct kernel *k, const struct pci_function *pf, ui
 	return src ? 0 : -ENODATA;
 }
 
+static bool has_overlay(const struct apply_env *env, const char *pf)
+{
+	for (size_t i = 0; i < env->n_overlay; i++)
+		if (strcmp(env->overlay[i].pf, pf) == 0)
+			return true;
+	return false;
+}
+
+/* Lays env's overlays for w's PF over what the config wants, for the count
+ * VFs the PF will have. */
+static int overlay_apply(const struct apply_env *env, struct pf_want *w, uint32_t count)
+{
+	for (size_t i = 0; i < env->n_overlay; i++) {
+		const struct apply_overlay *o = &env->overlay[i];
+		if (strcmp(o->pf, w->pf->addr) != 0 || o->vf_index >= count)
+			continue;
+		if (o->vf_index >= w->n_vfs) {
+			size_t n = (size_t)o->vf_index + 1;
+			struct vf_want *nv = realloc(w->vfs, n * sizeof(*nv));
+			if (!nv)
+				return -ENOMEM;
+			memset(nv + w->n_vfs, 0, (n - w->n_vfs) * sizeof(*nv));
+			w->vfs = nv;
+			w->n_vfs = n;
+		}
+		struct vf_want *vw = &w->vfs[o->vf_index];
+		if (!vw->any)
+			vw->pos = w->pos;
+		vw->any = true;
+		unsigned has = o->s.has & ~VF_HAS(VF_FIELD_STATS);
+		if (has & VF_HAS(VF_FIELD_VLAN))
+			has |= VF_HAS_VLAN_GROUP;
+		struct vf_settings s = o->s;
+		s.has = has;
+		vf_settings_merge(&vw->s, &s);
+		vw->s.has |= has;
+		vw->s.index = o->vf_index;
+		if (has & VF_HAS(VF_FIELD_MAC))
+			vw->stable_mac = false;
+		vw->claim = o->source;
+		vw->claim_has = has;
+		vw->claim_driver = o->driver != NULL;
+		vw->driver = o->driver;
+	}
+	return 0;
+}
+
+/* Where a wanted field of a VF comes from: the claim that gives it, else
+ * the config's place. */
+static void want_where(const struct vf_want *vw, bool from_claim, const struct config_pos *pos, char *buf, size_t len)
+{
+	if (vw->claim && from_claim)
+		snprintf(buf, len, "%s", vw->claim);
+	else
+		pos_format(pos, buf, len);
+}
+
 /* ---- MAC uniqueness over the whole host ---------------------------------- */
 
 /* One MAC a VF will carry once the plan is carried out. */
@@ -499,7 +561,7 @@ static int view_check_macs(const struct config *cfg, const struct view *v, char 
 		const struct mac_claim *first = b->want ? b : a, *other = b->want ? a : b;
 		char mac[VF_MAC_STRLEN], where[300], label[64], olabel[64];
 		vf_mac_format(first->mac, 6, mac);
-		pos_format(&first->want->mac_pos, where, sizeof(where));
+		want_where(first->want, first->want->claim_has & VF_HAS(VF_FIELD_MAC), &first->want->mac_pos, where, sizeof(where));
 		claim_label(first, label, sizeof(label));
 		claim_label(other, olabel, sizeof(olabel));
 		char what[256];
@@ -512,7 +574,7 @@ static int view_check_macs(const struct config *cfg, const struct view *v, char 
 				    "%s: mac: %s, which %s already has (the config does not set its MAC); two VFs cannot share a MAC",
 				    where, what, olabel);
 		char owhere[300];
-		pos_format(&other->want->mac_pos, owhere, sizeof(owhere));
+		want_where(other->want, other->want->claim_has & VF_HAS(VF_FIELD_MAC), &other->want->mac_pos, owhere, sizeof(owhere));
 		return error_set(ret_error, -EINVAL, "%s: mac: %s, which %s%s gets too (%s); two VFs cannot share a MAC",
 			    where, what, olabel, other->want->stable_mac ? " (mac: stable)" : "", owhere);
 	}
@@ -642,7 +704,7 @@ static int view_fill(const struct config *cfg, const struct apply_env *env, cons
 				}
 				any = true;
 			}
-		if (!any)
+		if (!any && !has_overlay(env, d->addr))
 			continue;
 		if (beyond && !(w.has_numvfs && w.numvfs > limit)) {
 			char vpos[300];
@@ -707,6 +769,10 @@ static int view_fill(const struct config *cfg, const struct apply_env *env, cons
 				(void)strv_pushf(&v->warnings, "%s: mac: stable needs the PF's permanent MAC, which %s does not have "
 						   "(no netdev, or not this host's kernel): VF MACs left alone", ppos, d->addr);
 			}
+		}
+		if ((r = overlay_apply(env, &w, count)) < 0) {
+			free(w.vfs);
+			return r;
 		}
 		struct pf_want *nw = realloc(v->pfs, (v->n_pfs + 1) * sizeof(*nw));
 		if (!nw) {
@@ -888,6 +954,7 @@ static int view_plan_phase(const struct view *v, unsigned phases, struct plan *p
 						continue;
 					struct plan_change c = change_for(w, CHANGE_VF_FIELD, (int32_t)k, &vw->pos);
 					c.field = (enum vf_field)f;
+					want_where(vw, vw->claim_has & VF_HAS(f), &vw->pos, c.source, sizeof(c.source));
 					vf_field_format(&vw->s, f, c.want, sizeof(c.want));
 					if (!vf) {
 						int same = new_vf_has(facts, f, c.want);
@@ -913,11 +980,12 @@ static int view_plan_phase(const struct view *v, unsigned phases, struct plan *p
 				continue;
 			if (strcmp(vw->driver, CONFIG_DRIVER_KERNEL) != 0 && !driver_is_loaded(v->t->root, vw->driver)) {
 				char where[300];
-				pos_format(&vw->pos, where, sizeof(where));
+				want_where(vw, vw->claim_driver, &vw->pos, where, sizeof(where));
 				return error_set(ret_error, -ENOENT, "%s: VF %zu: driver %s is not loaded: modprobe %s", where,
 					    k, vw->driver, vw->driver);
 			}
 			struct plan_change c = change_for(w, CHANGE_VF_DRIVER, (int32_t)k, &vw->pos);
+			want_where(vw, vw->claim_driver, &vw->pos, c.source, sizeof(c.source));
 			c.conditional = on < 0;
 			snprintf(c.now, sizeof(c.now), "%s", !vf ? "-" : vf->driver ? vf->driver : "(none)");
 			snprintf(c.want, sizeof(c.want), "%s", vw->driver);
@@ -1576,7 +1644,14 @@ static int run_drivers(struct run *run, const struct view *v, const struct plan 
 		struct bind_request req = {.driver = c->want};
 		struct bind_result res = {0};
 		char *err = NULL;
-		int r = lifecycle_bind(&run->env->lifecycle, vf, &req, &res, &err);
+		/* A claim's own driver: the consumer hook would refuse it as
+		 * held, by the very claim that wants it. */
+		struct lifecycle_env lenv = run->env->lifecycle;
+		if (w->vfs[c->vf].claim_driver) {
+			lenv.consumer = NULL;
+			lenv.consumer_data = NULL;
+		}
+		int r = lifecycle_bind(&lenv, vf, &req, &res, &err);
 		if (res.changed)
 			run->rep->writes += 3; /* driver_override, unbind, drivers_probe */
 		bind_result_done(&res);

@@ -98,6 +98,22 @@ struct apply_netlink {
  * change reset it (igb: 0.3-1.4 s) before it sends rates to the new VFs. */
 #define APPLY_CARRIER_TIMEOUT_MS 5000
 
+/* What a consumer was given of one VF (a claim of the ledger), laid over
+ * what the config wants of it: the fields in s.has (the MAC, the VLAN
+ * group) replace the config's, and driver (when not NULL) the config's
+ * driver. A VF with an overlay but no driver in it keeps the driver it has
+ * (apply never rebinds a VF a consumer holds to something else); the
+ * overlay's own driver is bound past lifecycle's consumer hook (it is the
+ * holder's). An overlay for a VF index the PF will not have is left out:
+ * the VF is gone (sriovd's reconcile marks its claim lost). */
+struct apply_overlay {
+	char pf[PCI_ADDR_STRLEN];
+	uint32_t vf_index;
+	struct vf_settings s;
+	const char *driver;  /* "vfio-pci", or NULL */
+	char source[96];     /* where the plan says it comes from: "claim 3 (consumer UUID)" */
+};
+
 struct apply_env {
 	struct lifecycle_env lifecycle; /* sysfs root, bind state, netdev usage, consumers */
 	unsigned settle_timeout_ms;     /* for VF counts; 0: LIFECYCLE_NUMVFS_TIMEOUT_MS */
@@ -111,6 +127,9 @@ struct apply_env {
 	unsigned carrier_timeout_ms;    /* 0: APPLY_CARRIER_TIMEOUT_MS */
 	bool allow_missing;             /* apply_run(): go ahead when a PF of the config is missing */
 	struct vf_netdev_ops vf_netdev; /* a VF netdev's own MAC; zeroed: rtnetlink */
+	/* Per VF, over the config: the claims of consumers (sriovd). */
+	const struct apply_overlay *overlay;
+	size_t n_overlay;
 };
 
 /* What the config wants that this host does not have. -EINVAL with

@@ -1032,25 +1032,31 @@ int claims_list(const struct claim_env *env, const char *consumer, struct ledger
 
 /* --- the lifecycle hook -------------------------------------------------------------------- */
 
+int claim_consumers_ledger(struct claim_consumers *c, char **ret_error)
+{
+	if (c->ledger)
+		return 1;
+	/* Looked for on every call until it exists: a claim may create it
+	 * while sriovd runs. */
+	_cleanup_free_ char *path = NULL;
+	int r = ledger_path(c->sysfs_root, c->state_dir, &path);
+	if (r < 0)
+		return error_set(ret_error, r, "the ledger's path: %s", strerror(-r));
+	struct stat st;
+	if (stat(path, &st) < 0)
+		return errno == ENOENT ? 0 : error_set(ret_error, -errno, "ledger %s: %s", path, strerror(errno));
+	if ((r = ledger_open(c->sysfs_root, c->state_dir, &c->ledger, ret_error)) < 0)
+		return r;
+	return 1;
+}
+
 int claim_consumer_fn(void *userdata, const struct pci_function *dev, char **ret_holder)
 {
 	struct claim_consumers *c = userdata;
-	if (!c->ledger) {
-		/* Looked for on every call until it exists: a claim may create
-		 * it while sriovd runs. */
-		_cleanup_free_ char *path = NULL;
-		int r = ledger_path(c->sysfs_root, c->state_dir, &path);
-		if (r < 0)
-			return r;
-		struct stat st;
-		if (stat(path, &st) < 0)
-			return errno == ENOENT ? 0 : -errno;
-		_cleanup_free_ char *error = NULL;
-		if ((r = ledger_open(c->sysfs_root, c->state_dir, &c->ledger, &error)) < 0)
-			return r;
-	}
-	if (!c->ledger)
-		return 0;
+	_cleanup_free_ char *error = NULL;
+	int r = claim_consumers_ledger(c, &error);
+	if (r <= 0)
+		return r;
 	return claim_holder(c->ledger, dev, ret_holder);
 }
 

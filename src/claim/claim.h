@@ -157,6 +157,9 @@ struct claim_consumers {
 	struct ledger *ledger; /* opened by the hook; claim_consumers_done() closes it */
 };
 int claim_consumer_fn(void *userdata, const struct pci_function *dev, char **ret_holder);
+/* Opens c->ledger when the file exists (once): 1 open, 0 there is none
+ * (nothing was ever claimed), or -errno with *ret_error. */
+int claim_consumers_ledger(struct claim_consumers *c, char **ret_error);
 void claim_consumers_done(struct claim_consumers *c);
 /* Who holds dev (itself, its PF, or for a PF one of its VFs): 1 with
  * *ret_holder ("consumer UUID (claim N)"), 0 free, or -errno. */

@@ -2,7 +2,9 @@
  * --allow-missing): the difference between the
  * desired state and the host, and making the host match it. */
 #include "apply/apply.h"
+#include "claim/claim.h"
 #include "cli.h"
+#include "daemon/claims.h"
 #include "output/output.h"
 #include "util/input.h"
 #include "util/util.h"
@@ -97,6 +99,23 @@ static void print_warnings(const struct cli *cli, char *const *warnings)
 		text_printf(stderr, "warning: %s\n", warnings[i]);
 }
 
+/* The consumers' claims over the config (daemon/claims.h): a VF a claim
+ * holds keeps the MAC, VLAN and driver it was given, as sriovd keeps it. */
+static int load_claims(struct cli *cli, const char *verb, struct apply_env *env)
+{
+	struct apply_overlay *v = NULL;
+	size_t n = 0;
+	_cleanup_free_ char *error = NULL;
+	int r = claim_consumers_ledger(cli->consumers, &error);
+	if (r > 0)
+		r = daemon_claims_overlay(cli->consumers->ledger, &v, &n, &error);
+	if (r < 0)
+		return cli_error("%s: %s", verb, error ? error : strerror(-r));
+	env->overlay = v;
+	env->n_overlay = n;
+	return EXIT_OK;
+}
+
 static void apply_env_init(const struct cli *cli, const struct plan_opts *o, struct apply_env *env,
 			   struct lifecycle_rtnl *rt)
 {
@@ -132,9 +151,15 @@ int cmd_plan(struct cli *cli, int argc, char **argv)
 		return r;
 	struct plan p;
 	char *error = NULL;
+	if ((r = load_claims(cli, "plan", &env)) != EXIT_OK) {
+		config_free(cfg);
+		lifecycle_rtnl_done(&rt);
+		return r;
+	}
 	r = plan_compute(cfg, &env, &p, &error);
 	config_free(cfg);
 	lifecycle_rtnl_done(&rt);
+	free((void *)env.overlay);
 	if (r < 0) {
 		/* A config that can never hold (a VF's MTU above its PF's) is bad input. */
 		int status = r == -EDOM ? EXIT_USAGE : EXIT_FAILED;
@@ -179,14 +204,16 @@ int cmd_apply(struct cli *cli, int argc, char **argv)
 	if (r >= 0)
 		return r;
 	/* apply_run scans under the lock: its refusals rest on the host as it is. */
-	if ((r = cli_host_lock(cli, "apply"))) {
+	if ((r = cli_host_lock(cli, "apply")) || (r = load_claims(cli, "apply", &env))) {
 		config_free(cfg);
+		lifecycle_rtnl_done(&rt);
 		return r;
 	}
 	struct apply_report rep;
 	int ar = apply_run(cfg, &env, &rep);
 	config_free(cfg);
 	lifecycle_rtnl_done(&rt);
+	free((void *)env.overlay);
 	print_warnings(cli, rep.warnings);
 	if (env.allow_missing)
 		print_warnings(cli, rep.missing);

@@ -3,7 +3,9 @@
 #include <signal.h>
 
 #include "apply/apply.h"
+#include "claim/claim.h"
 #include "cli.h"
+#include "daemon/claims.h"
 #include "daemon/status.h"
 #include "output/output.h"
 #include "util/input.h"
@@ -64,6 +66,48 @@ static int load_daemon_config(const struct status_opts *o, json_t *st, struct co
 	return config_load_rule(config, has_dir ? (dir ? dir : "") : NULL, ret, ret_error);
 }
 
+/* From the ledger now (nothing when there is none): the claims marked
+ * lost, and the overlay of the active ones (the drift sriovd sees). -errno
+ * with *ret_error when it cannot be read. */
+static int read_claims(struct cli *cli, struct ledger_claims *ret, struct apply_env *env, char **ret_error)
+{
+	*ret = (struct ledger_claims){0};
+	struct lifecycle_env lenv;
+	cli_lifecycle_env(cli, &lenv, NULL);
+	int r = claim_consumers_ledger(cli->consumers, ret_error);
+	if (r <= 0)
+		return r;
+	struct ledger *l = cli->consumers->ledger;
+	r = ledger_claims_list(l, &(struct ledger_filter){.states = LEDGER_STATE_BIT(LEDGER_LOST)}, ret);
+	if (r < 0)
+		return error_set(ret_error, r, "%s", ledger_error(l));
+	struct apply_overlay *v = NULL;
+	size_t n = 0;
+	if ((r = daemon_claims_overlay(l, &v, &n, ret_error)) < 0)
+		return r;
+	env->overlay = v;
+	env->n_overlay = n;
+	return 0;
+}
+
+static json_t *json_lost_claims(const struct ledger_claims *lost)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; i < lost->n; i++) {
+		const struct ledger_claim *c = &lost->v[i];
+		json_t *e = json_object(), *devs = json_array();
+		json_object_set_new(e, "claim", json_integer(c->id));
+		json_object_set_new(e, "consumer", json_string(c->consumer));
+		json_object_set_new(e, "reason", json_string(c->reason ? c->reason : ""));
+		for (size_t k = 0; k < c->n_devs; k++)
+			json_array_append_new(devs, json_string(c->devs[k].address));
+		json_object_set_new(e, "devices", devs);
+		json_object_set_new(e, "since", json_time_utc((time_t)c->updated));
+		json_array_append_new(a, e);
+	}
+	return a;
+}
+
 int cmd_status(struct cli *cli, int argc, char **argv)
 {
 	static const struct option options[] = {
@@ -105,11 +149,14 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 	struct config *cfg = NULL;
 	struct plan p = {0};
 	char *error = NULL;
+	struct apply_env env = {.lifecycle = {.sysfs_root = cli->sysfs_root}};
+	struct ledger_claims lost;
+	_cleanup_free_ char *ledger_error = NULL;
+	int lost_r = read_claims(cli, &lost, &env, &ledger_error);
 	int pr = load_daemon_config(&o, st, &cfg, &error);
-	if (pr == 0) {
-		struct apply_env env = {.lifecycle = {.sysfs_root = cli->sysfs_root}};
+	if (pr == 0)
 		pr = plan_compute(cfg, &env, &p, &error);
-	}
+	free((void *)env.overlay);
 	const char *config = cfg && cfg->files ? cfg->files[0] : NULL;
 	if (!config && st)
 		config = json_string_value(json_object_get(st, "config"));
@@ -119,7 +166,8 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 	size_t drift = p.n + missing;
 
 	if (cli->json) {
-		json_t *j = json_status(running, st, config, cfg, pr, &p, error);
+		json_t *j = json_status(running, st, config, cfg, pr, &p, error, json_lost_claims(&lost),
+					lost_r < 0 ? (ledger_error ? ledger_error : strerror(-lost_r)) : NULL);
 		r = cli_print_json("status", j);
 	} else {
 		text_printf(stdout, "sriovd:      %s", running ? "running" : "not running");
@@ -176,6 +224,17 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 			cli_text_plan_changes(stdout, &p);
 		}
 	}
+	if (!cli->json) {
+		/* Claims whose devices vanished: held until released. */
+		if (lost_r < 0)
+			text_printf(stdout, "claims:      cannot tell: %s\n", ledger_error ? ledger_error : strerror(-lost_r));
+		else if (lost.n)
+			text_printf(stdout, "lost claims: %zu (sriovctl release --consumer UUID --claim ID ends one):\n", lost.n);
+		for (size_t i = 0; i < lost.n; i++)
+			text_printf(stdout, "  claim %lld consumer %s: %s\n", (long long)lost.v[i].id, lost.v[i].consumer,
+				    lost.v[i].reason ? lost.v[i].reason : "");
+	}
+	ledger_claims_done(&lost);
 	bool in_sync = pr == 0 && drift == 0;
 	config_free(cfg);
 	free(error);

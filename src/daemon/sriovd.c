@@ -28,6 +28,7 @@
 #include "ledger/ledger.h"
 #include "apply/apply.h"
 #include "config.h"
+#include "daemon/claims.h"
 #include "daemon/heal.h"
 #include "daemon/log.h"
 #include "daemon/status.h"
@@ -75,6 +76,9 @@ struct daemon {
 	struct api_stats stats;
 	struct ledger *ledger; /* the claim ledger, opened on the API's first use */
 	const char *ledger_dir; /* --state-dir: its folder (NULL: the tree's default, as sriovctl's) */
+	/* The consumers' claims: their VFs keep what they were given; the
+	 * ledger reconciled with the host (daemon/claims.h). */
+	struct daemon_claims claims;
 };
 
 static uint64_t now_ms(void)
@@ -222,6 +226,66 @@ static void count_apply(struct daemon *d, bool repair, const char *error)
 	}
 }
 
+/* The overlay of the claims over the config (a failure keeps the last). */
+static void refresh_claims(struct daemon *d)
+{
+	_cleanup_free_ char *error = NULL;
+	if (daemon_claims_refresh(&d->claims, &error) < 0)
+		log_kv(LOG_LVL_ERROR, "ledger-failed", "error", error ? error : "?", NULL);
+	d->env.overlay = d->claims.overlay;
+	d->env.n_overlay = d->claims.n_overlay;
+}
+
+/* The ledger against the host, under the host lock: pending claims of a
+ * crash rolled back, claims whose devices vanished marked lost. At start
+ * before the first apply; then after each re-apply. */
+static void reconcile_claims(struct daemon *d, enum daemon_claims_when when)
+{
+	int lock_fd;
+	pid_t holder;
+	_cleanup_free_ char *error = NULL;
+	/* A host that never had a claim has no ledger: nothing to look at. */
+	int r = claim_consumers_ledger(&d->claims.cons, &error);
+	if (r <= 0) {
+		if (r < 0)
+			log_kv(LOG_LVL_ERROR, "ledger-failed", "error", error ? error : strerror(-r), NULL);
+		return;
+	}
+	struct lock_opts lo = {.timeout_ms = when == DAEMON_CLAIMS_START ? LOCK_WAIT_DEFAULT_MS : 0};
+	r = lock_take(d->state_dir, LOCK_HOST_NAME, &lo, &lock_fd, &holder, &error);
+	if (r == -EAGAIN) {
+		schedule(d, HOST_BUSY_RETRY_MS, "host-busy");
+		return;
+	}
+	if (r < 0) {
+		log_kv(LOG_LVL_ERROR, "lock-failed", "error", error ? error : strerror(-r), NULL);
+		return;
+	}
+	struct daemon_claims_report rep;
+	r = daemon_claims_reconcile(&d->claims, &d->env, d->cfg, when, (int64_t)time(NULL), &rep, &error);
+	close(lock_fd);
+	d->env.overlay = d->claims.overlay;
+	d->env.n_overlay = d->claims.n_overlay;
+	if (r < 0) {
+		log_kv(LOG_LVL_ERROR, "ledger-failed", "error", error ? error : strerror(-r), NULL);
+		status_add_error(&d->status, error ? error : strerror(-r));
+		return;
+	}
+	if (rep.recovered) {
+		char n[16];
+		snprintf(n, sizeof(n), "%u", rep.recovered);
+		log_kv(LOG_LVL_WARN, "claims-rolled-back", "claims", n, "note", "pending claims left by a crash", NULL);
+	}
+	for (size_t i = 0; i < rep.lost.n; i++) {
+		const struct ledger_claim *c = &rep.lost.v[i];
+		char id[24];
+		snprintf(id, sizeof(id), "%lld", (long long)c->id);
+		log_kv(LOG_LVL_WARN, "claim-lost", "claim", id, "consumer", c->consumer, "reason", c->reason, NULL);
+		status_add_error(&d->status, c->reason);
+	}
+	daemon_claims_report_done(&rep);
+}
+
 /* The drift of one PF (from full, the plan of every PF, when there is one)
  * and, when there is some, an apply of that PF alone under the host lock.
  * A failure here backs off this PF only. Returns the changes still wanted. */
@@ -299,6 +363,11 @@ static size_t heal_one(struct daemon *d, const char *addr, const struct plan *fu
 		pf_failed(d, hp, msg, PF_FAILED, now);
 		return drift;
 	}
+	/* The claims as they are now, under the lock: sriovctl claims and
+	 * releases while sriovd runs. */
+	refresh_claims(d);
+	env.overlay = d->claims.overlay;
+	env.n_overlay = d->claims.n_overlay;
 	uint64_t start = now_ms();
 	struct apply_report rep;
 	r = apply_run(d->cfg, &env, &rep);
@@ -440,6 +509,7 @@ static void update_status(struct daemon *d, uint64_t now)
 		};
 		(void)status_add_stuck(&d->status, &sp);
 	}
+	daemon_claims_status(&d->claims, &d->status);
 	status_write(&d->status, d->status_path);
 }
 
@@ -448,6 +518,7 @@ static void reconcile(struct daemon *d, const char *reason)
 	uint64_t now = now_ms();
 	/* The start apply and a reload apply a config; they repair nothing. */
 	bool repair = strcmp(reason, "start") != 0 && strcmp(reason, "reload") != 0;
+	refresh_claims(d);
 	char **pfs = NULL;
 	struct plan full;
 	bool planned;
@@ -491,6 +562,7 @@ static void reconcile(struct daemon *d, const char *reason)
 			log_kv(LOG_LVL_DEBUG, "in-sync", "reason", reason, NULL);
 	}
 	strv_free(pfs);
+	reconcile_claims(d, DAEMON_CLAIMS_REAPPLY);
 	d->status.last_drift = (unsigned)drift;
 	d->stats.drift = (unsigned)drift;
 	update_status(d, now);
@@ -546,6 +618,7 @@ static void daemon_done(struct daemon *d)
 	status_done(&d->status);
 	heal_done(&d->heal);
 	heal_pf_ok(&d->global);
+	daemon_claims_done(&d->claims);
 	free(d->force_hint);
 	if (d->timer_fd >= 0)
 		close(d->timer_fd);
@@ -753,6 +826,11 @@ int main(int argc, char **argv)
 		d.env.lifecycle.link_usage_data = &d.rt;
 		d.env.lifecycle.netns = lifecycle_rtnl_netns;
 	}
+	/* A VF count change that would destroy a VF a consumer holds is
+	 * refused, as sriovctl's is. */
+	daemon_claims_init(&d.claims, d.env.lifecycle.sysfs_root, d.ledger_dir);
+	d.env.lifecycle.consumer = claim_consumer_fn;
+	d.env.lifecycle.consumer_data = &d.claims.cons;
 	status_init(&d.status, d.config_path);
 	log_kv(LOG_LVL_INFO, "start", "version", SRIOVD_VERSION, "config", d.config_path, NULL);
 	int cr = load_config(&d, &d.cfg);
@@ -827,6 +905,7 @@ int main(int argc, char **argv)
 		log_kv(LOG_LVL_INFO, "api-listening", "socket", api_where(d.api), NULL);
 	}
 
+	reconcile_claims(&d, DAEMON_CLAIMS_START);
 	reconcile(&d, "start");
 	d.ready = true;
 	if (once) {

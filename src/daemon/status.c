@@ -78,15 +78,47 @@ int status_add_stuck(struct daemon_status *s, const struct status_pf *pf)
 	return 0;
 }
 
-static json_t *json_time(time_t t)
+void status_clear_lost(struct daemon_status *s)
 {
-	if (!t)
-		return json_null();
-	struct tm tm;
-	char buf[32];
-	gmtime_r(&t, &tm);
-	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	return json_string(buf);
+	for (size_t i = 0; i < s->n_lost; i++) {
+		free(s->lost[i].consumer);
+		free(s->lost[i].reason);
+		strv_free(s->lost[i].devices);
+	}
+	free(s->lost);
+	s->lost = NULL;
+	s->n_lost = 0;
+}
+
+int status_add_lost(struct daemon_status *s, const struct status_claim *c)
+{
+	struct status_claim *n = realloc(s->lost, (s->n_lost + 1) * sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	s->lost = n;
+	struct status_claim sc = {.id = c->id, .since = c->since, .consumer = strdup(c->consumer ? c->consumer : ""),
+				  .reason = strdup(c->reason ? c->reason : "")};
+	for (size_t i = 0; c->devices && c->devices[i]; i++)
+		(void)strv_pushf(&sc.devices, "%s", c->devices[i]);
+	n[s->n_lost++] = sc;
+	return 0;
+}
+
+/* [{"claim": 3, "consumer": UUID, "reason": ..., "devices": [...], "since": time}] */
+static json_t *lost_claims_json(const struct daemon_status *s)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; i < s->n_lost; i++) {
+		const struct status_claim *c = &s->lost[i];
+		json_t *e = json_object();
+		json_object_set_new(e, "claim", json_integer(c->id));
+		json_object_set_new(e, "consumer", json_string(c->consumer ? c->consumer : ""));
+		json_object_set_new(e, "reason", json_string(c->reason ? c->reason : ""));
+		json_object_set_new(e, "devices", json_strv(c->devices));
+		json_object_set_new(e, "since", json_time_utc(c->since));
+		json_array_append_new(a, e);
+	}
+	return a;
 }
 
 json_t *status_json(const struct daemon_status *s)
@@ -99,15 +131,15 @@ json_t *status_json(const struct daemon_status *s)
 	for (size_t i = 0; s->config_files && s->config_files[i]; i++)
 		json_array_append_new(files, json_string(s->config_files[i]));
 	json_object_set_new(o, "config_files", files);
-	json_object_set_new(o, "started", json_time(s->started));
-	json_object_set_new(o, "last_reconcile", json_time(s->last_reconcile));
+	json_object_set_new(o, "started", json_time_utc(s->started));
+	json_object_set_new(o, "last_reconcile", json_time_utc(s->last_reconcile));
 	json_object_set_new(o, "applies", json_integer(s->applies));
 	json_object_set_new(o, "last_writes", json_integer(s->last_writes));
 	json_object_set_new(o, "last_drift", json_integer(s->last_drift));
 	json_t *errs = json_array();
 	for (unsigned i = 0; i < s->n_errors; i++) {
 		json_t *e = json_object();
-		json_object_set_new(e, "time", json_time(s->errors[i].when));
+		json_object_set_new(e, "time", json_time_utc(s->errors[i].when));
 		json_object_set_new(e, "message", json_string(s->errors[i].message ? s->errors[i].message : ""));
 		json_array_append_new(errs, e);
 	}
@@ -120,11 +152,12 @@ json_t *status_json(const struct daemon_status *s)
 		json_object_set_new(e, "netdev", json_str_or_null(p->netdev));
 		json_object_set_new(e, "error", json_str_or_null(p->error));
 		json_object_set_new(e, "hint", json_str_or_null(p->hint));
-		json_object_set_new(e, "since", json_time(p->since));
-		json_object_set_new(e, "next_retry", json_time(p->next_retry));
+		json_object_set_new(e, "since", json_time_utc(p->since));
+		json_object_set_new(e, "next_retry", json_time_utc(p->next_retry));
 		json_array_append_new(stuck, e);
 	}
 	json_object_set_new(o, "stuck", stuck);
+	json_object_set_new(o, "lost_claims", lost_claims_json(s));
 	return o;
 }
 
@@ -147,5 +180,6 @@ void status_done(struct daemon_status *s)
 	for (unsigned i = 0; i < s->n_errors; i++)
 		free(s->errors[i].message);
 	status_clear_stuck(s);
+	status_clear_lost(s);
 	*s = (struct daemon_status){0};
 }

@@ -1,7 +1,8 @@
 /* daemon/status: what sriovd last did, in a small JSON file that
  * `sriovctl status` reads: pid, the config (main file, drop-in folder, and
  * every file of the config in use: status computes its drift from exactly
- * those), times, counts, the last drift (missing PFs included), errors
+ * those), times, counts, the last drift (missing PFs included), the lost
+ * claims, errors
  * (replaced with write_file_atomic(), so a reader never sees half of it).
  * Its default place is status.json in the tree's state folder
  * (lifecycle_state_base(): /run/sriovd for the live /sys). */
@@ -35,6 +36,16 @@ struct daemon_status {
 		time_t since, next_retry;
 	} *stuck;
 	size_t n_stuck;
+	/* The claims whose devices vanished from the host (marked lost in the
+	 * ledger), until they are released. */
+	struct status_claim {
+		long long id;
+		char *consumer;
+		char *reason;
+		char **devices; /* NULL-terminated */
+		time_t since;   /* marked lost then */
+	} *lost;
+	size_t n_lost;
 };
 
 void status_init(struct daemon_status *s, const char *config_path);
@@ -47,6 +58,9 @@ void status_clear_stuck(struct daemon_status *s);
 int status_add_stuck(struct daemon_status *s, const struct status_pf *pf);
 /* The record as the file holds it (the API's GET /v1/status "daemon"). */
 json_t *status_json(const struct daemon_status *s);
+/* Forgets the lost claims, then lists them again one by one (-ENOMEM). */
+void status_clear_lost(struct daemon_status *s);
+int status_add_lost(struct daemon_status *s, const struct status_claim *c);
 /* Stamps last_reconcile and writes the file; -errno on failure. */
 int status_write(struct daemon_status *s, const char *path);
 void status_done(struct daemon_status *s);

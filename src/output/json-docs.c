@@ -36,7 +36,7 @@ json_t *json_plan(const struct plan *p)
 }
 
 json_t *json_status(bool running, json_t *daemon, const char *config, const struct config *cfg, int plan_r,
-		    const struct plan *p, const char *plan_error)
+		    const struct plan *p, const char *plan_error, json_t *lost_claims, const char *ledger_error)
 {
 	size_t drift = p->n + strv_length(p->missing);
 	json_t *j = json_document();
@@ -50,6 +50,8 @@ json_t *json_status(bool running, json_t *daemon, const char *config, const stru
 	json_object_set_new(j, "missing", json_strv(p->missing));
 	json_object_set_new(j, "plan_error",
 			    plan_r < 0 ? json_string(plan_error ? plan_error : strerror(-plan_r)) : json_null());
+	json_object_set_new(j, "lost_claims", lost_claims ? lost_claims : json_array());
+	json_object_set_new(j, "ledger_error", json_str_or_null(ledger_error));
 	return j;
 }
 

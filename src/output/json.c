@@ -34,6 +34,17 @@ json_t *json_strv(char *const *v)
 	return a;
 }
 
+json_t *json_time_utc(time_t t)
+{
+	if (!t)
+		return json_null();
+	struct tm tm;
+	char buf[32];
+	gmtime_r(&t, &tm);
+	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return json_string(buf);
+}
+
 static json_t *json_bool_if(const struct vf_settings *s, enum vf_field f, bool v)
 {
 	return vf_has(s, f) ? json_boolean(v) : json_null();

@@ -7,6 +7,8 @@
  * (the list tree and the show page). Nothing here reads sysfs or netlink. */
 #pragma once
 
+#include <time.h>
+
 #include <jansson.h>
 #include <stdio.h>
 
@@ -41,15 +43,19 @@ json_t *json_warnings(const struct pci_tree *t);
 json_t *json_text(const char *s);
 json_t *json_strv(char *const *v);
 json_t *json_str_or_null(const char *s); /* a string, or null for NULL */
+/* "2026-12-02T01:09:41Z" (UTC), or null for 0. */
+json_t *json_time_utc(time_t t);
 
 /* A plan's changes, one object per change (plan, apply, status). */
 json_t *json_plan_changes(const struct plan *p);
 /* plan: {"schema_version", "changes", "missing", "warnings"} */
 json_t *json_plan(const struct plan *p);
 /* status: whether sriovd runs, its status record (daemon, may be NULL), the
- * config in use and its drift now (plan_r < 0: plan_error says why not). */
+ * config in use and its drift now (plan_r < 0: plan_error says why not),
+ * the lost claims (an array, taken over; NULL: []) and why the ledger could
+ * not be read (NULL: it could). */
 json_t *json_status(bool running, json_t *daemon, const char *config, const struct config *cfg, int plan_r,
-		    const struct plan *p, const char *plan_error);
+		    const struct plan *p, const char *plan_error, json_t *lost_claims, const char *ledger_error);
 /* match: {"schema_version", "devices": [{"address", "role", "pf", "tags",
  * "claimed_by"}]}, the rows that count; a network's name and VLAN are tags. */
 json_t *json_match(const struct alloc_result *res, const struct alloc_network *net);

@@ -21,9 +21,13 @@
 #include <sys/stat.h>
 
 #include "apply/apply.h"
+#include "claim/claim.h"
 #include "config/config.h"
+#include "daemon/claims.h"
 #include "fake-rtnl.h"
 #include "fakesysfs.h"
+#include "inventory/inventory.h"
+#include "ledger/ledger.h"
 #include "netlink/rtnl.h"
 #include "util/util.h"
 #include "test-helpers.h"
@@ -935,6 +939,394 @@ static void test_link_refused_put_back(void **state)
 	apply_report_done(&rep);
 }
 
+/* --- claims: the overlay over the config, and sriovd's reconcile ----------- */
+
+#define CONSUMER "aaaaaaaa-0000-4000-8000-000000000001"
+#define VF1 "0000:01:10.2" /* VF 1 of IGB_PF */
+#define CLAIM_MAC "02:00:00:00:00:aa"
+
+/* An apply that must succeed. */
+static void apply_ok(struct fixture *f)
+{
+	struct apply_report rep;
+	int r = run_apply(f, &rep);
+	if (r < 0)
+		fail_msg("apply: %s", rep.error);
+	apply_report_done(&rep);
+}
+
+static struct apply_overlay overlay_vf1(const char *driver)
+{
+	struct apply_overlay o = {.pf = IGB_PF, .vf_index = 1, .driver = driver,
+				  .s = {.index = 1, .has = VF_HAS(VF_FIELD_MAC) | VF_HAS_VLAN_GROUP, .mac_len = 6,
+					.vlan = 42, .vlan_proto = VF_ETH_P_8021Q}};
+	assert_int_equal(vf_mac_parse(CLAIM_MAC, o.s.mac), 0);
+	snprintf(o.source, sizeof(o.source), "claim 7 (consumer " CONSUMER ")");
+	return o;
+}
+
+static void assert_vf(struct fixture *f, uint32_t i, const char *mac, uint16_t vlan)
+{
+	char got[VF_MAC_STRLEN];
+	const struct vf_settings *vf = &fake_rtnl_pf(&f->k, "eth0")->vfs[i];
+	vf_mac_format(vf->mac, 6, got);
+	assert_string_equal(got, mac);
+	assert_int_equal(vf->vlan, vlan);
+}
+
+static const char *driver_of(const struct fixture *f, const char *addr)
+{
+	static char buf[64];
+	char p[600];
+	_cleanup_free_ char *d = NULL;
+	snprintf(p, sizeof(p), "%s/bus/pci/devices/%s/driver", f->sys, addr);
+	snprintf(buf, sizeof(buf), "%s", read_link_basename_at(AT_FDCWD, p, &d) == 0 ? d : "(none)");
+	return buf;
+}
+
+#define CONF_CLAIMS CONF_HEAD "    numvfs: 3\n    mac: stable\n    vfs:\n      - index: 0-2\n        vlan: 100\n"
+
+/* A claimed VF gets its claim's MAC and VLAN, not the config's; the plan
+ * says where they come from; the other VFs keep the config's. */
+static void test_overlay_claim_over_config(void **state)
+{
+	struct fixture *f = *state;
+	load(f, CONF_CLAIMS);
+	apply_ok(f);
+	assert_vf(f, 1, "02:e6:06:e8:00:01", 100);
+
+	struct apply_overlay o = overlay_vf1(NULL);
+	f->env.overlay = &o;
+	f->env.n_overlay = 1;
+	struct plan p;
+	char *error = NULL;
+	assert_int_equal(plan_compute(f->cfg, &f->env, &p, &error), 0);
+	char got[2048];
+	plan_string(&p, got, sizeof(got));
+	assert_string_equal(got, "eth0 VF 1 mac 02:e6:06:e8:00:01 -> " CLAIM_MAC "|eth0 VF 1 vlan 100 -> 42");
+	for (size_t i = 0; i < p.n; i++)
+		assert_string_equal(p.changes[i].source, "claim 7 (consumer " CONSUMER ")");
+	plan_done(&p);
+	apply_ok(f);
+	assert_vf(f, 1, CLAIM_MAC, 42);
+	assert_vf(f, 0, "02:e6:06:e8:00:00", 100);
+	assert_vf(f, 2, "02:e6:06:e8:00:02", 100);
+	/* Held: nothing to do on the next run. */
+	struct apply_report rep;
+	assert_int_equal(run_apply(f, &rep), 0);
+	assert_int_equal(rep.writes, 0);
+	apply_report_done(&rep);
+	/* Released (no overlay): the config's MAC and VLAN are drift again. */
+	f->env.n_overlay = 0;
+	assert_plan(f, "eth0 VF 1 mac " CLAIM_MAC " -> 02:e6:06:e8:00:01|eth0 VF 1 vlan 42 -> 100");
+}
+
+/* VFs re-created (a PF driver reload): the claimed one comes back with its
+ * claim's MAC, VLAN and vfio-pci; a VF index the PF will not have is left
+ * out. */
+static void test_overlay_recreated_vfs(void **state)
+{
+	struct fixture *f = *state;
+	load(f, CONF_CLAIMS);
+	struct apply_overlay o[2] = {overlay_vf1(CONFIG_DRIVER_VFIO), overlay_vf1(NULL)};
+	o[1].vf_index = 5; /* beyond numvfs 3: no change for it */
+	f->env.overlay = o;
+	f->env.n_overlay = 2;
+	apply_ok(f);
+	assert_vf(f, 1, CLAIM_MAC, 42);
+	assert_string_equal(driver_of(f, VF1), "vfio-pci");
+	assert_string_equal(driver_of(f, "0000:01:10.0"), "igbvf");
+	/* The driver reload: every VF gone, then the count again. */
+	assert_int_equal(sim_numvfs(f, IGB_PF, "0"), 0);
+	apply_ok(f);
+	assert_string_equal(numvfs_now(f, IGB_PF), "3");
+	assert_vf(f, 1, CLAIM_MAC, 42);
+	assert_vf(f, 0, "02:e6:06:e8:00:00", 100);
+	assert_string_equal(driver_of(f, VF1), "vfio-pci");
+}
+
+/* The consumer hook says every VF is held: the claim's own driver is bound
+ * past it; a held VF whose claim names no driver keeps the one it has,
+ * whatever the config says. */
+static int all_held(void *data, const struct pci_function *dev, char **ret_holder)
+{
+	(void)data;
+	if (!dev->pf)
+		return 0;
+	*ret_holder = strdup("consumer " CONSUMER " (claim 7)");
+	return 1;
+}
+
+static void test_overlay_driver_past_the_hook(void **state)
+{
+	struct fixture *f = *state;
+	load(f, CONF_HEAD "    numvfs: 3\n");
+	apply_ok(f);
+	load(f, CONF_HEAD "    numvfs: 3\n    vfs:\n      - index: 2\n        driver: vfio-pci\n");
+	struct apply_overlay o[2] = {overlay_vf1(CONFIG_DRIVER_VFIO), overlay_vf1(NULL)};
+	o[1].vf_index = 2;
+	o[1].s.mac[5] = 0xbb;
+	f->env.overlay = o;
+	f->env.n_overlay = 2;
+	f->env.lifecycle.consumer = all_held;
+	apply_ok(f);
+	assert_string_equal(driver_of(f, VF1), "vfio-pci");
+	assert_string_equal(driver_of(f, "0000:01:10.4"), "igbvf");
+	assert_vf(f, 2, "02:00:00:00:00:bb", 42);
+}
+
+/* A claim recorded as sriovctl claim leaves it: active, VF 1 of IGB_PF. */
+static int64_t add_claim(struct ledger *l, enum ledger_state state)
+{
+	struct ledger_device d = {.address = VF1, .role = LEDGER_ROLE_VF, .pf = IGB_PF, .vf_index = 1,
+				  .mac = CLAIM_MAC, .vlan = 42};
+	struct ledger_claim c = {.consumer = CONSUMER, .kind = LEDGER_KIND_DEVICE, .request = (char *)VF1, .count = 1,
+				 .vlan = 42, .state = state, .created = 1, .updated = 1, .devs = &d, .n_devs = 1};
+	assert_int_equal(ledger_begin(l), 0);
+	assert_int_equal(ledger_claim_add(l, &c), 0);
+	assert_int_equal(ledger_commit(l), 0);
+	return c.id;
+}
+
+static struct ledger *open_tree_ledger(struct fixture *f)
+{
+	struct ledger *l = NULL;
+	char *error = NULL;
+	int r = ledger_open(f->sys, NULL, &l, &error);
+	if (r < 0)
+		fail_msg("ledger: %s", error ? error : strerror(-r));
+	return l;
+}
+
+static enum ledger_state claim_state(struct ledger *l, int64_t id, char **ret_reason)
+{
+	struct ledger_claim c;
+	assert_int_equal(ledger_claim_get(l, id, &c), 1);
+	enum ledger_state st = c.state;
+	if (ret_reason)
+		*ret_reason = c.reason ? strdup(c.reason) : NULL;
+	ledger_claim_done(&c);
+	return st;
+}
+
+static void reconcile_ok(struct fixture *f, struct daemon_claims *dc, enum daemon_claims_when when,
+			 struct daemon_claims_report *rep)
+{
+	char *error = NULL;
+	int r = daemon_claims_reconcile(dc, &f->env, f->cfg, when, 100, rep, &error);
+	if (r < 0)
+		fail_msg("reconcile: %s", error ? error : strerror(-r));
+}
+
+/* sriovd's apply: the config with the claims' overlay. */
+static void apply_claims(struct fixture *f, const struct daemon_claims *dc)
+{
+	f->env.overlay = dc->overlay;
+	f->env.n_overlay = dc->n_overlay;
+	apply_ok(f);
+}
+
+/* No ledger: nothing held, nothing created. */
+static void test_claims_no_ledger(void **state)
+{
+	struct fixture *f = *state;
+	struct daemon_claims dc;
+	daemon_claims_init(&dc, f->sys, NULL);
+	struct daemon_claims_report rep;
+	reconcile_ok(f, &dc, DAEMON_CLAIMS_START, &rep);
+	assert_int_equal(dc.n_overlay, 0);
+	assert_int_equal(rep.lost.n, 0);
+	char p[600];
+	snprintf(p, sizeof(p), "%s/.sriovd/ledger.db", f->sys);
+	assert_int_equal(access(p, F_OK), -1);
+	daemon_claims_report_done(&rep);
+	daemon_claims_done(&dc);
+}
+
+/* The active claim becomes the overlay; sriovd's apply restores it after
+ * the VFs were re-created; a VF count changed behind sriovd's back (at
+ * start) makes the claim lost with the reason and an audit line; it is
+ * released still. */
+static void test_claims_reconcile(void **state)
+{
+	struct fixture *f = *state;
+	load(f, CONF_CLAIMS);
+	apply_ok(f);
+	struct ledger *l = open_tree_ledger(f);
+	int64_t id = add_claim(l, LEDGER_ACTIVE);
+	struct daemon_claims dc;
+	daemon_claims_init(&dc, f->sys, NULL);
+	struct daemon_claims_report dr;
+
+	/* There: kept, and the overlay carries what the claim gave. */
+	reconcile_ok(f, &dc, DAEMON_CLAIMS_START, &dr);
+	assert_int_equal(dr.lost.n, 0);
+	daemon_claims_report_done(&dr);
+	assert_int_equal(dc.n_overlay, 1);
+	assert_string_equal(dc.overlay[0].pf, IGB_PF);
+	assert_int_equal(dc.overlay[0].vf_index, 1);
+	assert_int_equal(dc.overlay[0].s.vlan, 42);
+	assert_null(dc.overlay[0].driver);
+	char src[96];
+	snprintf(src, sizeof(src), "claim %lld (consumer " CONSUMER ")", (long long)id);
+	assert_string_equal(dc.overlay[0].source, src);
+	apply_claims(f, &dc);
+	assert_vf(f, 1, CLAIM_MAC, 42);
+
+	/* Re-created while sriovd runs (the config's count brings VF 1 back):
+	 * not lost, and the apply gives it the claim's settings again. */
+	assert_int_equal(sim_numvfs(f, IGB_PF, "0"), 0);
+	reconcile_ok(f, &dc, DAEMON_CLAIMS_REAPPLY, &dr);
+	assert_int_equal(dr.lost.n, 0);
+	daemon_claims_report_done(&dr);
+	assert_int_equal(claim_state(l, id, NULL), LEDGER_ACTIVE);
+	apply_claims(f, &dc);
+	assert_vf(f, 1, CLAIM_MAC, 42);
+
+	/* The PF without a driver (a reload under way): nothing lost yet. */
+	assert_int_equal(sim_numvfs(f, IGB_PF, "0"), 0);
+	assert_int_equal(fakesysfs_unbind(f->sys, IGB_PF), 0);
+	reconcile_ok(f, &dc, DAEMON_CLAIMS_START, &dr);
+	assert_int_equal(dr.lost.n, 0);
+	daemon_claims_report_done(&dr);
+	assert_int_equal(fakesysfs_bind(f->sys, IGB_PF, "igb"), 0);
+
+	/* At start, VF 1 not there (the count went to 0 while sriovd was
+	 * stopped): lost, with the reason, an audit line, out of the overlay. */
+	reconcile_ok(f, &dc, DAEMON_CLAIMS_START, &dr);
+	assert_int_equal(dr.lost.n, 1);
+	assert_int_equal(dr.lost.v[0].id, id);
+	const char *why = VF1 " (VF 1 of " IGB_PF "): the VF no longer exists (the PF has 0 VFs)";
+	assert_string_equal(dr.lost.v[0].reason, why);
+	daemon_claims_report_done(&dr);
+	char *reason = NULL;
+	assert_int_equal(claim_state(l, id, &reason), LEDGER_LOST);
+	assert_string_equal(reason, why);
+	free(reason);
+	assert_int_equal(dc.n_overlay, 0);
+	assert_int_equal(dc.lost.n, 1);
+	struct ledger_events ev;
+	assert_int_equal(ledger_events_since(l, 0, 0, &ev), 0);
+	assert_true(ev.n > 0);
+	assert_string_equal(ev.v[ev.n - 1].event, "lost");
+	assert_string_equal(ev.v[ev.n - 1].detail, why);
+	ledger_events_done(&ev);
+	/* The status file lists it. */
+	struct daemon_status st;
+	status_init(&st, f->conf);
+	daemon_claims_status(&dc, &st);
+	assert_int_equal(st.n_lost, 1);
+	assert_string_equal(st.lost[0].reason, why);
+	assert_string_equal(st.lost[0].devices[0], VF1);
+	assert_null(st.lost[0].devices[1]);
+	status_done(&st);
+	/* A second reconcile marks nothing again. */
+	reconcile_ok(f, &dc, DAEMON_CLAIMS_START, &dr);
+	assert_int_equal(dr.lost.n, 0);
+	daemon_claims_report_done(&dr);
+
+	/* A lost claim is released: what exists is scrubbed, and it ends. */
+	struct claim_env cenv = {.apply = f->env, .cfg = f->cfg, .ledger = l, .lock_timeout_ms = 20000};
+	cenv.apply.overlay = NULL;
+	cenv.apply.n_overlay = 0;
+	struct release_result rr;
+	char *error = NULL;
+	assert_int_equal(release_run(&cenv, CONSUMER, id, &rr, &error), 0);
+	assert_int_equal(rr.n, 1);
+	assert_int_equal(rr.v[0].state, LEDGER_RELEASED);
+	release_result_done(&rr);
+	assert_int_equal(claim_state(l, id, NULL), LEDGER_RELEASED);
+	reconcile_ok(f, &dc, DAEMON_CLAIMS_START, &dr);
+	daemon_claims_report_done(&dr);
+	assert_int_equal(dc.lost.n, 0);
+	daemon_claims_done(&dc);
+	ledger_close(l);
+}
+
+/* While sriovd runs: a VF index the config's count does not bring back, a
+ * PF gone; and a pending claim left by a crash is rolled back. */
+static void test_claims_lost_reasons(void **state)
+{
+	struct fixture *f = *state;
+	load(f, CONF_CLAIMS);
+	apply_ok(f);
+	struct ledger *l = open_tree_ledger(f);
+	struct daemon_claims dc;
+	daemon_claims_init(&dc, f->sys, NULL);
+	struct daemon_claims_report dr;
+
+	int64_t pending = add_claim(l, LEDGER_PENDING);
+	reconcile_ok(f, &dc, DAEMON_CLAIMS_REAPPLY, &dr);
+	assert_int_equal(dr.recovered, 1);
+	daemon_claims_report_done(&dr);
+	assert_int_equal(claim_state(l, pending, NULL), LEDGER_RELEASED);
+
+	int64_t id = add_claim(l, LEDGER_ACTIVE);
+	load(f, CONF_HEAD "    numvfs: 1\n");
+	assert_int_equal(sim_numvfs(f, IGB_PF, "0"), 0);
+	assert_int_equal(sim_numvfs(f, IGB_PF, "1"), 0);
+	reconcile_ok(f, &dc, DAEMON_CLAIMS_REAPPLY, &dr);
+	assert_int_equal(dr.lost.n, 1);
+	assert_string_equal(dr.lost.v[0].reason, VF1 " (VF 1 of " IGB_PF "): the VF no longer exists (the PF has 1 VFs)");
+	daemon_claims_report_done(&dr);
+	assert_int_equal(claim_state(l, id, NULL), LEDGER_LOST);
+
+	int64_t id2 = add_claim(l, LEDGER_ACTIVE);
+	assert_int_equal(sim_numvfs(f, IGB_PF, "0"), 0);
+	assert_int_equal(fakesysfs_unbind(f->sys, IGB_PF), 0);
+	assert_int_equal(fakesysfs_remove(f->sys, "bus/pci/devices/" IGB_PF), 0);
+	reconcile_ok(f, &dc, DAEMON_CLAIMS_REAPPLY, &dr);
+	assert_int_equal(dr.lost.n, 1);
+	assert_string_equal(dr.lost.v[0].reason, VF1 " (VF 1 of " IGB_PF "): the PF is gone");
+	daemon_claims_report_done(&dr);
+	assert_int_equal(claim_state(l, id2, NULL), LEDGER_LOST);
+	assert_int_equal(dc.lost.n, 2);
+	daemon_claims_done(&dc);
+	ledger_close(l);
+}
+
+/* The reasons one by one, on the tree as it is. */
+static void test_claims_device_gone(void **state)
+{
+	struct fixture *f = *state;
+	assert_int_equal(sim_numvfs(f, IGB_PF, "2"), 0);
+	struct pci_tree *t;
+	struct inventory_opts o = {.sysfs_root = f->sys};
+	assert_int_equal(inventory_load(&o, &t), 0);
+	static const struct {
+		struct ledger_device d;
+		int64_t want;
+		const char *reason; /* NULL: there */
+	} rows[] = {
+		{{.address = VF1, .role = LEDGER_ROLE_VF, .pf = IGB_PF, .vf_index = 1}, -1, NULL},
+		{{.address = "0000:01:10.4", .role = LEDGER_ROLE_VF, .pf = IGB_PF, .vf_index = 2}, -1,
+		 "0000:01:10.4 (VF 2 of " IGB_PF "): the VF no longer exists (the PF has 2 VFs)"},
+		{{.address = "0000:01:10.4", .role = LEDGER_ROLE_VF, .pf = IGB_PF, .vf_index = 2}, 3, NULL},
+		{{.address = "0000:01:10.4", .role = LEDGER_ROLE_VF, .pf = IGB_PF, .vf_index = 1}, -1,
+		 "0000:01:10.4 (VF 1 of " IGB_PF "): VF 1 is " VF1 " now"},
+		{{.address = "0000:09:10.0", .role = LEDGER_ROLE_VF, .pf = "0000:09:00.0", .vf_index = 0}, -1,
+		 "0000:09:10.0 (VF 0 of 0000:09:00.0): the PF is gone"},
+		{{.address = "0000:01:10.0", .role = LEDGER_ROLE_VF, .pf = "0000:01:10.2", .vf_index = 0}, -1,
+		 "0000:01:10.0 (VF 0 of 0000:01:10.2): the PF is no longer an SR-IOV PF"},
+		{{.address = IGB_PF, .role = LEDGER_ROLE_PF, .vf_index = -1}, -1, NULL},
+		{{.address = VF1, .role = LEDGER_ROLE_PF, .vf_index = -1}, -1, VF1 ": no longer an SR-IOV PF"},
+		{{.address = "0000:09:00.0", .role = LEDGER_ROLE_PCI, .vf_index = -1}, -1, "0000:09:00.0: the device is gone"},
+		{{.address = VF1, .role = LEDGER_ROLE_PCI, .vf_index = -1}, -1,
+		 VF1 ": now VF 1 of " IGB_PF ", another device"},
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
+		char *why = NULL;
+		int r = daemon_claims_device_gone(t, &rows[i].d, rows[i].want, &why);
+		assert_int_equal(r, rows[i].reason ? 1 : 0);
+		if (rows[i].reason)
+			assert_string_equal(why, rows[i].reason);
+		else
+			assert_null(why);
+		free(why);
+	}
+	pci_tree_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -960,6 +1352,13 @@ int main(void)
 		T(test_plan_refuses_vf_mtu_above_pf),
 		T(test_plan_refuses_links_without_netdev),
 		T(test_link_refused_put_back),
+		T(test_overlay_claim_over_config),
+		T(test_overlay_recreated_vfs),
+		T(test_overlay_driver_past_the_hook),
+		T(test_claims_no_ledger),
+		T(test_claims_reconcile),
+		T(test_claims_lost_reasons),
+		T(test_claims_device_gone),
 #undef T
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,196 @@
+#!/bin/bash
+# sriovd keeps claimed VFs as claimed, on the real kernel, run INSIDE the
+# testbed VM (one boot): sriovd runs with a config; two VFs of the first igb
+# PF are claimed with their own MAC and VLAN (one with --vfio); sriovd
+# leaves them so, across a restart (the ledger file read with sqlite3) and a
+# PF driver unbind+bind that re-creates every VF (read back with /sbin/ip and
+# sysfs); the VF count changed behind a stopped sriovd makes both claims
+# lost at its start (sriovctl claims, status and status -j), and a lost
+# claim is released.
+#   test-claimd.sh BUILD_DIR [ARTIFACT_DIR]
+set -uo pipefail
+build=$1
+artifacts=${2:-}
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+. "$here/lib/tap.sh"
+. "$here/lib/schema.sh"
+ctl=$build/src/sriovctl
+daemon=$build/src/sriovd
+IP=/sbin/ip
+work=$(mktemp -d /tmp/sriovd-claimd.XXXXXX)
+schema_init "$ctl" "${artifacts:-$work/schema}/schema"
+# The guest's own tmpfs, as /run and /var/lib are on a host: its locks and
+# SQLite's are the guest kernel's.
+export SRIOV_STATE_DIR=/run/sriovd-test/state
+ledger_dir=/run/sriovd-test/ledger
+ledger=$ledger_dir/ledger.db
+export SRIOV_STATUS_FILE=$work/status.json
+save() { [ -n "$artifacts" ] && mkdir -p "$artifacts" && cat >"$artifacts/$1" || cat >/dev/null; }
+dpid=
+stop_daemon() {
+	[ -n "$dpid" ] || return 0
+	kill -TERM "$dpid" 2>/dev/null
+	wait "$dpid" 2>/dev/null
+	dpid=
+}
+trap stop_daemon EXIT
+
+igb=()
+for d in /sys/bus/pci/devices/*; do
+	[ "$(basename "$(readlink "$d/driver" 2>/dev/null)")" == igb ] && igb+=("$(basename "$d")")
+done
+pf=${igb[0]}
+pfdir=/sys/bus/pci/devices/$pf
+netdev() { ls "$pfdir/net" 2>/dev/null | head -1; }
+vf_addr() { basename "$(readlink "$pfdir/virtfn$1")"; }
+driver_of() { basename "$(readlink "/sys/bus/pci/devices/$1/driver" 2>/dev/null)" 2>/dev/null || echo none; }
+A=aaaaaaaa-0000-4000-8000-00000000000a
+B=bbbbbbbb-0000-4000-8000-00000000000b
+MAC_A=02:00:00:c1:a1:01 MAC_B=02:00:00:c1:b2:02
+
+# The PF with 4 VFs, each with the stable MAC and VLAN 100.
+conf=$work/sriovd.conf
+printf 'version: 1\npfs:\n  - match:\n      pci: %s\n    numvfs: 4\n    mac: stable\n    vfs:\n      - index: 0-3\n        vlan: 100\n' \
+	"$pf" >"$conf"
+save sriovd.conf <"$conf"
+# VF I as /sbin/ip shows it: "MAC/VLAN".
+vf_ip() {
+	$IP -j -d link show "$(netdev)" 2>/dev/null |
+		jq -r --argjson i "$1" '.[0].vfinfo_list[]? | select(.vf == $i) | "\(.address)/\(.vlan_list[0].vlan // 0)"'
+}
+# What the claims hold and what the config gives VF 0: one line, from ip and sysfs.
+host_state() {
+	echo "$(cat "$pfdir/sriov_numvfs") vf0=$(vf_ip 0) vf1=$(vf_ip 1) vf2=$(vf_ip 2) $(driver_of "$(vf_addr 2)")"
+}
+wait_for() { # SECONDS COMMAND...: prints the seconds it took
+	local limit=$1 start
+	shift
+	start=$(date +%s%N)
+	while (($(date +%s%N) - start < limit * 1000000000)); do
+		if "$@"; then
+			awk -v ns=$(($(date +%s%N) - start)) 'BEGIN { printf "%.1f", ns / 1e9 }'
+			return 0
+		fi
+		sleep 0.3
+	done
+	return 1
+}
+logged() { grep -q -- "$1" "$work/sriovd.log"; }
+start_daemon() {
+	local before
+	before=$(grep -c "event=start " "$work/sriovd.log" 2>/dev/null)
+	"$daemon" -v --config "$conf" --config-dir "" --state-dir "$ledger_dir" --settle-ms 200 --resync-s 3 \
+		>>"$work/sriovd.log" 2>&1 &
+	dpid=$!
+	# Started once the first reconcile wrote the status file.
+	wait_for 60 bash -c "[ \$(grep -c 'event=start ' '$work/sriovd.log') -gt ${before:-0} ] && \
+		[ \"\$(jq -r .pid '$SRIOV_STATUS_FILE' 2>/dev/null)\" == $dpid ]" >/dev/null
+}
+state_is() { [ "$(host_state)" == "$1" ]; }
+claims_text() { "$ctl" --state-dir "$ledger_dir" claims --config "$conf" 2>&1; }
+
+# --- sriovd applies the config; two VFs claimed with their own MAC and VLAN ---
+$IP link set "$(netdev)" up
+rm -f "$SRIOV_STATUS_FILE"
+start_daemon
+wait_for 60 bash -c "[ \"\$(cat $pfdir/sriov_numvfs)\" == 4 ]" >/dev/null
+check_eq "sriovd made 4 VFs" "$(cat "$pfdir/sriov_numvfs")" 4
+vf1=$(vf_addr 1) vf2=$(vf_addr 2)
+stable0=$(vf_ip 0)
+check_contains "VF 0 has the config's VLAN 100" "$stable0" "/100"
+log_at=$(wc -l <"$work/sriovd.log")
+check_status "claim VF 1 for A with a MAC and VLAN 201" 0 \
+	"$ctl" --state-dir "$ledger_dir" -j claim --config "$conf" --consumer $A --device "$vf1" --mac $MAC_A --vlan 201
+id_a=$(printf '%s' "$out" | jq -r '.claim.id' 2>/dev/null)
+check_status "claim VF 2 for B by its netdev's PF and index, --vfio, VLAN 202" 0 \
+	"$ctl" --state-dir "$ledger_dir" -j claim --config "$conf" --consumer $B --device "$vf2" --mac $MAC_B --vlan 202 --vfio
+id_b=$(printf '%s' "$out" | jq -r '.claim.id' 2>/dev/null)
+claimed="4 vf0=$stable0 vf1=$MAC_A/201 vf2=$MAC_B/202 vfio-pci"
+check_eq "ip: the claimed MACs and VLANs, VF 2 on vfio-pci" "$(host_state)" "$claimed"
+# sriovd sees the link events and re-applies: the claims stay as given.
+sleep 4
+check_eq "with sriovd running (resync 3 s), the claimed VFs keep what they were given" "$(host_state)" "$claimed"
+check "sriovd's re-applies found no drift in the claimed VFs" bash -c "! tail -n +$((log_at + 1)) '$work/sriovd.log' | grep -q 'event=drift .*vf=[12] '"
+check_status "status: the host is as sriovd wants it, claims included" 0 "$ctl" --state-dir "$ledger_dir" status
+
+# --- restart sriovd: every claim still there ---
+stop_daemon
+start_daemon
+check "sriovd restarted" kill -0 "$dpid"
+sleep 2
+check_eq "after the restart's apply, the claimed VFs keep what they were given" "$(host_state)" "$claimed"
+txt=$(claims_text)
+check_contains "claims: A active after the restart" "$txt" "claim $id_a active consumer $A"
+check_contains "claims: B active after the restart" "$txt" "claim $id_b active consumer $B"
+if command -v sqlite3 >/dev/null; then
+	rows=$(sqlite3 "file:$ledger?mode=ro" "SELECT c.id || ' ' || c.state || ' ' || d.address || ' ' || d.mac || ' ' || d.vlan
+		FROM claims c JOIN claim_devices d ON d.claim = c.id WHERE c.state = 'active' ORDER BY c.id" 2>&1)
+else
+	rows=$("$ctl" --state-dir "$ledger_dir" -j claims | jq -r '.claims[] | "\(.id) \(.state) \(.devices[0].address) \(.devices[0].mac) \(.devices[0].vlan)"')
+fi
+check_eq "the ledger file holds both claims, active, with their MAC and VLAN" "$rows" \
+	"$id_a active $vf1 $MAC_A 201
+$id_b active $vf2 $MAC_B 202"
+
+# --- the PF driver unbound and bound again with sriovd running: every VF re-created ---
+echo "$pf" >/sys/bus/pci/drivers/igb/unbind
+check_eq "unbind: the PF has no VFs" "$(ls -d "$pfdir"/virtfn* 2>/dev/null | wc -l)" 0
+echo "$pf" >/sys/bus/pci/drivers/igb/bind
+if took=$(wait_for 90 state_is "$claimed"); then
+	tap_ok "after the PF driver reload the claimed VFs have their claimed MAC, VLAN and vfio-pci again (${took} s)"
+	echo "claimed VFs restored ${took} s after the PF rebind" | save reload.txt
+else
+	tap_not_ok "after the PF driver reload the claimed VFs have their claimed MAC, VLAN and vfio-pci again"
+	echo "#   state: $(host_state)"
+	echo "#   want:  $claimed"
+	tail -25 "$work/sriovd.log" | sed 's/^/#   /'
+fi
+check_eq "VF 1 is the same PCI function again" "$(vf_addr 1)" "$vf1"
+txt=$(claims_text)
+check_contains "claims: A still active after the reload" "$txt" "claim $id_a active consumer $A"
+check_contains "claims: B still active after the reload" "$txt" "claim $id_b active consumer $B"
+check "no claim was marked lost by the reload" bash -c "! grep -q 'event=claim-lost' '$work/sriovd.log'"
+
+# --- the VF count changed behind a stopped sriovd: the claims are lost at its start ---
+stop_daemon
+echo 0 >"$pfdir/sriov_numvfs"
+check_eq "behind sriovd's back: 0 VFs" "$(cat "$pfdir/sriov_numvfs")" 0
+start_daemon
+check "sriovd logs claim A lost, with the reason" \
+	logged "event=claim-lost claim=$id_a consumer=$A reason=\"$vf1 (VF 1 of $pf): the VF no longer exists (the PF has 0 VFs)\""
+check "sriovd logs claim B lost" logged "event=claim-lost claim=$id_b consumer=$B"
+txt=$(claims_text)
+check_contains "claims: A lost, with the reason" "$txt" \
+	"claim $id_a lost consumer $A device $vf1"
+check_contains "claims: the reason of A" "$txt" "$vf1 (VF 1 of $pf): the VF no longer exists (the PF has 0 VFs)"
+check_contains "claims: B lost" "$txt" "claim $id_b lost consumer $B"
+wait_for 30 bash -c "[ \"\$(cat $pfdir/sriov_numvfs)\" == 4 ]" >/dev/null
+check_status "status: in sync" 0 "$ctl" --state-dir "$ledger_dir" status
+check_contains "status lists the lost claims" "$out" "lost claims: 2"
+check_contains "status: claim A, its consumer and reason" "$out" \
+	"claim $id_a consumer $A: $vf1 (VF 1 of $pf): the VF no longer exists (the PF has 0 VFs)"
+"$ctl" --state-dir "$ledger_dir" -j status >"$work/status-j.json" 2>&1
+check_eq "status -j: lost_claims" "$(jq -c '[.lost_claims[] | [.claim, .consumer, .devices]]' "$work/status-j.json")" \
+	"[[$id_a,\"$A\",[\"$vf1\"]],[$id_b,\"$B\",[\"$vf2\"]]]"
+check_eq "status -j: the daemon's status file lists them too" \
+	"$(jq -c '[.daemon.lost_claims[] | .claim]' "$work/status-j.json")" "[$id_a,$id_b]"
+check_eq "a lost claim's VF is no longer given its MAC: VF 1 has the config's VLAN again" "$(vf_ip 1 | cut -d/ -f2)" 100
+check_status "a lost VF stays out of the pool: claiming it again is refused" 1 \
+	"$ctl" --state-dir "$ledger_dir" claim --config "$conf" --consumer $A --device "$vf1"
+
+# --- a lost claim is released ---
+check_status "release the lost claim of A" 0 "$ctl" --state-dir "$ledger_dir" -j release --config "$conf" --consumer $A
+check_eq "release: A's claim released" "$(printf '%s' "$out" | jq -r '.released[0].state' 2>/dev/null)" released
+check "claims no longer shows A" bash -c "! '$ctl' --state-dir '$ledger_dir' claims --consumer $A | grep -q 'claim $id_a'"
+check_status "release B too" 0 "$ctl" --state-dir "$ledger_dir" release --config "$conf" --consumer $B
+check_status "status: no lost claims left" 0 "$ctl" --state-dir "$ledger_dir" -j status
+check_eq "status -j: lost_claims empty" "$(printf '%s' "$out" | jq -c .lost_claims)" "[]"
+if command -v sqlite3 >/dev/null; then
+	check_eq "the ledger's audit history: lost, then release, for A" \
+		"$(sqlite3 "file:$ledger?mode=ro" "SELECT group_concat(event, ' ') FROM (SELECT event FROM audit WHERE claim = $id_a ORDER BY seq)")" \
+		"claim active lost release"
+fi
+stop_daemon
+save sriovd.log <"$work/sriovd.log"
+schema_done
+tap_done
