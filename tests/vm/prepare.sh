@@ -18,7 +18,11 @@
 #   modules.list     the modules the initramfs loads, in load order
 # Knobs: SRIOV_VM_KERNEL_PKG (kernel package name instead of the one
 # linux-image-amd64 depends on), SRIOV_VM_EXTRA_MODULES (more modules, space
-# separated, loaded after the default ones).
+# separated, loaded after the default ones), SRIOV_VM_INIT (the initramfs's
+# /init, default guest-init.sh here) and SRIOV_VM_INITRD (the initramfs's
+# name in CACHE_DIR, default initrd: initrd.gz, initrd.stamp; another name
+# NAME gives NAME.gz, NAME.stamp, NAME.modules.list, so a second kind of
+# boot, run-vm.sh --systemd, never rebuilds the first one's).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -46,7 +50,12 @@ busybox=$(command -v busybox || true)
 if ldd "$busybox" >/dev/null 2>&1; then
 	die "$busybox is dynamically linked (apt-get install busybox-static)"
 fi
-[ -f "$here/guest-init.sh" ] || die "$here/guest-init.sh is missing"
+init_script=${SRIOV_VM_INIT:-$here/guest-init.sh}
+initrd=${SRIOV_VM_INITRD:-initrd}
+[[ $initrd =~ ^[A-Za-z0-9_-]+$ ]] || die "SRIOV_VM_INITRD '$initrd' is not a plain name"
+modules_list=modules.list
+[ "$initrd" = initrd ] || modules_list=$initrd.modules.list
+[ -f "$init_script" ] || die "$init_script is missing"
 
 mkdir -p "$cache"
 cache=$(cd "$cache" && pwd)
@@ -110,7 +119,7 @@ elif [ "$have" != "$want_pkg $want_ver" ]; then
 	echo "$want_pkg $want_ver" >"$cache/kernel.new/.sriov-package"
 	rm -rf "$kdir" "$cache/download"
 	mv "$cache/kernel.new" "$kdir"
-	rm -f "$cache/initrd.stamp"
+	rm -f "$cache"/*.stamp
 else
 	touch "$kstamp" # up to date as of apt's current lists
 fi
@@ -187,16 +196,16 @@ stamp=$( {
 	echo "format $initrd_format"
 	echo "kernel $kver"
 	sha256sum <"$busybox"
-	sha256sum <"$here/guest-init.sh"
+	sha256sum <"$init_script"
 	printf '%s\n' "$mlist"
 } | sha256sum | cut -d' ' -f1)
 
-if [ -f "$cache/initrd.gz" ] && [ "$(cat "$cache/initrd.stamp" 2>/dev/null)" = "$stamp" ]; then
+if [ -f "$cache/$initrd.gz" ] && [ "$(cat "$cache/$initrd.stamp" 2>/dev/null)" = "$stamp" ]; then
 	exit 0
 fi
 
-note "building $cache/initrd.gz for $kver"
-stage=$(mktemp -d "$cache/initrd.XXXXXX")
+note "building $cache/$initrd.gz for $kver"
+stage=$(mktemp -d "$cache/$initrd.XXXXXX")
 trap 'rm -rf "$stage"' EXIT
 mkdir -p "$stage"/{bin,dev,proc,sys,host,etc,tmp}
 ln -s bin "$stage/sbin"
@@ -204,7 +213,7 @@ cp "$busybox" "$stage/bin/busybox"
 for applet in $("$busybox" --list); do
 	[ "$applet" = busybox ] || ln -s busybox "$stage/bin/$applet"
 done
-install -m 0755 "$here/guest-init.sh" "$stage/init"
+install -m 0755 "$init_script" "$stage/init"
 while IFS= read -r ko; do
 	mkdir -p "$stage$(dirname "$ko")"
 	cp "$kdir$ko" "$stage$ko"
@@ -212,8 +221,8 @@ done <<<"$mlist"
 printf '%s\n' "$mlist" >"$stage/etc/sriov-modules"
 echo "$kver" >"$stage/etc/sriov-kver"
 (cd "$stage" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) |
-	gzip -9 -n >"$cache/initrd.gz.new"
-mv "$cache/initrd.gz.new" "$cache/initrd.gz"
-printf '%s\n' "$mlist" >"$cache/modules.list"
-echo "$stamp" >"$cache/initrd.stamp"
-note "initrd.gz: $(du -k "$cache/initrd.gz" | cut -f1) KiB, $(wc -l <<<"$mlist") modules"
+	gzip -9 -n >"$cache/$initrd.gz.new"
+mv "$cache/$initrd.gz.new" "$cache/$initrd.gz"
+printf '%s\n' "$mlist" >"$cache/$modules_list"
+echo "$stamp" >"$cache/$initrd.stamp"
+note "$initrd.gz: $(du -k "$cache/$initrd.gz" | cut -f1) KiB, $(wc -l <<<"$mlist") modules"

@@ -4,7 +4,11 @@
 # filesystem (shared over 9p), so it sees the host's binaries at their host
 # paths and the guest kernel's /sys, /proc and /dev. See README.md.
 #
-#   tests/vm/run-vm.sh [--no-iommu] [--timeout SECS] --out OUT_DIR GUEST_SCRIPT [ARGS...]
+#   tests/vm/run-vm.sh [--no-iommu] [--systemd] [--timeout SECS] --out OUT_DIR GUEST_SCRIPT [ARGS...]
+#
+# --systemd boots systemd as PID 1 instead, on an overlay of the host's root
+# shared read-only (guest-init-systemd.sh): the script runs once before
+# systemd (SRIOV_VM_PHASE=setup) and once as a service (SRIOV_VM_PHASE=run).
 #
 # Exit status: the guest script's; 125 when the guest never reported one
 # (crash, hang, timeout: the tail of OUT_DIR/console.log is printed); 77 when
@@ -18,8 +22,10 @@ prog=run-vm
 
 usage() {
 	cat <<EOF
-usage: $0 [--no-iommu] [--timeout SECS] --out OUT_DIR GUEST_SCRIPT [ARGS...]
+usage: $0 [--no-iommu] [--systemd] [--timeout SECS] --out OUT_DIR GUEST_SCRIPT [ARGS...]
   --no-iommu      no intel-iommu device, no intel_iommu=on iommu=pt (no IOMMU groups)
+  --systemd       systemd as PID 1 on an overlay of the host's root, shared read-only;
+                  the script runs as setup (before systemd) and as run (a service)
   --timeout SECS  kill the VM after SECS seconds (default \${SRIOV_VM_TIMEOUT:-300})
   --out OUT_DIR   where guest.log, guest.rc, console.log, dmesg.log, qemu.log go
 The guest runs: /bin/bash GUEST_SCRIPT ARGS... (chroot into the host's /).
@@ -29,11 +35,13 @@ die() { echo "$prog: error: $*" >&2; exit 125; }
 skip() { echo "$prog: skipped: $*" >&2; exit 77; }
 
 iommu=1
+systemd=0
 timeout_s=${SRIOV_VM_TIMEOUT:-300}
 out=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--no-iommu) iommu=0; shift ;;
+	--systemd) systemd=1; shift ;;
 	--timeout) [ $# -ge 2 ] || die "--timeout needs a value"; timeout_s=$2; shift 2 ;;
 	--timeout=*) timeout_s=${1#*=}; shift ;;
 	--out) [ $# -ge 2 ] || die "--out needs a value"; out=$2; shift 2 ;;
@@ -72,11 +80,20 @@ command -v timeout >/dev/null || die "'timeout' (coreutils) not found"
 	skip "$("$qemu_bin" --version | head -1) cannot emulate igb (QEMU >= 8.0 needed: scripts/install-deps.sh --vm)"
 
 cache=${SRIOV_VM_CACHE:-$HOME/.cache/sriovd-vm}
-"$here/prepare.sh" "$cache" || die "prepare.sh failed"
+initrd=initrd
+if [ "$systemd" = 1 ]; then
+	# Its own initramfs (its own /init, overlay.ko): the default one stays as it is.
+	initrd=initrd-systemd
+	SRIOV_VM_INIT=$here/guest-init-systemd.sh SRIOV_VM_INITRD=$initrd \
+		SRIOV_VM_EXTRA_MODULES="${SRIOV_VM_EXTRA_MODULES:-} overlay" \
+		"$here/prepare.sh" "$cache" || die "prepare.sh failed"
+else
+	"$here/prepare.sh" "$cache" || die "prepare.sh failed"
+fi
 cache=$(realpath -e "$cache")
 kver=$(cat "$cache/kernel-version")
 
-rm -f "$out"/{guest.env,guest.log,guest.rc,console.log,dmesg.log,qemu.log}
+rm -f "$out"/{guest.env,guest.log,guest.rc,console.log,dmesg.log,qemu.log,setup.log,journal.log}
 
 # What the guest's launcher (guest-init.sh) sources before running the script.
 {
@@ -84,6 +101,7 @@ rm -f "$out"/{guest.env,guest.log,guest.rc,console.log,dmesg.log,qemu.log}
 	echo "export SRIOV_VM=1"
 	printf 'export SRIOV_VM_OUT=%q\n' "$out"
 	printf 'export SRIOV_VM_IOMMU=%q\n' "$iommu"
+	printf 'export SRIOV_VM_SYSTEMD=%q\n' "$systemd"
 	printf 'export SRIOV_VM_KVER=%q\n' "$kver"
 	printf 'export SRIOV_VM_KERNEL_DIR=%q\n' "$cache/kernel"
 	for name in $(compgen -e | grep '^SRIOV_TEST_' || true); do
@@ -120,23 +138,28 @@ qemu+=(-device pcie-root-port,id=rp1,chassis=1 -device igb,bus=rp1
 	-device nvme,serial=deadbeef,subsys=subsys0,sriov_max_vfs=4,sriov_vq_flexible=8,sriov_vi_flexible=4,max_ioqpairs=12,msix_qsize=16)
 ro=
 [ "${SRIOV_VM_READONLY_ROOT:-0}" = 1 ] && ro=,readonly=on
+# systemd never sees the host's files writable (its tmpfiles setup would
+# empty the host's /tmp): the guest checks this before it starts systemd.
+[ "$systemd" = 1 ] && ro=,readonly=on
 qemu+=(-virtfs "local,path=/,mount_tag=host0,security_model=none,multidevs=remap$ro,id=host0"
 	-virtfs "local,path=$(qesc "$out"),mount_tag=out0,security_model=none,multidevs=remap,id=out0")
 append+=" sriov.outtag=out0 sriov.cache=${SRIOV_VM_9P_CACHE:-loose}"
+# systemd's boot messages on the console (console.log) even with quiet.
+[ "$systemd" = 1 ] && append+=" systemd.show_status=1"
 [ -z "${SRIOV_VM_APPEND:-}" ] || append+=" $SRIOV_VM_APPEND"
 # The unpacked vmlinux (PVH entry) boots seconds faster than the bzImage.
 kernel_image=$cache/vmlinuz
 [ -f "$cache/vmlinux" ] && [ "${SRIOV_VM_BZIMAGE:-0}" != 1 ] && kernel_image=$cache/vmlinux
-qemu+=(-kernel "$kernel_image" -initrd "$cache/initrd.gz" -append "$append"
+qemu+=(-kernel "$kernel_image" -initrd "$cache/$initrd.gz" -append "$append"
 	-chardev "file,id=console,path=$(qesc "$out/console.log")" -serial chardev:console)
 if [ -n "${SRIOV_VM_QEMU_ARGS:-}" ]; then
 	read -r -a extra <<<"$SRIOV_VM_QEMU_ARGS"
 	qemu+=("${extra[@]}")
 fi
 
-echo "$prog: kernel $kver, iommu=$iommu, timeout ${timeout_s}s, out $out" >&2
+echo "$prog: kernel $kver, iommu=$iommu, systemd=$systemd, timeout ${timeout_s}s, out $out" >&2
 boot_once() {
-	rm -f "$out"/{guest.log,guest.rc,dmesg.log,qemu.log}
+	rm -f "$out"/{guest.log,guest.rc,dmesg.log,qemu.log,setup.log,journal.log}
 	: >"$out/console.log"
 	tail_pid=
 	if [ "${SRIOV_VM_VERBOSE:-0}" = 1 ]; then
@@ -158,7 +181,7 @@ boot_once
 # (timer checks) before it ever starts the script. That says nothing about
 # the code under test, so such a boot, and only such a boot, gets one more
 # try; a script that started and failed is never retried.
-if [ ! -e "$out/guest.log" ] && [ ! -e "$out/guest.rc" ]; then
+if [ ! -e "$out/guest.log" ] && [ ! -e "$out/guest.rc" ] && [ ! -e "$out/setup.log" ]; then
 	echo "$prog: the guest died before starting the script (QEMU exited with $qrc); booting once more" >&2
 	cp "$out/console.log" "$out/console-first-boot.log" 2>/dev/null || true
 	boot_once
