@@ -29,14 +29,14 @@ mkdir "$tmp/unit"
 sed "s|^ExecStart=.*|ExecStart=$daemon|" "$unit" >"$tmp/unit/sriovd.service"
 check_status "systemd-analyze verify passes" 0 systemd-analyze verify --man=no "$tmp/unit/sriovd.service"
 check_eq "verify says nothing" "$out" ""
-check_status "systemd-analyze security: exposure at most 2.5" 0 \
-	systemd-analyze security --offline=true --threshold=25 "$tmp/unit/sriovd.service"
+check_status "systemd-analyze security: exposure at most 2.8" 0 \
+	systemd-analyze security --offline=true --threshold=28 "$tmp/unit/sriovd.service"
 score=$(sed -n 's/.*Overall exposure level for sriovd.service: \([0-9.]*\).*/\1/p' <<<"$out")
 echo "# exposure score: $score"
 check_eq "Type=notify" "$(unit_value Type)" notify
 check_eq "ordered before network-pre.target and libvirtd" \
 	"$(unit_value Before | grep -o 'network-pre.target libvirtd.service')" "network-pre.target libvirtd.service"
-check_eq "the bound set of capabilities" "$(unit_value CapabilityBoundingSet)" "CAP_NET_ADMIN CAP_SYS_ADMIN"
+check_eq "the bound set of capabilities" "$(unit_value CapabilityBoundingSet)" "CAP_NET_ADMIN CAP_SYS_ADMIN CAP_CHOWN"
 check_eq "socket families" "$(unit_value RestrictAddressFamilies)" "AF_UNIX AF_NETLINK"
 check_eq "ProtectSystem=strict (sysfs stays writable)" "$(unit_value ProtectSystem)" strict
 check_eq "no ProtectKernelTunables (it would make /sys read-only)" "$(unit_value ProtectKernelTunables)" ""

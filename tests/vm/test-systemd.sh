@@ -154,7 +154,7 @@ check_eq "StatusText starts with in sync" "$(prop sriovd StatusText | cut -d';' 
 
 # --- the sandbox is in force, and sriovd still does its work ---
 pid=$(prop sriovd MainPID)
-check_eq "CapBnd: CAP_NET_ADMIN and CAP_SYS_ADMIN only" "$(awk '/^CapBnd/ {print $2}' /proc/$pid/status)" 0000000000201000
+check_eq "CapBnd: CAP_NET_ADMIN, CAP_SYS_ADMIN and CAP_CHOWN only" "$(awk '/^CapBnd/ {print $2}' /proc/$pid/status)" 0000000000201001
 check_eq "NoNewPrivs" "$(awk '/^NoNewPrivs/ {print $2}' /proc/$pid/status)" 1
 check_eq "a seccomp filter" "$(awk '/^Seccomp:/ {print $2}' /proc/$pid/status)" 2
 check "its /etc is read-only (ProtectSystem=strict)" bash -c "! nsenter -t $pid -m touch /etc/sriovd/probe 2>/dev/null"
@@ -165,6 +165,8 @@ check "VF 2 on vfio-pci, /dev/vfio/GROUP there" vfio_ok
 check "the status file in /run/sriovd" test -s /run/sriovd/status.json
 check_status "sriovctl status reads it: sriovd running, in sync" 0 "$ctl" status
 save sriovctl-status.txt <<<"$out"
+check_eq "the API answers on /run/sriovd/api.sock" \
+	"$(curl -s -o /dev/null -w '%{http_code}' --unix-socket /run/sriovd/api.sock http://localhost/v1/health)" 200
 
 # --- systemctl reload ---
 write_conf 3
@@ -185,9 +187,6 @@ $IP netns add c1
 $IP link set "$net_vf" netns c1
 pid=$(prop sriovd MainPID)
 echo "# /run/netns/c1 here: $(stat -c '%d:%i %F' /run/netns/c1), in sriovd's mount namespace: $(nsenter -t "$pid" -m stat -c '%d:%i %F' /run/netns/c1 2>&1)"
-nsenter -t "$pid" -m grep netns /proc/self/mountinfo | sed 's/^/# sriovd mountinfo: /'
-grep -E ' / | /run | /run/netns' /proc/self/mountinfo | sed 's/^/# host mountinfo: /'
-nsenter -t "$pid" -m grep -E ' / | /run ' /proc/self/mountinfo | sed 's/^/# sriovd mountinfo: /'
 check_eq "sriovd's mount namespace sees the namespace c1 (the bind mount propagated)" \
 	"$(nsenter -t "$pid" -m stat -c '%d:%i' /run/netns/c1 2>&1)" "$(stat -c '%d:%i' /run/netns/c1)"
 check_status "control, outside the sandbox: sriovctl numvfs refuses to destroy it" 1 "$ctl" numvfs "$net1" 1
