@@ -101,12 +101,19 @@ check_eq "sriovd made 4 VFs" "$(cat "$pfdir/sriov_numvfs")" 4
 vf1=$(vf_addr 1) vf2=$(vf_addr 2)
 stable0=$(vf_ip 0)
 check_contains "VF 0 has the config's VLAN 100" "$stable0" "/100"
-check_status "claim VF 1 for A with a MAC and VLAN 201" 0 \
-	"$claimctl" --state-dir "$ledger_dir" -j claim --config "$conf" --consumer $A --device "$vf1" --mac $MAC_A --vlan 201
-id_a=$(printf '%s' "$out" | jq -r '.claim.id' 2>/dev/null)
-check_status "claim VF 2 for B with --vfio, a MAC and VLAN 202" 0 \
-	"$claimctl" --state-dir "$ledger_dir" -j claim --config "$conf" --consumer $B --device "$vf2" --mac $MAC_B --vlan 202 --vfio
-id_b=$(printf '%s' "$out" | jq -r '.claim.id' 2>/dev/null)
+# The claims' ids from their -j documents (stdout alone: a wait for the
+# host lock is said on stderr).
+rc=0
+doc=$("$claimctl" --state-dir "$ledger_dir" -j claim --config "$conf" --consumer $A --device "$vf1" --mac $MAC_A \
+	--vlan 201 2>"$work/claim.err") || rc=$?
+check_eq "claim VF 1 for A with a MAC and VLAN 201" "$rc" 0
+id_a=$(printf '%s' "$doc" | jq -r '.claim.id')
+rc=0
+doc=$("$claimctl" --state-dir "$ledger_dir" -j claim --config "$conf" --consumer $B --device "$vf2" --mac $MAC_B \
+	--vlan 202 --vfio 2>"$work/claim.err") || rc=$?
+check_eq "claim VF 2 for B with --vfio, a MAC and VLAN 202" "$rc" 0
+id_b=$(printf '%s' "$doc" | jq -r '.claim.id')
+check "the claims have ids" test -n "$id_a" -a -n "$id_b" -a "$id_a" != "$id_b"
 claimed="4 vf0=$stable0 vf1=$MAC_A/201 vf2=$MAC_B/202 vfio-pci"
 check_eq "ip: the claimed MACs and VLANs, VF 2 on vfio-pci" "$(host_state)" "$claimed"
 # sriovd sees the link events and re-applies: the claims stay as given.
