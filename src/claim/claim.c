@@ -538,9 +538,27 @@ static int pick_push(struct pick *p, const struct pci_function *d)
 	return 0;
 }
 
-/* Takes count devices of the rows that count, in tree order. */
+/* Takes count devices of the rows that count, in tree order (with
+ * preferred, those on the consumer's nodes first). Only when there are not
+ * enough are all the rows counted, for the refusal. */
 static int pick_rows(struct pick *p, const struct alloc_result *res, uint32_t count, enum alloc_numa_policy policy)
 {
+	size_t first = p->n_picked;
+	uint32_t taken = 0;
+	int r;
+	for (int pass = 1; pass <= 2 && taken < count; pass++)
+		for (size_t i = 0; i < res->n && taken < count; i++) {
+			const struct pci_function *d = res->rows[i].dev;
+			bool self;
+			if (!res->rows[i].ok || numa_fit(p->req, policy, d) != pass || blocked(p, d, &self) || self)
+				continue;
+			if ((r = pick_push(p, d)) < 0)
+				return r;
+			taken++;
+		}
+	if (taken == count)
+		return 0;
+	p->n_picked = first;
 	p->claimed = p->wrong_numa = p->not_matched = p->free = 0;
 	for (size_t i = 0; i < res->n; i++) {
 		const struct pci_function *d = res->rows[i].dev;
@@ -554,21 +572,7 @@ static int pick_rows(struct pick *p, const struct alloc_result *res, uint32_t co
 		else
 			p->free++;
 	}
-	if (p->free < count)
-		return -ENOSPC;
-	uint32_t taken = 0;
-	for (int pass = 1; pass <= 2 && taken < count; pass++)
-		for (size_t i = 0; i < res->n && taken < count; i++) {
-			const struct pci_function *d = res->rows[i].dev;
-			bool self;
-			if (!res->rows[i].ok || blocked(p, d, &self) || self || numa_fit(p->req, policy, d) != pass)
-				continue;
-			int r = pick_push(p, d);
-			if (r < 0)
-				return r;
-			taken++;
-		}
-	return taken == count ? 0 : -ENOSPC;
+	return -ENOSPC;
 }
 
 static int refusal(struct pick *p, const char *what, uint32_t wanted, struct claim_result *ret, char **ret_error)
@@ -584,11 +588,19 @@ static int refusal(struct pick *p, const char *what, uint32_t wanted, struct cla
 			 what, wanted, p->free, p->claimed, p->wrong_numa, p->not_matched);
 }
 
+/* The pool: what the config's device specs offer, or every device when it
+ * has none. */
 static int match_pool(const struct claim_env *env, const struct pci_tree *t, struct alloc_result *ret)
 {
-	struct alloc_spec any = {.vendor_id = ALLOC_ANY, .product_id = ALLOC_ANY}, *anyp = &any;
-	bool pool = env->cfg && env->cfg->n_specs > 0;
-	return alloc_match_specs(t, pool ? env->cfg->specs : &anyp, pool ? env->cfg->n_specs : 1, ret);
+	if (env->cfg && env->cfg->n_specs > 0)
+		return alloc_match_specs(t, env->cfg->specs, env->cfg->n_specs, ret);
+	struct alloc_row *rows = calloc(t->n_devs ? t->n_devs : 1, sizeof(*rows));
+	if (!rows)
+		return -ENOMEM;
+	for (size_t i = 0; i < t->n_devs; i++)
+		rows[i] = (struct alloc_row){.dev = t->devs[i], .ok = true};
+	*ret = (struct alloc_result){.rows = rows, .n = t->n_devs};
+	return 0;
 }
 
 /* Chooses the devices; *ret_vlan the VLAN they get (the network's, or
@@ -773,10 +785,13 @@ static int canonical_request(const struct claim_request *req, const struct pci_t
 static int claim_locked(const struct claim_env *env, const struct claim_request *req, struct claim_result *ret,
 			char **ret_error)
 {
-	struct pci_tree *t = NULL;
-	int r = scan(env, &t, ret_error);
+	struct pci_tree *own = NULL;
+	const struct pci_tree *t = env->tree;
+	int r = t ? 0 : scan(env, &own, ret_error);
 	if (r < 0)
 		return r;
+	if (!t)
+		t = own;
 	struct ledger_claim want = {.kind = req->kind, .count = req->count ? req->count : 1, .vlan = req->vlan,
 				    .vfio = req->vfio, .state = LEDGER_PENDING, .uid = (uint32_t)req->uid,
 				    .pid = (int32_t)req->pid};
@@ -850,17 +865,36 @@ static int claim_locked(const struct claim_env *env, const struct claim_request 
 		ld->vf_index = d->pf ? (int32_t)d->vf_index : -1;
 		ld->vlan = -1;
 	}
+	/* Nothing to do on the host (no VF settings to send, no driver to
+	 * bind): nothing a crash could leave half-done, so the claim is
+	 * recorded active at once, in the one transaction that chose it. */
+	bool host_steps = !env->no_host && (req->vfio || host_has_netlink(env));
+	if (host_steps && !req->vfio) {
+		host_steps = false;
+		for (size_t i = 0; i < p.n_picked; i++)
+			host_steps |= p.picked[i]->pf && pf_netdev(p.picked[i]);
+	}
+	if (!host_steps)
+		want.state = LEDGER_ACTIVE;
 	if ((r = ledger_claim_add(env->ledger, &want)) < 0 ||
-	    (r = ledger_audit(env->ledger, now, "claim", want.consumer, want.id, NULL, want.request)) < 0 ||
+	    (r = ledger_audit(env->ledger, now, host_steps ? "claim" : "active", want.consumer, want.id, NULL,
+			      want.request)) < 0 ||
 	    (r = ledger_commit(env->ledger)) < 0) {
 		r = ledger_fail(env, r, ret_error);
 		goto out;
 	}
 	in_txn = false;
+	if (!host_steps) {
+		crash_point(env, "active");
+		r = result_from(&want, false, ret);
+		if (r < 0)
+			r = error_set(ret_error, r, "out of memory");
+		goto out;
+	}
 	recorded = true;
 	crash_point(env, "pending");
 
-	for (size_t i = 0; i < p.n_picked && !env->no_host; i++)
+	for (size_t i = 0; i < p.n_picked; i++)
 		if ((r = claim_device_host(env, req, vlan, p.picked[i], &want.devs[i], &undo[i], ret_error)) < 0)
 			goto out;
 
@@ -906,7 +940,7 @@ out:
 	ledger_holds_done(&p.holds);
 	ledger_claims_done(&mine);
 	ledger_claim_done(&want);
-	pci_tree_free(t);
+	pci_tree_free(own);
 	return r;
 }
 
