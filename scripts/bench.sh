@@ -2,8 +2,8 @@
 # Prints sriovd's benchmark figures next to their baselines:
 #  1. inventory of a generated 64 PF x 64 VF tree vs the by-hand shell way;
 #  2. on the testbed VM, `sriovctl -j list` vs `ip -j -d link show`;
-#  4. claim+release pairs on a generated tree of 4096 VFs (ledger and matching,
-#     netlink off) vs SQLite's own durable single-row transactions, same disk.
+#  1c. claim+release pairs on a generated tree of 4096 VFs (ledger and matching,
+#      netlink off) vs SQLite's own durable single-row transactions, same disk.
 # Figures, not pass/fail: nothing here is a timed test.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -19,7 +19,7 @@ echo
 echo "== 1b. side by side with the by-hand shell baseline, 8 PFs x 64 VFs"
 build/bench/bench-inventory 8 64 20 bench/by-hand-inventory.sh
 echo
-echo "== 4. claim+release pairs on 64 PFs x 64 VFs vs SQLite's durable transactions (ledger in /var/tmp)"
+echo "== 1c. claim+release pairs on 64 PFs x 64 VFs vs SQLite's durable transactions (ledger in /var/tmp)"
 build/bench/bench-claims 64 64 300 /var/tmp
 echo
 echo "== 2. testbed VM: sriovctl -j list vs ip -j -d link show"
