@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Prints sriovd's benchmark figures next to their baselines:
 #  1. inventory of a generated 64 PF x 64 VF tree vs the by-hand shell way;
-#  2. on the testbed VM, `sriovctl -j list` vs `ip -j -d link show`;
 #  1c. claim+release pairs on a generated tree of 4096 VFs (ledger and matching,
-#      netlink off) vs SQLite's own durable single-row transactions, same disk.
+#      netlink off) vs SQLite's own durable single-row transactions, same disk;
+#  2. on the testbed VM, `sriovctl -j list` vs `ip -j -d link show`.
 # Figures, not pass/fail: nothing here is a timed test.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
