@@ -1084,6 +1084,14 @@ int claim_consumers_ledger(struct claim_consumers *c, char **ret_error)
 	return 1;
 }
 
+/* c's ledger when it exists (0 either way), for the hook's callers. */
+static int consumers_open(struct claim_consumers *c)
+{
+	_cleanup_free_ char *error = NULL;
+	int r = claim_consumers_ledger(c, &error);
+	return r < 0 ? r : 0;
+}
+
 int claim_consumer_fn(void *userdata, const struct pci_function *dev, char **ret_holder)
 {
 	struct claim_consumers *c = userdata;
@@ -1098,4 +1106,24 @@ void claim_consumers_done(struct claim_consumers *c)
 {
 	ledger_close(c->ledger);
 	c->ledger = NULL;
+}
+
+int claim_annotate_tree(struct claim_consumers *c, struct pci_tree *t)
+{
+	int r = consumers_open(c);
+	if (r < 0)
+		return strv_pushf(&t->warnings, "cannot read the ledger of claims: %s", strerror(-r));
+	if (!c->ledger)
+		return 0;
+	struct ledger_holds h;
+	r = ledger_holds(c->ledger, &h);
+	if (r < 0)
+		return strv_pushf(&t->warnings, "%s", ledger_error(c->ledger));
+	for (size_t i = 0; i < h.n && r >= 0; i++) {
+		struct pci_function *d = pci_tree_find_addr(t, h.v[i].address);
+		if (d && !d->claimed_by && !(d->claimed_by = strdup(h.v[i].consumer)))
+			r = -ENOMEM;
+	}
+	ledger_holds_done(&h);
+	return r < 0 ? r : 0;
 }

@@ -164,6 +164,10 @@ int claim_consumer_fn(void *userdata, const struct pci_function *dev, char **ret
  * (nothing was ever claimed), or -errno with *ret_error. */
 int claim_consumers_ledger(struct claim_consumers *c, char **ret_error);
 void claim_consumers_done(struct claim_consumers *c);
+/* Fills claimed_by of every device of t a claim holds (the ledger opened as
+ * the hook opens it: not at all when it does not exist). A ledger that
+ * cannot be read is a warning of t, not a failure. */
+int claim_annotate_tree(struct claim_consumers *c, struct pci_tree *t);
 /* Who holds dev (itself, its PF, or for a PF one of its VFs): 1 with
  * *ret_holder ("consumer UUID (claim N)"), 0 free, or -errno. */
 int claim_holder(struct ledger *l, const struct pci_function *dev, char **ret_holder);

@@ -156,7 +156,10 @@ static void print_text(const struct alloc_result *res, const struct alloc_networ
 				}
 			}
 		json_decref(tags);
-		text_printf(stdout, " free\n");
+		if (d->claimed_by)
+			text_printf(stdout, " claimed-by %s\n", d->claimed_by);
+		else
+			text_printf(stdout, " free\n");
 	}
 }
 

@@ -344,6 +344,16 @@ int cli_load_inventory(const struct cli *cli, bool names, bool stats, struct pci
 			  cli->sysfs_root ? QUOTE(cli->sysfs_root) : SYSFS_DEFAULT_ROOT, strerror(-r));
 		return EXIT_FAILED;
 	}
+	/* Who holds each device (list, show, match: claimed_by). */
+	if (cli->consumers) {
+		cli->consumers->sysfs_root = cli->sysfs_root;
+		cli->consumers->state_dir = cli->state_dir;
+	}
+	if (cli->consumers && (r = claim_annotate_tree(cli->consumers, *ret)) < 0) {
+		pci_tree_free(*ret);
+		*ret = NULL;
+		return cli_error("cannot read the ledger of claims: %s", strerror(-r));
+	}
 	return 0;
 }
 

@@ -78,7 +78,7 @@ json_t *json_match(const struct alloc_result *res, const struct alloc_network *n
 		json_object_set_new(j, "role", json_string(alloc_role(d)));
 		json_object_set_new(j, "pf", json_str_or_null(d->pf ? d->pf->addr : NULL));
 		json_object_set_new(j, "tags", json_match_tags(row, net));
-		json_object_set_new(j, "claimed_by", json_null());
+		json_object_set_new(j, "claimed_by", json_str_or_null(d->claimed_by));
 		json_array_append_new(devs, j);
 	}
 	json_t *doc = json_document();

@@ -155,6 +155,7 @@ static void put_function(json_t *o, const struct pci_function *d)
 	for (size_t i = 0; i < d->n_group_peers; i++)
 		json_array_append_new(peers, json_string(d->group_peers[i]->addr));
 	json_object_set_new(o, "iommu_group_members", peers);
+	json_object_set_new(o, "claimed_by", json_str_or_null(d->claimed_by));
 }
 
 /* The keys of a VF: its PF is named by address, never printed again. */

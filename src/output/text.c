@@ -88,8 +88,9 @@ void text_print_list(FILE *f, const struct pci_tree *t)
 		const char *autoprobe = pf->sriov.autoprobe < 0 ? "?" : pf->sriov.autoprobe ? "on" : "off";
 		if (n_pfs++)
 			fputc('\n', f);
-		text_printf(f, "PF %s  %s  driver %s  VFs %s  autoprobe %s  numa %s  iommu %s  [%04x:%04x] %s\n", pf->addr,
-			net, or_dash(pf->driver), vfs, autoprobe, numa, group, pf->vendor_id, pf->device_id, title);
+		text_printf(f, "PF %s  %s  driver %s  VFs %s  autoprobe %s  numa %s  iommu %s  [%04x:%04x] %s%s%s\n", pf->addr,
+			net, or_dash(pf->driver), vfs, autoprobe, numa, group, pf->vendor_id, pf->device_id, title,
+			pf->claimed_by ? "  claimed-by " : "", pf->claimed_by ? pf->claimed_by : "");
 		if (pf->n_vfs == 0)
 			continue;
 		text_printf(f, "  %-3s %-12s %-10s %-9s %-5s %-17s %-4s %-3s %-8s %-5s %-7s %-6s %-6s\n", "VF",
@@ -121,9 +122,10 @@ void text_print_list(FILE *f, const struct pci_tree *t)
 			}
 			char netdev_mac[VF_MAC_STRLEN + 32];
 			vf_netdev_mac_note(vf, netdev_mac, sizeof(netdev_mac));
-			text_printf(f, "  %-3u %-12s %-10s %-9s %-5s %-17s %-4s %-3s %-8s %-5s %-7s %-6s %-6s%s\n",
+			text_printf(f, "  %-3u %-12s %-10s %-9s %-5s %-17s %-4s %-3s %-8s %-5s %-7s %-6s %-6s%s%s%s\n",
 				vf->vf_index, vf->addr, vnet, or_dash(vf->driver), vgroup, mac, vlan, qos, spoof,
-				trust, state, minr, maxr, netdev_mac);
+				trust, state, minr, maxr, netdev_mac, vf->claimed_by ? "  claimed-by " : "",
+				vf->claimed_by ? vf->claimed_by : "");
 		}
 	}
 	if (n_pfs == 0)
@@ -163,6 +165,7 @@ void text_print_show(FILE *f, const struct pci_function *d)
 	kv(f, "netdevs:", "%s", net);
 	kv(f, "numa_node:", "%s", numa);
 	kv(f, "iommu_group:", "%s", group);
+	kv(f, "claimed_by:", "%s", d->claimed_by ? d->claimed_by : "- (free)");
 	if (d->n_group_peers) {
 		text_printf(f, "%-20s ", "iommu_group_members:");
 		for (size_t i = 0; i < d->n_group_peers; i++)

@@ -80,6 +80,7 @@ static void pci_function_free(struct pci_function *d)
 	strv_free(d->altnames);
 	strv_free(d->netns_netdevs);
 	strv_free(d->netns_names);
+	free(d->claimed_by);
 	free(d->group_peers);
 	free(d->vfs);
 	free(d->link);

@@ -76,6 +76,9 @@ struct pci_function {
 	 * inventory/, never by the scan: sysfs shows this namespace's only. */
 	char **netns_netdevs;
 	char **netns_names;
+	/* The consumer (UUID) whose claim holds it: filled from the ledger
+	 * by claim/ (claim_annotate_tree), never by the scan; NULL free. */
+	char *claimed_by;
 	int32_t numa_node;     /* -1 when unknown or not NUMA */
 	int32_t iommu_group;   /* -1 when not in a group (IOMMU off) */
 	struct pci_function **group_peers; /* every member of the group, this one included */

@@ -152,9 +152,9 @@ printf -- '-j show eth0#0\nshow eth0#1 -j\nshow --json 0000:01:10.4\nshow eth0#0
 "$ctl" --sysfs-root "$tmp/tb" --batch "$tmp/opts.batch" >"$tmp/opts.out" 2>&1
 check_eq "batch lines with -j before/after: exit 0" "$?" 0
 check_eq "batch: three JSON documents, then text" \
-	"$(jq -rs 'map(.address) | join(" ")' < <(head -n -11 "$tmp/opts.out") 2>&1)" \
+	"$(jq -rs 'map(.address) | join(" ")' < <(head -n -12 "$tmp/opts.out") 2>&1)" \
 	"0000:01:10.0 0000:01:10.2 0000:01:10.4"
-check_contains "batch: a line without -j stays text" "$(tail -11 "$tmp/opts.out")" "address:             0000:01:10.0"
+check_contains "batch: a line without -j stays text" "$(tail -12 "$tmp/opts.out")" "address:             0000:01:10.0"
 printf 'show eth0#0 --sysfs-root %s\n' "$tmp/tb" >"$tmp/root.batch"
 check_status "batch line with its own --sysfs-root" 0 "$ctl" --sysfs-root /nonexistent --batch "$tmp/root.batch"
 check_contains "batch line with its own root: shown" "$out" "address:             0000:01:10.0"
