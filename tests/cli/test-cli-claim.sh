@@ -7,10 +7,11 @@
 # (a second one is a no-op, an unknown consumer an error); --state-dir; a
 # newer schema refused; the crash-point hook. Every -j document is
 # validated against docs/sriovctl.schema.json.
-#   test-cli-claim.sh SRIOVCTL MKFAKESYSFS
+#   test-cli-claim.sh SRIOVCTL MKFAKESYSFS SRIOVD
 set -uo pipefail
 real_ctl=$1
 mk=$2
+sriovd=$3
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/../vm/lib/tap.sh"
 . "$here/../vm/lib/schema.sh"
@@ -87,6 +88,15 @@ check_contains "numvfs: names the consumer" "$err" "VF 0 (0000:01:10.0) is held 
 run bind eth3 e1000e
 check_eq "bind of a held VF: exit 1" "$rc" 1
 check_contains "bind of a held VF: names the consumer" "$err" "it is held by consumer $A"
+
+# sriovd's re-apply leaves the held VFs of eth1 alone, naming the consumer
+printf 'version: 1\npfs:\n  - match: {netdev: eth1}\n    numvfs: 1\n' >"$tmp/shrink.conf"
+rc=0
+"$sriovd" --sysfs-root "$tmp/tb" --config "$tmp/shrink.conf" --config-dir "" --once >"$tmp/d.out" 2>&1 || rc=$?
+check_eq "sriovd --once over a held VF: exit 1" "$rc" 1
+check_contains "sriovd: refused, naming the consumer" "$(cat "$tmp/d.out")" \
+	"VF 0 (0000:02:10.0) is held by consumer $B (claim 2)"
+check_eq "sriovd: the count is unchanged" "$(cat "$tmp/tb/bus/pci/devices/0000:02:00.0/sriov_numvfs")" 3
 
 # claimed_by in match, list, show
 run -j match --spec '{"product_id":"10ca"}'
