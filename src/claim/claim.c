@@ -876,9 +876,10 @@ static int claim_locked(const struct claim_env *env, const struct claim_request 
 	}
 	if (!host_steps)
 		want.state = LEDGER_ACTIVE;
+	/* The history reads the same either way: "claim", then "active". */
 	if ((r = ledger_claim_add(env->ledger, &want)) < 0 ||
-	    (r = ledger_audit(env->ledger, now, host_steps ? "claim" : "active", want.consumer, want.id, NULL,
-			      want.request)) < 0 ||
+	    (r = ledger_audit(env->ledger, now, "claim", want.consumer, want.id, NULL, want.request)) < 0 ||
+	    (!host_steps && (r = ledger_audit(env->ledger, now, "active", want.consumer, want.id, NULL, NULL)) < 0) ||
 	    (r = ledger_commit(env->ledger)) < 0) {
 		r = ledger_fail(env, r, ret_error);
 		goto out;
