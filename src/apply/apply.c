@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "caps/caps.h"
 #include "inventory/inventory.h"
 #include "netlink/rtnl.h"
 #include "util/util.h"
@@ -50,6 +51,7 @@ struct view {
 	size_t n_pfs;
 	char **warnings;
 	char **missing; /* the config entries that match no SR-IOV PF here */
+	struct caps caps; /* the driver capability table, as learned so far */
 };
 
 /* --- The kernel's side: the live table, over this host's rtnetlink ---- */
@@ -221,6 +223,7 @@ static void view_done(struct view *v)
 	pci_tree_free(v->t);
 	strv_free(v->warnings);
 	strv_free(v->missing);
+	caps_done(&v->caps);
 	*v = (struct view){0};
 }
 
@@ -660,6 +663,12 @@ static int view_fill(const struct config *cfg, const struct apply_env *env, cons
 			    root ? root : SYSFS_DEFAULT_ROOT, strerror(-r));
 	for (size_t i = 0; v->t->warnings && v->t->warnings[i]; i++)
 		(void)strv_pushf(&v->warnings, "%s", v->t->warnings[i]);
+	if ((r = caps_load(&env->lifecycle, &v->caps)) < 0) {
+		_cleanup_free_ char *path = NULL;
+		(void)caps_path(&env->lifecycle, &path);
+		(void)strv_pushf(&v->warnings, "driver capability table %s: %s (ignored; the next refusal replaces it)",
+				 path ? path : CAPS_FILE, r == -EBADMSG ? "not one" : strerror(-r));
+	}
 
 	/* Entries that match no SR-IOV PF here: the PF they name is missing. */
 	for (size_t e = 0; !env->only_pf && e < cfg->n_pfs; e++) {
@@ -677,6 +686,14 @@ static int view_fill(const struct config *cfg, const struct apply_env *env, cons
 				matched++;
 			else if (!not_sriov)
 				not_sriov = d->addr;
+			/* A name the kernel numbered (NETDEV_NAME_ENUM) is one udev may
+			 * still rename, and the kernel may give to another device. */
+			if (d->is_pf && pd->match == PF_MATCH_NETDEV && d->netdev_name_assign_type == NETDEV_NAME_ENUM)
+				(void)strv_pushf(&v->warnings,
+						 "%s: match: netdev %s is a name the kernel numbered (name_assign_type %d, enum) that "
+						 "udev may still change, or the kernel give to another device; match by path: "
+						 "pci-%s or pci: %s instead",
+						 where, pd->netdev, NETDEV_NAME_ENUM, d->addr, d->addr);
 		}
 		if (matched && not_sriov)
 			(void)strv_pushf(&v->warnings, "%s: %s is %s, which cannot do SR-IOV (no sriov_totalvfs): ignored",
@@ -1010,6 +1027,51 @@ static int view_plan(const struct view *v, unsigned phases, struct plan *p, char
 	return 0;
 }
 
+/* The driver a change goes to: the PF's for VF settings and its own link,
+ * the VF's own for its netdev's MTU (NULL: not known yet). */
+static const char *change_driver(const struct view *v, const struct plan_change *c)
+{
+	const struct pci_function *pf = pci_tree_find_addr(v->t, c->pf);
+	if (!pf)
+		return NULL;
+	if (c->kind == CHANGE_MTU && c->vf >= 0) {
+		const struct pci_function *vf = pci_function_vf(pf, (uint32_t)c->vf);
+		if (vf && vf->driver)
+			return vf->driver;
+		const struct driver_facts *facts = driver_facts(pf);
+		return facts ? facts->vf_driver : NULL;
+	}
+	return pf->driver;
+}
+
+static const char *change_setting(const struct plan_change *c)
+{
+	return c->kind == CHANGE_VF_FIELD ? vf_field_name(c->field) : change_kind_to_string(c->kind);
+}
+
+/* What the driver is known to refuse, said before apply sends it. */
+static void warn_unsupported(const struct view *v, const struct plan *p, char ***warnings)
+{
+	for (size_t i = 0; v->caps.n && i < p->n; i++) {
+		const struct plan_change *c = &p->changes[i];
+		if (c->kind != CHANGE_VF_FIELD && c->kind != CHANGE_MTU && c->kind != CHANGE_LINK_UP)
+			continue;
+		const char *driver = change_driver(v, c), *setting = change_setting(c);
+		const struct caps_entry *e = caps_find(&v->caps, driver, setting);
+		if (!e)
+			continue;
+		const char *name = strerrorname_np(-e->error);
+		char vf[24] = "";
+		if (c->vf >= 0)
+			snprintf(vf, sizeof(vf), " VF %d", c->vf);
+		(void)strv_pushf(warnings,
+				 "%s: %s%s: %s %s: driver %s answered %s to %s before (driver capability table); apply will "
+				 "send it, and the driver is expected to refuse it",
+				 c->source, c->pf_netdev[0] ? c->pf_netdev : c->pf, vf, setting, c->want, driver, name ? name : "?",
+				 setting);
+	}
+}
+
 void plan_done(struct plan *p)
 {
 	if (!p)
@@ -1031,6 +1093,7 @@ int plan_compute(const struct config *cfg, const struct apply_env *env, struct p
 	if (r == 0)
 		r = view_plan(&v, PHASE_ALL, &p, ret_error);
 	if (r == 0) {
+		warn_unsupported(&v, &p, &v.warnings);
 		p.warnings = TAKE_PTR(v.warnings);
 		p.missing = TAKE_PTR(v.missing);
 		*ret = p;
@@ -1476,6 +1539,11 @@ static int run_l2(struct run *run, const struct view *v, const struct plan *p)
 		} else {
 			/* Name the refused field the user asked for, the kernel's
 			 * answer and what it may mean. */
+			/* What the driver lacks, the table remembers. */
+			for (int g = 0; g < _VF_FIELD_MAX; g++)
+				if (vf_has(&vr.sent, g) && vr.result.field[g].error == -EOPNOTSUPP && w->pf->driver)
+					(void)caps_learn(&run->env->lifecycle, w->pf->driver, vf_field_name((enum vf_field)g),
+							 -EOPNOTSUPP);
 			bool shared = false;
 			int f = refused_field(&vr, asked, &shared);
 			int e = f >= 0 ? vr.result.field[f].error : -EIO;
@@ -1513,8 +1581,8 @@ static void kernel_answer(int e, const char *msg, char *buf, size_t len)
 
 /* One netdev setting (up: or mtu:) of change c on ifname; remembered for
  * the put-back. */
-static int run_link_change(struct run *run, const struct plan_change *c, const char *ifname, bool up_before,
-			   uint32_t mtu_before)
+static int run_link_change(struct run *run, const struct plan_change *c, const char *ifname, const char *driver,
+			   bool up_before, uint32_t mtu_before)
 {
 	const struct apply_netlink *ops = run->k.ops;
 	bool is_mtu = c->kind == CHANGE_MTU;
@@ -1528,6 +1596,8 @@ static int run_link_change(struct run *run, const struct plan_change *c, const c
 		(void)parse_u32(c->want, 10, &mtu);
 	int r = is_mtu ? ops->set_mtu(run->k.data, ifname, mtu, &msg) : ops->set_up(run->k.data, ifname, strcmp(c->want, "up") == 0, &msg);
 	run->rep->writes++;
+	if (r == -EOPNOTSUPP && driver)
+		(void)caps_learn(&run->env->lifecycle, driver, is_mtu ? "mtu" : "up", r);
 	if (r < 0) {
 		char answer[512];
 		kernel_answer(r, msg, answer, sizeof(answer));
@@ -1565,7 +1635,8 @@ static int run_links(struct run *run, const struct view *v, const struct plan *p
 			return -ENOMEM;
 		if (rc->netdev[0] && run->k.ops && !rc->link_changed)
 			(void)link_has_carrier(&run->k, rc->netdev, &rc->carrier_before);
-		int r = run_link_change(run, c, w->pf->netdevs[0], w->pf->netdev_flags & IFF_UP, w->pf->netdev_mtu);
+		int r = run_link_change(run, c, w->pf->netdevs[0], w->pf->driver, w->pf->netdev_flags & IFF_UP,
+					w->pf->netdev_mtu);
 		if (r < 0)
 			return r;
 		rc->link_changed = true;
@@ -1586,7 +1657,7 @@ static int run_netdevs(struct run *run, const struct view *v, const struct plan 
 			return error_set(&run->rep->error, -ENODEV, "%s: %s VF %d: mtu %s: the VF has no netdev (driver %s) to set it on",
 				    c->source, c->pf_netdev[0] ? c->pf_netdev : c->pf, c->vf, c->want,
 				    vf && vf->driver ? vf->driver : "none");
-		int r = run_link_change(run, c, vf->netdevs[0], vf->netdev_flags & IFF_UP, vf->netdev_mtu);
+		int r = run_link_change(run, c, vf->netdevs[0], vf->driver, vf->netdev_flags & IFF_UP, vf->netdev_mtu);
 		if (r < 0)
 			return r;
 	}
@@ -1695,6 +1766,8 @@ int apply_run(const struct config *cfg, const struct apply_env *env, struct appl
 			}
 			struct plan all = {0};
 			r = view_plan(&v, PHASE_ALL, &all, &rep->error);
+			if (r == 0)
+				warn_unsupported(&v, &all, &rep->warnings);
 			plan_done(&all);
 		}
 		if (r == 0 && (r = view_plan(&v, phases[ph], &p, &rep->error)) == 0) {

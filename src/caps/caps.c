@@ -5,6 +5,7 @@
 #include <stdio.h>
 
 #include "util/fs.h"
+#include "vf/vf.h"
 #include "util/util.h"
 
 void caps_done(struct caps *c)
@@ -38,6 +39,63 @@ const struct caps_entry *caps_find(const struct caps *c, const char *driver, con
 		if (cmp_entry(driver, setting, &c->v[i]) == 0)
 			return &c->v[i];
 	return NULL;
+}
+
+size_t caps_for_driver(const struct caps *c, const char *driver, const struct caps_entry **ret_first)
+{
+	size_t i = 0, n = 0;
+	while (c && driver && i < c->n && strcmp(c->v[i].driver, driver) != 0)
+		i++;
+	while (c && driver && i + n < c->n && strcmp(c->v[i + n].driver, driver) == 0)
+		n++;
+	*ret_first = n ? &c->v[i] : NULL;
+	return n;
+}
+
+bool caps_setting_is_vf(const char *setting)
+{
+	for (int f = 0; f < _VF_FIELD_MAX; f++)
+		if (vf_field_name((enum vf_field)f) && strcmp(vf_field_name((enum vf_field)f), setting) == 0)
+			return true;
+	return false;
+}
+
+static int annotate_one(const struct caps *c, struct pci_function *d)
+{
+	const struct caps_entry *e;
+	size_t n = caps_for_driver(c, d->driver, &e);
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t k = 0; k < n; k++) {
+			if (pass == 1 && !caps_setting_is_vf(e[k].setting))
+				continue; /* the PF's own mtu/up are not its VFs' */
+			struct unsupported_setting *v = realloc(d->unsupported, (d->n_unsupported + 1) * sizeof(*v));
+			if (!v)
+				return -ENOMEM;
+			d->unsupported = v;
+			v = &v[d->n_unsupported++];
+			*v = (struct unsupported_setting){.error = e[k].error};
+			snprintf(v->setting, sizeof(v->setting), "%s", e[k].setting);
+			snprintf(v->driver, sizeof(v->driver), "%s", e[k].driver);
+		}
+		if (pass == 1 || !d->pf || !d->pf->driver || (d->driver && strcmp(d->driver, d->pf->driver) == 0))
+			break;
+		n = caps_for_driver(c, d->pf->driver, &e);
+	}
+	return 0;
+}
+
+int caps_annotate(const struct caps *c, struct pci_tree *t)
+{
+	for (size_t i = 0; i < t->n_devs; i++) {
+		struct pci_function *d = t->devs[i];
+		free(d->unsupported);
+		d->unsupported = NULL;
+		d->n_unsupported = 0;
+		int r = annotate_one(c, d);
+		if (r < 0)
+			return r;
+	}
+	return 0;
 }
 
 int caps_add(struct caps *c, const char *driver, const char *setting, int error)

@@ -23,6 +23,7 @@
 #include <stddef.h>
 
 #include "lifecycle/lifecycle.h"
+#include "sysfs/sysfs.h"
 #include "util/input.h"
 
 #define CAPS_FILE "capabilities"
@@ -56,6 +57,16 @@ int caps_add(struct caps *c, const char *driver, const char *setting, int error)
 
 /* The entry for (driver, setting), or NULL. */
 const struct caps_entry *caps_find(const struct caps *c, const char *driver, const char *setting);
+/* The entries of driver (they are next to each other): how many, the first
+ * in *ret_first. 0 for NULL c or driver. */
+size_t caps_for_driver(const struct caps *c, const char *driver, const struct caps_entry **ret_first);
+/* Whether setting is one the PF driver takes for its VFs (a vf set
+ * setting), rather than one of a netdev's own (mtu, up). */
+bool caps_setting_is_vf(const char *setting);
+
+/* Fills each function's unsupported settings from c (its driver's; for a
+ * VF also the VF settings of its PF's driver). */
+int caps_annotate(const struct caps *c, struct pci_tree *t);
 
 /* The file of env's state folder: *ret is a fresh path (for messages). */
 int caps_path(const struct lifecycle_env *env, char **ret);

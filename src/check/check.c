@@ -1,5 +1,7 @@
 #include "check.h"
 
+#include "caps/caps.h"
+
 #include <ctype.h>
 #include <dirent.h>
 #include <fcntl.h>
@@ -1060,6 +1062,36 @@ static void rule_hugepages(struct ctx *c)
 		      "or boot with default_hugepagesz=1G hugepagesz=1G hugepages=N");
 }
 
+/* The settings a device's driver cannot do, as the kernel said (caps/):
+ * one finding per device whose driver the table names (the VF settings a
+ * PF driver lacks are on the PF, not on each of its VFs). */
+static void rule_capabilities(struct ctx *c)
+{
+	for (size_t i = 0; c->env->caps && i < c->t->n_devs; i++) {
+		const struct pci_function *d = c->t->devs[i];
+		const struct caps_entry *e;
+		size_t n = caps_for_driver(c->env->caps, d->driver, &e);
+		if (!n)
+			continue;
+		char list[1024] = "", evidence[2048] = "";
+		size_t ll = 0, el = 0;
+		for (size_t k = 0; k < n; k++) {
+			const char *name = strerrorname_np(-e[k].error);
+			if (ll < sizeof(list))
+				ll += (size_t)snprintf(list + ll, sizeof(list) - ll, "%s%s", ll ? ", " : "", e[k].setting);
+			if (el < sizeof(evidence))
+				el += (size_t)snprintf(evidence + el, sizeof(evidence) - el, "%s%s %s %s", el ? "; " : "",
+						       e[k].driver, e[k].setting, name ? name : "?");
+		}
+		struct check_finding *f = finding(c, "capabilities", d->addr, CHECK_WARN,
+						  "%s (driver %s) cannot: %s (the kernel answered EOPNOTSUPP)",
+						  d->netdevs ? d->netdevs[0] : d->addr, d->driver, list);
+		set_evidence(c, f, "%s: %s", c->env->caps_path ? c->env->caps_path : "capability table", evidence);
+		set_fix(c, f, "leave %s out of the config for this device (plan warns; the driver refuses it again); after a "
+			      "driver update delete its lines from the table to try again", list);
+	}
+}
+
 int check_run(const struct check_env *env, const struct pci_tree *t, struct check_report *ret)
 {
 	struct check_report rep = {0};
@@ -1075,6 +1107,7 @@ int check_run(const struct check_env *env, const struct pci_tree *t, struct chec
 	rule_intremap(&c, &h);
 	rule_vfio(&c);
 	rule_hugepages(&c);
+	rule_capabilities(&c);
 	free(h.cmdline);
 	free(c.intremap_line);
 	boot_loader_done(&h.boot);

@@ -7,7 +7,9 @@
  * given as the step for the boot loader the host is found to use (GRUB with
  * update-grub, grub-mkconfig or grubby; systemd-boot with /etc/kernel/cmdline
  * and kernel-install); other findings that need it point there. Where the
- * files live is a parameter, so rules run on fixtures and on snapshots. */
+ * files live is a parameter, so rules run on fixtures and on snapshots.
+ * What the drivers answered EOPNOTSUPP to (the capability table, caps/) is
+ * a warning per device. */
 #pragma once
 
 #include <stdbool.h>
@@ -37,6 +39,8 @@ struct check_report {
 	size_t n;
 };
 
+struct caps;
+
 struct check_env {
 	const char *proc_root;   /* NULL: /proc (cmdline, cpuinfo, interrupts) */
 	const char *kmsg_path;   /* NULL: /dev/kmsg; a file of dmesg lines works too */
@@ -48,6 +52,11 @@ struct check_env {
 	 * (a tree from another host), and a command-line fix then names no tool. */
 	const char *boot_root;
 	const char *kernel_release; /* NULL: uname -r (for kernel-install's arguments) */
+	/* The driver capability table (caps/) and where it is, for the
+	 * "capabilities" findings: one per device whose driver refused a
+	 * setting with EOPNOTSUPP. NULL: none learned. */
+	const struct caps *caps;
+	const char *caps_path;
 };
 
 /* At most this much of a kernel log is read: the ring buffer is at most

@@ -1,5 +1,6 @@
 /* sriovctl check: host readiness, each finding with evidence and a fix. */
 #include "check/check.h"
+#include "caps/caps.h"
 #include "cli.h"
 #include "output/output.h"
 #include "util/input.h"
@@ -85,8 +86,22 @@ int cmd_check(struct cli *cli, int argc, char **argv)
 		if (!env.boot_root)
 			env.boot_root = "";
 	}
+	/* What the drivers answered EOPNOTSUPP to, learned by apply and vf set. */
+	struct lifecycle_env lenv;
+	struct lifecycle_rtnl lrt = {0};
+	cli_lifecycle_env(cli, &lenv, &lrt);
+	struct caps caps = {0};
+	_cleanup_free_ char *caps_file = NULL;
+	(void)caps_path(&lenv, &caps_file);
+	if ((r = caps_load(&lenv, &caps)) < 0 && !cli->json)
+		text_printf(stderr, "warning: driver capability table %s: %s\n", caps_file ? caps_file : CAPS_FILE,
+			    r == -EBADMSG ? "not one (ignored)" : strerror(-r));
+	lifecycle_rtnl_done(&lrt);
+	env.caps = &caps;
+	env.caps_path = caps_file;
 	struct check_report rep;
 	r = check_run(&env, t, &rep);
+	caps_done(&caps);
 	pci_tree_free(t);
 	if (r < 0)
 		return cli_error("check: %s", strerror(-r));

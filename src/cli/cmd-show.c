@@ -1,4 +1,6 @@
-/* sriovctl show DEV: one device, DEV being a netdev, a PCI address or PF#N. */
+/* sriovctl show DEV: one device, DEV being a netdev, a PCI address or PF#N,
+ * with the settings its driver cannot do (the driver capability table). */
+#include "caps/caps.h"
 #include "cli.h"
 #include "output/output.h"
 #include "util/input.h"
@@ -27,6 +29,19 @@ int cmd_show(struct cli *cli, int argc, char **argv)
 		return EXIT_FAILED;
 	}
 	cli_print_warnings(cli, t);
+	struct lifecycle_env env;
+	struct lifecycle_rtnl rt = {0};
+	cli_lifecycle_env(cli, &env, &rt);
+	struct caps caps = {0};
+	if ((r = caps_load(&env, &caps)) < 0 && !cli->json)
+		text_printf(stderr, "warning: driver capability table: %s\n", r == -EBADMSG ? "not one (ignored)" : strerror(-r));
+	lifecycle_rtnl_done(&rt);
+	r = caps_annotate(&caps, t);
+	caps_done(&caps);
+	if (r < 0) {
+		pci_tree_free(t);
+		return cli_error("show: %s", strerror(-r));
+	}
 	r = EXIT_OK;
 	if (cli->json)
 		r = cli_print_json("show", json_show(t, d));

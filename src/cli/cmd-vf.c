@@ -5,6 +5,7 @@
  * accepted are put back and the output says so. */
 #include "cli.h"
 #include "apply/vf-mac.h"
+#include "caps/caps.h"
 #include "netlink/rtnl.h"
 #include "output/output.h"
 #include "util/input.h"
@@ -203,6 +204,16 @@ static int vf_set(struct cli *cli, int argc, char **argv)
 		if (!cli->batch)
 			rtnl_close(nl);
 		goto out;
+	}
+	/* What the PF driver lacks, the capability table remembers. */
+	if (rep.failed) {
+		struct lifecycle_env cenv;
+		struct lifecycle_rtnl crt = {0};
+		cli_lifecycle_env(cli, &cenv, &crt);
+		for (int f = 0; f < _VF_FIELD_MAX; f++)
+			if (vf_has(&rep.sent, (enum vf_field)f) && rep.result.field[f].error == -EOPNOTSUPP && vf->pf->driver)
+				(void)caps_learn(&cenv, vf->pf->driver, vf_field_name((enum vf_field)f), -EOPNOTSUPP);
+		lifecycle_rtnl_done(&crt);
 	}
 	/* The VF's own netdev takes the MAC too (see apply/vf-mac.h). */
 	struct vf_netdev_mac_result mres = {0};

@@ -218,6 +218,18 @@ json_t *json_show(const struct pci_tree *t, const struct pci_function *d)
 	json_t *o = json_document();
 	put_device(o, d);
 	json_object_set_new(o, "warnings", json_warnings(t));
+	/* What its driver answered EOPNOTSUPP to (caps_annotate()). */
+	json_t *a = json_array();
+	for (size_t i = 0; i < d->n_unsupported; i++) {
+		const struct unsupported_setting *u = &d->unsupported[i];
+		const char *name = strerrorname_np(-u->error);
+		json_t *e = json_object();
+		json_object_set_new(e, "setting", json_string(u->setting));
+		json_object_set_new(e, "driver", json_string(u->driver));
+		json_object_set_new(e, "error", json_string(name ? name : "unknown"));
+		json_array_append_new(a, e);
+	}
+	json_object_set_new(o, "unsupported_settings", a);
 	return o;
 }
 

@@ -172,6 +172,15 @@ void text_print_show(FILE *f, const struct pci_function *d)
 			text_printf(f, "%s%s", i ? " " : "", d->group_peers[i]->addr);
 		fputc('\n', f);
 	}
+	if (d->n_unsupported) {
+		text_printf(f, "%-20s ", "driver cannot:");
+		for (size_t i = 0; i < d->n_unsupported; i++) {
+			const char *name = strerrorname_np(-d->unsupported[i].error);
+			text_printf(f, "%s%s (%s: %s)", i ? ", " : "", d->unsupported[i].setting, d->unsupported[i].driver,
+				    name ? name : "?");
+		}
+		fputc('\n', f);
+	}
 	if (d->is_pf) {
 		const struct sriov_info *s = &d->sriov;
 		if (s->valid)

@@ -78,6 +78,7 @@ static void pci_function_free(struct pci_function *d)
 	free(d->driver_override);
 	strv_free(d->netdevs);
 	strv_free(d->altnames);
+	free(d->unsupported);
 	strv_free(d->netns_netdevs);
 	strv_free(d->netns_names);
 	free(d->claimed_by);

@@ -34,6 +34,9 @@ int pci_addr_parse(const char *s, struct pci_addr *ret);
 void pci_addr_format(const struct pci_addr *a, char buf[PCI_ADDR_STRLEN]);
 
 #define PCI_CLASS_NETWORK 0x02
+/* name_assign_type of a name the kernel numbered (NET_NAME_ENUM: eth0),
+ * which udev may still rename. */
+#define NETDEV_NAME_ENUM 1
 
 struct sriov_info {
 	uint32_t totalvfs;
@@ -43,6 +46,14 @@ struct sriov_info {
 	int autoprobe;           /* sriov_drivers_autoprobe: 1, 0, -1 unknown */
 	bool valid;              /* totalvfs and numvfs could be read */
 	bool offset_valid, stride_valid; /* sriov_offset, sriov_stride could be read */
+};
+
+/* A setting a function's driver answered EOPNOTSUPP to (the driver
+ * capability table, caps/; filled by caps_annotate(), never by the scan). */
+struct unsupported_setting {
+	char setting[16];
+	char driver[64];
+	int error; /* -EOPNOTSUPP */
 };
 
 struct pci_function {
@@ -70,6 +81,10 @@ struct pci_function {
 	bool netdev_flags_valid;
 	int netdev_name_assign_type;
 	char **altnames;
+	/* What its driver cannot do, and for a VF the VF settings its PF's
+	 * driver cannot: see struct unsupported_setting. */
+	struct unsupported_setting *unsupported;
+	size_t n_unsupported;
 	/* Netdevs of this function in other network namespaces (a VF's netdev
 	 * moved into a container): names, and at the same index the name of
 	 * the namespace ("c1", "pid 4242 (sleep)"). Filled from rtnetlink by

@@ -91,5 +91,65 @@ check_status "link on a tree from elsewhere: refused" 1 "$ctl" link eth1 up --sy
 check_status "link on a device that is not there" 1 "$ctl" link eth9 up --sysfs-root "$T"
 check_contains "link: no such device" "$out" "no such device"
 
+# --- match by path; the warning for a name the kernel numbered ---
+echo 1 >"$dev/0000:01:00.0/net/eth0/name_assign_type"
+echo 4 >"$dev/0000:02:00.0/net/eth1/name_assign_type"
+conf byname "  - match:
+      netdev: eth0
+    numvfs: 4
+  - match:
+      netdev: eth1
+    numvfs: 4"
+check_status "plan by netdev names" 0 "$ctl" plan "$tmp/byname.conf" --sysfs-root "$T"
+check_contains "eth0 (enum): the warning, with the path and the address" "$out" \
+	"warning: $tmp/byname.conf:4:7: match: netdev eth0 is a name the kernel numbered (name_assign_type 1, enum) that udev may still change, or the kernel give to another device; match by path: pci-0000:01:00.0 or pci: 0000:01:00.0 instead"
+check_eq "eth1 (renamed): no warning" "$(grep -c 'netdev eth1 is a name' <<<"$out")" 0
+conf bypath "  - match:
+      path: pci-0000:01:00.0
+    numvfs: 4"
+check_status "plan by path" 0 "$ctl" plan "$tmp/bypath.conf" --sysfs-root "$T"
+check_eq "by path: eth0's PF, no warning" "$out" "eth0 (0000:01:00.0)           numvfs     3 -> 4
+1 change"
+conf badpath "  - match:
+      path: 0000:01:00.0"
+check_status "path without pci-: a config error" 1 "$ctl" plan "$tmp/badpath.conf" --sysfs-root "$T"
+check_eq "the error" "$out" "sriovctl: plan: $tmp/badpath.conf:4:13: path: '0000:01:00.0' is not a PCI path (udev's ID_PATH, pci-0000:01:00.0)"
+conf noalt "  - match:
+      altname: uplink0"
+check_status "altname on a tree from elsewhere: no netlink, a missing PF" 1 "$ctl" plan "$tmp/noalt.conf" --sysfs-root "$T"
+check_contains "names the entry" "$out" "$tmp/noalt.conf:4:7: match: altname uplink0 matches no SR-IOV PF on this host"
+
+# --- the driver capability table, as apply and vf set leave it ---
+mkdir -p "$SRIOV_STATE_DIR"
+printf '# learned\nigb trust EOPNOTSUPP\nigbvf mtu EOPNOTSUPP\n' >"$SRIOV_STATE_DIR/capabilities"
+check_status "show PF" 0 "$ctl" show eth0 --sysfs-root "$T"
+check_contains "show: what igb cannot" "$out" "driver cannot:       trust (igb: EOPNOTSUPP)"
+check_status "show -j VF" 0 "$ctl" -j show eth0#0 --sysfs-root "$T"
+check_eq "show -j VF: its own driver's, then its PF's VF settings" "$(jq -c '[.unsupported_settings[] | [.setting, .driver, .error]]' <<<"$out")" \
+	'[["mtu","igbvf","EOPNOTSUPP"],["trust","igb","EOPNOTSUPP"]]'
+check_status "show -j the e1000e" 0 "$ctl" -j show eth8 --sysfs-root "$T"
+check_eq "show -j: nothing for e1000e" "$(jq -c .unsupported_settings <<<"$out")" '[]'
+out=$("$ctl" -j check --sysfs-root "$T" 2>/dev/null)
+check_eq "check: a warning per device whose driver is in the table" \
+	"$(jq -c '[.findings[] | select(.check == "capabilities") | .subject] | length' <<<"$out")" 8
+check_eq "check: eth0's finding" "$(jq -c '[.findings[] | select(.check == "capabilities" and .subject == "0000:01:00.0") | [.status, .summary, .evidence]]' <<<"$out")" \
+	"[[\"warn\",\"eth0 (driver igb) cannot: trust (the kernel answered EOPNOTSUPP)\",\"$SRIOV_STATE_DIR/capabilities: igb trust EOPNOTSUPP\"]]"
+check_status "check text" 1 "$ctl" check --sysfs-root "$T"
+check_contains "check text: the capability line" "$out" "eth0 (driver igb) cannot: trust (the kernel answered EOPNOTSUPP)"
+conf trust "  - match:
+      pci: 0000:01:00.0
+    vfs:
+      - {index: 1, trust: on, mtu: 1500}
+      - {index: 2, mtu: 1400}"
+check_status "plan trust and a VF mtu" 0 "$ctl" plan "$tmp/trust.conf" --sysfs-root "$T"
+check_contains "plan: warns of trust" "$out" \
+	"warning: $tmp/trust.conf:6:17: eth0 VF 1: trust on: driver igb answered EOPNOTSUPP to trust before (driver capability table); apply will send it, and the driver is expected to refuse it"
+check_contains "plan: warns of the VF netdev's mtu (igbvf)" "$out" \
+	"warning: $tmp/trust.conf:7:25: eth0 VF 2: mtu 1400: driver igbvf answered EOPNOTSUPP to mtu before"
+printf 'igb trust\n' >"$SRIOV_STATE_DIR/capabilities"
+check_status "show with a garbled table" 0 "$ctl" show eth0 --sysfs-root "$T"
+check_contains "show: says so" "$out" "warning: driver capability table: not one (ignored)"
+rm "$SRIOV_STATE_DIR/capabilities"
+
 schema_done
 tap_done

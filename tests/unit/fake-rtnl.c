@@ -117,6 +117,11 @@ static size_t put_link(void *at, const struct nlmsghdr *req, const struct fake_r
 	mnl_attr_put(nlh, IFLA_ADDRESS, sizeof(addr), addr);
 	mnl_attr_put(nlh, IFLA_PERM_ADDRESS, sizeof(pf->perm), pf->perm);
 	mnl_attr_put_u32(nlh, IFLA_NUM_VF, pf->num_vfs);
+	if (pf->altname[0]) {
+		struct nlattr *props = mnl_attr_nest_start(nlh, IFLA_PROP_LIST);
+		mnl_attr_put_strz(nlh, IFLA_ALT_IFNAME, pf->altname);
+		mnl_attr_nest_end(nlh, props);
+	}
 	struct nlattr *list = mnl_attr_nest_start(nlh, IFLA_VFINFO_LIST);
 	for (uint32_t i = 0; i < pf->num_vfs; i++)
 		put_vf(nlh, &pf->vfs[i]);

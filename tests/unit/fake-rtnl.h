@@ -32,6 +32,7 @@ struct fake_rtnl_pf {
 	struct vf_settings vfs[FAKE_RTNL_MAX_VFS]; /* has: what the driver reports */
 	struct fake_rtnl_rule rule[IFLA_VF_MAX + 1];
 	bool rates_need_carrier; /* igb: EINVAL for a rate while the link is down */
+	char altname[32];        /* one IFLA_ALT_IFNAME in IFLA_PROP_LIST; "" none */
 };
 
 struct fake_rtnl {

@@ -22,6 +22,7 @@
 
 #include "apply/apply.h"
 #include "claim/claim.h"
+#include "caps/caps.h"
 #include "config/config.h"
 #include "daemon/claims.h"
 #include "fake-rtnl.h"
@@ -1327,6 +1328,142 @@ static void test_claims_device_gone(void **state)
 	pci_tree_free(t);
 }
 
+/* --- which PF an entry names, and names that may still change ------------- */
+
+static bool warned(const struct plan *p, const char *needle)
+{
+	for (size_t i = 0; p->warnings && p->warnings[i]; i++)
+		if (strstr(p->warnings[i], needle))
+			return true;
+	return false;
+}
+
+/* altname: through the PF's IFLA_PROP_LIST, path: udev's ID_PATH. */
+static void test_match_altname_and_path(void **state)
+{
+	struct fixture *f = *state;
+	snprintf(fake_rtnl_pf(&f->k, "eth0")->altname, 32, "%s", "uplink-left");
+	static const char *const matches[] = {"altname: uplink-left", "path: pci-" IGB_PF};
+	for (size_t i = 0; i < ARRAY_SIZE(matches); i++) {
+		char yaml[256];
+		snprintf(yaml, sizeof(yaml), "version: 1\npfs:\n  - match:\n      %s\n    numvfs: 1\n", matches[i]);
+		load(f, yaml);
+		assert_plan(f, "eth0 numvfs 0 -> 1");
+	}
+	load(f, "version: 1\npfs:\n  - match:\n      altname: uplink-right\n    numvfs: 1\n");
+	struct plan p;
+	char *error = NULL;
+	assert_int_equal(plan_compute(f->cfg, &f->env, &p, &error), 0);
+	assert_int_equal(p.n, 0);
+	char want[512];
+	snprintf(want, sizeof(want), "%s:4:7: match: altname uplink-right matches no SR-IOV PF on this host", f->conf);
+	assert_non_null(p.missing);
+	assert_string_equal(p.missing[0], want);
+	plan_done(&p);
+	load(f, "version: 1\npfs:\n  - match:\n      path: pci-0000:09:00.0\n");
+	assert_int_equal(plan_compute(f->cfg, &f->env, &p, &error), 0);
+	assert_non_null(p.missing);
+	plan_done(&p);
+}
+
+/* A netdev: match on a name the kernel numbered warns, naming the path and
+ * the address; a name udev or the user gave does not, nor another match. */
+static void test_name_may_change_warning(void **state)
+{
+	struct fixture *f = *state;
+	static const struct {
+		const char *nat; /* name_assign_type; NULL: no file (NET_NAME_UNKNOWN) */
+		const char *match;
+		bool warns;
+	} rows[] = {
+		{"1\n", "netdev: eth0", true},  {"4\n", "netdev: eth0", false}, {"3\n", "netdev: eth0", false},
+		{"2\n", "netdev: eth0", false}, {NULL, "netdev: eth0", false},  {"1\n", "pci: " IGB_PF, false},
+		{"1\n", "path: pci-" IGB_PF, false},
+	};
+	char path[600];
+	snprintf(path, sizeof(path), "%s/bus/pci/devices/" IGB_PF "/net/eth0/name_assign_type", f->sys);
+	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
+		unlink(path);
+		if (rows[i].nat)
+			assert_int_equal(plain_write(path, rows[i].nat) == 0 || (close(open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644)),
+									  plain_write(path, rows[i].nat) == 0), true);
+		char yaml[256];
+		snprintf(yaml, sizeof(yaml), "version: 1\npfs:\n  - match:\n      %s\n", rows[i].match);
+		load(f, yaml);
+		struct plan p;
+		char *error = NULL;
+		assert_int_equal(plan_compute(f->cfg, &f->env, &p, &error), 0);
+		char want[512];
+		snprintf(want, sizeof(want), "%s:4:7: match: netdev eth0 is a name the kernel numbered (name_assign_type 1, enum) "
+			 "that udev may still change, or the kernel give to another device; match by path: pci-" IGB_PF " or pci: "
+			 IGB_PF " instead", f->conf);
+		if (warned(&p, "name the kernel numbered") != rows[i].warns)
+			fail_msg("row %zu: warning %s", i, rows[i].warns ? "missing" : "unexpected");
+		if (rows[i].warns)
+			assert_string_equal(p.warnings[0], want);
+		plan_done(&p);
+	}
+}
+
+/* --- the driver capability table ------------------------------------------ */
+
+static void caps_file(const struct fixture *f, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/" CAPS_FILE, f->state);
+}
+
+/* The kernel's EOPNOTSUPP is learned by apply; plan then warns before apply
+ * sends the setting again (and apply still sends it: the driver may have
+ * changed). */
+static void test_caps_learned_and_warned(void **state)
+{
+	struct fixture *f = *state;
+	load(f, CONF_HEAD "    numvfs: 2\n");
+	struct apply_report rep;
+	assert_int_equal(run_apply(f, &rep), 0);
+	apply_report_done(&rep);
+	char path[400];
+	caps_file(f, path, sizeof(path));
+	assert_int_equal(access(path, F_OK), -1); /* nothing learned yet */
+	load(f, CONF_HEAD "    numvfs: 2\n    vfs:\n      - index: 1\n        query-rss: on\n        state: enable\n");
+	struct plan p;
+	char *error = NULL;
+	assert_int_equal(plan_compute(f->cfg, &f->env, &p, &error), 0);
+	assert_false(warned(&p, "capability table"));
+	plan_done(&p);
+	assert_int_equal(run_apply(f, &rep), -EOPNOTSUPP);
+	apply_report_done(&rep);
+	_cleanup_free_ char *text = NULL;
+	assert_int_equal(read_text_file(path, 4096, &text), 0);
+	assert_non_null(strstr(text, "\nigb query-rss EOPNOTSUPP\nigb state EOPNOTSUPP"));
+	assert_int_equal(plan_compute(f->cfg, &f->env, &p, &error), 0);
+	char want[512];
+	snprintf(want, sizeof(want), "%s:7:16: eth0 VF 1: query-rss on: driver igb answered EOPNOTSUPP to query-rss before "
+		 "(driver capability table); apply will send it, and the driver is expected to refuse it", f->conf);
+	for (size_t i = 0; !strv_has(p.warnings, want) && p.warnings && p.warnings[i]; i++)
+		print_message("warning: %s\n", p.warnings[i]);
+	assert_true(strv_has(p.warnings, want));
+	assert_true(warned(&p, "eth0 VF 1: state enable: driver igb answered EOPNOTSUPP to state before"));
+	plan_done(&p);
+	/* apply says it too, and sends it all the same */
+	assert_int_equal(run_apply(f, &rep), -EOPNOTSUPP);
+	assert_true(strv_has(rep.warnings, want));
+	assert_log(f, "eth0 vf1 state=1 EOPNOTSUPP|eth0 vf1 query-rss=1 EOPNOTSUPP");
+	apply_report_done(&rep);
+	/* a garbled table: a warning, and the next refusal replaces it */
+	assert_int_equal(plain_write(path, "igb\n"), 0);
+	assert_int_equal(plan_compute(f->cfg, &f->env, &p, &error), 0);
+	assert_true(warned(&p, "driver capability table"));
+	assert_true(warned(&p, ": not one (ignored; the next refusal replaces it)"));
+	plan_done(&p);
+	assert_int_equal(run_apply(f, &rep), -EOPNOTSUPP);
+	apply_report_done(&rep);
+	struct caps c;
+	assert_int_equal(caps_load(&f->env.lifecycle, &c), 0);
+	assert_int_equal(c.n, 2);
+	caps_done(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1359,6 +1496,9 @@ int main(void)
 		T(test_claims_reconcile),
 		T(test_claims_lost_reasons),
 		T(test_claims_device_gone),
+		T(test_match_altname_and_path),
+		T(test_name_may_change_warning),
+		T(test_caps_learned_and_warned),
 #undef T
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -10,9 +10,9 @@
 #   - match by altname (ip link property add ... altname) and by path
 #     (udev's ID_PATH, pci-ADDR); the name warning for a kernel-numbered
 #     netdev: match;
-#   - the driver capability table: igb's real EOPNOTSUPP (trust: no
-#     ndo_set_vf_trust) learned by apply, shown by show and check, warned
-#     about by plan.
+#   - the driver capability table: igb's real EOPNOTSUPP (VF link state:
+#     no ndo_set_vf_link_state; query-rss) learned by apply and vf set,
+#     shown by show and check, warned about by plan.
 #   test-settings.sh BUILD_DIR [ARTIFACT_DIR]
 set -uo pipefail
 build=$1
@@ -88,7 +88,7 @@ vf0=$(vfnet "$pf0" 0) vf1=$(vfnet "$pf0" 1)
 check_eq "ip: VF 0 netdev mtu 9000" "$(ipmtu "$vf0")" 9000
 check_eq "ip: VF 1 netdev mtu 4000" "$(ipmtu "$vf1")" 4000
 check_status "plan again: nothing to do" 0 "$ctl" plan "$work/jumbo.conf"
-check_eq "idempotent: 0 changes" "$out" "0 changes"
+check_eq "idempotent: 0 changes" "$(tail -1 <<<"$out")" "0 changes"
 
 # --- 2. a VF's MTU above its PF's: refused before anything is written ---
 conf vf-above "  - match:
@@ -153,6 +153,78 @@ check_status "link bad word" 2 "$ctl" link "$net0" sideways
 numvfs "$pf0" 0
 numvfs "$pf1" 0
 $IP link set "$net0" mtu 1500
+
+# --- 5. match by altname and by path; the warning for a kernel-numbered name ---
+nat=$(cat "/sys/class/net/$net1/name_assign_type" 2>/dev/null)
+check_eq "sysfs: $net1 is a name the kernel numbered (no udev renamed it)" "$nat" 1
+$IP link property add dev "$net1" altname sriovtest-up1
+check_eq "ip: the altname names $net1" "$($IP -j link show sriovtest-up1 | jq -r '.[0].ifname')" "$net1"
+conf alt "  - match:
+      altname: sriovtest-up1
+    numvfs: 1"
+check_status "plan by altname" 0 "$ctl" plan "$work/alt.conf"
+check_contains "the altname's PF" "$out" "$net1 ($pf1)           numvfs     0 -> 1"
+check_eq "no name warning for an altname" "$(grep -c 'name the kernel numbered' <<<"$out")" 0
+check_status "apply by altname" 0 "$ctl" apply "$work/alt.conf"
+check_eq "sysfs: 1 VF on $pf1" "$(cat /sys/bus/pci/devices/$pf1/sriov_numvfs)" 1
+conf path "  - match:
+      path: pci-$pf1
+    numvfs: 1"
+check_status "plan by path" 0 "$ctl" plan "$work/path.conf"
+check_eq "by path: the same PF, nothing to do" "$out" "0 changes"
+conf path2 "  - match:
+      path: pci-$pf1
+    numvfs: 2"
+check_status "plan by path, a change" 0 "$ctl" plan "$work/path2.conf"
+check_contains "by path: $pf1" "$out" "$net1 ($pf1)           numvfs     1 -> 2"
+conf byname "  - match:
+      netdev: $net1
+    numvfs: 1"
+check_status "plan by the kernel's name" 0 "$ctl" plan "$work/byname.conf"
+check_contains "plan: warns, suggesting the path and the address" "$out" \
+	"warning: $work/byname.conf:4:7: match: netdev $net1 is a name the kernel numbered (name_assign_type 1, enum) that udev may still change, or the kernel give to another device; match by path: pci-$pf1 or pci: $pf1 instead"
+check_status "plan -j by the kernel's name" 0 "$ctl" -j plan "$work/byname.conf"
+check_eq "plan -j: the warning in the document" "$(jq '[.warnings[] | select(contains("name the kernel numbered"))] | length' <<<"$out")" 1
+$IP link property del dev "$net1" altname sriovtest-up1
+check_status "the altname gone: the entry is a missing PF" 1 "$ctl" plan "$work/alt.conf"
+check_contains "names the altname" "$out" "match: altname sriovtest-up1 matches no SR-IOV PF on this host"
+
+# --- 6. the driver capability table: igb has no ndo_set_vf_link_state ---
+caps=$SRIOV_STATE_DIR/capabilities
+check "no table before the first refusal" test ! -e "$caps"
+iperr=$($IP link set "$net1" vf 0 state enable 2>&1)
+check_contains "ip: igb answers EOPNOTSUPP to a VF link state" "$iperr" "Operation not supported"
+conf state "  - match:
+      netdev: $net1
+    numvfs: 1
+    vfs:
+      - index: 0
+        state: enable"
+check_status "plan state enable: no capability warning yet" 0 "$ctl" plan "$work/state.conf"
+check_eq "no capability warning yet" "$(grep -c 'capability table' <<<"$out")" 0
+check_status "apply state enable on igb: refused" 1 "$ctl" apply "$work/state.conf"
+check_contains "apply: the kernel's answer" "$out" "state: Operation not supported [EOPNOTSUPP]"
+check_eq "the table learned it" "$(grep -v '^#' "$caps")" "igb state EOPNOTSUPP"
+check_status "show PF" 0 "$ctl" show "$net1"
+check_contains "show: what the driver cannot do" "$out" "driver cannot:       state (igb: EOPNOTSUPP)"
+check_status "show -j VF" 0 "$ctl" -j show "$net1#0"
+check_eq "show -j VF: its PF driver's VF setting" "$(jq -c .unsupported_settings <<<"$out")" '[{"setting":"state","driver":"igb","error":"EOPNOTSUPP"}]'
+out=$("$ctl" -j check 2>/dev/null)
+check_eq "check: a warning on each igb PF" "$(jq -c '[.findings[] | select(.check == "capabilities") | [.subject, .status]]' <<<"$out")" "[[\"$pf0\",\"warn\"],[\"$pf1\",\"warn\"]]"
+check_contains "check: says what and how it was learned" "$(jq -r '.findings[] | select(.check == "capabilities") | .summary' <<<"$out")" \
+	"$net1 (driver igb) cannot: state (the kernel answered EOPNOTSUPP)"
+"$ctl" -j check >/dev/null 2>&1 # the document, for the schema
+check_status "plan now warns" 0 "$ctl" plan "$work/state.conf"
+check_contains "plan: before apply sends it" "$out" \
+	"warning: $work/state.conf:7:16: $net1 VF 0: state enable: driver igb answered EOPNOTSUPP to state before (driver capability table); apply will send it, and the driver is expected to refuse it"
+check_status "apply again: sent, and refused again" 1 "$ctl" apply "$work/state.conf"
+check_eq "the table holds it once" "$(grep -vc '^#' "$caps")" 1
+check_status "vf set query-rss on: igb has no RSS query either" 1 "$ctl" vf set "$net1#0" query-rss on
+check_eq "vf set taught the table too" "$(grep -v '^#' "$caps" | tr '\n' ' ')" "igb query-rss EOPNOTSUPP igb state EOPNOTSUPP "
+check_status "vf set trust on (igb has it): accepted, nothing learned" 0 "$ctl" vf set "$net1#0" trust on
+check_eq "still two" "$(grep -vc '^#' "$caps")" 2
+
+numvfs "$pf1" 0
 rm -rf "$work"
 schema_done
 tap_done
