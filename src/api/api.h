@@ -23,11 +23,10 @@
 
 #include <jansson.h>
 
+#include "api/api-socket.h" /* API_SOCKET_NAME, API_DEFAULT_SOCKET, api_socket_default() */
 #include "apply/apply.h"
 #include "inventory/inventory.h"
 
-#define API_SOCKET_NAME "api.sock"
-#define API_DEFAULT_SOCKET "/run/sriovd/" API_SOCKET_NAME /* for the live /sys */
 #define API_DEFAULT_GROUP "sriovd"
 
 #define API_MAX_BODY (64u * 1024u)      /* bytes of a request body: 413 above */

@@ -872,10 +872,8 @@ int main(int argc, char **argv)
 	/* The API listens before the first apply (503 until it is done). */
 	_cleanup_free_ char *default_socket = NULL;
 	if (!once) {
-		if (!ao.socket_path && !inventory_root_is_live(d.env.lifecycle.sysfs_root)) {
-			_cleanup_free_ char *base = NULL;
-			if (lifecycle_state_base(d.env.lifecycle.sysfs_root, &base) < 0 ||
-			    !(default_socket = path_join(base, API_SOCKET_NAME))) {
+		if (!ao.socket_path) {
+			if (api_socket_default(d.env.lifecycle.sysfs_root, &default_socket) < 0) {
 				fprintf(stderr, "sriovd: out of memory\n");
 				return 1;
 			}
