@@ -11,6 +11,7 @@
 #include "vf/vf.h"
 #include "config.h"
 #include "daemon/log.h"
+#include "output/export.h"
 #include "output/output.h"
 #include "util/input.h"
 #include "util/util.h"
@@ -777,6 +778,68 @@ static int r_consumer_delete(struct api *a, const struct api_request *rq, const 
 	return release(a, &env, param, 0, rs);
 }
 
+/* ---- GET /v1/claims/{id}/export: what `sriovctl export ID --format F` prints ---- */
+
+static const char *export_content_type(enum export_format f)
+{
+	switch (f) {
+	case EXPORT_LIBVIRT:
+	case EXPORT_LIBVIRT_HOSTDEV:
+		return "application/xml";
+	case EXPORT_JSON:
+		return "application/json";
+	default:
+		return "text/plain";
+	}
+}
+
+static int r_claim_export(struct api *a, const struct api_request *rq, const char *param, struct api_response *rs)
+{
+	const char *name = rq->arg ? rq->arg(rq->arg_ctx, "format") : NULL;
+	enum export_format fmt = EXPORT_JSON;
+	if (name && export_format_from_string(name, &fmt) < 0)
+		return api_reply_error(rs, 400, "format", "format: '%s' is not known (" EXPORT_FORMATS ")", name);
+	_cleanup_free_ char *id = strndup(param, strcspn(param, "/")); /* "{id}/export" */
+	if (!id)
+		return -ENOMEM;
+	struct claim_env env;
+	struct ledger_claim c;
+	int r = claim_env_of(a, rs, &env);
+	if (r <= 0 || (r = claim_of(&env, id, rs, &c)) <= 0)
+		return r;
+	struct pci_tree *t = NULL;
+	struct export_set set = {0};
+	_cleanup_free_ char *error = NULL, *text = NULL;
+	size_t len = 0;
+	if ((r = load_tree(a, false, rs, &t)) < 0 || !t)
+		goto out;
+	if ((r = export_claim_inputs(t, &c, &set, &error)) < 0) {
+		r = r == -ENOMEM ? r : api_reply_error(rs, 409, "id", "%s", error ? error : strerror(-r));
+		goto out;
+	}
+	FILE *f = open_memstream(&text, &len);
+	if (!f) {
+		r = -ENOMEM;
+		goto out;
+	}
+	r = export_render(f, fmt, set.in, set.n, &error);
+	if (fclose(f) != 0 && r == 0)
+		r = -ENOMEM;
+	if (r == -EINVAL)
+		r = api_reply_error(rs, 400, "format", "format: %s", error ? error : strerror(-r));
+	else if (r == 0) {
+		rs->status = 200;
+		rs->body = TAKE_PTR(text);
+		rs->body_len = len;
+		rs->content_type = export_content_type(fmt);
+	}
+out:
+	export_set_done(&set);
+	pci_tree_free(t);
+	ledger_claim_done(&c);
+	return r < 0 ? r : 0;
+}
+
 /* ---- events: the ledger's audit history, then what follows ---- */
 
 static struct ledger *ledger_of(struct api *a)
@@ -939,6 +1002,7 @@ static const struct route {
 	{"GET", "/v1/claims", r_claims_get, false, false},
 	{"POST", "/v1/claims", r_claim_post, true, false},
 	{"GET", "/v1/claims/", r_claim_get, false, false},
+	{"GET", "/v1/claims/*/export", r_claim_export, false, false},
 	{"DELETE", "/v1/claims/", r_claim_delete, true, false},
 	{"DELETE", "/v1/consumers/", r_consumer_delete, true, false},
 	{"GET", "/v1/events", r_events, false, false},
@@ -947,9 +1011,21 @@ static const struct route {
 };
 
 /* The parameter of path under route pattern p, or NULL when it is not
- * that route ("" for a route without a parameter). */
+ * that route ("" for a route without a parameter). A pattern ends in '/'
+ * (the rest is the parameter) or has one '*' segment. */
 static const char *route_param(const char *p, const char *path)
 {
+	/* A '*' in the pattern stands for one segment, the parameter: the
+	 * rest of the path must be the pattern's rest; the parameter is
+	 * returned where it starts (it ends at the next '/'). */
+	const char *star = strchr(p, '*');
+	if (star) {
+		size_t pre = (size_t)(star - p);
+		if (strncmp(p, path, pre) != 0)
+			return NULL;
+		const char *seg = path + pre, *end = strchr(seg, '/');
+		return end && end > seg && strcmp(end, star + 1) == 0 ? seg : NULL;
+	}
 	size_t n = strlen(p);
 	if (p[n - 1] != '/')
 		return strcmp(p, path) == 0 ? path + n : NULL;

@@ -40,41 +40,6 @@ static int export_opt(int opt, const char *arg, void *data)
 	return cli_usage_error("export: unexpected option");
 }
 
-/* The export input of function d; strings point into d (and vfio_buf). */
-static void export_input_of(const struct pci_function *d, struct export_input *in, char vfio_buf[64])
-{
-	*in = (struct export_input){.vf_index = -1, .iommu_group = d->iommu_group};
-	snprintf(in->addr, sizeof(in->addr), "%s", d->addr);
-	if (d->pf) {
-		in->pf_addr = d->pf->addr;
-		in->vf_index = (int32_t)d->vf_index;
-	}
-	in->ids_valid = d->ids_valid;
-	in->vendor_id = d->vendor_id;
-	in->device_id = d->device_id;
-	in->class_valid = d->class_valid;
-	in->class_code = d->class_code;
-	in->is_nic = d->class_valid && (d->class_code >> 16) == PCI_CLASS_NETWORK;
-	in->driver = d->driver;
-	if (streq_ptr(d->driver, "vfio-pci") && d->iommu_group >= 0) {
-		snprintf(vfio_buf, 64, LIFECYCLE_VFIO_DIR "/%d", d->iommu_group);
-		in->vfio_device = vfio_buf;
-	}
-	const struct vf_settings *s = d->link;
-	if (s && vf_has(s, VF_FIELD_MAC) && s->mac_len == 6) {
-		static const uint8_t zero[6];
-		/* igb shows a VF no MAC was given as all zeros: none */
-		if (memcmp(s->mac, zero, 6)) {
-			in->has_mac = true;
-			memcpy(in->mac, s->mac, 6);
-		}
-	}
-	if (s && vf_has(s, VF_FIELD_VLAN)) {
-		in->vlan_known = true;
-		in->vlan = s->vlan;
-	}
-}
-
 /* A claim ID: digits only, 1 or more (a netdev is never all digits here). */
 static bool parse_claim_id(const char *s, int64_t *ret)
 {
@@ -89,10 +54,10 @@ static bool parse_claim_id(const char *s, int64_t *ret)
 	return true;
 }
 
-/* The devices of active claim id, from the ledger, as export inputs (their
- * MAC and VLAN the claim's, the rest from the tree). Prints the error. */
+/* Active claim id from the ledger and its devices as export inputs
+ * (export_claim_inputs()). Prints the error. */
 static int claim_inputs(const struct cli *cli, const struct pci_tree *t, int64_t id, struct ledger_claim *c,
-			struct export_input **ret, char (**ret_vfio)[64])
+			struct export_set *ret)
 {
 	_cleanup_free_ char *path = NULL, *error = NULL;
 	int r = ledger_path(cli->sysfs_root, cli->state_dir, &path);
@@ -111,37 +76,8 @@ static int claim_inputs(const struct cli *cli, const struct pci_tree *t, int64_t
 		return cli_error("export: claim %" PRId64 ": cannot read the ledger: %s", id, strerror(-r));
 	if (r == 0)
 		return cli_error("export: claim %" PRId64 ": no such claim", id);
-	if (c->state != LEDGER_ACTIVE)
-		return cli_error("export: claim %" PRId64 " of %s is %s, not active: its devices are not the consumer's",
-				 id, c->consumer, ledger_state_to_string(c->state));
-	if (!c->n_devs)
-		return cli_error("export: claim %" PRId64 " holds no device", id);
-	struct export_input *in = calloc(c->n_devs, sizeof(*in));
-	char(*vfio)[64] = calloc(c->n_devs, sizeof(*vfio));
-	if (!in || !vfio) {
-		free(in);
-		free(vfio);
-		return cli_error("export: out of memory");
-	}
-	for (size_t i = 0; i < c->n_devs; i++) {
-		const struct ledger_device *ld = &c->devs[i];
-		const struct pci_function *d = pci_tree_find_addr(t, ld->address);
-		if (!d) {
-			free(in);
-			free(vfio);
-			return cli_error("export: claim %" PRId64 ": its device %s is not on this host any more", id,
-					 ld->address);
-		}
-		export_input_of(d, &in[i], vfio[i]);
-		/* What the claim gave it, not what netlink says now. */
-		in[i].has_mac = ld->mac[0] && vf_mac_parse(ld->mac, in[i].mac) == 0;
-		in[i].vlan_known = d->pf != NULL;
-		in[i].vlan = ld->vlan > 0 ? (uint16_t)ld->vlan : 0;
-		in[i].consumer = c->consumer;
-		in[i].claim_id = c->id;
-	}
-	*ret = in;
-	*ret_vfio = vfio;
+	if ((r = export_claim_inputs(t, c, ret, &error)) < 0)
+		return cli_error("export: %s", error ? error : strerror(-r));
 	return 0;
 }
 
@@ -178,17 +114,14 @@ int cmd_export(struct cli *cli, int argc, char **argv)
 		return r;
 	}
 	_cleanup_free_ char *error = NULL;
-	_cleanup_free_ struct export_input *in = NULL;
-	_cleanup_free_ char(*vfio)[64] = NULL;
+	struct export_set set = {0};
 	struct ledger_claim claim = {0};
-	size_t n = 1;
 	if (by_claim) {
-		if ((r = claim_inputs(cli, t, claim_id, &claim, &in, &vfio))) {
+		if ((r = claim_inputs(cli, t, claim_id, &claim, &set))) {
 			ledger_claim_done(&claim);
 			pci_tree_free(t);
 			return EXIT_FAILED;
 		}
-		n = claim.n_devs;
 	} else {
 		struct pci_function *d;
 		if ((r = inventory_resolve(t, argv[first], &d, &error)) < 0) {
@@ -196,14 +129,16 @@ int cmd_export(struct cli *cli, int argc, char **argv)
 			pci_tree_free(t);
 			return EXIT_FAILED;
 		}
-		in = calloc(1, sizeof(*in));
-		vfio = calloc(1, sizeof(*vfio));
-		if (!in || !vfio) {
+		set = (struct export_set){.in = calloc(1, sizeof(*set.in)), .vfio = calloc(1, sizeof(*set.vfio)), .n = 1};
+		if (!set.in || !set.vfio) {
+			export_set_done(&set);
 			pci_tree_free(t);
 			return cli_error("export: out of memory");
 		}
-		export_input_of(d, &in[0], vfio[0]);
+		export_input_of(d, &set.in[0], set.vfio[0]);
 	}
+	const struct export_input *in = set.in;
+	size_t n = set.n;
 	int status = EXIT_OK;
 	if (cli->json) {
 		status = cli_print_json("export", json_export(in, n));
@@ -217,6 +152,7 @@ int cmd_export(struct cli *cli, int argc, char **argv)
 					    "%s vfio-pci --preflight)\n", in[i].addr, in[i].driver ? in[i].driver : "no driver",
 					    in[i].addr);
 	}
+	export_set_done(&set);
 	ledger_claim_done(&claim);
 	pci_tree_free(t);
 	return status;

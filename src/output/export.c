@@ -6,6 +6,8 @@
 #include "output/output.h"
 #include "util/input.h"
 #include "util/util.h"
+#include "lifecycle/lifecycle.h"
+#include "vf/vf.h"
 
 static const char *iommu_type_name(unsigned long t)
 {
@@ -367,4 +369,82 @@ int export_render(FILE *f, enum export_format fmt, const struct export_input *in
 	if (r < 0)
 		return r;
 	return fflush(f) == 0 && !ferror(f) ? 0 : -EIO;
+}
+
+void export_input_of(const struct pci_function *d, struct export_input *in, char vfio_buf[64])
+{
+	*in = (struct export_input){.vf_index = -1, .iommu_group = d->iommu_group};
+	snprintf(in->addr, sizeof(in->addr), "%s", d->addr);
+	if (d->pf) {
+		in->pf_addr = d->pf->addr;
+		in->vf_index = (int32_t)d->vf_index;
+	}
+	in->ids_valid = d->ids_valid;
+	in->vendor_id = d->vendor_id;
+	in->device_id = d->device_id;
+	in->class_valid = d->class_valid;
+	in->class_code = d->class_code;
+	in->is_nic = d->class_valid && (d->class_code >> 16) == PCI_CLASS_NETWORK;
+	in->driver = d->driver;
+	if (streq_ptr(d->driver, "vfio-pci") && d->iommu_group >= 0) {
+		snprintf(vfio_buf, 64, LIFECYCLE_VFIO_DIR "/%d", d->iommu_group);
+		in->vfio_device = vfio_buf;
+	}
+	const struct vf_settings *s = d->link;
+	if (s && vf_has(s, VF_FIELD_MAC) && s->mac_len == 6) {
+		static const uint8_t zero[6];
+		/* igb shows a VF no MAC was given as all zeros: none */
+		if (memcmp(s->mac, zero, 6)) {
+			in->has_mac = true;
+			memcpy(in->mac, s->mac, 6);
+		}
+	}
+	if (s && vf_has(s, VF_FIELD_VLAN)) {
+		in->vlan_known = true;
+		in->vlan = s->vlan;
+	}
+}
+
+void export_set_done(struct export_set *s)
+{
+	if (!s)
+		return;
+	free(s->in);
+	free(s->vfio);
+	*s = (struct export_set){0};
+}
+
+int export_claim_inputs(const struct pci_tree *t, const struct ledger_claim *c, struct export_set *ret,
+			char **ret_error)
+{
+	if (c->state != LEDGER_ACTIVE)
+		return error_set(ret_error, -EINVAL, "claim %lld of %s is %s, not active: its devices are not the consumer's",
+				 (long long)c->id, c->consumer, ledger_state_to_string(c->state));
+	if (!c->n_devs)
+		return error_set(ret_error, -EINVAL, "claim %lld holds no device", (long long)c->id);
+	struct export_set set = {.in = calloc(c->n_devs, sizeof(*set.in)), .vfio = calloc(c->n_devs, sizeof(*set.vfio)),
+				 .n = c->n_devs};
+	if (!set.in || !set.vfio) {
+		export_set_done(&set);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < c->n_devs; i++) {
+		const struct ledger_device *ld = &c->devs[i];
+		const struct pci_function *d = pci_tree_find_addr(t, ld->address);
+		if (!d) {
+			export_set_done(&set);
+			return error_set(ret_error, -ENODEV, "claim %lld: its device %s is not on this host any more",
+					 (long long)c->id, ld->address);
+		}
+		struct export_input *in = &set.in[i];
+		export_input_of(d, in, set.vfio[i]);
+		/* What the claim gave it, not what netlink says now. */
+		in->has_mac = ld->mac[0] && vf_mac_parse(ld->mac, in->mac) == 0;
+		in->vlan_known = d->pf != NULL;
+		in->vlan = ld->vlan > 0 ? (uint16_t)ld->vlan : 0;
+		in->consumer = c->consumer;
+		in->claim_id = c->id;
+	}
+	*ret = set;
+	return 0;
 }

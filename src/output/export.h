@@ -4,8 +4,10 @@
  * Owns: `sriovctl export`'s renderers (libvirt <interface type='hostdev'>,
  * libvirt <hostdev>, QEMU's -device vfio-pci arguments, Xen's pci = [...],
  * and the JSON an orchestrator publishes) from one input struct, each value
- * escaped for its format; and the JSON of a pre-flight (vfio/). Nothing here
- * reads sysfs or netlink: the caller fills the input. */
+ * escaped for its format; the input of a function of the tree and of a
+ * claim's devices (what `sriovctl export` and GET /v1/claims/{id}/export
+ * both call); and the JSON of a pre-flight (vfio/). Nothing here reads
+ * sysfs, netlink or the ledger: the caller loads the tree and the claim. */
 #pragma once
 
 #include <jansson.h>
@@ -13,6 +15,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "ledger/ledger.h"
+#include "sysfs/sysfs.h"
 #include "vfio/vfio.h"
 
 /* {"ok", "address", "iommu_group", ..., "steps": [{"step", "ok", "duration_ns", "errno", "error"}],
@@ -77,3 +81,22 @@ char *export_xml_attr(const char *s);
 /* The QEMU/XML id of the function: "sriov-" and the address with every
  * character that is not a letter or a digit turned into '-'. buf holds 32. */
 const char *export_device_id(const struct export_input *in, char buf[32]);
+
+/* The input of function d as the tree shows it (MAC and VLAN from its
+ * netlink view, when loaded); strings point into d and vfio_buf. */
+void export_input_of(const struct pci_function *d, struct export_input *in, char vfio_buf[64]);
+
+/* The inputs of a claim's devices: in[i]'s strings point into the tree,
+ * the claim and vfio[i]. */
+struct export_set {
+	struct export_input *in;
+	char (*vfio)[64];
+	size_t n;
+};
+void export_set_done(struct export_set *s); /* accepts a zeroed one */
+/* The devices of claim c (from the ledger) found in t, each with the MAC
+ * and VLAN the claim gave it (not netlink's now), its consumer and id.
+ * -EINVAL when the claim is not active or holds no device, -ENODEV when a
+ * device is not on the host any more, each with the sentence in *ret_error. */
+int export_claim_inputs(const struct pci_tree *t, const struct ledger_claim *c, struct export_set *ret,
+			char **ret_error);

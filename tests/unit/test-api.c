@@ -196,7 +196,14 @@ struct row {
 	unsigned status;
 	const char *field;   /* the error's field; NULL: none or no error */
 	const char *message; /* the error's message, exactly; NULL: a 2xx */
+	const char *format;  /* the query's ?format= */
 };
+
+static const char *row_arg(void *ctx, const char *name)
+{
+	const struct row *w = ctx;
+	return strcmp(name, "format") == 0 ? w->format : NULL;
+}
 
 static void run_row(struct fixture *f, const struct row *w, size_t i)
 {
@@ -207,6 +214,8 @@ static void run_row(struct fixture *f, const struct row *w, size_t i)
 		.body = w->body,
 		.body_len = w->body ? strlen(w->body) : 0,
 		.peer = w->peer ? w->peer : &user_peer,
+		.arg = row_arg,
+		.arg_ctx = (void *)w,
 	};
 	struct api_response rs;
 	assert_int_equal(api_handle(f->api, &rq, &rs), 0);
@@ -322,6 +331,22 @@ static void test_routes(void **state)
 		 "consumer: 'xyz' is not a UUID (8-4-4-4-12 hex digits)"},
 		{"DELETE", "/v1/claims/1", NULL, NULL, &user_peer, 403, NULL, NULL},
 		{"PUT", "/v1/claims/1", NULL, NULL, NULL, 405, NULL, "PUT /v1/claims/1: method not allowed (allowed: GET, DELETE)"},
+		/* GET /v1/claims/{id}/export: the format before the ledger */
+		{"GET", "/v1/claims/1/export", NULL, NULL, NULL, 400, "format",
+		 "format: 'vmware' is not known (libvirt, libvirt-hostdev, qemu, xen, json)", "vmware"},
+		{"GET", "/v1/claims/1/export", NULL, NULL, NULL, 400, "format",
+		 "format: 'Libvirt' is not known (libvirt, libvirt-hostdev, qemu, xen, json)", "Libvirt"},
+		{"GET", "/v1/claims/1/export", NULL, NULL, NULL, 400, "format",
+		 "format: '' is not known (libvirt, libvirt-hostdev, qemu, xen, json)", ""},
+		{"GET", "/v1/claims/1/export", NULL, NULL, NULL, 503, NULL,
+		 "the claim ledger cannot be opened: this sriovd has none", "qemu"},
+		{"GET", "/v1/claims/1/export", NULL, NULL, NULL, 503, NULL, "the claim ledger cannot be opened: this sriovd has none"},
+		{"POST", "/v1/claims/1/export", NULL, NULL, NULL, 405, NULL,
+		 "POST /v1/claims/1/export: method not allowed (allowed: GET)"},
+		{"GET", "/v1/claims//export", NULL, NULL, NULL, 404, NULL, "/v1/claims//export: no such route"},
+		{"GET", "/v1/claims/1/export/", NULL, NULL, NULL, 404, NULL, "/v1/claims/1/export/: no such route"},
+		{"GET", "/v1/claims/1/exports", NULL, NULL, NULL, 404, NULL, "/v1/claims/1/exports: no such route"},
+		{"GET", "/v1/claims/1/2/export", NULL, NULL, NULL, 404, NULL, "/v1/claims/1/2/export: no such route"},
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(rows); i++)
 		run_row(f, &rows[i], i);
