@@ -10,11 +10,33 @@
 #include "util/fs.h"
 #include "util/util.h"
 
+/* The statements every claim and release runs, prepared once per handle
+ * (on first use) and finalized at close; the claims listing has one per
+ * state filter (a LEDGER_STATE_BIT() mask). */
+enum stmt_id {
+	STMT_BEGIN,
+	STMT_COMMIT,
+	STMT_DEVICE_ADD,
+	STMT_CLAIM_ADD,
+	STMT_SET_STATE,
+	STMT_DELETE_DEVICES,
+	STMT_DELETE_CLAIM,
+	STMT_DEVICE_UPDATE,
+	STMT_LOAD_DEVICES,
+	STMT_CONSUMER_KNOWN,
+	STMT_HOLDS,
+	STMT_AUDIT,
+	STMT_EVENTS,
+	STMT_CLAIMS_LIST, /* + the state mask */
+	_STMT_MAX = STMT_CLAIMS_LIST + (1 << _LEDGER_STATE_MAX),
+};
+
 struct ledger {
 	sqlite3 *db;
 	char *path;
 	char *error;
 	int found_version;
+	sqlite3_stmt *stmts[_STMT_MAX];
 };
 
 /* --- names ------------------------------------------------------------------ */
@@ -152,6 +174,42 @@ static void finalizep(sqlite3_stmt **s)
 	sqlite3_finalize(*s);
 }
 #define _cleanup_stmt_ _cleanup_(finalizep)
+
+/* The cached statement id, ready to bind (prepared from sql on first
+ * use); reset it after use with _cleanup_reset_, so that no read stays
+ * open between calls. */
+static int cached(struct ledger *l, enum stmt_id id, const char *sql, sqlite3_stmt **ret)
+{
+	if (!l->stmts[id]) {
+		int rc = sqlite3_prepare_v3(l->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &l->stmts[id], NULL);
+		if (rc != SQLITE_OK) {
+			l->stmts[id] = NULL;
+			return fail_db(l, rc, "prepare");
+		}
+	}
+	*ret = l->stmts[id];
+	return 0;
+}
+
+static void resetp(sqlite3_stmt **s)
+{
+	if (*s) {
+		sqlite3_reset(*s);
+		sqlite3_clear_bindings(*s);
+	}
+}
+#define _cleanup_reset_ _cleanup_(resetp)
+
+/* Runs a cached statement that returns no rows. */
+static int exec_cached(struct ledger *l, enum stmt_id id, const char *sql, const char *doing)
+{
+	_cleanup_reset_ sqlite3_stmt *s = NULL;
+	int r = cached(l, id, sql, &s);
+	if (r < 0)
+		return r;
+	int rc = sqlite3_step(s);
+	return rc == SQLITE_DONE ? 0 : fail_db(l, rc, doing);
+}
 
 static void bind_text_or_null(sqlite3_stmt *s, int i, const char *v)
 {
@@ -452,6 +510,8 @@ void ledger_close(struct ledger *l)
 {
 	if (!l)
 		return;
+	for (size_t i = 0; i < ARRAY_SIZE(l->stmts); i++)
+		sqlite3_finalize(l->stmts[i]);
 	sqlite3_close_v2(l->db);
 	free(l->path);
 	free(l->error);
@@ -462,12 +522,12 @@ void ledger_close(struct ledger *l)
 
 int ledger_begin(struct ledger *l)
 {
-	return exec(l, "BEGIN IMMEDIATE", "starting a transaction");
+	return exec_cached(l, STMT_BEGIN, "BEGIN IMMEDIATE", "starting a transaction");
 }
 
 int ledger_commit(struct ledger *l)
 {
-	return exec(l, "COMMIT", "committing");
+	return exec_cached(l, STMT_COMMIT, "COMMIT", "committing");
 }
 
 void ledger_rollback(struct ledger *l)
@@ -499,8 +559,8 @@ void ledger_claims_done(struct ledger_claims *c)
 
 static int device_add(struct ledger *l, int64_t id, const struct ledger_device *d)
 {
-	_cleanup_stmt_ sqlite3_stmt *s = NULL;
-	int r = prepare(l,
+	_cleanup_reset_ sqlite3_stmt *s = NULL;
+	int r = cached(l, STMT_DEVICE_ADD,
 			"INSERT INTO claim_devices (claim, address, role, pf, vf_index, mac, vlan, vfio, vfio_node,"
 			" driver_before) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 			&s);
@@ -521,8 +581,8 @@ static int device_add(struct ledger *l, int64_t id, const struct ledger_device *
 
 int ledger_claim_add(struct ledger *l, struct ledger_claim *c)
 {
-	_cleanup_stmt_ sqlite3_stmt *s = NULL;
-	int r = prepare(l,
+	_cleanup_reset_ sqlite3_stmt *s = NULL;
+	int r = cached(l, STMT_CLAIM_ADD,
 			"INSERT INTO claims (consumer, kind, request, count, mac, vlan, vfio, numa_nodes, state, reason,"
 			" uid, pid, created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 			&s);
@@ -553,8 +613,8 @@ int ledger_claim_add(struct ledger *l, struct ledger_claim *c)
 
 int ledger_claim_set_state(struct ledger *l, int64_t id, enum ledger_state state, const char *reason, int64_t now)
 {
-	_cleanup_stmt_ sqlite3_stmt *s = NULL;
-	int r = prepare(l, "UPDATE claims SET state = ?, reason = ?, updated = ? WHERE id = ?", &s);
+	_cleanup_reset_ sqlite3_stmt *s = NULL;
+	int r = cached(l, STMT_SET_STATE, "UPDATE claims SET state = ?, reason = ?, updated = ? WHERE id = ?", &s);
 	if (r < 0)
 		return r;
 	sqlite3_bind_text(s, 1, ledger_state_to_string(state), -1, SQLITE_STATIC);
@@ -568,9 +628,9 @@ int ledger_claim_set_state(struct ledger *l, int64_t id, enum ledger_state state
 
 int ledger_claim_delete(struct ledger *l, int64_t id)
 {
-	_cleanup_stmt_ sqlite3_stmt *d = NULL, *c = NULL;
-	int r = prepare(l, "DELETE FROM claim_devices WHERE claim = ?", &d);
-	if (r < 0 || (r = prepare(l, "DELETE FROM claims WHERE id = ?", &c)) < 0)
+	_cleanup_reset_ sqlite3_stmt *d = NULL, *c = NULL;
+	int r = cached(l, STMT_DELETE_DEVICES, "DELETE FROM claim_devices WHERE claim = ?", &d);
+	if (r < 0 || (r = cached(l, STMT_DELETE_CLAIM, "DELETE FROM claims WHERE id = ?", &c)) < 0)
 		return r;
 	sqlite3_bind_int64(d, 1, id);
 	sqlite3_bind_int64(c, 1, id);
@@ -581,8 +641,8 @@ int ledger_claim_delete(struct ledger *l, int64_t id)
 
 int ledger_device_update(struct ledger *l, int64_t id, const struct ledger_device *d)
 {
-	_cleanup_stmt_ sqlite3_stmt *s = NULL;
-	int r = prepare(l,
+	_cleanup_reset_ sqlite3_stmt *s = NULL;
+	int r = cached(l, STMT_DEVICE_UPDATE,
 			"UPDATE claim_devices SET mac = ?, vlan = ?, vfio = ?, vfio_node = ?, driver_before = ?"
 			" WHERE claim = ? AND address = ?",
 			&s);
@@ -603,8 +663,8 @@ int ledger_device_update(struct ledger *l, int64_t id, const struct ledger_devic
 
 static int load_devices(struct ledger *l, struct ledger_claim *c)
 {
-	_cleanup_stmt_ sqlite3_stmt *s = NULL;
-	int r = prepare(l,
+	_cleanup_reset_ sqlite3_stmt *s = NULL;
+	int r = cached(l, STMT_LOAD_DEVICES,
 			"SELECT address, role, pf, vf_index, mac, vlan, vfio, vfio_node, driver_before FROM claim_devices"
 			" WHERE claim = ? ORDER BY address",
 			&s);
@@ -677,8 +737,8 @@ int ledger_claims_list(struct ledger *l, const struct ledger_filter *f, struct l
 			       " AND (?3 IS NULL OR id IN (SELECT claim FROM claim_devices WHERE address = ?3 OR pf = ?3))"
 			       " ORDER BY id",
 		 off ? "state IN (" : "", states, off ? ") AND" : "");
-	_cleanup_stmt_ sqlite3_stmt *s = NULL;
-	int r = prepare(l, sql, &s);
+	_cleanup_reset_ sqlite3_stmt *s = NULL;
+	int r = cached(l, STMT_CLAIMS_LIST + (f->states & ((1u << _LEDGER_STATE_MAX) - 1)), sql, &s);
 	if (r < 0)
 		return r;
 	bind_text_or_null(s, 1, f->consumer);
@@ -731,8 +791,8 @@ int ledger_claim_get(struct ledger *l, int64_t id, struct ledger_claim *ret)
 
 int ledger_consumer_known(struct ledger *l, const char *consumer)
 {
-	_cleanup_stmt_ sqlite3_stmt *s = NULL;
-	int r = prepare(l, "SELECT 1 FROM claims WHERE consumer = ? LIMIT 1", &s);
+	_cleanup_reset_ sqlite3_stmt *s = NULL;
+	int r = cached(l, STMT_CONSUMER_KNOWN, "SELECT 1 FROM claims WHERE consumer = ? LIMIT 1", &s);
 	if (r < 0)
 		return r;
 	sqlite3_bind_text(s, 1, consumer, -1, SQLITE_TRANSIENT);
@@ -772,8 +832,8 @@ void ledger_holds_done(struct ledger_holds *h)
 
 int ledger_holds(struct ledger *l, struct ledger_holds *ret)
 {
-	_cleanup_stmt_ sqlite3_stmt *s = NULL;
-	int r = prepare(l,
+	_cleanup_reset_ sqlite3_stmt *s = NULL;
+	int r = cached(l, STMT_HOLDS,
 			"SELECT d.address, d.pf, d.role, c.consumer, c.id, c.state FROM claim_devices d"
 			" JOIN claims c ON c.id = d.claim WHERE c.state IN ('pending', 'active', 'lost', 'unclean')"
 			" ORDER BY d.address, c.id",
@@ -832,8 +892,8 @@ const struct ledger_hold *ledger_holds_find(const struct ledger_holds *h, const 
 int ledger_audit(struct ledger *l, int64_t now, const char *event, const char *consumer, int64_t claim,
 		 const char *device, const char *detail)
 {
-	_cleanup_stmt_ sqlite3_stmt *s = NULL;
-	int r = prepare(l, "INSERT INTO audit (time, event, consumer, claim, device, detail) VALUES (?, ?, ?, ?, ?, ?)",
+	_cleanup_reset_ sqlite3_stmt *s = NULL;
+	int r = cached(l, STMT_AUDIT, "INSERT INTO audit (time, event, consumer, claim, device, detail) VALUES (?, ?, ?, ?, ?, ?)",
 			&s);
 	if (r < 0)
 		return r;
@@ -860,8 +920,8 @@ void ledger_events_done(struct ledger_events *e)
 
 int ledger_events_since(struct ledger *l, int64_t since, size_t limit, struct ledger_events *ret)
 {
-	_cleanup_stmt_ sqlite3_stmt *s = NULL;
-	int r = prepare(l,
+	_cleanup_reset_ sqlite3_stmt *s = NULL;
+	int r = cached(l, STMT_EVENTS,
 			"SELECT seq, time, event, consumer, claim, device, detail FROM audit WHERE seq > ? ORDER BY seq"
 			" LIMIT ?",
 			&s);
