@@ -348,21 +348,17 @@ static int bind_socket(struct api *a, char **ret_error, char **ret_warning)
 	if (fd < 0)
 		return error_set(ret_error, -errno, "socket: %s", strerror(errno));
 	/* A socket file left by a sriovd that died: nobody answers on it. */
-	struct stat st;
-	if (lstat(path, &st) == 0) {
-		if (!S_ISSOCK(st.st_mode))
-			return error_set(ret_error, -EEXIST, "--socket %s: exists and is not a socket", path);
-		_cleanup_close_ int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0)
-			return error_set(ret_error, -EADDRINUSE, "--socket %s: another process serves it", path);
-		unlink(path);
-	}
+	int r = unix_socket_reclaim(path);
+	if (r == -EEXIST)
+		return error_set(ret_error, r, "--socket %s: exists and is not a socket", path);
+	if (r == -EADDRINUSE)
+		return error_set(ret_error, r, "--socket %s: another process serves it", path);
 	gid_t gid = (gid_t)-1;
 	struct group *g = getgrnam(a->o.group);
 	if (g)
 		gid = g->gr_gid;
 	mode_t old = umask(0177);
-	int r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
 	umask(old);
 	if (r < 0)
 		return error_set(ret_error, -errno, "--socket %s: %s", path, strerror(errno));

@@ -51,6 +51,3 @@ int api_stream_fill(struct api *a, struct api_stream *s);
 int64_t api_event_seq(struct api *a);
 
 uint64_t api_now_ms(const struct api *a);
-/* rs: the error document {"error": {"code", "message", "field"}}. */
-int api_reply_error(struct api_response *rs, unsigned status, const char *field, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));

@@ -373,6 +373,16 @@ static int parse_body(const struct api_request *rq, struct api_response *rs, jso
 	return 0;
 }
 
+int api_parse_body(const struct api_request *rq, struct api_response *rs, json_t **ret)
+{
+	return parse_body(rq, rs, ret);
+}
+
+int api_reply_json(struct api_response *rs, unsigned status, json_t *j)
+{
+	return reply_json(rs, status, j);
+}
+
 struct match_body {
 	struct alloc_spec **specs;
 	size_t n_specs;
@@ -1037,6 +1047,12 @@ static const char *route_param(const char *p, const char *path)
 int api_handle(struct api *a, const struct api_request *rq, struct api_response *rs)
 {
 	*rs = (struct api_response){0};
+	if (a->o.handle) {
+		if (strcmp(rq->method, "GET") != 0 && !(rq->peer && api_peer_may_write(rq->peer, a->gid)))
+			return api_reply_error(rs, 403, NULL, "%s %s needs uid 0 or membership of the group %s", rq->method,
+					       rq->path, a->gid == (gid_t)-1 ? "(none: root only)" : a->o.group);
+		return a->o.handle(a->o.handle_data, rq, rs);
+	}
 	const struct route *hit = NULL;
 	const char *param = NULL;
 	static char allow[64];

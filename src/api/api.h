@@ -80,6 +80,8 @@ struct api_source {
 	int (*load)(const struct inventory_opts *o, struct pci_tree **ret);
 };
 
+struct api_request;
+struct api_response;
 struct api_opts {
 	const char *socket_path;  /* NULL: API_DEFAULT_SOCKET */
 	const char *group;        /* NULL: API_DEFAULT_GROUP */
@@ -89,6 +91,12 @@ struct api_opts {
 	uint64_t (*now_ms)(void); /* NULL: CLOCK_MONOTONIC; tests play the clock */
 	/* /proc for the peers' groups when SO_PEERGROUPS is not there. */
 	const char *proc_root;
+	/* Another program's routes on this server (sriov-relay's control
+	 * socket): when set, every request goes to it instead of sriovd's
+	 * routes, after the same limits, and, for any method but GET, the same
+	 * authorization from the peer's credentials. */
+	int (*handle)(void *data, const struct api_request *rq, struct api_response *rs);
+	void *handle_data;
 };
 
 struct api;
@@ -130,6 +138,16 @@ struct api_response {
 /* Routes one request: always gives a response (-ENOMEM aside). */
 int api_handle(struct api *a, const struct api_request *rq, struct api_response *ret);
 void api_response_done(struct api_response *r);
+/* rs: the error document {"error": {"code", "message", "field"}} (field
+ * NULL: null). */
+int api_reply_error(struct api_response *rs, unsigned status, const char *field, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* A JSON object body: 415 unless application/json, 413 above the limit,
+ * 400 when it is not JSON, not an object or nested too deep. *ret NULL and
+ * 0 returned: the response is made. */
+int api_parse_body(const struct api_request *rq, struct api_response *rs, json_t **ret);
+/* rs: the document j (taken over), as `sriovctl -j` prints it. */
+int api_reply_json(struct api_response *rs, unsigned status, json_t *j);
 
 /* An event of sriovd's own for GET /v1/events ("drift", "heal",
  * "apply-error", "device-added", "device-removed"): appended to the

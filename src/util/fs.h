@@ -76,3 +76,9 @@ int write_file_atomic(const char *path, const void *data, size_t len, mode_t mod
 /* strerror() with words for the errors above that say what happened:
  * "outside the tree (a link or '..' leads out of it)", "not a regular file". */
 const char *fs_strerror(int r);
+
+/* Before binding a Unix stream socket at path: 0 when nothing is there or
+ * only a socket file that nobody answers on any more (a dead server's: it
+ * is removed); -EADDRINUSE when a process serves it; -EEXIST when path is
+ * something else than a socket; -ENAMETOOLONG past sun_path. */
+int unix_socket_reclaim(const char *path);
