@@ -769,15 +769,20 @@ static int r_claim_delete(struct api *a, const struct api_request *rq, const cha
 	return r;
 }
 
+/* ?claim=ID: only that claim of the consumer (sriovctl release --claim). */
 static int r_consumer_delete(struct api *a, const struct api_request *rq, const char *param, struct api_response *rs)
 {
+	const char *claim = rq->arg ? rq->arg(rq->arg_ctx, "claim") : NULL;
+	uint32_t id = 0;
+	if (claim && (parse_u32(claim, 10, &id) < 0 || id < 1))
+		return api_reply_error(rs, 400, "claim", "claim: '%s' is not a claim id", claim);
 	struct claim_env env;
 	struct ledger_claims list;
 	int r = consumer_claims(a, param, rs, &env, &list);
 	if (r <= 0)
 		return r;
 	for (size_t i = 0; i < list.n; i++)
-		if (!may_release(rq->peer, &list.v[i])) {
+		if ((!id || list.v[i].id == id) && !may_release(rq->peer, &list.v[i])) {
 			r = api_reply_error(rs, 403, NULL,
 					    "claim %lld of consumer %s was made by uid %u: only root or that uid may release it",
 					    (long long)list.v[i].id, param, (unsigned)list.v[i].uid);
@@ -785,7 +790,7 @@ static int r_consumer_delete(struct api *a, const struct api_request *rq, const 
 			return r;
 		}
 	ledger_claims_done(&list);
-	return release(a, &env, param, 0, rs);
+	return release(a, &env, param, id, rs);
 }
 
 /* ---- GET /v1/claims/{id}/export: what `sriovctl export ID --format F` prints ---- */
@@ -836,7 +841,7 @@ static int r_claim_export(struct api *a, const struct api_request *rq, const cha
 	if (fclose(f) != 0 && r == 0)
 		r = -ENOMEM;
 	if (r == -EINVAL)
-		r = api_reply_error(rs, 400, "format", "format: %s", error ? error : strerror(-r));
+		r = api_reply_error(rs, 400, "format", "%s", error ? error : strerror(-r));
 	else if (r == 0) {
 		rs->status = 200;
 		rs->body = TAKE_PTR(text);

@@ -31,6 +31,8 @@ struct cli {
 	const char *kmsg_path;  /* --kmsg or $SRIOV_KMSG */
 	const char *batch_file; /* --batch FILE: commands, one per line */
 	const char *state_dir;  /* --state-dir DIR: where the ledger is; NULL: the rule of ledger_path() */
+	const char *socket;     /* --socket PATH: sriovd's API socket, which must answer */
+	bool no_daemon;         /* --no-daemon: in-process even when sriovd serves */
 
 	/* In a batch, consecutive `vf set` lines share one device scan and one
 	 * rtnetlink socket (vf set changes no device, only VF settings); any
@@ -121,6 +123,22 @@ int cli_host_lock(struct cli *cli, const char *verb);
 /* Prints j (and drops the reference); returns EXIT_OK, or EXIT_FAILED with
  * the error printed when stdout fails. */
 int cli_print_json(const char *verb, json_t *j);
+
+/* Through a running sriovd (cli-daemon.c): claim, release, claims,
+ * export CLAIM-ID and -j list send their request to its API socket when it
+ * serves there, so that the daemon orders them with its re-applies and is
+ * the one writer; they print what the in-process path prints.
+ * cli_daemon(): EXIT_OK with *ret_socket set (through the daemon) or NULL
+ * (in-process: --no-daemon, an own --state-dir, nothing listening), or
+ * EXIT_FAILED with the reason printed (--socket PATH where nothing serves,
+ * a socket this user may not connect to). */
+int cli_daemon(const struct cli *cli, const char *verb, char **ret_socket);
+/* One request: EXIT_OK with the 2xx document in *ret_doc; otherwise the
+ * API's error message printed as "VERB: message" and EXIT_USAGE for a 400
+ * (bad input, as in-process), EXIT_FAILED else; *ret_doc is then the error
+ * document (or NULL when no answer came). */
+int cli_daemon_request(const char *verb, const char *socket, const char *method, const char *path, const json_t *body,
+		       json_t **ret_doc);
 
 /* A plan's changes, one line per change (plan, apply, status). */
 struct plan;

@@ -4,6 +4,7 @@
 
 #include "claim/claim.h"
 #include "cli.h"
+#include "client/client.h"
 #include "config/config.h"
 #include "output/output.h"
 #include "util/input.h"
@@ -29,6 +30,7 @@ struct claim_opts {
 	const char *verb;
 	struct claim_request req;
 	const char *request, *network, *device;
+	const char *mac; /* as given */
 	bool has_count;
 	int64_t claim_id;
 	const char *config, *config_dir;
@@ -82,6 +84,7 @@ static int claim_opt(int opt, const char *arg, void *data)
 		if (vf_mac_parse(arg, o->req.mac) < 0 || (o->req.mac[0] & 1))
 			return cli_usage_error("%s: --mac: '%s' is not a unicast MAC (aa:bb:cc:dd:ee:ff)", o->verb, QUOTE(arg));
 		o->req.has_mac = true;
+		o->mac = arg;
 		return 0;
 	case OPT_VLAN:
 		if (parse_u32(arg, 10, &n) < 0 || n > 4094)
@@ -184,18 +187,167 @@ static int fail_status(const char *verb, int r, const char *error)
 	return r == -EINVAL ? EXIT_USAGE : EXIT_FAILED;
 }
 
-static void text_device(const struct claim_device *d)
+/* The text of the documents, for both paths (in-process and through
+ * sriovd): one printer each, from the -j document. */
+static const char *jstr(const json_t *o, const char *key)
 {
-	text_printf(stdout, "  %s %s", d->address, ledger_role_to_string(d->role));
-	if (*d->pf)
-		text_printf(stdout, " pf %s vf %d", d->pf, d->vf_index);
-	if (*d->mac)
-		text_printf(stdout, " mac %s", d->mac);
-	if (d->vlan >= 0)
-		text_printf(stdout, " vlan %d", d->vlan);
-	if (d->vfio)
-		text_printf(stdout, " vfio %s", *d->vfio_node ? d->vfio_node : "yes");
+	return json_string_value(json_object_get(o, key));
+}
+
+static long long jint(const json_t *o, const char *key)
+{
+	return (long long)json_integer_value(json_object_get(o, key));
+}
+
+static void text_device(const json_t *d)
+{
+	text_printf(stdout, "  %s %s", jstr(d, "address"), jstr(d, "role"));
+	if (jstr(d, "pf"))
+		text_printf(stdout, " pf %s vf %lld", jstr(d, "pf"), jint(d, "vf_index"));
+	if (jstr(d, "mac"))
+		text_printf(stdout, " mac %s", jstr(d, "mac"));
+	if (json_is_integer(json_object_get(d, "vlan")))
+		text_printf(stdout, " vlan %lld", jint(d, "vlan"));
+	if (json_is_true(json_object_get(d, "vfio")))
+		text_printf(stdout, " vfio %s", jstr(d, "vfio_device") ? jstr(d, "vfio_device") : "yes");
 	fputc('\n', stdout);
+}
+
+static void text_devices(const json_t *devs)
+{
+	size_t i;
+	json_t *d;
+	json_array_foreach(devs, i, d)
+		text_device(d);
+}
+
+/* claim's document: -j prints it, else its text; steals doc. */
+static int print_claim(const struct cli *cli, json_t *doc)
+{
+	if (cli->json)
+		return cli_print_json("claim", doc);
+	const json_t *c = json_object_get(doc, "claim");
+	text_printf(stdout, "claim %lld consumer %s%s\n", jint(c, "id"), jstr(c, "consumer"),
+		    json_is_true(json_object_get(doc, "repeat")) ? " (already held: the same request again)" : "");
+	text_devices(json_object_get(c, "devices"));
+	json_decref(doc);
+	return EXIT_OK;
+}
+
+/* release's document; a VF that did not come back clean is exit 1. */
+static int print_release(const struct cli *cli, json_t *doc)
+{
+	const json_t *list = json_object_get(doc, "released");
+	bool unclean = false;
+	size_t i;
+	json_t *c;
+	json_array_foreach(list, i, c)
+		unclean |= streq_ptr(jstr(c, "state"), ledger_state_to_string(LEDGER_UNCLEAN));
+	int r = EXIT_OK;
+	if (cli->json) {
+		r = cli_print_json("release", json_incref(doc));
+	} else {
+		if (!json_array_size(list))
+			text_printf(stdout, "consumer %s holds nothing: nothing to release\n", jstr(doc, "consumer"));
+		json_array_foreach(list, i, c) {
+			const json_t *devs = json_object_get(c, "devices");
+			text_printf(stdout, "claim %lld %s: ", jint(c, "id"), jstr(c, "state"));
+			for (size_t k = 0; k < json_array_size(devs); k++)
+				text_printf(stdout, "%s%s", k ? " " : "", json_string_value(json_array_get(devs, k)));
+			text_printf(stdout, "%s%s\n", jstr(c, "reason") ? ": " : "", jstr(c, "reason") ? jstr(c, "reason") : "");
+		}
+	}
+	json_decref(doc);
+	if (unclean && r == EXIT_OK) {
+		cli_error("release: a device did not come back clean; it stays out of the pool (sriovctl claims)");
+		r = EXIT_FAILED;
+	}
+	return r;
+}
+
+static void format_time(int64_t t, char buf[32])
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	if (gmtime_r(&tt, &tm))
+		strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	else
+		snprintf(buf, 32, "%lld", (long long)t);
+}
+
+static int print_claims(const struct cli *cli, json_t *doc)
+{
+	if (cli->json)
+		return cli_print_json("claims", doc);
+	size_t i;
+	json_t *c;
+	json_array_foreach(json_object_get(doc, "claims"), i, c) {
+		char when[32];
+		format_time(jint(c, "created"), when);
+		text_printf(stdout, "claim %lld %s consumer %s %s %s since %s%s%s\n", jint(c, "id"), jstr(c, "state"),
+			    jstr(c, "consumer"), jstr(c, "kind"), jstr(c, "request"), when, jstr(c, "reason") ? ": " : "",
+			    jstr(c, "reason") ? jstr(c, "reason") : "");
+		text_devices(json_object_get(c, "devices"));
+	}
+	json_decref(doc);
+	return EXIT_OK;
+}
+
+/* ---- through sriovd: the same documents from its API ---- */
+
+/* A request without a body, its document printed as in-process. */
+static int daemon_print(const struct cli *cli, const char *verb, const char *socket, const char *method, const char *path,
+			int (*print)(const struct cli *cli, json_t *doc))
+{
+	json_t *doc;
+	int r = cli_daemon_request(verb, socket, method, path, NULL, &doc);
+	if (r != EXIT_OK) {
+		json_decref(doc);
+		return r;
+	}
+	return print(cli, doc);
+}
+
+static int claim_daemon(const struct cli *cli, const struct claim_opts *o, const char *socket)
+{
+	json_t *body = json_object();
+	json_object_set_new(body, "consumer", json_string(o->req.consumer));
+	json_object_set_new(body, o->request ? "request" : o->network ? "network" : "device", json_string(o->req.what));
+	if (o->has_count)
+		json_object_set_new(body, "count", json_integer(o->req.count));
+	if (o->mac)
+		json_object_set_new(body, "mac", json_string(o->mac));
+	if (o->req.vlan >= 0)
+		json_object_set_new(body, "vlan", json_integer(o->req.vlan));
+	if (o->req.vfio)
+		json_object_set_new(body, "vfio", json_true());
+	if (o->req.n_numa_nodes) {
+		json_t *nodes = json_array();
+		for (size_t i = 0; i < o->req.n_numa_nodes; i++)
+			json_array_append_new(nodes, json_integer(o->req.numa_nodes[i]));
+		json_object_set_new(body, "numa_nodes", nodes);
+	}
+	json_t *doc;
+	int r = cli_daemon_request("claim", socket, "POST", "/v1/claims", body, &doc);
+	json_decref(body);
+	if (r == EXIT_OK)
+		return print_claim(cli, doc);
+	/* A claim that cannot be met: -j prints the refusal, as in-process. */
+	const json_t *ref = json_object_get(doc, "refused");
+	const char *message = NULL;
+	if (cli->json && json_is_object(ref) && client_error_doc(doc, NULL, &message, NULL)) {
+		struct claim_result res = {
+			.wanted = (uint32_t)jint(ref, "wanted"),
+			.free = (uint32_t)jint(ref, "free"),
+			.claimed = (uint32_t)jint(ref, "claimed"),
+			.wrong_numa = (uint32_t)jint(ref, "wrong_numa"),
+			.not_matched = (uint32_t)jint(ref, "not_matched"),
+		};
+		int pr = cli_print_json("claim", json_claim_result(o->req.consumer, -ENOSPC, &res, message));
+		r = pr == EXIT_OK ? r : pr;
+	}
+	json_decref(doc);
+	return r;
 }
 
 int cmd_claim(struct cli *cli, int argc, char **argv)
@@ -221,6 +373,11 @@ int cmd_claim(struct cli *cli, int argc, char **argv)
 	if (!claim_consumer_valid(o.req.consumer))
 		return cli_usage_error("claim: --consumer: '%s' is not a UUID (8-4-4-4-12 hex digits)", QUOTE(o.req.consumer));
 
+	_cleanup_free_ char *socket = NULL;
+	if ((r = cli_daemon(cli, "claim", &socket)) != EXIT_OK)
+		return r;
+	if (socket)
+		return claim_daemon(cli, &o, socket);
 	struct claim_ctx c;
 	if ((r = ctx_open(cli, &o, true, &c)) != EXIT_OK) {
 		ctx_done(&c);
@@ -235,14 +392,8 @@ int cmd_claim(struct cli *cli, int argc, char **argv)
 			int pr = cli_print_json("claim", json_claim_result(o.req.consumer, cr, &res, error));
 			r = pr == EXIT_OK ? r : pr;
 		}
-	} else if (cli->json) {
-		r = cli_print_json("claim", json_claim_result(o.req.consumer, 0, &res, NULL));
 	} else {
-		text_printf(stdout, "claim %lld consumer %s%s\n", (long long)res.id, o.req.consumer,
-			    res.repeat ? " (already held: the same request again)" : "");
-		for (size_t i = 0; i < res.n_devs; i++)
-			text_device(&res.devs[i]);
-		r = EXIT_OK;
+		r = print_claim(cli, json_claim_result(o.req.consumer, 0, &res, NULL));
 	}
 	claim_result_done(&res);
 	ctx_done(&c);
@@ -263,6 +414,17 @@ int cmd_release(struct cli *cli, int argc, char **argv)
 	if (!claim_consumer_valid(o.req.consumer))
 		return cli_usage_error("release: --consumer: '%s' is not a UUID (8-4-4-4-12 hex digits)",
 				       QUOTE(o.req.consumer));
+	_cleanup_free_ char *socket = NULL;
+	if ((r = cli_daemon(cli, "release", &socket)) != EXIT_OK)
+		return r;
+	if (socket) {
+		_cleanup_free_ char *path = NULL;
+		int n = o.claim_id ? asprintf(&path, "/v1/consumers/%s?claim=%lld", o.req.consumer, (long long)o.claim_id)
+				   : asprintf(&path, "/v1/consumers/%s", o.req.consumer);
+		if (n < 0)
+			return cli_error("release: out of memory");
+		return daemon_print(cli, "release", socket, "DELETE", path, print_release);
+	}
 	struct claim_ctx c;
 	if ((r = ctx_open(cli, &o, true, &c)) != EXIT_OK) {
 		ctx_done(&c);
@@ -276,39 +438,10 @@ int cmd_release(struct cli *cli, int argc, char **argv)
 		ctx_done(&c);
 		return r;
 	}
-	bool unclean = false;
-	for (size_t i = 0; i < res.n; i++)
-		unclean |= res.v[i].state == LEDGER_UNCLEAN;
-	if (cli->json) {
-		r = cli_print_json("release", json_release_result(o.req.consumer, &res));
-	} else {
-		if (!res.n)
-			text_printf(stdout, "consumer %s holds nothing: nothing to release\n", o.req.consumer);
-		for (size_t i = 0; i < res.n; i++) {
-			_cleanup_free_ char *devs = strv_join(res.v[i].devices, " ");
-			text_printf(stdout, "claim %lld %s: %s%s%s\n", (long long)res.v[i].id,
-				    ledger_state_to_string(res.v[i].state), devs ? devs : "", res.v[i].reason ? ": " : "",
-				    res.v[i].reason ? res.v[i].reason : "");
-		}
-		r = EXIT_OK;
-	}
-	if (unclean && r == EXIT_OK) {
-		cli_error("release: a device did not come back clean; it stays out of the pool (sriovctl claims)");
-		r = EXIT_FAILED;
-	}
+	r = print_release(cli, json_release_result(o.req.consumer, &res));
 	release_result_done(&res);
 	ctx_done(&c);
 	return r;
-}
-
-static void format_time(int64_t t, char buf[32])
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-	if (gmtime_r(&tt, &tm))
-		strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	else
-		snprintf(buf, 32, "%lld", (long long)t);
 }
 
 int cmd_claims(struct cli *cli, int argc, char **argv)
@@ -323,6 +456,16 @@ int cmd_claims(struct cli *cli, int argc, char **argv)
 	if (o.req.consumer && !claim_consumer_valid(o.req.consumer))
 		return cli_usage_error("claims: --consumer: '%s' is not a UUID (8-4-4-4-12 hex digits)",
 				       QUOTE(o.req.consumer));
+	_cleanup_free_ char *socket = NULL;
+	if ((r = cli_daemon(cli, "claims", &socket)) != EXIT_OK)
+		return r;
+	if (socket) {
+		_cleanup_free_ char *path = NULL;
+		if (asprintf(&path, "/v1/claims%s%s", o.req.consumer ? "?consumer=" : "",
+			     o.req.consumer ? o.req.consumer : "") < 0)
+			return cli_error("claims: out of memory");
+		return daemon_print(cli, "claims", socket, "GET", path, print_claims);
+	}
 	struct claim_ctx c;
 	if ((r = ctx_open(cli, &o, false, &c)) != EXIT_OK) {
 		ctx_done(&c);
@@ -336,26 +479,7 @@ int cmd_claims(struct cli *cli, int argc, char **argv)
 		ctx_done(&c);
 		return r;
 	}
-	if (cli->json) {
-		r = cli_print_json("claims", json_claims(&list));
-	} else {
-		for (size_t i = 0; i < list.n; i++) {
-			const struct ledger_claim *cl = &list.v[i];
-			char when[32];
-			format_time(cl->created, when);
-			text_printf(stdout, "claim %lld %s consumer %s %s %s since %s%s%s\n", (long long)cl->id,
-				    ledger_state_to_string(cl->state), cl->consumer, ledger_kind_to_string(cl->kind),
-				    cl->request, when, cl->reason ? ": " : "", cl->reason ? cl->reason : "");
-			struct claim_device *cd = calloc(cl->n_devs ? cl->n_devs : 1, sizeof(*cd));
-			if (!cd)
-				continue;
-			claim_devices_of(cl, cd);
-			for (size_t k = 0; k < cl->n_devs; k++)
-				text_device(&cd[k]);
-			free(cd);
-		}
-		r = EXIT_OK;
-	}
+	r = print_claims(cli, json_claims(&list));
 	ledger_claims_done(&list);
 	ctx_done(&c);
 	return r;

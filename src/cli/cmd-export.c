@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "client/client.h"
 #include "ledger/ledger.h"
 #include "output/export.h"
 #include "output/output.h"
@@ -81,6 +82,72 @@ static int claim_inputs(const struct cli *cli, const struct pci_tree *t, int64_t
 	return 0;
 }
 
+/* The warning for a device that is not on vfio-pci yet (driver NULL: none). */
+static void warn_driver(const char *addr, const char *driver)
+{
+	if (!streq_ptr(driver, "vfio-pci"))
+		text_printf(stderr, "warning: %s is bound to %s, not vfio-pci: bind it first (sriovctl bind %s vfio-pci "
+			    "--preflight)\n", addr, driver ? driver : "no driver", addr);
+}
+
+/* GET /v1/claims/{id}/export?format=F: the same text, the same errors. */
+static int export_get(long long id, enum export_format fmt, const char *socket, struct client_response *ret)
+{
+	_cleanup_free_ char *path = NULL, *error = NULL;
+	if (asprintf(&path, "/v1/claims/%lld/export?format=%s", id, export_format_to_string(fmt)) < 0)
+		return cli_error("export: out of memory");
+	int r = client_send(socket, NULL, "GET", path, NULL, 0, ret, &error);
+	if (r < 0)
+		return cli_error("export: %s", error ? error : strerror(-r));
+	if (ret->status == 200)
+		return EXIT_OK;
+	if (ret->status == 404)
+		r = cli_error("export: claim %lld: no such claim", id);
+	else {
+		json_t *doc = json_loadb(ret->body, ret->len, 0, NULL);
+		const char *message = NULL;
+		client_error_doc(doc, NULL, &message, NULL);
+		r = message ? cli_error("export: %s", message)
+			    : cli_error("export: sriovd answered GET %s with status %ld", path, ret->status);
+		json_decref(doc);
+	}
+	client_response_done(ret);
+	return r;
+}
+
+static int export_daemon(const struct cli *cli, int64_t id, enum export_format fmt, const char *socket)
+{
+	struct client_response text = {0}, js = {0};
+	int r = export_get((long long)id, fmt, socket, &text);
+	if (r != EXIT_OK)
+		return r;
+	/* The drivers for the warnings: the json format's document. */
+	if (fmt != EXPORT_JSON && (r = export_get((long long)id, EXPORT_JSON, socket, &js)) != EXIT_OK) {
+		client_response_done(&text);
+		return r;
+	}
+	const struct client_response *j = fmt == EXPORT_JSON ? &text : &js;
+	json_t *doc = json_loadb(j->body, j->len, JSON_DECODE_ANY, NULL);
+	if (!doc) {
+		r = cli_error("export: sriovd's answer for claim %lld is not JSON", (long long)id);
+	} else if (cli->json) {
+		r = cli_print_json("export", json_incref(doc));
+	} else {
+		r = fwrite(text.body, 1, text.len, stdout) == text.len && fflush(stdout) == 0
+			    ? EXIT_OK
+			    : cli_error("export: cannot print: %s", strerror(errno));
+		size_t i;
+		json_t *d;
+		json_array_foreach(json_object_get(doc, "devices"), i, d)
+			warn_driver(json_string_value(json_object_get(d, "address")),
+				    json_string_value(json_object_get(d, "driver")));
+	}
+	json_decref(doc);
+	client_response_done(&text);
+	client_response_done(&js);
+	return r;
+}
+
 int cmd_export(struct cli *cli, int argc, char **argv)
 {
 	struct export_args args = {0};
@@ -103,6 +170,13 @@ int cmd_export(struct cli *cli, int argc, char **argv)
 
 	int64_t claim_id = 0;
 	bool by_claim = parse_claim_id(argv[first], &claim_id);
+	if (by_claim) {
+		_cleanup_free_ char *socket = NULL;
+		if ((r = cli_daemon(cli, "export", &socket)) != EXIT_OK)
+			return r;
+		if (socket)
+			return export_daemon(cli, claim_id, fmt, socket);
+	}
 	struct pci_tree *t;
 	/* A claim's MAC and VLAN are the ledger's: no netlink needed. */
 	if (by_claim) {
@@ -147,10 +221,7 @@ int cmd_export(struct cli *cli, int argc, char **argv)
 		status = EXIT_FAILED;
 	} else {
 		for (size_t i = 0; i < n; i++)
-			if (!streq_ptr(in[i].driver, "vfio-pci"))
-				text_printf(stderr, "warning: %s is bound to %s, not vfio-pci: bind it first (sriovctl bind "
-					    "%s vfio-pci --preflight)\n", in[i].addr, in[i].driver ? in[i].driver : "no driver",
-					    in[i].addr);
+			warn_driver(in[i].addr, in[i].driver);
 	}
 	export_set_done(&set);
 	ledger_claim_done(&claim);

@@ -114,7 +114,11 @@ const struct cli_verb *cli_verbs(size_t *ret_n)
 	"      --proc-root DIR  read cmdline/cpuinfo/interrupts from DIR instead of /proc ($SRIOV_PROC_ROOT)\n" \
 	"      --kmsg FILE      read the kernel log from FILE instead of /dev/kmsg ($SRIOV_KMSG)\n" \
 	"      --state-dir DIR  the ledger of claims in DIR/ledger.db (default /var/lib/sriovd;\n" \
-	"                       DIR/.sriovd for a --sysfs-root DIR)\n"
+	"                       DIR/.sriovd for a --sysfs-root DIR)\n" \
+	"      --socket PATH    sriovd's API socket (default /run/sriovd/api.sock; DIR/.sriovd/api.sock\n" \
+	"                       for a --sysfs-root DIR): when sriovd serves there, claim, release,\n" \
+	"                       claims, export CLAIM-ID and -j list go through it (with PATH it must)\n" \
+	"      --no-daemon      run those in-process even when sriovd serves (also with --state-dir)\n"
 
 static void usage(FILE *f)
 {
@@ -199,6 +203,8 @@ enum {
 	OPT_PROC_ROOT,
 	OPT_KMSG,
 	OPT_STATE_DIR,
+	OPT_SOCKET,
+	OPT_NO_DAEMON,
 };
 
 static const struct option common_opts[] = {
@@ -209,6 +215,8 @@ static const struct option common_opts[] = {
 	{"proc-root", required_argument, NULL, OPT_PROC_ROOT},
 	{"kmsg", required_argument, NULL, OPT_KMSG},
 	{"state-dir", required_argument, NULL, OPT_STATE_DIR},
+	{"socket", required_argument, NULL, OPT_SOCKET},
+	{"no-daemon", no_argument, NULL, OPT_NO_DAEMON},
 };
 
 /* Only before the command: a batch is a sequence of commands. */
@@ -254,6 +262,12 @@ static int handle_common(struct cli *cli, int opt, const char *arg)
 		return 1;
 	case OPT_STATE_DIR:
 		cli->state_dir = arg;
+		return 1;
+	case OPT_SOCKET:
+		cli->socket = arg;
+		return 1;
+	case OPT_NO_DAEMON:
+		cli->no_daemon = true;
 		return 1;
 	}
 	return 0;

@@ -1,7 +1,12 @@
 #!/bin/bash
 # sriovctl through a running sriovd, on a fake sysfs tree: GET
 # /v1/claims/{id}/export answers what `sriovctl export` prints, in every
-# format (text and content type), 404 and 400 naming format.
+# format (text and content type), 404 and 400 naming format; claim,
+# release, claims, export CLAIM-ID and -j list through the daemon print
+# exactly what the in-process path prints on a twin tree (stdout, stderr,
+# exit status; text and -j), the daemon makes the claims (its event=api
+# lines), a user outside the group gets a clear error; --socket and
+# --no-daemon; with sriovd stopped the same commands run in-process.
 #   test-api-client.sh SRIOVCTL SRIOVD MKFAKESYSFS
 set -uo pipefail
 ctl=$1
@@ -20,6 +25,9 @@ trap cleanup EXIT
 export SRIOV_STATE_DIR=$tmp/state
 tb=$tmp/tb
 "$mk" "$tb" testbed >/dev/null
+twin=$tmp/twin
+"$mk" "$twin" testbed >/dev/null
+chmod 755 "$tmp"
 cat >"$tmp/c.conf" <<'EOC'
 version: 1
 pfs:
@@ -81,7 +89,7 @@ curl -sS --unix-socket "$sock" -H 'Content-Type: application/json' \
 for id in 1 2; do
 	for f in libvirt libvirt-hostdev qemu xen json; do
 		get "/v1/claims/$id/export?format=$f"
-		"$ctl" --sysfs-root "$tb" export "$id" --format "$f" >"$tmp/cli" 2>/dev/null
+		"$ctl" --sysfs-root "$tb" --no-daemon export "$id" --format "$f" >"$tmp/cli" 2>/dev/null
 		check_eq "export $id $f: 200" "$code" 200
 		check "export $id $f: the text of sriovctl export" cmp -s "$tmp/body" "$tmp/cli"
 		case $f in libvirt*) want=application/xml ;; json) want=application/json ;; *) want=text/plain ;; esac
@@ -101,5 +109,115 @@ get "/v1/claims/2/export?format=qemu"
 check_eq "a released claim: 409 saying so" "$code $(jq -r '.error.message' "$tmp/body")" \
 	"409 claim 2 of $B is released, not active: its devices are not the consumer's"
 
+# --- the CLI through the daemon against in-process on the twin tree ---
+curl -sS --unix-socket "$sock" -X DELETE "http://localhost/v1/consumers/$A" >/dev/null
+check_eq "the tree starts from released claims" "$(curl -sS --unix-socket "$sock" http://localhost/v1/claims | jq '.claims | length')" 0
+# The twin gets the same history: two claims, released.
+cf=(--config "$tmp/c.conf" --config-dir "")
+"$ctl" --sysfs-root "$twin" claim --consumer "$A" --network n1 --count 2 "${cf[@]}" >/dev/null
+"$ctl" --sysfs-root "$twin" claim --consumer "$B" --device 0000:01:10.4 "${cf[@]}" >/dev/null
+"$ctl" --sysfs-root "$twin" release --consumer "$B" "${cf[@]}" >/dev/null
+"$ctl" --sysfs-root "$twin" release --consumer "$A" "${cf[@]}" >/dev/null
+C=cccccccc-0000-4000-8000-000000000003
+D=dddddddd-0000-4000-8000-000000000004
+# norm FILE: what differs between two runs (times, the pid that asked)
+norm() {
+	if jq -e . "$1" >/dev/null 2>&1; then
+		jq -S 'del(.. | .pid?, .created?, .updated?)' "$1"
+	else
+		sed -E 's/since [0-9T:-]+Z/since T/' "$1"
+	fi
+}
+n_api() { grep -c 'event=api .*decision=allow' "$tmp/d.log"; }
+steps=(
+	"-j claim --consumer $A --network n1 --count 2"
+	"claim --consumer $A --network n1 --count 2"
+	"claim --consumer $B --request a1:1 --vlan 5"
+	"-j claim --consumer $C --request a1:9"
+	"claim --consumer $C --request a1:9"
+	"claim --consumer $C --network n9"
+	"claim --consumer $C --device 0000:01:00.0"
+	"claims"
+	"-j claims"
+	"-j claims --consumer $B"
+	"export 3 --format qemu"
+	"export 3 --format libvirt"
+	"-j export 3"
+	"export 99 --format xen"
+	"export 1 --format xen"
+	"-j list"
+	"release --consumer $A --claim 4 -j"
+	"release --consumer $A --claim 3"
+	"release --consumer $B"
+	"release --consumer $B"
+	"-j release --consumer $D"
+	"claims --consumer $D"
+)
+for i in "${!steps[@]}"; do
+	read -ra args <<<"${steps[$i]}"
+	before=$(n_api)
+	rcd=0
+	"$ctl" --sysfs-root "$tb" "${args[@]}" "${cf[@]}" >"$tmp/d.out" 2>"$tmp/d.err" || rcd=$?
+	rci=0
+	"$ctl" --sysfs-root "$twin" "${args[@]}" "${cf[@]}" >"$tmp/i.out" 2>"$tmp/i.err" || rci=$?
+	sed -i "s|$twin|$tb|g" "$tmp/i.out" "$tmp/i.err"
+	check_eq "${steps[$i]}: the exit status through sriovd is in-process's ($rci)" "$rcd" "$rci"
+	check_eq "${steps[$i]}: the same stdout" "$(norm "$tmp/d.out")" "$(norm "$tmp/i.out")"
+	check_eq "${steps[$i]}: the same stderr" "$(cat "$tmp/d.err")" "$(cat "$tmp/i.err")"
+	case ${steps[$i]} in
+	*claim\ --consumer* | *release*)
+		check_eq "${steps[$i]}: sriovd made it (one event=api line)" "$(($(n_api) - before))" 1 ;;
+	esac
+done
+
+# --- who may: the socket's mode keeps a user out; with the socket open, the API's 403 ---
+nobody() { setpriv --reuid 65534 --regid 65534 --clear-groups -- "$@"; }
+chmod 755 "$tb" "$tb/.sriovd"
+rc=0
+err=$(nobody "$ctl" --sysfs-root "$tb" claim --consumer "$D" --request a1:1 2>&1) || rc=$?
+check_eq "outside the group: exit 1" "$rc" 1
+check_eq "outside the group: the socket and the reason" "$err" \
+	"sriovctl: claim: cannot connect to sriovd's API socket $sock: Permission denied (sriovd serves there; --no-daemon runs the command in-process)"
+chmod 666 "$sock"
+rc=0
+err=$(nobody "$ctl" --sysfs-root "$tb" claim --consumer "$D" --request a1:1 2>&1) || rc=$?
+check_eq "a user without the group: the API's 403, exit 1" "$rc:$err" \
+	"1:sriovctl: claim: POST /v1/claims needs uid 0 or membership of the group (none: root only)"
+rc=0
+out=$(nobody "$ctl" --sysfs-root "$tb" -j claims 2>&1) || rc=$?
+check_eq "but it may read the claims through the socket" "$rc:$(jq '.claims | length' <<<"$out")" "0:0"
+chmod 600 "$sock"
+
+# --- --socket and --no-daemon ---
+ctl --socket "$sock" -j claims
+check_eq "--socket PATH: through it" "$rc:$(jq '.claims | length' <<<"$out")" "0:0"
+ctl --socket "$tmp/nosuch.sock" claims
+check_eq "--socket where nothing serves: exit 1 saying so" "$rc:$err" \
+	"1:sriovctl: claims: --socket $tmp/nosuch.sock: sriovd does not serve there (--no-daemon runs the command in-process)"
+before=$(n_api)
+ctl --no-daemon claim --consumer "$D" --request a1:1 "${cf[@]}"
+check_eq "--no-daemon: in-process while sriovd runs" "$rc:$(($(n_api) - before))" "0:0"
+ctl --no-daemon release --consumer "$D" "${cf[@]}"
+
+# --- sriovd stopped: the same commands in-process ---
 stop_daemon
+check "the socket is gone" test ! -e "$sock"
+ctl -j claim --consumer "$D" --request a1:1 "${cf[@]}"
+check_eq "claim without sriovd: exit 0" "$rc" 0
+id=$(jq -r .claim.id <<<"$out")
+check_eq "claim without sriovd: its claim" "$(jq -r .claim.consumer <<<"$out")" "$D"
+ctl -j claims "${cf[@]}"
+check_eq "claims without sriovd" "$rc:$(jq -r '[.claims[].consumer] | join(" ")' <<<"$out")" "0:$D"
+ctl export "$id" --format xen
+check_eq "export without sriovd" "$rc:$out" "0:pci = [ '0000:01:10.0' ]"
+ctl -j list
+check_eq "-j list without sriovd" "$rc:$(jq '.pfs | length' <<<"$out")" "0:3"
+ctl release --consumer "$D" "${cf[@]}"
+check_eq "release without sriovd" "$rc:$out" "0:claim $id released: 0000:01:10.0"
+# A stale socket file is no daemon.
+python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])' "$sock"
+ctl -j claims "${cf[@]}"
+check_eq "a stale socket: in-process" "$rc" 0
+rm -f "$sock"
+
 tap_done

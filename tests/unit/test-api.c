@@ -196,13 +196,13 @@ struct row {
 	unsigned status;
 	const char *field;   /* the error's field; NULL: none or no error */
 	const char *message; /* the error's message, exactly; NULL: a 2xx */
-	const char *format;  /* the query's ?format= */
+	const char *query;   /* the value of the query's ?format= and ?claim= */
 };
 
 static const char *row_arg(void *ctx, const char *name)
 {
 	const struct row *w = ctx;
-	return strcmp(name, "format") == 0 ? w->format : NULL;
+	return strcmp(name, "format") == 0 || strcmp(name, "claim") == 0 ? w->query : NULL;
 }
 
 static void run_row(struct fixture *f, const struct row *w, size_t i)
@@ -347,6 +347,11 @@ static void test_routes(void **state)
 		{"GET", "/v1/claims/1/export/", NULL, NULL, NULL, 404, NULL, "/v1/claims/1/export/: no such route"},
 		{"GET", "/v1/claims/1/exports", NULL, NULL, NULL, 404, NULL, "/v1/claims/1/exports: no such route"},
 		{"GET", "/v1/claims/1/2/export", NULL, NULL, NULL, 404, NULL, "/v1/claims/1/2/export: no such route"},
+		/* DELETE /v1/consumers/{uuid}?claim=ID */
+		{"DELETE", "/v1/consumers/" U, NULL, NULL, &root_peer, 400, "claim", "claim: 'x' is not a claim id", "x"},
+		{"DELETE", "/v1/consumers/" U, NULL, NULL, &root_peer, 400, "claim", "claim: '0' is not a claim id", "0"},
+		{"DELETE", "/v1/consumers/" U, NULL, NULL, &root_peer, 503, NULL,
+		 "the claim ledger cannot be opened: this sriovd has none", "1"},
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(rows); i++)
 		run_row(f, &rows[i], i);

@@ -1,0 +1,56 @@
+/* sriovctl through a running sriovd: whether a command goes through its
+ * API socket (client/), and one request with the API's answer turned back
+ * into the CLI's error line and exit status (cli.h). */
+#include "cli.h"
+#include "client/client.h"
+#include "util/input.h"
+#include "util/util.h"
+
+int cli_daemon(const struct cli *cli, const char *verb, char **ret_socket)
+{
+	*ret_socket = NULL;
+	if (cli->no_daemon)
+		return EXIT_OK;
+	/* A ledger folder of one's own is not the daemon's: in-process,
+	 * unless the socket is named too. */
+	if (cli->state_dir && !cli->socket)
+		return EXIT_OK;
+	_cleanup_free_ char *socket = NULL, *error = NULL;
+	int r = client_daemon_socket(cli->sysfs_root, cli->socket, &socket, &error);
+	if (r == -ENOMEM)
+		return cli_error("%s: out of memory", verb);
+	if (r == -EACCES)
+		return cli_error("%s: %s (sriovd serves there; --no-daemon runs the command in-process)", verb,
+				 error ? error : strerror(-r));
+	if (r < 0)
+		return cli_error("%s: %s", verb, error ? error : strerror(-r));
+	if (r == 0 && cli->socket)
+		return cli_error("%s: --socket %s: sriovd does not serve there (--no-daemon runs the command "
+				 "in-process)", verb, QUOTE(cli->socket));
+	if (r == 1)
+		*ret_socket = TAKE_PTR(socket);
+	return EXIT_OK;
+}
+
+int cli_daemon_request(const char *verb, const char *socket, const char *method, const char *path, const json_t *body,
+		       json_t **ret_doc)
+{
+	*ret_doc = NULL;
+	long status;
+	json_t *doc;
+	_cleanup_free_ char *error = NULL;
+	int r = client_request(socket, method, path, body, &status, &doc, &error);
+	if (r < 0)
+		return cli_error("%s: %s", verb, error ? error : strerror(-r));
+	*ret_doc = doc;
+	if (status >= 200 && status < 300)
+		return EXIT_OK;
+	const char *message = NULL;
+	client_error_doc(doc, NULL, &message, NULL);
+	if (message)
+		cli_error("%s: %s", verb, message);
+	else
+		cli_error("%s: sriovd answered %s %s with status %ld", verb, method, path, status);
+	/* As in-process: bad input 2 (the API's 400), everything else 1. */
+	return status == 400 ? EXIT_USAGE : EXIT_FAILED;
+}
