@@ -478,10 +478,16 @@ static int port_open(struct relay *r, const char **ret_field, char **ret_error)
 		mtu = (uint16_t)r->spec.mtu;
 	else if (rte_eth_dev_get_mtu(port, &mtu) < 0 || !mtu)
 		mtu = RTE_ETHER_MTU;
-	if (mtu > info.max_mtu || mtu < info.min_mtu) {
+	/* As ethdev counts it: the overhead above the MTU is what its largest
+	 * frame and its largest MTU differ by, else an Ethernet header + CRC. */
+	uint32_t overhead = info.max_mtu != UINT16_MAX && info.max_rx_pktlen > info.max_mtu
+				    ? info.max_rx_pktlen - info.max_mtu
+				    : RTE_ETHER_HDR_LEN + RTE_ETHER_CRC_LEN;
+	uint32_t max_mtu = RTE_MIN((uint32_t)info.max_mtu, info.max_rx_pktlen - overhead);
+	if (mtu > max_mtu || mtu < info.min_mtu) {
 		*ret_field = "mtu";
-		k = error_set(ret_error, -EINVAL, "mtu: %s takes an MTU of %u..%u, not %u", r->vf_name, info.min_mtu,
-			      info.max_mtu, mtu);
+		k = error_set(ret_error, -EINVAL, "mtu: %s takes an MTU of %u..%u (frames up to %u bytes), not %u",
+			      r->vf_name, info.min_mtu, max_mtu, info.max_rx_pktlen, mtu);
 		goto fail;
 	}
 	r->mtu = mtu;
@@ -537,8 +543,12 @@ static int port_open(struct relay *r, const char **ret_field, char **ret_error)
 		rxc.offloads = conf.rxmode.offloads;
 		struct rte_eth_txconf txc = info.default_txconf;
 		txc.offloads = conf.txmode.offloads;
-		if ((k = rte_eth_rx_queue_setup(port, q, nrx, (unsigned)socket, &rxc, r->pool)) < 0 ||
-		    (k = rte_eth_tx_queue_setup(port, q, ntx, (unsigned)socket, &txc)) < 0)
+		if ((k = rte_eth_rx_queue_setup(port, q, nrx, (unsigned)socket, &rxc, r->pool)) < 0) {
+			k = error_set(ret_error, k, "vf: %s: its receive queue %u refuses mbufs of %u bytes: %s (DPDK's "
+				      "line above says why)", r->vf_name, q, room, rte_strerror(-k));
+			goto fail;
+		}
+		if ((k = rte_eth_tx_queue_setup(port, q, ntx, (unsigned)socket, &txc)) < 0)
 			goto fail_msg;
 	}
 	k = rte_eth_dev_start(port);

@@ -51,7 +51,8 @@ trap cleanup EXIT
 $IP netns add "$ns"
 $IP -n "$ns" link add v0 type veth peer name v1
 $IP -n "$ns" link add w0 type veth peer name w1
-for l in lo v0 v1 w0 w1; do $IP -n "$ns" link set "$l" up; done
+$IP -n "$ns" link add x0 type veth peer name x1
+for l in lo v0 v1 w0 w1 x0 x1; do $IP -n "$ns" link set "$l" up; done
 # No IPv6 (router solicitations and the like): every frame on v1 is ours.
 $IP netns exec "$ns" sh -c 'for f in /proc/sys/net/ipv6/conf/*/disable_ipv6; do echo 1 > $f; done'
 inns() { $IP netns exec "$ns" "$@"; }
@@ -84,7 +85,7 @@ for _ in range(int(sys.argv[2])):
 EOF
 }
 
-echo "1..34"
+echo "1..37"
 
 # ---- starts that cannot work ----------------------------------------------
 out=$(unshare -m sh -c "mount -t tmpfs none /sys/kernel/mm/hugepages && exec $relay_bin -l 0-1 --no-pci --in-memory -- --socket $ctl" 2>&1)
@@ -121,9 +122,9 @@ check_eq "r0 waits for its VM" "$(field r0 .state)" "waiting-vm"
 check_eq "r0 offers no offload it cannot carry" "$(field r0 '.features.offered | map(select(test("csum|tso|ufo|ecn"))) | length')" "0"
 rm -f "$dir/tp.in"
 mkfifo "$dir/tp.in"
-start_testpmd() { # start_testpmd VDEV_ARGS: testpmd reading commands from the fifo
+start_testpmd() { # start_testpmd VDEV_ARGS [TESTPMD_ARGS]: testpmd reading commands from the fifo
 	stdbuf -oL dpdk-testpmd -l 0-1 --no-huge -m 256 --no-pci --file-prefix tp$$ --vdev "net_virtio_user0,$1" -- -i \
-		--total-num-mbufs=4096 --forward-mode=rxonly <"$dir/tp.in" >"$dir/tp.log" 2>&1 &
+		--total-num-mbufs=8192 --forward-mode=rxonly ${2:-} <"$dir/tp.in" >"$dir/tp.log" 2>&1 &
 	tp_pid=$!
 	exec 9>"$dir/tp.in"
 }
@@ -176,20 +177,25 @@ check_eq "after the reconnect frames flow again (v1 got 32 more)" "$(($(link_sta
 stop_testpmd
 
 # ---- add and remove at run time; client mode and a VM restart ----------------
-out=$(post "{\"name\": \"c1\", \"vf\": \"net_af_packet1,iface=w0\", \"socket\": \"$dir/vmc.sock\", \"mode\": \"client\", \"lcores\": 1}")
-check_eq "POST a second relay (client mode): 201" "$(tail -n1 <<<"$out")" 201
+out=$(post "{\"name\": \"c1\", \"vf\": \"net_af_packet1,iface=w0,qpairs=2\", \"socket\": \"$dir/vmc.sock\", \"mode\": \"client\", \"queues\": 2, \"lcores\": 1}")
+check_eq "POST a second relay (client mode, 2 queue pairs): 201" "$(tail -n1 <<<"$out")" 201
 check_eq "two relays listed" "$(C http://relay/v1/relays | jq -r '[.relays[].name] | join(",")')" "r0,c1"
 out=$(post "{\"name\": \"c2\", \"vf\": \"net_af_packet1,iface=w0\", \"socket\": \"$dir/other.sock\", \"lcores\": [1]}")
 check_eq "the same VF twice: 409 naming vf" "$(head -n -1 <<<"$out" | jq -r '.error.field')" vf
-start_testpmd "path=$dir/vmc.sock,queues=1,server=1" # the VM's QEMU makes the socket
+out=$(post "{\"name\": \"x\", \"vf\": \"net_af_packet2,iface=x0\", \"socket\": \"$dir/x.sock\", \"mtu\": 9000, \"lcores\": [1]}")
+check_eq "an MTU above the VF's largest frame: 400 naming mtu" "$(head -n -1 <<<"$out" | jq -r '.error.field + ": " + .error.message')" \
+	"mtu: mtu: net_af_packet2 takes an MTU of 46..1500 (frames up to 1518 bytes), not 9000"
+check "the refused relay left nothing behind (its socket)" [ ! -e "$dir/x.sock" ]
+start_testpmd "path=$dir/vmc.sock,queues=2,server=1" "--rxq=2 --txq=2" # the VM's QEMU makes the socket
 check "client mode: the relay connects to the VM" wait_for 20 state_is c1 running
 w1_rx0=$(link_stat w1 rx)
-echo "start tx_first 2" >&9
-check "client mode: w1 gets the VM's 64 frames" wait_for 10 sh -c \
-	"[ \$($IP -n $ns -j -s link show w1 | jq .[0].stats64.rx.packets) -ge $((w1_rx0 + 64)) ]"
+echo "start tx_first 2" >&9 # 2 bursts of 32 on each of the 2 queues
+check "client mode, 2 queues: w1 gets the VM's 128 frames" wait_for 10 sh -c \
+	"[ \$($IP -n $ns -j -s link show w1 | jq .[0].stats64.rx.packets) -ge $((w1_rx0 + 128)) ]"
+check_eq "client mode, 2 queues: the relay counts 128" "$(stat_of c1 .vm_to_vf.packets)" 128
 stop_testpmd
 check "client mode: the VM is gone" wait_for 10 state_is c1 waiting-vm
-start_testpmd "path=$dir/vmc.sock,queues=1,server=1"
+start_testpmd "path=$dir/vmc.sock,queues=2,server=1" "--rxq=2 --txq=2"
 check "client mode: the VM restarted, the relay reconnects by itself" wait_for 20 state_is c1 running
 stop_testpmd
 check_eq "DELETE c1: 204" "$(C -X DELETE -o /dev/null -w '%{http_code}' http://relay/v1/relays/c1)" 204
