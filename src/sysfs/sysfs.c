@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -82,7 +83,6 @@ static void pci_function_free(struct pci_function *d)
 	strv_free(d->netns_netdevs);
 	strv_free(d->netns_names);
 	free(d->claimed_by);
-	free(d->group_peers);
 	free(d->vfs);
 	free(d->link);
 	free(d);
@@ -95,6 +95,7 @@ void pci_tree_free(struct pci_tree *t)
 	for (size_t i = 0; i < t->n_devs; i++)
 		pci_function_free(t->devs[i]);
 	free(t->devs);
+	free(t->by_group);
 	strv_free(t->warnings);
 	free(t->root);
 	free(t);
@@ -113,129 +114,394 @@ static const char *errno_name(int err)
 	return fs_strerror(err);
 }
 
-/* Reads a hex ID file ("0x8086"). Missing is reported by the caller's rule. */
-static int read_id(struct pci_tree *t, struct pci_function *d, int fd, const char *attr, uint16_t *ret,
-		   bool required)
+/* --- the scan's reads ------------------------------------------------------------
+ *
+ * Each fact is read once, with as few system calls as the kernel allows:
+ * every file is opened relative to its device's folder fd, read with one
+ * read() into the scan's own buffer (a sysfs attribute hands over all of
+ * its text, at most a page, in the first read; so does a regular file of a
+ * copied tree, so no second read to see the end), and closed. Folders are
+ * listed with getdents64 into a reused buffer. Nothing is allocated per
+ * read: only what the model keeps (names) is copied out. */
+
+/* A page: the most a sysfs attribute (uevent included) can hold. */
+#define SCAN_BUF 4096
+/* Attribute files holding one number are tiny; 64 bytes is generous. */
+#define NUMBER_MAX 64
+
+/* A PF's virtfnN link as the scan found it, linked once all devices are read. */
+struct vf_link {
+	char name[32]; /* "virtfn12" */
+	uint32_t index;
+	char target[NAME_MAX + 1]; /* basename of the link text */
+};
+
+/* Per-device facts only the scan needs. */
+struct scan_dev {
+	struct pci_function *d;
+	int physfn_error;                /* 0: physfn read into physfn; else -errno */
+	char physfn[NAME_MAX + 1];       /* basename of the physfn link (VFs) */
+	struct vf_link *links;           /* PFs: their virtfnN links, in folder order */
+	size_t n_links;
+};
+
+struct scan {
+	struct pci_tree *t;
+	struct scan_dev *devs;           /* sorted like t->devs once all are read */
+	size_t n, cap;
+	char buf[SCAN_BUF];
+	char link[PATH_MAX];
+	/* getdents64 buffers (records are 8-byte aligned): one for
+	 * bus/pci/devices, one for the folders listed while it is (net/, a PF's). */
+	union {
+		char bytes[32768];
+		uint64_t align;
+	} dents_outer, dents_inner;
+};
+
+/* Reads the attribute file name in dirfd into s->buf (trailing whitespace
+ * cut, NUL-terminated): -EFBIG beyond max bytes, -EBADMSG on a NUL byte,
+ * -EBADFD for what is not a regular file (a FIFO: opened O_NONBLOCK, it
+ * reads as empty at once, and only then is it looked at). */
+static int attr_read(struct scan *s, int dirfd, const char *name, size_t max, const char **ret)
+{
+	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW);
+	if (fd < 0)
+		return -errno;
+	ssize_t n;
+	do
+		n = read(fd, s->buf, sizeof(s->buf) - 1);
+	while (n < 0 && errno == EINTR);
+	int r = n < 0 ? -errno : 0;
+	struct stat st;
+	if (n == 0 && fstat(fd, &st) == 0 && !S_ISREG(st.st_mode))
+		r = -EBADFD;
+	close(fd);
+	if (r < 0)
+		return r;
+	size_t len = (size_t)n;
+	if (len > max)
+		return -EFBIG;
+	if (memchr(s->buf, '\0', len))
+		return -EBADMSG;
+	while (len > 0 && isspace((unsigned char)s->buf[len - 1]))
+		len--;
+	s->buf[len] = '\0';
+	*ret = s->buf;
+	return 0;
+}
+
+static int attr_u32(struct scan *s, int dirfd, const char *name, int base, uint32_t *ret)
+{
+	const char *text;
+	int r = attr_read(s, dirfd, name, NUMBER_MAX, &text);
+	return r < 0 ? r : parse_u32(text, base, ret);
+}
+
+static int attr_i32(struct scan *s, int dirfd, const char *name, int base, int32_t *ret)
+{
+	const char *text;
+	int r = attr_read(s, dirfd, name, NUMBER_MAX, &text);
+	return r < 0 ? r : parse_i32(text, base, ret);
+}
+
+/* The last component of the link name in dirfd, in s->link. */
+static int link_base(struct scan *s, int dirfd, const char *name, const char **ret)
+{
+	ssize_t n = readlinkat(dirfd, name, s->link, sizeof(s->link));
+	if (n < 0)
+		return -errno;
+	if ((size_t)n >= sizeof(s->link))
+		return -ENAMETOOLONG; /* cut: never act on part of a link */
+	while (n > 1 && s->link[n - 1] == '/')
+		n--;
+	s->link[n] = '\0';
+	const char *base = strrchr(s->link, '/');
+	base = base ? base + 1 : s->link;
+	if (*base == '\0' || strcmp(base, ".") == 0 || strcmp(base, "..") == 0)
+		return -EINVAL;
+	*ret = base;
+	return 0;
+}
+
+/* Calls fn(s, name, d_type, data) for each entry of the folder fd but "."
+ * and "..", listed with getdents64 into buf (len bytes); fn returns 0 to go
+ * on or -errno to stop. */
+static int dir_each(struct scan *s, int fd, char *buf, size_t len,
+		    int (*fn)(struct scan *, const char *, unsigned char, void *), void *data)
+{
+	for (;;) {
+		ssize_t n = getdents64(fd, buf, len);
+		if (n < 0)
+			return errno == EINTR ? 0 : -errno;
+		if (n == 0)
+			return 0;
+		for (ssize_t off = 0; off < n;) {
+			const struct dirent64 *de = (const struct dirent64 *)(void *)(buf + off);
+			off += de->d_reclen;
+			if (de->d_name[0] == '.' &&
+			    (de->d_name[1] == '\0' || (de->d_name[1] == '.' && de->d_name[2] == '\0')))
+				continue;
+			int r = fn(s, de->d_name, de->d_type, data);
+			if (r < 0)
+				return r;
+		}
+	}
+}
+
+/* "a/b/c" into buf, or -ENAMETOOLONG. */
+static int subpath(char *buf, size_t len, const char *a, const char *b, const char *c)
+{
+	int n = snprintf(buf, len, "%s/%s/%s", a, b, c);
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+/* net/NAME/{address,mtu,flags,name_assign_type} of the first netdev:
+ * unknown stays 0 / invalid / -1 (name_assign_type reads EINVAL for
+ * NET_NAME_UNKNOWN). The address is the MAC the netdev itself carries: for
+ * a VF its own view, which can differ from the one its PF gave it. */
+static void read_netdev_attrs(struct scan *s, struct pci_function *d, int fd)
+{
+	char path[NAME_MAX + 32];
+	const char *text;
+	uint32_t v;
+	const char *name = d->netdevs[0];
+	if (subpath(path, sizeof(path), "net", name, "address") == 0 && attr_read(s, fd, path, 64, &text) == 0 &&
+	    vf_mac_parse(text, d->netdev_mac) == 0)
+		d->netdev_mac_len = 6;
+	if (subpath(path, sizeof(path), "net", name, "mtu") == 0 && attr_u32(s, fd, path, 10, &v) == 0)
+		d->netdev_mtu = v;
+	if (subpath(path, sizeof(path), "net", name, "flags") == 0 && attr_u32(s, fd, path, 0, &v) == 0) {
+		d->netdev_flags = v;
+		d->netdev_flags_valid = true;
+	}
+	if (subpath(path, sizeof(path), "net", name, "name_assign_type") == 0 && attr_u32(s, fd, path, 10, &v) == 0 &&
+	    v <= 255)
+		d->netdev_name_assign_type = (int)v;
+}
+
+static int add_netdev(struct scan *s, const char *name, unsigned char type, void *data)
+{
+	(void)s;
+	(void)type;
+	struct pci_function *d = data;
+	return strv_pushf(&d->netdevs, "%s", name);
+}
+
+static void read_netdevs(struct scan *s, struct pci_function *d, int fd)
+{
+	int nfd = openat(fd, "net", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (nfd < 0) {
+		if (errno != ENOENT)
+			pci_tree_warn(s->t, "%s: cannot read net/: %s", d->addr, strerror(errno));
+		return;
+	}
+	(void)dir_each(s, nfd, s->dents_inner.bytes, sizeof(s->dents_inner.bytes), add_netdev, d);
+	close(nfd);
+	if (!d->netdevs)
+		return;
+	strv_sort(d->netdevs);
+	read_netdev_attrs(s, d, fd);
+}
+
+static void read_sriov(struct scan *s, struct pci_function *d, int fd, uint32_t totalvfs)
+{
+	struct pci_tree *t = s->t;
+	struct sriov_info *si = &d->sriov;
+	int r;
+
+	si->totalvfs = totalvfs;
+	r = attr_u32(s, fd, "sriov_numvfs", 0, &si->numvfs);
+	if (r < 0) {
+		pci_tree_warn(t, "%s: sriov_numvfs unreadable: %s", d->addr, errno_name(r));
+		return;
+	}
+	si->valid = true;
+	if (si->numvfs > si->totalvfs)
+		pci_tree_warn(t, "%s: sriov_numvfs %u exceeds sriov_totalvfs %u", d->addr, si->numvfs,
+			      si->totalvfs);
+	/* The rest is informative: older kernels lack some of these files. */
+	if ((r = attr_u32(s, fd, "sriov_offset", 0, &si->offset)) < 0 && r != -ENOENT)
+		pci_tree_warn(t, "%s: sriov_offset unreadable: %s", d->addr, errno_name(r));
+	si->offset_valid = r == 0;
+	if ((r = attr_u32(s, fd, "sriov_stride", 0, &si->stride)) < 0 && r != -ENOENT)
+		pci_tree_warn(t, "%s: sriov_stride unreadable: %s", d->addr, errno_name(r));
+	si->stride_valid = r == 0;
+	uint32_t vfdev;
+	/* The kernel prints sriov_vf_device as bare hex ("10ca"). */
+	if ((r = attr_u32(s, fd, "sriov_vf_device", 16, &vfdev)) == 0 && vfdev <= 0xffff)
+		si->vf_device_id = (uint16_t)vfdev;
+	else if (r != -ENOENT)
+		pci_tree_warn(t, "%s: sriov_vf_device unreadable: %s", d->addr, errno_name(r < 0 ? r : -ERANGE));
+	uint32_t ap;
+	if ((r = attr_u32(s, fd, "sriov_drivers_autoprobe", 0, &ap)) == 0 && ap <= 1)
+		si->autoprobe = (int)ap;
+	else if (r != -ENOENT)
+		pci_tree_warn(t, "%s: sriov_drivers_autoprobe unreadable: %s", d->addr,
+			      errno_name(r < 0 ? r : -ERANGE));
+}
+
+/* A PF's folder being listed for its virtfnN links. */
+struct pf_listing {
+	struct scan_dev *sd;
+	int fd;
+};
+
+/* Collects one virtfnN link of a PF, its target read now through the PF's
+ * folder fd, so nothing is reopened when the VFs are linked. */
+static int add_vf_link(struct scan *s, const char *name, unsigned char type, void *data)
+{
+	(void)type;
+	struct pf_listing *l = data;
+	struct scan_dev *sd = l->sd;
+	const char *addr = sd->d->addr;
+	if (strncmp(name, "virtfn", 6) != 0)
+		return 0;
+	uint32_t index;
+	if (strlen(name) >= sizeof(sd->links->name) || parse_u32(name + 6, 10, &index) < 0 || name[6] == '+' ||
+	    name[6] == ' ') {
+		pci_tree_warn(s->t, "%s: %s: not a VF link name, ignored", addr, name);
+		return 0;
+	}
+	const char *target;
+	if (link_base(s, l->fd, name, &target) < 0) {
+		pci_tree_warn(s->t, "%s: %s is not a link, ignored", addr, name);
+		return 0;
+	}
+	struct vf_link *links = realloc(sd->links, (sd->n_links + 1) * sizeof(*links));
+	if (!links)
+		return -ENOMEM;
+	sd->links = links;
+	struct vf_link *v = &links[sd->n_links++];
+	snprintf(v->name, sizeof(v->name), "%s", name);
+	v->index = index;
+	snprintf(v->target, sizeof(v->target), "%s", target);
+	return 0;
+}
+
+/* Reads hex digits into *ret: exactly what the kernel prints (%04X), any
+ * case, at most max; *p moves past them. */
+static bool uevent_hex(const char **p, unsigned max, unsigned *ret)
+{
+	unsigned v = 0;
+	size_t n = 0;
+	for (; isxdigit((unsigned char)**p); (*p)++, n++) {
+		if (n == 8)
+			return false;
+		v = v * 16 + (unsigned)(isdigit((unsigned char)**p) ? **p - '0' : (tolower((unsigned char)**p) - 'a' + 10));
+	}
+	if (n == 0 || v > max)
+		return false;
+	*ret = v;
+	return true;
+}
+
+/* "VVVV:DDDD" as pci_uevent() prints PCI_ID and PCI_SUBSYS_ID. */
+static bool uevent_id_pair(const char *v, uint16_t *a, uint16_t *b)
+{
+	unsigned x, y;
+	if (!uevent_hex(&v, 0xffff, &x) || *v++ != ':' || !uevent_hex(&v, 0xffff, &y) || *v)
+		return false;
+	*a = (uint16_t)x;
+	*b = (uint16_t)y;
+	return true;
+}
+
+/* What the device's uevent says (the kernel's pci_uevent(): DRIVER= when
+ * bound, PCI_CLASS=%04X, PCI_ID=%04X:%04X, PCI_SUBSYS_ID=%04X:%04X): one
+ * read for the driver, the IDs and the class. have_* say which keys were
+ * there and sound; the caller reads a missing one from its own file. */
+struct uevent_facts {
+	bool have_ids, have_subsys, have_class;
+};
+
+static int read_uevent(struct scan *s, struct pci_function *d, int fd, struct uevent_facts *u)
+{
+	const char *text;
+	int r = attr_read(s, fd, "uevent", sizeof(s->buf) - 1, &text);
+	if (r < 0)
+		return r;
+	*u = (struct uevent_facts){0};
+	for (char *line = s->buf, *next; line && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		char *eq = strchr(line, '=');
+		if (!eq)
+			continue;
+		*eq = '\0';
+		const char *v = eq + 1;
+		if (strcmp(line, "DRIVER") == 0) {
+			if (*v && !d->driver && !(d->driver = strdup(v)))
+				return -ENOMEM;
+		} else if (strcmp(line, "PCI_ID") == 0)
+			u->have_ids = uevent_id_pair(v, &d->vendor_id, &d->device_id);
+		else if (strcmp(line, "PCI_SUBSYS_ID") == 0)
+			u->have_subsys = uevent_id_pair(v, &d->subsys_vendor_id, &d->subsys_device_id);
+		else if (strcmp(line, "PCI_CLASS") == 0) {
+			unsigned cls;
+			const char *p = v;
+			if (uevent_hex(&p, 0xffffff, &cls) && !*p) {
+				d->class_code = cls;
+				u->have_class = true;
+			}
+		}
+	}
+	return 0;
+}
+
+/* Reads a hex ID file ("0x8086"): where uevent has no PCI_ID. */
+static int read_id(struct scan *s, struct pci_function *d, int fd, const char *attr, uint16_t *ret, bool required)
 {
 	uint32_t v;
-	int r = read_u32_at(fd, attr, 16, &v);
+	int r = attr_u32(s, fd, attr, 16, &v);
 	if (r == 0 && v > 0xffff)
 		r = -ERANGE;
 	if (r < 0) {
 		if (required || r != -ENOENT)
-			pci_tree_warn(t, "%s: cannot read %s: %s", d->addr, attr, errno_name(r));
+			pci_tree_warn(s->t, "%s: cannot read %s: %s", d->addr, attr, errno_name(r));
 		return r;
 	}
 	*ret = (uint16_t)v;
 	return 0;
 }
 
-/* The MAC the function's first netdev itself carries (net/NAME/address):
- * for a VF, its own view, which can differ from the one its PF gave it. */
-static void read_netdev_mac(struct pci_function *d, int fd)
+/* The facts uevent did not give, from their own files (a tree copied
+ * without uevent, a kernel that left one out). */
+static int read_ids_from_files(struct scan *s, struct pci_function *d, int fd, const struct uevent_facts *u,
+			       bool driver_known)
 {
-	if (!d->netdevs)
-		return;
-	_cleanup_free_ char *rel = path_join("net", d->netdevs[0]), *path = rel ? path_join(rel, "address") : NULL;
-	_cleanup_free_ char *text = NULL;
-	if (!path || read_text_at(fd, path, 64, &text) < 0)
-		return;
-	if (vf_mac_parse(text, d->netdev_mac) == 0)
-		d->netdev_mac_len = 6;
-}
-
-/* net/NAME/{mtu,flags,name_assign_type} of the first netdev: unknown stays
- * 0 / invalid / -1 (name_assign_type reads EINVAL for NET_NAME_UNKNOWN). */
-static void read_netdev_link(struct pci_function *d, int fd)
-{
-	d->netdev_name_assign_type = -1;
-	if (!d->netdevs)
-		return;
-	_cleanup_free_ char *rel = path_join("net", d->netdevs[0]);
-	_cleanup_free_ char *mtu = rel ? path_join(rel, "mtu") : NULL, *flags = rel ? path_join(rel, "flags") : NULL,
-			    *nat = rel ? path_join(rel, "name_assign_type") : NULL;
-	uint32_t v;
-	if (mtu && read_u32_at(fd, mtu, 10, &v) == 0)
-		d->netdev_mtu = v;
-	if (flags && read_u32_at(fd, flags, 0, &v) == 0) {
-		d->netdev_flags = v;
-		d->netdev_flags_valid = true;
-	}
-	if (nat && read_u32_at(fd, nat, 10, &v) == 0 && v <= 255)
-		d->netdev_name_assign_type = (int)v;
-}
-
-static void read_netdevs(struct pci_tree *t, struct pci_function *d, int fd)
-{
-	int nfd = openat(fd, "net", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (nfd < 0) {
-		if (errno != ENOENT)
-			pci_tree_warn(t, "%s: cannot read net/: %s", d->addr, strerror(errno));
-		return;
-	}
-	DIR *dir = fdopendir(nfd);
-	if (!dir) {
-		close(nfd);
-		return;
-	}
-	struct dirent *de;
-	while ((de = readdir(dir))) {
-		if (de->d_name[0] == '.')
-			continue;
-		char *name = strdup(de->d_name);
-		if (!name || strv_push(&d->netdevs, name) < 0)
-			break;
-	}
-	closedir(dir);
-	strv_sort(d->netdevs);
-	read_netdev_mac(d, fd);
-	read_netdev_link(d, fd);
-}
-
-static void read_sriov(struct pci_tree *t, struct pci_function *d, int fd)
-{
-	struct sriov_info *s = &d->sriov;
+	struct pci_tree *t = s->t;
 	int r;
-
-	s->autoprobe = -1;
-	r = read_u32_at(fd, "sriov_totalvfs", 0, &s->totalvfs);
-	if (r < 0) {
-		pci_tree_warn(t, "%s: sriov_totalvfs unreadable: %s", d->addr, errno_name(r));
-		return;
+	if (!u->have_ids)
+		d->ids_valid = read_id(s, d, fd, "vendor", &d->vendor_id, true) == 0 &&
+			       read_id(s, d, fd, "device", &d->device_id, true) == 0;
+	if (!u->have_subsys)
+		d->subsys_ids_valid = read_id(s, d, fd, "subsystem_vendor", &d->subsys_vendor_id, false) == 0 &&
+				      read_id(s, d, fd, "subsystem_device", &d->subsys_device_id, false) == 0;
+	if (!u->have_class) {
+		uint32_t cls;
+		r = attr_u32(s, fd, "class", 16, &cls);
+		if (r == 0 && cls <= 0xffffff) {
+			d->class_code = cls;
+			d->class_valid = true;
+		} else
+			pci_tree_warn(t, "%s: cannot read class: %s", d->addr, errno_name(r < 0 ? r : -ERANGE));
 	}
-	r = read_u32_at(fd, "sriov_numvfs", 0, &s->numvfs);
-	if (r < 0) {
-		pci_tree_warn(t, "%s: sriov_numvfs unreadable: %s", d->addr, errno_name(r));
-		return;
+	if (!driver_known) {
+		const char *drv;
+		r = link_base(s, fd, "driver", &drv);
+		if (r == 0 && !(d->driver = strdup(drv)))
+			return -ENOMEM;
+		if (r < 0 && r != -ENOENT)
+			pci_tree_warn(t, "%s: cannot read driver link: %s", d->addr, errno_name(r));
 	}
-	s->valid = true;
-	if (s->numvfs > s->totalvfs)
-		pci_tree_warn(t, "%s: sriov_numvfs %u exceeds sriov_totalvfs %u", d->addr, s->numvfs,
-			      s->totalvfs);
-	/* The rest is informative: older kernels lack some of these files. */
-	if ((r = read_u32_at(fd, "sriov_offset", 0, &s->offset)) < 0 && r != -ENOENT)
-		pci_tree_warn(t, "%s: sriov_offset unreadable: %s", d->addr, errno_name(r));
-	s->offset_valid = r == 0;
-	if ((r = read_u32_at(fd, "sriov_stride", 0, &s->stride)) < 0 && r != -ENOENT)
-		pci_tree_warn(t, "%s: sriov_stride unreadable: %s", d->addr, errno_name(r));
-	s->stride_valid = r == 0;
-	uint32_t vfdev;
-	/* The kernel prints sriov_vf_device as bare hex ("10ca"). */
-	if ((r = read_u32_at(fd, "sriov_vf_device", 16, &vfdev)) == 0 && vfdev <= 0xffff)
-		s->vf_device_id = (uint16_t)vfdev;
-	else if (r != -ENOENT)
-		pci_tree_warn(t, "%s: sriov_vf_device unreadable: %s", d->addr,
-			      errno_name(r < 0 ? r : -ERANGE));
-	uint32_t ap;
-	if ((r = read_u32_at(fd, "sriov_drivers_autoprobe", 0, &ap)) == 0 && ap <= 1)
-		s->autoprobe = (int)ap;
-	else if (r != -ENOENT)
-		pci_tree_warn(t, "%s: sriov_drivers_autoprobe unreadable: %s", d->addr,
-			      errno_name(r < 0 ? r : -ERANGE));
+	return 0;
 }
 
-static int read_device(struct pci_tree *t, int devices_fd, const char *name, struct pci_function **ret)
+static int read_device(struct scan *s, int devices_fd, const char *name, struct scan_dev *sd)
 {
+	struct pci_tree *t = s->t;
 	struct pci_addr a;
 	if (pci_addr_parse(name, &a) < 0) {
 		pci_tree_warn(t, "bus/pci/devices/%s: not a PCI address, ignored", name);
@@ -251,58 +517,70 @@ static int read_device(struct pci_tree *t, int devices_fd, const char *name, str
 	struct pci_function *d = calloc(1, sizeof(*d));
 	if (!d)
 		return -ENOMEM;
+	*sd = (struct scan_dev){.d = d};
 	pci_addr_format(&a, d->addr);
 	d->numa_node = -1;
 	d->iommu_group = -1;
 	d->netdev_name_assign_type = -1;
+	d->sriov.autoprobe = -1;
 
-	d->ids_valid = read_id(t, d, fd, "vendor", &d->vendor_id, true) == 0 &&
-		       read_id(t, d, fd, "device", &d->device_id, true) == 0;
-	d->subsys_ids_valid = read_id(t, d, fd, "subsystem_vendor", &d->subsys_vendor_id, false) == 0 &&
-			      read_id(t, d, fd, "subsystem_device", &d->subsys_device_id, false) == 0;
-	uint32_t cls;
-	int r = read_u32_at(fd, "class", 16, &cls);
-	if (r == 0 && cls <= 0xffffff) {
-		d->class_code = cls;
-		d->class_valid = true;
-	} else
-		pci_tree_warn(t, "%s: cannot read class: %s", d->addr, errno_name(r < 0 ? r : -ERANGE));
+	struct uevent_facts u = {0};
+	int r = read_uevent(s, d, fd, &u);
+	if (r == -ENOMEM)
+		return r;
+	d->ids_valid = u.have_ids;
+	d->subsys_ids_valid = u.have_subsys;
+	d->class_valid = u.have_class;
+	if ((r = read_ids_from_files(s, d, fd, &u, r == 0)) < 0)
+		return r;
 
-	r = read_link_basename_at(fd, "driver", &d->driver);
-	if (r < 0 && r != -ENOENT)
-		pci_tree_warn(t, "%s: cannot read driver link: %s", d->addr, errno_name(r));
-
-	_cleanup_free_ char *override = NULL;
-	if (read_text_at(fd, "driver_override", ATTR_MAX, &override) == 0 &&
-	    !str_empty(override) && strcmp(override, "(null)") != 0)
-		d->driver_override = TAKE_PTR(override);
+	const char *text;
+	if (attr_read(s, fd, "driver_override", ATTR_MAX, &text) == 0 && !str_empty(text) &&
+	    strcmp(text, "(null)") != 0 && !(d->driver_override = strdup(text)))
+		return -ENOMEM;
 
 	int32_t numa;
-	r = read_i32_at(fd, "numa_node", 10, &numa);
+	r = attr_i32(s, fd, "numa_node", 10, &numa);
 	if (r == 0 && numa >= -1)
 		d->numa_node = numa;
 	else if (r != -ENOENT)
 		pci_tree_warn(t, "%s: cannot read numa_node: %s", d->addr, errno_name(r < 0 ? r : -ERANGE));
 
-	_cleanup_free_ char *group = NULL;
-	r = read_link_basename_at(fd, "iommu_group", &group);
+	const char *group;
+	r = link_base(s, fd, "iommu_group", &group);
 	if (r == 0) {
 		uint32_t g;
 		if (parse_u32(group, 10, &g) == 0 && g <= INT32_MAX)
 			d->iommu_group = (int32_t)g;
 		else
-			pci_tree_warn(t, "%s: iommu_group link points at '%s', not a group number",
-				      d->addr, group);
+			pci_tree_warn(t, "%s: iommu_group link points at '%s', not a group number", d->addr, group);
 	} else if (r != -ENOENT)
 		pci_tree_warn(t, "%s: cannot read iommu_group link: %s", d->addr, errno_name(r));
 
-	read_netdevs(t, d, fd);
+	/* A VF's physfn, read now (one readlink) and checked against the PF's
+	 * virtfnN once every device is read. */
+	const char *physfn;
+	sd->physfn_error = link_base(s, fd, "physfn", &physfn);
+	if (sd->physfn_error == 0)
+		snprintf(sd->physfn, sizeof(sd->physfn), "%s", physfn);
 
-	if (faccessat(fd, "sriov_totalvfs", F_OK, 0) == 0) {
+	read_netdevs(s, d, fd);
+
+	/* A VF has no SR-IOV capability of its own: a function with physfn is
+	 * not asked for sriov_totalvfs. */
+	uint32_t totalvfs = 0;
+	r = sd->physfn_error == 0 ? -ENOENT : attr_u32(s, fd, "sriov_totalvfs", 0, &totalvfs);
+	if (r != -ENOENT) {
 		d->is_pf = true;
-		read_sriov(t, d, fd);
+		if (r < 0)
+			pci_tree_warn(t, "%s: sriov_totalvfs unreadable: %s", d->addr, errno_name(r));
+		else
+			read_sriov(s, d, fd, totalvfs);
+		/* fd has not been listed yet: its offset is still at the start. */
+		struct pf_listing l = {.sd = sd, .fd = fd};
+		if ((r = dir_each(s, fd, s->dents_inner.bytes, sizeof(s->dents_inner.bytes), add_vf_link, &l)) == -ENOMEM)
+			return r;
 	}
-	*ret = d;
 	return 0;
 }
 
@@ -313,16 +591,29 @@ static int cmp_dev_addr(const void *a, const void *b)
 	return strcmp(x->addr, y->addr);
 }
 
-struct pci_function *pci_tree_find_addr(const struct pci_tree *t, const char *addr)
+static int cmp_scan_dev(const void *a, const void *b)
+{
+	const struct scan_dev *x = a, *y = b;
+	return strcmp(x->d->addr, y->d->addr);
+}
+
+/* Index of addr (formatted) in t->devs, or -1. */
+static ssize_t find_index(const struct pci_tree *t, const char *addr)
 {
 	struct pci_addr a;
 	struct pci_function key = {0}, *keyp = &key;
 
 	if (t->n_devs == 0 || pci_addr_parse(addr, &a) < 0)
-		return NULL;
+		return -1;
 	pci_addr_format(&a, key.addr);
 	struct pci_function **found = bsearch(&keyp, t->devs, t->n_devs, sizeof(*t->devs), cmp_dev_addr);
-	return found ? *found : NULL;
+	return found ? found - t->devs : -1;
+}
+
+struct pci_function *pci_tree_find_addr(const struct pci_tree *t, const char *addr)
+{
+	ssize_t i = find_index(t, addr);
+	return i < 0 ? NULL : t->devs[i];
 }
 
 static int cmp_vf_index(const void *a, const void *b)
@@ -338,8 +629,9 @@ static int cmp_vf_index(const void *a, const void *b)
  * refused), its physfn must point back at the PF listing it, and a function
  * is the VF of at most one PF. Each refusal is a warning. */
 static bool vf_link_sound(struct pci_tree *t, const struct pci_function *pf, const char *name,
-			  struct pci_function *vf, int devices_fd)
+			  const struct scan_dev *vsd)
 {
+	const struct pci_function *vf = vsd->d;
 	if (vf == pf) {
 		pci_tree_warn(t, "%s: %s points at the PF itself, ignored", pf->addr, name);
 		return false;
@@ -354,80 +646,51 @@ static bool vf_link_sound(struct pci_tree *t, const struct pci_function *pf, con
 			      vf->vf_index, vf->pf->addr);
 		return false;
 	}
-	_cleanup_close_ int vfd = openat(devices_fd, vf->addr, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	_cleanup_free_ char *physfn = NULL;
-	int r = vfd < 0 ? -errno : read_link_basename_at(vfd, "physfn", &physfn);
-	if (r < 0) {
+	if (vsd->physfn_error < 0) {
 		pci_tree_warn(t, "%s: no physfn link (%s), but %s lists it as %s; not taken as its VF", vf->addr,
-			      errno_name(r), pf->addr, name);
+			      errno_name(vsd->physfn_error), pf->addr, name);
 		return false;
 	}
-	if (strcmp(physfn, pf->addr) != 0) {
+	if (strcmp(vsd->physfn, pf->addr) != 0) {
 		pci_tree_warn(t, "%s: physfn points at %s, but %s lists it as %s; not taken as its VF", vf->addr,
-			      physfn, pf->addr, name);
+			      vsd->physfn, pf->addr, name);
 		return false;
 	}
 	return true;
 }
 
-/* Links a PF to its VFs through virtfnN (the N is the VF number that
- * rtnetlink uses). */
-static int link_vfs(struct pci_tree *t, struct pci_function *pf, int devices_fd)
+/* Links a PF to its VFs through the virtfnN links read with it (the N is
+ * the VF number that rtnetlink uses). */
+static int link_vfs(struct scan *s, struct scan_dev *psd)
 {
-	_cleanup_close_ int fd = openat(devices_fd, pf->addr, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	int dfd = dup(fd);
-	if (dfd < 0)
-		return -errno;
-	DIR *dir = fdopendir(dfd);
-	if (!dir) {
-		close(dfd);
-		return -errno;
+	struct pci_tree *t = s->t;
+	struct pci_function *pf = psd->d;
+	if (psd->n_links) {
+		pf->vfs = malloc(psd->n_links * sizeof(*pf->vfs));
+		if (!pf->vfs)
+			return -ENOMEM;
 	}
-	struct dirent *de;
-	int r = 0;
-	while ((de = readdir(dir))) {
-		if (strncmp(de->d_name, "virtfn", 6) != 0)
-			continue;
-		uint32_t index;
-		if (parse_u32(de->d_name + 6, 10, &index) < 0 || de->d_name[6] == '+' ||
-		    de->d_name[6] == ' ') {
-			pci_tree_warn(t, "%s: %s: not a VF link name, ignored", pf->addr, de->d_name);
-			continue;
-		}
-		_cleanup_free_ char *target = NULL;
-		if (read_link_basename_at(fd, de->d_name, &target) < 0) {
-			pci_tree_warn(t, "%s: %s is not a link, ignored", pf->addr, de->d_name);
-			continue;
-		}
-		struct pci_function *vf = pci_tree_find_addr(t, target);
-		if (!vf) {
+	for (size_t k = 0; k < psd->n_links; k++) {
+		const struct vf_link *l = &psd->links[k];
+		ssize_t i = find_index(t, l->target);
+		if (i < 0) {
 			pci_tree_warn(t, "%s: %s points at %s, which is not a PCI device (dangling link), ignored",
-				      pf->addr, de->d_name, target);
+				      pf->addr, l->name, l->target);
 			continue;
 		}
-		if (!vf_link_sound(t, pf, de->d_name, vf, devices_fd))
+		struct pci_function *vf = t->devs[i];
+		if (!vf_link_sound(t, pf, l->name, &s->devs[i]))
 			continue;
-		const struct pci_function *same = pci_function_vf(pf, index);
+		const struct pci_function *same = pci_function_vf(pf, l->index);
 		if (same) {
-			pci_tree_warn(t, "%s: %s points at %s, but VF %u is %s already, ignored", pf->addr, de->d_name,
-				      vf->addr, index, same->addr);
+			pci_tree_warn(t, "%s: %s points at %s, but VF %u is %s already, ignored", pf->addr, l->name,
+				      vf->addr, l->index, same->addr);
 			continue;
 		}
-		struct pci_function **vfs = realloc(pf->vfs, (pf->n_vfs + 1) * sizeof(*vfs));
-		if (!vfs) {
-			r = -ENOMEM;
-			break;
-		}
-		pf->vfs = vfs;
 		pf->vfs[pf->n_vfs++] = vf;
 		vf->pf = pf;
-		vf->vf_index = index;
+		vf->vf_index = l->index;
 	}
-	closedir(dir);
-	if (r < 0)
-		return r;
 	if (pf->n_vfs > 1) /* qsort(NULL, 0) is undefined */
 		qsort(pf->vfs, pf->n_vfs, sizeof(*pf->vfs), cmp_vf_index);
 	if (pf->sriov.valid && pf->n_vfs != pf->sriov.numvfs)
@@ -446,33 +709,62 @@ static int cmp_dev_group(const void *a, const void *b)
 }
 
 /* Group peers are derived from the devices' own iommu_group links, which is
- * what the kernel's kernel/iommu_groups/N/devices lists too. */
+ * what the kernel's kernel/iommu_groups/N/devices lists too. Each group is
+ * stored once: t->by_group holds every grouped function sorted by group,
+ * and each member's group_peers is its group's slice of it. */
 static int link_iommu_groups(struct pci_tree *t)
 {
-	_cleanup_free_ struct pci_function **by_group = malloc((t->n_devs + 1) * sizeof(*by_group));
-	if (!by_group)
-		return -ENOMEM;
-	if (t->n_devs == 0)
+	size_t n = 0;
+	for (size_t i = 0; i < t->n_devs; i++)
+		n += t->devs[i]->iommu_group >= 0;
+	if (n == 0)
 		return 0;
-	memcpy(by_group, t->devs, t->n_devs * sizeof(*by_group));
-	qsort(by_group, t->n_devs, sizeof(*by_group), cmp_dev_group);
-
-	for (size_t i = 0; i < t->n_devs;) {
+	if (!(t->by_group = malloc(n * sizeof(*t->by_group))))
+		return -ENOMEM;
+	for (size_t i = 0; i < t->n_devs; i++)
+		if (t->devs[i]->iommu_group >= 0)
+			t->by_group[t->n_by_group++] = t->devs[i];
+	qsort(t->by_group, n, sizeof(*t->by_group), cmp_dev_group);
+	for (size_t i = 0; i < n;) {
 		size_t j = i;
-		while (j < t->n_devs && by_group[j]->iommu_group == by_group[i]->iommu_group)
+		while (j < n && t->by_group[j]->iommu_group == t->by_group[i]->iommu_group)
 			j++;
-		if (by_group[i]->iommu_group >= 0)
-			for (size_t k = i; k < j; k++) {
-				struct pci_function *d = by_group[k];
-				d->group_peers = malloc((j - i) * sizeof(*d->group_peers));
-				if (!d->group_peers)
-					return -ENOMEM;
-				memcpy(d->group_peers, by_group + i, (j - i) * sizeof(*d->group_peers));
-				d->n_group_peers = j - i;
-			}
+		for (size_t k = i; k < j; k++) {
+			t->by_group[k]->group_peers = t->by_group + i;
+			t->by_group[k]->n_group_peers = j - i;
+		}
 		i = j;
 	}
 	return 0;
+}
+
+static int add_device(struct scan *s, const char *name, unsigned char type, void *data)
+{
+	(void)type;
+	int devices_fd = *(int *)data;
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 64;
+		struct scan_dev *devs = realloc(s->devs, cap * sizeof(*devs));
+		if (!devs)
+			return -ENOMEM;
+		s->devs = devs;
+		s->cap = cap;
+	}
+	struct scan_dev *sd = &s->devs[s->n];
+	*sd = (struct scan_dev){0};
+	int r = read_device(s, devices_fd, name, sd);
+	if (r == 0 || r == -ENOMEM)
+		s->n++; /* a half-read device is freed with the others */
+	return r == -ENOMEM ? r : 0;
+}
+
+/* Frees what only the scan needed (never the devices). */
+static void scan_done(struct scan *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		free(s->devs[i].links);
+	free(s->devs);
+	free(s);
 }
 
 int pci_tree_scan(const char *root, struct pci_tree **ret)
@@ -480,58 +772,43 @@ int pci_tree_scan(const char *root, struct pci_tree **ret)
 	_cleanup_close_ int rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0)
 		return -errno;
-	int devices_fd = openat(rootfd, "bus/pci/devices", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_close_ int devices_fd = openat(rootfd, "bus/pci/devices", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (devices_fd < 0)
 		return -errno;
-	DIR *dir = fdopendir(devices_fd);
-	if (!dir) {
-		int r = -errno;
-		close(devices_fd);
-		return r;
-	}
 
+	struct scan *s = calloc(1, sizeof(*s));
 	struct pci_tree *t = calloc(1, sizeof(*t));
 	int r = -ENOMEM;
-	if (!t || !(t->root = strdup(root)))
+	if (!s || !t || !(t->root = strdup(root)))
 		goto fail;
-
-	size_t cap = 0;
-	struct dirent *de;
-	while ((de = readdir(dir))) {
-		if (de->d_name[0] == '.')
-			continue;
-		struct pci_function *d = NULL;
-		r = read_device(t, devices_fd, de->d_name, &d);
-		if (r == -ENOMEM)
-			goto fail;
-		if (r < 0)
-			continue;
-		if (t->n_devs == cap) {
-			cap = cap ? cap * 2 : 64;
-			struct pci_function **devs = realloc(t->devs, cap * sizeof(*devs));
-			if (!devs) {
-				pci_function_free(d);
-				r = -ENOMEM;
-				goto fail;
-			}
-			t->devs = devs;
-		}
-		t->devs[t->n_devs++] = d;
+	s->t = t;
+	if ((r = dir_each(s, devices_fd, s->dents_outer.bytes, sizeof(s->dents_outer.bytes), add_device,
+			    &devices_fd)) < 0)
+		goto fail;
+	if (s->n > 1)
+		qsort(s->devs, s->n, sizeof(*s->devs), cmp_scan_dev);
+	if (s->n && !(t->devs = malloc(s->n * sizeof(*t->devs)))) {
+		r = -ENOMEM;
+		goto fail;
 	}
-	if (t->n_devs > 1)
-		qsort(t->devs, t->n_devs, sizeof(*t->devs), cmp_dev_addr);
-
+	/* From here on the tree owns the devices. */
+	for (size_t i = 0; i < s->n; i++)
+		t->devs[i] = s->devs[i].d;
+	t->n_devs = s->n;
 	for (size_t i = 0; i < t->n_devs; i++)
-		if (t->devs[i]->is_pf && (r = link_vfs(t, t->devs[i], devices_fd)) < 0)
+		if (t->devs[i]->is_pf && (r = link_vfs(s, &s->devs[i])) < 0)
 			goto fail;
 	if ((r = link_iommu_groups(t)) < 0)
 		goto fail;
-
-	closedir(dir);
+	scan_done(s);
 	*ret = t;
 	return 0;
 fail:
-	closedir(dir);
+	if (s && t && !t->devs)
+		for (size_t i = 0; i < s->n; i++)
+			pci_function_free(s->devs[i].d);
+	if (s)
+		scan_done(s);
 	pci_tree_free(t);
 	return r;
 }

@@ -4,7 +4,9 @@
  *
  * Owns: struct pci_function and struct pci_tree, PCI address parsing, the scan of
  * ROOT/bus/pci/devices (PFs are functions with sriov_totalvfs, VFs come from
- * virtfnN links), IOMMU group membership. An odd tree (missing files,
+ * virtfnN links), IOMMU group membership. Each fact is read once: driver,
+ * IDs and class from the device's uevent (its own files only where uevent
+ * lacks one), every file relative to the device's folder fd, in one read. An odd tree (missing files,
  * garbage, dangling links) never fails the scan: each oddity becomes a
  * warning string in the tree and the affected value stays "unknown". */
 #pragma once
@@ -96,7 +98,9 @@ struct pci_function {
 	char *claimed_by;
 	int32_t numa_node;     /* -1 when unknown or not NUMA */
 	int32_t iommu_group;   /* -1 when not in a group (IOMMU off) */
-	struct pci_function **group_peers; /* every member of the group, this one included */
+	/* every member of the group, this one included: its group's slice of
+	 * the tree's by_group (stored once per group, never freed alone) */
+	struct pci_function **group_peers;
 	size_t n_group_peers;
 
 	bool is_pf;
@@ -113,6 +117,10 @@ struct pci_tree {
 	char *root;
 	struct pci_function **devs; /* sorted by address */
 	size_t n_devs;
+	/* Every function in an IOMMU group, sorted by group then address: each
+	 * group stored once, as one run of it. */
+	struct pci_function **by_group;
+	size_t n_by_group;
 	char **warnings;       /* NULL-terminated */
 };
 

@@ -61,6 +61,7 @@ rm "$vf/driver" "$T2/bus/pci/drivers/igbvf/0000:01:10.0"
 rm -rf "$vf/net" "$T2/class/net/eth2"
 mkdir -p "$T2/bus/pci/drivers/vfio-pci"
 ln -s ../../../../bus/pci/drivers/vfio-pci "$vf/driver"
+sed -i "s/^DRIVER=.*/DRIVER=vfio-pci/" "$vf/uevent" # as the kernel shows it
 g=$(readlink "$vf/iommu_group")
 g=${g##*/}
 check_status "-j export of a VF on vfio-pci" 0 "$ctl" -j export 0000:01:10.0 --sysfs-root "$T2"

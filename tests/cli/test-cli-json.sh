@@ -91,6 +91,8 @@ check_eq "status: daemon null" "$(jq -c .daemon <<<"$out")" null
 "$mk" "$tmp/odd" testbed >/dev/null
 pf=$tmp/odd/bus/pci/devices/0000:01:00.0
 vf=$tmp/odd/bus/pci/devices/0000:01:10.2
+# (no uevent either: it would give the IDs and the class otherwise)
+rm "$pf/uevent" "$vf/uevent"
 rm "$pf/subsystem_vendor" "$pf/sriov_offset" "$pf/sriov_stride"
 printf 'garbage\n' >"$pf/class"
 rm "$vf/vendor"

@@ -28,6 +28,7 @@ pf0=0000:01:00.0 pf1=0000:02:00.0 # eth0, eth1: 3 VFs each
 # eth0's first VF is on vfio-pci: changing eth0's count is refused.
 mkdir -p "$tb/bus/pci/drivers/vfio-pci"
 ln -sfn ../../../../bus/pci/drivers/vfio-pci "$dev/0000:01:10.0/driver"
+sed -i "s/^DRIVER=.*/DRIVER=vfio-pci/" "$dev/0000:01:10.0/uevent" # as the kernel shows it
 conf() { # FILE COUNT0 COUNT1
 	printf 'version: 1\npfs:\n  - match:\n      pci: %s\n    numvfs: %s\n  - match:\n      pci: %s\n    numvfs: %s\n' \
 		"$pf0" "$2" "$pf1" "$3" >"$1"
@@ -124,6 +125,7 @@ wait "$d2" 2>/dev/null
 
 # --- racing writers: the end state is the state of one of them ---
 ln -sfn ../../../../bus/pci/drivers/igbvf "$dev/0000:01:10.0/driver"
+sed -i "s/^DRIVER=.*/DRIVER=igbvf/" "$dev/0000:01:10.0/uevent"
 conf "$tmp/x.conf" 1 2
 conf "$tmp/y.conf" 2 1
 state() { echo "$(cat "$dev/$pf0/sriov_numvfs") $(cat "$dev/$pf1/sriov_numvfs")"; }

@@ -28,6 +28,7 @@ retarget() { # TREE PCI VENDOR:DEVICE DRIVER TOTALVFS
 	echo "$5" >"$d/sriov_totalvfs"
 	mkdir -p "$1/bus/pci/drivers/$4"
 	ln -sfn "../../../../bus/pci/drivers/$4" "$d/driver"
+	rm -f "$d/uevent" # the IDs and driver above, not the generated ones
 }
 
 n=0

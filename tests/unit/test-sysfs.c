@@ -173,6 +173,11 @@ static void test_odd_tree(void **state)
 	big[sizeof(big) - 1] = '\0';
 	assert_int_equal(fakesysfs_write(root, "bus/pci/devices/0000:00:02.0/class", big), 0);
 	assert_int_equal(fakesysfs_write(root, "bus/pci/devices/0000:00:02.0/numa_node", "-7\n"), 0);
+	/* Where uevent lacks a fact (no uevent at all, or a key that is not
+	 * what the kernel prints) it is read from its own file. */
+	assert_int_equal(fakesysfs_remove(root, "bus/pci/devices/0000:00:00.0/uevent"), 0);
+	assert_int_equal(fakesysfs_write(root, "bus/pci/devices/0000:00:02.0/uevent",
+					 "DRIVER=e1000e\nPCI_CLASS=0x20000\nPCI_ID=8086:10D3\n"), 0);
 	/* a dangling virtfn link, a virtfn link to a non-device, a bad link name */
 	assert_int_equal(fakesysfs_symlink(root, "bus/pci/devices/0000:01:00.0/virtfn5", "../0000:09:00.0"), 0);
 	assert_int_equal(fakesysfs_symlink(root, "bus/pci/devices/0000:01:00.0/virtfnX", "../0000:01:10.0"), 0);
@@ -210,6 +215,74 @@ static void test_odd_tree(void **state)
 	assert_int_equal(pf1->vfs[0]->iommu_group, -1);
 	assert_false(pci_tree_find_addr(t, "0000:00:00.0")->ids_valid);
 	assert_int_equal(pci_tree_find_addr(t, "0000:00:02.0")->numa_node, -1);
+	/* its uevent's PCI_ID and DRIVER were sound, and PCI_SUBSYS_ID came from the files */
+	const struct pci_function *nic = pci_tree_find_addr(t, "0000:00:02.0");
+	assert_true(nic->ids_valid);
+	assert_int_equal(nic->device_id, 0x10d3);
+	assert_string_equal(nic->driver, "e1000e");
+	assert_true(nic->subsys_ids_valid);
+	assert_int_equal(nic->subsys_vendor_id, 0x8086);
+	pci_tree_free(t);
+}
+
+/* uevent is the one source of the driver, the IDs and the class, as on a
+ * real kernel: the files and the driver link are not read when it has them. */
+static void test_uevent_first(void **state)
+{
+	struct fixture *f = *state;
+	const char *root = f->root;
+	assert_int_equal(fakesysfs_build_testbed(root, true), 0);
+	const char *dev = "bus/pci/devices/0000:01:10.0";
+	char rel[128];
+	snprintf(rel, sizeof(rel), "%s/vendor", dev);
+	assert_int_equal(fakesysfs_write(root, rel, "garbage\n"), 0);
+	snprintf(rel, sizeof(rel), "%s/class", dev);
+	assert_int_equal(fakesysfs_remove(root, rel), 0);
+	snprintf(rel, sizeof(rel), "%s/driver", dev);
+	assert_int_equal(fakesysfs_symlink(root, rel, "../../../../bus/pci/drivers/elsewhere"), 0);
+	snprintf(rel, sizeof(rel), "%s/uevent", dev);
+	assert_int_equal(fakesysfs_write(root, rel,
+					 "DRIVER=igbvf\nPCI_CLASS=20000\nPCI_ID=8086:10ca\nPCI_SUBSYS_ID=8086:0000\n"
+					 "PCI_SLOT_NAME=0000:01:10.0\n"), 0);
+	/* unbound: no DRIVER= line, whatever the link says */
+	assert_int_equal(fakesysfs_write(root, "bus/pci/devices/0000:01:10.2/uevent",
+					 "PCI_CLASS=20000\nPCI_ID=8086:10CA\nPCI_SUBSYS_ID=8086:0000\n"), 0);
+	struct pci_tree *t = scan(root);
+	assert_null(t->warnings);
+	const struct pci_function *vf = pci_tree_find_addr(t, "0000:01:10.0");
+	assert_true(vf->ids_valid);
+	assert_int_equal(vf->vendor_id, 0x8086);
+	assert_int_equal(vf->device_id, 0x10ca);
+	assert_true(vf->class_valid);
+	assert_int_equal(vf->class_code, 0x020000);
+	assert_string_equal(vf->driver, "igbvf");
+	assert_null(pci_tree_find_addr(t, "0000:01:10.2")->driver);
+	/* and binding through the fixture keeps uevent true */
+	pci_tree_free(t);
+	assert_int_equal(fakesysfs_unbind(root, "0000:01:10.4"), 0);
+	t = scan(root);
+	assert_null(pci_tree_find_addr(t, "0000:01:10.4")->driver);
+	pci_tree_free(t);
+	assert_int_equal(fakesysfs_bind(root, "0000:01:10.4", "vfio-pci"), 0);
+	t = scan(root);
+	assert_string_equal(pci_tree_find_addr(t, "0000:01:10.4")->driver, "vfio-pci");
+	pci_tree_free(t);
+}
+
+/* Each IOMMU group is stored once: every member's peers are the same slice. */
+static void test_groups_stored_once(void **state)
+{
+	struct fixture *f = *state;
+	assert_int_equal(fakesysfs_build_grid_ex(f->root, 3, 5, FAKESYSFS_SHARED_GROUPS), 0);
+	struct pci_tree *t = scan(f->root);
+	assert_int_equal(t->n_by_group, 18);
+	for (size_t i = 0; i < t->n_devs; i++) {
+		const struct pci_function *d = t->devs[i];
+		const struct pci_function *pf = d->is_pf ? d : d->pf;
+		assert_ptr_equal(d->group_peers, pf->group_peers);
+		assert_int_equal(d->n_group_peers, 6);
+		assert_ptr_equal(d->group_peers[0], pf);
+	}
 	pci_tree_free(t);
 }
 
@@ -391,6 +464,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_no_iommu, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_resolve, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_odd_tree, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_uevent_first, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_groups_stored_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vf_links, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vf_index_twice, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unreadable_root, setup, teardown),
