@@ -123,6 +123,8 @@ int cli_host_lock(struct cli *cli, const char *verb);
 /* Prints j (and drops the reference); returns EXIT_OK, or EXIT_FAILED with
  * the error printed when stdout fails. */
 int cli_print_json(const char *verb, json_t *j);
+/* The same for a document streamed as it is written (list). */
+int cli_print_json_stream(const char *verb, int (*print)(FILE *, const struct pci_tree *), const struct pci_tree *t);
 
 /* Through a running sriovd (cli-daemon.c): claim, release, claims,
  * export CLAIM-ID and -j list send their request to its API socket when it

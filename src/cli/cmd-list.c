@@ -33,7 +33,7 @@ int cmd_list(struct cli *cli, int argc, char **argv)
 	cli_print_warnings(cli, t);
 	r = EXIT_OK;
 	if (cli->json)
-		r = cli_print_json("list", json_inventory(t));
+		r = cli_print_json_stream("list", json_inventory_print, t);
 	else
 		text_print_list(stdout, t);
 	pci_tree_free(t);

@@ -405,6 +405,13 @@ int cli_print_json(const char *verb, json_t *j)
 	return r < 0 ? cli_error("%s: cannot print: %s", verb, strerror(-r)) : EXIT_OK;
 }
 
+int cli_print_json_stream(const char *verb, int (*print)(FILE *, const struct pci_tree *), const struct pci_tree *t)
+{
+	json_documents++;
+	int r = print(stdout, t);
+	return r < 0 ? cli_error("%s: cannot print: %s", verb, strerror(-r)) : EXIT_OK;
+}
+
 const struct cli_verb *cli_find_verb(const char *name)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)

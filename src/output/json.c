@@ -3,13 +3,6 @@
 #include "util/input.h"
 #include "util/util.h"
 
-static json_t *json_hex(unsigned v, int width)
-{
-	char buf[16];
-	snprintf(buf, sizeof(buf), "%0*x", width, v);
-	return json_string(buf);
-}
-
 json_t *json_text(const char *s)
 {
 	if (!s)
@@ -45,77 +38,103 @@ json_t *json_time_utc(time_t t)
 	return json_string(buf);
 }
 
-static json_t *json_bool_if(const struct vf_settings *s, enum vf_field f, bool v)
+static void put_bool_if(struct jw *w, const char *key, const struct vf_settings *s, enum vf_field f, bool v)
 {
-	return vf_has(s, f) ? json_boolean(v) : json_null();
+	if (vf_has(s, f))
+		jw_bool(w, key, v);
+	else
+		jw_null(w, key);
 }
 
-static json_t *json_uint_if(const struct vf_settings *s, enum vf_field f, json_int_t v)
+static void put_uint_if(struct jw *w, const char *key, const struct vf_settings *s, enum vf_field f, long long v)
 {
-	return vf_has(s, f) ? json_integer(v) : json_null();
+	if (vf_has(s, f))
+		jw_int(w, key, v);
+	else
+		jw_null(w, key);
 }
 
-json_t *json_vf_settings(const struct vf_settings *s)
+static void put_vf_settings(struct jw *w, const char *key, const struct vf_settings *s)
 {
 	char mac[VF_MAC_STRLEN];
 	vf_mac_format(s->mac, s->mac_len, mac);
 	const char *proto = vf_vlan_proto_to_string(s->vlan_proto);
 	const char *state = vf_link_state_to_string(s->link_state);
 
-	json_t *o = json_object();
-	json_object_set_new(o, "mac", vf_has(s, VF_FIELD_MAC) ? json_string(mac) : json_null());
-	json_object_set_new(o, "vlan", json_uint_if(s, VF_FIELD_VLAN, s->vlan));
-	json_object_set_new(o, "qos", json_uint_if(s, VF_FIELD_QOS, s->qos));
-	json_object_set_new(o, "vlan_protocol",
-			    vf_has(s, VF_FIELD_VLAN_PROTO) ? json_str_or_null(proto) : json_null());
-	json_object_set_new(o, "spoof_check", json_bool_if(s, VF_FIELD_SPOOFCHK, s->spoofchk));
-	json_object_set_new(o, "trust", json_bool_if(s, VF_FIELD_TRUST, s->trust));
-	json_object_set_new(o, "link_state",
-			    vf_has(s, VF_FIELD_LINK_STATE) ? json_str_or_null(state) : json_null());
-	json_object_set_new(o, "min_tx_rate", json_uint_if(s, VF_FIELD_MIN_RATE, s->min_tx_rate));
-	json_object_set_new(o, "max_tx_rate", json_uint_if(s, VF_FIELD_MAX_RATE, s->max_tx_rate));
-	json_object_set_new(o, "query_rss", json_bool_if(s, VF_FIELD_QUERY_RSS, s->query_rss));
+	jw_object_begin(w, key);
+	jw_str(w, "mac", vf_has(s, VF_FIELD_MAC) ? mac : NULL);
+	put_uint_if(w, "vlan", s, VF_FIELD_VLAN, s->vlan);
+	put_uint_if(w, "qos", s, VF_FIELD_QOS, s->qos);
+	jw_str(w, "vlan_protocol", vf_has(s, VF_FIELD_VLAN_PROTO) ? proto : NULL);
+	put_bool_if(w, "spoof_check", s, VF_FIELD_SPOOFCHK, s->spoofchk);
+	put_bool_if(w, "trust", s, VF_FIELD_TRUST, s->trust);
+	jw_str(w, "link_state", vf_has(s, VF_FIELD_LINK_STATE) ? state : NULL);
+	put_uint_if(w, "min_tx_rate", s, VF_FIELD_MIN_RATE, s->min_tx_rate);
+	put_uint_if(w, "max_tx_rate", s, VF_FIELD_MAX_RATE, s->max_tx_rate);
+	put_bool_if(w, "query_rss", s, VF_FIELD_QUERY_RSS, s->query_rss);
 	if (vf_has(s, VF_FIELD_STATS)) {
-		json_t *st = json_object();
-		json_object_set_new(st, "rx_packets", json_integer((json_int_t)s->stats.rx_packets));
-		json_object_set_new(st, "tx_packets", json_integer((json_int_t)s->stats.tx_packets));
-		json_object_set_new(st, "rx_bytes", json_integer((json_int_t)s->stats.rx_bytes));
-		json_object_set_new(st, "tx_bytes", json_integer((json_int_t)s->stats.tx_bytes));
-		json_object_set_new(st, "broadcast", json_integer((json_int_t)s->stats.broadcast));
-		json_object_set_new(st, "multicast", json_integer((json_int_t)s->stats.multicast));
-		json_object_set_new(st, "rx_dropped", json_integer((json_int_t)s->stats.rx_dropped));
-		json_object_set_new(st, "tx_dropped", json_integer((json_int_t)s->stats.tx_dropped));
-		json_object_set_new(o, "stats", st);
+		jw_object_begin(w, "stats");
+		jw_int(w, "rx_packets", (long long)s->stats.rx_packets);
+		jw_int(w, "tx_packets", (long long)s->stats.tx_packets);
+		jw_int(w, "rx_bytes", (long long)s->stats.rx_bytes);
+		jw_int(w, "tx_bytes", (long long)s->stats.tx_bytes);
+		jw_int(w, "broadcast", (long long)s->stats.broadcast);
+		jw_int(w, "multicast", (long long)s->stats.multicast);
+		jw_int(w, "rx_dropped", (long long)s->stats.rx_dropped);
+		jw_int(w, "tx_dropped", (long long)s->stats.tx_dropped);
+		jw_object_end(w);
 	}
-	return o;
+	jw_object_end(w);
 }
 
-static json_t *json_u32_if(bool valid, uint32_t v)
+json_t *json_vf_settings(const struct vf_settings *s)
 {
-	return valid ? json_integer(v) : json_null();
+	struct jw w;
+	jw_init_tree(&w);
+	put_vf_settings(&w, NULL, s);
+	return jw_take(&w);
 }
 
-static json_t *json_sriov(const struct sriov_info *s)
+static void put_u32_if(struct jw *w, const char *key, bool valid, uint32_t v)
 {
-	json_t *o = json_object();
-	json_object_set_new(o, "totalvfs", json_u32_if(s->valid, s->totalvfs));
-	json_object_set_new(o, "numvfs", json_u32_if(s->valid, s->numvfs));
-	json_object_set_new(o, "vf_offset", json_u32_if(s->offset_valid, s->offset));
-	json_object_set_new(o, "vf_stride", json_u32_if(s->stride_valid, s->stride));
-	json_object_set_new(o, "vf_device_id", s->vf_device_id ? json_hex(s->vf_device_id, 4) : json_null());
-	json_object_set_new(o, "drivers_autoprobe", s->autoprobe < 0 ? json_null() : json_boolean(s->autoprobe));
-	return o;
+	if (valid)
+		jw_int(w, key, v);
+	else
+		jw_null(w, key);
 }
 
-/* The MAC the VF's own netdev carries (it may differ from link.mac, the
- * one its PF gave it); null without a netdev. */
-static json_t *json_netdev_mac(const struct pci_function *d)
+static void put_sriov(struct jw *w, const struct sriov_info *s)
 {
-	char mac[VF_MAC_STRLEN];
-	if (d->netdev_mac_len != 6)
-		return json_null();
-	vf_mac_format(d->netdev_mac, 6, mac);
-	return json_string(mac);
+	jw_object_begin(w, "sriov");
+	put_u32_if(w, "totalvfs", s->valid, s->totalvfs);
+	put_u32_if(w, "numvfs", s->valid, s->numvfs);
+	put_u32_if(w, "vf_offset", s->offset_valid, s->offset);
+	put_u32_if(w, "vf_stride", s->stride_valid, s->stride);
+	if (s->vf_device_id)
+		jw_hex(w, "vf_device_id", s->vf_device_id, 4);
+	else
+		jw_null(w, "vf_device_id");
+	if (s->autoprobe < 0)
+		jw_null(w, "drivers_autoprobe");
+	else
+		jw_bool(w, "drivers_autoprobe", s->autoprobe);
+	jw_object_end(w);
+}
+
+static void put_hex_if(struct jw *w, const char *key, bool valid, unsigned v, int width)
+{
+	if (valid)
+		jw_hex(w, key, v, width);
+	else
+		jw_null(w, key);
+}
+
+static void put_int_or_null(struct jw *w, const char *key, long long v)
+{
+	if (v >= 0)
+		jw_int(w, key, v);
+	else
+		jw_null(w, key);
 }
 
 static const char *role(const struct pci_function *d)
@@ -123,82 +142,98 @@ static const char *role(const struct pci_function *d)
 	return d->is_pf ? "pf" : d->pf ? "vf" : "none";
 }
 
+/* How a document shows IOMMU groups: each DEVICE with its members
+ * (schema_version 1: show, numvfs), or each group once, beside the devices
+ * (the list document, schema_version 2). */
+enum groups { GROUPS_PER_DEVICE, GROUPS_ONCE };
+
 /* The keys every DEVICE has. */
-static void put_function(json_t *o, const struct pci_function *d)
+static void put_function(struct jw *w, const struct pci_function *d, enum groups groups)
 {
-	json_object_set_new(o, "address", json_string(d->addr));
-	json_object_set_new(o, "role", json_string(role(d)));
-	json_object_set_new(o, "vendor_id", d->ids_valid ? json_hex(d->vendor_id, 4) : json_null());
-	json_object_set_new(o, "device_id", d->ids_valid ? json_hex(d->device_id, 4) : json_null());
-	json_object_set_new(o, "subsystem_vendor_id",
-			    d->subsys_ids_valid ? json_hex(d->subsys_vendor_id, 4) : json_null());
-	json_object_set_new(o, "subsystem_device_id",
-			    d->subsys_ids_valid ? json_hex(d->subsys_device_id, 4) : json_null());
-	json_object_set_new(o, "vendor", json_str_or_null(d->vendor_name));
-	json_object_set_new(o, "device", json_str_or_null(d->device_name));
-	json_object_set_new(o, "class", d->class_valid ? json_hex(d->class_code, 6) : json_null());
-	json_object_set_new(o, "driver", json_str_or_null(d->driver));
-	json_object_set_new(o, "driver_override", json_str_or_null(d->driver_override));
-	json_object_set_new(o, "netdevs", json_strv(d->netdevs));
+	jw_str(w, "address", d->addr);
+	jw_str(w, "role", role(d));
+	put_hex_if(w, "vendor_id", d->ids_valid, d->vendor_id, 4);
+	put_hex_if(w, "device_id", d->ids_valid, d->device_id, 4);
+	put_hex_if(w, "subsystem_vendor_id", d->subsys_ids_valid, d->subsys_vendor_id, 4);
+	put_hex_if(w, "subsystem_device_id", d->subsys_ids_valid, d->subsys_device_id, 4);
+	jw_str(w, "vendor", d->vendor_name);
+	jw_str(w, "device", d->device_name);
+	put_hex_if(w, "class", d->class_valid, d->class_code, 6);
+	jw_str(w, "driver", d->driver);
+	jw_str(w, "driver_override", d->driver_override);
+	jw_strv(w, "netdevs", d->netdevs);
 	/* netdevs in other network namespaces: [{"name": "eth4", "netns": "c1"}] */
-	json_t *elsewhere = json_array();
+	jw_array_begin(w, "netns_netdevs");
 	for (size_t i = 0; d->netns_netdevs && d->netns_netdevs[i]; i++) {
-		json_t *e = json_object();
-		json_object_set_new(e, "name", json_text(d->netns_netdevs[i]));
-		json_object_set_new(e, "netns", json_text(d->netns_names[i]));
-		json_array_append_new(elsewhere, e);
+		jw_object_begin(w, NULL);
+		jw_str(w, "name", d->netns_netdevs[i]);
+		jw_str(w, "netns", d->netns_names[i]);
+		jw_object_end(w);
 	}
-	json_object_set_new(o, "netns_netdevs", elsewhere);
-	json_object_set_new(o, "numa_node", d->numa_node >= 0 ? json_integer(d->numa_node) : json_null());
-	json_object_set_new(o, "iommu_group", d->iommu_group >= 0 ? json_integer(d->iommu_group) : json_null());
-	json_t *peers = json_array();
-	for (size_t i = 0; i < d->n_group_peers; i++)
-		json_array_append_new(peers, json_string(d->group_peers[i]->addr));
-	json_object_set_new(o, "iommu_group_members", peers);
-	json_object_set_new(o, "claimed_by", json_str_or_null(d->claimed_by));
+	jw_array_end(w);
+	put_int_or_null(w, "numa_node", d->numa_node);
+	put_int_or_null(w, "iommu_group", d->iommu_group);
+	if (groups == GROUPS_PER_DEVICE) {
+		jw_array_begin(w, "iommu_group_members");
+		for (size_t i = 0; i < d->n_group_peers; i++)
+			jw_str(w, NULL, d->group_peers[i]->addr);
+		jw_array_end(w);
+	}
+	jw_str(w, "claimed_by", d->claimed_by);
 }
 
-/* The keys of a VF: its PF is named by address, never printed again. */
-static void put_vf(json_t *o, const struct pci_function *vf)
+/* The keys of a VF: its PF is named by address, never printed again. The
+ * MAC the VF's own netdev carries (it may differ from link.mac, the one
+ * its PF gave it) is null without a netdev. */
+static void put_vf(struct jw *w, const struct pci_function *vf)
 {
-	json_object_set_new(o, "vf_index", json_integer(vf->vf_index));
-	json_object_set_new(o, "pf", json_string(vf->pf->addr));
-	json_object_set_new(o, "link", vf->link ? json_vf_settings(vf->link) : json_null());
-	json_object_set_new(o, "netdev_mac", json_netdev_mac(vf));
+	jw_int(w, "vf_index", vf->vf_index);
+	jw_str(w, "pf", vf->pf->addr);
+	if (vf->link)
+		put_vf_settings(w, "link", vf->link);
+	else
+		jw_null(w, "link");
+	char mac[VF_MAC_STRLEN];
+	if (vf->netdev_mac_len == 6)
+		vf_mac_format(vf->netdev_mac, 6, mac);
+	jw_str(w, "netdev_mac", vf->netdev_mac_len == 6 ? mac : NULL);
 }
 
 /* A PF's VFs: each one's own keys and VF keys only, whatever the model
  * says about its VFs, so no data can make the printer descend further. */
-static json_t *json_vf_list(const struct pci_function *pf)
+static void put_vf_list(struct jw *w, const struct pci_function *pf, enum groups groups)
 {
-	json_t *a = json_array();
+	jw_array_begin(w, "vfs");
 	for (size_t i = 0; i < pf->n_vfs; i++) {
 		const struct pci_function *vf = pf->vfs[i];
-		json_t *o = json_object();
-		put_function(o, vf);
+		jw_object_begin(w, NULL);
+		put_function(w, vf, groups);
 		if (vf->pf)
-			put_vf(o, vf);
-		json_array_append_new(a, o);
+			put_vf(w, vf);
+		jw_object_end(w);
 	}
-	return a;
+	jw_array_end(w);
 }
 
-static void put_device(json_t *o, const struct pci_function *d)
+static void put_device(struct jw *w, const struct pci_function *d, enum groups groups)
 {
-	put_function(o, d);
+	put_function(w, d, groups);
 	if (d->is_pf) {
-		json_object_set_new(o, "sriov", json_sriov(&d->sriov));
-		json_object_set_new(o, "vfs", json_vf_list(d));
+		put_sriov(w, &d->sriov);
+		put_vf_list(w, d, groups);
 	}
 	if (d->pf)
-		put_vf(o, d);
+		put_vf(w, d);
 }
 
 json_t *json_pci_function(const struct pci_function *d)
 {
-	json_t *o = json_object();
-	put_device(o, d);
-	return o;
+	struct jw w;
+	jw_init_tree(&w);
+	jw_object_begin(&w, NULL);
+	put_device(&w, d, GROUPS_PER_DEVICE);
+	jw_object_end(&w);
+	return jw_take(&w);
 }
 
 json_t *json_document(void)
@@ -215,35 +250,90 @@ json_t *json_warnings(const struct pci_tree *t)
 
 json_t *json_show(const struct pci_tree *t, const struct pci_function *d)
 {
-	json_t *o = json_document();
-	put_device(o, d);
-	json_object_set_new(o, "warnings", json_warnings(t));
+	struct jw w;
+	jw_init_tree(&w);
+	jw_object_begin(&w, NULL);
+	jw_int(&w, "schema_version", OUTPUT_SCHEMA_VERSION);
+	put_device(&w, d, GROUPS_PER_DEVICE);
+	jw_strv(&w, "warnings", t->warnings);
 	/* What its driver answered EOPNOTSUPP to (caps_annotate()). */
-	json_t *a = json_array();
+	jw_array_begin(&w, "unsupported_settings");
 	for (size_t i = 0; i < d->n_unsupported; i++) {
 		const struct unsupported_setting *u = &d->unsupported[i];
 		const char *name = strerrorname_np(-u->error);
-		json_t *e = json_object();
-		json_object_set_new(e, "setting", json_string(u->setting));
-		json_object_set_new(e, "driver", json_string(u->driver));
-		json_object_set_new(e, "error", json_string(name ? name : "unknown"));
-		json_array_append_new(a, e);
+		jw_object_begin(&w, NULL);
+		jw_str(&w, "setting", u->setting);
+		jw_str(&w, "driver", u->driver);
+		jw_str(&w, "error", name ? name : "unknown");
+		jw_object_end(&w);
 	}
-	json_object_set_new(o, "unsupported_settings", a);
-	return o;
+	jw_array_end(&w);
+	jw_object_end(&w);
+	return jw_take(&w);
+}
+
+/* Whether a function is printed in the list: a PF or a VF. */
+static bool listed(const struct pci_function *d)
+{
+	return d->is_pf || d->pf;
+}
+
+/* "iommu_groups": each group with a listed member, once, with all its
+ * members (a host bridge sharing a PF's group included). */
+static void put_groups(struct jw *w, const struct pci_tree *t)
+{
+	jw_array_begin(w, "iommu_groups");
+	for (size_t i = 0; i < t->n_by_group;) {
+		size_t j = i;
+		bool any = false;
+		for (; j < t->n_by_group && t->by_group[j]->iommu_group == t->by_group[i]->iommu_group; j++)
+			any |= listed(t->by_group[j]);
+		if (any) {
+			jw_object_begin(w, NULL);
+			jw_int(w, "group", t->by_group[i]->iommu_group);
+			jw_array_begin(w, "members");
+			for (size_t k = i; k < j; k++)
+				jw_str(w, NULL, t->by_group[k]->addr);
+			jw_array_end(w);
+			jw_object_end(w);
+		}
+		i = j;
+	}
+	jw_array_end(w);
+}
+
+static void put_inventory(struct jw *w, const struct pci_tree *t)
+{
+	jw_object_begin(w, NULL);
+	jw_int(w, "schema_version", OUTPUT_INVENTORY_SCHEMA_VERSION);
+	jw_str(w, "sysfs_root", t->root);
+	jw_array_begin(w, "pfs");
+	for (size_t i = 0; i < t->n_devs; i++)
+		if (t->devs[i]->is_pf) {
+			jw_object_begin(w, NULL);
+			put_device(w, t->devs[i], GROUPS_ONCE);
+			jw_object_end(w);
+		}
+	jw_array_end(w);
+	put_groups(w, t);
+	jw_strv(w, "warnings", t->warnings);
+	jw_object_end(w);
 }
 
 json_t *json_inventory(const struct pci_tree *t)
 {
-	json_t *o = json_document();
-	json_object_set_new(o, "sysfs_root", json_string(t->root));
-	json_t *pfs = json_array();
-	for (size_t i = 0; i < t->n_devs; i++)
-		if (t->devs[i]->is_pf)
-			json_array_append_new(pfs, json_pci_function(t->devs[i]));
-	json_object_set_new(o, "pfs", pfs);
-	json_object_set_new(o, "warnings", json_warnings(t));
-	return o;
+	struct jw w;
+	jw_init_tree(&w);
+	put_inventory(&w, t);
+	return jw_take(&w);
+}
+
+int json_inventory_print(FILE *f, const struct pci_tree *t)
+{
+	struct jw w;
+	jw_init_stream(&w, f);
+	put_inventory(&w, t);
+	return jw_finish(&w);
 }
 
 int json_print(FILE *f, json_t *j)

@@ -26,6 +26,43 @@ struct ledger_claim;
 struct ledger_claims;
 
 #define OUTPUT_SCHEMA_VERSION 1
+/* The list document (`sriovctl -j list`, GET /v1/inventory): version 2
+ * prints each IOMMU group once, in "iommu_groups", instead of every
+ * member's list of members (docs/json-schema.md). */
+#define OUTPUT_INVENTORY_SCHEMA_VERSION 2
+
+/* The JSON writer: the model is mapped to JSON once, through these calls,
+ * and the writer either streams it to a FILE as it goes (as json_dumpf()
+ * with JSON_INDENT(2) | JSON_PRESERVE_ORDER would print it, byte for byte,
+ * without holding the document) or builds a jansson value. key is NULL
+ * inside arrays and for the outermost value. Errors (ENOMEM, nesting
+ * deeper than JW_MAX_DEPTH) stick and surface at jw_take() / jw_finish(). */
+#define JW_MAX_DEPTH 16
+struct jw {
+	FILE *f; /* streaming; NULL: building */
+	json_t *root, *stack[JW_MAX_DEPTH];
+	bool has_items[JW_MAX_DEPTH];
+	unsigned depth;
+	bool oom;
+};
+void jw_init_stream(struct jw *w, FILE *f);
+void jw_init_tree(struct jw *w);
+/* Building: the value built (the caller owns it), or NULL on failure. */
+json_t *jw_take(struct jw *w);
+/* Streaming: ends the document with a newline; -ENOMEM or -EIO. */
+int jw_finish(struct jw *w);
+void jw_object_begin(struct jw *w, const char *key);
+void jw_object_end(struct jw *w);
+void jw_array_begin(struct jw *w, const char *key);
+void jw_array_end(struct jw *w);
+void jw_null(struct jw *w, const char *key);
+/* s as json_text() has it; null for NULL. */
+void jw_str(struct jw *w, const char *key, const char *s);
+void jw_int(struct jw *w, const char *key, long long v);
+void jw_bool(struct jw *w, const char *key, bool v);
+/* v as width lower-case hex digits ("8086"). */
+void jw_hex(struct jw *w, const char *key, unsigned v, int width);
+void jw_strv(struct jw *w, const char *key, char *const *v);
 
 /* {"schema_version": 1}: every document starts so (docs/sriovctl.schema.json). */
 json_t *json_document(void);
@@ -35,8 +72,11 @@ json_t *json_vf_settings(const struct vf_settings *s);
 json_t *json_pci_function(const struct pci_function *d);
 /* show: a DEVICE with schema_version and the tree's warnings. */
 json_t *json_show(const struct pci_tree *t, const struct pci_function *d);
-/* {"schema_version", "sysfs_root", "pfs": [...], "warnings": [...]} */
+/* {"schema_version": 2, "sysfs_root", "pfs": [...], "iommu_groups": [...],
+ * "warnings": [...]}: the DEVICEs in it have no iommu_group_members. */
 json_t *json_inventory(const struct pci_tree *t);
+/* The same document streamed to f as it is written (`sriovctl -j list`). */
+int json_inventory_print(FILE *f, const struct pci_tree *t);
 json_t *json_warnings(const struct pci_tree *t);
 /* s as a JSON string; bytes that are not UTF-8 (a netdev name is any bytes)
  * come out escaped as "\xHH" rather than dropping the key. NULL for NULL. */

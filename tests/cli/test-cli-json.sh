@@ -130,7 +130,7 @@ done
 # The schema is a contract: a renamed key fails it.
 "$real_ctl" -j list "${tb[@]}" >"$tmp/list.json"
 check "the schema accepts list" "$validate" list "$tmp/list.json"
-for rename in vf_index:vfindex iommu_group_members:members schema_version:version sriov:sr_iov numvfs:num_vfs; do
+for rename in vf_index:vfindex iommu_groups:groups schema_version:version sriov:sr_iov numvfs:num_vfs; do
 	sed "s/\"${rename%%:*}\"/\"${rename#*:}\"/" "$tmp/list.json" >"$tmp/renamed.json"
 	check "the schema refuses ${rename%%:*} renamed ${rename#*:}" bash -c "! '$validate' list '$tmp/renamed.json' 2>/dev/null"
 done

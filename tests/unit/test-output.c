@@ -185,7 +185,7 @@ static void test_documents_carry_schema_version_and_warnings(void **state)
 	json_decref(j);
 
 	j = json_inventory(&t);
-	assert_int_equal(json_integer_value(json_object_get(j, "schema_version")), 1);
+	assert_int_equal(json_integer_value(json_object_get(j, "schema_version")), 2);
 	assert_int_equal(json_array_size(json_object_get(j, "warnings")), 1);
 	json_decref(j);
 
@@ -193,6 +193,85 @@ static void test_documents_carry_schema_version_and_warnings(void **state)
 	assert_int_equal(json_object_size(j), 1);
 	assert_int_equal(json_integer_value(json_object_get(j, "schema_version")), 1);
 	json_decref(j);
+}
+
+/* What json_inventory_print() streams for t, and what jansson prints for
+ * the tree json_inventory() builds: the same bytes. */
+static void assert_stream_is_dump(const struct pci_tree *t)
+{
+	char *streamed = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&streamed, &len);
+	assert_non_null(f);
+	assert_int_equal(json_inventory_print(f, t), 0);
+	assert_int_equal(fclose(f), 0);
+	json_t *j = json_inventory(t);
+	assert_non_null(j);
+	char *dumped = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	json_decref(j);
+	assert_non_null(dumped);
+	assert_int_equal(len, strlen(dumped) + 1);
+	assert_memory_equal(streamed, dumped, strlen(dumped));
+	assert_int_equal(streamed[len - 1], '\n');
+	free(dumped);
+	free(streamed);
+}
+
+/* The streamed list document is jansson's, byte for byte: nulls, empty
+ * arrays and objects, nesting, numbers, and strings that need escaping
+ * (quotes, backslashes, control characters, UTF-8, bytes that are not
+ * UTF-8, which come out as "\xHH" text). Each IOMMU group is printed once. */
+static void test_stream_matches_tree(void **state)
+{
+	(void)state;
+	struct pci_function pf, vf, other, *slot;
+	pf_init(&pf, "0000:01:00.0");
+	pf.ids_valid = true;
+	pf.vendor_id = 0x8086;
+	pf.device_id = 0x10c9;
+	pf.vendor_name = "Intel \"Corp\" \\ ünïcode";
+	pf.driver = "igb";
+	char *netdevs[] = {"eth0", "we\tird\x01\x7f\n", "bad\xff\xfe", "ov\xc0\xaf" "er", "\xed\xa0\x80" "s", "\xf0\x9f\x98\x80", NULL};
+	pf.netdevs = netdevs;
+	pf.numa_node = 1;
+	function_init(&vf, "0000:01:10.0");
+	link_vf(&pf, &slot, &vf, 3);
+	vf.driver_override = "vfio-pci";
+	vf.netdev_mac_len = 6;
+	memcpy(vf.netdev_mac, "\x02\x00\x00\x00\x00\x01", 6);
+	struct vf_settings link = {0};
+	vf.link = &link;
+	function_init(&other, "0000:00:00.0");
+	/* one group for all three, the host bridge (not listed) included */
+	pf.iommu_group = vf.iommu_group = other.iommu_group = 7;
+	struct pci_function *by_group[] = {&other, &pf, &vf};
+	for (size_t i = 0; i < 3; i++) {
+		by_group[i]->group_peers = by_group;
+		by_group[i]->n_group_peers = 3;
+	}
+	struct pci_function *devs[] = {&other, &pf, &vf};
+	char *warnings[] = {"a \"warning\"", NULL};
+	struct pci_tree t = {.root = "/fake", .devs = devs, .n_devs = 3, .by_group = by_group, .n_by_group = 3,
+			     .warnings = warnings};
+	assert_stream_is_dump(&t);
+
+	json_t *j = json_inventory(&t);
+	json_t *groups = json_object_get(j, "iommu_groups");
+	assert_int_equal(json_array_size(groups), 1);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(groups, 0), "group")), 7);
+	assert_int_equal(json_array_size(json_object_get(json_array_get(groups, 0), "members")), 3);
+	json_t *p = json_array_get(json_object_get(j, "pfs"), 0);
+	assert_null(json_object_get(p, "iommu_group_members"));
+	assert_int_equal(json_integer_value(json_object_get(p, "iommu_group")), 7);
+	json_decref(j);
+	/* show keeps each device's members (schema_version 1) */
+	j = json_show(&t, &pf);
+	assert_int_equal(json_array_size(json_object_get(j, "iommu_group_members")), 3);
+	json_decref(j);
+
+	/* and an empty tree */
+	struct pci_tree empty = {.root = "/fake"};
+	assert_stream_is_dump(&empty);
 }
 
 int main(void)
@@ -203,6 +282,7 @@ int main(void)
 		cmocka_unit_test(test_self_listing_pf_does_not_recurse),
 		cmocka_unit_test(test_mutually_listing_pfs_do_not_recurse),
 		cmocka_unit_test(test_documents_carry_schema_version_and_warnings),
+		cmocka_unit_test(test_stream_matches_tree),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
