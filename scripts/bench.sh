@@ -3,7 +3,8 @@
 #  1. inventory of a generated 64 PF x 64 VF tree vs the by-hand shell way;
 #  1c. claim+release pairs on a generated tree of 4096 VFs (ledger and matching,
 #      netlink off) vs SQLite's own durable single-row transactions, same disk;
-#  2. on the testbed VM, `sriovctl -j list` vs `ip -j -d link show`.
+#  2. on the testbed VM, `sriovctl -j list` vs `ip -j -d link show`;
+#  4. sriov-relay vs dpdk-testpmd io-forward and virtio-forwarder (bench/relay-bench.sh).
 # Figures, not pass/fail: nothing here is a timed test.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -28,3 +29,6 @@ tests/vm/run-vm.sh --out "$out" bench/vm-list-vs-ip.sh "$PWD/build" 20
 echo
 echo "== 3. testbed VM: VF count + MAC/VLAN/rate/spoofchk on 14 VFs, by hand vs sriovctl"
 tests/vm/run-vm.sh --out "$out" bench/vm-vf-config-vs-ip.sh "$PWD/build" 3
+echo
+echo "== 4. sriov-relay vs dpdk-testpmd io-forward and virtio-forwarder (built under /tmp), 64/1500 bytes"
+bench/relay-bench.sh
