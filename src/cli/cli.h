@@ -163,3 +163,4 @@ int cmd_claims(struct cli *cli, int argc, char **argv);
 int cmd_mtu(struct cli *cli, int argc, char **argv);
 int cmd_link(struct cli *cli, int argc, char **argv);
 int cmd_export(struct cli *cli, int argc, char **argv);
+int cmd_relay(struct cli *cli, int argc, char **argv);

@@ -55,7 +55,7 @@ for mode in full bare; do
 		continue
 	fi
 	t() { check_eq "$mode: '$1'" "$(complete_line "$mode" "$1")" "$2"; }
-	t "sriovctl " "apply bind check claim claims export link list match mtu numvfs plan release show stats status vf "
+	t "sriovctl " "apply bind check claim claims export link list match mtu numvfs plan relay release show stats status vf "
 	t "sriovctl s" "show stats status "
 	t "sriovctl --sys" "--sysfs-root "
 	t "sriovctl -j --b" "--batch "
@@ -79,6 +79,10 @@ for mode in full bare; do
 	t "sriovctl plan --config-dir " "confs "
 	t "sriovctl list " ""
 	t "sriovctl export eth1#" "eth1#0 eth1#1 eth1#2 "
+	t "sriovctl relay " "add del list stats "
+	t "sriovctl relay add --vf eth1#" "eth1#0 eth1#1 eth1#2 "
+	t "sriovctl relay add --mode " "client server "
+	t "sriovctl relay add --relay-s" "--relay-socket "
 	t "sriovctl export eth1#0 --format " "json libvirt libvirt-hostdev qemu xen "
 	t "sriovctl link eth0 " "down up "
 	t "sriovctl link eth0 d" "down "
