@@ -4,6 +4,7 @@
 #include "apply/apply.h"
 #include "claim/claim.h"
 #include "cli.h"
+#include "relayctl/relayctl-sync.h"
 #include "daemon/claims.h"
 #include "output/output.h"
 #include "util/input.h"
@@ -195,6 +196,26 @@ int cmd_plan(struct cli *cli, int argc, char **argv)
 	return r;
 }
 
+/* The config's relays on the running sriov-relay ($SRIOV_RELAY_SOCKET or
+ * its default socket), after the host changes: relayctl_sync(). */
+static int apply_relays(const struct cli *cli, const struct config *cfg, struct relayctl_sync_report *rep,
+			char **ret_error)
+{
+	struct pci_tree *t;
+	int r = pci_tree_scan(cli->sysfs_root, &t);
+	if (r < 0)
+		return error_set(ret_error, r, "cannot read PCI devices: %s", strerror(-r));
+	const char *sock = relayctl_socket();
+	_cleanup_free_ char *err = NULL;
+	r = relayctl_sync(cfg, t, sock, rep, &err);
+	pci_tree_free(t);
+	if (r == -ENOENT || r == -ECONNREFUSED)
+		return error_set(ret_error, r, "sriov-relay does not run at %s (%s)", sock, strerror(-r));
+	if (r < 0 && r != -EINVAL)
+		return error_set(ret_error, r, "no answer from sriov-relay at %s: %s", sock, err ? err : strerror(-r));
+	return r;
+}
+
 int cmd_apply(struct cli *cli, int argc, char **argv)
 {
 	struct config *cfg;
@@ -211,6 +232,11 @@ int cmd_apply(struct cli *cli, int argc, char **argv)
 	}
 	struct apply_report rep;
 	int ar = apply_run(cfg, &env, &rep);
+	/* Then the config's relays, now that their VFs are on vfio-pci. */
+	struct relayctl_sync_report relays = {0};
+	_cleanup_free_ char *relay_error = NULL;
+	bool has_relays = ar == 0 && relayctl_config_has_relays(cfg);
+	int rr = has_relays ? apply_relays(cli, cfg, &relays, &relay_error) : 0;
 	config_free(cfg);
 	lifecycle_rtnl_done(&rt);
 	free((void *)env.overlay);
@@ -230,6 +256,13 @@ int cmd_apply(struct cli *cli, int argc, char **argv)
 		json_object_set_new(j, "error", rep.error ? json_string(rep.error) : json_null());
 		json_object_set_new(j, "missing", json_strv(rep.missing));
 		json_object_set_new(j, "warnings", json_strv(rep.warnings));
+		if (has_relays) {
+			json_t *o = json_object();
+			json_object_set_new(o, "added", json_strv(relays.added));
+			json_object_set_new(o, "present", json_strv(relays.present));
+			json_object_set_new(o, "errors", json_strv(relays.errors));
+			json_object_set_new(j, "relays", o);
+		}
 		r = cli_print_json("apply", j);
 	} else {
 		cli_text_plan_changes(stdout, &rep.done);
@@ -247,9 +280,19 @@ int cmd_apply(struct cli *cli, int argc, char **argv)
 		}
 		text_printf(stdout, "%zu change%s applied, %u write%s\n", rep.done.n, rep.done.n == 1 ? "" : "s", rep.writes,
 		       rep.writes == 1 ? "" : "s");
+		for (size_t i = 0; relays.added && relays.added[i]; i++)
+			text_printf(stdout, "relay %s added\n", relays.added[i]);
+		size_t n_present = strv_length(relays.present);
+		if (n_present)
+			text_printf(stdout, "%zu relay%s there already\n", n_present, n_present == 1 ? "" : "s");
 	}
 	if (ar < 0 && !cli->json)
 		cli_error("apply: %s", rep.error ? rep.error : strerror(-ar));
+	for (size_t i = 0; relays.errors && relays.errors[i]; i++)
+		cli_error("apply: %s", relays.errors[i]);
+	if (rr < 0 && rr != -EINVAL)
+		cli_error("apply: relays: %s", relay_error ? relay_error : strerror(-rr));
+	relayctl_sync_report_done(&relays);
 	apply_report_done(&rep);
-	return ar == -EDOM ? EXIT_USAGE : ar < 0 ? EXIT_FAILED : r;
+	return ar == -EDOM ? EXIT_USAGE : ar < 0 || rr < 0 ? EXIT_FAILED : r;
 }

@@ -101,8 +101,42 @@ static void alloc_specs_free(struct alloc_spec **v, size_t n)
 	free(v);
 }
 
+static void relays_free(struct relay_desired *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].name);
+		free(v[i].socket);
+	}
+	free(v);
+}
+
+/* A deep copy of n relays; NULL for none (and on ENOMEM, with *ret_r). */
+static struct relay_desired *relays_clone(const struct relay_desired *src, size_t n, int *ret_r)
+{
+	*ret_r = 0;
+	if (!n)
+		return NULL;
+	struct relay_desired *v = calloc(n, sizeof(*v));
+	if (!v) {
+		*ret_r = -ENOMEM;
+		return NULL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		v[i] = src[i];
+		v[i].name = src[i].name ? strdup(src[i].name) : NULL;
+		v[i].socket = strdup(src[i].socket);
+		if ((src[i].name && !v[i].name) || !v[i].socket) {
+			relays_free(v, i + 1);
+			*ret_r = -ENOMEM;
+			return NULL;
+		}
+	}
+	return v;
+}
+
 static void pf_desired_done(struct pf_desired *pf)
 {
+	relays_free(pf->relays, pf->n_relays);
 	for (size_t i = 0; i < pf->n_vfs; i++)
 		free(pf->vfs[i].driver);
 	free(pf->vfs);
@@ -153,6 +187,8 @@ static int pfs_clone(const struct pf_desired *src, size_t n, struct pf_desired *
 		*d = *s;
 		d->netdev = NULL;
 		d->labels = NULL;
+		d->relays = NULL;
+		d->n_relays = 0;
 		d->vfs = NULL;
 		d->n_vfs = d->vfs_allocated = 0;
 		if (s->netdev && !(d->netdev = strdup(s->netdev)))
@@ -160,6 +196,10 @@ static int pfs_clone(const struct pf_desired *src, size_t n, struct pf_desired *
 		for (size_t i = 0; s->labels && s->labels[i]; i++)
 			if (strv_pushf(&d->labels, "%s", s->labels[i]) < 0)
 				goto oom;
+		int rr;
+		if (s->n_relays && !(d->relays = relays_clone(s->relays, s->n_relays, &rr)))
+			goto oom;
+		d->n_relays = s->n_relays;
 		if (s->n_vfs == 0)
 			continue;
 		d->vfs = malloc(s->n_vfs * sizeof(*d->vfs));
@@ -811,11 +851,11 @@ static int parse_vf_entry(struct ctx *x, struct pf_desired *pf, const yaml_node_
 /* ---- PF entries and the document ---------------------------------------- */
 
 enum { PF_KEY_MATCH, PF_KEY_NUMVFS, PF_KEY_AUTOPROBE, PF_KEY_MAC, PF_KEY_VFS, PF_KEY_LABELS, PF_KEY_MTU, PF_KEY_UP,
-       _PF_KEY_MAX };
+       PF_KEY_RELAYS, _PF_KEY_MAX };
 static const char *const pf_keys[_PF_KEY_MAX] = {
 	[PF_KEY_MATCH] = "match",         [PF_KEY_NUMVFS] = "numvfs", [PF_KEY_AUTOPROBE] = "autoprobe",
 	[PF_KEY_MAC] = "mac",             [PF_KEY_VFS] = "vfs",       [PF_KEY_LABELS] = "labels",
-	[PF_KEY_MTU] = "mtu",             [PF_KEY_UP] = "up",
+	[PF_KEY_MTU] = "mtu",             [PF_KEY_UP] = "up",         [PF_KEY_RELAYS] = "relays",
 };
 
 /* labels: [a, b]: the PF's labels for networks. */
@@ -844,6 +884,171 @@ static int parse_labels(struct ctx *x, const yaml_node_t *n, char ***ret)
 	return 0;
 }
 
+/* relays: [{vf, socket, mode, queues, lcores, mtu, name}]: the relays of
+ * the PF entry's VFs. Checked whole before the entry joins the config. */
+enum { RELAY_KEY_VF, RELAY_KEY_SOCKET, RELAY_KEY_MODE, RELAY_KEY_QUEUES, RELAY_KEY_LCORES, RELAY_KEY_MTU,
+       RELAY_KEY_NAME, _RELAY_KEY_MAX };
+static const char *const relay_keys[_RELAY_KEY_MAX] = {
+	[RELAY_KEY_VF] = "vf",         [RELAY_KEY_SOCKET] = "socket", [RELAY_KEY_MODE] = "mode",
+	[RELAY_KEY_QUEUES] = "queues", [RELAY_KEY_LCORES] = "lcores", [RELAY_KEY_MTU] = "mtu",
+	[RELAY_KEY_NAME] = "name",
+};
+
+/* A relayctl rule's verdict as the config's error at n. */
+static int relay_rule(struct ctx *x, const yaml_node_t *n, const char *key, int r, char *err)
+{
+	if (r >= 0)
+		return 0;
+	if (!err)
+		return r == -ENOMEM ? r : fail_mark(x, n->start_mark, key, "%s", strerror(-r));
+	r = fail_mark(x, n->start_mark, key, "%s", err);
+	free(err);
+	return r;
+}
+
+/* lcores: [1, 2], 1, or "1,3-4". */
+static int parse_relay_lcores(struct ctx *x, const yaml_node_t *n, struct relay_desired *d)
+{
+	_cleanup_free_ char *text = NULL;
+	if (n->type == YAML_SEQUENCE_NODE) {
+		size_t len = 0;
+		for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
+			yaml_node_t *l = node_at(x, *it);
+			const char *v;
+			int r;
+			if (!l)
+				return fail_mark(x, n->start_mark, "lcores", "malformed list");
+			if ((r = get_scalar(x, "lcores", l, &v)) < 0)
+				return r;
+			if (strchr(v, ',') || strchr(v, '-'))
+				return fail_mark(x, l->start_mark, "lcores", "'%s' is not an lcore id (0-%u)", v,
+						 RELAYCTL_MAX_LCORE_ID);
+			char *t = realloc(text, len + strlen(v) + 2);
+			if (!t)
+				return -ENOMEM;
+			text = t;
+			len += (size_t)sprintf(text + len, "%s%s", len ? "," : "", v);
+		}
+		if (!text)
+			return fail_mark(x, n->start_mark, "lcores", "give at least one lcore id");
+	} else {
+		const char *v;
+		int r = get_scalar(x, "lcores", n, &v);
+		if (r < 0)
+			return r;
+		if (!(text = strdup(v)))
+			return -ENOMEM;
+	}
+	char *err = NULL;
+	int r = relayctl_lcores(text, d->lcores, &d->n_lcores, &err);
+	return relay_rule(x, n, "lcores", r, err);
+}
+
+static int parse_relay_entry(struct ctx *x, const yaml_node_t *e, struct relay_desired *d)
+{
+	if (e->type != YAML_MAPPING_NODE)
+		return fail_mark(x, e->start_mark, "relays",
+				 "each entry must be a mapping (vf: N, socket: PATH, lcores: [N]...), found %s",
+				 node_kind(e));
+	struct slot s[_RELAY_KEY_MAX];
+	int r = map_collect(x, e, relay_keys, _RELAY_KEY_MAX, s, " in a relay entry",
+			    "vf, socket, mode, queues, lcores, mtu, name", NULL);
+	if (r < 0)
+		return r;
+	if (!s[RELAY_KEY_VF].key)
+		return fail_mark(x, e->start_mark, "vf", "missing (every relay entry names its VF by index)");
+	if (!s[RELAY_KEY_SOCKET].key)
+		return fail_mark(x, e->start_mark, "socket", "missing (every relay entry needs its vhost-user socket)");
+	if (!s[RELAY_KEY_LCORES].key)
+		return fail_mark(x, e->start_mark, "lcores", "missing (every relay entry needs the lcores it forwards on)");
+	*d = (struct relay_desired){.pos = pos_of(x, s[RELAY_KEY_VF].value->start_mark)};
+	if ((r = parse_range(x, "vf", s[RELAY_KEY_VF].value, 0, CONFIG_MAX_NUMVFS - 1, &d->vf)) < 0)
+		return r;
+	const char *v;
+	char *err = NULL;
+	if ((r = get_scalar(x, "socket", s[RELAY_KEY_SOCKET].value, &v)) < 0)
+		return r;
+	r = relayctl_socket_path_ok(v, &err);
+	if ((r = relay_rule(x, s[RELAY_KEY_SOCKET].value, "socket", r, err)) < 0)
+		return r;
+	if (!(d->socket = strdup(v)))
+		return -ENOMEM;
+	if (s[RELAY_KEY_MODE].key) {
+		if ((r = get_scalar(x, "mode", s[RELAY_KEY_MODE].value, &v)) < 0)
+			return r;
+		if ((d->mode = relayctl_mode(v)) < 0)
+			return fail_mark(x, s[RELAY_KEY_MODE].value->start_mark, "mode", "'%s' is not server or client", v);
+	}
+	if (s[RELAY_KEY_QUEUES].key &&
+	    (r = parse_range(x, "queues", s[RELAY_KEY_QUEUES].value, 1, RELAYCTL_MAX_QUEUES, &d->queues)) < 0)
+		return r;
+	if (s[RELAY_KEY_MTU].key &&
+	    (r = parse_range(x, "mtu", s[RELAY_KEY_MTU].value, RELAYCTL_MTU_MIN, RELAYCTL_MTU_MAX, &d->mtu)) < 0)
+		return r;
+	if ((r = parse_relay_lcores(x, s[RELAY_KEY_LCORES].value, d)) < 0)
+		return r;
+	if (s[RELAY_KEY_NAME].key) {
+		if ((r = get_scalar(x, "name", s[RELAY_KEY_NAME].value, &v)) < 0)
+			return r;
+		if (relayctl_name_ok(v) < 0)
+			return fail_mark(x, s[RELAY_KEY_NAME].value->start_mark, "name",
+					 "'%s' is not a relay name (1-%u of A-Z a-z 0-9 _ . -)", v, RELAYCTL_NAME_MAX);
+		if (!(d->name = strdup(v)))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static int parse_relays(struct ctx *x, const yaml_node_t *n, struct relay_desired **ret, size_t *ret_n)
+{
+	*ret = NULL;
+	*ret_n = 0;
+	if (node_is_null(n))
+		return 0;
+	if (n->type != YAML_SEQUENCE_NODE)
+		return fail_mark(x, n->start_mark, "relays", "expected a list of relay entries, found %s", node_kind(n));
+	size_t count = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+	struct relay_desired *v = calloc(count ? count : 1, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	size_t k = 0;
+	int r = 0;
+	for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
+		yaml_node_t *e = node_at(x, *it);
+		if (!e) {
+			r = fail_mark(x, n->start_mark, "relays", "malformed list");
+			break;
+		}
+		if ((r = parse_relay_entry(x, e, &v[k])) < 0) {
+			k++; /* its strings, if any, are freed below */
+			break;
+		}
+		k++;
+		for (size_t j = 0; j + 1 < k; j++) {
+			const struct relay_desired *a = &v[j], *b = &v[k - 1];
+			if (a->vf == b->vf)
+				r = fail_mark(x, e->start_mark, "vf", "VF %u has a relay already (line %u)", b->vf,
+					      a->pos.line);
+			else if (strcmp(a->socket, b->socket) == 0)
+				r = fail_mark(x, e->start_mark, "socket", "%s is the socket of VF %u's relay too",
+					      b->socket, a->vf);
+			else if (a->name && b->name && strcmp(a->name, b->name) == 0)
+				r = fail_mark(x, e->start_mark, "name", "%s names VF %u's relay too", b->name, a->vf);
+			if (r < 0)
+				break;
+		}
+		if (r < 0)
+			break;
+	}
+	if (r < 0) {
+		relays_free(v, k);
+		return r;
+	}
+	*ret = v;
+	*ret_n = k;
+	return 0;
+}
+
 static int parse_pf_entry(struct ctx *x, const yaml_node_t *e)
 {
 	if (e->type != YAML_MAPPING_NODE)
@@ -851,7 +1056,7 @@ static int parse_pf_entry(struct ctx *x, const yaml_node_t *e)
 				 "each entry must be a mapping (match:, numvfs:, vfs:...), found %s", node_kind(e));
 	struct slot s[_PF_KEY_MAX];
 	int r = map_collect(x, e, pf_keys, _PF_KEY_MAX, s,  " in a PF entry",
-			    "match, numvfs, autoprobe, mac, vfs, labels, mtu, up",
+			    "match, numvfs, autoprobe, mac, vfs, labels, mtu, up, relays",
 			    NULL);
 	if (r < 0)
 		return r;
@@ -860,6 +1065,8 @@ static int parse_pf_entry(struct ctx *x, const yaml_node_t *e)
 
 	struct pf_desired m = {.autoprobe = -1, .up = -1};
 	_cleanup_(strv_freep) char **labels = NULL; /* before any goto fail */
+	struct relay_desired *relays = NULL;
+	size_t n_relays = 0;
 	r = parse_match(x, s[PF_KEY_MATCH].key, s[PF_KEY_MATCH].value, &m);
 	if (r < 0) {
 		pf_desired_done(&m);
@@ -919,6 +1126,8 @@ static int parse_pf_entry(struct ctx *x, const yaml_node_t *e)
 	}
 	if (s[PF_KEY_LABELS].key && (r = parse_labels(x, s[PF_KEY_LABELS].value, &labels)) < 0)
 		goto fail;
+	if (s[PF_KEY_RELAYS].key && (r = parse_relays(x, s[PF_KEY_RELAYS].value, &relays, &n_relays)) < 0)
+		goto fail;
 	const yaml_node_t *vfs = s[PF_KEY_VFS].value;
 	if (vfs && !node_is_null(vfs) && vfs->type != YAML_SEQUENCE_NODE) {
 		r = fail_mark(x, vfs->start_mark, "vfs", "expected a list of VF entries, found %s", node_kind(vfs));
@@ -965,6 +1174,11 @@ static int parse_pf_entry(struct ctx *x, const yaml_node_t *e)
 		strv_free(pf->labels);
 		pf->labels = TAKE_PTR(labels);
 	}
+	if (s[PF_KEY_RELAYS].key) {
+		relays_free(pf->relays, pf->n_relays);
+		pf->relays = TAKE_PTR(relays);
+		pf->n_relays = n_relays;
+	}
 	if (scheme >= 0) {
 		pf->has_mac_scheme = true;
 		pf->mac_scheme = (enum mac_scheme)scheme;
@@ -981,6 +1195,7 @@ static int parse_pf_entry(struct ctx *x, const yaml_node_t *e)
 		}
 	return 0;
 fail:
+	relays_free(relays, n_relays);
 	pf_desired_done(&m);
 	return r;
 }
@@ -1189,6 +1404,25 @@ static int check_merged(struct ctx *x)
 {
 	for (size_t p = 0; p < x->n_pfs; p++) {
 		struct pf_desired *pf = &x->pfs[p];
+
+		for (size_t i = 0; i < pf->n_relays; i++) {
+			const struct relay_desired *rl = &pf->relays[i];
+			if (pf->has_numvfs && rl->vf >= pf->numvfs)
+				return fail_pos(x, rl->pos, "vf", "the relay's VF %u is beyond numvfs %u", rl->vf,
+						pf->numvfs);
+			for (size_t q = 0; q <= p; q++)
+				for (size_t j = 0; j < x->pfs[q].n_relays && !(q == p && j >= i); j++) {
+					const struct relay_desired *o = &x->pfs[q].relays[j];
+					if (q != p && strcmp(o->socket, rl->socket) == 0)
+						return fail_pos(x, rl->pos, "socket",
+								"%s is the socket of another PF's relay too (%s:%u:%u)",
+								rl->socket, o->pos.file, o->pos.line, o->pos.column);
+					if (q != p && o->name && rl->name && strcmp(o->name, rl->name) == 0)
+						return fail_pos(x, rl->pos, "name",
+								"%s names another PF's relay too (%s:%u:%u)", rl->name,
+								o->pos.file, o->pos.line, o->pos.column);
+				}
+		}
 
 		if (pf->has_numvfs && pf->n_vfs && pf->vfs[pf->n_vfs - 1].last >= pf->numvfs) {
 			const struct vf_desired *vf = &pf->vfs[pf->n_vfs - 1];
@@ -1677,4 +1911,17 @@ int config_load_files(char *const *files, const char *dropin_dir, struct config 
 	}
 	*ret = c;
 	return 0;
+}
+
+void relay_desired_name(const struct relay_desired *r, const char *pf_addr, char buf[RELAY_DESIRED_NAME_MAX + 1])
+{
+	if (r->name) {
+		snprintf(buf, RELAY_DESIRED_NAME_MAX + 1, "%s", r->name);
+		return;
+	}
+	/* "dddd:bb:ss.f" (12) + "-vf" + at most 5 digits: 20, within the limit. */
+	snprintf(buf, RELAY_DESIRED_NAME_MAX + 1, "%s-vf%u", pf_addr, r->vf);
+	for (char *c = buf; *c; c++)
+		if (*c == ':')
+			*c = '.';
 }

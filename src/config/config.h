@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include "alloc/alloc.h"
+#include "relayctl/relayctl.h"
 #include "sysfs/sysfs.h"
 #include "vf/vf.h"
 
@@ -90,6 +91,21 @@ struct vf_desired {
 	struct config_pos mtu_pos;   /* the `mtu:` value, when mtu is set */
 };
 
+/* relays: one relay of sriov-relay per entry (docs/config.md, docs/relay.md):
+ * VF vf of the PF entry, forwarded to the vhost-user socket. apply asks the
+ * running sriov-relay for each one it does not have. */
+struct relay_desired {
+	uint32_t vf;                 /* the VF index */
+	char *name;                  /* NULL: relay_desired_name() */
+	char *socket;                /* the vhost-user socket, an absolute path */
+	int mode;                    /* relayctl_mode(): 0 server, 1 client */
+	uint32_t queues;             /* 0: the relay's default (1) */
+	uint32_t mtu;                /* 0: the VF's */
+	uint32_t lcores[RELAYCTL_MAX_LCORES];
+	size_t n_lcores;             /* at least 1 */
+	struct config_pos pos;       /* the entry's vf: */
+};
+
 /* One PF entry of the file(s), after merging entries with the same match. */
 struct pf_desired {
 	enum pf_match_kind match;
@@ -114,6 +130,8 @@ struct pf_desired {
 	struct config_pos mac_scheme_pos; /* the mac: value that won, when has_mac_scheme */
 	struct config_pos mtu_pos, up_pos; /* the mtu: and up: values that won, when set */
 	char **labels;                /* labels: the networks' PF labels (the later entry's list wins); may be NULL */
+	struct relay_desired *relays; /* relays: (the later entry's list wins) */
+	size_t n_relays;
 };
 
 struct config {
@@ -174,6 +192,11 @@ const struct vf_desired *pf_desired_vf(const struct pf_desired *pf, uint32_t ind
  * "path pci-0000:01:00.0" */
 #define PF_MATCH_STRLEN 144
 void pf_desired_match_format(const struct pf_desired *pf, char buf[PF_MATCH_STRLEN]);
+
+/* The name of a relay the config does not name: "<PF address>-vf<N>" with
+ * the address's ':' as '.' ("0000.01.00.0-vf0"), which the relay accepts. */
+#define RELAY_DESIRED_NAME_MAX 32
+void relay_desired_name(const struct relay_desired *r, const char *pf_addr, char buf[RELAY_DESIRED_NAME_MAX + 1]);
 
 /* "netdev", "pci", "device", "altname", "path"; "stable", "none". NULL out of range. */
 const char *pf_match_kind_to_string(enum pf_match_kind k);

@@ -37,6 +37,7 @@
 #include "lock/lock.h"
 #include "netlink/rtnl.h"
 #include "util/fs.h"
+#include "relayctl/relayctl-sync.h"
 #include "util/util.h"
 
 #define SETTLE_MS_DEFAULT 300
@@ -79,6 +80,7 @@ struct daemon {
 	/* The consumers' claims: their VFs keep what they were given; the
 	 * ledger reconciled with the host (daemon/claims.h). */
 	struct daemon_claims claims;
+	bool relay_unreachable; /* the last relay sync found no sriov-relay (said once) */
 };
 
 static uint64_t now_ms(void)
@@ -513,6 +515,35 @@ static void update_status(struct daemon *d, uint64_t now)
 	status_write(&d->status, d->status_path);
 }
 
+/* The config's relays on the running sriov-relay, after every reconcile
+ * (relayctl-sync.h): a relay that starts late or restarts gets them at the
+ * next one, which comes soon while any is missing. */
+#define RELAY_RETRY_MS 5000
+static void sync_relays(struct daemon *d)
+{
+	if (!relayctl_config_has_relays(d->cfg))
+		return;
+	struct pci_tree *t;
+	if (pci_tree_scan(d->env.lifecycle.sysfs_root, &t) < 0)
+		return; /* the reconcile said so already */
+	struct relayctl_sync_report rep;
+	_cleanup_free_ char *err = NULL;
+	const char *sock = relayctl_socket();
+	int r = relayctl_sync(d->cfg, t, sock, &rep, &err);
+	pci_tree_free(t);
+	for (size_t i = 0; rep.added && rep.added[i]; i++)
+		log_kv(LOG_LVL_INFO, "relay-added", "relay", rep.added[i], NULL);
+	for (size_t i = 0; rep.errors && rep.errors[i]; i++)
+		log_kv(LOG_LVL_WARN, "relay-refused", "error", rep.errors[i], NULL);
+	bool unreachable = r < 0 && r != -EINVAL;
+	if (unreachable && !d->relay_unreachable)
+		log_kv(LOG_LVL_WARN, "relay-unreachable", "socket", sock, "error", err ? err : strerror(-r), NULL);
+	d->relay_unreachable = unreachable;
+	relayctl_sync_report_done(&rep);
+	if (r < 0)
+		schedule(d, RELAY_RETRY_MS, "relays");
+}
+
 static void reconcile(struct daemon *d, const char *reason)
 {
 	uint64_t now = now_ms();
@@ -562,6 +593,7 @@ static void reconcile(struct daemon *d, const char *reason)
 			log_kv(LOG_LVL_DEBUG, "in-sync", "reason", reason, NULL);
 	}
 	strv_free(pfs);
+	sync_relays(d);
 	reconcile_claims(d, DAEMON_CLAIMS_REAPPLY);
 	d->status.last_drift = (unsigned)drift;
 	d->stats.drift = (unsigned)drift;

@@ -110,7 +110,8 @@ check_status "sriovd rejects an unknown option (the check above can fail)" 2 "$d
 # sriovd.conf(5): every key the parser lists when it meets an unknown one.
 keys=
 for doc in 'bogus: 1' $'pfs:\n  - bogus: 1' $'pfs:\n  - match: {bogus: 1}' \
-	$'pfs:\n  - match: {netdev: eth0}\n    vfs:\n      - bogus: 1' $'networks:\n  - bogus: 1' $'aliases:\n  - bogus: 1'; do
+	$'pfs:\n  - match: {netdev: eth0}\n    vfs:\n      - bogus: 1' $'networks:\n  - bogus: 1' $'aliases:\n  - bogus: 1' \
+	$'pfs:\n  - match: {netdev: eth0}\n    relays:\n      - bogus: 1'; do
 	printf 'version: 1\n%s\n' "$doc" >"$tmp/bad.conf"
 	err=$("$ctl" plan "$tmp/bad.conf" --config-dir "" --sysfs-root "$tmp/tb" 2>&1)
 	list=$(sed -n 's/.*unknown key[^(]*(expected \(.*\))$/\1/p' <<<"$err" | sed 's/,\| or / /g')

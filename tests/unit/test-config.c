@@ -165,6 +165,51 @@ static void test_example(void **state)
 	config_free(c);
 }
 
+/* relays: reach the model; the later entry's list wins; the default name. */
+static void test_relays(void **state)
+{
+	(void)state;
+	struct config *c = parse_ok("version: 1\npfs:\n  - match: {netdev: eth0}\n    numvfs: 4\n    relays:\n"
+				    "      - {vf: 0, socket: /run/a.sock, lcores: [1, 3]}\n"
+				    "      - {vf: 3, socket: /run/b.sock, lcores: '2-3', mode: client, queues: 2, mtu: 9000, name: vm2}\n");
+	assert_int_equal(c->n_pfs, 1);
+	const struct pf_desired *pf = &c->pfs[0];
+	assert_int_equal(pf->n_relays, 2);
+	assert_int_equal(pf->relays[0].vf, 0);
+	assert_string_equal(pf->relays[0].socket, "/run/a.sock");
+	assert_int_equal(pf->relays[0].mode, 0);
+	assert_int_equal(pf->relays[0].n_lcores, 2);
+	assert_int_equal(pf->relays[0].lcores[1], 3);
+	assert_int_equal(pf->relays[0].queues, 0);
+	assert_null(pf->relays[0].name);
+	assert_int_equal(pf->relays[1].vf, 3);
+	assert_int_equal(pf->relays[1].mode, 1);
+	assert_int_equal(pf->relays[1].queues, 2);
+	assert_int_equal(pf->relays[1].mtu, 9000);
+	assert_int_equal(pf->relays[1].n_lcores, 2);
+	assert_string_equal(pf->relays[1].name, "vm2");
+	char name[RELAY_DESIRED_NAME_MAX + 1];
+	relay_desired_name(&pf->relays[0], "0000:01:00.0", name);
+	assert_string_equal(name, "0000.01.00.0-vf0");
+	relay_desired_name(&pf->relays[1], "0000:01:00.0", name);
+	assert_string_equal(name, "vm2");
+
+	char *err = NULL;
+	const char *more = "version: 1\npfs:\n  - match: {netdev: eth0}\n    relays:\n"
+			   "      - {vf: 1, socket: /run/c.sock, lcores: 1}\n";
+	assert_int_equal(config_parse_string(c, "more.conf", more, strlen(more), &err), 0);
+	assert_int_equal(c->pfs[0].n_relays, 1);
+	assert_int_equal(c->pfs[0].relays[0].vf, 1);
+	/* A bad file leaves them as they were. */
+	const char *bad = "version: 1\npfs:\n  - match: {netdev: eth0}\n    relays:\n"
+			  "      - {vf: 9, socket: /run/c.sock, lcores: 1}\n";
+	assert_int_equal(config_parse_string(c, "bad.conf", bad, strlen(bad), &err), -EINVAL);
+	assert_string_equal(err, "bad.conf:5:14: vf: the relay's VF 9 is beyond numvfs 4");
+	free(err);
+	assert_int_equal(c->pfs[0].relays[0].vf, 1);
+	config_free(c);
+}
+
 /* device-specs, aliases, networks and PF labels reach the model; a later
  * file adds to them, and a file with an error leaves them as they were. */
 static void test_allocation(void **state)
@@ -421,7 +466,7 @@ static const struct bad_row bad_rows[] = {
 	{"version: 1\nPfs: []\n", "2:1: Pfs: unknown key (expected version, pfs, device-specs, aliases, networks)"},
 	{"version: 1\npfs:\n  - match:\n      name: eth0\n",
 	 "4:7: name: unknown key in match (expected netdev, pci, device, altname or path)"},
-	{PF0 "    numfvs: 4\n", "4:5: numfvs: unknown key in a PF entry (expected match, numvfs, autoprobe, mac, vfs, labels, mtu, up)"},
+	{PF0 "    numfvs: 4\n", "4:5: numfvs: unknown key in a PF entry (expected match, numvfs, autoprobe, mac, vfs, labels, mtu, up, relays)"},
 	{PF4 "      - index: 0\n        speed: 10\n",
 	 "7:9: speed: unknown key in a VF entry (expected index, mac, vlan, qos, proto, spoofchk, trust, state, "
 	 "min-rate, max-rate, query-rss, driver, mtu)"},
@@ -446,6 +491,36 @@ static const struct bad_row bad_rows[] = {
 	{PF0 "    labels: [a b]\n", "4:14: labels: 'a b' is not a label (1-64 letters, digits, '-', '_', '.')"},
 	{PF0 "    labels: [a, a]\n", "4:17: labels: 'a' is given twice"},
 	{PF0 "    labels: a\n", "4:13: labels: expected a list of labels, found a single value"},
+	/* relays */
+	{PF0 "    relays: 5\n", "4:13: relays: expected a list of relay entries, found a single value"},
+	{PF0 "    relays: [x]\n", "4:14: relays: each entry must be a mapping (vf: N, socket: PATH, lcores: [N]...), found a single value"},
+	{PF0 "    relays:\n      - {socket: /run/a.sock, lcores: 1}\n", "5:9: vf: missing (every relay entry names its VF by index)"},
+	{PF0 "    relays:\n      - {vf: 0, lcores: 1}\n", "5:9: socket: missing (every relay entry needs its vhost-user socket)"},
+	{PF0 "    relays:\n      - {vf: 0, socket: /run/a.sock}\n", "5:9: lcores: missing (every relay entry needs the lcores it forwards on)"},
+	{PF0 "    relays:\n      - {vf: 0, socket: /run/a.sock, lcores: 1, bogus: 1}\n",
+	 "5:49: bogus: unknown key in a relay entry (expected vf, socket, mode, queues, lcores, mtu, name)"},
+	{PF0 "    relays:\n      - {vf: x, socket: /run/a.sock, lcores: 1}\n", "5:14: vf: 'x' is not a number"},
+	{PF0 "    relays:\n      - {vf: 65535, socket: /run/a.sock, lcores: 1}\n", "5:14: vf: '65535' is out of range 0-65534"},
+	{PF0 "    relays:\n      - {vf: 0, socket: a.sock, lcores: 1}\n", "5:25: socket: 'a.sock' is not an absolute path"},
+	{PF0 "    relays:\n      - {vf: 0, socket: /run/a.sock, lcores: 1, mode: both}\n", "5:55: mode: 'both' is not server or client"},
+	{PF0 "    relays:\n      - {vf: 0, socket: /run/a.sock, lcores: 1, queues: 0}\n", "5:57: queues: '0' is out of range 1-8"},
+	{PF0 "    relays:\n      - {vf: 0, socket: /run/a.sock, lcores: 1, mtu: 9601}\n", "5:54: mtu: '9601' is out of range 68-9600"},
+	{PF0 "    relays:\n      - {vf: 0, socket: /run/a.sock, lcores: [1, 1]}\n", "5:46: lcores: lcore 1 is given twice"},
+	{PF0 "    relays:\n      - {vf: 0, socket: /run/a.sock, lcores: []}\n", "5:46: lcores: give at least one lcore id"},
+	{PF0 "    relays:\n      - {vf: 0, socket: /run/a.sock, lcores: [1-2]}\n", "5:47: lcores: '1-2' is not an lcore id (0-127)"},
+	{PF0 "    relays:\n      - {vf: 0, socket: /run/a.sock, lcores: 200}\n", "5:46: lcores: '200' is not an lcore id (0-127)"},
+	{PF0 "    relays:\n      - {vf: 0, socket: /run/a.sock, lcores: 1, name: a/b}\n",
+	 "5:55: name: 'a/b' is not a relay name (1-32 of A-Z a-z 0-9 _ . -)"},
+	{PF0 "    relays:\n      - {vf: 0, socket: /run/a.sock, lcores: 1}\n      - {vf: 0, socket: /run/b.sock, lcores: 1}\n",
+	 "6:9: vf: VF 0 has a relay already (line 5)"},
+	{PF0 "    relays:\n      - {vf: 0, socket: /run/a.sock, lcores: 1}\n      - {vf: 1, socket: /run/a.sock, lcores: 1}\n",
+	 "6:9: socket: /run/a.sock is the socket of VF 0's relay too"},
+	{PF0 "    relays:\n      - {vf: 0, socket: /run/a.sock, lcores: 1, name: x}\n      - {vf: 1, socket: /run/b.sock, lcores: 1, name: x}\n",
+	 "6:9: name: x names VF 0's relay too"},
+	{PF0 "    numvfs: 2\n    relays:\n      - {vf: 2, socket: /run/a.sock, lcores: 1}\n",
+	 "6:14: vf: the relay's VF 2 is beyond numvfs 2"},
+	{PF0 "    relays:\n      - {vf: 0, socket: /run/a.sock, lcores: 1}\n  - match: {netdev: eth1}\n    relays:\n      - {vf: 0, socket: /run/a.sock, lcores: 1}\n",
+	 "8:14: socket: /run/a.sock is the socket of another PF's relay too (t.conf:5:14)"},
 	/* version */
 	{"version: 2\npfs: []\n", "1:10: version: '2' is not supported (only 1)"},
 	{"version: 1.0\n", "1:10: version: '1.0' is not supported (only 1)"},
@@ -1104,6 +1179,7 @@ int main(void)
 		cmocka_unit_test(test_example),
 		cmocka_unit_test(test_empty),
 		cmocka_unit_test(test_allocation),
+		cmocka_unit_test(test_relays),
 		cmocka_unit_test(test_ranges),
 		cmocka_unit_test(test_booleans_and_later_wins),
 		cmocka_unit_test(test_bad),
