@@ -51,3 +51,8 @@ int api_stream_fill(struct api *a, struct api_stream *s);
 int64_t api_event_seq(struct api *a);
 
 uint64_t api_now_ms(const struct api *a);
+
+/* /v1/relays...: the request passed on to sriov-relay's control socket
+ * and its answer back as it is; 502 when the relay does not answer
+ * (api-relay.c). */
+int api_relay_forward(struct api *a, const struct api_request *rq, const char *param, struct api_response *rs);

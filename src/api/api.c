@@ -1021,6 +1021,11 @@ static const struct route {
 	{"DELETE", "/v1/claims/", r_claim_delete, true, false},
 	{"DELETE", "/v1/consumers/", r_consumer_delete, true, false},
 	{"GET", "/v1/events", r_events, false, false},
+	{"GET", "/v1/relays", api_relay_forward, false, false},
+	{"POST", "/v1/relays", api_relay_forward, true, false},
+	{"GET", "/v1/relays/", api_relay_forward, false, false},
+	{"DELETE", "/v1/relays/", api_relay_forward, true, false},
+	{"GET", "/v1/relays/*/stats", api_relay_forward, false, false},
 	{"GET", "/v1/health", r_health, false, true},
 	{"GET", "/metrics", r_metrics, false, true},
 };

@@ -2,18 +2,21 @@
 # sriovctl relay add|del|list|stats against a stand-in of sriov-relay's
 # control socket (fake-relay.py), which records every request: the bodies
 # and paths that reach the socket are checked, not sriovctl's own words
-# alone; bad options are refused before anything is asked.
-#   test-cli-relay.sh SRIOVCTL MKFAKESYSFS
+# alone; bad options are refused before anything is asked. Then the
+# config's relays: (sriovctl apply, sriovd) and sriovd's API passing
+# /v1/relays on to the relay.
+#   test-cli-relay.sh SRIOVCTL SRIOVD MKFAKESYSFS
 set -uo pipefail
 ctl=$1
-mk=$2
+daemon=$2
+mk=$3
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/../vm/lib/tap.sh"
 tmp=$(mktemp -d "${TMPDIR:-/dev/shm}/sriovctl-relay.XXXXXX")
 sock=$tmp/relay.sock
 log=$tmp/requests.log
-fake=
-trap '[ -n "$fake" ] && kill "$fake" 2>/dev/null; rm -rf "$tmp"' EXIT
+fake= dpid=
+trap '[ -n "$fake" ] && kill "$fake" 2>/dev/null; [ -n "$dpid" ] && kill "$dpid" 2>/dev/null; rm -rf "$tmp"' EXIT
 "$mk" "$tmp/tb" testbed >/dev/null
 export SRIOV_SYSFS_ROOT=$tmp/tb
 r() { "$ctl" relay --relay-socket "$sock" "$@"; }
@@ -107,4 +110,82 @@ check_status "del again: exit 1" 1 r del b
 check_eq "... the relay's reason" "$out" "sriovctl: relay del: no relay named b"
 check_status "list: what is left" 0 r list
 check_eq "... vm1" "$(awk '{print $1}' <<<"$out")" "vm1"
+
+# --- relays: in the config, asked by sriovctl apply ---
+export SRIOV_RELAY_SOCKET=$sock SRIOV_STATE_DIR=$tmp/state
+vf2=$(basename "$(readlink "$tmp/tb/bus/pci/devices/0000:01:00.0/virtfn2")")
+cat >"$tmp/c.conf" <<CONF
+version: 1
+pfs:
+  - match: {pci: 0000:01:00.0}
+    numvfs: 3
+    relays:
+      - {vf: 2, socket: /run/vm2.sock, lcores: [1, 2], mode: client, queues: 2}
+      - {vf: 0, socket: /run/vm0.sock, lcores: 1, name: vm1}
+CONF
+check_status "apply with relays: the one named like the hand-made relay with another VF is refused" 1 \
+	"$ctl" apply "$tmp/c.conf" --config-dir ""
+check_contains "... the other added" "$out" "relay 0000.01.00.0-vf2: $vf2 <-> /run/vm2.sock added"
+check_contains "... the refused one named, with both VFs" "$out" \
+	"apply: relay vm1: the relay has it with VF $vf1 and socket /run/vm1.sock, not 0000:01:10.0 and /run/vm0.sock"
+check_eq "... the body the relay got" "$(grep '"POST"' "$log" | tail -1 | jq -c -S .body)" \
+	"{\"lcores\":[1,2],\"mode\":\"client\",\"name\":\"0000.01.00.0-vf2\",\"queues\":2,\"socket\":\"/run/vm2.sock\",\"vf\":\"$vf2\"}"
+sed -i 's/name: vm1/name: vm0/' "$tmp/c.conf"
+check_status "apply again, vm0 now" 0 "$ctl" apply "$tmp/c.conf" --config-dir "" -j
+check_eq "... -j: added and present" "$(jq -c .relays <<<"$out")" \
+	"{\"added\":[\"vm0: 0000:01:10.0 <-> /run/vm0.sock\"],\"present\":[\"0000.01.00.0-vf2\"],\"errors\":[]}"
+check_status "and again: nothing to add" 0 "$ctl" apply "$tmp/c.conf" --config-dir ""
+check_contains "... 2 there already" "$out" "2 relays there already"
+posts=$(grep -c '"POST"' "$log")
+
+# --- sriovd: its API passes /v1/relays on; it adds what the relay lacks ---
+api=$tmp/api.sock
+"$daemon" --config "$tmp/c.conf" --config-dir "" --status-file "$tmp/status.json" --resync-s 0 --settle-ms 50 \
+	--sysfs-root "$tmp/tb" --socket "$api" --group daemon --state-dir "$tmp/ledger" 2>"$tmp/d.log" &
+dpid=$!
+for _ in $(seq 100); do curl -sf --unix-socket "$api" -o /dev/null http://l/v1/health && break; sleep 0.1; done
+for _ in $(seq 100); do curl -sf --unix-socket "$api" -o /dev/null http://l/v1/relays && break; sleep 0.1; done
+chmod 755 "$tmp"
+chmod 0666 "$api" # every local user may connect; writing needs the group
+acurl() { curl -sS --unix-socket "$api" -w '\n%{http_code}' "$@"; }
+out=$(acurl http://l/v1/relays)
+check_eq "GET /v1/relays through sriovd: 200" "$(tail -1 <<<"$out")" 200
+check_eq "... the relay's list" "$(sed '$d' <<<"$out" | jq -c '[.relays[].name]')" '["vm1","0000.01.00.0-vf2","vm0"]'
+check_eq "... sriovd added nothing: all there" "$(grep -c '"POST"' "$log")" "$posts"
+out=$(acurl -X POST -H 'Content-Type: application/json' -d '{"vf": "net_null0", "socket": "/run/n.sock", "name": "n"}' \
+	http://l/v1/relays)
+check_eq "POST /v1/relays through sriovd: the relay's 201" "$(tail -1 <<<"$out")" 201
+check_eq "... its body reached the relay" "$(last_request)" \
+	'["POST","/v1/relays",{"name":"n","socket":"/run/n.sock","vf":"net_null0"}]'
+out=$(acurl http://l/v1/relays/n/stats)
+check_eq "GET /v1/relays/n/stats through sriovd" "$(tail -1 <<<"$out"; sed '$d' <<<"$out" | jq -r .vf_to_vm.packets)" "200
+10"
+out=$(acurl -X DELETE http://l/v1/relays/n)
+check_eq "DELETE /v1/relays/n through sriovd: 204" "$(tail -1 <<<"$out")" 204
+out=$(acurl http://l/v1/relays/nosuch)
+check_eq "... an unknown relay: the relay's 404" "$(tail -1 <<<"$out"; sed '$d' <<<"$out" | jq -r .error.message)" "404
+no relay named nosuch"
+out=$(acurl -X PUT http://l/v1/relays)
+check_eq "PUT /v1/relays: 405 from sriovd" "$(tail -1 <<<"$out")" 405
+out=$(setpriv --reuid 4242 --regid 4242 --clear-groups curl -sS --unix-socket "$api" -w '\n%{http_code}' \
+	-X DELETE http://l/v1/relays/vm0)
+check_eq "DELETE by a uid outside sriovd's group: 403, not passed on" "$(tail -1 <<<"$out"; tail -1 "$log" | jq -r .method)" \
+	"403
+GET"
+# The relay loses its relays (restarted): sriovd's next reconcile adds them.
+kill "$fake"
+wait "$fake" 2>/dev/null
+fake=
+out=$(acurl http://l/v1/relays)
+check_eq "the relay gone: 502 from sriovd" "$(tail -1 <<<"$out")" 502
+check_contains "... saying so" "$(sed '$d' <<<"$out" | jq -r .error.message)" "sriov-relay does not run at $sock"
+: >"$log"
+python3 "$here/fake-relay.py" "$sock" "$log" &
+fake=$!
+for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
+curl -sf --unix-socket "$api" -X POST http://l/v1/apply >/dev/null
+for _ in $(seq 100); do [ "$(grep -c '"POST"' "$log")" -ge 2 ] && break; sleep 0.1; done
+check_eq "a fresh relay: sriovd added the config's two" "$(grep '"POST"' "$log" | jq -r .body.name | sort | tr '\n' ' ')" \
+	"0000.01.00.0-vf2 vm0 "
+check_contains "... and logged it" "$(cat "$tmp/d.log")" "event=relay-added relay=\"vm0: 0000:01:10.0 <-> /run/vm0.sock\""
 tap_done
