@@ -177,7 +177,7 @@ run_one() { # contender size dir
 	relay)
 		sock="$d/vhost.sock"
 		"$relay_bin" -l 0,1 --main-lcore 0 -n 1 --file-prefix sriovd-bench-c -m 512 --no-pci -- \
-			--control "$d/control.sock" \
+			--socket "$d/control.sock" \
 			--relay "{\"name\":\"bench\",\"vf\":\"$vfdev\",\"socket\":\"$sock\",\"lcores\":[1]}" \
 			>"$d/contender.log" 2>&1 </dev/null &
 		;;

@@ -16,14 +16,16 @@
 
 #include <jansson.h>
 
-/* The relay's control socket when none is named (sriov-relay's default). */
-#define RELAYCTL_DEFAULT_SOCKET "/run/sriovd/relay.sock"
-#define RELAYCTL_NAME_MAX 32u
-#define RELAYCTL_MAX_QUEUES 8u
-#define RELAYCTL_MAX_LCORES 16u
-#define RELAYCTL_MAX_LCORE_ID 127u
-#define RELAYCTL_MTU_MIN 68u
-#define RELAYCTL_MTU_MAX 9600u
+/* The relay's own limits and default socket (relay/relay.h: its header
+ * only, nothing of the relay program is linked). */
+#include "relay/relay.h"
+#define RELAYCTL_DEFAULT_SOCKET RELAY_DEFAULT_SOCKET
+#define RELAYCTL_NAME_MAX RELAY_NAME_MAX
+#define RELAYCTL_MAX_QUEUES RELAY_MAX_QUEUES
+#define RELAYCTL_MAX_LCORES RELAY_MAX_LCORES
+#define RELAYCTL_MAX_LCORE_ID RELAY_MAX_LCORE_ID
+#define RELAYCTL_MTU_MIN RELAY_MTU_MIN
+#define RELAYCTL_MTU_MAX RELAY_MTU_MAX
 
 /* A relay request; NULL / 0 fields are left to the relay's defaults. */
 struct relayctl_spec {
