@@ -175,6 +175,8 @@ static const char *status_code_name(unsigned status)
 		return "unsupported_media_type";
 	case 429:
 		return "too_many_requests";
+	case 502:
+		return "bad_gateway"; /* /v1/relays: sriov-relay did not answer */
 	case 503:
 		return "unavailable";
 	default:

@@ -212,8 +212,8 @@ static void text_stats(const json_t *j, const char *name)
 
 static int relay_add(struct cli *cli, const struct relay_args *a)
 {
-	if (!a->vf || !a->socket)
-		return cli_usage_error("relay add: give --vf DEV and --socket PATH");
+	if (!a->vf || !a->socket || !a->n_lcores)
+		return cli_usage_error("relay add: give --vf DEV, --socket PATH and --lcores L");
 	_cleanup_free_ char *vf = NULL;
 	int r = resolve_vf(cli, a->vf, &vf);
 	if (r)

@@ -103,7 +103,7 @@ static const struct cli_verb verbs[] = {
 	 "                       qemu (-device vfio-pci,...), xen (pci = [...]), json (-j: the default)\n"},
 	{"relay", cmd_relay, "add|del|list|stats [NAME]", "the relays of a running sriov-relay (VF <-> vhost-user)",
 	 "Subcommands:\n"
-	 "  add --vf DEV --socket PATH [--name N] [--mode M] [--queues N] [--lcores L] [--mtu N]\n"
+	 "  add --vf DEV --socket PATH --lcores L [--name N] [--mode M] [--queues N] [--mtu N]\n"
 	 "  del NAME, list, stats [NAME] (no NAME: every relay's)\n"
 	 "Options:\n"
 	 "      --relay-socket PATH  sriov-relay's control socket (default " RELAYCTL_DEFAULT_SOCKET ")\n"
@@ -112,7 +112,7 @@ static const struct cli_verb verbs[] = {
 	 "      --socket PATH    the vhost-user socket the VM's virtio-net NIC uses\n"
 	 "      --mode M         server (the relay listens: default) or client (the VM listens)\n"
 	 "      --queues N       queue pairs, 1-8 (default 1)\n"
-	 "      --lcores L       the relay's forwarding lcores: N[,N...] or N-M\n"
+	 "      --lcores L       the relay's forwarding lcores (required): N[,N...] or N-M\n"
 	 "      --mtu N          the largest frame relayed, 68-9600 (default: the VF's MTU)\n"
 	 "      --name N         the relay's name ([A-Za-z0-9_.-], default relayN)\n"},
 };
