@@ -24,7 +24,10 @@ run=/run/sriovd-relay-test
 mkdir -p "$run"
 export SRIOV_STATE_DIR=$run/state SRIOV_RELAY_SOCKET=$run/relay.sock
 vmsock=$run/vm0.sock
-save() { [ -n "$artifacts" ] && mkdir -p "$artifacts" && cp "$1" "$artifacts/" 2>/dev/null; }
+# The logs straight into the artifacts (the host's folder): readable even
+# when the guest is cut off.
+logs=${artifacts:-$run/logs}
+mkdir -p "$logs"
 rpid= dpid= ppid=
 stop() { # PID: SIGINT (testpmd prints its counters), then SIGKILL
 	[ -n "$1" ] || return 0
@@ -37,7 +40,6 @@ cleanup() {
 	stop "$ppid"
 	stop "$dpid"
 	stop "$rpid"
-	for f in "$run"/*.log; do save "$f"; done
 }
 trap cleanup EXIT
 
@@ -73,20 +75,29 @@ EOF
 # sriov-relay first, with no relay: sriovd asks it for vm0 once VF 0 is on
 # vfio-pci. Main lcore 0 (the control socket), forwarding lcore 1.
 "$relay" -l 0,1 -n 1 --file-prefix sriov-relay-vm -m 128 -- --socket "$SRIOV_RELAY_SOCKET" \
-	>"$run/relay.log" 2>&1 &
+	>"$logs/relay.log" 2>&1 &
 rpid=$!
-for _ in $(seq 600); do grep -q '^ready on' "$run/relay.log" && break; kill -0 "$rpid" 2>/dev/null || break; sleep 0.1; done
-check "sriov-relay answers on its control socket" curl -sf --unix-socket "$SRIOV_RELAY_SOCKET" -o /dev/null http://r/v1/health
+# wait_for SECONDS CMD...: until CMD succeeds (a deadline, not a count:
+# every fork costs under TCG).
+wait_for() {
+	local end=$((SECONDS + $1))
+	shift
+	while [ "$SECONDS" -lt "$end" ]; do "$@" && return 0; sleep 0.5; done
+	return 1
+}
+health() { curl -sf --unix-socket "$SRIOV_RELAY_SOCKET" -o /dev/null http://r/v1/health; }
+wait_for 90 health
+check "sriov-relay answers on its control socket" health
 
 "$daemon" --config "$run/c.conf" --config-dir "" --status-file "$run/status.json" --resync-s 0 \
-	--socket "$run/api.sock" --state-dir "$run/ledger" -v 2>"$run/sriovd.log" &
+	--socket "$run/api.sock" --state-dir "$run/ledger" -v 2>"$logs/sriovd.log" &
 dpid=$!
-for _ in $(seq 600); do grep -q 'event=relay-added' "$run/sriovd.log" && break; sleep 0.1; done
+wait_for 90 grep -q 'event=relay-added' "$logs/sriovd.log"
 vf0=$(basename "$(readlink "/sys/bus/pci/devices/$pf/virtfn0")")
 vf1=$(basename "$(readlink "/sys/bus/pci/devices/$pf/virtfn1")")
 check_eq "sriovd made 2 VFs" "$(cat "/sys/bus/pci/devices/$pf/sriov_numvfs")" 2
 check_eq "VF 0 ($vf0) is on vfio-pci (sysfs)" "$(basename "$(readlink "/sys/bus/pci/devices/$vf0/driver")")" vfio-pci
-check_contains "sriovd added the config's relay" "$(cat "$run/sriovd.log")" "event=relay-added relay=\"vm0: $vf0 <-> $vmsock\""
+check_contains "sriovd added the config's relay" "$(cat "$logs/sriovd.log")" "event=relay-added relay=\"vm0: $vf0 <-> $vmsock\""
 check_status "sriovctl relay list" 0 "$ctl" relay list --relay-socket "$SRIOV_RELAY_SOCKET"
 check_contains "... vm0 on VF 0, waiting for its VM" "$out" "vm0          $vf0 <-> $vmsock (server) waiting-vm"
 out=$(curl -s --unix-socket "$run/api.sock" http://l/v1/relays/vm0)
@@ -106,10 +117,8 @@ peer() {
 	shift
 	dpdk-testpmd -l 0,1 --main-lcore 1 -n 1 --file-prefix sriov-relay-peer -m 128 --no-pci --single-file-segments \
 		--vdev "net_virtio_user0,path=$vmsock,queues=1,mac=$mac0" -- --forward-mode="$mode" "$@" -a \
-		--total-num-mbufs=4096 >"$run/peer-$mode.log" 2>&1 &
+		--total-num-mbufs=4096 >"$logs/peer-$mode.log" 2>&1 &
 	ppid=$!
-	for _ in $(seq 600); do grep -q 'Press enter to exit\|Start automatic packet forwarding' "$run/peer-$mode.log" && break
-		kill -0 "$ppid" 2>/dev/null || break; sleep 0.1; done
 }
 # peer_counts LOG: "rx tx" of port 0 at testpmd's exit.
 peer_counts() {
@@ -118,14 +127,12 @@ peer_counts() {
 }
 stat_of() { curl -s --unix-socket "$SRIOV_RELAY_SOCKET" http://r/v1/relays/vm0/stats | jq -r "$1"; }
 show_of() { curl -s --unix-socket "$SRIOV_RELAY_SOCKET" http://r/v1/relays/vm0 | jq -r "$1"; }
-wait_state() { # STATE SECONDS
-	for _ in $(seq $(($2 * 10))); do [ "$(show_of .state)" == "$1" ] && return 0; sleep 0.1; done
-	return 1
-}
+state_is() { [ "$(show_of .state)" == "$1" ]; }
+wait_state() { wait_for "$2" state_is "$1"; } # STATE SECONDS
 
 # --- VF 1 -> the VM: frames sent on VF 1's netdev, to VF 0's MAC ---
 peer rxonly
-check "the VM end connected: the relay runs" wait_state running 30
+check "the VM end connected: the relay runs" wait_state running 90
 N=300
 read -r rx1 tx1 < <(counters "$net1")
 python3 - "$net1" "$mac0" "$mac1" "$N" <<'PY'
@@ -142,7 +149,7 @@ read -r rx2 tx2 < <(counters "$net1")
 to_vm=$(stat_of .vf_to_vm.packets)
 stop "$ppid"
 ppid=
-read -r prx _ < <(peer_counts "$run/peer-rxonly.log")
+read -r prx _ < <(peer_counts "$logs/peer-rxonly.log")
 echo "# VF 1 sent $((tx2 - tx1)); the relay passed $to_vm to the VM; the VM end received $prx"
 check "VF 1's netdev sent the $N frames (ip -s)" [ $((tx2 - tx1)) -ge "$N" ]
 check "the relay passed them to the VM (stats vf_to_vm >= $N)" [ "$to_vm" -ge "$N" ]
@@ -152,7 +159,7 @@ check "... no more than the relay passed" [ "$prx" -le "$to_vm" ]
 # --- the VM -> VF 1: testpmd txonly to VF 1's MAC; the VM end reconnects ---
 read -r rx1 _ < <(counters "$net1")
 peer txonly --eth-peer=0,$mac1 --txpkts=64
-check "the VM end connected again: running" wait_state running 30
+check "the VM end connected again: running" wait_state running 90
 check_eq "... the relay counts 2 connections" "$(show_of .vm_connects)" 2
 sleep 5
 read -r rx2 _ < <(counters "$net1")
@@ -170,18 +177,17 @@ timeout 60 sh -c "echo $pf > /sys/bus/pci/drivers/igb/unbind"
 check_eq "igb unbound from the PF (the relay let VF 0 go)" "$(readlink "/sys/bus/pci/devices/$pf/driver")" ""
 check "the relay says the VF is gone" wait_state vf-gone 20
 check_eq "... vf_losses counts it" "$(show_of .vf_losses)" $((losses + 1))
-check_contains "... its log says why" "$(cat "$run/relay.log")" "vf-gone"
+check_contains "... its log says why" "$(cat "$logs/relay.log")" "vf-gone"
 echo "$pf" >/sys/bus/pci/drivers/igb/bind
-for _ in $(seq 600); do
-	[ "$(basename "$(readlink "/sys/bus/pci/devices/$pf/virtfn0/driver" 2>/dev/null)")" == vfio-pci ] && break
-	sleep 0.1
-done
+vf0_on_vfio() { [ "$(basename "$(readlink "/sys/bus/pci/devices/$pf/virtfn0/driver" 2>/dev/null)")" == vfio-pci ]; }
+wait_for 90 vf0_on_vfio
 check_eq "sriovd re-applied: VF 0 on vfio-pci again" \
 	"$(basename "$(readlink "/sys/bus/pci/devices/$pf/virtfn0/driver" 2>/dev/null)")" vfio-pci
 check "the relay resumed on the new VF 0" wait_state running 30
-check_contains "... its log says so" "$(cat "$run/relay.log")" "vf-back"
+check_contains "... its log says so" "$(cat "$logs/relay.log")" "vf-back"
 check_eq "... with the same VM connection" "$(show_of .vm_connects)" 2
-for _ in $(seq 100); do net1=$(vf1dev); [ -n "$net1" ] && break; sleep 0.1; done
+has_net1() { net1=$(vf1dev); [ -n "$net1" ]; }
+wait_for 30 has_net1
 $IP link set "$net1" up
 echo 1 >"/proc/sys/net/ipv6/conf/$net1/disable_ipv6"
 read -r rx1 _ < <(counters "$net1")
@@ -191,7 +197,7 @@ echo "# after the reload VF 1 received $((rx2 - rx1))"
 check "frames flow again: VF 1 receives the VM's (ip -s: $((rx2 - rx1)))" [ $((rx2 - rx1)) -ge 100 ]
 stop "$ppid"
 ppid=
-read -r _ ptx < <(peer_counts "$run/peer-txonly.log")
+read -r _ ptx < <(peer_counts "$logs/peer-txonly.log")
 echo "# the VM end sent $ptx in all; the relay: $(curl -s --unix-socket "$SRIOV_RELAY_SOCKET" http://r/v1/relays/vm0/stats | jq -c .)"
 check "the relay's stats stay below what the VM end sent" [ "$(stat_of .vm_to_vf.packets)" -le "$ptx" ]
 tap_done
