@@ -34,7 +34,7 @@ struct relay_args {
 static const struct option relay_opts[] = {
 	{"relay-socket", required_argument, NULL, OPT_RELAY_SOCKET},
 	{"vf", required_argument, NULL, OPT_VF},
-	{"socket", required_argument, NULL, OPT_SOCKET},
+	{"vhost-socket", required_argument, NULL, OPT_SOCKET},
 	{"mode", required_argument, NULL, OPT_MODE},
 	{"queues", required_argument, NULL, OPT_QUEUES},
 	{"lcores", required_argument, NULL, OPT_LCORES},
@@ -213,7 +213,7 @@ static void text_stats(const json_t *j, const char *name)
 static int relay_add(struct cli *cli, const struct relay_args *a)
 {
 	if (!a->vf || !a->socket || !a->n_lcores)
-		return cli_usage_error("relay add: give --vf DEV, --socket PATH and --lcores L");
+		return cli_usage_error("relay add: give --vf DEV, --vhost-socket PATH and --lcores L");
 	_cleanup_free_ char *vf = NULL;
 	int r = resolve_vf(cli, a->vf, &vf);
 	if (r)
@@ -357,7 +357,7 @@ int cmd_relay(struct cli *cli, int argc, char **argv)
 		return relay_add(cli, &a);
 	}
 	if (adds)
-		return cli_usage_error("relay %s: --vf, --socket, --mode, --queues, --lcores, --mtu and --name are add's",
+		return cli_usage_error("relay %s: --vf, --vhost-socket, --mode, --queues, --lcores, --mtu and --name are add's",
 				       QUOTE(sub));
 	if (strcmp(sub, "del") == 0) {
 		if (n != 1)

@@ -103,13 +103,13 @@ static const struct cli_verb verbs[] = {
 	 "                       qemu (-device vfio-pci,...), xen (pci = [...]), json (-j: the default)\n"},
 	{"relay", cmd_relay, "add|del|list|stats [NAME]", "the relays of a running sriov-relay (VF <-> vhost-user)",
 	 "Subcommands:\n"
-	 "  add --vf DEV --socket PATH --lcores L [--name N] [--mode M] [--queues N] [--mtu N]\n"
+	 "  add --vf DEV --vhost-socket PATH --lcores L [--name N] [--mode M] [--queues N] [--mtu N]\n"
 	 "  del NAME, list, stats [NAME] (no NAME: every relay's)\n"
 	 "Options:\n"
 	 "      --relay-socket PATH  sriov-relay's control socket (default " RELAYCTL_DEFAULT_SOCKET ")\n"
 	 "      --vf DEV         the VF: a PCI address, PF#N or a VF's netdev (resolved to its\n"
 	 "                       address), or a DPDK vdev's devargs (net_...)\n"
-	 "      --socket PATH    the vhost-user socket the VM's virtio-net NIC uses\n"
+	 "      --vhost-socket PATH  the vhost-user socket the VM's virtio-net NIC uses\n"
 	 "      --mode M         server (the relay listens: default) or client (the VM listens)\n"
 	 "      --queues N       queue pairs, 1-8 (default 1)\n"
 	 "      --lcores L       the relay's forwarding lcores (required): N[,N...] or N-M\n"

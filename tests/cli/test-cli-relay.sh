@@ -37,9 +37,9 @@ for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
 # Refused before anything is asked (exit 2, no request).
 before=$(requests)
 bad() { check_status "$1: exit 2" 2 r "${@:3}"; check_contains "$1: the reason" "$out" "$2"; }
-bad "add without --socket" "relay add: give --vf DEV, --socket PATH and --lcores L" add --vf 0000:01:10.0 --lcores 1
-bad "add without --vf" "relay add: give --vf DEV, --socket PATH and --lcores L" add --socket /tmp/a.sock --lcores 1
-bad "add without --lcores" "relay add: give --vf DEV, --socket PATH and --lcores L" add --vf 0000:01:10.0 --socket /tmp/a.sock
+bad "add without --vhost-socket" "relay add: give --vf DEV, --vhost-socket PATH and --lcores L" add --vf 0000:01:10.0 --lcores 1
+bad "add without --vf" "relay add: give --vf DEV, --vhost-socket PATH and --lcores L" add --vhost-socket /tmp/a.sock --lcores 1
+bad "add without --lcores" "relay add: give --vf DEV, --vhost-socket PATH and --lcores L" add --vf 0000:01:10.0 --vhost-socket /tmp/a.sock
 bad "--mode other" "relay: --mode: 'both' is not server or client" add --mode both
 bad "--queues 0" "relay: --queues: '0' is not a number of queue pairs (1-8)" add --queues 0
 bad "--queues 9" "relay: --queues: '9' is not a number of queue pairs (1-8)" add --queues 9
@@ -52,14 +52,14 @@ bad "--lcores 128" "relay: --lcores: '128' is not an lcore id (0-127)" add --lco
 bad "--lcores empty item" "relay: --lcores: '1,,2' is not N[,N...] or N-M" add --lcores 1,,2
 bad "--lcores -1" "relay: --lcores: '' is not an lcore id (0-127)" add --lcores=-1
 bad "--relay-socket empty" "relay: --relay-socket: give the path" list --relay-socket ""
-bad "--vf not a device" "relay add: --vf: " add --vf eth9#0 --socket /tmp/a.sock --lcores 1
-bad "--vf a PF" "relay add: --vf: eth0 is not a VF" add --vf eth0 --socket /tmp/a.sock --lcores 1
+bad "--vf not a device" "relay add: --vf: " add --vf eth9#0 --vhost-socket /tmp/a.sock --lcores 1
+bad "--vf a PF" "relay add: --vf: eth0 is not a VF" add --vf eth0 --vhost-socket /tmp/a.sock --lcores 1
 bad "del without NAME" "relay del: give one relay NAME" del
 bad "del two names" "relay del: give one relay NAME" del a b
 bad "del a bad name" "relay del: 'a/b' is not a relay name" del a/b
 bad "stats two names" "relay stats: give at most one relay NAME" stats a b
 bad "list with an argument" "relay list: unexpected argument 'x'" list x
-bad "list with add's options" "relay list: --vf, --socket, --mode, --queues, --lcores, --mtu and --name are add's" list --vf x
+bad "list with add's options" "relay list: --vf, --vhost-socket, --mode, --queues, --lcores, --mtu and --name are add's" list --vf x
 bad "no subcommand" "relay: give add, del, list or stats" 
 bad "other subcommand" "relay: 'start' is not add, del, list or stats" start
 check_eq "none of those reached the relay" "$(requests)" "$before"
@@ -70,22 +70,22 @@ check_eq "... asked GET /v1/relays" "$(last_request)" '["GET","/v1/relays",null]
 
 # add: PF#N resolved to the VF's PCI address; every option in the body.
 vf1=$(basename "$(readlink "$tmp/tb/bus/pci/devices/0000:01:00.0/virtfn1")")
-check_status "add eth0#1 with every option" 0 r add --vf eth0#1 --socket /run/vm1.sock --mode client \
+check_status "add eth0#1 with every option" 0 r add --vf eth0#1 --vhost-socket /run/vm1.sock --mode client \
 	--queues 2 --lcores 1,3-4 --mtu 1500 --name vm1
 check_eq "... the body sent" "$(last_request)" \
 	"[\"POST\",\"/v1/relays\",{\"lcores\":[1,3,4],\"mode\":\"client\",\"mtu\":1500,\"name\":\"vm1\",\"queues\":2,\"socket\":\"/run/vm1.sock\",\"vf\":\"$vf1\"}]"
 check_eq "... printed" "$out" "vm1          $vf1 <-> /run/vm1.sock (client) waiting, 2 queues, lcores 1,3,4"
-check_status "add a vdev, only the required options, -j" 0 r add --vf net_null0,size=64 --socket /run/t.sock --lcores 2 -j
+check_status "add a vdev, only the required options, -j" 0 r add --vf net_null0,size=64 --vhost-socket /run/t.sock --lcores 2 -j
 check_eq "... the body: no defaults filled in" "$(last_request)" \
 	'["POST","/v1/relays",{"lcores":[2],"socket":"/run/t.sock","vf":"net_null0,size=64"}]'
 check_eq "... -j: the relay's document" "$(jq -c '[.name, .vf, .mode]' <<<"$out")" '["relay1","net_null0,size=64","server"]'
-check_status "add by the VF's netdev" 0 r add --vf "$(ls "$tmp/tb/bus/pci/devices/$vf1/net")" --socket /run/b.sock --name b --lcores 1
+check_status "add by the VF's netdev" 0 r add --vf "$(ls "$tmp/tb/bus/pci/devices/$vf1/net")" --vhost-socket /run/b.sock --name b --lcores 1
 check_eq "... resolved to its address" "$(tail -1 "$log" | jq -r .body.vf)" "$vf1"
-check_status "a name taken: the relay's refusal, exit 1" 1 r add --vf 0000:01:10.2 --socket /run/c.sock --name vm1 --lcores 1
+check_status "a name taken: the relay's refusal, exit 1" 1 r add --vf 0000:01:10.2 --vhost-socket /run/c.sock --name vm1 --lcores 1
 check_eq "... printed as it said it" "$out" "sriovctl: relay add: a relay named vm1 exists"
-check_status "a VF not on vfio-pci: exit 1" 1 r add --vf 0000:99:00.0 --socket /run/d.sock --lcores 1 -j
+check_status "a VF not on vfio-pci: exit 1" 1 r add --vf 0000:99:00.0 --vhost-socket /run/d.sock --lcores 1 -j
 check_eq "... -j: the error document with the relay's reason" \
-	"$(r add --vf 0000:99:00.0 --socket /run/d.sock --lcores 1 -j 2>/dev/null | jq -r .error)" \
+	"$(r add --vf 0000:99:00.0 --vhost-socket /run/d.sock --lcores 1 -j 2>/dev/null | jq -r .error)" \
 	"relay add: vf: 0000:99:00.0 is not bound to vfio-pci (it is on igbvf)"
 
 check_status "list" 0 r list
