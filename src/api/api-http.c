@@ -532,6 +532,7 @@ void api_free(struct api *a)
 		close(a->ep_fd);
 	if (a->timer_fd >= 0)
 		close(a->timer_fd);
+	api_model_drop(a);
 	free(a->socket_path);
 	free(a);
 }

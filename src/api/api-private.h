@@ -43,7 +43,15 @@ struct api {
 	unsigned n_conns;
 	struct api_stream *streams;
 	int64_t event_seq;   /* the newest audit line seen; -1: not looked yet */
+	/* The daemon's model of the host, read once and kept until
+	 * api_model_changed(): the tree claims match on, and the
+	 * GET /v1/inventory document made from it. */
+	struct pci_tree *model;
+	char *inventory_doc; /* NULL: not made yet */
+	size_t inventory_len;
 };
+/* Forgets the model (api_model_changed() without the NULL check). */
+void api_model_drop(struct api *a);
 
 /* Appends to s the events after s->seq (and advances it); -errno. */
 int api_stream_fill(struct api *a, struct api_stream *s);

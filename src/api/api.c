@@ -222,6 +222,36 @@ static int load_tree(struct api *a, bool names, struct api_response *rs, struct 
 	return 0;
 }
 
+void api_model_drop(struct api *a)
+{
+	pci_tree_free(a->model);
+	a->model = NULL;
+	free(a->inventory_doc);
+	a->inventory_doc = NULL;
+	a->inventory_len = 0;
+}
+
+void api_model_changed(struct api *a)
+{
+	if (a)
+		api_model_drop(a);
+}
+
+/* The model (read now when there is none): 1 with *ret, or the answer
+ * made (0) when the host's devices cannot be read. */
+static int model_of(struct api *a, struct api_response *rs, const struct pci_tree **ret)
+{
+	if (!a->model) {
+		struct pci_tree *t;
+		int r = load_tree(a, true, rs, &t);
+		if (r < 0 || !t)
+			return r;
+		a->model = t;
+	}
+	*ret = a->model;
+	return 1;
+}
+
 static const struct config *config_of(const struct api *a)
 {
 	return *a->src.cfg;
@@ -235,13 +265,27 @@ static int r_inventory(struct api *a, const struct api_request *rq, const char *
 {
 	(void)rq;
 	(void)param;
-	struct pci_tree *t;
-	int r = load_tree(a, true, rs, &t);
-	if (r < 0 || !t)
-		return r;
-	r = reply_json(rs, 200, json_inventory(t));
-	pci_tree_free(t);
-	return r;
+	/* Made once from the model, kept until the host changes. */
+	if (!a->inventory_doc) {
+		const struct pci_tree *t = NULL;
+		int r = model_of(a, rs, &t);
+		if (r <= 0)
+			return r;
+		struct api_response doc = {0};
+		if ((r = reply_json(&doc, 200, json_inventory(t))) < 0)
+			return r;
+		a->inventory_doc = doc.body;
+		a->inventory_len = doc.body_len;
+	}
+	char *body = malloc(a->inventory_len + 1);
+	if (!body)
+		return -ENOMEM;
+	memcpy(body, a->inventory_doc, a->inventory_len + 1);
+	rs->status = 200;
+	rs->body = body;
+	rs->body_len = a->inventory_len;
+	rs->content_type = "application/json";
+	return 0;
 }
 
 static int r_device(struct api *a, const struct api_request *rq, const char *param, struct api_response *rs)
@@ -657,10 +701,15 @@ static int r_claim_post(struct api *a, const struct api_request *rq, const char 
 		goto out;
 	}
 	struct claim_env env;
-	if ((r = claim_env_of(a, rs, &env)) <= 0)
+	const struct pci_tree *model = NULL;
+	if ((r = claim_env_of(a, rs, &env)) <= 0 || (r = model_of(a, rs, &model)) <= 0)
 		goto out;
+	/* Matched on the daemon's model, not on a fresh scan per claim. */
+	env.tree = model;
 	uint64_t start = api_now_ms(a);
 	int cr = claim_run(&env, &req, &res, &error);
+	if (req.vfio) /* drivers were (un)bound */
+		api_model_drop(a);
 	if (cr == 0) {
 		if (!res.repeat && a->src.stats) {
 			a->src.stats->claims++;
@@ -749,6 +798,15 @@ static int release(struct api *a, struct claim_env *env, const char *consumer, i
 	return r;
 }
 
+/* Whether a claim's release rebinds drivers (the model changes). */
+static bool claim_has_vfio(const struct ledger_claim *c)
+{
+	for (size_t i = 0; i < c->n_devs; i++)
+		if (c->devs[i].vfio)
+			return true;
+	return c->vfio;
+}
+
 /* Only root or the uid that made a claim may release it. */
 static bool may_release(const struct api_peer *p, const struct ledger_claim *c)
 {
@@ -767,6 +825,8 @@ static int r_claim_delete(struct api *a, const struct api_request *rq, const cha
 				    (long long)c.id, (unsigned)c.uid);
 	else
 		r = release(a, &env, c.consumer, c.id, rs);
+	if (claim_has_vfio(&c))
+		api_model_drop(a);
 	ledger_claim_done(&c);
 	return r;
 }
@@ -783,6 +843,9 @@ static int r_consumer_delete(struct api *a, const struct api_request *rq, const 
 	int r = consumer_claims(a, param, rs, &env, &list);
 	if (r <= 0)
 		return r;
+	bool vfio = false;
+	for (size_t i = 0; i < list.n; i++)
+		vfio |= claim_has_vfio(&list.v[i]);
 	for (size_t i = 0; i < list.n; i++)
 		if ((!id || list.v[i].id == id) && !may_release(rq->peer, &list.v[i])) {
 			r = api_reply_error(rs, 403, NULL,
@@ -792,7 +855,10 @@ static int r_consumer_delete(struct api *a, const struct api_request *rq, const 
 			return r;
 		}
 	ledger_claims_done(&list);
-	return release(a, &env, param, id, rs);
+	r = release(a, &env, param, id, rs);
+	if (vfio)
+		api_model_drop(a);
+	return r;
 }
 
 /* ---- GET /v1/claims/{id}/export: what `sriovctl export ID --format F` prints ---- */

@@ -114,6 +114,11 @@ int api_fd(const struct api *a);
  * deadline. */
 void api_run(struct api *a);
 void api_free(struct api *a); /* accepts NULL; removes a socket it bound */
+/* The host changed (a uevent, a link event, an apply): the model the API
+ * serves from (the tree claims match on, the GET /v1/inventory document)
+ * is read again when next needed. A claim that binds vfio-pci and the
+ * release of one say so themselves. Accepts NULL. */
+void api_model_changed(struct api *a);
 
 /* One request as the HTTP layer hands it over. */
 struct api_request {

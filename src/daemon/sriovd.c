@@ -105,6 +105,8 @@ static void arm_timer(struct daemon *d)
 static void schedule(struct daemon *d, unsigned delay_ms, const char *why)
 {
 	uint64_t at = now_ms() + delay_ms;
+	/* Every event may have changed the host: the API's model is read again. */
+	api_model_changed(d->api);
 	/* An earlier deadline already pending covers this event too. */
 	if (d->pending_at_ms && d->pending_at_ms <= at)
 		return;
@@ -595,6 +597,8 @@ static void reconcile(struct daemon *d, const char *reason)
 	strv_free(pfs);
 	sync_relays(d);
 	reconcile_claims(d, DAEMON_CLAIMS_REAPPLY);
+	/* What the apply changed on the host: the API's model is read again. */
+	api_model_changed(d->api);
 	d->status.last_drift = (unsigned)drift;
 	d->stats.drift = (unsigned)drift;
 	update_status(d, now);

@@ -408,6 +408,35 @@ static void test_same_documents(void **state)
 	api_response_done(&rs);
 }
 
+/* GET /v1/inventory's document body (a fresh string). */
+static char *inventory_body(struct fixture *f)
+{
+	struct api_request rq = {.method = "GET", .path = "/v1/inventory", .peer = &user_peer};
+	struct api_response rs;
+	assert_int_equal(api_handle(f->api, &rq, &rs), 0);
+	assert_int_equal(rs.status, 200);
+	assert_int_equal(strlen(rs.body), rs.body_len);
+	return rs.body;
+}
+
+/* The inventory comes from the model, kept until the host changes. */
+static void test_model(void **state)
+{
+	struct fixture *f = *state;
+	char *before = inventory_body(f);
+	assert_null(strstr(before, "\"numa_node\": 1"));
+	assert_int_equal(fakesysfs_write(f->sys, "bus/pci/devices/0000:01:00.0/numa_node", "1\n"), 0);
+	char *kept = inventory_body(f);
+	assert_string_equal(kept, before);
+	api_model_changed(f->api);
+	char *after = inventory_body(f);
+	assert_non_null(strstr(after, "\"numa_node\": 1"));
+	api_model_changed(NULL);
+	free(before);
+	free(kept);
+	free(after);
+}
+
 static void test_metrics(void **state)
 {
 	struct fixture *f = *state;
@@ -454,6 +483,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_too_large, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_starting, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_same_documents, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_model, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_metrics, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
