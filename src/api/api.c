@@ -788,7 +788,12 @@ static int release(struct api *a, struct claim_env *env, const char *consumer, i
 {
 	struct release_result res;
 	_cleanup_free_ char *error = NULL;
-	int r = release_run(env, consumer, id, &res, &error);
+	const struct pci_tree *model = NULL;
+	int r = model_of(a, rs, &model);
+	if (r <= 0)
+		return r;
+	env->tree = model;
+	r = release_run(env, consumer, id, &res, &error);
 	if (r < 0)
 		return claim_error(rs, r, "consumer", error);
 	if (a->src.stats)

@@ -367,11 +367,13 @@ static int scrub_device(const struct claim_env *env, const struct ledger_device 
 {
 	if (env->no_host)
 		return 0;
+	/* The caller's model serves a device the claim never rebound; one
+	 * bound to vfio-pci for it is read afresh. */
 	struct pci_tree *t = NULL;
-	int r = scan(env, &t, NULL);
+	int r = env->tree && !ld->vfio ? 0 : scan(env, &t, NULL);
 	if (r < 0)
 		return reason_add(reasons, "cannot read the devices: %s", strerror(-r));
-	struct pci_function *d = pci_tree_find_addr(t, ld->address);
+	struct pci_function *d = pci_tree_find_addr(t ? t : env->tree, ld->address);
 	const char *cfg_driver = NULL;
 	if (!d || (ld->role == LEDGER_ROLE_VF && !d->pf)) {
 		pci_tree_free(t);

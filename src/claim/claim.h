@@ -100,8 +100,10 @@ struct claim_env {
 	bool lock_held;           /* the caller holds the host lock; else it is taken here */
 	unsigned lock_timeout_ms; /* 0: LOCK_WAIT_DEFAULT_MS */
 	bool no_host;             /* the benchmark: ledger and matching only, nothing written to the host */
-	/* A scan of the host the caller made under the host lock, matched
-	 * against instead of a fresh one (the benchmark); NULL: a fresh scan. */
+	/* A scan of the host the caller made (the benchmark under the host
+	 * lock, sriovd's model), matched against instead of a fresh one, and
+	 * read by a release for a device the claim did not bind to vfio-pci;
+	 * NULL: a fresh scan. */
 	const struct pci_tree *tree;
 	int64_t (*now)(void *data);                   /* Unix time, seconds; NULL: time() */
 	void (*crash)(void *data, const char *step);  /* NULL: SIGKILL when $SRIOV_TEST_CRASH_AT is step */
