@@ -3,6 +3,11 @@
 #  1. inventory of a generated 64 PF x 64 VF tree vs the by-hand shell way;
 #  1c. claim+release pairs on a generated tree of 4096 VFs (ledger and matching,
 #      netlink off) vs SQLite's own durable single-row transactions, same disk;
+#  1d. the same pairs through sriovd's API socket with 1 and 16 clients, next
+#      to the in-process figure and SQLite's rate (one run, same disk), claim
+#      p50/p99, GET /v1/inventory from the daemon's model vs `sriovctl -j list`;
+#  1e. the crash test for longer: 64 clients while sriovd is killed with
+#      SIGKILL about once a second (operations, kills, violations);
 #  2. on the testbed VM, `sriovctl -j list` vs `ip -j -d link show`;
 #  4. sriov-relay vs dpdk-testpmd io-forward and virtio-forwarder (bench/relay-bench.sh).
 # Figures, not pass/fail: nothing here is a timed test.
@@ -22,6 +27,13 @@ build/bench/bench-inventory 8 64 20 bench/by-hand-inventory.sh
 echo
 echo "== 1c. claim+release pairs on 64 PFs x 64 VFs vs SQLite's durable transactions (ledger in /var/tmp)"
 build/bench/bench-claims 64 64 300 /var/tmp
+echo
+echo "== 1d. the same pairs through the API (1 and 16 clients) on 64 PFs x 64 VFs, in-process first (ledger in /var/tmp)"
+build/bench/bench-claims 64 64 300 /var/tmp | grep -E '^claim\+release|^ +claim|^SQLite'
+build/bench/bench-api build/src/sriovd build/src/sriovctl 64 64 320 /var/tmp
+echo
+echo "== 1e. crash test: 64 clients, 4096 VFs, sriovd killed with SIGKILL about once a second, ${SRIOV_CRASH_S:-120} s"
+build/tests/load/api-crash build/src/sriovd "${SRIOV_CRASH_S:-120}" 64 64 64
 echo
 echo "== 2. testbed VM: sriovctl -j list vs ip -j -d link show"
 out=$(mktemp -d /var/tmp/sriovd-bench.XXXXXX)

@@ -48,11 +48,14 @@
 
 #include "client/client.h"
 #include "fakesysfs.h"
+#include "sriovd-run.h"
 #include "util/util.h"
 
 /* How long the clients may go on after the deadline to get their last
  * answer (sriovd is up and no longer killed then). */
-#define GRACE_S 60
+#define GRACE_S 120
+/* How long a start may take until sriovd serves claims (its first apply). */
+#define START_TIMEOUT_MS 120000
 #define RETRY_SLEEP_MS 10
 #define MAX_LISTED 20 /* violations printed one by one */
 
@@ -76,20 +79,6 @@ struct worker {
 static const char *sock_path;
 static atomic_bool stop;       /* the deadline passed: finish the pair in hand */
 static atomic_bool give_up;    /* the grace ran out */
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(unsigned ms)
-{
-	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
 
 static void consumer_of(unsigned client, size_t seq, char *buf, size_t len)
 {
@@ -121,14 +110,14 @@ static long ask(struct worker *w, const char *method, const char *path, const ch
 		int r = client_send(sock_path, &o, method, path, body, body ? strlen(body) : 0, &rs, &error);
 		if (r < 0) {
 			w->unknown++;
-			sleep_ms(RETRY_SLEEP_MS);
+			sriovd_run_sleep_ms(RETRY_SLEEP_MS);
 			continue;
 		}
 		long status = rs.status;
 		if (status == 503 || status == 429) {
 			w->busy++;
 			client_response_done(&rs);
-			sleep_ms(RETRY_SLEEP_MS);
+			sriovd_run_sleep_ms(RETRY_SLEEP_MS);
 			continue;
 		}
 		*ret_doc = json_loadb(rs.body ? rs.body : "", rs.len, 0, NULL);
@@ -196,68 +185,6 @@ static void *worker_main(void *arg)
 		}
 	}
 	return NULL;
-}
-
-/* --- sriovd ------------------------------------------------------------------------------ */
-
-struct daemon {
-	const char *exe, *tree, *config, *state, *status, *log;
-	pid_t pid;
-};
-
-static int daemon_start(struct daemon *d)
-{
-	pid_t pid = fork();
-	if (pid < 0)
-		return -errno;
-	if (pid == 0) {
-		int fd = open(d->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-		if (fd < 0 || null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(fd, 2) < 0)
-			_exit(127);
-		execl(d->exe, d->exe, "--sysfs-root", d->tree, "--config", d->config, "--config-dir", "",
-		      "--status-file", d->status, "--state-dir", d->state, "--socket", sock_path, "--resync-s", "0",
-		      "--api-rate", "1000000", "--api-max-connections", "1024", (char *)NULL);
-		_exit(127);
-	}
-	d->pid = pid;
-	return 0;
-}
-
-/* Until GET /v1/health answers (also 503 while it applies); false when
- * sriovd exited first or timeout_ms passed. */
-static bool daemon_wait_health(struct daemon *d, unsigned timeout_ms, bool ready)
-{
-	uint64_t end = now_ms() + timeout_ms;
-	struct client_opts o = {.connect_timeout_ms = 500, .timeout_ms = 2000};
-	while (now_ms() < end) {
-		int status;
-		if (waitpid(d->pid, &status, WNOHANG) == d->pid) {
-			d->pid = 0;
-			return false;
-		}
-		struct client_response rs = {0};
-		_cleanup_free_ char *error = NULL;
-		int r = client_send(sock_path, &o, "GET", "/v1/status", NULL, 0, &rs, &error);
-		long st = rs.status;
-		client_response_done(&rs);
-		if (r == 0 && (!ready || st == 200))
-			return true;
-		sleep_ms(RETRY_SLEEP_MS);
-	}
-	return false;
-}
-
-static int daemon_stop(struct daemon *d, int sig)
-{
-	if (d->pid <= 0)
-		return 0;
-	kill(d->pid, sig);
-	int status = 0;
-	while (waitpid(d->pid, &status, 0) < 0 && errno == EINTR)
-		;
-	d->pid = 0;
-	return status;
 }
 
 /* --- the ledger, read directly -------------------------------------------------------------- */
@@ -478,10 +405,11 @@ int main(int argc, char **argv)
 	       pfs * vfs, base);
 	fflush(stdout);
 
-	struct daemon d = {.exe = argv[1], .tree = tree, .config = conf, .state = state, .status = status, .log = log};
-	if ((r = daemon_start(&d)) < 0 || !daemon_wait_health(&d, 60000, true)) {
+	struct sriovd_run d = {.exe = argv[1], .tree = tree, .config = conf, .state = state, .status = status, .log = log,
+			       .socket = sock};
+	if ((r = sriovd_run_start(&d)) < 0 || !sriovd_run_wait(&d, START_TIMEOUT_MS, true)) {
 		fprintf(stderr, "api-crash: %s does not serve on %s (its log: %s)\n", argv[1], sock, log);
-		daemon_stop(&d, SIGKILL);
+		sriovd_run_stop(&d, SIGKILL);
 		return 3;
 	}
 	struct worker *w = calloc(clients, sizeof(*w));
@@ -495,54 +423,55 @@ int main(int argc, char **argv)
 		}
 	}
 
-	/* The killer: SIGKILL about once a second (0.5-1.5 s after sriovd
-	 * answers), then a new sriovd at once. */
-	uint64_t kills = 0, failed_starts = 0;
-	uint64_t t0 = now_ms(), deadline = t0 + (uint64_t)seconds * 1000;
+	/* The killer: SIGKILL 0.2-1 s after sriovd serves claims (its first
+	 * apply is over), then a new sriovd at once: about once a second when
+	 * a start takes a few tenths of a second. */
+	uint64_t kills = 0, failed_starts = 0, exits = 0;
+	uint64_t t0 = sriovd_run_now_ms(), deadline = t0 + (uint64_t)seconds * 1000;
 	unsigned seed = (unsigned)t0;
-	while (now_ms() < deadline) {
-		unsigned wait = 500 + (unsigned)(rand_r(&seed) % 1000);
-		uint64_t until = now_ms() + wait;
+	while (sriovd_run_now_ms() < deadline) {
+		unsigned wait = 200 + (unsigned)(rand_r(&seed) % 800);
+		uint64_t until = sriovd_run_now_ms() + wait;
 		if (until > deadline)
 			until = deadline;
-		while (now_ms() < until && d.pid > 0) {
+		while (sriovd_run_now_ms() < until && d.pid > 0) {
 			int st;
-			if (waitpid(d.pid, &st, WNOHANG) == d.pid) {
+			if (sriovd_run_exited(&d, &st)) {
 				fprintf(stderr, "api-crash: sriovd exited by itself (status %d); see %s\n", st, log);
-				d.pid = 0;
+				exits++;
 			}
-			sleep_ms(10);
+			sriovd_run_sleep_ms(10);
 		}
-		if (now_ms() >= deadline)
+		if (sriovd_run_now_ms() >= deadline)
 			break;
 		if (d.pid > 0) {
-			daemon_stop(&d, SIGKILL);
+			sriovd_run_stop(&d, SIGKILL);
 			kills++;
 		}
-		if (daemon_start(&d) < 0 || !daemon_wait_health(&d, 20000, false))
+		if (sriovd_run_start(&d) < 0 || !sriovd_run_wait(&d, START_TIMEOUT_MS, true))
 			failed_starts++;
 	}
 	/* The deadline: sriovd runs until the clients have their last answers. */
 	atomic_store(&stop, true);
-	if (d.pid <= 0 && (daemon_start(&d) < 0 || !daemon_wait_health(&d, 60000, true)))
+	if (d.pid <= 0 && (sriovd_run_start(&d) < 0 || !sriovd_run_wait(&d, START_TIMEOUT_MS, true)))
 		failed_starts++;
-	uint64_t grace_end = now_ms() + GRACE_S * 1000;
+	uint64_t grace_end = sriovd_run_now_ms() + GRACE_S * 1000;
 	for (unsigned i = 0; i < clients; i++) {
 		/* Joining in turn; the grace is shared. */
 		while (pthread_tryjoin_np(w[i].thread, NULL) != 0) {
-			if (now_ms() > grace_end)
+			if (sriovd_run_now_ms() > grace_end)
 				atomic_store(&give_up, true);
-			sleep_ms(20);
+			sriovd_run_sleep_ms(20);
 		}
 	}
-	double run_s = (double)(now_ms() - t0) / 1000.0;
+	double run_s = (double)(sriovd_run_now_ms() - t0) / 1000.0;
 	/* Once more after the last kill, then a clean stop: what a kill left
 	 * pending is rolled back at start. */
-	daemon_stop(&d, SIGKILL);
+	sriovd_run_stop(&d, SIGKILL);
 	kills++;
 	int final_status = -1;
-	if (daemon_start(&d) == 0 && daemon_wait_health(&d, 60000, true))
-		final_status = daemon_stop(&d, SIGTERM);
+	if (sriovd_run_start(&d) == 0 && sriovd_run_wait(&d, START_TIMEOUT_MS, true))
+		final_status = sriovd_run_stop(&d, SIGTERM);
 	else
 		failed_starts++;
 
@@ -565,6 +494,8 @@ int main(int argc, char **argv)
 		violation(&c, "%" PRIu64 " requests were answered with an error (see %s)", refused, log);
 	if (atomic_load(&give_up))
 		violation(&c, "the clients had no answer %d s after the deadline", GRACE_S);
+	if (exits)
+		violation(&c, "sriovd exited by itself %" PRIu64 " times (see %s)", exits, log);
 	if (failed_starts)
 		violation(&c, "sriovd did not come up %" PRIu64 " times (see %s)", failed_starts, log);
 	if (final_status != 0)
@@ -575,7 +506,7 @@ int main(int argc, char **argv)
 	       acked, (double)acked / run_s, run_s, unknown, busy);
 	printf("ledger: %" PRIu64 " claims (%" PRIu64 " released), %" PRIu64 " audit lines\n", c.claims, c.released,
 	       c.audit_lines);
-	printf("kills survived: %" PRIu64 "\n", kills);
+	printf("kills survived: %" PRIu64 " (%.2f /s)\n", kills, (double)kills / run_s);
 	printf("violations: %" PRIu64 "\n", c.violations);
 	for (unsigned i = 0; i < clients; i++)
 		free(w[i].ops);
