@@ -34,6 +34,7 @@ static const char usage[] =
 	"  --group NAME    the group that may add and remove relays (default " API_DEFAULT_GROUP ")\n"
 	"  --relay JSON    a relay to start with, as the body of POST /v1/relays:\n"
 	"                  '{\"vf\": \"0000:03:10.0\", \"socket\": \"/run/vm1.sock\", \"lcores\": [1]}'\n"
+	"  --sysfs-root DIR  where a PCI VF's driver is read (default /sys; tests)\n"
 	"  -v, --verbose   debug lines in the log\n"
 	"  -h, --help      this text\n"
 	"  --version       the version\n";
@@ -117,17 +118,18 @@ int main(int argc, char **argv)
 	argc -= n;
 	argv += n;
 	/* argv[0] is now what was before "--"; getopt starts after it. */
-	enum { OPT_SOCKET = 0x100, OPT_GROUP, OPT_RELAY, OPT_VERSION };
+	enum { OPT_SOCKET = 0x100, OPT_GROUP, OPT_RELAY, OPT_VERSION, OPT_SYSFS_ROOT };
 	static const struct option longopts[] = {
 		{"socket", required_argument, NULL, OPT_SOCKET},
 		{"group", required_argument, NULL, OPT_GROUP},
 		{"relay", required_argument, NULL, OPT_RELAY},
+		{"sysfs-root", required_argument, NULL, OPT_SYSFS_ROOT},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, OPT_VERSION},
 		{0},
 	};
-	const char *socket_path = RELAY_DEFAULT_SOCKET, *group = NULL;
+	const char *socket_path = RELAY_DEFAULT_SOCKET, *group = NULL, *sysfs_root = NULL;
 	_cleanup_free_ const char **initial = calloc((size_t)argc + 1, sizeof(char *));
 	size_t n_initial = 0;
 	int rc = 1, c;
@@ -139,6 +141,9 @@ int main(int argc, char **argv)
 			break;
 		case OPT_GROUP:
 			group = optarg;
+			break;
+		case OPT_SYSFS_ROOT:
+			sysfs_root = optarg;
 			break;
 		case OPT_RELAY:
 			if (initial)
@@ -173,7 +178,7 @@ int main(int argc, char **argv)
 
 	struct relay_engine engine;
 	_cleanup_free_ char *err = NULL, *warn = NULL;
-	struct relay_dpdk_opts dopts = {0};
+	struct relay_dpdk_opts dopts = {.sysfs_root = sysfs_root};
 	struct api *api = NULL;
 	int sfd = -1, tfd = -1, ep = -1;
 	if (relay_dpdk_start(&dopts, &engine, &err) < 0) {

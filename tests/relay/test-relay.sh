@@ -85,7 +85,7 @@ for _ in range(int(sys.argv[2])):
 EOF
 }
 
-echo "1..37"
+echo "1..40"
 
 # ---- starts that cannot work ----------------------------------------------
 out=$(unshare -m sh -c "mount -t tmpfs none /sys/kernel/mm/hugepages && exec $relay_bin -l 0-1 --no-pci --in-memory -- --socket $ctl" 2>&1)
@@ -97,7 +97,8 @@ eal=(-l 0-1 --no-huge -m 128 --no-pci)
 start_relay() { # start_relay FILE_PREFIX ARGS...
 	local p=$1
 	shift
-	$IP netns exec "$ns" "$relay_bin" "${eal[@]}" --file-prefix "$p" -- --socket "$ctl" "$@" >"$dir/relay.log" 2>&1 &
+	$IP netns exec "$ns" "$relay_bin" "${eal[@]}" --file-prefix "$p" -- --socket "$ctl" --sysfs-root "$dir/sys" "$@" \
+		>"$dir/relay.log" 2>&1 &
 	relay_pid=$!
 	wait_for 20 grep -q '^sriov-relay: ready on' "$dir/relay.log"
 }
@@ -115,6 +116,18 @@ check_eq "vhost socket in use: 409 naming socket" "$(head -n -1 <<<"$out" | jq -
 out=$(post "{\"vf\": \"net_null0\", \"socket\": \"$dir/n.sock\", \"lcores\": [0]}")
 check_eq "the main lcore is refused: 400 naming lcores" "$(head -n -1 <<<"$out" | jq -r '.error.field + ": " + .error.message')" \
 	"lcores: lcores: 0 is not a worker lcore of this process (EAL's -l/--lcores; lcore 0 is the main one, it serves the control socket)"
+# A sysfs tree that plays the kernel's PCI devices: one VF on igbvf, one on no driver.
+mkdir -p "$dir/sys/bus/pci/drivers/igbvf" "$dir/sys/bus/pci/devices/0000:03:10.0" "$dir/sys/bus/pci/devices/0000:03:10.2"
+ln -s ../../../../bus/pci/drivers/igbvf "$dir/sys/bus/pci/devices/0000:03:10.0/driver"
+out=$(post "{\"vf\": \"0000:03:10.0\", \"socket\": \"$dir/p.sock\", \"lcores\": [1]}")
+check_eq "a VF on its kernel driver: 400 naming vf, and how to bind it" "$(head -n -1 <<<"$out" | jq -r '.error.field + ": " + .error.message')" \
+	"vf: vf: 0000:03:10.0 is bound to igbvf, not vfio-pci (sriovctl bind 0000:03:10.0 vfio-pci)"
+out=$(post "{\"vf\": \"03:10.2\", \"socket\": \"$dir/p.sock\", \"lcores\": [1]}")
+check_eq "a VF on no driver: 400 naming vf" "$(head -n -1 <<<"$out" | jq -r '.error.field + ": " + .error.message')" \
+	"vf: vf: 0000:03:10.2 has no driver; bind it to vfio-pci first (sriovctl bind 0000:03:10.2 vfio-pci)"
+out=$(post "{\"vf\": \"0000:03:11.0\", \"socket\": \"$dir/p.sock\", \"lcores\": [1]}")
+check_eq "no such PCI device: 400 naming vf" "$(head -n -1 <<<"$out" | jq -r '.error.field + ": " + .error.message')" \
+	"vf: vf: no PCI device 0000:03:11.0"
 check_eq "nothing half-done after refusals" "$(C http://relay/v1/relays | jq -r '[.relays[].name] | join(",")')" "r0"
 
 # ---- frames both ways ------------------------------------------------------
