@@ -120,7 +120,8 @@ check_eq "it pulled in no other package" \
 	"sriovd "
 
 files=$(dpkg -L sriovd 2>/dev/null)
-for f in /usr/bin/sriovctl /usr/sbin/sriovd /lib/systemd/system/sriovd.service \
+for f in /usr/bin/sriovctl /usr/sbin/sriovd /usr/sbin/sriov-relay /usr/share/man/man8/sriov-relay.8.gz \
+	/lib/systemd/system/sriovd.service \
 	/usr/share/man/man8/sriovctl.8.gz /usr/share/man/man8/sriovd.8.gz /usr/share/man/man5/sriovd.conf.5.gz \
 	/usr/share/bash-completion/completions/sriovctl /etc/sriovd/sriovd.conf \
 	/usr/share/doc/sriovd/README.md.gz /usr/share/doc/sriovd/config.md.gz /usr/share/doc/sriovd/copyright \
