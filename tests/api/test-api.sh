@@ -157,8 +157,18 @@ check_contains "the cut is logged" "$(cat "$log")" "event=api-timeout uid=0"
 check_eq "9 connections at a limit of 8: the 9th waits, served once the idle ones are cut" \
 	"$(/usr/bin/python3 "$raw" "$sock" hold 8)" "answered 200"
 
+# --- the model: GET /v1/inventory is kept until the host changes (here: an apply) ---
+numa=$tb/bus/pci/devices/0000:02:00.0/numa_node
+was=$(cat "$numa")
+echo 1 >"$numa"
+check "a change behind sriovd's back is not read per request" \
+	test "$(api http://localhost/v1/inventory)" != "$(ctlj list)"
+
 # --- authorization: SO_PEERCRED and the peer's groups ---
 check_eq "root may POST /v1/apply" "$(code POST /v1/apply)" 200
+check_eq "after an apply, GET /v1/inventory is read again" "$(api http://localhost/v1/inventory)" "$(ctlj list)"
+echo "$was" >"$numa"
+check_eq "the same after the change is undone" "$(code POST /v1/apply)" 200
 check_contains "the decision is logged" "$(cat "$log")" "event=api uid=0 pid="
 check_contains "allow for root" "$(cat "$log")" "route=\"POST /v1/apply\" decision=allow"
 chmod 0666 "$sock" # let nobody connect, as a member of no group of ours
