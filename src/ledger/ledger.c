@@ -377,12 +377,27 @@ int ledger_path(const char *sysfs_root, const char *state_dir, char **ret)
 }
 
 /* Creates the file (0600) in the folder dirfd, refusing a link in its place. */
+/* An existing file is only looked at, never opened: close() of any fd
+ * of the database drops every POSIX lock this process holds on it, SQLite's
+ * too, and another process would then take itself for the last connection
+ * and delete the write-ahead log a connection of this process still uses
+ * (sriovd keeps one open while its API and its hooks open more). */
 static int create_file_at(int dirfd)
 {
-	_cleanup_close_ int fd = openat(dirfd, LEDGER_FILE, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0600);
+	struct stat st;
+	if (fstatat(dirfd, LEDGER_FILE, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		if (S_ISLNK(st.st_mode))
+			return -EXDEV;
+		return S_ISREG(st.st_mode) ? 0 : -EBADFD;
+	}
+	if (errno != ENOENT)
+		return -errno;
+	_cleanup_close_ int fd =
+		openat(dirfd, LEDGER_FILE, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0600);
+	if (fd < 0 && errno == EEXIST)
+		return create_file_at(dirfd); /* made meanwhile: looked at again */
 	if (fd < 0)
 		return errno == ELOOP ? -EXDEV : -errno;
-	struct stat st;
 	if (fstat(fd, &st) < 0)
 		return -errno;
 	if (!S_ISREG(st.st_mode))
