@@ -22,7 +22,7 @@
 #define CLIENT_CONNECT_TIMEOUT_MS_DEFAULT 2000u
 #define CLIENT_TIMEOUT_MS_DEFAULT 120000u /* a claim that binds vfio-pci may take a while */
 #define CLIENT_MAX_BYTES_DEFAULT (256u * 1024u * 1024u)
-#define CLIENT_HEALTH_TIMEOUT_MS 2000u
+#define CLIENT_HEALTH_TIMEOUT_MS 15000u /* sriovd answers between two reconciles */
 
 struct client_opts {
 	unsigned connect_timeout_ms; /* 0: CLIENT_CONNECT_TIMEOUT_MS_DEFAULT */

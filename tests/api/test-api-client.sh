@@ -136,6 +136,8 @@ steps=(
 	"-j claim --consumer $C --request a1:9"
 	"claim --consumer $C --request a1:9"
 	"claim --consumer $C --network n9"
+	"claim --consumer $C --request a1:x"
+	"-j claim --consumer $C --request zz:1"
 	"claim --consumer $C --device 0000:01:00.0"
 	"claims"
 	"-j claims"
@@ -169,6 +171,18 @@ for i in "${!steps[@]}"; do
 		check_eq "${steps[$i]}: sriovd made it (one event=api line)" "$(($(n_api) - before))" 1 ;;
 	esac
 done
+
+# In-process commands beside the daemon on the same ledger: sriovd's
+# connection keeps its write-ahead log (a file of the ledger opened and
+# closed in sriovd would drop SQLite's locks, and the last in-process
+# connection to close would then delete the log under sriovd).
+"$ctl" --sysfs-root "$tb" -j claim --consumer "$D" --request a1:1 >/dev/null 2>&1
+"$ctl" --sysfs-root "$tb" --no-daemon claims "${cf[@]}" >/dev/null 2>&1
+"$ctl" --sysfs-root "$tb" --no-daemon -j claims "${cf[@]}" >/dev/null 2>&1
+check "sriovd's ledger files are not deleted under it" bash -c "! ls -l /proc/$dpid/fd | grep -q 'ledger.*(deleted)'"
+check_eq "a claim through sriovd is seen in-process" \
+	"$("$ctl" --sysfs-root "$tb" --no-daemon -j claims --consumer "$D" "${cf[@]}" | jq '.claims | length')" 1
+"$ctl" --sysfs-root "$tb" release --consumer "$D" >/dev/null 2>&1
 
 # --- who may: the socket's mode keeps a user out; with the socket open, the API's 403 ---
 nobody() { setpriv --reuid 65534 --regid 65534 --clear-groups -- "$@"; }

@@ -6,7 +6,10 @@
 # PF driver unbind+bind that re-creates every VF (read back with /sbin/ip and
 # sysfs); the VF count changed behind a stopped sriovd makes both claims
 # lost at its start (sriovctl claims, status and status -j), and a lost
-# claim is released.
+# claim is released; sriovctl claim, claims, export, -j list and release
+# with sriovd running go through its socket (its event=api lines), print
+# what the in-process path prints, and set and scrub the VF's MAC and VLAN
+# (read back with /sbin/ip).
 #   test-claimd.sh BUILD_DIR [ARTIFACT_DIR]
 set -uo pipefail
 build=$1
@@ -204,6 +207,41 @@ if command -v sqlite3 >/dev/null; then
 		"$(sqlite3 "file:$ledger?mode=ro" "SELECT group_concat(event, ' ') FROM (SELECT event FROM audit WHERE claim = $id_a ORDER BY seq)")" \
 		"claim active lost release"
 fi
+
+# --- sriovctl through sriovd's socket: the daemon makes the claim on the real VF ---
+C=cccccccc-0000-4000-8000-00000000000c
+MAC_C=02:00:00:c1:c3:03
+vf3=$(vf_addr 3)
+free3=$(vf_ip 3)
+inproc=(--no-daemon --state-dir "$ledger_dir")
+n_api() { grep -c 'event=api .*decision=allow' "$work/sriovd.log"; }
+check "sriovd serves on the default socket" test -S /run/sriovd/api.sock
+before=$(n_api)
+rc=0
+doc=$("$claimctl" -j claim --consumer $C --device "$vf3" --mac $MAC_C --vlan 203 2>"$work/claim.err") || rc=$?
+check_eq "claim through sriovd: exit 0" "$rc" 0
+check_eq "claim through sriovd: sriovd made it (event=api)" "$(($(n_api) - before))" 1
+id_c=$(printf '%s' "$doc" | jq -r '.claim.id')
+check_eq "claim through sriovd: the VF and its MAC, VLAN" \
+	"$(printf '%s' "$doc" | jq -r '.claim.devices[0] | "\(.address) \(.mac) \(.vlan)"')" "$vf3 $MAC_C 203"
+check_eq "ip: the claimed VF has the MAC and VLAN the daemon set" "$(vf_ip 3)" "$MAC_C/203"
+check_eq "claims through sriovd: the in-process text" "$("$ctl" claims 2>&1)" "$("$ctl" "${inproc[@]}" claims 2>&1)"
+check_eq "claims -j through sriovd: the in-process document" "$("$ctl" -j claims 2>&1)" \
+	"$("$ctl" "${inproc[@]}" -j claims 2>&1)"
+exp=$("$ctl" export "$id_c" --format libvirt 2>/dev/null)
+check_eq "export through sriovd: the in-process text" "$exp" "$("$ctl" "${inproc[@]}" export "$id_c" --format libvirt 2>/dev/null)"
+check_contains "export: the claim's MAC" "$exp" "<mac address='$MAC_C'/>"
+check_contains "export: the claim's VLAN" "$exp" "<tag id='203'/>"
+check_eq "-j list through sriovd: the in-process document" \
+	"$("$ctl" -j list 2>&1 | jq -S 'del(.. | .stats?)')" "$("$ctl" "${inproc[@]}" -j list 2>&1 | jq -S 'del(.. | .stats?)')"
+before=$(n_api)
+check_status "release through sriovd" 0 "$ctl" release --consumer $C
+check_eq "release through sriovd: the in-process text" "$out" "claim $id_c released: $vf3"
+check_eq "release through sriovd: sriovd did it (event=api)" "$(($(n_api) - before))" 1
+check "sriovd still writes the ledger's own write-ahead log (none of its files deleted under it)" \
+	bash -c "! ls -l /proc/$dpid/fd | grep -q 'ledger.*(deleted)'"
+check_eq "ip: the released VF is scrubbed back to the config's MAC and VLAN" "$(vf_ip 3)" "$free3"
+
 stop_daemon
 save sriovd.log <"$work/sriovd.log"
 schema_done
