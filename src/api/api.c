@@ -219,6 +219,14 @@ static int load_tree(struct api *a, bool names, struct api_response *rs, struct 
 		return api_reply_error(rs, 500, NULL, "cannot read PCI devices under %s/bus/pci/devices: %s",
 				   root ? root : SYSFS_DEFAULT_ROOT, strerror(-r));
 	}
+	/* Who holds each device (claimed_by), as sriovctl's documents say. */
+	_cleanup_free_ char *error = NULL;
+	struct claim_consumers c = {.ledger = a->src.ledger ? a->src.ledger(a->src.data, &error) : NULL};
+	if (c.ledger && (r = claim_annotate_tree(&c, *ret)) < 0) {
+		pci_tree_free(*ret);
+		*ret = NULL;
+		return r;
+	}
 	return 0;
 }
 

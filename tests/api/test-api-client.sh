@@ -157,11 +157,12 @@ steps=(
 )
 for i in "${!steps[@]}"; do
 	read -ra args <<<"${steps[$i]}"
+	case " ${steps[$i]} " in *" claim "* | *" release "* | *" claims "*) args+=("${cf[@]}") ;; esac
 	before=$(n_api)
 	rcd=0
-	"$ctl" --sysfs-root "$tb" "${args[@]}" "${cf[@]}" >"$tmp/d.out" 2>"$tmp/d.err" || rcd=$?
+	"$ctl" --sysfs-root "$tb" "${args[@]}" >"$tmp/d.out" 2>"$tmp/d.err" || rcd=$?
 	rci=0
-	"$ctl" --sysfs-root "$twin" "${args[@]}" "${cf[@]}" >"$tmp/i.out" 2>"$tmp/i.err" || rci=$?
+	"$ctl" --sysfs-root "$twin" "${args[@]}" >"$tmp/i.out" 2>"$tmp/i.err" || rci=$?
 	sed -i "s|$twin|$tb|g" "$tmp/i.out" "$tmp/i.err"
 	check_eq "${steps[$i]}: the exit status through sriovd is in-process's ($rci)" "$rcd" "$rci"
 	check_eq "${steps[$i]}: the same stdout" "$(norm "$tmp/d.out")" "$(norm "$tmp/i.out")"
