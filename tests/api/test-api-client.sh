@@ -147,7 +147,6 @@ steps=(
 	"-j export 3"
 	"export 99 --format xen"
 	"export 1 --format xen"
-	"-j list"
 	"release --consumer $A --claim 4 -j"
 	"release --consumer $A --claim 3"
 	"release --consumer $B"
