@@ -40,6 +40,7 @@ struct pf_want {
 	uint32_t mtu; /* 0: leave */
 	int up;       /* -1: leave */
 	struct config_pos mtu_pos, up_pos;
+	unsigned timeout_ms; /* the config's timeout: for its count; 0: lifecycle's default */
 	struct vf_want *vfs; /* indexed by VF number */
 	size_t n_vfs;
 };
@@ -317,6 +318,8 @@ static int merge_entry(struct pf_want *w, const struct pf_desired *e, uint32_t l
 	}
 	if (e->autoprobe >= 0)
 		w->autoprobe = e->autoprobe;
+	if (e->timeout_s)
+		w->timeout_ms = e->timeout_s * 1000;
 	if (e->mtu) {
 		w->mtu = e->mtu;
 		w->mtu_pos = e->mtu_pos;
@@ -1238,8 +1241,27 @@ static struct recount *recount_for(struct run *run, const struct pf_want *w)
 	return rc;
 }
 
+/* The counts' timeout for PF w: apply's own (--timeout), else the config's
+ * timeout: for the PF, else lifecycle's default for the count. */
+static unsigned count_timeout_ms(const struct apply_env *env, const struct pf_want *w)
+{
+	if (env->settle_timeout_ms)
+		return env->settle_timeout_ms;
+	return w->timeout_ms;
+}
+
+/* Every count is written first, then all are waited for together
+ * (lifecycle_set_numvfs_many): one settle window, whatever the number of
+ * PFs. */
 static int run_counts(struct run *run, const struct view *v, const struct plan *p)
 {
+	_cleanup_free_ struct numvfs_job *jobs = calloc(p->n ? p->n : 1, sizeof(*jobs));
+	_cleanup_free_ const struct plan_change **job_change = calloc(p->n ? p->n : 1, sizeof(*job_change));
+	/* indices: recount_for() may move run->recounts */
+	_cleanup_free_ size_t *job_rc = calloc(p->n ? p->n : 1, sizeof(*job_rc));
+	if (!jobs || !job_change || !job_rc)
+		return -ENOMEM;
+	size_t n = 0;
 	for (size_t i = 0; i < p->n; i++) {
 		const struct plan_change *c = &p->changes[i];
 		const struct pf_want *w = find_want(v, c->pf);
@@ -1248,7 +1270,6 @@ static int run_counts(struct run *run, const struct view *v, const struct plan *
 		struct recount *rc = recount_for(run, w);
 		if (!rc)
 			return -ENOMEM;
-		char *err = NULL;
 		if (c->kind == CHANGE_AUTOPROBE) {
 			/* Autoprobe on goes first so that the VFs created next get
 			 * drivers; autoprobe off is written by set_numvfs itself. */
@@ -1262,37 +1283,44 @@ static int run_counts(struct run *run, const struct view *v, const struct plan *
 		}
 		if (c->kind != CHANGE_NUMVFS)
 			continue;
-		struct numvfs_request req = {
-			.count = w->numvfs,
-			.force = run->env->force,
-			.no_autoprobe = w->autoprobe == 0 && w->pf->sriov.autoprobe != 0,
-			.timeout_ms = run->env->settle_timeout_ms,
+		jobs[n] = (struct numvfs_job){
+			.pf = w->pf,
+			.req = {
+				.count = w->numvfs,
+				.force = run->env->force,
+				.no_autoprobe = w->autoprobe == 0 && w->pf->sriov.autoprobe != 0,
+				.timeout_ms = count_timeout_ms(run->env, w),
+			},
 		};
 		if (rc->netdev[0] && run->k.ops)
 			(void)link_has_carrier(&run->k, rc->netdev, &rc->carrier_before);
-		struct numvfs_result res = {0};
-		int r = lifecycle_set_numvfs(&run->env->lifecycle, w->pf, &req, &res, &err);
-		if (res.changed) {
-			run->rep->writes += res.disabled_first ? 2 : 1;
-			rc->after = res.after;
+		job_change[n] = c;
+		job_rc[n++] = (size_t)(rc - run->recounts);
+	}
+	int r = lifecycle_set_numvfs_many(&run->env->lifecycle, jobs, n);
+	for (size_t k = 0; k < n; k++) {
+		struct numvfs_job *j = &jobs[k];
+		const struct plan_change *c = job_change[k];
+		struct recount *rc = &run->recounts[job_rc[k]];
+		if (j->res.changed) {
+			run->rep->writes += j->res.disabled_first ? 2 : 1;
+			rc->after = j->res.after;
 		}
-		if (res.wrote_autoprobe) {
+		if (j->res.wrote_autoprobe) {
 			run->rep->writes++;
 			rc->wrote_autoprobe = true;
 		}
-		for (size_t k = 0; res.overridden && res.overridden[k]; k++)
+		for (size_t q = 0; j->res.overridden && j->res.overridden[q]; q++)
 			(void)strv_pushf(&run->rep->warnings, "%s: numvfs %s: --force: %s", c->source, c->want,
-					 res.overridden[k]);
-		numvfs_result_done(&res);
-		if (r < 0) {
-			r = error_set(&run->rep->error, r, "%s: numvfs %s: %s", c->source, c->want, err ? err : strerror(-r));
-			free(err);
-			return r;
-		}
-		free(err);
-		record_done(run, c);
+					 j->res.overridden[q]);
+		if (j->r < 0 && !run->rep->error)
+			(void)error_set(&run->rep->error, j->r, "%s: numvfs %s: %s", c->source, c->want,
+					j->error ? j->error : strerror(-j->r));
+		else if (j->r == 0 && j->started)
+			record_done(run, c);
+		numvfs_job_done(j);
 	}
-	return 0;
+	return r;
 }
 
 static void note(struct run *run, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -1701,41 +1729,42 @@ static void undo_links(struct run *run)
 	run->n_link_undo = 0;
 }
 
+/* Every VF is rebound first, then all hold one shared settle window
+ * (lifecycle_bind_many): one window, whatever the number of VFs. */
 static int run_drivers(struct run *run, const struct view *v, const struct plan *p)
 {
+	_cleanup_free_ struct bind_job *jobs = calloc(p->n ? p->n : 1, sizeof(*jobs));
+	_cleanup_free_ const struct plan_change **job_change = calloc(p->n ? p->n : 1, sizeof(*job_change));
+	if (!jobs || !job_change)
+		return -ENOMEM;
+	size_t n = 0;
 	for (size_t i = 0; i < p->n; i++) {
 		const struct plan_change *c = &p->changes[i];
 		if (c->kind != CHANGE_VF_DRIVER)
 			continue;
 		const struct pf_want *w = find_want(v, c->pf);
 		const struct pci_function *vf = pci_function_vf(w->pf, (uint32_t)c->vf);
-		const char *where = c->source;
 		if (!vf)
-			return error_set(&run->rep->error, -ENODEV, "%s: %s VF %d does not exist", where, c->pf, c->vf);
-		struct bind_request req = {.driver = c->want};
-		struct bind_result res = {0};
-		char *err = NULL;
+			return error_set(&run->rep->error, -ENODEV, "%s: %s VF %d does not exist", c->source, c->pf, c->vf);
 		/* A claim's own driver: the consumer hook would refuse it as
 		 * held, by the very claim that wants it. */
-		struct lifecycle_env lenv = run->env->lifecycle;
-		if (w->vfs[c->vf].claim_driver) {
-			lenv.consumer = NULL;
-			lenv.consumer_data = NULL;
-		}
-		int r = lifecycle_bind(&lenv, vf, &req, &res, &err);
-		if (res.changed)
-			run->rep->writes += 3; /* driver_override, unbind, drivers_probe */
-		bind_result_done(&res);
-		if (r < 0) {
-			r = error_set(&run->rep->error, r, "%s: driver %s for %s: %s", where, c->want, vf->addr,
-				 err ? err : strerror(-r));
-			free(err);
-			return r;
-		}
-		free(err);
-		record_done(run, c);
+		jobs[n] = (struct bind_job){.dev = vf, .req = {.driver = c->want}, .ignore_consumer = w->vfs[c->vf].claim_driver};
+		job_change[n++] = c;
 	}
-	return 0;
+	int r = lifecycle_bind_many(&run->env->lifecycle, jobs, n);
+	for (size_t k = 0; k < n; k++) {
+		struct bind_job *j = &jobs[k];
+		const struct plan_change *c = job_change[k];
+		if (j->res.changed)
+			run->rep->writes += 3; /* driver_override, unbind, drivers_probe */
+		if (j->r < 0 && !run->rep->error)
+			(void)error_set(&run->rep->error, j->r, "%s: driver %s for %s: %s", c->source, c->want, j->dev->addr,
+					j->error ? j->error : strerror(-j->r));
+		else if (j->r == 0 && j->started)
+			record_done(run, c);
+		bind_job_done(j);
+	}
+	return r;
 }
 
 int apply_run(const struct config *cfg, const struct apply_env *env, struct apply_report *rep)

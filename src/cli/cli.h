@@ -102,6 +102,19 @@ int cli_parse_main(struct cli *cli, int argc, char **argv, int *first_arg);
 int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* cli-wait.c: "10", "2.5": seconds, at most max_s, to the millisecond
+ * (-EINVAL, -ERANGE). */
+int cli_parse_seconds_ms(const char *s, unsigned max_s, unsigned *ret);
+/* The progress line of count waits, on stderr when it is a terminal and
+ * the output is not JSON: attach before the wait, end after it (erases
+ * the line). */
+struct cli_progress {
+	bool shown;
+	char last[512];
+};
+void cli_progress_attach(const struct cli *cli, struct lifecycle_env *env, struct cli_progress *p);
+void cli_progress_end(struct cli_progress *p);
+
 /* Loads the inventory for a verb, printing the error when the root is
  * unreadable. */
 int cli_load_inventory(const struct cli *cli, bool names, bool stats, struct pci_tree **ret);

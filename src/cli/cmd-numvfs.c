@@ -25,35 +25,6 @@ static const struct option numvfs_opts[] = {
 	{0},
 };
 
-/* "10", "2.5": seconds, at most TIMEOUT_MAX_S, to the millisecond. */
-static int parse_seconds_ms(const char *s, unsigned *ret)
-{
-	unsigned long ms = 0;
-	const char *p = s;
-	if (!isdigit((unsigned char)*p))
-		return -EINVAL;
-	for (; isdigit((unsigned char)*p); p++) {
-		ms = ms * 10 + (unsigned long)(*p - '0');
-		if (ms > TIMEOUT_MAX_S)
-			return -ERANGE;
-	}
-	ms *= 1000;
-	if (*p == '.') {
-		p++;
-		unsigned long scale = 100;
-		if (!isdigit((unsigned char)*p))
-			return -EINVAL;
-		for (; isdigit((unsigned char)*p); p++, scale /= 10)
-			ms += (unsigned long)(*p - '0') * scale;
-	}
-	if (*p != '\0')
-		return -EINVAL;
-	if (ms > TIMEOUT_MAX_S * 1000UL)
-		return -ERANGE;
-	*ret = (unsigned)ms;
-	return 0;
-}
-
 static int numvfs_opt(int opt, const char *arg, void *data)
 {
 	struct numvfs_request *req = data;
@@ -65,9 +36,10 @@ static int numvfs_opt(int opt, const char *arg, void *data)
 		req->no_autoprobe = true;
 		return 0;
 	case OPT_TIMEOUT:
-		if (parse_seconds_ms(arg, &req->timeout_ms) < 0)
+		if (cli_parse_seconds_ms(arg, TIMEOUT_MAX_S, &req->timeout_ms) < 0)
 			return cli_usage_error("numvfs: --timeout wants seconds from 0 to %d (e.g. 10 or 2.5), not '%s'",
 					       TIMEOUT_MAX_S, QUOTE(arg));
+		req->no_wait = req->timeout_ms == 0;
 		return 0;
 	}
 	return cli_usage_error("numvfs: unexpected option");
@@ -108,15 +80,15 @@ static void print_outcome(const struct pci_function *pf, const struct numvfs_res
 }
 
 /* The outcome's warnings, one sentence each (stderr, or the JSON document). */
-static int outcome_warnings(const struct pci_function *pf, const struct numvfs_request *req,
-			    const struct numvfs_result *res, char ***ret)
+static int outcome_warnings(const struct lifecycle_env *env, const struct pci_function *pf,
+			    const struct numvfs_request *req, const struct numvfs_result *res, char ***ret)
 {
 	int r = 0;
 	for (size_t i = 0; r >= 0 && res->overridden && res->overridden[i]; i++)
 		r = strv_pushf(ret, "--force: %s", res->overridden[i]);
 	if (!res->changed)
 		return r;
-	unsigned ms = req->timeout_ms;
+	unsigned ms = lifecycle_numvfs_request_timeout_ms(env, req);
 	if (r >= 0 && res->links < res->after)
 		r = strv_pushf(ret, "%s: %u of %u virtfn links after %u.%03u s", pf->addr, res->links, res->after,
 			       ms / 1000, ms % 1000);
@@ -174,7 +146,7 @@ static int print_pf(struct cli *cli, const char *addr, const struct numvfs_reque
 
 int cmd_numvfs(struct cli *cli, int argc, char **argv)
 {
-	struct numvfs_request req = {.timeout_ms = LIFECYCLE_NUMVFS_TIMEOUT_MS};
+	struct numvfs_request req = {0};
 	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
 		if (strcmp(argv[i], "--timeout") == 0)
 			i++; /* its value: --timeout's own parser judges it */
@@ -215,8 +187,11 @@ int cmd_numvfs(struct cli *cli, int argc, char **argv)
 	struct lifecycle_rtnl rt = {0};
 	struct lifecycle_env env;
 	cli_lifecycle_env(cli, &env, &rt);
+	struct cli_progress progress;
+	cli_progress_attach(cli, &env, &progress);
 	struct numvfs_result res;
 	r = lifecycle_set_numvfs(&env, pf, &req, &res, &error);
+	cli_progress_end(&progress);
 	lifecycle_rtnl_done(&rt);
 
 	char addr[PCI_ADDR_STRLEN];
@@ -225,7 +200,7 @@ int cmd_numvfs(struct cli *cli, int argc, char **argv)
 	if (r >= 0 && !cli->json)
 		print_outcome(pf, &res);
 	char **warnings = NULL;
-	if (outcome_warnings(pf, &req, &res, &warnings) < 0)
+	if (outcome_warnings(&env, pf, &req, &res, &warnings) < 0)
 		status = cli_error("numvfs: %s", strerror(ENOMEM));
 	for (size_t i = 0; !cli->json && warnings && warnings[i]; i++)
 		text_printf(stderr, "warning: %s\n", warnings[i]);

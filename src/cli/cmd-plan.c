@@ -10,13 +10,16 @@
 #include "util/input.h"
 #include "util/util.h"
 
-enum { OPT_CONFIG = 0x200, OPT_CONFIG_DIR, OPT_ALLOW_MISSING, OPT_FORCE };
+enum { OPT_CONFIG = 0x200, OPT_CONFIG_DIR, OPT_ALLOW_MISSING, OPT_FORCE, OPT_TIMEOUT };
+
+#define TIMEOUT_MAX_S 3600
 
 struct plan_opts {
 	const char *config;
 	const char *config_dir; /* NULL: FILE.d */
 	bool allow_missing;
 	bool force;
+	unsigned timeout_ms; /* 0: the config's timeout:, else 30 s plus 1 s per VF */
 };
 
 static int plan_opt(int opt, const char *arg, void *data)
@@ -34,6 +37,11 @@ static int plan_opt(int opt, const char *arg, void *data)
 		return 0;
 	case OPT_FORCE:
 		o->force = true;
+		return 0;
+	case OPT_TIMEOUT:
+		if (cli_parse_seconds_ms(arg, TIMEOUT_MAX_S, &o->timeout_ms) < 0 || o->timeout_ms == 0)
+			return cli_usage_error("apply: --timeout wants seconds, more than 0 and at most %d (e.g. 60 or 2.5), not '%s'",
+					       TIMEOUT_MAX_S, QUOTE(arg));
 		return 0;
 	default:
 		return cli_usage_error("option not known");
@@ -54,6 +62,7 @@ static const struct option apply_options[] = {
 	{"config-dir", required_argument, NULL, OPT_CONFIG_DIR},
 	{"allow-missing", no_argument, NULL, OPT_ALLOW_MISSING},
 	{"force", no_argument, NULL, OPT_FORCE},
+	{"timeout", required_argument, NULL, OPT_TIMEOUT},
 	{NULL, 0, NULL, 0},
 };
 
@@ -139,6 +148,7 @@ static int prepare(struct cli *cli, const char *verb, int argc, char **argv, str
 		return r;
 	apply_env_init(cli, &o, env, rt);
 	env->force = o.force;
+	env->settle_timeout_ms = o.timeout_ms;
 	return -1;
 }
 
@@ -231,7 +241,10 @@ int cmd_apply(struct cli *cli, int argc, char **argv)
 		return r;
 	}
 	struct apply_report rep;
+	struct cli_progress progress;
+	cli_progress_attach(cli, &env.lifecycle, &progress);
 	int ar = apply_run(cfg, &env, &rep);
+	cli_progress_end(&progress);
 	/* Then the config's relays, now that their VFs are on vfio-pci. */
 	struct relayctl_sync_report relays = {0};
 	_cleanup_free_ char *relay_error = NULL;

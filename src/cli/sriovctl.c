@@ -35,7 +35,8 @@ static const struct cli_verb verbs[] = {
 	 "      --force          go ahead although VFs are in use (vfio-pci, up with\n"
 	 "                       addresses or routes, in another network namespace)\n"
 	 "      --no-autoprobe   write 0 to sriov_drivers_autoprobe first: new VFs stay unbound\n"
-	 "      --timeout SECS   wait this long for the VFs and their drivers (default 10)\n"},
+	 "      --timeout SECS   wait this long for the VFs and their drivers (default 30 s\n"
+	 "                       plus 1 s per VF; 0: do not wait)\n"},
 	{"bind", cmd_bind, "DEV DRIVER", "bind to DRIVER: vfio-pci, kernel (the driver before) or a name (--force, --preflight)",
 	 "Options:\n"
 	 "      --force          go ahead although the move destroys VFs in use\n"
@@ -52,7 +53,9 @@ static const struct cli_verb verbs[] = {
 	{"apply", cmd_apply, "[FILE]", "make the host match the config; reports the writes it made (--allow-missing, --force)",
 	 "Options:\n"
 	 PLAN_OPTIONS_HELP
-	 "      --force          count changes go ahead over the numvfs refusals\n"},
+	 "      --force          count changes go ahead over the numvfs refusals\n"
+	 "      --timeout SECS   how long counts wait for their VFs (over the config's\n"
+	 "                       timeout:; default 30 s plus 1 s per VF)\n"},
 	{"status", cmd_status, "", "sriovd's state, its last errors, and the drift right now",
 	 "Options:\n"
 	 "      --status-file FILE  sriovd's status file (default /run/sriovd/status.json)\n"

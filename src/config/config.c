@@ -851,11 +851,12 @@ static int parse_vf_entry(struct ctx *x, struct pf_desired *pf, const yaml_node_
 /* ---- PF entries and the document ---------------------------------------- */
 
 enum { PF_KEY_MATCH, PF_KEY_NUMVFS, PF_KEY_AUTOPROBE, PF_KEY_MAC, PF_KEY_VFS, PF_KEY_LABELS, PF_KEY_MTU, PF_KEY_UP,
-       PF_KEY_RELAYS, _PF_KEY_MAX };
+       PF_KEY_RELAYS, PF_KEY_TIMEOUT, _PF_KEY_MAX };
 static const char *const pf_keys[_PF_KEY_MAX] = {
 	[PF_KEY_MATCH] = "match",         [PF_KEY_NUMVFS] = "numvfs", [PF_KEY_AUTOPROBE] = "autoprobe",
 	[PF_KEY_MAC] = "mac",             [PF_KEY_VFS] = "vfs",       [PF_KEY_LABELS] = "labels",
 	[PF_KEY_MTU] = "mtu",             [PF_KEY_UP] = "up",         [PF_KEY_RELAYS] = "relays",
+	[PF_KEY_TIMEOUT] = "timeout",
 };
 
 /* labels: [a, b]: the PF's labels for networks. */
@@ -1056,7 +1057,7 @@ static int parse_pf_entry(struct ctx *x, const yaml_node_t *e)
 				 "each entry must be a mapping (match:, numvfs:, vfs:...), found %s", node_kind(e));
 	struct slot s[_PF_KEY_MAX];
 	int r = map_collect(x, e, pf_keys, _PF_KEY_MAX, s,  " in a PF entry",
-			    "match, numvfs, autoprobe, mac, vfs, labels, mtu, up, relays",
+			    "match, numvfs, autoprobe, mac, vfs, labels, mtu, up, relays, timeout",
 			    NULL);
 	if (r < 0)
 		return r;
@@ -1098,6 +1099,10 @@ static int parse_pf_entry(struct ctx *x, const yaml_node_t *e)
 	}
 	uint32_t mtu = 0;
 	if (s[PF_KEY_MTU].key && (r = parse_mtu(x, s[PF_KEY_MTU].value, &mtu)) < 0)
+		goto fail;
+	uint32_t timeout_s = 0;
+	if (s[PF_KEY_TIMEOUT].key && (r = parse_range(x, "timeout", s[PF_KEY_TIMEOUT].value, CONFIG_TIMEOUT_MIN_S,
+						      CONFIG_TIMEOUT_MAX_S, &timeout_s)) < 0)
 		goto fail;
 	int up = -1;
 	if (s[PF_KEY_UP].key) {
@@ -1166,6 +1171,8 @@ static int parse_pf_entry(struct ctx *x, const yaml_node_t *e)
 		pf->mtu = mtu;
 		pf->mtu_pos = pos_of(x, s[PF_KEY_MTU].value->start_mark);
 	}
+	if (timeout_s)
+		pf->timeout_s = timeout_s;
 	if (up >= 0) {
 		pf->up = up;
 		pf->up_pos = pos_of(x, s[PF_KEY_UP].value->start_mark);

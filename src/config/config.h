@@ -41,6 +41,10 @@
 #define CONFIG_MAX_NODES 200000u        /* values, lists and mappings of all files, aliases expanded */
 #define CONFIG_MAX_WORK 4000000u        /* VF range updates to merge the VF entries of all files */
 #define CONFIG_MAX_PFS 1024u            /* PF entries with different matches */
+/* timeout: of a PF entry, in whole seconds. */
+#define CONFIG_TIMEOUT_MIN_S 1
+#define CONFIG_TIMEOUT_MAX_S 3600
+
 /* mtu: of a PF or VF netdev: ETH_MIN_MTU (68, the IPv4 minimum) to 65535
  * (IP_MAX_MTU); the driver's own min_mtu/max_mtu bound it further (the
  * kernel answers EINVAL beyond them). */
@@ -120,6 +124,9 @@ struct pf_desired {
 	enum mac_scheme mac_scheme;
 	uint32_t mtu;                /* the PF netdev's MTU; 0: unset */
 	int up;                      /* the PF netdev's admin state (IFF_UP): 1, 0, -1 unset */
+	uint32_t timeout_s;          /* timeout: how long a count change waits for the VFs and
+				      * their drivers, CONFIG_TIMEOUT_MIN_S-CONFIG_TIMEOUT_MAX_S; 0: unset
+				      * (30 s plus 1 s per VF) */
 
 	struct vf_desired *vfs;      /* runs of VFs with the same settings: disjoint, sorted by index */
 	size_t n_vfs;

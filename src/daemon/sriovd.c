@@ -32,7 +32,7 @@
 #include "daemon/heal.h"
 #include "daemon/log.h"
 #include "daemon/status.h"
-#include "daemon/uevent.h"
+#include "netlink/uevent.h"
 #include "inventory/inventory.h"
 #include "lock/lock.h"
 #include "netlink/rtnl.h"

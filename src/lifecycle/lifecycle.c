@@ -2,17 +2,25 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 
+#include "netlink/uevent.h"
 #include "util/fs.h"
 #include "util/util.h"
 
-/* How often the waits look again: short against the seconds drivers take,
+/* How often the waits look again when nothing announces the kernel's
+ * changes (a tree from elsewhere): short against the seconds drivers take,
  * long enough not to busy the CPU that the probing itself needs. */
 #define POLL_INTERVAL_MS 50
+/* With a uevent socket, the longest a wait sleeps without an event before
+ * it looks again anyway: should the socket's buffer overflow and events be
+ * lost, that costs a second, not the whole timeout. */
+#define UEVENT_BACKSTOP_MS 1000
 #define RECORD_MAX 512
 
 /* --- small helpers --------------------------------------------------------- */
@@ -145,6 +153,73 @@ static void poll_pause(const struct lifecycle_env *env, uint64_t now, uint64_t d
 {
 	uint64_t next = now + POLL_INTERVAL_MS * NSEC_PER_MSEC;
 	env_sleep_until_ns(env, next < deadline ? next : deadline);
+}
+
+/* --- waiting for the kernel ------------------------------------------------ */
+
+/* What wakes one wait: the env's event hook, a uevent socket of its own
+ * (this host's /sys), or the clock alone (a look every POLL_INTERVAL_MS). */
+struct waiter {
+	const struct lifecycle_env *env;
+	int fd;         /* the uevent socket, or -1 */
+	bool hook_failed;
+};
+
+/* Opened before the wait's first look: an event for a change made after
+ * that look is then queued, never missed. */
+static void waiter_open(struct waiter *w, const struct lifecycle_env *env)
+{
+	*w = (struct waiter){.env = env, .fd = -1};
+	if (!env->events.wait && !env->clock.sleep_until_ns && sysfs_root_is_live(env->sysfs_root))
+		w->fd = uevent_open(); /* < 0 (no permission, no netlink): the clock alone */
+}
+
+static void waiter_close(struct waiter *w)
+{
+	if (w->fd >= 0)
+		close(w->fd);
+	w->fd = -1;
+}
+
+/* Reads every pending event: one look answers them all. */
+static void uevent_drain(int fd)
+{
+	char buf[8192];
+	for (;;) {
+		ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+		if (n >= 0 || errno == EINTR || errno == ENOBUFS)
+			continue; /* ENOBUFS: some were lost; the look that follows sees their outcome */
+		return;
+	}
+}
+
+/* Returns when the kernel may have changed something, or at deadline (a
+ * time on the env's clock), whichever comes first. */
+static void waiter_wait(struct waiter *w, uint64_t now, uint64_t deadline)
+{
+	const struct lifecycle_env *env = w->env;
+	if (env->events.wait && !w->hook_failed) {
+		if (env->events.wait(env->events.userdata, deadline) >= 0)
+			return;
+		w->hook_failed = true; /* looks on the clock from here on */
+	}
+	if (w->fd < 0) {
+		poll_pause(env, now, deadline);
+		return;
+	}
+	uint64_t left = deadline > now ? deadline - now : 0;
+	uint64_t ms = (left + NSEC_PER_MSEC - 1) / NSEC_PER_MSEC;
+	if (ms > UEVENT_BACKSTOP_MS)
+		ms = UEVENT_BACKSTOP_MS;
+	struct pollfd pfd = {.fd = w->fd, .events = POLLIN};
+	int n = poll(&pfd, 1, (int)ms);
+	if (n < 0 && errno != EINTR) {
+		waiter_close(w);
+		poll_pause(env, env_now_ns(env), deadline);
+		return;
+	}
+	if (n > 0)
+		uevent_drain(w->fd);
 }
 
 const char *lifecycle_label(const struct pci_function *d, char buf[LIFECYCLE_LABEL_MAX])
@@ -577,16 +652,30 @@ static void forget_vf_records(const struct lifecycle_env *env, const struct pci_
 		(void)lifecycle_record_forget(env, pf->vfs[i]->addr);
 }
 
-int lifecycle_set_numvfs(const struct lifecycle_env *env, const struct pci_function *pf,
-			 const struct numvfs_request *req, struct numvfs_result *ret, char **ret_error)
+unsigned lifecycle_numvfs_timeout_ms(const struct lifecycle_env *env, uint32_t count)
 {
-	*ret = (struct numvfs_result){.autoprobe = -1};
-	*ret_error = NULL;
-	int r = lifecycle_numvfs_check(env, pf, req, &ret->overridden, ret_error);
-	if (r < 0)
-		return r;
+	/* A tree from elsewhere has no kernel behind it, unless a hook plays one. */
+	if (!env->events.wait && !sysfs_root_is_live(env->sysfs_root))
+		return LIFECYCLE_NUMVFS_TIMEOUT_MS;
+	uint64_t ms = LIFECYCLE_NUMVFS_TIMEOUT_BASE_MS + (uint64_t)count * LIFECYCLE_NUMVFS_TIMEOUT_PER_VF_MS;
+	return ms > UINT32_MAX ? UINT32_MAX : (unsigned)ms;
+}
+
+unsigned lifecycle_numvfs_request_timeout_ms(const struct lifecycle_env *env, const struct numvfs_request *req)
+{
+	if (req->no_wait)
+		return 0;
+	return req->timeout_ms ? req->timeout_ms : lifecycle_numvfs_timeout_ms(env, req->count);
+}
+
+/* The writes of a count change, checks done: autoprobe, 0 first when
+ * needed, the count, and sriov_numvfs read back into ret->after. */
+static int numvfs_write(const struct lifecycle_env *env, const struct pci_function *pf,
+			const struct numvfs_request *req, struct numvfs_result *ret, char **ret_error)
+{
 	uint32_t total, current;
-	if ((r = read_pf_counts(env, pf, &total, &current, ret_error)) < 0)
+	int r = read_pf_counts(env, pf, &total, &current, ret_error);
+	if (r < 0)
 		return r;
 	ret->before = ret->after = current;
 
@@ -645,16 +734,253 @@ int lifecycle_set_numvfs(const struct lifecycle_env *env, const struct pci_funct
 	if ((r = read_u32_beneath(env_root(env), numvfs_rel, 0, &after)) < 0)
 		return error_set(ret_error, r, "%s: cannot read back: %s", numvfs_path, fs_strerror(r));
 	ret->after = after;
-	/* Unknown autoprobe (older kernels have no such file) means on. */
-	bool want_drivers = ret->autoprobe != 0;
-	r = lifecycle_wait_vfs(env, pf->addr, after, want_drivers, req->timeout_ms, &ret->settled, &ret->links,
-			       want_drivers ? &ret->no_driver : NULL);
-	if (r < 0)
-		return error_set(ret_error, r, "%s: cannot follow its VFs: %s", pf->addr, fs_strerror(r));
-	if (after != req->count)
-		return error_set(ret_error, -EIO, "%s: %u VFs requested, the driver enabled %u (see the kernel log)",
-			    numvfs_path, req->count, after);
 	return 0;
+}
+
+/* One PF being waited for by wait_vfs_many(). */
+struct vfs_wait {
+	const char *pf_addr;
+	char label[IF_NAMESIZE + PCI_ADDR_STRLEN];
+	uint32_t count;
+	bool want_drivers;
+	unsigned timeout_ms;
+	/* the outcome */
+	bool settled;
+	uint32_t links, bound;
+	char **no_driver; /* with want_drivers */
+	/* the wait's own */
+	int fd;
+	uint64_t deadline, settled_since;
+	bool was_settled, finished;
+};
+
+static void vfs_wait_done(struct vfs_wait *w)
+{
+	strv_free(w->no_driver);
+	w->no_driver = NULL;
+	if (w->fd >= 0)
+		close(w->fd);
+	w->fd = -1;
+}
+
+/* One look at the PF's virtfn links and, with want_drivers, its VFs'
+ * drivers. */
+static int look_at_vfs(int pf_fd, uint32_t count, bool want_drivers, bool *ret_settled, uint32_t *ret_links,
+		       uint32_t *ret_bound, char ***ret_no_driver)
+{
+	uint32_t links = 0, bound = 0;
+	char **no_driver = NULL;
+	bool settled = true;
+	int r;
+	for (uint32_t i = 0; i < count; i++) {
+		char name[32];
+		snprintf(name, sizeof(name), "virtfn%u", i);
+		_cleanup_free_ char *addr = NULL;
+		if (read_link_basename_at(pf_fd, name, &addr) < 0) {
+			settled = false;
+			continue;
+		}
+		links++;
+		char drv[48];
+		snprintf(drv, sizeof(drv), "virtfn%u/driver", i);
+		struct stat st;
+		if (fstatat(pf_fd, drv, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+			bound++;
+			continue;
+		}
+		if (!want_drivers)
+			continue;
+		settled = false;
+		if ((r = strv_push(&no_driver, TAKE_PTR(addr))) < 0)
+			goto fail;
+	}
+	/* Links are numbered from 0 without gaps: one past the count tells
+	 * whether VFs that should be gone are still there. */
+	char beyond[32];
+	struct stat st;
+	snprintf(beyond, sizeof(beyond), "virtfn%u", count);
+	if (fstatat(pf_fd, beyond, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		settled = false;
+	*ret_settled = settled;
+	*ret_links = links;
+	*ret_bound = bound;
+	*ret_no_driver = no_driver;
+	return 0;
+fail:
+	strv_free(no_driver);
+	return r;
+}
+
+/* Waits for every PF of w together: each until its links (and, with
+ * want_drivers, its VFs' drivers, kept for the settle time) are there, or
+ * its own timeout. Bound VFs share one settle window: it runs from the
+ * moment each PF's VFs are all bound, so the PFs settle side by side. */
+static int wait_vfs_many(const struct lifecycle_env *env, struct vfs_wait *w, size_t n)
+{
+	if (n == 0)
+		return 0;
+	_cleanup_close_ int rootfd = fs_open_root(env_root(env));
+	if (rootfd < 0)
+		return rootfd;
+	for (size_t i = 0; i < n; i++) {
+		_cleanup_free_ char *rel = dev_rel(w[i].pf_addr, "");
+		if (!rel)
+			return -ENOMEM;
+		if ((w[i].fd = fs_open_beneath(rootfd, rel, O_RDONLY | O_DIRECTORY, 0)) < 0)
+			return w[i].fd;
+	}
+	struct waiter wt;
+	waiter_open(&wt, env);
+	uint64_t start = env_now_ns(env);
+	for (size_t i = 0; i < n; i++)
+		w[i].deadline = start + (uint64_t)w[i].timeout_ms * NSEC_PER_MSEC;
+	_cleanup_free_ struct lifecycle_progress_pf *prog = env->progress ? calloc(n, sizeof(*prog)) : NULL;
+	int r = 0;
+	for (;;) {
+		uint64_t now = start, next = UINT64_MAX;
+		bool all = true;
+		for (size_t i = 0; i < n; i++) {
+			struct vfs_wait *x = &w[i];
+			if (x->finished)
+				continue;
+			strv_free(x->no_driver);
+			x->no_driver = NULL;
+			if ((r = look_at_vfs(x->fd, x->count, x->want_drivers, &x->settled, &x->links, &x->bound,
+					     &x->no_driver)) < 0)
+				goto out;
+			if (!x->want_drivers) {
+				strv_free(x->no_driver);
+				x->no_driver = NULL;
+			}
+			now = env_now_ns(env);
+			if (x->settled && !x->was_settled)
+				x->settled_since = now;
+			x->was_settled = x->settled;
+			/* Bound VFs count once they have stayed bound for the settle
+			 * time; with no drivers to wait for, links are the whole answer. */
+			uint64_t quiet = x->want_drivers && x->count > 0 ? (uint64_t)env_settle_ms(env) * NSEC_PER_MSEC : 0;
+			if ((x->settled && now - x->settled_since >= quiet) || now >= x->deadline) {
+				x->finished = true;
+				continue;
+			}
+			all = false;
+			uint64_t t = x->settled ? x->settled_since + quiet : x->deadline;
+			if (t > x->deadline)
+				t = x->deadline;
+			if (t < next)
+				next = t;
+		}
+		if (prog) {
+			for (size_t i = 0; i < n; i++)
+				prog[i] = (struct lifecycle_progress_pf){.pf_addr = w[i].pf_addr, .label = w[i].label,
+									.want = w[i].count, .links = w[i].links,
+									.bound = w[i].bound};
+			env->progress(env->progress_data, prog, n, now - start);
+		}
+		if (all)
+			break;
+		waiter_wait(&wt, now, next);
+	}
+out:
+	waiter_close(&wt);
+	return r;
+}
+
+void lifecycle_progress_line(char *buf, size_t len, const struct lifecycle_progress_pf *pfs, size_t n,
+			     uint64_t elapsed_ns)
+{
+	size_t at = 0;
+	if (len == 0)
+		return;
+	buf[0] = '\0';
+	for (size_t i = 0; i < n && at < len; i++) {
+		int k = snprintf(buf + at, len - at, "%s%s: %u/%u VFs, %u bound", i ? "; " : "", pfs[i].label,
+				 pfs[i].links, pfs[i].want, pfs[i].bound);
+		if (k < 0)
+			return;
+		at += (size_t)k;
+	}
+	if (at < len)
+		snprintf(buf + at, len - at, ", %llu s", (unsigned long long)(elapsed_ns / NSEC_PER_SEC));
+}
+
+void numvfs_job_done(struct numvfs_job *j)
+{
+	if (!j)
+		return;
+	numvfs_result_done(&j->res);
+	free(j->error);
+	j->error = NULL;
+}
+
+int lifecycle_set_numvfs_many(const struct lifecycle_env *env, struct numvfs_job *jobs, size_t n)
+{
+	int r = 0;
+	for (size_t i = 0; i < n; i++) {
+		jobs[i].res = (struct numvfs_result){.autoprobe = -1};
+		jobs[i].r = 0;
+		jobs[i].error = NULL;
+		jobs[i].started = false;
+	}
+	/* Every refusal before anything is written. */
+	for (size_t i = 0; i < n; i++) {
+		struct numvfs_job *j = &jobs[i];
+		if ((r = lifecycle_numvfs_check(env, j->pf, &j->req, &j->res.overridden, &j->error)) < 0)
+			return j->r = r;
+	}
+	_cleanup_free_ struct vfs_wait *w = calloc(n ? n : 1, sizeof(*w));
+	_cleanup_free_ size_t *job_of = calloc(n ? n : 1, sizeof(*job_of));
+	if (!w || !job_of)
+		return -ENOMEM;
+	size_t nw = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct numvfs_job *j = &jobs[i];
+		j->started = true;
+		if ((r = numvfs_write(env, j->pf, &j->req, &j->res, &j->error)) < 0) {
+			j->r = r;
+			break;
+		}
+		if (!j->res.changed)
+			continue;
+		/* Unknown autoprobe (older kernels have no such file) means on. */
+		struct vfs_wait *x = &w[nw];
+		*x = (struct vfs_wait){.pf_addr = j->pf->addr, .count = j->res.after, .want_drivers = j->res.autoprobe != 0,
+				       .timeout_ms = lifecycle_numvfs_request_timeout_ms(env, &j->req), .fd = -1};
+		snprintf(x->label, sizeof(x->label), "%s", j->pf->netdevs && j->pf->netdevs[0] ? j->pf->netdevs[0] : j->pf->addr);
+		job_of[nw++] = i;
+	}
+	/* The counts written are waited for together, a failure or not. */
+	int wr = wait_vfs_many(env, w, nw);
+	for (size_t k = 0; k < nw; k++) {
+		struct numvfs_job *j = &jobs[job_of[k]];
+		if (wr < 0 && j->r == 0) {
+			j->r = error_set(&j->error, wr, "%s: cannot follow its VFs: %s", j->pf->addr, fs_strerror(wr));
+		} else if (wr >= 0) {
+			j->res.settled = w[k].settled;
+			j->res.links = w[k].links;
+			j->res.no_driver = TAKE_PTR(w[k].no_driver);
+		}
+		vfs_wait_done(&w[k]);
+		if (j->r == 0 && j->res.after != j->req.count) {
+			_cleanup_free_ char *path = dev_path(env, j->pf->addr, "sriov_numvfs");
+			j->r = error_set(&j->error, -EIO, "%s: %u VFs requested, the driver enabled %u (see the kernel log)",
+					 path ? path : j->pf->addr, j->req.count, j->res.after);
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		if (jobs[i].r < 0)
+			return jobs[i].r;
+	return 0;
+}
+
+int lifecycle_set_numvfs(const struct lifecycle_env *env, const struct pci_function *pf,
+			 const struct numvfs_request *req, struct numvfs_result *ret, char **ret_error)
+{
+	struct numvfs_job j = {.pf = pf, .req = *req};
+	int r = lifecycle_set_numvfs_many(env, &j, 1);
+	*ret = j.res;
+	*ret_error = j.error;
+	return r;
 }
 
 int lifecycle_set_autoprobe(const struct lifecycle_env *env, const char *pf_addr, bool on, char **ret_error)
@@ -670,94 +996,24 @@ int lifecycle_set_autoprobe(const struct lifecycle_env *env, const char *pf_addr
 	return 0;
 }
 
-/* One look at the PF's virtfn links and, with want_drivers, its VFs'
- * drivers. */
-static int look_at_vfs(int pf_fd, uint32_t count, bool want_drivers, bool *ret_settled, uint32_t *ret_links,
-		       char ***ret_no_driver)
-{
-	uint32_t links = 0;
-	char **no_driver = NULL;
-	bool settled = true;
-	int r;
-	for (uint32_t i = 0; i < count; i++) {
-		char name[32];
-		snprintf(name, sizeof(name), "virtfn%u", i);
-		_cleanup_free_ char *addr = NULL;
-		if (read_link_basename_at(pf_fd, name, &addr) < 0) {
-			settled = false;
-			continue;
-		}
-		links++;
-		if (!want_drivers)
-			continue;
-		char drv[48];
-		snprintf(drv, sizeof(drv), "virtfn%u/driver", i);
-		struct stat st;
-		if (fstatat(pf_fd, drv, &st, AT_SYMLINK_NOFOLLOW) == 0)
-			continue;
-		settled = false;
-		if ((r = strv_push(&no_driver, TAKE_PTR(addr))) < 0)
-			goto fail;
-	}
-	/* Links are numbered from 0 without gaps: one past the count tells
-	 * whether VFs that should be gone are still there. */
-	char beyond[32];
-	struct stat st;
-	snprintf(beyond, sizeof(beyond), "virtfn%u", count);
-	if (fstatat(pf_fd, beyond, &st, AT_SYMLINK_NOFOLLOW) == 0)
-		settled = false;
-	*ret_settled = settled;
-	*ret_links = links;
-	*ret_no_driver = no_driver;
-	return 0;
-fail:
-	strv_free(no_driver);
-	return r;
-}
-
 int lifecycle_wait_vfs(const struct lifecycle_env *env, const char *pf_addr, uint32_t count,
 		       bool want_drivers, unsigned timeout_ms, bool *ret_settled, uint32_t *ret_links,
 		       char ***ret_no_driver)
 {
-	_cleanup_free_ char *rel = dev_rel(pf_addr, "");
-	if (!rel)
-		return -ENOMEM;
-	_cleanup_close_ int rootfd = fs_open_root(env_root(env));
-	if (rootfd < 0)
-		return rootfd;
-	_cleanup_close_ int fd = fs_open_beneath(rootfd, rel, O_RDONLY | O_DIRECTORY, 0);
-	if (fd < 0)
-		return fd;
-	uint64_t deadline = deadline_after_ms(env, timeout_ms);
-	/* Bound VFs count once they have stayed bound for the settle time;
-	 * with no drivers to wait for, links are the whole answer. */
-	uint64_t quiet_ns = want_drivers && count > 0 ? (uint64_t)env_settle_ms(env) * NSEC_PER_MSEC : 0;
-	bool was_settled = false;
-	uint64_t settled_since = 0;
-	for (;;) {
-		bool settled;
-		uint32_t links;
-		char **no_driver = NULL;
-		int r = look_at_vfs(fd, count, want_drivers, &settled, &links, &no_driver);
-		if (r < 0)
-			return r;
-		uint64_t now = env_now_ns(env);
-		if (settled && !was_settled)
-			settled_since = now;
-		was_settled = settled;
-		if ((settled && now - settled_since >= quiet_ns) || now >= deadline) {
-			*ret_settled = settled;
-			*ret_links = links;
-			if (ret_no_driver)
-				*ret_no_driver = no_driver;
-			else
-				strv_free(no_driver);
-			return 0;
-		}
-		strv_free(no_driver);
-		poll_pause(env, now, deadline);
+	struct vfs_wait w = {.pf_addr = pf_addr, .count = count, .want_drivers = want_drivers,
+			     .timeout_ms = timeout_ms, .fd = -1};
+	snprintf(w.label, sizeof(w.label), "%s", pf_addr);
+	int r = wait_vfs_many(env, &w, 1);
+	if (r >= 0) {
+		*ret_settled = w.settled;
+		*ret_links = w.links;
+		if (ret_no_driver)
+			*ret_no_driver = TAKE_PTR(w.no_driver);
 	}
+	vfs_wait_done(&w);
+	return r;
 }
+
 
 /* --- the bind state record ------------------------------------------------ */
 
@@ -1180,22 +1436,33 @@ static int wait_vfio_node(const struct lifecycle_env *env, int32_t group, unsign
 	char name[2][32];
 	snprintf(name[0], sizeof(name[0]), "%d", group);
 	snprintf(name[1], sizeof(name[1]), "noiommu-%d", group);
+	struct waiter wt;
+	waiter_open(&wt, env);
 	uint64_t deadline = deadline_after_ms(env, wait_ms);
+	int r;
 	for (;;) {
 		for (size_t i = 0; i < 2; i++) {
 			_cleanup_free_ char *path = path_join(env_vfio_dir(env), name[i]);
-			if (!path)
-				return -ENOMEM;
+			if (!path) {
+				r = -ENOMEM;
+				goto out;
+			}
 			if (access(path, F_OK) == 0) {
 				*ret = TAKE_PTR(path);
-				return 0;
+				r = 0;
+				goto out;
 			}
 		}
 		uint64_t now = env_now_ns(env);
-		if (now >= deadline)
-			return -ENOENT;
-		poll_pause(env, now, deadline);
+		if (now >= deadline) {
+			r = -ENOENT;
+			goto out;
+		}
+		waiter_wait(&wt, now, deadline);
 	}
+out:
+	waiter_close(&wt);
+	return r;
 }
 
 static int read_iommu_group(const struct lifecycle_env *env, const char *addr, int32_t *ret)
@@ -1212,25 +1479,6 @@ static int read_iommu_group(const struct lifecycle_env *env, const char *addr, i
 		return -EBADMSG;
 	*ret = g;
 	return 0;
-}
-
-/* Watches the driver link for ms: 1 when driver kept the device all along,
- * 0 when it let go (or another driver has it), -errno. */
-static int driver_kept(const struct lifecycle_env *env, const char *addr, const char *driver, unsigned ms)
-{
-	uint64_t deadline = deadline_after_ms(env, ms);
-	for (;;) {
-		_cleanup_free_ char *now = NULL;
-		int r = read_driver_now(env, addr, &now);
-		if (r < 0)
-			return r;
-		if (!streq_ptr(now, driver))
-			return 0;
-		uint64_t t = env_now_ns(env);
-		if (t >= deadline)
-			return 1;
-		poll_pause(env, t, deadline);
-	}
 }
 
 /* After the driver has changed: the vfio-pci node, and the group for the
@@ -1317,38 +1565,30 @@ static int note_destroyed_vfs(const struct lifecycle_env *env, const struct pci_
 	return 0;
 }
 
-static int bind_apply(const struct lifecycle_env *env, const struct pci_function *dev,
-		      const struct bind_request *req, const struct bind_plan *p, struct bind_result *ret,
-		      char **ret_error)
+/* One job's state while lifecycle_bind_many() runs it. */
+struct bind_run {
+	struct lifecycle_env env; /* the job's: the consumer hook dropped for ignore_consumer */
+	struct bind_plan p;
+	bool planned;
+	bool saved_record;
+	bool watch; /* a real driver took it: held through the settle window */
+	bool failed;
+};
+
+/* Rebinds one device whose plan and refusals passed: the record, then
+ * driver_override, unbind, drivers_probe, and whether the driver took it.
+ * On failure the device is put back (bind_undo). */
+static int bind_start(struct bind_run *b, const struct pci_function *dev, struct bind_result *ret, char **ret_error)
 {
+	const struct lifecycle_env *env = &b->env;
+	const struct bind_plan *p = &b->p;
 	char label[LIFECYCLE_LABEL_MAX];
 	lifecycle_label(dev, label);
 	_cleanup_free_ char *path = NULL;
 	int r;
 
-	if (p->current && !(ret->driver_before = strdup(p->current)))
-		return -ENOMEM;
-	if (p->target && !(ret->target = strdup(p->target)))
-		return -ENOMEM;
-
-	if (p->nothing_to_do) {
-		/* "kernel" leaves driver_override cleared whatever was done. */
-		if (p->kernel && p->override &&
-		    (r = write_dev_attr(env, dev->addr, "driver_override", "\n", &path)) < 0)
-			return error_set(ret_error, r, "%s: write \"\\n\": %s", path, fs_strerror(r));
-		if (p->kernel)
-			(void)lifecycle_record_forget(env, dev->addr);
-		if (p->current && !(ret->driver_after = strdup(p->current)))
-			return -ENOMEM;
-		return bind_finish_vfio(env, dev, req, ret, ret_error);
-	}
-
-	if ((r = bind_refusals(env, dev, req, p, &ret->overridden, ret_error)) < 0)
-		return r;
-
 	/* Remember the host driver before it is replaced, unless an earlier
 	 * bind already did (igbvf -> vfio-pci -> pci-stub keeps igbvf). */
-	bool saved_record = false;
 	if (!p->kernel && p->current && !is_passthrough_driver(p->current)) {
 		struct bind_record old;
 		int lr = lifecycle_record_load(env, dev->addr, &old);
@@ -1360,7 +1600,7 @@ static int bind_apply(const struct lifecycle_env *env, const struct pci_function
 				return error_set(ret_error, r, "%s: cannot remember its driver %s in %s: %s", label,
 					    p->current, dir ? dir : "the state folder", fs_strerror(r));
 			}
-			saved_record = true;
+			b->saved_record = true;
 		}
 	}
 
@@ -1368,7 +1608,7 @@ static int bind_apply(const struct lifecycle_env *env, const struct pci_function
 	r = write_dev_attr(env, dev->addr, "driver_override", p->target ? p->target : "\n", &path);
 	if (r < 0) {
 		error_set(ret_error, r, "%s: write %s: %s", path, p->target ? p->target : "\"\\n\"", fs_strerror(r));
-		return bind_undo(env, dev, p, saved_record, ret, r, ret_error);
+		return bind_undo(env, dev, p, b->saved_record, ret, r, ret_error);
 	}
 	free(path);
 	enum rebind_step step;
@@ -1378,26 +1618,13 @@ static int bind_apply(const struct lifecycle_env *env, const struct pci_function
 	int probe_r = r;
 	if (r < 0 && (step != REBIND_STEP_PROBE || r == -ENOMEM)) {
 		error_set(ret_error, r, "%s: write %s: %s", path ? path : dev->addr, dev->addr, fs_strerror(r));
-		return bind_undo(env, dev, p, saved_record, ret, r, ret_error);
+		return bind_undo(env, dev, p, b->saved_record, ret, r, ret_error);
 	}
 	if ((r = read_driver_now(env, dev->addr, &ret->driver_after)) < 0) {
 		error_set(ret_error, r, "%s: cannot read its driver link: %s", label, fs_strerror(r));
-		return bind_undo(env, dev, p, saved_record, ret, r, ret_error);
+		return bind_undo(env, dev, p, b->saved_record, ret, r, ret_error);
 	}
 	bool took = p->target ? streq_ptr(ret->driver_after, p->target) : ret->driver_after != NULL;
-	if (took && !is_passthrough_driver(ret->driver_after)) {
-		/* vfio-pci and pci-stub only hold a device; a real driver may still
-		 * give it up once its probe's background work fails. */
-		if ((r = driver_kept(env, dev->addr, ret->driver_after, env_settle_ms(env))) < 0) {
-			error_set(ret_error, r, "%s: cannot read its driver link: %s", label, fs_strerror(r));
-			return bind_undo(env, dev, p, saved_record, ret, r, ret_error);
-		}
-		if (r == 0) {
-			error_set(ret_error, -EIO, "%s: %s took the device but let go of it within %u ms (see the kernel log)",
-			     label, ret->driver_after, env_settle_ms(env));
-			return bind_undo(env, dev, p, saved_record, ret, -EIO, ret_error);
-		}
-	}
 	if (!took) {
 		char probe_note[128] = "";
 		if (probe_r < 0)
@@ -1412,8 +1639,22 @@ static int bind_apply(const struct lifecycle_env *env, const struct pci_function
 			error_set(ret_error, -EIO,
 			     "%s: no driver took the device once driver_override was cleared (is its driver "
 			     "loaded?%s)", label, probe_note);
-		return bind_undo(env, dev, p, saved_record, ret, -EIO, ret_error);
+		return bind_undo(env, dev, p, b->saved_record, ret, -EIO, ret_error);
 	}
+	/* vfio-pci and pci-stub only hold a device; a real driver may still
+	 * give it up once its probe's background work fails. */
+	b->watch = !is_passthrough_driver(ret->driver_after);
+	return 0;
+}
+
+/* After the settle window: the destroyed VFs, "kernel"'s override and
+ * record, the vfio-pci node. */
+static int bind_finish(struct bind_run *b, const struct pci_function *dev, const struct bind_request *req,
+		       struct bind_result *ret, char **ret_error)
+{
+	const struct lifecycle_env *env = &b->env;
+	const struct bind_plan *p = &b->p;
+	int r;
 	if ((r = note_destroyed_vfs(env, dev, p, ret)) < 0)
 		return r;
 	if (p->kernel) {
@@ -1421,7 +1662,7 @@ static int bind_apply(const struct lifecycle_env *env, const struct pci_function
 		 * it is bound the override goes, so that the kernel decides again
 		 * on the next probe. */
 		if (p->target) {
-			free(path);
+			_cleanup_free_ char *path = NULL;
 			r = write_dev_attr(env, dev->addr, "driver_override", "\n", &path);
 			if (r < 0)
 				return error_set(ret_error, r, "%s: write \"\\n\": %s", path, fs_strerror(r));
@@ -1432,18 +1673,148 @@ static int bind_apply(const struct lifecycle_env *env, const struct pci_function
 	return bind_finish_vfio(env, dev, req, ret, ret_error);
 }
 
+/* A device already on its target: "kernel" still clears driver_override. */
+static int bind_nothing_to_do(struct bind_run *b, const struct pci_function *dev, const struct bind_request *req,
+			      struct bind_result *ret, char **ret_error)
+{
+	const struct lifecycle_env *env = &b->env;
+	const struct bind_plan *p = &b->p;
+	_cleanup_free_ char *path = NULL;
+	int r;
+	if (p->kernel && p->override && (r = write_dev_attr(env, dev->addr, "driver_override", "\n", &path)) < 0)
+		return error_set(ret_error, r, "%s: write \"\\n\": %s", path, fs_strerror(r));
+	if (p->kernel)
+		(void)lifecycle_record_forget(env, dev->addr);
+	if (p->current && !(ret->driver_after = strdup(p->current)))
+		return -ENOMEM;
+	return bind_finish_vfio(env, dev, req, ret, ret_error);
+}
+
+/* The one settle window the rebound devices share: each must keep the
+ * driver that took it until the window ends; one that lets go fails and is
+ * put back. The window is watched on the kernel's events. */
+static void bind_settle(const struct lifecycle_env *env, struct bind_run *runs, struct bind_job *jobs, size_t n)
+{
+	size_t watched = 0;
+	for (size_t i = 0; i < n; i++)
+		watched += runs[i].watch && !runs[i].failed;
+	if (!watched)
+		return;
+	struct waiter wt;
+	waiter_open(&wt, env);
+	unsigned ms = env_settle_ms(env);
+	uint64_t deadline = deadline_after_ms(env, ms);
+	for (;;) {
+		for (size_t i = 0; i < n; i++) {
+			struct bind_run *b = &runs[i];
+			struct bind_job *j = &jobs[i];
+			if (!b->watch || b->failed)
+				continue;
+			char label[LIFECYCLE_LABEL_MAX];
+			lifecycle_label(j->dev, label);
+			_cleanup_free_ char *now = NULL;
+			int r = read_driver_now(&b->env, j->dev->addr, &now);
+			if (r < 0)
+				error_set(&j->error, r, "%s: cannot read its driver link: %s", label, fs_strerror(r));
+			else if (!streq_ptr(now, j->res.driver_after))
+				r = error_set(&j->error, -EIO, "%s: %s took the device but let go of it within %u ms (see the "
+					      "kernel log)", label, j->res.driver_after, ms);
+			if (r < 0) {
+				j->r = bind_undo(&b->env, j->dev, &b->p, b->saved_record, &j->res, r, &j->error);
+				b->failed = true;
+				watched--;
+			}
+		}
+		uint64_t t = env_now_ns(env);
+		if (t >= deadline || !watched)
+			break;
+		waiter_wait(&wt, t, deadline);
+	}
+	waiter_close(&wt);
+}
+
+void bind_job_done(struct bind_job *j)
+{
+	if (!j)
+		return;
+	bind_result_done(&j->res);
+	free(j->error);
+	j->error = NULL;
+}
+
+int lifecycle_bind_many(const struct lifecycle_env *env, struct bind_job *jobs, size_t n)
+{
+	_cleanup_free_ struct bind_run *runs = calloc(n ? n : 1, sizeof(*runs));
+	if (!runs)
+		return -ENOMEM;
+	int r = 0;
+	for (size_t i = 0; i < n; i++) {
+		jobs[i].res = (struct bind_result){.iommu_group = -1};
+		jobs[i].r = 0;
+		jobs[i].error = NULL;
+		jobs[i].started = false;
+		runs[i].env = *env;
+		if (jobs[i].ignore_consumer) {
+			runs[i].env.consumer = NULL;
+			runs[i].env.consumer_data = NULL;
+		}
+	}
+	/* Every plan and refusal before anything is written. */
+	for (size_t i = 0; i < n && r == 0; i++) {
+		struct bind_job *j = &jobs[i];
+		struct bind_run *b = &runs[i];
+		r = bind_plan_make(&b->env, j->dev, &j->req, &b->p, &j->error);
+		b->planned = true;
+		if (r == 0 && b->p.current && !(j->res.driver_before = strdup(b->p.current)))
+			r = -ENOMEM;
+		if (r == 0 && b->p.target && !(j->res.target = strdup(b->p.target)))
+			r = -ENOMEM;
+		if (r == 0 && !b->p.nothing_to_do)
+			r = bind_refusals(&b->env, j->dev, &j->req, &b->p, &j->res.overridden, &j->error);
+		if (r < 0)
+			j->r = r;
+	}
+	/* One device after the other; a failure stops the rest. */
+	for (size_t i = 0; i < n && r == 0; i++) {
+		struct bind_job *j = &jobs[i];
+		struct bind_run *b = &runs[i];
+		j->started = true;
+		if (b->p.nothing_to_do)
+			r = bind_nothing_to_do(b, j->dev, &j->req, &j->res, &j->error);
+		else
+			r = bind_start(b, j->dev, &j->res, &j->error);
+		if (r < 0) {
+			j->r = r;
+			b->failed = true;
+		}
+	}
+	bind_settle(env, runs, jobs, n);
+	for (size_t i = 0; i < n; i++) {
+		struct bind_job *j = &jobs[i];
+		struct bind_run *b = &runs[i];
+		if (j->started && !b->failed && !b->p.nothing_to_do && (j->r = bind_finish(b, j->dev, &j->req, &j->res, &j->error)) < 0)
+			b->failed = true;
+	}
+	r = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (runs[i].planned)
+			bind_plan_done(&runs[i].p);
+		if (!r && jobs[i].r < 0)
+			r = jobs[i].r;
+	}
+	return r;
+}
+
 int lifecycle_bind(const struct lifecycle_env *env, const struct pci_function *dev,
 		   const struct bind_request *req, struct bind_result *ret, char **ret_error)
 {
-	*ret = (struct bind_result){.iommu_group = -1};
-	*ret_error = NULL;
-	struct bind_plan p;
-	int r = bind_plan_make(env, dev, req, &p, ret_error);
-	if (r == 0)
-		r = bind_apply(env, dev, req, &p, ret, ret_error);
-	bind_plan_done(&p);
+	struct bind_job j = {.dev = dev, .req = *req};
+	int r = lifecycle_bind_many(env, &j, 1);
+	*ret = j.res;
+	*ret_error = j.error;
 	return r;
 }
+
 
 /* --- Reloading a VF's driver ------------------------------------------------ */
 
@@ -1488,19 +1859,28 @@ int lifecycle_reload_driver(const struct lifecycle_env *env, const struct pci_fu
 	enum rebind_step step;
 	if ((r = rebind(env, dev->addr, dev->driver, &path, &step)) < 0)
 		return error_set(ret_error, r, "%s: cannot write %s: %s", label, path ? path : "?", strerror(-r));
+	struct waiter wt;
+	waiter_open(&wt, env);
 	uint64_t deadline = deadline_after_ms(env, timeout_ms ? timeout_ms : LIFECYCLE_NUMVFS_TIMEOUT_MS);
 	for (;;) {
 		_cleanup_free_ char *drv = NULL, *net = NULL;
-		if ((r = read_driver_now(env, dev->addr, &drv)) < 0 || (r = read_netdev_now(env, dev->addr, &net)) < 0)
-			return error_set(ret_error, r, "%s: cannot read it back: %s", label, strerror(-r));
+		if ((r = read_driver_now(env, dev->addr, &drv)) < 0 || (r = read_netdev_now(env, dev->addr, &net)) < 0) {
+			r = error_set(ret_error, r, "%s: cannot read it back: %s", label, strerror(-r));
+			break;
+		}
 		if (streq_ptr(drv, dev->driver) && net) {
 			*ret_netdev = TAKE_PTR(net);
-			return 0;
+			r = 0;
+			break;
 		}
 		uint64_t t = env_now_ns(env);
-		if (t >= deadline)
-			return error_set(ret_error, -ETIMEDOUT, "%s: %s did not take it back with a netdev in %u ms (driver now %s)",
+		if (t >= deadline) {
+			r = error_set(ret_error, -ETIMEDOUT, "%s: %s did not take it back with a netdev in %u ms (driver now %s)",
 				    label, dev->driver, timeout_ms ? timeout_ms : LIFECYCLE_NUMVFS_TIMEOUT_MS, drv ? drv : "none");
-		poll_pause(env, t, deadline);
+			break;
+		}
+		waiter_wait(&wt, t, deadline);
 	}
+	waiter_close(&wt);
+	return r;
 }

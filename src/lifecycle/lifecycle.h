@@ -40,6 +40,13 @@
 /* bind's pseudo-driver: the one the device had before sriovctl moved it,
  * or else the one the kernel picks by ID. */
 #define LIFECYCLE_DRIVER_KERNEL "kernel"
+/* How long a VF count change waits for the VFs and their drivers, by
+ * default: 30 s plus 1 s per VF on this host's /sys (real drivers take
+ * about that: i40e enabled 64 VFs in 22 s, 125 in about 65 s), 10 s on a
+ * tree from elsewhere, which no kernel drives. See
+ * lifecycle_numvfs_timeout_ms(). */
+#define LIFECYCLE_NUMVFS_TIMEOUT_BASE_MS 30000
+#define LIFECYCLE_NUMVFS_TIMEOUT_PER_VF_MS 1000
 #define LIFECYCLE_NUMVFS_TIMEOUT_MS 10000
 #define LIFECYCLE_VFIO_WAIT_MS 2000
 /* A driver must keep a device this long to count as bound: some probe it,
@@ -69,6 +76,39 @@ struct lifecycle_clock {
 	void *userdata;
 };
 
+/* What the kernel announces (its uevents): every wait looks at sysfs again
+ * when something happened, not every few milliseconds. wait blocks until
+ * an event may have changed something (1), the env's clock reaches
+ * deadline_ns (0), or it fails (-errno; the wait then looks every 50 ms).
+ * NULL: on this host's /sys a uevent socket of the wait's own
+ * (netlink/uevent.h), opened before its first look so that nothing is
+ * missed; on a tree from elsewhere, or with a clock hook and no wait hook,
+ * a look every 50 ms on the env's clock. sriovd plugs its event loop in
+ * here, so that it keeps serving while an apply waits; unit tests play the
+ * kernel's events. */
+struct lifecycle_events {
+	int (*wait)(void *userdata, uint64_t deadline_ns);
+	void *userdata;
+};
+
+/* One PF's VF count being waited for, as the progress hook sees it. */
+struct lifecycle_progress_pf {
+	const char *pf_addr;
+	const char *label; /* "eth0", else the address */
+	uint32_t want;     /* VFs asked for */
+	uint32_t links;    /* virtfn links there now */
+	uint32_t bound;    /* of those, with a driver */
+};
+/* Called after every look while VF counts are waited for, with the time
+ * since the wait began (on the env's clock). */
+typedef void (*lifecycle_progress_fn)(void *userdata, const struct lifecycle_progress_pf *pfs, size_t n,
+				      uint64_t elapsed_ns);
+
+/* The progress of a count wait on one line: "eth0: 37/64 VFs, 21 bound,
+ * 12 s" (PFs joined by "; "), cut to fit len. */
+void lifecycle_progress_line(char *buf, size_t len, const struct lifecycle_progress_pf *pfs, size_t n,
+			     uint64_t elapsed_ns);
+
 struct lifecycle_env {
 	const char *sysfs_root; /* NULL: /sys */
 	const char *state_dir;  /* bind records; NULL: "bind" in lifecycle_state_base() */
@@ -92,6 +132,9 @@ struct lifecycle_env {
 	void *write_data;
 	unsigned settle_ms; /* 0: LIFECYCLE_SETTLE_MS */
 	struct lifecycle_clock clock; /* zeroed: the real monotonic clock */
+	struct lifecycle_events events; /* zeroed: see struct lifecycle_events */
+	lifecycle_progress_fn progress; /* NULL: none */
+	void *progress_data;
 };
 
 /* A link_usage provider over rtnetlink; userdata is a struct
@@ -129,8 +172,16 @@ struct numvfs_request {
 	uint32_t count;
 	bool force;          /* override the refusal rules */
 	bool no_autoprobe;   /* write 0 to sriov_drivers_autoprobe before enabling */
-	unsigned timeout_ms; /* how long to wait for VFs and drivers to settle */
+	/* How long to wait for VFs and drivers to settle; 0: the default,
+	 * lifecycle_numvfs_timeout_ms(). */
+	unsigned timeout_ms;
+	bool no_wait; /* look once, wait for nothing (--timeout 0) */
 };
+
+/* The default wait for count VFs (see LIFECYCLE_NUMVFS_TIMEOUT_BASE_MS). */
+unsigned lifecycle_numvfs_timeout_ms(const struct lifecycle_env *env, uint32_t count);
+/* req's wait: its timeout_ms when set, else the default for req->count. */
+unsigned lifecycle_numvfs_request_timeout_ms(const struct lifecycle_env *env, const struct numvfs_request *req);
 
 struct numvfs_result {
 	uint32_t before;       /* VFs enabled before */
@@ -163,6 +214,25 @@ int lifecycle_numvfs_check(const struct lifecycle_env *env, const struct pci_fun
  * enabled only ret->after). */
 int lifecycle_set_numvfs(const struct lifecycle_env *env, const struct pci_function *pf,
 			 const struct numvfs_request *req, struct numvfs_result *ret, char **ret_error);
+
+/* Several PFs' counts at once, so that they cost one wait, not one each:
+ * every job is checked first (nothing is written when one is refused),
+ * then every count is written, one PF after the other, then all are waited
+ * for together, sharing one settle window. A write that fails stops the
+ * writes of the jobs after it (they keep started false); the jobs already
+ * written are still waited for. Each job gets its own result and error, as
+ * lifecycle_set_numvfs() gives them. Returns 0 when every job succeeded,
+ * else the -errno of the first that failed. */
+struct numvfs_job {
+	const struct pci_function *pf; /* from a fresh scan */
+	struct numvfs_request req;
+	struct numvfs_result res;
+	bool started; /* checked and its writes made (or nothing to write) */
+	int r;        /* 0 or -errno */
+	char *error;  /* the job's sentence when r < 0 (the caller frees it) */
+};
+int lifecycle_set_numvfs_many(const struct lifecycle_env *env, struct numvfs_job *jobs, size_t n);
+void numvfs_job_done(struct numvfs_job *j);
 
 /* Writes on (1) or off (0) to PF pf_addr's sriov_drivers_autoprobe, beneath the
  * root and through the write hook like every other write here. On failure
@@ -218,6 +288,27 @@ int lifecycle_bind_check(const struct lifecycle_env *env, const struct pci_funct
  * appear). dev comes from a fresh scan (its group peers, netdevs, VFs). */
 int lifecycle_bind(const struct lifecycle_env *env, const struct pci_function *dev,
 		   const struct bind_request *req, struct bind_result *ret, char **ret_error);
+
+/* Binds several devices, sharing one settle window: every job is planned
+ * and checked first (nothing is written when one is refused or cannot be
+ * done), then each is rebound (driver_override, unbind, drivers_probe) one
+ * after the other, then all that a real driver took are watched together
+ * for one settle time, then each is finished (vfio node, records). A job
+ * that fails is put back as lifecycle_bind() does and stops the rebinding
+ * of the jobs after it (they keep started false). Each job gets its own
+ * result and error. Returns 0 when every job succeeded, else the -errno of
+ * the first that failed. */
+struct bind_job {
+	const struct pci_function *dev; /* from a fresh scan */
+	struct bind_request req;
+	bool ignore_consumer; /* the consumer hook does not apply (the holder's own bind) */
+	struct bind_result res;
+	bool started;
+	int r;
+	char *error;
+};
+int lifecycle_bind_many(const struct lifecycle_env *env, struct bind_job *jobs, size_t n);
+void bind_job_done(struct bind_job *j);
 
 /* --- The bind state record ---------------------------------------------- */
 

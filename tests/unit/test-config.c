@@ -466,7 +466,7 @@ static const struct bad_row bad_rows[] = {
 	{"version: 1\nPfs: []\n", "2:1: Pfs: unknown key (expected version, pfs, device-specs, aliases, networks)"},
 	{"version: 1\npfs:\n  - match:\n      name: eth0\n",
 	 "4:7: name: unknown key in match (expected netdev, pci, device, altname or path)"},
-	{PF0 "    numfvs: 4\n", "4:5: numfvs: unknown key in a PF entry (expected match, numvfs, autoprobe, mac, vfs, labels, mtu, up, relays)"},
+	{PF0 "    numfvs: 4\n", "4:5: numfvs: unknown key in a PF entry (expected match, numvfs, autoprobe, mac, vfs, labels, mtu, up, relays, timeout)"},
 	{PF4 "      - index: 0\n        speed: 10\n",
 	 "7:9: speed: unknown key in a VF entry (expected index, mac, vlan, qos, proto, spoofchk, trust, state, "
 	 "min-rate, max-rate, query-rss, driver, mtu)"},
@@ -629,6 +629,13 @@ static const struct bad_row bad_rows[] = {
 	     "      - {index: all, trust: off}\n",
 	 "8:13: numvfs: 2 leaves out VF 3, configured at t.conf:6:17"},
 	{"version: 1\npfs:\n  - match: {netdev: \"a\\0b\"}\n", "3:21: netdev: contains a NUL character"},
+	/* timeout: whole seconds, 1-3600 */
+	{PF0 "    timeout: 0\n", "4:14: timeout: '0' is out of range 1-3600"},
+	{PF0 "    timeout: 3601\n", "4:14: timeout: '3601' is out of range 1-3600"},
+	{PF0 "    timeout: -5\n", "4:14: timeout: '-5' is out of range 1-3600"},
+	{PF0 "    timeout: 2.5\n", "4:14: timeout: '2.5' is not a number"},
+	{PF0 "    timeout: 60s\n", "4:14: timeout: '60s' is not a number"},
+	{PF0 "    timeout: [60]\n", "4:14: timeout: expected a single value, found a list"},
 };
 
 /* mtu: and up: on a PF entry, mtu: on VF entries; altname and path matches. */
@@ -673,6 +680,16 @@ static void test_links(void **state)
 	assert_string_equal(buf, "altname uplink-left.0");
 	pf_desired_match_format(p, buf);
 	assert_string_equal(buf, "path pci-0000:3b:00.1");
+	config_free(c);
+
+	/* timeout: per PF; a later entry with the same match wins */
+	c = parse_ok(PF0 "    timeout: 120\n"
+		     "  - match: {netdev: eth1}\n"
+		     "  - match: {netdev: eth0}\n"
+		     "    timeout: 3600\n");
+	assert_int_equal(c->n_pfs, 2);
+	assert_int_equal(c->pfs[0].timeout_s, 3600);
+	assert_int_equal(c->pfs[1].timeout_s, 0);
 	config_free(c);
 }
 

@@ -47,6 +47,8 @@ struct sim {
 	int n_quits;
 	uint64_t now_ns;            /* the simulator's clock */
 	int n_sleeps;
+	int n_event_waits;          /* calls of the events hook */
+	int n_events;               /* ...that announced an event */
 	int n_numvfs_writes;
 	char log[32][448];
 	int n_log;
@@ -160,6 +162,28 @@ static void sim_sleep_until_ns(void *userdata, uint64_t deadline_ns)
 		(void)fakesysfs_unbind(s->root, s->quits[i].addr);
 		s->quits[i] = s->quits[--s->n_quits];
 	}
+}
+
+/* The kernel's events, played: time runs to the next thing the simulator
+ * has pending (a driver letting go) or to the deadline, whichever is
+ * first; an event is announced only when something happened. */
+static int sim_events_wait(void *userdata, uint64_t deadline_ns)
+{
+	struct sim *s = userdata;
+	assert_true(deadline_ns > s->now_ns);
+	s->n_event_waits++;
+	uint64_t next = deadline_ns;
+	for (int i = 0; i < s->n_quits; i++)
+		if (s->quits[i].at_ns < next)
+			next = s->quits[i].at_ns;
+	int before = s->n_quits;
+	sim_sleep_until_ns(s, next);
+	s->n_sleeps--; /* not a sleep of lifecycle's own */
+	if (s->n_quits != before) {
+		s->n_events++;
+		return 1;
+	}
+	return 0;
 }
 
 static int sim_numvfs(struct sim *s, const char *pf, const char *value)
@@ -834,6 +858,202 @@ static void test_wait_vfs(void **state)
 }
 
 /* --- bind ----------------------------------------------------------------------- */
+
+/* --- waits on the kernel's events, shared by several PFs and VFs -------- */
+
+static void use_events(struct fixture *f)
+{
+	f->env.events = (struct lifecycle_events){.wait = sim_events_wait, .userdata = &f->sim};
+}
+
+static void test_default_timeouts(void **state)
+{
+	struct fixture *f = *state;
+	/* A tree from elsewhere has no kernel behind it. */
+	assert_int_equal(lifecycle_numvfs_timeout_ms(&f->env, 64), 10000);
+	/* This host's, or one whose kernel a hook plays: 30 s + 1 s per VF. */
+	use_events(f);
+	assert_int_equal(lifecycle_numvfs_timeout_ms(&f->env, 0), 30000);
+	assert_int_equal(lifecycle_numvfs_timeout_ms(&f->env, 64), 94000);
+	assert_int_equal(lifecycle_numvfs_timeout_ms(&f->env, 125), 155000);
+	struct lifecycle_env live = {0};
+	assert_int_equal(lifecycle_numvfs_timeout_ms(&live, 7), 37000);
+	struct numvfs_request req = {.count = 7};
+	assert_int_equal(lifecycle_numvfs_request_timeout_ms(&live, &req), 37000);
+	req.timeout_ms = 2500;
+	assert_int_equal(lifecycle_numvfs_request_timeout_ms(&live, &req), 2500);
+	req.no_wait = true;
+	assert_int_equal(lifecycle_numvfs_request_timeout_ms(&live, &req), 0);
+}
+
+/* Without events the wait would look every 50 ms; with them it sleeps
+ * until the settle window ends, and wakes for nothing else. */
+static void test_numvfs_waits_on_events(void **state)
+{
+	struct fixture *f = *state;
+	f->sim.kernel = true;
+	f->sim.default_driver = "igbvf";
+	f->env.settle_ms = 1000;
+	use_events(f);
+	struct pci_tree *t = scan(f);
+	struct numvfs_job jobs[] = {
+		{.pf = find(t, "eth0"), .req = {.count = 7, .force = true}},
+		{.pf = find(t, "eth1"), .req = {.count = 7, .force = true}},
+	};
+	assert_int_equal(lifecycle_set_numvfs_many(&f->env, jobs, 2), 0);
+	/* Both counts written before any wait, through 0 (3 VFs before each). */
+	assert_int_equal(f->sim.n_numvfs_writes, 4);
+	for (size_t i = 0; i < 2; i++) {
+		assert_true(jobs[i].started);
+		assert_int_equal(jobs[i].r, 0);
+		assert_true(jobs[i].res.settled);
+		assert_int_equal(jobs[i].res.links, 7);
+		assert_int_equal(jobs[i].res.after, 7);
+		numvfs_job_done(&jobs[i]);
+	}
+	/* One settle window for both PFs (one after the other: two). */
+	assert_int_equal(f->sim.now_ns - SIM_EPOCH_NS, 1000 * MS);
+	assert_int_equal(f->sim.n_sleeps, 0);
+	assert_int_equal(f->sim.n_event_waits, 1);
+	pci_tree_free(t);
+}
+
+/* A refusal of the second PF writes nothing, not even the first's count. */
+static void test_numvfs_many_checks_first(void **state)
+{
+	struct fixture *f = *state;
+	f->sim.kernel = true;
+	f->sim.default_driver = "igbvf";
+	put_on_vfio(f, "0000:02:10.0");
+	struct pci_tree *t = scan(f);
+	struct numvfs_job jobs[] = {
+		{.pf = find(t, "eth0"), .req = {.count = 0, .force = true}},
+		{.pf = find(t, "eth1"), .req = {.count = 0}},
+	};
+	assert_int_equal(lifecycle_set_numvfs_many(&f->env, jobs, 2), -EBUSY);
+	assert_int_equal(f->sim.n_log, 0);
+	assert_false(jobs[0].started);
+	assert_false(jobs[1].started);
+	assert_int_equal(jobs[1].r, -EBUSY);
+	assert_non_null(strstr(jobs[1].error, "VF 0 (0000:02:10.0) is bound to vfio-pci"));
+	numvfs_job_done(&jobs[0]);
+	numvfs_job_done(&jobs[1]);
+	pci_tree_free(t);
+}
+
+/* The progress hook sees every look; the line it makes. */
+struct progress_seen {
+	int calls;
+	char last[256];
+};
+
+static void note_progress(void *userdata, const struct lifecycle_progress_pf *pfs, size_t n, uint64_t elapsed_ns)
+{
+	struct progress_seen *p = userdata;
+	p->calls++;
+	lifecycle_progress_line(p->last, sizeof(p->last), pfs, n, elapsed_ns);
+}
+
+static void test_numvfs_progress(void **state)
+{
+	struct fixture *f = *state;
+	f->sim.kernel = true;
+	f->sim.default_driver = NULL; /* autoprobe on, no driver takes them */
+	struct progress_seen seen = {0};
+	f->env.progress = note_progress;
+	f->env.progress_data = &seen;
+	struct pci_tree *t = scan(f);
+	struct numvfs_request req = {.count = 2, .timeout_ms = 2000};
+	struct numvfs_result res;
+	_cleanup_free_ char *error = NULL;
+	assert_int_equal(lifecycle_set_numvfs(&f->env, find(t, NVME_PF), &req, &res, &error), 0);
+	assert_int_equal(seen.calls, 41); /* at 0, every 50 ms, and at 2 s */
+	assert_string_equal(seen.last, "0000:00:03.0: 2/2 VFs, 0 bound, 2 s");
+	numvfs_result_done(&res);
+	pci_tree_free(t);
+
+	struct lifecycle_progress_pf pfs[] = {
+		{.label = "eth0", .want = 64, .links = 37, .bound = 21},
+		{.label = "eth1", .want = 7, .links = 7, .bound = 7},
+	};
+	char line[128];
+	lifecycle_progress_line(line, sizeof(line), pfs, 1, 12 * 1000 * MS + 999 * MS);
+	assert_string_equal(line, "eth0: 37/64 VFs, 21 bound, 12 s");
+	lifecycle_progress_line(line, sizeof(line), pfs, 2, 0);
+	assert_string_equal(line, "eth0: 37/64 VFs, 21 bound; eth1: 7/7 VFs, 7 bound, 0 s");
+	lifecycle_progress_line(line, 12, pfs, 2, 0);
+	assert_string_equal(line, "eth0: 37/64");
+}
+
+/* Three VFs rebound, then one settle window for all three. */
+static void test_bind_many_one_window(void **state)
+{
+	struct fixture *f = *state;
+	f->sim.kernel = true;
+	f->env.settle_ms = 1000;
+	use_events(f);
+	const char *vfs[] = {IGB_VF0, IGB_VF1, IGB_VF2};
+	for (size_t i = 0; i < 3; i++)
+		put_on_vfio(f, vfs[i]);
+	struct pci_tree *t = scan(f);
+	struct bind_job jobs[3];
+	for (size_t i = 0; i < 3; i++)
+		jobs[i] = (struct bind_job){.dev = find(t, vfs[i]), .req = {.driver = "igbvf"}};
+	assert_int_equal(lifecycle_bind_many(&f->env, jobs, 3), 0);
+	assert_log(&f->sim, "bus/pci/devices/0000:01:10.0/driver_override=igbvf|"
+			    "bus/pci/drivers/vfio-pci/unbind=0000:01:10.0|bus/pci/drivers_probe=0000:01:10.0|"
+			    "bus/pci/devices/0000:01:10.2/driver_override=igbvf|"
+			    "bus/pci/drivers/vfio-pci/unbind=0000:01:10.2|bus/pci/drivers_probe=0000:01:10.2|"
+			    "bus/pci/devices/0000:01:10.4/driver_override=igbvf|"
+			    "bus/pci/drivers/vfio-pci/unbind=0000:01:10.4|bus/pci/drivers_probe=0000:01:10.4");
+	/* One window, not one per VF. */
+	assert_int_equal(f->sim.now_ns - SIM_EPOCH_NS, 1000 * MS);
+	assert_int_equal(f->sim.n_event_waits, 1);
+	for (size_t i = 0; i < 3; i++) {
+		assert_int_equal(jobs[i].r, 0);
+		assert_true(jobs[i].res.changed);
+		assert_string_equal(jobs[i].res.driver_after, "igbvf");
+		bind_job_done(&jobs[i]);
+	}
+	pci_tree_free(t);
+}
+
+/* The window catches the one driver that lets go, announced by its
+ * event; the others keep theirs. */
+static void test_bind_many_one_lets_go(void **state)
+{
+	struct fixture *f = *state;
+	f->sim.kernel = true;
+	f->sim.default_driver = "nvme";
+	f->env.settle_ms = 1000;
+	use_events(f);
+	assert_int_equal(fakesysfs_add_driver(f->sys, "nvme"), 0);
+	put_on_vfio(f, IGB_VF1);
+	put_on_vfio(f, IGB_VF2);
+	struct pci_tree *t = scan(f);
+	struct bind_job jobs[] = {
+		{.dev = find(t, IGB_VF1), .req = {.driver = "igbvf"}},
+		{.dev = find(t, IGB_VF2), .req = {.driver = "nvme"}},
+	};
+	f->sim.quitter = "nvme";
+	assert_int_equal(lifecycle_bind_many(&f->env, jobs, 2), -EIO);
+	assert_int_equal(jobs[0].r, 0);
+	assert_string_equal(jobs[0].res.driver_after, "igbvf");
+	assert_int_equal(jobs[1].r, -EIO);
+	assert_string_equal(jobs[1].error, "0000:01:10.4: nvme took the device but let go of it within 1000 ms (see "
+					   "the kernel log); put back on vfio-pci");
+	/* woken by the let-go at 100 ms, then the window's end */
+	assert_int_equal(f->sim.n_events, 1);
+	assert_int_equal(f->sim.now_ns - SIM_EPOCH_NS, 1000 * MS);
+	char drv[64];
+	driver_of(f, IGB_VF2, drv, sizeof(drv));
+	assert_string_equal(drv, "vfio-pci");
+	driver_of(f, IGB_VF1, drv, sizeof(drv));
+	assert_string_equal(drv, "igbvf");
+	bind_job_done(&jobs[0]);
+	bind_job_done(&jobs[1]);
+	pci_tree_free(t);
+}
 
 static void test_bind_driver_not_loaded(void **state)
 {
@@ -1510,6 +1730,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_numvfs_consumer_hook, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_numvfs_forgets_destroyed_vfs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wait_vfs, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_default_timeouts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_numvfs_waits_on_events, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_numvfs_many_checks_first, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_numvfs_progress, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bind_many_one_window, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bind_many_one_lets_go, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bind_driver_not_loaded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bind_bad_driver_name, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bind_already_bound, setup, teardown),

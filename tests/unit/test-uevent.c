@@ -7,7 +7,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "daemon/uevent.h"
+#include "netlink/uevent.h"
 
 static void test_bind(void **state)
 {

@@ -1,6 +1,9 @@
-/* daemon/uevent: the kernel's device events (NETLINK_KOBJECT_UEVENT), read
+/* netlink/uevent: the kernel's device events (NETLINK_KOBJECT_UEVENT), read
  * straight from the kernel so that no udev is needed: a PF driver reload
- * shows as unbind/remove of the VFs and bind/add of the PF. */
+ * shows as unbind/remove of the VFs and bind/add of the PF, new VFs as add
+ * and change, a driver taking or letting go of a device as bind and
+ * unbind. sriovd watches them; lifecycle/'s waits wake on them instead of
+ * looking again every few milliseconds. Plain socket code (no libmnl). */
 #pragma once
 
 #include <stdbool.h>

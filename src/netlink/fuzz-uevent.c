@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "daemon/uevent.h"
+#include "netlink/uevent.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
