@@ -9,7 +9,9 @@
 #     the rate still fails;
 #   - L2 settings on nvme VFs refused by plan before anything is written;
 #   - plan and apply line for line, from nothing and from drift, for several
-#     configs; apply --force.
+#     configs; apply --force;
+#   - both PFs' counts in one apply, then 14 VFs to vfio-pci and back to
+#     igbvf with one shared settle window (the kernel's uevents as record).
 #   test-apply.sh BUILD_DIR [ARTIFACT_DIR]
 set -uo pipefail
 build=$1
@@ -245,6 +247,68 @@ check_status "apply --force goes ahead" 0 "$ctl" apply --force "$work/shrink.con
 printf '%s\n' "$out" | save apply-force.txt
 check_eq "forced: 1 VF" "$(cat /sys/bus/pci/devices/$pf1/sriov_numvfs)" 1
 check_status "plan has no --force" 2 "$ctl" plan --force "$work/shrink.conf"
+
+# --- 7. one apply, one wait: both PFs' counts written, then waited for
+# together; 14 VFs rebound, then one shared settle window (before: a 1 s
+# hold per VF, one VF after another). The kernel's own uevents, logged by
+# an independent listener, are the record of when each VF was bound.
+numvfs "$pf0" 0
+numvfs "$pf1" 0
+ulog=$work/uevents.log
+python3 "$here/lib/uevent-log.py" >>"$ulog" &
+ulog_pid=$!
+for _ in $(seq 50); do grep -q ready "$ulog" 2>/dev/null && break; sleep 0.1; done
+bound_to() { # DRIVER PF...: how many VFs of the PFs are bound to DRIVER (sysfs)
+	local drv=$1 n=0 pf v
+	shift
+	for pf in "$@"; do
+		for v in /sys/bus/pci/devices/$pf/virtfn*; do
+			[ "$(basename "$(readlink "$v/driver" 2>/dev/null)")" == "$drv" ] && n=$((n + 1))
+		done
+	done
+	echo $n
+}
+binds_since() { # LINE DRIVER: the bind events of DRIVER after line LINE of the log: count and span in ms
+	tail -n +"$(($1 + 1))" "$ulog" | awk -v d="$2" '$2 == "bind" && $4 == d { n++; if (!a) a = $1; b = $1 }
+		END { printf "%d %d\n", n, n ? (b - a) / 1000000 : 0 }'
+}
+two() { # DRIVER-OR-EMPTY: both PFs at 7 VFs, every VF on DRIVER
+	local vfs=""
+	[ -n "$1" ] && vfs="
+    vfs:
+      - index: all
+        driver: $1"
+	printf 'version: 1\npfs:\n  - match:\n      netdev: %s\n    numvfs: 7%s\n  - match:\n      netdev: %s\n    numvfs: 7%s\n' \
+		"$net0" "$vfs" "$net1" "$vfs"
+}
+two "" >"$work/two.conf"
+two vfio-pci >"$work/two-vfio.conf"
+two igbvf >"$work/two-igbvf.conf"
+check_status "apply: both PFs 0 -> 7 VFs in one apply" 0 "$ctl" -j apply "$work/two.conf"
+printf '%s\n' "$out" | save apply-two-counts.json
+check_eq "apply: both counts done" "$(jq -c '[.done[] | select(.field == "numvfs") | .want]' <<<"$out")" '["7","7"]'
+check_eq "sysfs: 7 and 7 VFs" "$(cat /sys/bus/pci/devices/$pf0/sriov_numvfs) $(cat /sys/bus/pci/devices/$pf1/sriov_numvfs)" "7 7"
+check_eq "sysfs: every VF of both PFs on igbvf when apply returns (it waited for their drivers)" \
+	"$(bound_to igbvf "$pf0" "$pf1")" 14
+check_status "apply: all 14 VFs to vfio-pci" 0 "$ctl" apply "$work/two-vfio.conf"
+printf '%s\n' "$out" | save apply-two-vfio.txt
+check_eq "sysfs: 14 VFs on vfio-pci" "$(bound_to vfio-pci "$pf0" "$pf1")" 14
+mark=$(wc -l <"$ulog")
+t0=$(date +%s%N)
+check_status "apply: all 14 VFs back to igbvf" 0 "$ctl" apply "$work/two-igbvf.conf"
+ms=$((($(date +%s%N) - t0) / 1000000))
+printf '%s\n' "$out" | save apply-two-igbvf.txt
+check_eq "sysfs: 14 VFs on igbvf" "$(bound_to igbvf "$pf0" "$pf1")" 14
+read -r nb span < <(binds_since "$mark" igbvf)
+echo "# 14 VFs back to igbvf: apply took $ms ms; the kernel announced $nb igbvf binds within $span ms"
+check_eq "uevents: 14 igbvf binds announced" "$nb" 14
+check "uevents: the 14 binds came within one settle window (1 s), not one window apart each" test "$span" -lt 1000
+check "apply: 14 VFs back to igbvf in well under 14 settle windows (before: 14.7 s)" test "$ms" -lt 7000
+check_status "apply again: nothing to do" 0 "$ctl" -j apply "$work/two-igbvf.conf"
+check_eq "idempotent: 0 writes" "$(jq .writes <<<"$out")" 0
+kill "$ulog_pid" 2>/dev/null
+wait "$ulog_pid" 2>/dev/null
+save uevents.log <"$ulog"
 
 numvfs "$pf0" 0
 numvfs "$pf1" 0
