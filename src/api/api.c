@@ -1184,5 +1184,7 @@ int api_handle(struct api *a, const struct api_request *rq, struct api_response 
 	}
 	if (!hit->before_ready && !*a->src.ready)
 		return api_reply_error(rs, 503, NULL, "sriovd is applying its config for the first time; try again shortly");
+	if (hit->mutating && a->src.busy && *a->src.busy)
+		return api_reply_error(rs, 503, NULL, "sriovd is applying a change and waiting for the kernel; try again shortly");
 	return hit->fn(a, rq, param, rs);
 }

@@ -67,6 +67,10 @@ struct api_source {
 	struct config *const *cfg;
 	const struct apply_env *env;
 	const bool *ready;           /* false while the first apply runs: 503 */
+	/* true while a request is served from inside an apply's wait (sriovd
+	 * keeps serving then): mutating routes answer 503, so that there is
+	 * one writer. NULL: never. */
+	const bool *busy;
 	struct api_stats *stats;       /* the API counts claims and releases here */
 	/* The daemon's status record (as its status file holds it). */
 	json_t *(*status)(void *data);

@@ -15,6 +15,7 @@
  * start ends it with SRIOVD_EXIT_CONFIG, which the unit does not restart. */
 #include <getopt.h>
 #include <jansson.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <sys/epoll.h>
@@ -81,6 +82,12 @@ struct daemon {
 	 * ledger reconciled with the host (daemon/claims.h). */
 	struct daemon_claims claims;
 	bool relay_unreachable; /* the last relay sync found no sriov-relay (said once) */
+	/* Serving from inside an apply's waits (pump_wait): the kernel's
+	 * uevents, and the API unless the wait runs inside one of its own
+	 * requests (then in_api). busy: what the API sees (mutating routes 503). */
+	int uev_fd;
+	bool in_api;
+	bool busy;
 };
 
 static uint64_t now_ms(void)
@@ -625,6 +632,61 @@ static json_t *api_status(void *data)
 	return status_json(&d->status);
 }
 
+/* The kernel's uevents that are pending: logged, device events for the
+ * API's stream, a reconcile scheduled. 1 when there was one. */
+static int on_uevents(struct daemon *d)
+{
+	struct uevent ev;
+	int any = 0;
+	while (uevent_read(d->uev_fd, &ev) == 0) {
+		any = 1;
+		if (strcmp(ev.subsystem, "pci") != 0 && strcmp(ev.subsystem, "net") != 0)
+			continue;
+		log_kv(LOG_LVL_DEBUG, "uevent", "action", ev.action, "subsystem", ev.subsystem, "device",
+		       ev.pci_slot[0] ? ev.pci_slot : ev.interface, "driver", ev.driver, NULL);
+		if (strcmp(ev.subsystem, "pci") == 0 && ev.pci_slot[0] &&
+		    (strcmp(ev.action, "add") == 0 || strcmp(ev.action, "remove") == 0))
+			api_event(d->api, ev.action[0] == 'a' ? "device-added" : "device-removed", ev.pci_slot, NULL);
+		schedule(d, d->settle_ms, "uevent");
+	}
+	return any;
+}
+
+/* Serves the API from one of lifecycle's waits (its events hook), so that
+ * sriovd keeps answering while an apply waits for the kernel: until a
+ * uevent arrives (1) or deadline_ns on CLOCK_MONOTONIC (0). Requests that
+ * would write answer 503 meanwhile; inside an API request of its own (a
+ * claim binding a VF) the API is left alone and only uevents wake it. */
+static int pump_wait(void *userdata, uint64_t deadline_ns)
+{
+	struct daemon *d = userdata;
+	/* Without events to wake it (a tree from elsewhere, or lost ones), the
+	 * wait looks again after this long anyway. */
+	uint64_t slice_ms = inventory_root_is_live(d->env.lifecycle.sysfs_root) ? 1000 : 50;
+	uint64_t end = now_ms() * 1000000ULL + slice_ms * 1000000ULL;
+	if (end < deadline_ns)
+		deadline_ns = end;
+	for (;;) {
+		uint64_t now = now_ms() * 1000000ULL;
+		if (now >= deadline_ns)
+			return 0;
+		uint64_t ms = (deadline_ns - now + 999999ULL) / 1000000ULL;
+		struct pollfd pfd[2] = {{.fd = d->uev_fd, .events = POLLIN}, {.fd = -1}};
+		if (d->api && !d->in_api)
+			pfd[1] = (struct pollfd){.fd = api_fd(d->api), .events = POLLIN};
+		int n = poll(pfd, 2, (int)ms);
+		if (n < 0 && errno != EINTR)
+			return -errno;
+		if (n > 0 && pfd[1].fd >= 0 && (pfd[1].revents & POLLIN)) {
+			d->busy = d->in_api = true;
+			api_run(d->api);
+			d->busy = d->in_api = false;
+		}
+		if (n > 0 && (pfd[0].revents & POLLIN) && on_uevents(d))
+			return 1;
+	}
+}
+
 /* POST /v1/apply: a reconcile of every PF, now. */
 static json_t *api_apply(void *data)
 {
@@ -895,6 +957,9 @@ int main(int argc, char **argv)
 		       strerror(uev_fd < 0 ? -uev_fd : r < 0 ? -r : errno), NULL);
 		return 1;
 	}
+	/* lifecycle's waits wake on these uevents and serve the API meanwhile. */
+	d.uev_fd = uev_fd;
+	d.env.lifecycle.events = (struct lifecycle_events){.wait = pump_wait, .userdata = &d};
 	/* Subscribe before the first apply: a change that lands during it
 	 * is then seen, not lost. */
 	int fds[] = {sig_fd, uev_fd, rtnl_monitor_fd(mon), d.timer_fd};
@@ -919,6 +984,7 @@ int main(int argc, char **argv)
 			.cfg = &d.cfg,
 			.env = &d.env,
 			.ready = &d.ready,
+			.busy = &d.busy,
 			.stats = &d.stats,
 			.status = api_status,
 			.apply = api_apply,
@@ -1003,18 +1069,7 @@ int main(int argc, char **argv)
 					schedule(&d, 0, "reload");
 				}
 			} else if (fd == uev_fd) {
-				struct uevent ev;
-				while (uevent_read(uev_fd, &ev) == 0) {
-					if (strcmp(ev.subsystem, "pci") != 0 && strcmp(ev.subsystem, "net") != 0)
-						continue;
-					log_kv(LOG_LVL_DEBUG, "uevent", "action", ev.action, "subsystem", ev.subsystem, "device",
-					       ev.pci_slot[0] ? ev.pci_slot : ev.interface, "driver", ev.driver, NULL);
-					if (strcmp(ev.subsystem, "pci") == 0 && ev.pci_slot[0] &&
-					    (strcmp(ev.action, "add") == 0 || strcmp(ev.action, "remove") == 0))
-						api_event(d.api, ev.action[0] == 'a' ? "device-added" : "device-removed",
-							  ev.pci_slot, NULL);
-					schedule(&d, d.settle_ms, "uevent");
-				}
+				(void)on_uevents(&d);
 			} else if (fd == rtnl_monitor_fd(mon)) {
 				r = rtnl_monitor_read(mon, on_link_event, &d);
 				if (r == -ENOBUFS) {
@@ -1023,7 +1078,9 @@ int main(int argc, char **argv)
 					schedule(&d, d.settle_ms, "events-lost");
 				}
 			} else if (d.api && fd == api_fd(d.api)) {
+				d.in_api = true;
 				api_run(d.api);
+				d.in_api = false;
 			} else if (fd == d.timer_fd) {
 				uint64_t expirations;
 				if (read(d.timer_fd, &expirations, sizeof(expirations)) != sizeof(expirations))

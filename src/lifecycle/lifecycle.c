@@ -654,8 +654,8 @@ static void forget_vf_records(const struct lifecycle_env *env, const struct pci_
 
 unsigned lifecycle_numvfs_timeout_ms(const struct lifecycle_env *env, uint32_t count)
 {
-	/* A tree from elsewhere has no kernel behind it, unless a hook plays one. */
-	if (!env->events.wait && !sysfs_root_is_live(env->sysfs_root))
+	/* A tree from elsewhere has no kernel behind it. */
+	if (!sysfs_root_is_live(env->sysfs_root))
 		return LIFECYCLE_NUMVFS_TIMEOUT_MS;
 	uint64_t ms = LIFECYCLE_NUMVFS_TIMEOUT_BASE_MS + (uint64_t)count * LIFECYCLE_NUMVFS_TIMEOUT_PER_VF_MS;
 	return ms > UINT32_MAX ? UINT32_MAX : (unsigned)ms;
