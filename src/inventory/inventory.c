@@ -2,6 +2,7 @@
 
 #include <pci/pci.h>
 #include <stdarg.h>
+#include <systemd/sd-hwdb.h>
 
 #include "netlink/rtnl.h"
 #include "util/input.h"
@@ -29,7 +30,9 @@ static void names_fatal(char *msg, ...)
 	abort();
 }
 
-static void add_names(struct pci_tree *t)
+/* libpci's names (it parses all of pci.ids, 1.3 MB of text, to give the
+ * first one): only where systemd's hwdb cannot be opened. */
+static void add_names_libpci(struct pci_tree *t)
 {
 	struct pci_access *pacc = pci_alloc();
 	if (!pacc)
@@ -54,6 +57,52 @@ static void add_names(struct pci_tree *t)
 			d->device_name = strdup(dn);
 	}
 	pci_cleanup(pacc);
+}
+
+/* The names from systemd's hwdb (hwdb.bin, mmapped: nothing is parsed),
+ * built from the same pci.ids: the vendor under "pci:vVVVVVVVV*", the
+ * device under "pci:vVVVVVVVVdDDDDDDDD*" (the literal '*' keeps the
+ * subsystem entries, which libpci's device name does not use, from
+ * matching). Looked up once per distinct ID: the VFs of a PF, next to each
+ * other by address, share their PF's lookup. */
+static int add_names_hwdb(struct pci_tree *t)
+{
+	sd_hwdb *hwdb = NULL;
+	int r = sd_hwdb_new(&hwdb);
+	if (r < 0)
+		return r;
+	const struct pci_function *prev = NULL;
+	for (size_t i = 0; i < t->n_devs; i++) {
+		struct pci_function *d = t->devs[i];
+		if (!d->ids_valid)
+			continue;
+		const char *v = NULL, *dn = NULL;
+		if (prev && prev->vendor_id == d->vendor_id && prev->device_id == d->device_id) {
+			v = prev->vendor_name;
+			dn = prev->device_name;
+		} else {
+			char key[48];
+			snprintf(key, sizeof(key), "pci:v%08X*", d->vendor_id);
+			if (sd_hwdb_get(hwdb, key, "ID_VENDOR_FROM_DATABASE", &v) < 0)
+				v = NULL;
+			snprintf(key, sizeof(key), "pci:v%08Xd%08X*", d->vendor_id, d->device_id);
+			if (sd_hwdb_get(hwdb, key, "ID_MODEL_FROM_DATABASE", &dn) < 0)
+				dn = NULL;
+		}
+		if (v)
+			d->vendor_name = strdup(v);
+		if (dn)
+			d->device_name = strdup(dn);
+		prev = d;
+	}
+	sd_hwdb_unref(hwdb);
+	return 0;
+}
+
+static void add_names(struct pci_tree *t)
+{
+	if (add_names_hwdb(t) < 0)
+		add_names_libpci(t);
 }
 
 static int socket_get_link(void *data, const char *ifname, unsigned want, struct pf_link *ret)

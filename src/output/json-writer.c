@@ -7,9 +7,15 @@
 #include "util/input.h"
 #include "util/util.h"
 
+/* Streamed output goes through the writer's own buffer, flushed to the
+ * FILE in large writes: no stdio call (and lock) per token. */
+#define JW_BUF 65536
+
 void jw_init_stream(struct jw *w, FILE *f)
 {
-	*w = (struct jw){.f = f};
+	*w = (struct jw){.f = f, .buf = malloc(JW_BUF)};
+	if (!w->buf)
+		w->oom = true;
 }
 
 void jw_init_tree(struct jw *w)
@@ -28,11 +34,44 @@ json_t *jw_take(struct jw *w)
 	return root;
 }
 
+static void flush(struct jw *w)
+{
+	if (w->len && fwrite(w->buf, 1, w->len, w->f) != w->len)
+		w->io_error = true;
+	w->len = 0;
+}
+
+static void out(struct jw *w, const char *s, size_t n)
+{
+	if (!w->buf)
+		return;
+	while (n) {
+		if (w->len == JW_BUF)
+			flush(w);
+		size_t k = JW_BUF - w->len < n ? JW_BUF - w->len : n;
+		memcpy(w->buf + w->len, s, k);
+		w->len += k;
+		s += k;
+		n -= k;
+	}
+}
+
+static void out_str(struct jw *w, const char *s)
+{
+	out(w, s, strlen(s));
+}
+
 int jw_finish(struct jw *w)
 {
-	if (w->oom || w->depth)
+	bool oom = w->oom || w->depth;
+	out(w, "\n", 1);
+	if (w->buf)
+		flush(w);
+	free(w->buf);
+	w->buf = NULL;
+	if (oom)
 		return -ENOMEM;
-	if (fputc('\n', w->f) == EOF || fflush(w->f) == EOF || ferror(w->f))
+	if (w->io_error || fflush(w->f) == EOF || ferror(w->f))
 		return -EIO;
 	return 0;
 }
@@ -72,30 +111,35 @@ static bool utf8_valid(const unsigned char *s)
 
 /* s as a JSON string literal, escaped as jansson escapes: \" \\ \b \f \n
  * \r \t, other control characters \u00XX, everything else as is. */
-static void put_literal(FILE *f, const char *s)
+static void put_literal(struct jw *w, const char *s)
 {
-	fputc('"', f);
+	static const char hex[] = "0123456789ABCDEF";
+	out(w, "\"", 1);
 	const char *run = s;
 	for (const char *p = s;; p++) {
 		unsigned char c = (unsigned char)*p;
 		if (c && c >= 0x20 && c != '"' && c != '\\')
 			continue;
-		fwrite(run, 1, (size_t)(p - run), f);
+		out(w, run, (size_t)(p - run));
 		if (!c)
 			break;
 		run = p + 1;
 		switch (c) {
-		case '"': fputs("\\\"", f); break;
-		case '\\': fputs("\\\\", f); break;
-		case '\b': fputs("\\b", f); break;
-		case '\f': fputs("\\f", f); break;
-		case '\n': fputs("\\n", f); break;
-		case '\r': fputs("\\r", f); break;
-		case '\t': fputs("\\t", f); break;
-		default: fprintf(f, "\\u%04X", c); break;
+		case '"': out_str(w, "\\\""); break;
+		case '\\': out_str(w, "\\\\"); break;
+		case '\b': out_str(w, "\\b"); break;
+		case '\f': out_str(w, "\\f"); break;
+		case '\n': out_str(w, "\\n"); break;
+		case '\r': out_str(w, "\\r"); break;
+		case '\t': out_str(w, "\\t"); break;
+		default: {
+			char seq[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 0xf]};
+			out(w, seq, sizeof(seq));
+			break;
+		}
 		}
 	}
-	fputc('"', f);
+	out(w, "\"", 1);
 }
 
 /* A string value as json_text() makes it: bytes that are not UTF-8 (a
@@ -103,7 +147,7 @@ static void put_literal(FILE *f, const char *s)
 static void put_string(struct jw *w, const char *s)
 {
 	if (utf8_valid((const unsigned char *)s)) {
-		put_literal(w->f, s);
+		put_literal(w, s);
 		return;
 	}
 	_cleanup_free_ char *escaped = text_escape(s);
@@ -111,15 +155,15 @@ static void put_string(struct jw *w, const char *s)
 		w->oom = true;
 		return;
 	}
-	put_literal(w->f, escaped);
+	put_literal(w, escaped);
 }
 
-static void indent(FILE *f, unsigned depth)
+static void indent(struct jw *w, unsigned depth)
 {
 	static const char spaces[] = "                                ";
 	for (unsigned n = 2 * depth; n;) {
 		unsigned k = n < sizeof(spaces) - 1 ? n : (unsigned)sizeof(spaces) - 1;
-		fwrite(spaces, 1, k, f);
+		out(w, spaces, k);
 		n -= k;
 	}
 }
@@ -128,13 +172,16 @@ static void indent(FILE *f, unsigned depth)
 static void stream_prefix(struct jw *w, const char *key)
 {
 	if (w->depth) {
-		fputs(w->has_items[w->depth] ? ",\n" : "\n", w->f);
-		indent(w->f, w->depth);
+		if (w->has_items[w->depth])
+			out(w, ",\n", 2);
+		else
+			out(w, "\n", 1);
+		indent(w, w->depth);
 		w->has_items[w->depth] = true;
 	}
 	if (key) {
 		put_string(w, key);
-		fputs(": ", w->f);
+		out(w, ": ", 2);
 	}
 }
 
@@ -172,7 +219,7 @@ static void begin(struct jw *w, const char *key, bool object)
 	}
 	if (w->f) {
 		stream_prefix(w, key);
-		fputc(object ? '{' : '[', w->f);
+		out(w, object ? "{" : "[", 1);
 		w->depth++;
 		w->has_items[w->depth] = false;
 		return;
@@ -192,10 +239,10 @@ static void end(struct jw *w, bool object)
 	}
 	if (w->f) {
 		if (w->has_items[w->depth]) {
-			fputc('\n', w->f);
-			indent(w->f, w->depth - 1);
+			out(w, "\n", 1);
+			indent(w, w->depth - 1);
 		}
-		fputc(object ? '}' : ']', w->f);
+		out(w, object ? "}" : "]", 1);
 	}
 	w->depth--;
 }
@@ -224,7 +271,7 @@ void jw_null(struct jw *w, const char *key)
 {
 	if (w->f) {
 		stream_prefix(w, key);
-		fputs("null", w->f);
+		out(w, "null", 4);
 	} else
 		tree_add(w, key, json_null());
 }
@@ -244,7 +291,14 @@ void jw_int(struct jw *w, const char *key, long long v)
 {
 	if (w->f) {
 		stream_prefix(w, key);
-		fprintf(w->f, "%lld", v);
+		char buf[24], *p = buf + sizeof(buf);
+		unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+		do
+			*--p = (char)('0' + u % 10);
+		while (u /= 10);
+		if (v < 0)
+			*--p = '-';
+		out(w, p, (size_t)(buf + sizeof(buf) - p));
 	} else
 		tree_add(w, key, json_integer((json_int_t)v));
 }
@@ -253,16 +307,23 @@ void jw_bool(struct jw *w, const char *key, bool v)
 {
 	if (w->f) {
 		stream_prefix(w, key);
-		fputs(v ? "true" : "false", w->f);
+		out_str(w, v ? "true" : "false");
 	} else
 		tree_add(w, key, json_boolean(v));
 }
 
 void jw_hex(struct jw *w, const char *key, unsigned v, int width)
 {
-	char buf[16];
-	snprintf(buf, sizeof(buf), "%0*x", width, v);
-	jw_str(w, key, buf);
+	static const char hex[] = "0123456789abcdef";
+	char buf[16], *p = buf + sizeof(buf) - 1;
+	*p = '\0';
+	int n = 0;
+	do {
+		*--p = hex[v & 0xf];
+		v >>= 4;
+		n++;
+	} while ((v || n < width) && p > buf);
+	jw_str(w, key, p);
 }
 
 void jw_strv(struct jw *w, const char *key, char *const *v)

@@ -40,6 +40,9 @@ struct ledger_claims;
 #define JW_MAX_DEPTH 16
 struct jw {
 	FILE *f; /* streaming; NULL: building */
+	char *buf; /* streaming: what is not yet handed to f */
+	size_t len;
+	bool io_error;
 	json_t *root, *stack[JW_MAX_DEPTH];
 	bool has_items[JW_MAX_DEPTH];
 	unsigned depth;
