@@ -11,6 +11,7 @@ for pf in /sys/bus/pci/devices/*; do
 	echo 7 >"$pf/sriov_numvfs"
 done
 sleep 1
+# Wall time of the whole command, process start included (as a user sees it).
 time_runs() { # LABEL COMMAND...: prints median and min of n runs, in ms
 	local label=$1 i s e
 	shift
@@ -25,9 +26,29 @@ time_runs() { # LABEL COMMAND...: prints median and min of n runs, in ms
 	awk -v l="$label" -v med="${sorted[$((n / 2))]}" -v min="${sorted[0]}" \
 		'BEGIN { printf "%-40s %10.1f %10.1f\n", l, med / 1000, min / 1000 }'
 }
+# What the real kernel prints in a PCI device's uevent (the fake trees copy it).
+for pf in /sys/bus/pci/devices/*; do
+	[ -e "$pf/sriov_totalvfs" ] || continue
+	echo "uevent of $(basename "$pf"):"
+	sed 's/^/    /' "$pf/uevent"
+	break
+done
 vfs=$("$ctl" -j list | jq '[.pfs[].vfs[]] | length')
 echo "testbed: $vfs VFs (2 igb PFs x 7, under TCG emulation; absolute times are slow, compare the ratio)"
 printf '%-40s %10s %10s\n' "command ($n runs each)" "median ms" "min ms"
 time_runs "sriovctl -j list (sysfs + rtnetlink)" "$ctl" -j list
 time_runs "ip -j -d link show (rtnetlink only)" /sbin/ip -j -d link show
 time_runs "sriovctl list (text)" "$ctl" list
+# The names sriovctl prints (systemd's hwdb) against lspci's (libpci, pci.ids),
+# for every PF and VF.
+same=0 differ=0
+while IFS=$'\t' read -r addr vendor device; do
+	want=$(lspci -mm -s "$addr" | awk -F'" "' '{ print $2 "|" $3 }')
+	if [ "$vendor|$device" = "$want" ]; then
+		same=$((same + 1))
+	else
+		differ=$((differ + 1))
+		echo "names differ: $addr sriovctl '$vendor|$device' lspci '$want'"
+	fi
+done < <("$ctl" -j list | jq -r '.pfs[] | (., .vfs[]) | [.address, .vendor, .device] | @tsv')
+echo "device names: $same the same as lspci's, $differ different"

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Prints sriovd's benchmark figures next to their baselines:
-#  1. inventory of a generated 64 PF x 64 VF tree vs the by-hand shell way;
+#  1. inventory (`sriovctl -j list`, text `list`) of generated trees (1x64,
+#     64x64, 256x64, 64x256; isolated and shared IOMMU groups) vs a minimal C
+#     walker reading the same facts: CPU, peak RSS, syscalls per device, bytes;
 #  1c. claim+release pairs on a generated tree of 4096 VFs (ledger and matching,
 #      netlink off) vs SQLite's own durable single-row transactions, same disk;
 #  1d. the same pairs through sriovd's API socket with 1 and 16 clients, next
@@ -17,13 +19,10 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 [ -f build/build.ninja ] || meson setup build >/dev/null
 ninja -C build >/dev/null
 
-echo "== 1a. inventory on a generated tree of 64 PFs x 64 VFs"
-build/bench/bench-inventory 64 64 20
-echo
-# The shell baseline forks ~6 processes per VF (minutes on 4096 VFs), so the
-# side-by-side runs on a smaller tree, the same for both.
-echo "== 1b. side by side with the by-hand shell baseline, 8 PFs x 64 VFs"
-build/bench/bench-inventory 8 64 20 bench/by-hand-inventory.sh
+echo "== 1. inventory: the baseline walker (one open/read/close per attribute) vs sriovctl -j list and list"
+# SRIOV_BENCH_BEFORE=PATH: another sriovctl (an older build) measured beside it.
+build/bench/bench-inventory -n 11 ${SRIOV_BENCH_BEFORE:+--before "$SRIOV_BENCH_BEFORE"} \
+	build/src/sriovctl build/bench/bench-walker
 echo
 echo "== 1c. claim+release pairs on 64 PFs x 64 VFs vs SQLite's durable transactions (ledger in /var/tmp)"
 build/bench/bench-claims 64 64 300 /var/tmp
