@@ -41,7 +41,7 @@ time_runs "ip -j -d link show (rtnetlink only)" /sbin/ip -j -d link show
 time_runs "sriovctl list (text)" "$ctl" list
 # The names sriovctl prints (systemd's hwdb) against lspci's (libpci, pci.ids),
 # for every PF and VF.
-same=0 differ=0
+same=0 differ=0 # (no process substitution: the guest has no /dev/fd)
 while IFS=$'\t' read -r addr vendor device; do
 	want=$(lspci -mm -s "$addr" | awk -F'" "' '{ print $2 "|" $3 }')
 	if [ "$vendor|$device" = "$want" ]; then
@@ -50,5 +50,5 @@ while IFS=$'\t' read -r addr vendor device; do
 		differ=$((differ + 1))
 		echo "names differ: $addr sriovctl '$vendor|$device' lspci '$want'"
 	fi
-done < <("$ctl" -j list | jq -r '.pfs[] | (., .vfs[]) | [.address, .vendor, .device] | @tsv')
+done <<<"$("$ctl" -j list | jq -r '.pfs[] | (., .vfs[]) | [.address, .vendor, .device] | @tsv')"
 echo "device names: $same the same as lspci's, $differ different"
