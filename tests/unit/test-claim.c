@@ -390,6 +390,66 @@ static void test_ledger_migrates_older(void **state)
 	ledger_close(l);
 }
 
+/* test-claim --ledger-reader DIR CONSUMER: exit 0 when a claim of
+ * CONSUMER is in the ledger of folder DIR. A process of its own (exec'ed,
+ * not just forked: a forked child shares SQLite's view of the parent's
+ * locks), as a sriovctl reading the ledger is. */
+static int ledger_reader(const char *dir, const char *consumer)
+{
+	struct ledger *l = NULL;
+	char *error = NULL;
+	int known = ledger_open(NULL, dir, &l, &error) == 0 ? ledger_consumer_known(l, consumer) : -1;
+	ledger_close(l);
+	free(error);
+	return known == 1 ? 0 : 1;
+}
+
+static bool seen_by_another_process(const char *dir, const char *consumer)
+{
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		execl("/proc/self/exe", "test-claim", "--ledger-reader", dir, consumer, (char *)NULL);
+		_exit(127);
+	}
+	int st;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0;
+}
+
+/* sriovd keeps two connections open (the API's, the consumer hook's); a
+ * second ledger_open() must not drop the first one's locks, or another
+ * process closing the ledger deletes the WAL under it and its later
+ * claims are lost to every other reader. */
+static void test_ledger_two_connections(void **state)
+{
+	struct fixture *f = *state;
+	char dir[400];
+	snprintf(dir, sizeof(dir), "%s/two", f->dir);
+	struct ledger *l1 = NULL, *l2 = NULL;
+	char *error = NULL;
+	assert_int_equal(ledger_open(NULL, dir, &l1, &error), 0);
+	assert_int_equal(ledger_open(NULL, dir, &l2, &error), 0);
+	struct ledger_claim c = {.consumer = A, .kind = LEDGER_KIND_DEVICE, .request = "0000:01:10.0", .count = 1,
+				 .vlan = -1, .state = LEDGER_ACTIVE, .created = 5};
+	assert_int_equal(ledger_begin(l1), 0);
+	assert_int_equal(ledger_claim_add(l1, &c), 0);
+	assert_int_equal(ledger_commit(l1), 0);
+	assert_true(seen_by_another_process(dir, A)); /* ... which opened and closed it */
+	c = (struct ledger_claim){.consumer = B, .kind = LEDGER_KIND_DEVICE, .request = "0000:01:10.2", .count = 1,
+				  .vlan = -1, .state = LEDGER_ACTIVE, .created = 6};
+	assert_int_equal(ledger_begin(l1), 0);
+	assert_int_equal(ledger_claim_add(l1, &c), 0);
+	assert_int_equal(ledger_commit(l1), 0);
+	assert_true(seen_by_another_process(dir, B));
+	char wal[450];
+	snprintf(wal, sizeof(wal), "%s/ledger.db-wal", dir);
+	assert_int_equal(access(wal, F_OK), 0);
+	ledger_close(l2);
+	ledger_close(l1);
+	assert_true(seen_by_another_process(dir, B));
+}
+
 static void test_ledger_audit_append_only(void **state)
 {
 	struct fixture *f = *state;
@@ -874,12 +934,15 @@ static void test_crash_in_release(void **state)
 	release_result_done(&rel);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	if (argc == 4 && strcmp(argv[1], "--ledger-reader") == 0)
+		return ledger_reader(argv[2], argv[3]);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_ledger_schema_version, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ledger_newer_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ledger_migrates_older, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ledger_two_connections, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ledger_audit_append_only, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_claim_device_idempotent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_claim_exclusive, setup, teardown),
