@@ -64,7 +64,10 @@ int read_text_file(const char *path, size_t max, char **ret)
 	return read_text_fd(fd, max, ret);
 }
 
-static int parse_ll(const char *s, int base, long long min, long long max, long long *ret)
+/* One number and whitespace around it, nothing else: strtoll, or with
+ * ret_u strtoull. A '-' is refused where unsigned_only (strtoull accepts
+ * "-1" and wraps). */
+static int parse_number(const char *s, int base, bool unsigned_only, long long *ret_s, unsigned long long *ret_u)
 {
 	if (!s)
 		return -EINVAL;
@@ -72,12 +75,16 @@ static int parse_ll(const char *s, int base, long long min, long long max, long 
 		s++;
 	if (*s == '\0')
 		return -EINVAL;
-	/* strtoull accepts "-1" and wraps; reject a sign where min is 0. */
-	if (min >= 0 && *s == '-')
+	if (unsigned_only && *s == '-')
 		return -ERANGE;
 	char *end;
 	errno = 0;
-	long long v = strtoll(s, &end, base);
+	long long v = 0;
+	unsigned long long u = 0;
+	if (ret_u)
+		u = strtoull(s, &end, base);
+	else
+		v = strtoll(s, &end, base);
 	if (errno == ERANGE)
 		return -ERANGE;
 	if (end == s)
@@ -86,6 +93,19 @@ static int parse_ll(const char *s, int base, long long min, long long max, long 
 		end++;
 	if (*end != '\0')
 		return -EINVAL;
+	if (ret_u)
+		*ret_u = u;
+	else
+		*ret_s = v;
+	return 0;
+}
+
+static int parse_ll(const char *s, int base, long long min, long long max, long long *ret)
+{
+	long long v;
+	int r = parse_number(s, base, min >= 0, &v, NULL);
+	if (r < 0)
+		return r;
 	if (v < min || v > max)
 		return -ERANGE;
 	*ret = v;
@@ -112,6 +132,16 @@ int parse_i32(const char *s, int base, int32_t *ret)
 	return 0;
 }
 
+int parse_u64(const char *s, int base, uint64_t *ret)
+{
+	unsigned long long v;
+	int r = parse_number(s, base, true, NULL, &v);
+	if (r < 0)
+		return r;
+	*ret = v;
+	return 0;
+}
+
 /* Attribute files holding one number are tiny; 64 bytes is generous. */
 #define NUMBER_FILE_MAX 64
 
@@ -131,6 +161,15 @@ int read_i32_at(int dirfd, const char *relpath, int base, int32_t *ret)
 	if (r < 0)
 		return r;
 	return parse_i32(s, base, ret);
+}
+
+int read_u64_at(int dirfd, const char *relpath, int base, uint64_t *ret)
+{
+	_cleanup_free_ char *s = NULL;
+	int r = read_text_at(dirfd, relpath, NUMBER_FILE_MAX, &s);
+	if (r < 0)
+		return r;
+	return parse_u64(s, base, ret);
 }
 
 int read_link_at(int dirfd, const char *relpath, char **ret)

@@ -46,10 +46,13 @@ int read_text_fd(int fd, size_t max, char **ret);
  * anything else after the number is -EINVAL. */
 int parse_u32(const char *s, int base, uint32_t *ret);
 int parse_i32(const char *s, int base, int32_t *ret);
+/* The whole unsigned 64-bit range (kernel counters); a '-' is -ERANGE. */
+int parse_u64(const char *s, int base, uint64_t *ret);
 
 /* Reads one number from a file relative to dirfd. */
 int read_u32_at(int dirfd, const char *relpath, int base, uint32_t *ret);
 int read_i32_at(int dirfd, const char *relpath, int base, int32_t *ret);
+int read_u64_at(int dirfd, const char *relpath, int base, uint64_t *ret);
 
 /* Target of a symlink relative to dirfd, and just its last component
  * (".../drivers/igb" -> "igb"), which is all sysfs links carry for us.

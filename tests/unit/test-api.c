@@ -472,6 +472,82 @@ static void test_metrics(void **state)
 	free(text);
 }
 
+/* The inventory with the PF's IFLA_VF_STATS for VF 2 of eth0, as a PF
+ * driver with per-VF counters reports them. */
+static int load_with_vf_stats(const struct inventory_opts *o, struct pci_tree **ret)
+{
+	int r = inventory_load(o, ret);
+	if (r < 0)
+		return r;
+	struct pci_function *vf = pci_tree_find_addr(*ret, "0000:01:10.4");
+	if (!vf || !(vf->link = calloc(1, sizeof(*vf->link))))
+		return -ENOMEM;
+	vf->link->has = VF_HAS(VF_FIELD_STATS);
+	vf->link->stats = (struct vf_stats){.rx_packets = 7, .tx_packets = 8, .rx_bytes = 900, .tx_bytes = 1000,
+					     .rx_dropped = 2, .tx_dropped = 3};
+	return 0;
+}
+
+/* Per-VF counters from both sources: the PF's IFLA_VF_STATS (source="pf")
+ * and the VF's own netdev under the sysfs root (source="vf_netdev"), all
+ * six files or none. */
+static void test_metrics_vf_counters(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const vf0[][2] = {
+		{"rx_packets", "12\n"}, {"tx_packets", "34\n"}, {"rx_bytes", "5678\n"},
+		{"tx_bytes", "18446744073709551615\n"}, {"rx_dropped", "1\n"}, {"tx_dropped", "0\n"},
+	};
+	char rel[256];
+	for (size_t i = 0; i < ARRAY_SIZE(vf0); i++) {
+		snprintf(rel, sizeof(rel), "bus/pci/devices/0000:01:10.0/net/eth2/statistics/%s", vf0[i][0]);
+		assert_int_equal(fakesysfs_write(f->sys, rel, vf0[i][1]), 0);
+		/* VF 1: the same but one file garbage: no vf_netdev rows at all */
+		snprintf(rel, sizeof(rel), "bus/pci/devices/0000:01:10.2/net/eth3/statistics/%s", vf0[i][0]);
+		assert_int_equal(fakesysfs_write(f->sys, rel, i == 5 ? "x\n" : vf0[i][1]), 0);
+	}
+	struct api_source src = {
+		.cfg = &f->cfg, .env = &f->env, .ready = &f->ready, .stats = &f->stats,
+		.status = fake_status, .apply = fake_apply, .data = f, .load = load_with_vf_stats,
+	};
+	struct api_opts o = {0};
+	struct api *a;
+	assert_int_equal(api_new(&o, &src, &a), 0);
+	char *text;
+	size_t len;
+	assert_int_equal(api_metrics(a, &text, &len), 0);
+#define L(name, vf, pci) name "{pf=\"0000:01:00.0\",vf=\"" vf "\",vf_pci=\"" pci "\",consumer=\"\",source="
+	static const char *const want[] = {
+		"# TYPE sriovd_vf_rx_packets_total counter\n",
+		L("sriovd_vf_rx_packets_total", "0", "0000:01:10.0") "\"vf_netdev\"} 12\n",
+		L("sriovd_vf_tx_packets_total", "0", "0000:01:10.0") "\"vf_netdev\"} 34\n",
+		L("sriovd_vf_rx_bytes_total", "0", "0000:01:10.0") "\"vf_netdev\"} 5678\n",
+		L("sriovd_vf_tx_bytes_total", "0", "0000:01:10.0") "\"vf_netdev\"} 18446744073709551615\n",
+		L("sriovd_vf_rx_dropped_total", "0", "0000:01:10.0") "\"vf_netdev\"} 1\n",
+		L("sriovd_vf_tx_dropped_total", "0", "0000:01:10.0") "\"vf_netdev\"} 0\n",
+		L("sriovd_vf_rx_packets_total", "2", "0000:01:10.4") "\"pf\"} 7\n",
+		L("sriovd_vf_tx_packets_total", "2", "0000:01:10.4") "\"pf\"} 8\n",
+		L("sriovd_vf_rx_bytes_total", "2", "0000:01:10.4") "\"pf\"} 900\n",
+		L("sriovd_vf_tx_bytes_total", "2", "0000:01:10.4") "\"pf\"} 1000\n",
+		L("sriovd_vf_rx_dropped_total", "2", "0000:01:10.4") "\"pf\"} 2\n",
+		L("sriovd_vf_tx_dropped_total", "2", "0000:01:10.4") "\"pf\"} 3\n",
+	};
+	static const char *const unwanted[] = {
+		"vf_pci=\"0000:01:10.2\"",                          /* a garbage file: none of VF 1's */
+		L("sriovd_vf_rx_packets_total", "0", "0000:01:10.0") "\"pf\"}", /* no IFLA_VF_STATS for VF 0 */
+		"vf_pci=\"0000:01:10.4\",consumer=\"\",source=\"vf_netdev\"", /* no statistics/ folder */
+	};
+#undef L
+	for (size_t i = 0; i < ARRAY_SIZE(want); i++)
+		if (!strstr(text, want[i]))
+			fail_msg("no '%s' in:\n%s", want[i], text);
+	for (size_t i = 0; i < ARRAY_SIZE(unwanted); i++)
+		if (strstr(text, unwanted[i]))
+			fail_msg("'%s' in:\n%s", unwanted[i], text);
+	free(text);
+	api_free(a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -485,6 +561,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_same_documents, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_model, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_metrics, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_metrics_vf_counters, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -40,6 +40,38 @@ static void test_parse_i32(void **state)
 	assert_int_equal(parse_i32("1 2", 10, &v), -EINVAL);
 }
 
+static void test_parse_u64(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *in;
+		int r;
+		uint64_t v;
+	} rows[] = {
+		{"0", 0, 0},
+		{"12\n", 0, 12},
+		{"4294967296", 0, 4294967296ull},
+		{"18446744073709551615", 0, UINT64_MAX},
+		{"18446744073709551616", -ERANGE, 0},
+		{"-1", -ERANGE, 0},
+		{" -1", -ERANGE, 0},
+		{"+1", 0, 1},
+		{"", -EINVAL, 0},
+		{" \n", -EINVAL, 0},
+		{"x", -EINVAL, 0},
+		{"12 3", -EINVAL, 0},
+		{NULL, -EINVAL, 0},
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
+		uint64_t v = 99;
+		int r = parse_u64(rows[i].in, 10, &v);
+		if (r != rows[i].r || (r == 0 && v != rows[i].v))
+			fail_msg("row %zu '%s': %d %llu", i, rows[i].in ? rows[i].in : "(null)", r, (unsigned long long)v);
+		if (r < 0 && v != 99)
+			fail_msg("row %zu: *ret set on failure", i);
+	}
+}
+
 static void pci_addr_one(const char *in, int expect_r, const char *expect)
 {
 	struct pci_addr a;
@@ -143,6 +175,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_u32), cmocka_unit_test(test_parse_i32),
+		cmocka_unit_test(test_parse_u64),
 		cmocka_unit_test(test_pci_addr),  cmocka_unit_test(test_vf_names),
 		cmocka_unit_test(test_strv),
 	};
