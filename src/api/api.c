@@ -820,10 +820,30 @@ static bool claim_has_vfio(const struct ledger_claim *c)
 	return c->vfio;
 }
 
-/* Only root or the uid that made a claim may release it. */
-static bool may_release(const struct api_peer *p, const struct ledger_claim *c)
+/* event=api uid= pid= route= decision= [reason=]: every decision on a
+ * mutating route, the group's and the claim owner's. */
+static void log_decision(const struct api_peer *p, const char *method, const char *path, bool ok, const char *reason)
 {
-	return p->uid == 0 || p->uid == c->uid;
+	char uid[16] = "-", pid[16] = "-";
+	if (p && p->known) {
+		snprintf(uid, sizeof(uid), "%u", (unsigned)p->uid);
+		snprintf(pid, sizeof(pid), "%d", (int)p->pid);
+	}
+	char route[80];
+	snprintf(route, sizeof(route), "%s %s", method, path);
+	log_kv(LOG_LVL_INFO, "api", "uid", uid, "pid", pid, "route", route, "decision", ok ? "allow" : "deny",
+	       reason ? "reason" : NULL, reason, NULL);
+}
+
+/* Only root or the uid that made a claim may release it (a refusal is
+ * logged: the group's allow was not the last word). */
+static bool may_release(const struct api_request *rq, const struct ledger_claim *c)
+{
+	const struct api_peer *p = rq->peer;
+	if (p->uid == 0 || p->uid == c->uid)
+		return true;
+	log_decision(p, rq->method, rq->path, false, "claim of another uid");
+	return false;
 }
 
 static int r_claim_delete(struct api *a, const struct api_request *rq, const char *param, struct api_response *rs)
@@ -833,7 +853,7 @@ static int r_claim_delete(struct api *a, const struct api_request *rq, const cha
 	int r = claim_env_of(a, rs, &env);
 	if (r <= 0 || (r = claim_of(&env, param, rs, &c)) <= 0)
 		return r;
-	if (!may_release(rq->peer, &c))
+	if (!may_release(rq, &c))
 		r = api_reply_error(rs, 403, NULL, "claim %lld was made by uid %u: only root or that uid may release it",
 				    (long long)c.id, (unsigned)c.uid);
 	else
@@ -860,7 +880,7 @@ static int r_consumer_delete(struct api *a, const struct api_request *rq, const 
 	for (size_t i = 0; i < list.n; i++)
 		vfio |= claim_has_vfio(&list.v[i]);
 	for (size_t i = 0; i < list.n; i++)
-		if ((!id || list.v[i].id == id) && !may_release(rq->peer, &list.v[i])) {
+		if ((!id || list.v[i].id == id) && !may_release(rq, &list.v[i])) {
 			r = api_reply_error(rs, 403, NULL,
 					    "claim %lld of consumer %s was made by uid %u: only root or that uid may release it",
 					    (long long)list.v[i].id, param, (unsigned)list.v[i].uid);
@@ -1170,14 +1190,7 @@ int api_handle(struct api *a, const struct api_request *rq, struct api_response 
 	if (hit->mutating) {
 		const struct api_peer *p = rq->peer;
 		bool ok = p && api_peer_may_write(p, a->gid);
-		char uid[16] = "-", pid[16] = "-";
-		if (p && p->known) {
-			snprintf(uid, sizeof(uid), "%u", (unsigned)p->uid);
-			snprintf(pid, sizeof(pid), "%d", (int)p->pid);
-		}
-		char route[80];
-		snprintf(route, sizeof(route), "%s %s", hit->method, hit->path);
-		log_kv(LOG_LVL_INFO, "api", "uid", uid, "pid", pid, "route", route, "decision", ok ? "allow" : "deny", NULL);
+		log_decision(p, hit->method, hit->path, ok, NULL);
 		if (!ok)
 			return api_reply_error(rs, 403, NULL, "%s %s needs uid 0 or membership of the group %s", hit->method,
 					   hit->path, a->gid == (gid_t)-1 ? "(none: root only)" : a->o.group);
