@@ -42,7 +42,8 @@ pkgs=(build-essential meson ninja-build pkg-config
       debhelper dpkg-dev fakeroot lintian)
 if [ "$want_vm" = 1 ]; then
 	add_backports
-	pkgs+=(busybox-static cpio xz-utils)
+	# acl: setfacl in the API scenario (a reader given the socket file, not the group)
+	pkgs+=(busybox-static cpio xz-utils acl)
 fi
 
 apt-get update -qq
