@@ -299,7 +299,7 @@ check_status "apply: all 14 VFs back to igbvf" 0 "$ctl" apply "$work/two-igbvf.c
 ms=$((($(date +%s%N) - t0) / 1000000))
 printf '%s\n' "$out" | save apply-two-igbvf.txt
 check_eq "sysfs: 14 VFs on igbvf" "$(bound_to igbvf "$pf0" "$pf1")" 14
-read -r nb span < <(binds_since "$mark" igbvf)
+read -r nb span <<<"$(binds_since "$mark" igbvf)"
 echo "# 14 VFs back to igbvf: apply took $ms ms; the kernel announced $nb igbvf binds within $span ms"
 check_eq "uevents: 14 igbvf binds announced" "$nb" 14
 check "uevents: the 14 binds came within one settle window (1 s), not one window apart each" test "$span" -lt 1000

@@ -134,7 +134,7 @@ wait_state() { wait_for "$2" state_is "$1"; } # STATE SECONDS
 peer rxonly
 check "the VM end connected: the relay runs" wait_state running 90
 N=300
-read -r rx1 tx1 < <(counters "$net1")
+read -r rx1 tx1 <<<"$(counters "$net1")"
 python3 - "$net1" "$mac0" "$mac1" "$N" <<'PY'
 import socket, sys
 dev, dst, src, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
@@ -145,11 +145,11 @@ for _ in range(n):
     s.send(frame)
 PY
 sleep 3
-read -r rx2 tx2 < <(counters "$net1")
+read -r rx2 tx2 <<<"$(counters "$net1")"
 to_vm=$(stat_of .vf_to_vm.packets)
 stop "$ppid"
 ppid=
-read -r prx _ < <(peer_counts "$logs/peer-rxonly.log")
+read -r prx _ <<<"$(peer_counts "$logs/peer-rxonly.log")"
 echo "# VF 1 sent $((tx2 - tx1)); the relay passed $to_vm to the VM; the VM end received $prx"
 check "VF 1's netdev sent the $N frames (ip -s)" [ $((tx2 - tx1)) -ge "$N" ]
 check "the relay passed them to the VM (stats vf_to_vm >= $N)" [ "$to_vm" -ge "$N" ]
@@ -157,12 +157,12 @@ check "the VM end received them (testpmd RX-packets >= $N)" [ "$prx" -ge "$N" ]
 check "... no more than the relay passed" [ "$prx" -le "$to_vm" ]
 
 # --- the VM -> VF 1: testpmd txonly to VF 1's MAC; the VM end reconnects ---
-read -r rx1 _ < <(counters "$net1")
+read -r rx1 _ <<<"$(counters "$net1")"
 peer txonly --eth-peer=0,$mac1 --txpkts=64
 check "the VM end connected again: running" wait_state running 90
 check_eq "... the relay counts 2 connections" "$(show_of .vm_connects)" 2
 sleep 5
-read -r rx2 _ < <(counters "$net1")
+read -r rx2 _ <<<"$(counters "$net1")"
 to_vf=$(stat_of .vm_to_vf.packets)
 got=$((rx2 - rx1))
 echo "# VF 1 received $got; the relay passed $to_vf to VF 0"
@@ -190,14 +190,14 @@ has_net1() { net1=$(vf1dev); [ -n "$net1" ]; }
 wait_for 30 has_net1
 $IP link set "$net1" up
 echo 1 >"/proc/sys/net/ipv6/conf/$net1/disable_ipv6"
-read -r rx1 _ < <(counters "$net1")
+read -r rx1 _ <<<"$(counters "$net1")"
 sleep 5
-read -r rx2 _ < <(counters "$net1")
+read -r rx2 _ <<<"$(counters "$net1")"
 echo "# after the reload VF 1 received $((rx2 - rx1))"
 check "frames flow again: VF 1 receives the VM's (ip -s: $((rx2 - rx1)))" [ $((rx2 - rx1)) -ge 100 ]
 stop "$ppid"
 ppid=
-read -r _ ptx < <(peer_counts "$logs/peer-txonly.log")
+read -r _ ptx <<<"$(peer_counts "$logs/peer-txonly.log")"
 echo "# the VM end sent $ptx in all; the relay: $(curl -s --unix-socket "$SRIOV_RELAY_SOCKET" http://r/v1/relays/vm0/stats | jq -c .)"
 check "the relay's stats stay below what the VM end sent" [ "$(stat_of .vm_to_vf.packets)" -le "$ptx" ]
 tap_done
