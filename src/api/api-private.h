@@ -49,9 +49,18 @@ struct api {
 	struct pci_tree *model;
 	char *inventory_doc; /* NULL: not made yet */
 	size_t inventory_len;
+	char *inventory_text; /* ?format=text; NULL: not made yet */
+	size_t inventory_text_len;
+	/* Who holds what in the model (claimed_by) is read again from the
+	 * ledger after a claim or release of ours (holds_stale), and when
+	 * another process wrote the ledger (its data version moved). */
+	bool holds_stale;
+	int64_t ledger_version; /* when claimed_by was read; -1: unknown */
 };
 /* Forgets the model (api_model_changed() without the NULL check). */
 void api_model_drop(struct api *a);
+/* Forgets the documents made from the model (the claims changed). */
+void api_model_docs_drop(struct api *a);
 
 /* Appends to s the events after s->seq (and advances it); -errno. */
 int api_stream_fill(struct api *a, struct api_stream *s);

@@ -35,6 +35,7 @@ int api_new(const struct api_opts *o, const struct api_source *src, struct api *
 	a->listen_fd = a->ep_fd = a->timer_fd = -1;
 	a->gid = (gid_t)-1;
 	a->event_seq = -1;
+	a->ledger_version = -1;
 	if (!a->o.max_connections)
 		a->o.max_connections = API_MAX_CONNECTIONS_DEFAULT;
 	if (!a->o.timeout_s)
@@ -230,13 +231,21 @@ static int load_tree(struct api *a, bool names, struct api_response *rs, struct 
 	return 0;
 }
 
+void api_model_docs_drop(struct api *a)
+{
+	free(a->inventory_doc);
+	a->inventory_doc = NULL;
+	a->inventory_len = 0;
+	free(a->inventory_text);
+	a->inventory_text = NULL;
+	a->inventory_text_len = 0;
+}
+
 void api_model_drop(struct api *a)
 {
 	pci_tree_free(a->model);
 	a->model = NULL;
-	free(a->inventory_doc);
-	a->inventory_doc = NULL;
-	a->inventory_len = 0;
+	api_model_docs_drop(a);
 }
 
 void api_model_changed(struct api *a)
@@ -245,16 +254,53 @@ void api_model_changed(struct api *a)
 		api_model_drop(a);
 }
 
+/* The ledger's data version now (-1: unknown, or no ledger). */
+static int64_t ledger_version_of(struct api *a)
+{
+	_cleanup_free_ char *error = NULL;
+	struct ledger *l = a->src.ledger ? a->src.ledger(a->src.data, &error) : NULL;
+	int64_t v;
+	return l && ledger_data_version(l, &v) == 0 ? v : -1;
+}
+
+/* claimed_by of the model as the ledger says now, when a claim or release
+ * of ours or another process's write may have changed it; the inventory
+ * document is made again then. */
+static int model_holds_check(struct api *a)
+{
+	int64_t v = ledger_version_of(a);
+	if (!a->holds_stale && v >= 0 && v == a->ledger_version)
+		return 0;
+	_cleanup_free_ char *error = NULL;
+	struct claim_consumers c = {.ledger = a->src.ledger ? a->src.ledger(a->src.data, &error) : NULL};
+	if (!c.ledger)
+		return 0;
+	a->holds_stale = false;
+	a->ledger_version = v;
+	for (size_t i = 0; i < a->model->n_devs; i++) {
+		free(a->model->devs[i]->claimed_by);
+		a->model->devs[i]->claimed_by = NULL;
+	}
+	api_model_docs_drop(a);
+	return claim_annotate_tree(&c, a->model);
+}
+
 /* The model (read now when there is none): 1 with *ret, or the answer
  * made (0) when the host's devices cannot be read. */
 static int model_of(struct api *a, struct api_response *rs, const struct pci_tree **ret)
 {
+	int r;
+	if (a->model && (r = model_holds_check(a)) < 0)
+		return r;
 	if (!a->model) {
+		/* Read before the holds: a write in between is seen next time. */
+		int64_t v = ledger_version_of(a);
 		struct pci_tree *t;
-		int r = load_tree(a, true, rs, &t);
-		if (r < 0 || !t)
+		if ((r = load_tree(a, true, rs, &t)) < 0 || !t)
 			return r;
 		a->model = t;
+		a->ledger_version = v;
+		a->holds_stale = false;
 	}
 	*ret = a->model;
 	return 1;
@@ -269,30 +315,63 @@ static const struct config *config_of(const struct api *a)
 
 typedef int (*route_fn)(struct api *a, const struct api_request *rq, const char *param, struct api_response *rs);
 
+/* The text of `sriovctl list` from the model: its warnings first (the
+ * lines sriovctl prints on stderr, each "warning: ..."), then the list. */
+static int inventory_text(const struct pci_tree *t, char **ret, size_t *ret_len)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	if (!f)
+		return -ENOMEM;
+	text_print_warnings(f, t);
+	text_print_list(f, t);
+	if (fclose(f) != 0) {
+		free(buf);
+		return -ENOMEM;
+	}
+	*ret = buf;
+	*ret_len = len;
+	return 0;
+}
+
+/* ?format=json (the default): the -j list document; ?format=text: what
+ * `sriovctl list` prints. Each made once from the model, kept until the
+ * host or the claims change. */
 static int r_inventory(struct api *a, const struct api_request *rq, const char *param, struct api_response *rs)
 {
-	(void)rq;
 	(void)param;
-	/* Made once from the model, kept until the host changes. */
-	if (!a->inventory_doc) {
-		const struct pci_tree *t = NULL;
-		int r = model_of(a, rs, &t);
-		if (r <= 0)
+	const char *format = rq->arg ? rq->arg(rq->arg_ctx, "format") : NULL;
+	bool text = format && strcmp(format, "text") == 0;
+	if (format && !text && strcmp(format, "json") != 0)
+		return api_reply_error(rs, 400, "format", "format: '%s' is not known (json, text)", format);
+	const struct pci_tree *t = NULL;
+	int r = model_of(a, rs, &t);
+	if (r <= 0)
+		return r;
+	char **doc = text ? &a->inventory_text : &a->inventory_doc;
+	size_t *len = text ? &a->inventory_text_len : &a->inventory_len;
+	if (!*doc) {
+		if (text)
+			r = inventory_text(t, doc, len);
+		else {
+			struct api_response made = {0};
+			if ((r = reply_json(&made, 200, json_inventory(t))) == 0) {
+				*doc = made.body;
+				*len = made.body_len;
+			}
+		}
+		if (r < 0)
 			return r;
-		struct api_response doc = {0};
-		if ((r = reply_json(&doc, 200, json_inventory(t))) < 0)
-			return r;
-		a->inventory_doc = doc.body;
-		a->inventory_len = doc.body_len;
 	}
-	char *body = malloc(a->inventory_len + 1);
+	char *body = malloc(*len + 1);
 	if (!body)
 		return -ENOMEM;
-	memcpy(body, a->inventory_doc, a->inventory_len + 1);
+	memcpy(body, *doc, *len + 1);
 	rs->status = 200;
 	rs->body = body;
-	rs->body_len = a->inventory_len;
-	rs->content_type = "application/json";
+	rs->body_len = *len;
+	rs->content_type = text ? "text/plain" : "application/json";
 	return 0;
 }
 
@@ -486,7 +565,7 @@ static int r_match(struct api *a, const struct api_request *rq, const char *para
 	if (r < 0 || !body)
 		return r;
 	struct match_body m = {0};
-	struct pci_tree *t = NULL;
+	const struct pci_tree *t = NULL;
 	struct alloc_result res = {0};
 	_cleanup_free_ char *error = NULL; /* before the first goto out */
 	const char *request = NULL, *network = NULL;
@@ -534,7 +613,8 @@ static int r_match(struct api *a, const struct api_request *rq, const char *para
 		r = api_reply_error(rs, 400, "spec", "spec: none given and the config has no device-specs");
 		goto out;
 	}
-	if ((r = load_tree(a, false, rs, &t)) < 0 || !t)
+	/* The daemon's model, as claims match on it. */
+	if ((r = model_of(a, rs, &t)) <= 0)
 		goto out;
 	struct alloc_query q = {
 		.specs = specs,
@@ -552,7 +632,6 @@ static int r_match(struct api *a, const struct api_request *rq, const char *para
 		r = reply_json(rs, 200, json_match(&res, net));
 out:
 	alloc_result_done(&res);
-	pci_tree_free(t);
 	match_body_done(&m);
 	json_decref(body);
 	return r < 0 ? r : 0;
@@ -718,6 +797,8 @@ static int r_claim_post(struct api *a, const struct api_request *rq, const char 
 	int cr = claim_run(&env, &req, &res, &error);
 	if (req.vfio) /* drivers were (un)bound */
 		api_model_drop(a);
+	if (cr == 0)
+		a->holds_stale = true;
 	if (cr == 0) {
 		if (!res.repeat && a->src.stats) {
 			a->src.stats->claims++;
@@ -804,6 +885,7 @@ static int release(struct api *a, struct claim_env *env, const char *consumer, i
 	r = release_run(env, consumer, id, &res, &error);
 	if (r < 0)
 		return claim_error(rs, r, "consumer", error);
+	a->holds_stale = true;
 	if (a->src.stats)
 		a->src.stats->releases += res.n;
 	r = reply_json(rs, 200, json_release_result(consumer, &res));

@@ -152,8 +152,13 @@ int cli_daemon(const struct cli *cli, const char *verb, char **ret_socket);
  * API's error message printed as "VERB: message" and EXIT_USAGE for a 400
  * (bad input, as in-process), EXIT_FAILED else; *ret_doc is then the error
  * document (or NULL when no answer came). */
+struct client_response;
 int cli_daemon_request(const char *verb, const char *socket, const char *method, const char *path, const json_t *body,
 		       json_t **ret_doc);
+/* The same for an answer that is not JSON (GET .../?format=text): EXIT_OK
+ * with the 2xx answer in *ret (client_response_done() it), the error
+ * printed as cli_daemon_request() prints it otherwise. */
+int cli_daemon_get_text(const char *verb, const char *socket, const char *path, struct client_response *ret);
 
 /* A plan's changes, one line per change (plan, apply, status). */
 struct plan;

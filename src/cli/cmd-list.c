@@ -1,8 +1,42 @@
 /* sriovctl list: every SR-IOV PF with its VFs. */
 #include "cli.h"
+#include "client/client.h"
 #include "output/output.h"
 #include "util/input.h"
 #include "util/util.h"
+
+/* Through sriovd: its model's document (GET /v1/inventory, what -j list
+ * prints), or its text (?format=text: the "warning: " lines in-process
+ * prints on stderr first, then the list, made by the same printers). */
+static int list_daemon(const struct cli *cli, const char *socket)
+{
+	if (cli->json) {
+		json_t *doc;
+		int r = cli_daemon_request("list", socket, "GET", "/v1/inventory", NULL, &doc);
+		if (r != EXIT_OK) {
+			json_decref(doc);
+			return r;
+		}
+		return cli_print_json("list", doc);
+	}
+	struct client_response rs;
+	int r = cli_daemon_get_text("list", socket, "/v1/inventory?format=text", &rs);
+	if (r != EXIT_OK)
+		return r;
+	static const char warning[] = "warning: ";
+	size_t off = 0;
+	while (off < rs.len && rs.len - off >= strlen(warning) && memcmp(rs.body + off, warning, strlen(warning)) == 0) {
+		const char *nl = memchr(rs.body + off, '\n', rs.len - off);
+		size_t n = nl ? (size_t)(nl - (rs.body + off)) + 1 : rs.len - off;
+		fwrite(rs.body + off, 1, n, stderr);
+		off += n;
+	}
+	r = fwrite(rs.body + off, 1, rs.len - off, stdout) == rs.len - off && fflush(stdout) == 0
+		    ? EXIT_OK
+		    : cli_error("list: cannot print: %s", strerror(errno));
+	client_response_done(&rs);
+	return r;
+}
 
 int cmd_list(struct cli *cli, int argc, char **argv)
 {
@@ -13,20 +47,12 @@ int cmd_list(struct cli *cli, int argc, char **argv)
 	if (first < argc)
 		return cli_usage_error("list: unexpected argument '%s'", QUOTE(argv[first]));
 
-	/* -j: sriovd's model when it serves (GET /v1/inventory, the same document). */
-	if (cli->json) {
-		_cleanup_free_ char *socket = NULL;
-		if ((r = cli_daemon(cli, "list", &socket)) != EXIT_OK)
-			return r;
-		json_t *doc;
-		if (socket) {
-			if ((r = cli_daemon_request("list", socket, "GET", "/v1/inventory", NULL, &doc)) != EXIT_OK) {
-				json_decref(doc);
-				return r;
-			}
-			return cli_print_json("list", doc);
-		}
-	}
+	/* sriovd's model when it serves. */
+	_cleanup_free_ char *socket = NULL;
+	if ((r = cli_daemon(cli, "list", &socket)) != EXIT_OK)
+		return r;
+	if (socket)
+		return list_daemon(cli, socket);
 	struct pci_tree *t;
 	if ((r = cli_load_inventory(cli, true, false, &t)))
 		return r;

@@ -1,10 +1,16 @@
 /* sriovctl match --spec JSON | --alias JSON... --request REQ | --network NAME
  * [--config FILE] [--config-dir DIR]: what the inventory offers for a device
- * spec, a request or a network, free or claimed. */
+ * spec, a request or a network, free or claimed. Through sriovd's POST
+ * /v1/match when it serves (its model, its config), in-process otherwise
+ * with the same rule for the config (as claim: given, or the default file
+ * when it exists) and the same printer. */
+#include <unistd.h>
+
 #include "alloc/alloc.h"
 #include "apply/apply.h"
 #include "config/config.h"
 #include "cli.h"
+#include "client/client.h"
 #include "output/output.h"
 #include "util/input.h"
 #include "util/util.h"
@@ -21,6 +27,7 @@ struct match_opts {
 	size_t n_specs;
 	struct alloc_aliases aliases;
 	size_t n_alias_args;
+	json_t *spec_list, *alias_list; /* what was given, for sriovd's POST /v1/match */
 	const char *request;
 	const char *network;
 	const char *config, *config_dir;
@@ -85,6 +92,8 @@ static int add_objects(struct match_opts *o, int opt, const char *text)
 				r = refuse(o, name, pr == -ENOMEM ? NULL : error);
 			else
 				o->n_specs++;
+			if (pr == 0)
+				json_array_append(o->spec_list, one);
 		} else {
 			if (++o->n_alias_args > MATCH_MAX_OBJECTS) {
 				r = refuse(o, name, "too many aliases");
@@ -93,6 +102,8 @@ static int add_objects(struct match_opts *o, int opt, const char *text)
 			int pr = alloc_aliases_add(&o->aliases, one, &error);
 			if (pr < 0)
 				r = refuse(o, name, pr == -ENOMEM ? NULL : error);
+			else
+				json_array_append(o->alias_list, one);
 		}
 	}
 	json_decref(j);
@@ -137,40 +148,86 @@ static const struct option match_options[] = {
 	{NULL, 0, NULL, 0},
 };
 
-static void print_text(const struct alloc_result *res, const struct alloc_network *net)
+/* One printer for both paths, from the document: -j prints it, the text
+ * is a line per device (address, role, PF, tags, holder). */
+static int print_match(const struct cli *cli, json_t *doc)
 {
-	for (size_t i = 0; i < res->n; i++) {
-		const struct alloc_row *row = &res->rows[i];
-		if (!row->ok)
-			continue;
-		const struct pci_function *d = row->dev;
-		text_printf(stdout, "%s %-3s pf %s", d->addr, alloc_role(d), d->pf ? d->pf->addr : "-");
+	if (cli->json)
+		return cli_print_json("match", doc);
+	size_t i;
+	json_t *dev;
+	json_array_foreach(json_object_get(doc, "devices"), i, dev) {
+		const char *pf = json_string_value(json_object_get(dev, "pf"));
+		text_printf(stdout, "%s %-3s pf %s", json_string_value(json_object_get(dev, "address")),
+			    json_string_value(json_object_get(dev, "role")), pf ? pf : "-");
 		const char *k;
-		json_t *v, *tags = json_match_tags(row, net);
-		json_object_foreach(tags, k, v) {
-				if (json_is_string(v)) {
-					text_printf(stdout, " %s=%s", k, json_string_value(v));
-				} else {
-					_cleanup_free_ char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-					text_printf(stdout, " %s=%s", k, s ? s : "?");
-				}
+		json_t *v;
+		json_object_foreach(json_object_get(dev, "tags"), k, v) {
+			if (json_is_string(v)) {
+				text_printf(stdout, " %s=%s", k, json_string_value(v));
+			} else {
+				_cleanup_free_ char *str = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+				text_printf(stdout, " %s=%s", k, str ? str : "?");
 			}
-		json_decref(tags);
-		if (d->claimed_by)
-			text_printf(stdout, " claimed-by %s\n", d->claimed_by);
+		}
+		const char *holder = json_string_value(json_object_get(dev, "claimed_by"));
+		if (holder)
+			text_printf(stdout, " claimed-by %s\n", holder);
 		else
 			text_printf(stdout, " free\n");
 	}
+	json_decref(doc);
+	return EXIT_OK;
+}
+
+/* POST /v1/match with what was given; the API names the body's keys
+ * ("request: ..."), printed as the options in-process names them
+ * ("--request: ..."). */
+static int match_daemon(const struct cli *cli, const struct match_opts *o, const char *socket)
+{
+	json_t *body = json_object();
+	if (json_array_size(o->spec_list))
+		json_object_set(body, "spec", o->spec_list);
+	if (json_array_size(o->alias_list))
+		json_object_set(body, "alias", o->alias_list);
+	if (o->request)
+		json_object_set_new(body, "request", json_string(o->request));
+	if (o->network)
+		json_object_set_new(body, "network", json_string(o->network));
+	long status;
+	json_t *doc;
+	_cleanup_free_ char *error = NULL;
+	int r = client_request(socket, "POST", "/v1/match", body, &status, &doc, &error);
+	json_decref(body);
+	if (r < 0)
+		return cli_error("match: %s", error ? error : strerror(-r));
+	if (status == 200)
+		return print_match(cli, doc);
+	const char *message = NULL, *field = NULL;
+	client_error_doc(doc, NULL, &message, &field);
+	size_t n = field ? strlen(field) : 0;
+	if (status == 400 && message && n && strncmp(message, field, n) == 0 && strncmp(message + n, ": ", 2) == 0) {
+		cli_error("match: --%s", message);
+		r = EXIT_USAGE;
+	} else if (message) {
+		cli_error("match: %s", message);
+		r = status == 400 ? EXIT_USAGE : EXIT_FAILED;
+	} else {
+		r = cli_error("match: sriovd answered POST /v1/match with status %ld", status);
+	}
+	json_decref(doc);
+	return r;
 }
 
 int cmd_match(struct cli *cli, int argc, char **argv)
 {
-	struct match_opts o = {0};
+	struct match_opts o = {.spec_list = json_array(), .alias_list = json_array()};
 	int first;
 	int r = cli_parse(cli, argc, argv, match_options, NULL, match_opt, &o, &first);
 	struct pci_tree *t = NULL;
 	struct alloc_result res = {0};
 	char *error = NULL;
+	_cleanup_free_ char *socket = NULL; /* before the first goto out */
 	if (r) {
 		r = CLI_PARSE_EXIT(r);
 		goto out;
@@ -191,9 +248,16 @@ int cmd_match(struct cli *cli, int argc, char **argv)
 		r = cli_usage_error("match: give --spec JSON, --alias JSON... --request REQ, or --network NAME");
 		goto out;
 	}
-	/* The config: for --network, and for --config (its device specs and
-	 * aliases stand in for --spec and --alias not given). */
-	if (o.network || o.config || o.config_dir) {
+	if ((r = cli_daemon(cli, "match", &socket)) != EXIT_OK)
+		goto out;
+	if (socket) {
+		r = match_daemon(cli, &o, socket);
+		goto out;
+	}
+	/* The config, as sriovd has its own: given, or the default file when
+	 * it exists (--network needs one); its device specs and aliases stand
+	 * in for --spec and --alias not given, its labels tag the PFs. */
+	if (o.network || o.config || o.config_dir || access(CONFIG_DEFAULT_PATH, F_OK) == 0) {
 		int cr = config_load_rule(o.config, o.config_dir, &o.cfg, &error);
 		if (cr < 0) {
 			r = cli_error("match: %s", error ? error : strerror(-cr));
@@ -216,7 +280,7 @@ int cmd_match(struct cli *cli, int argc, char **argv)
 		goto out;
 	}
 	if (!n_specs && !o.request && !net) {
-		r = cli_usage_error("match: the config has no device-specs; give --spec JSON");
+		r = refuse(&o, "--spec", "none given and the config has no device-specs");
 		goto out;
 	}
 	if ((r = cli_load_inventory(cli, false, false, &t)))
@@ -238,12 +302,10 @@ int cmd_match(struct cli *cli, int argc, char **argv)
 			r = cli_error("match: %s", strerror(-r));
 		goto out;
 	}
-	r = EXIT_OK;
-	if (cli->json)
-		r = cli_print_json("match", json_match(&res, net));
-	else
-		print_text(&res, net);
+	r = print_match(cli, json_match(&res, net));
 out:
+	json_decref(o.spec_list);
+	json_decref(o.alias_list);
 	free(error);
 	config_free(o.cfg);
 	alloc_result_done(&res);

@@ -27,6 +27,7 @@ enum stmt_id {
 	STMT_HOLDS,
 	STMT_AUDIT,
 	STMT_EVENTS,
+	STMT_DATA_VERSION,
 	STMT_CLAIMS_LIST, /* + the state mask */
 	_STMT_MAX = STMT_CLAIMS_LIST + (1 << _LEDGER_STATE_MAX),
 };
@@ -838,6 +839,20 @@ int ledger_claim_mark_lost(struct ledger *l, int64_t id, const char *reason, int
 }
 
 /* --- holds ------------------------------------------------------------------- */
+
+int ledger_data_version(struct ledger *l, int64_t *ret)
+{
+	_cleanup_reset_ sqlite3_stmt *s = NULL;
+	int r = cached(l, STMT_DATA_VERSION, "PRAGMA data_version", &s);
+	if (r < 0)
+		return r;
+	int rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW)
+		return fail_db(l, rc, "PRAGMA data_version");
+	*ret = sqlite3_column_int64(s, 0);
+	return 0;
+}
+
 
 void ledger_holds_done(struct ledger_holds *h)
 {

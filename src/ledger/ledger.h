@@ -198,6 +198,10 @@ struct ledger_holds {
 };
 void ledger_holds_done(struct ledger_holds *h);
 int ledger_holds(struct ledger *l, struct ledger_holds *ret);
+/* A number that changes whenever another connection (another process)
+ * commits to the ledger, and only then: what this connection writes
+ * itself leaves it alone (SQLite's PRAGMA data_version). */
+int ledger_data_version(struct ledger *l, int64_t *ret);
 /* The hold of address addr, or NULL. */
 const struct ledger_hold *ledger_holds_find(const struct ledger_holds *h, const char *addr);
 

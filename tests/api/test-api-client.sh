@@ -2,7 +2,7 @@
 # sriovctl through a running sriovd, on a fake sysfs tree: GET
 # /v1/claims/{id}/export answers what `sriovctl export` prints, in every
 # format (text and content type), 404 and 400 naming format; claim,
-# release, claims, export CLAIM-ID and -j list through the daemon print
+# release, claims, match, export CLAIM-ID, list and -j list through the daemon print
 # exactly what the in-process path prints on a twin tree (stdout, stderr,
 # exit status; text and -j), the daemon makes the claims (its event=api
 # lines), a user outside the group gets a clear error; --socket and
@@ -147,6 +147,21 @@ steps=(
 	"-j export 3"
 	"export 99 --format xen"
 	"export 1 --format xen"
+	"-j list"
+	"list"
+	"match --network n1"
+	"-j match --network n1"
+	"match --request a1:2"
+	"-j match --request a1:2"
+	"match --spec {\"vendor_id\":\"8086\",\"device_type\":\"type-VF\"}"
+	"-j match --spec [{\"address\":\"*:01:10.*\"},{\"address\":\"0000:02:00.0\"}]"
+	"match --alias {\"name\":\"x\",\"vendor_id\":\"8086\"} --request x:1,a1:1"
+	"match --request zz:1"
+	"-j match --request a1:x"
+	"match --network n9"
+	"match --spec {\"vendor_id\":1}"
+	"match --network n1 --request a1:1"
+	"match"
 	"release --consumer $A --claim 4 -j"
 	"release --consumer $A --claim 3"
 	"release --consumer $B"
@@ -156,7 +171,7 @@ steps=(
 )
 for i in "${!steps[@]}"; do
 	read -ra args <<<"${steps[$i]}"
-	case " ${steps[$i]} " in *" claim "* | *" release "* | *" claims "*) args+=("${cf[@]}") ;; esac
+	case " ${steps[$i]} " in *" claim "* | *" release "* | *" claims "* | *" match "*) args+=("${cf[@]}") ;; esac
 	before=$(n_api)
 	rcd=0
 	"$ctl" --sysfs-root "$tb" "${args[@]}" >"$tmp/d.out" 2>"$tmp/d.err" || rcd=$?
@@ -233,5 +248,60 @@ python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[
 ctl -j claims "${cf[@]}"
 check_eq "a stale socket: in-process" "$rc" 0
 rm -f "$sock"
+
+# --- list and match from sriovd's model, again served ---
+check "sriovd serves again" start_daemon
+# same CMD...: through sriovd on the tree and in-process on the twin, the same stdout, stderr and exit status
+# (match in-process with sriovd's config, as the steps above)
+same() {
+	local rcd=0 rci=0 c=()
+	case " $* " in *" match "*) c=("${cf[@]}") ;; esac
+	"$ctl" --sysfs-root "$tb" "$@" >"$tmp/d.out" 2>"$tmp/d.err" || rcd=$?
+	"$ctl" --sysfs-root "$twin" "$@" "${c[@]}" >"$tmp/i.out" 2>"$tmp/i.err" || rci=$?
+	sed -i "s|$twin|$tb|g" "$tmp/i.out" "$tmp/i.err"
+	check_eq "$*: through sriovd as in-process (exit, stdout, stderr)" \
+		"$rcd $(norm "$tmp/d.out") $(cat "$tmp/d.err")" "$rci $(norm "$tmp/i.out") $(cat "$tmp/i.err")"
+}
+"$ctl" --sysfs-root "$tb" claim --consumer "$C" --request a1:1 >/dev/null 2>&1
+"$ctl" --sysfs-root "$twin" claim --consumer "$C" --request a1:1 "${cf[@]}" >/dev/null 2>&1
+same list
+check "list through sriovd: claimed-by the claim made through it" grep -q "0000:01:10.0 .* claimed-by $C\$" "$tmp/d.out"
+same -j list
+same match --request a1:1
+same -j match --network n1
+# A claim written in-process behind sriovd's back (--no-daemon) is in its model's next answer.
+"$ctl" --sysfs-root "$tb" --no-daemon claim --consumer "$D" --device 0000:02:10.0 "${cf[@]}" >/dev/null 2>&1
+"$ctl" --sysfs-root "$twin" claim --consumer "$D" --device 0000:02:10.0 "${cf[@]}" >/dev/null 2>&1
+same -j list
+check_eq "-j list through sriovd: the claim made in-process beside it" \
+	"$("$ctl" --sysfs-root "$tb" -j list | jq -r '.. | objects | select(.address? == "0000:02:10.0") | .claimed_by')" "$D"
+same list
+same match --spec '{"address":"0000:02:10.*"}'
+"$ctl" --sysfs-root "$tb" --no-daemon release --consumer "$D" "${cf[@]}" >/dev/null 2>&1
+"$ctl" --sysfs-root "$twin" release --consumer "$D" "${cf[@]}" >/dev/null 2>&1
+same -j match --spec '{"address":"0000:02:10.*"}'
+# The answer is the model's: a sysfs change behind sriovd's back is not in it until sriovd reads the host again.
+ap=$tb/bus/pci/devices/0000:01:00.0/sriov_drivers_autoprobe
+echo 0 >"$ap"
+ctl list
+check "list through sriovd: the model's autoprobe, not a fresh read" grep -q '^PF 0000:01:00.0 .* autoprobe on ' "$tmp/out"
+ctl --no-daemon list
+check "list --no-daemon: read now" grep -q '^PF 0000:01:00.0 .* autoprobe off ' "$tmp/out"
+echo 1 >"$ap"
+ctl --socket "$tmp/nosuch.sock" list
+check_eq "list --socket where nothing serves: exit 1 saying so" "$rc:$err" \
+	"1:sriovctl: list: --socket $tmp/nosuch.sock: sriovd does not serve there (--no-daemon runs the command in-process)"
+ctl --socket "$tmp/nosuch.sock" match --request a1:1
+check_eq "match --socket where nothing serves: exit 1 saying so" "$rc:$err" \
+	"1:sriovctl: match: --socket $tmp/nosuch.sock: sriovd does not serve there (--no-daemon runs the command in-process)"
+get "/v1/inventory?format=text"
+"$ctl" --sysfs-root "$tb" list >"$tmp/cli" 2>/dev/null
+check_eq "GET /v1/inventory?format=text: 200 text/plain" "$code $ctype" "200 text/plain"
+check "GET /v1/inventory?format=text: the text of sriovctl list" cmp -s "$tmp/body" "$tmp/cli"
+get "/v1/inventory?format=yaml"
+check_eq "GET /v1/inventory?format=yaml: 400 naming format" "$code $(jq -c '.error | [.field, .message]' "$tmp/body")" \
+	"400 [\"format\",\"format: 'yaml' is not known (json, text)\"]"
+"$ctl" --sysfs-root "$tb" release --consumer "$C" >/dev/null 2>&1
+stop_daemon
 
 tap_done

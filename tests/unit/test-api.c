@@ -10,6 +10,8 @@
 #include <limits.h>
 
 #include "api/api.h"
+#include "claim/claim.h"
+#include "ledger/ledger.h"
 #include "config/config.h"
 #include "fakesysfs.h"
 #include "output/output.h"
@@ -107,6 +109,7 @@ struct fixture {
 	struct api_stats stats;
 	struct api *api;
 	unsigned applies;
+	struct ledger *ledger; /* test_model_claims' */
 };
 
 static const char conf_text[] =
@@ -181,6 +184,7 @@ static int teardown(void **state)
 {
 	struct fixture *f = *state;
 	api_free(f->api);
+	ledger_close(f->ledger);
 	config_free(f->cfg);
 	fakesysfs_rmtree(f->dir);
 	free(f);
@@ -250,6 +254,10 @@ static void test_routes(void **state)
 	snprintf(deep_body, sizeof(deep_body), "{\"spec\": %s}", deep);
 	const struct row rows[] = {
 		{"GET", "/v1/inventory", NULL, NULL, NULL, 200, NULL, NULL},
+		{"GET", "/v1/inventory", NULL, NULL, NULL, 200, NULL, NULL, "json"},
+		{"GET", "/v1/inventory", NULL, NULL, NULL, 200, NULL, NULL, "text"},
+		{"GET", "/v1/inventory", NULL, NULL, NULL, 400, "format", "format: 'yaml' is not known (json, text)", "yaml"},
+		{"GET", "/v1/inventory", NULL, NULL, NULL, 400, "format", "format: 'TEXT' is not known (json, text)", "TEXT"},
 		{"GET", "/v1/devices/0000:01:00.0", NULL, NULL, NULL, 200, NULL, NULL},
 		{"GET", "/v1/devices/eth0#1", NULL, NULL, NULL, 200, NULL, NULL},
 		{"GET", "/v1/devices/0000:09:00.0", NULL, NULL, NULL, 404, "address", NULL},
@@ -437,6 +445,119 @@ static void test_model(void **state)
 	free(after);
 }
 
+/* GET /v1/inventory?format=T's body (a fresh string) and its type. */
+static char *inventory_format(struct fixture *f, const char *format, const char **ret_type)
+{
+	struct row w = {.query = format};
+	struct api_request rq = {.method = "GET", .path = "/v1/inventory", .peer = &user_peer, .arg = row_arg,
+				 .arg_ctx = &w};
+	struct api_response rs;
+	assert_int_equal(api_handle(f->api, &rq, &rs), 0);
+	assert_int_equal(rs.status, 200);
+	*ret_type = rs.content_type;
+	return rs.body;
+}
+
+/* ?format=text: what `sriovctl list` prints (its warnings first), from the
+ * same model as the document. */
+static void test_inventory_text(void **state)
+{
+	struct fixture *f = *state;
+	const char *type;
+	char *text = inventory_format(f, "text", &type);
+	assert_string_equal(type, "text/plain");
+	struct pci_tree *t;
+	struct inventory_opts o = {.sysfs_root = f->sys, .names = true};
+	assert_int_equal(inventory_load(&o, &t), 0);
+	char *want = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&want, &len);
+	text_print_warnings(m, t);
+	text_print_list(m, t);
+	fclose(m);
+	assert_string_equal(text, want);
+	assert_non_null(strstr(text, "PF 0000:01:00.0"));
+	/* Kept with the model: a change behind its back is not in it. */
+	assert_int_equal(fakesysfs_write(f->sys, "bus/pci/devices/0000:01:00.0/sriov_drivers_autoprobe", "0\n"), 0);
+	char *kept = inventory_format(f, "text", &type);
+	assert_string_equal(kept, text);
+	api_model_changed(f->api);
+	char *after = inventory_format(f, "text", &type);
+	assert_non_null(strstr(after, "autoprobe off"));
+	free(want);
+	free(text);
+	free(kept);
+	free(after);
+	pci_tree_free(t);
+}
+
+static struct ledger *fixture_ledger(void *data, char **ret_error)
+{
+	struct fixture *f = data;
+	if (!f->ledger && ledger_open(f->sys, NULL, &f->ledger, ret_error) < 0)
+		f->ledger = NULL;
+	return f->ledger;
+}
+
+static unsigned claim_post(struct fixture *f, const char *body)
+{
+	struct api_request rq = {.method = "POST", .path = "/v1/claims", .content_type = JSON, .body = body,
+				 .body_len = strlen(body), .peer = &root_peer};
+	struct api_response rs;
+	assert_int_equal(api_handle(f->api, &rq, &rs), 0);
+	unsigned st = rs.status;
+	api_response_done(&rs);
+	return st;
+}
+
+/* claimed_by in the model's documents follows the ledger: a claim or
+ * release through the API, and a claim another process wrote. */
+static void test_model_claims(void **state)
+{
+	struct fixture *f = *state;
+	api_free(f->api);
+	struct api_source src = {.cfg = &f->cfg, .env = &f->env, .ready = &f->ready, .stats = &f->stats,
+				 .status = fake_status, .apply = fake_apply, .data = f, .ledger = fixture_ledger};
+	struct api_opts o = {0};
+	assert_int_equal(api_new(&o, &src, &f->api), 0);
+	const char *type;
+	char *free_doc = inventory_body(f), *free_text = inventory_format(f, "text", &type);
+	assert_null(strstr(free_doc, U));
+	assert_int_equal(claim_post(f, "{\"consumer\": \"" U "\", \"device\": \"0000:01:10.2\"}"), 201);
+	char *doc = inventory_body(f), *text = inventory_format(f, "text", &type);
+	assert_non_null(strstr(doc, "\"claimed_by\": \"" U "\""));
+	assert_non_null(strstr(text, "0000:01:10.2"));
+	assert_non_null(strstr(text, "claimed-by " U "\n"));
+	struct api_request rq = {.method = "DELETE", .path = "/v1/consumers/" U, .peer = &root_peer};
+	struct api_response rs;
+	assert_int_equal(api_handle(f->api, &rq, &rs), 0);
+	assert_int_equal(rs.status, 200);
+	api_response_done(&rs);
+	char *released = inventory_body(f);
+	assert_string_equal(released, free_doc);
+	/* Another connection (sriovctl --no-daemon) claims behind the API's back. */
+	struct ledger *other;
+	char *error = NULL;
+	assert_int_equal(ledger_open(f->sys, NULL, &other, &error), 0);
+	struct claim_env env = {.apply = f->env, .cfg = f->cfg, .ledger = other};
+	struct claim_request req = {.consumer = "22222222-2222-4222-8222-222222222222", .kind = LEDGER_KIND_DEVICE,
+				    .what = "0000:01:10.4", .vlan = -1};
+	struct claim_result res;
+	assert_int_equal(claim_run(&env, &req, &res, &error), 0);
+	claim_result_done(&res);
+	ledger_close(other);
+	char *outside = inventory_body(f), *outside_text = inventory_format(f, "text", &type);
+	assert_non_null(strstr(outside, "\"claimed_by\": \"22222222-2222-4222-8222-222222222222\""));
+	assert_non_null(strstr(outside_text, "claimed-by 22222222-2222-4222-8222-222222222222\n"));
+	free(free_doc);
+	free(free_text);
+	free(doc);
+	free(text);
+	free(released);
+	free(outside);
+	free(outside_text);
+}
+
 static void test_metrics(void **state)
 {
 	struct fixture *f = *state;
@@ -560,6 +681,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_starting, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_same_documents, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_model, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_inventory_text, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_model_claims, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_metrics, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_metrics_vf_counters, setup, teardown),
 	};
