@@ -285,6 +285,17 @@ static int model_holds_check(struct api *a)
 	return claim_annotate_tree(&c, a->model);
 }
 
+/* A claim or release of ours was written: who holds what is read again;
+ * on the real host its MAC and VLAN writes changed the VFs too (the link
+ * event that says so may come after the next request), so the model is
+ * read again. */
+static void model_wrote(struct api *a)
+{
+	a->holds_stale = true;
+	if (inventory_root_is_live(a->src.env->lifecycle.sysfs_root))
+		api_model_drop(a);
+}
+
 /* The model (read now when there is none): 1 with *ret, or the answer
  * made (0) when the host's devices cannot be read. */
 static int model_of(struct api *a, struct api_response *rs, const struct pci_tree **ret)
@@ -798,7 +809,7 @@ static int r_claim_post(struct api *a, const struct api_request *rq, const char 
 	if (req.vfio) /* drivers were (un)bound */
 		api_model_drop(a);
 	if (cr == 0)
-		a->holds_stale = true;
+		model_wrote(a);
 	if (cr == 0) {
 		if (!res.repeat && a->src.stats) {
 			a->src.stats->claims++;
@@ -885,11 +896,11 @@ static int release(struct api *a, struct claim_env *env, const char *consumer, i
 	r = release_run(env, consumer, id, &res, &error);
 	if (r < 0)
 		return claim_error(rs, r, "consumer", error);
-	a->holds_stale = true;
 	if (a->src.stats)
 		a->src.stats->releases += res.n;
 	r = reply_json(rs, 200, json_release_result(consumer, &res));
 	release_result_done(&res);
+	model_wrote(a);
 	return r;
 }
 

@@ -6,7 +6,7 @@
 # PF driver unbind+bind that re-creates every VF (read back with /sbin/ip and
 # sysfs); the VF count changed behind a stopped sriovd makes both claims
 # lost at its start (sriovctl claims, status and status -j), and a lost
-# claim is released; sriovctl claim, claims, export, -j list and release
+# claim is released; sriovctl claim, claims, export, -j list, list, match and release
 # with sriovd running go through its socket (its event=api lines), print
 # what the in-process path prints, and set and scrub the VF's MAC and VLAN
 # (read back with /sbin/ip).
@@ -234,6 +234,23 @@ check_contains "export: the claim's MAC" "$exp" "<mac address='$MAC_C'/>"
 check_contains "export: the claim's VLAN" "$exp" "<tag id='203'/>"
 check_eq "-j list through sriovd: the in-process document" \
 	"$("$ctl" -j list 2>&1 | jq -S 'del(.. | .stats?)')" "$("$ctl" "${inproc[@]}" -j list 2>&1 | jq -S 'del(.. | .stats?)')"
+# list (text) and match from sriovd's model: the claim's MAC and VLAN and who holds the VF, as a fresh read shows them.
+list_d=$("$ctl" list 2>&1)
+check_eq "list through sriovd: the in-process text" "$list_d" "$("$ctl" "${inproc[@]}" list 2>&1)"
+check_contains "list through sriovd: the claimed VF, its MAC and its holder" "$(grep " $vf3 " <<<"$list_d")" "$MAC_C"
+check_contains "list through sriovd: claimed-by C" "$(grep " $vf3 " <<<"$list_d")" "claimed-by $C"
+sc=(--spec "{\"address\": \"*:$(cut -d: -f2 <<<"$vf3"):*.*\"}")
+rc=0
+match_d=$("$ctl" match "${sc[@]}" 2>&1) || rc=$?
+check_eq "match through sriovd: the in-process text and exit status" "$rc $match_d" \
+	"0 $("$ctl" "${inproc[@]}" match "${sc[@]}" --config "$conf" --config-dir "" 2>&1)"
+check_contains "match through sriovd: the claimed VF held by C" "$match_d" "$vf3 vf  pf $pf claimed-by $C"
+check_eq "match -j through sriovd: the in-process document" "$("$ctl" -j match "${sc[@]}" 2>&1)" \
+	"$("$ctl" "${inproc[@]}" -j match "${sc[@]}" --config "$conf" --config-dir "" 2>&1)"
+rc=0
+err=$("$ctl" match --request nope:1 2>&1) || rc=$?
+check_eq "match through sriovd: an unknown alias, exit 2 and the in-process message" "$rc $err" \
+	"2 $("$ctl" "${inproc[@]}" match --request nope:1 --config "$conf" --config-dir "" 2>&1)"
 before=$(n_api)
 check_status "release through sriovd" 0 "$ctl" release --consumer $C
 check_eq "release through sriovd: the in-process text" "$out" "claim $id_c released: $vf3"
