@@ -297,11 +297,13 @@ static void model_wrote(struct api *a)
 }
 
 /* The model (read now when there is none): 1 with *ret, or the answer
- * made (0) when the host's devices cannot be read. */
-static int model_of(struct api *a, struct api_response *rs, const struct pci_tree **ret)
+ * made (0) when the host's devices cannot be read. holds: its claimed_by
+ * as the ledger says now (the documents; claims and releases ask the
+ * ledger itself). */
+static int model_of(struct api *a, bool holds, struct api_response *rs, const struct pci_tree **ret)
 {
 	int r;
-	if (a->model && (r = model_holds_check(a)) < 0)
+	if (a->model && holds && (r = model_holds_check(a)) < 0)
 		return r;
 	if (!a->model) {
 		/* Read before the holds: a write in between is seen next time. */
@@ -357,7 +359,7 @@ static int r_inventory(struct api *a, const struct api_request *rq, const char *
 	if (format && !text && strcmp(format, "json") != 0)
 		return api_reply_error(rs, 400, "format", "format: '%s' is not known (json, text)", format);
 	const struct pci_tree *t = NULL;
-	int r = model_of(a, rs, &t);
+	int r = model_of(a, true, rs, &t);
 	if (r <= 0)
 		return r;
 	char **doc = text ? &a->inventory_text : &a->inventory_doc;
@@ -625,7 +627,7 @@ static int r_match(struct api *a, const struct api_request *rq, const char *para
 		goto out;
 	}
 	/* The daemon's model, as claims match on it. */
-	if ((r = model_of(a, rs, &t)) <= 0)
+	if ((r = model_of(a, true, rs, &t)) <= 0)
 		goto out;
 	struct alloc_query q = {
 		.specs = specs,
@@ -800,7 +802,7 @@ static int r_claim_post(struct api *a, const struct api_request *rq, const char 
 	}
 	struct claim_env env;
 	const struct pci_tree *model = NULL;
-	if ((r = claim_env_of(a, rs, &env)) <= 0 || (r = model_of(a, rs, &model)) <= 0)
+	if ((r = claim_env_of(a, rs, &env)) <= 0 || (r = model_of(a, false, rs, &model)) <= 0)
 		goto out;
 	/* Matched on the daemon's model, not on a fresh scan per claim. */
 	env.tree = model;
@@ -889,7 +891,7 @@ static int release(struct api *a, struct claim_env *env, const char *consumer, i
 	struct release_result res;
 	_cleanup_free_ char *error = NULL;
 	const struct pci_tree *model = NULL;
-	int r = model_of(a, rs, &model);
+	int r = model_of(a, false, rs, &model);
 	if (r <= 0)
 		return r;
 	env->tree = model;

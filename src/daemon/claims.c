@@ -194,14 +194,17 @@ int daemon_claims_reconcile(struct daemon_claims *c, const struct apply_env *env
 		return r;
 
 	struct pci_tree *t = NULL;
-	struct inventory_opts o = {.sysfs_root = env->lifecycle.sysfs_root};
-	if ((r = inventory_load(&o, &t)) < 0)
-		return error_set(ret_error, r, "cannot read PCI devices under %s/bus/pci/devices: %s",
-				 o.sysfs_root ? o.sysfs_root : SYSFS_DEFAULT_ROOT, strerror(-r));
 	struct ledger_claims active = {0};
 	r = ledger_claims_list(l, &(struct ledger_filter){.states = LEDGER_STATE_BIT(LEDGER_ACTIVE)}, &active);
 	if (r < 0) {
 		r = ledger_failed(c, r, ret_error);
+		goto out;
+	}
+	/* The host is read only when a claim is there to be judged. */
+	struct inventory_opts o = {.sysfs_root = env->lifecycle.sysfs_root};
+	if (active.n && (r = inventory_load(&o, &t)) < 0) {
+		r = error_set(ret_error, r, "cannot read PCI devices under %s/bus/pci/devices: %s",
+			      o.sysfs_root ? o.sysfs_root : SYSFS_DEFAULT_ROOT, strerror(-r));
 		goto out;
 	}
 	for (size_t i = 0; i < active.n && r == 0; i++) {

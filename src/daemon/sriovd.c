@@ -81,6 +81,10 @@ struct daemon {
 	/* The consumers' claims: their VFs keep what they were given; the
 	 * ledger reconciled with the host (daemon/claims.h). */
 	struct daemon_claims claims;
+	/* The start's look at the claims, and the apply count then: the look
+	 * after the start's apply is the same when no apply ran in between. */
+	bool claims_start_fresh;
+	uint64_t claims_start_applies;
 	bool relay_unreachable; /* the last relay sync found no sriov-relay (said once) */
 	/* Serving from inside an apply's waits (pump_wait): the kernel's
 	 * uevents, and the API unless the wait runs inside one of its own
@@ -255,6 +259,15 @@ static void reconcile_claims(struct daemon *d, enum daemon_claims_when when)
 	int lock_fd;
 	pid_t holder;
 	_cleanup_free_ char *error = NULL;
+	/* Right after the start's look, with no apply since (nothing of the
+	 * host was changed): the host is as that look judged it, and the look
+	 * after a re-apply only judges more leniently (a VF the config's count
+	 * brings back is not lost). A restart on a host of thousands of VFs
+	 * reads it once less. */
+	bool fresh = d->claims_start_fresh && d->stats.applies == d->claims_start_applies;
+	d->claims_start_fresh = false;
+	if (when == DAEMON_CLAIMS_REAPPLY && fresh)
+		return;
 	/* A host that never had a claim has no ledger: nothing to look at. */
 	int r = claim_consumers_ledger(&d->claims.cons, &error);
 	if (r <= 0) {
@@ -281,6 +294,10 @@ static void reconcile_claims(struct daemon *d, enum daemon_claims_when when)
 		log_kv(LOG_LVL_ERROR, "ledger-failed", "error", error ? error : strerror(-r), NULL);
 		status_add_error(&d->status, error ? error : strerror(-r));
 		return;
+	}
+	if (when == DAEMON_CLAIMS_START) {
+		d->claims_start_fresh = true;
+		d->claims_start_applies = d->stats.applies;
 	}
 	if (rep.recovered) {
 		char n[16];

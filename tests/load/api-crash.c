@@ -20,7 +20,8 @@
  *     active line per claim, one release line per released claim and none
  *     for an active one, in that order of seq; seq and time never go back;
  *   - no claim is still pending.
- * Prints the operations done, the kills survived and the violations found;
+ * Prints the operations done, the kills survived (and how long a restart
+ * took until sriovd served claims) and the violations found;
  * exits 0 only with no violation (1 with some, 2 for bad usage, 3 when it
  * could not run at all).
  *   api-crash SRIOVD [SECONDS [CLIENTS [PFS VFS]]]   (30 s, 64 clients, 64 x 64)
@@ -370,6 +371,31 @@ static const char *pick_tmp(unsigned vfs)
 	return "/var/tmp";
 }
 
+/* How long each restart of the killer's took until sriovd served claims. */
+#define MAX_RESTARTS 4096
+static uint64_t restart_ms[MAX_RESTARTS];
+static size_t n_restart_ms;
+
+static void restart_ms_add(uint64_t ms)
+{
+	if (n_restart_ms < MAX_RESTARTS)
+		restart_ms[n_restart_ms++] = ms;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return (x > y) - (x < y);
+}
+
+static uint64_t restart_ms_pct(double p)
+{
+	if (!n_restart_ms)
+		return 0;
+	qsort(restart_ms, n_restart_ms, sizeof(*restart_ms), cmp_u64);
+	return restart_ms[(size_t)(p * (double)(n_restart_ms - 1) + 0.5)];
+}
+
 int main(int argc, char **argv)
 {
 	uint32_t seconds = 30, clients = 64, pfs = 64, vfs = 64;
@@ -448,8 +474,11 @@ int main(int argc, char **argv)
 			sriovd_run_stop(&d, SIGKILL);
 			kills++;
 		}
+		uint64_t s0 = sriovd_run_now_ms();
 		if (sriovd_run_start(&d) < 0 || !sriovd_run_wait(&d, START_TIMEOUT_MS, true))
 			failed_starts++;
+		else
+			restart_ms_add(sriovd_run_now_ms() - s0);
 	}
 	/* The deadline: sriovd runs until the clients have their last answers. */
 	atomic_store(&stop, true);
@@ -506,7 +535,9 @@ int main(int argc, char **argv)
 	       acked, (double)acked / run_s, run_s, unknown, busy);
 	printf("ledger: %" PRIu64 " claims (%" PRIu64 " released), %" PRIu64 " audit lines\n", c.claims, c.released,
 	       c.audit_lines);
-	printf("kills survived: %" PRIu64 " (%.2f /s)\n", kills, (double)kills / run_s);
+	printf("kills survived: %" PRIu64 " (%.2f /s); a restart until it served claims: median %" PRIu64
+	       " ms, longest %" PRIu64 " ms (%zu restarts)\n",
+	       kills, (double)kills / run_s, restart_ms_pct(0.5), restart_ms_pct(1.0), n_restart_ms);
 	printf("violations: %" PRIu64 "\n", c.violations);
 	for (unsigned i = 0; i < clients; i++)
 		free(w[i].ops);
