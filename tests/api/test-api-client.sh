@@ -14,17 +14,8 @@ daemon=$2
 mk=$3
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/../vm/lib/tap.sh"
-tmp=$(mktemp -d "${TMPDIR:-/dev/shm}/sriovd-client.XXXXXX")
-dpid=
-cleanup() {
-	[ -n "$dpid" ] && kill "$dpid" 2>/dev/null
-	wait 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-export SRIOV_STATE_DIR=$tmp/state
-tb=$tmp/tb
-"$mk" "$tb" testbed >/dev/null
+. "$here/../lib/fake-tree.sh"
+fake_tree_setup sriovd-client "$mk"
 twin=$tmp/twin
 "$mk" "$twin" testbed >/dev/null
 chmod 755 "$tmp"
@@ -48,19 +39,10 @@ sock=$tb/.sriovd/api.sock
 A=aaaaaaaa-0000-4000-8000-000000000001
 B=bbbbbbbb-0000-4000-8000-000000000002
 
-start_daemon() {
-	"$daemon" --sysfs-root "$tb" --config "$tmp/c.conf" --config-dir "" --status-file "$tmp/status.json" \
-		--resync-s 0 -v 2>>"$tmp/d.log" &
-	dpid=$!
-	for _ in $(seq 200); do
-		curl -sf --unix-socket "$sock" http://localhost/v1/health >/dev/null 2>&1 && return 0
-		sleep 0.05
-	done
-	return 1
-}
+dpid=
+start_daemon() { fake_sriovd_start "$tmp/d.log" "$sock" --resync-s 0 -v && dpid=$sriovd_pid; }
 stop_daemon() {
-	kill "$dpid" 2>/dev/null
-	wait "$dpid" 2>/dev/null
+	sriovd_stop
 	dpid=
 }
 # ctl ARGS...: sriovctl on the tree; $rc, $out, $err

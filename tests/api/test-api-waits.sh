@@ -10,17 +10,8 @@ daemon=$1
 mk=$2
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/../vm/lib/tap.sh"
-tmp=$(mktemp -d "${TMPDIR:-/dev/shm}/sriovd-waits.XXXXXX")
-dpid=
-cleanup() {
-	[ -n "$dpid" ] && kill "$dpid" 2>/dev/null
-	wait 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-export SRIOV_STATE_DIR=$tmp/state
-tb=$tmp/tb
-"$mk" "$tb" testbed >/dev/null
+. "$here/../lib/fake-tree.sh"
+fake_tree_setup sriovd-waits "$mk"
 numvfs=$tb/bus/pci/devices/0000:00:03.0/sriov_numvfs
 conf() { printf 'version: 1\npfs:\n  - match:\n      pci: 0000:00:03.0\n    numvfs: %s\n    timeout: 3\n' "$1" >"$tmp/c.conf"; }
 conf 2
@@ -33,9 +24,8 @@ until_file() { # FILE VALUE: until FILE holds VALUE (10 s at most)
 	return 1
 }
 
-"$daemon" --sysfs-root "$tb" --config "$tmp/c.conf" --config-dir "" --status-file "$tmp/status.json" \
-	--resync-s 0 --socket "$sock" -v 2>"$tmp/d.log" &
-dpid=$!
+# Up once it has started: GET /v1/health answers 503 until the first apply is done.
+fake_sriovd_start "$tmp/d.log" "" --resync-s 0 --socket "$sock" -v
 check "the first apply wrote the count and waits for the VFs" until_file "$numvfs" 2
 check_eq "GET /v1/health answers during that wait" "$(code GET /v1/health)" 503
 check_eq "... saying sriovd is starting (the first apply is still running)" "$(jq -r .status "$tmp/body")" starting
@@ -44,15 +34,13 @@ check_eq "then GET /v1/health is 200" "$(code GET /v1/health)" 200
 
 # A reload that changes the count: through 0 to 1, then the wait again.
 conf 1
-kill -HUP "$dpid"
+kill -HUP "$sriovd_pid"
 check "the reload's apply wrote the new count and waits" until_file "$numvfs" 1
 check_eq "GET /v1/status answers during the wait" "$(code GET /v1/status)" 200
 check_eq "... with its document" "$(jq -r type "$tmp/body")" object
 check_eq "POST /v1/apply during the wait: 503" "$(code POST /v1/apply)" 503
 check_contains "... saying why" "$(cat "$tmp/body")" "sriovd is applying a change and waiting for the kernel; try again shortly"
 check_eq "GET /v1/health during the wait: 200" "$(code GET /v1/health)" 200
-kill "$dpid"
-wait "$dpid"
+sriovd_stop
 check_eq "sriovd stops cleanly" "$?" 0
-dpid=
 tap_done

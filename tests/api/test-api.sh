@@ -13,19 +13,10 @@ daemon=$2
 mk=$3
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/../vm/lib/tap.sh"
+. "$here/../lib/fake-tree.sh"
 raw=$here/rawclient.py
-tmp=$(mktemp -d "${TMPDIR:-/dev/shm}/sriovd-api.XXXXXX")
+fake_tree_setup sriovd-api "$mk"
 chmod 755 "$tmp"
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-export SRIOV_STATE_DIR=$tmp/state
-tb=$tmp/tb
-"$mk" "$tb" testbed >/dev/null
 cat >"$tmp/c.conf" <<'EOF'
 version: 1
 pfs:
@@ -47,20 +38,11 @@ networks:
 EOF
 sock=$tmp/api.sock
 
-# start_daemon LOG ARGS...: sriovd in the background, until it listens.
+# start_daemon LOG ARGS...: sriovd in the background, until it serves on $sock.
 start_daemon() {
 	local log=$1
 	shift
-	"$daemon" --sysfs-root "$tb" --config "$tmp/c.conf" --config-dir "" --status-file "$tmp/status.json" \
-		--resync-s 0 "$@" 2>"$log" &
-	dpid=$!
-	pids+=("$dpid")
-	for _ in $(seq 100); do grep -q 'event=api-listening' "$log" 2>/dev/null && return 0; sleep 0.05; done
-	return 1
-}
-stop_daemon() {
-	kill "$dpid" 2>/dev/null
-	wait "$dpid"
+	fake_sriovd_start "$log" "$sock" --resync-s 0 "$@"
 }
 api() { curl -sS --unix-socket "$sock" "$@"; }
 # code METHOD PATH [CURL ARGS...]: the status code alone
@@ -76,11 +58,10 @@ check "sriovd listens (group sriovd-nosuch missing)" start_daemon "$tmp/d0.log" 
 check_contains "the missing group is a warning naming it" "$(cat "$tmp/d0.log")" \
 	"event=api-group warning=\"group 'sriovd-nosuch' does not exist: $sock is root's only (mode 0600)"
 check_eq "socket mode 0600" "$(stat -c %a "$sock")" 600
-stop_daemon
+sriovd_stop
 check "the socket is removed at exit" test ! -e "$sock"
 check_status "a socket path longer than sun_path is refused" 1 \
-	"$daemon" --sysfs-root "$tb" --config "$tmp/c.conf" --config-dir "" --resync-s 0 \
-	--socket "$tmp/$(printf 'x%.0s' $(seq 120))"
+	"$daemon" "${fake_sriovd_args[@]}" --resync-s 0 --socket "$tmp/$(printf 'x%.0s' $(seq 120))"
 check_contains "naming the option" "$out" "event=api-failed error=\"--socket $tmp/x"
 check_status "--api-rate 0 is refused" 2 "$daemon" --api-rate 0
 check_contains "naming the option and the range" "$out" "sriovd: --api-rate: '0' is not a number from 1 to 1000000"
@@ -109,12 +90,12 @@ check_eq "POST /v1/match spec is sriovctl -j match --spec" "$(m '{"spec":{"addre
 	"$(ctlj match --spec '{"address":"*:02:*.*"}')"
 check_eq "GET /v1/status: running, in sync, the daemon's record" \
 	"$(api http://localhost/v1/status | jq -c '[.running, .drift, .daemon.pid, .config]')" \
-	"[true,0,$dpid,\"$tmp/c.conf\"]"
+	"[true,0,$sriovd_pid,\"$tmp/c.conf\"]"
 check_eq "GET /v1/specs" "$(api http://localhost/v1/specs | jq -c .device_specs)" \
 	'[{"vendor_id":"8086","physical_network":"physnet1"}]'
 check_eq "GET /v1/aliases" "$(api http://localhost/v1/aliases | jq -c '.aliases[0].name')" '"a1"'
 check_eq "GET /v1/networks" "$(api http://localhost/v1/networks | jq -c '.networks[0] | [.name, .vlan]')" '["n1",10]'
-check_eq "GET /v1/health" "$(api http://localhost/v1/health | jq -c '[.status, .pid]')" "[\"ok\",$dpid]"
+check_eq "GET /v1/health" "$(api http://localhost/v1/health | jq -c '[.status, .pid]')" "[\"ok\",$sriovd_pid]"
 
 # --- errors ---
 check_eq "404 unknown route" "$(code GET /v1/nope)" 404
@@ -285,15 +266,14 @@ check_contains "the heal is counted" "$(cat "$tmp/metrics")" "sriovd_heals_total
 check_eq "Content-Type of the text format 0.0.4" \
 	"$(curl -sS --unix-socket "$sock" -o /dev/null -w '%{content_type}' http://localhost/metrics)" \
 	"text/plain; version=0.0.4; charset=utf-8"
-check "sriovd stops with a stream open" stop_daemon
+check "sriovd stops with a stream open" sriovd_stop
 wait "$evpid" 2>/dev/null
 
 # --- systemd socket activation ---
 asock=$tmp/act.sock
-systemd-socket-activate -l "$asock" "$daemon" --sysfs-root "$tb" --config "$tmp/c.conf" --config-dir "" \
-	--status-file "$tmp/status.json" --resync-s 0 --socket "$tmp/unused.sock" 2>"$tmp/act.log" &
+systemd-socket-activate -l "$asock" "$daemon" "${fake_sriovd_args[@]}" --resync-s 0 --socket "$tmp/unused.sock" \
+	2>"$tmp/act.log" &
 apid=$!
-pids+=("$apid")
 for _ in $(seq 100); do [ -S "$asock" ] && break; sleep 0.05; done
 check_eq "socket activation: served on systemd's socket" \
 	"$(curl -sS -m 10 --unix-socket "$asock" http://localhost/v1/health | jq -r .status)" ok

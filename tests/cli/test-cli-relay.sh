@@ -12,13 +12,11 @@ daemon=$2
 mk=$3
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/../vm/lib/tap.sh"
-tmp=$(mktemp -d "${TMPDIR:-/dev/shm}/sriovctl-relay.XXXXXX")
+. "$here/../lib/fake-tree.sh"
+fake_tree_setup sriovctl-relay "$mk"
 sock=$tmp/relay.sock
 log=$tmp/requests.log
-fake= dpid=
-trap '[ -n "$fake" ] && kill "$fake" 2>/dev/null; [ -n "$dpid" ] && kill "$dpid" 2>/dev/null; rm -rf "$tmp"' EXIT
-"$mk" "$tmp/tb" testbed >/dev/null
-export SRIOV_SYSFS_ROOT=$tmp/tb
+export SRIOV_SYSFS_ROOT=$tb
 r() { "$ctl" relay --relay-socket "$sock" "$@"; }
 # last_request: the last request the relay saw, as "METHOD PATH BODY" (the
 # body's keys sorted).
@@ -141,10 +139,7 @@ posts=$(grep -c '"POST"' "$log")
 
 # --- sriovd: its API passes /v1/relays on; it adds what the relay lacks ---
 api=$tmp/api.sock
-"$daemon" --config "$tmp/c.conf" --config-dir "" --status-file "$tmp/status.json" --resync-s 0 --settle-ms 50 \
-	--sysfs-root "$tmp/tb" --socket "$api" --group daemon --state-dir "$tmp/ledger" 2>"$tmp/d.log" &
-dpid=$!
-for _ in $(seq 100); do curl -sf --unix-socket "$api" -o /dev/null http://l/v1/health && break; sleep 0.1; done
+fake_sriovd_start "$tmp/d.log" "$api" --resync-s 0 --settle-ms 50 --socket "$api" --group daemon --state-dir "$tmp/ledger"
 for _ in $(seq 100); do curl -sf --unix-socket "$api" -o /dev/null http://l/v1/relays && break; sleep 0.1; done
 chmod 755 "$tmp"
 chmod 0666 "$api" # every local user may connect; writing needs the group

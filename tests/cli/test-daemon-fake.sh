@@ -11,17 +11,8 @@ daemon=$2
 mk=$3
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/../vm/lib/tap.sh"
-tmp=$(mktemp -d "${TMPDIR:-/dev/shm}/sriovd-fake.XXXXXX")
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-export SRIOV_STATE_DIR=$tmp/state
-tb=$tmp/tb
-"$mk" "$tb" testbed >/dev/null
+. "$here/../lib/fake-tree.sh"
+fake_tree_setup sriovd-fake "$mk"
 dev=$tb/bus/pci/devices
 pf0=0000:01:00.0 pf1=0000:02:00.0 # eth0, eth1: 3 VFs each
 
@@ -34,8 +25,7 @@ conf() { # FILE COUNT0 COUNT1
 		"$pf0" "$2" "$pf1" "$3" >"$1"
 }
 conf "$tmp/c.conf" 2 1
-dargs=(--sysfs-root "$tb" --config "$tmp/c.conf" --config-dir "" --status-file "$tmp/status.json")
-run_daemon() { "$daemon" "${dargs[@]}" "$@"; }
+run_daemon() { "$daemon" "${fake_sriovd_args[@]}" "$@"; }
 
 # --- one refused PF: the others are healed all the same ---
 check_status "sriovd --once with eth0 refused: exit 1" 1 run_daemon --once
@@ -62,22 +52,18 @@ check_status "sriovd --once in sync: exit 0" 0 run_daemon --once
 check_eq "status file: nothing stuck" "$(jq -c .stuck "$tmp/status.json")" "[]"
 
 # --- one sriovd per state folder ---
-"$daemon" "${dargs[@]}" --settle-ms 50 --resync-s 0 2>"$tmp/d1.log" &
-d1=$!
-pids+=("$d1")
-for _ in $(seq 50); do grep -q 'event=start' "$tmp/d1.log" 2>/dev/null && break; sleep 0.1; done
+fake_sriovd_start "$tmp/d1.log" "" --settle-ms 50 --resync-s 0
+d1=$sriovd_pid
 check_status "a second sriovd on the same tree exits 1" 1 run_daemon --resync-s 0
 check_contains "it names the holder's pid" "$out" "event=already-running holder_pid=$d1 error=\"pid $d1 (sriovd) holds the lock $SRIOV_STATE_DIR/sriovd.lock\""
 check_status "so does sriovd --once" 1 run_daemon --once
 check "the first still runs" kill -0 "$d1"
-kill "$d1"
-wait "$d1" 2>/dev/null
+sriovd_stop
 
 # --- the host lock: writers wait, bounded, saying for whom; readers do not ---
 hold() { # holds the host lock until release()
 	flock -o "$SRIOV_STATE_DIR/lock" sleep 60 &
 	holder=$!
-	pids+=("$holder")
 	for _ in $(seq 50); do grep -q "FLOCK.* $holder " /proc/locks && break; sleep 0.1; done
 }
 release() { pkill -P "$holder" sleep; kill "$holder" 2>/dev/null; wait "$holder" 2>/dev/null; }
@@ -111,17 +97,14 @@ done
 check "read-only commands did not wait" test $((($(date +%s%N) - start) / 1000000)) -lt 2500
 
 # sriovd applies under the same lock: it waits for the holder, then heals.
-"$daemon" "${dargs[@]}" --settle-ms 50 --resync-s 0 -v 2>"$tmp/d2.log" &
-d2=$!
-pids+=("$d2")
+fake_sriovd_start "$tmp/d2.log" "" --settle-ms 50 --resync-s 0 -v
 sleep 1.5
 check_eq "sriovd does not write while a command holds the lock" "$(cat "$dev/$pf1/sriov_numvfs")" 3
 check "sriovd says the host is busy, and who holds it" grep -q "event=host-busy pf=eth1 pci=$pf1 holder_pid=$holder" "$tmp/d2.log"
 release
 for _ in $(seq 50); do [ "$(cat "$dev/$pf1/sriov_numvfs")" == 1 ] && break; sleep 0.1; done
 check_eq "sriovd healed eth1 once the lock was free" "$(cat "$dev/$pf1/sriov_numvfs")" 1
-kill "$d2"
-wait "$d2" 2>/dev/null
+sriovd_stop
 
 # --- racing writers: the end state is the state of one of them ---
 ln -sfn ../../../../bus/pci/drivers/igbvf "$dev/0000:01:10.0/driver"

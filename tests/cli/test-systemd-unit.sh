@@ -12,14 +12,8 @@ mk=$2
 unit=$3
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/../vm/lib/tap.sh"
-tmp=$(mktemp -d "${TMPDIR:-/dev/shm}/sriovd-unit.XXXXXX")
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
+. "$here/../lib/fake-tree.sh"
+fake_tree_setup sriovd-unit "$mk"
 daemon=$(realpath -e "$daemon")
 unit_value() { sed -n "s/^$1=//p" "$unit"; }
 
@@ -44,9 +38,6 @@ check_eq "no ProtectKernelTunables (it would make /sys read-only)" "$(unit_value
 # --- a config that cannot be used at start: one exit, nothing written ---
 no_restart=$(unit_value RestartPreventExitStatus)
 check_eq "the unit does not restart on status 78" "$no_restart" 78
-export SRIOV_STATE_DIR=$tmp/state
-tb=$tmp/tb
-"$mk" "$tb" testbed >/dev/null
 dev=$tb/bus/pci/devices
 pf1=0000:02:00.0 # eth1, 3 VFs
 printf 'version: 1\npfs:\n  - match:\n      pci: %s\n    numvfs: 1\n' "$pf1" >"$tmp/good.conf"
@@ -57,7 +48,6 @@ listen() { # starts the fake systemd on $tmp/notify.sock, messages to $tmp/notif
 	rm -f "$tmp/notify.sock"
 	"$here/../lib/notify-listen" "$tmp/notify.sock" "$tmp/notify.log" &
 	listener=$!
-	pids+=("$listener")
 	for _ in $(seq 100); do [ -S "$tmp/notify.sock" ] && break; sleep 0.05; done
 }
 wait_for() { # SECONDS COMMAND...
@@ -93,9 +83,7 @@ kill "$listener"
 wait "$listener" 2>/dev/null
 listen
 cp "$tmp/good.conf" "$tmp/c.conf"
-"$daemon" "${dargs[@]}" --config "$tmp/c.conf" 2>"$tmp/d.log" &
-d=$!
-pids+=("$d")
+fake_sriovd_start "$tmp/d.log" "" --settle-ms 50 --resync-s 1
 wait_for 20 grep -q 'READY=1' "$tmp/notify.log"
 msgs=$(cat "$tmp/notify.log")
 check_eq "READY=1 once the first apply is done (eth1: 3 -> 1)" "$(cat "$dev/$pf1/sriov_numvfs")" 1
@@ -108,7 +96,7 @@ check_eq "READY=1 comes after the apply's log line" \
 # a good reload: RELOADING=1 with the time, then READY=1 after its apply
 printf 'version: 1\npfs:\n  - match:\n      pci: %s\n    numvfs: 2\n' "$pf1" >"$tmp/c.conf"
 n=$(grep -c . "$tmp/notify.log")
-kill -HUP "$d"
+kill -HUP "$sriovd_pid"
 wait_for 20 bash -c "tail -n +$((n + 1)) '$tmp/notify.log' | grep -q 'READY=1'"
 after=$(tail -n +$((n + 1)) "$tmp/notify.log")
 check "RELOADING=1 with MONOTONIC_USEC" grep -Eq "^RELOADING=1 \| MONOTONIC_USEC=[0-9]+ \| STATUS=reloading $tmp/c.conf\$" <<<"$after"
@@ -120,12 +108,12 @@ check_eq "RELOADING=1 comes before READY=1" "$(grep -o 'RELOADING=1\|READY=1' <<
 # a bad reload: RELOADING=1, then READY=1 saying it was rejected
 cp "$tmp/bad.conf" "$tmp/c.conf"
 n=$(grep -c . "$tmp/notify.log")
-kill -HUP "$d"
+kill -HUP "$sriovd_pid"
 wait_for 20 bash -c "tail -n +$((n + 1)) '$tmp/notify.log' | grep -q 'READY=1'"
 after=$(tail -n +$((n + 1)) "$tmp/notify.log")
 check_contains "a bad reload: READY=1 saying it was rejected" "$after" \
 	"READY=1 | STATUS=reload rejected, the previous config kept; last: event=reload-rejected"
-check "sriovd still runs" kill -0 "$d"
+check "sriovd still runs" kill -0 "$sriovd_pid"
 
 # drift repaired: the last event follows
 n=$(grep -c . "$tmp/notify.log")
@@ -133,8 +121,7 @@ echo 0 >"$dev/$pf1/sriov_numvfs"
 wait_for 20 bash -c "tail -n +$((n + 1)) '$tmp/notify.log' | grep -q 'reason=uevent\|reason=resync\|reason=link-event\|event=applied'"
 after=$(tail -n +$((n + 1)) "$tmp/notify.log")
 check_contains "a repair shows in STATUS= (no READY=1)" "$after" "STATUS=in sync; last: event=applied pf=eth1 pci=$pf1"
-kill "$d"
-wait "$d"
+sriovd_stop
 check_eq "SIGTERM: exit 0" "$?" 0
 check_contains "STOPPING=1 at the end" "$(tail -n 1 "$tmp/notify.log")" "STOPPING=1"
 tap_done

@@ -28,7 +28,7 @@ build=$1
 artifacts=${2:-}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/lib/tap.sh"
-. "$here/lib/sriovd.sh"
+. "$here/../lib/sriovd.sh"
 ctl=$build/src/sriovctl
 daemon=$build/src/sriovd
 IP=/sbin/ip

@@ -1,15 +1,20 @@
-# Starting and stopping sriovd in a guest scenario (sourced after tap.sh).
+# shellcheck shell=bash
+# Starting and stopping sriovd in a test script (sourced after tap.sh): the
+# guest scenarios (tests/vm/) on the real kernel and the tests on a fake
+# sysfs tree (through fake-tree.sh) use these, one way to wait until it is
+# up and one way to stop it.
 #   sriovd_start DAEMON LOG SOCKET [ARGS...]
 #       runs DAEMON ARGS... in the background (stdout and stderr appended to
 #       LOG) and waits, at most SRIOVD_START_TIMEOUT seconds (default 60),
 #       until it is up: GET /v1/health answers 200 on SOCKET, the API socket
 #       it serves (the first apply is done), or with SOCKET "", a new
-#       event=start line in LOG. Sets sriovd_pid.
+#       event=start line in LOG (it has started; the first apply may still
+#       run). Sets sriovd_pid.
 #       Returns 1 when sriovd exited or never came up (the tail of LOG is
 #       printed as TAP comments).
 #   sriovd_stop
-#       SIGTERM and waits; nothing when none runs. Scenarios set
-#       `trap sriovd_stop EXIT`.
+#       SIGTERM to sriovd_pid and waits for it; returns its exit status (0
+#       when none runs). Scenarios set `trap sriovd_stop EXIT`.
 sriovd_pid=
 
 sriovd_start() {
@@ -40,7 +45,9 @@ sriovd_start() {
 
 sriovd_stop() {
 	[ -n "$sriovd_pid" ] || return 0
+	local rc=0
 	kill -TERM "$sriovd_pid" 2>/dev/null
-	wait "$sriovd_pid" 2>/dev/null
+	wait "$sriovd_pid" 2>/dev/null || rc=$?
 	sriovd_pid=
+	return "$rc"
 }
