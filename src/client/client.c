@@ -5,9 +5,12 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 
+/* the plain prototypes: the calls go through the pointers below */
+#define CURL_DISABLE_TYPECHECK
 #include <curl/curl.h>
 
 #include "api/api-socket.h"
+#include "util/dl.h"
 #include "util/util.h"
 
 void client_response_done(struct client_response *r)
@@ -19,12 +22,43 @@ void client_response_done(struct client_response *r)
 	*r = (struct client_response){0};
 }
 
+/* libcurl is loaded (dlopen) the first time a request is sent, i.e. only
+ * when sriovd's socket is there to talk to: a command that runs
+ * in-process never maps it nor the ~40 libraries it pulls in (TLS,
+ * Kerberos, LDAP, ...), which would double its start-up time and its
+ * memory. The build still needs libcurl's headers; the run needs
+ * libcurl.so.4 only to talk to sriovd. */
+#define CURL_SONAME "libcurl.so.4"
+static __typeof__(curl_global_init) *sym_curl_global_init;
+static __typeof__(curl_easy_strerror) *sym_curl_easy_strerror;
+static __typeof__(curl_easy_init) *sym_curl_easy_init;
+static __typeof__(curl_easy_cleanup) *sym_curl_easy_cleanup;
+static __typeof__(curl_easy_setopt) *sym_curl_easy_setopt;
+static __typeof__(curl_easy_perform) *sym_curl_easy_perform;
+static __typeof__(curl_easy_getinfo) *sym_curl_easy_getinfo;
+static __typeof__(curl_slist_append) *sym_curl_slist_append;
+static __typeof__(curl_slist_free_all) *sym_curl_slist_free_all;
+
+#define CURL_SYM(f) {#f, (void **)&sym_##f}
+static const struct dl_sym curl_syms[] = {
+	CURL_SYM(curl_global_init),   CURL_SYM(curl_easy_strerror), CURL_SYM(curl_easy_init),
+	CURL_SYM(curl_easy_cleanup),  CURL_SYM(curl_easy_setopt),   CURL_SYM(curl_easy_perform),
+	CURL_SYM(curl_easy_getinfo),  CURL_SYM(curl_slist_append),  CURL_SYM(curl_slist_free_all),
+};
+
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_init_code = CURLE_FAILED_INIT;
+static int curl_init_r = -ELIBACC;
+static char *curl_init_error; /* why it could not be loaded or started */
 
 static void curl_init(void)
 {
-	curl_init_code = curl_global_init(CURL_GLOBAL_NOTHING);
+	void *h;
+	curl_init_r = dl_open_syms(CURL_SONAME, curl_syms, ARRAY_SIZE(curl_syms), &h, &curl_init_error);
+	if (curl_init_r < 0)
+		return;
+	CURLcode c = sym_curl_global_init(CURL_GLOBAL_NOTHING);
+	if (c != CURLE_OK)
+		curl_init_r = error_set(&curl_init_error, -EIO, "cannot start libcurl: %s", sym_curl_easy_strerror(c));
 }
 
 struct sink {
@@ -62,12 +96,12 @@ static size_t sink_write(char *data, size_t size, size_t n, void *userdata)
 static void curl_cleanupp(CURL **c)
 {
 	if (*c)
-		curl_easy_cleanup(*c);
+		sym_curl_easy_cleanup(*c);
 }
 
 static void slist_freep(struct curl_slist **l)
 {
-	curl_slist_free_all(*l);
+	sym_curl_slist_free_all(*l);
 }
 
 int client_send(const char *socket, const struct client_opts *o, const char *method, const char *path,
@@ -87,48 +121,49 @@ int client_send(const char *socket, const struct client_opts *o, const char *met
 		return error_set(ret_error, -EINVAL, "sriovd's API socket %s: '%s' is not a path (it starts with /)", socket,
 				 path);
 	pthread_once(&curl_once, curl_init);
-	if (curl_init_code != CURLE_OK)
-		return error_set(ret_error, -EIO, "cannot start libcurl: %s", curl_easy_strerror(curl_init_code));
+	if (curl_init_r < 0)
+		return error_set(ret_error, curl_init_r, "sriovd's API socket %s: %s", socket,
+				 curl_init_error ? curl_init_error : strerror(-curl_init_r));
 	_cleanup_free_ char *url = NULL;
 	if (asprintf(&url, "http://localhost%s", path) < 0)
 		return -ENOMEM;
-	__attribute__((cleanup(curl_cleanupp))) CURL *c = curl_easy_init();
+	__attribute__((cleanup(curl_cleanupp))) CURL *c = sym_curl_easy_init();
 	if (!c)
 		return -ENOMEM;
 	__attribute__((cleanup(slist_freep))) struct curl_slist *headers = NULL;
-	struct curl_slist *h = curl_slist_append(NULL, "Expect:");
+	struct curl_slist *h = sym_curl_slist_append(NULL, "Expect:");
 	if (!h)
 		return -ENOMEM;
 	headers = h;
-	if (body && !(h = curl_slist_append(headers, "Content-Type: application/json")))
+	if (body && !(h = sym_curl_slist_append(headers, "Content-Type: application/json")))
 		return -ENOMEM;
 	struct sink sink = {.max = opts.max_bytes};
 	char errbuf[CURL_ERROR_SIZE] = "";
-	curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, socket);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_PROXY, "");
-	curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)opts.connect_timeout_ms);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)opts.timeout_ms);
-	curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)opts.max_bytes);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink_write);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+	sym_curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, socket);
+	sym_curl_easy_setopt(c, CURLOPT_URL, url);
+	sym_curl_easy_setopt(c, CURLOPT_PROXY, "");
+	sym_curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
+	sym_curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	sym_curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)opts.connect_timeout_ms);
+	sym_curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)opts.timeout_ms);
+	sym_curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)opts.max_bytes);
+	sym_curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+	sym_curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink_write);
+	sym_curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
+	sym_curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
 	if (body) {
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
+		sym_curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+		sym_curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
 	}
 	if (strcmp(method, "GET") == 0 && !body)
-		curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+		sym_curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
 	else
-		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-	CURLcode cr = curl_easy_perform(c);
+		sym_curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	CURLcode cr = sym_curl_easy_perform(c);
 	int r = 0;
 	if (cr != CURLE_OK) {
 		long os_errno = 0;
-		curl_easy_getinfo(c, CURLINFO_OS_ERRNO, &os_errno);
+		sym_curl_easy_getinfo(c, CURLINFO_OS_ERRNO, &os_errno);
 		if (sink.no_memory)
 			r = -ENOMEM;
 		else if (sink.too_big || cr == CURLE_FILESIZE_EXCEEDED)
@@ -145,14 +180,14 @@ int client_send(const char *socket, const struct client_opts *o, const char *met
 		else
 			r = error_set(ret_error, cr == CURLE_GOT_NOTHING || cr == CURLE_RECV_ERROR ? -EIO : -EPROTO,
 				      "sriovd's API socket %s: %s %s: %s", socket, method, path,
-				      errbuf[0] ? errbuf : curl_easy_strerror(cr));
+				      errbuf[0] ? errbuf : sym_curl_easy_strerror(cr));
 		free(sink.buf);
 		return r;
 	}
 	long status = 0;
 	char *ct = NULL;
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-	curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct);
+	sym_curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	sym_curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct);
 	struct client_response res = {.status = status, .body = sink.buf, .len = sink.len};
 	if (!res.body && !(res.body = strdup("")))
 		return -ENOMEM;

@@ -3,7 +3,10 @@
  * running sriovd.
  *
  * Owns: one HTTP/1.1 request and its answer over the socket (libcurl with
- * CURLOPT_UNIX_SOCKET_PATH: the only code that includes curl/curl.h), its
+ * CURLOPT_UNIX_SOCKET_PATH: the only code that includes curl/curl.h;
+ * libcurl.so.4 is loaded with dlopen at the first request, so a program
+ * that never asks sriovd never maps it, and a missing libcurl is one
+ * -ELIBACC error naming the socket and the library), its
  * limits (a timeout to connect, one for the whole request, a bound on the
  * answer's size), the errors that name the socket and the reason, the
  * parsing of JSON answers and of the API's error documents, and whether
