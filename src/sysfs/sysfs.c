@@ -122,33 +122,73 @@ static const char *errno_name(int err)
  * its text, at most a page, in the first read; so does a regular file of a
  * copied tree, so no second read to see the end), and closed. Folders are
  * listed with getdents64 into a reused buffer. Nothing is allocated per
- * read: only what the model keeps (names) is copied out. */
+ * read: only what the model keeps (names) is copied out.
+ *
+ * Closing is deferred: the files the scan is done with are kept in a small
+ * batch and closed together, with one close_range() per run of adjacent
+ * numbers (the kernel hands out the lowest free number, so a batch is one
+ * run, see SCAN_DONE_FDS): a close per file was a third of the scan's
+ * system calls. Every
+ * number in a run is one of ours, still open, so no other thread's file can
+ * be in it. An open that finds the process out of files (EMFILE) closes the
+ * batch and tries once more. */
 
 /* A page: the most a sysfs attribute (uevent included) can hold. */
 #define SCAN_BUF 4096
 /* Attribute files holding one number are tiny; 64 bytes is generous. */
 #define NUMBER_MAX 64
+/* Files closed together (well below any RLIMIT_NOFILE); the batch is
+ * closed between two devices once it holds SCAN_DONE_FDS / 2 (then nothing
+ * else of the scan is open, so the batch is one run of numbers), and in
+ * the middle of one only when full. */
+#define SCAN_DONE_FDS 256
+
+/* The basename of a link the scan keeps until all devices are read: inline
+ * when it fits (a PCI address always does), on the heap otherwise (an odd
+ * tree, named as it is in the warnings), so that a scan of 4096 VFs does
+ * not hold NAME_MAX bytes per link. */
+struct link_name {
+	char inl[PCI_ADDR_STRLEN + 3];
+	char *heap;
+};
+
+static int link_name_set(struct link_name *n, const char *s)
+{
+	size_t len = strlen(s);
+	if (len < sizeof(n->inl)) {
+		memcpy(n->inl, s, len + 1);
+		return 0;
+	}
+	return (n->heap = strdup(s)) ? 0 : -ENOMEM;
+}
+
+static const char *link_name_get(const struct link_name *n)
+{
+	return n->heap ? n->heap : n->inl;
+}
 
 /* A PF's virtfnN link as the scan found it, linked once all devices are read. */
 struct vf_link {
 	char name[32]; /* "virtfn12" */
 	uint32_t index;
-	char target[NAME_MAX + 1]; /* basename of the link text */
+	struct link_name target; /* basename of the link text */
 };
 
 /* Per-device facts only the scan needs. */
 struct scan_dev {
 	struct pci_function *d;
 	int physfn_error;                /* 0: physfn read into physfn; else -errno */
-	char physfn[NAME_MAX + 1];       /* basename of the physfn link (VFs) */
+	struct link_name physfn;         /* basename of the physfn link (VFs) */
 	struct vf_link *links;           /* PFs: their virtfnN links, in folder order */
-	size_t n_links;
+	size_t n_links, cap_links;
 };
 
 struct scan {
 	struct pci_tree *t;
 	struct scan_dev *devs;           /* sorted like t->devs once all are read */
 	size_t n, cap;
+	int done_fds[SCAN_DONE_FDS];     /* read, not closed yet */
+	size_t n_done;
 	char buf[SCAN_BUF];
 	char link[PATH_MAX];
 	/* getdents64 buffers (records are 8-byte aligned): one for
@@ -159,13 +199,67 @@ struct scan {
 	} dents_outer, dents_inner;
 };
 
+static int cmp_int(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+	return (x > y) - (x < y);
+}
+
+/* Closes the batch: one close_range() per run of adjacent numbers. */
+static void scan_close_done(struct scan *s)
+{
+	if (s->n_done > 1)
+		qsort(s->done_fds, s->n_done, sizeof(*s->done_fds), cmp_int);
+	for (size_t i = 0; i < s->n_done;) {
+		size_t j = i + 1;
+		while (j < s->n_done && s->done_fds[j] == s->done_fds[j - 1] + 1)
+			j++;
+		if (j - i == 1 || close_range((unsigned)s->done_fds[i], (unsigned)s->done_fds[j - 1], 0) < 0)
+			for (size_t k = i; k < j; k++) /* a kernel before 5.9 */
+				close(s->done_fds[k]);
+		i = j;
+	}
+	s->n_done = 0;
+}
+
+/* fd is done with: closed with the batch. */
+static void scan_close(struct scan *s, int fd)
+{
+	if (fd < 0)
+		return;
+	if (s->n_done == SCAN_DONE_FDS)
+		scan_close_done(s);
+	s->done_fds[s->n_done++] = fd;
+}
+
+/* A folder fd closed with the batch at the end of its scope. */
+struct scan_fd {
+	struct scan *s;
+	int fd;
+};
+
+static void scan_fdp(struct scan_fd *f)
+{
+	scan_close(f->s, f->fd);
+}
+
+static int scan_openat(struct scan *s, int dirfd, const char *name, int flags)
+{
+	int fd = openat(dirfd, name, flags);
+	if (fd < 0 && errno == EMFILE && s->n_done) {
+		scan_close_done(s);
+		fd = openat(dirfd, name, flags);
+	}
+	return fd;
+}
+
 /* Reads the attribute file name in dirfd into s->buf (trailing whitespace
  * cut, NUL-terminated): -EFBIG beyond max bytes, -EBADMSG on a NUL byte,
  * -EBADFD for what is not a regular file (a FIFO: opened O_NONBLOCK, it
  * reads as empty at once, and only then is it looked at). */
 static int attr_read(struct scan *s, int dirfd, const char *name, size_t max, const char **ret)
 {
-	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW);
+	int fd = scan_openat(s, dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW);
 	if (fd < 0)
 		return -errno;
 	ssize_t n;
@@ -176,7 +270,7 @@ static int attr_read(struct scan *s, int dirfd, const char *name, size_t max, co
 	struct stat st;
 	if (n == 0 && fstat(fd, &st) == 0 && !S_ISREG(st.st_mode))
 		r = -EBADFD;
-	close(fd);
+	scan_close(s, fd);
 	if (r < 0)
 		return r;
 	size_t len = (size_t)n;
@@ -249,33 +343,34 @@ static int dir_each(struct scan *s, int fd, char *buf, size_t len,
 	}
 }
 
-/* "a/b/c" into buf, or -ENAMETOOLONG. */
-static int subpath(char *buf, size_t len, const char *a, const char *b, const char *c)
+/* "a/b" into buf, or -ENAMETOOLONG. */
+static int subpath(char *buf, size_t len, const char *a, const char *b)
 {
-	int n = snprintf(buf, len, "%s/%s/%s", a, b, c);
+	int n = snprintf(buf, len, "%s/%s", a, b);
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
-/* net/NAME/{address,mtu,flags,name_assign_type} of the first netdev:
+/* net/NAME/{address,mtu,flags,name_assign_type} of the first netdev, read
+ * through net/'s fd (one component less to look up per file):
  * unknown stays 0 / invalid / -1 (name_assign_type reads EINVAL for
  * NET_NAME_UNKNOWN). The address is the MAC the netdev itself carries: for
  * a VF its own view, which can differ from the one its PF gave it. */
-static void read_netdev_attrs(struct scan *s, struct pci_function *d, int fd)
+static void read_netdev_attrs(struct scan *s, struct pci_function *d, int nfd)
 {
 	char path[NAME_MAX + 32];
 	const char *text;
 	uint32_t v;
 	const char *name = d->netdevs[0];
-	if (subpath(path, sizeof(path), "net", name, "address") == 0 && attr_read(s, fd, path, 64, &text) == 0 &&
+	if (subpath(path, sizeof(path), name, "address") == 0 && attr_read(s, nfd, path, 64, &text) == 0 &&
 	    vf_mac_parse(text, d->netdev_mac) == 0)
 		d->netdev_mac_len = 6;
-	if (subpath(path, sizeof(path), "net", name, "mtu") == 0 && attr_u32(s, fd, path, 10, &v) == 0)
+	if (subpath(path, sizeof(path), name, "mtu") == 0 && attr_u32(s, nfd, path, 10, &v) == 0)
 		d->netdev_mtu = v;
-	if (subpath(path, sizeof(path), "net", name, "flags") == 0 && attr_u32(s, fd, path, 0, &v) == 0) {
+	if (subpath(path, sizeof(path), name, "flags") == 0 && attr_u32(s, nfd, path, 0, &v) == 0) {
 		d->netdev_flags = v;
 		d->netdev_flags_valid = true;
 	}
-	if (subpath(path, sizeof(path), "net", name, "name_assign_type") == 0 && attr_u32(s, fd, path, 10, &v) == 0 &&
+	if (subpath(path, sizeof(path), name, "name_assign_type") == 0 && attr_u32(s, nfd, path, 10, &v) == 0 &&
 	    v <= 255)
 		d->netdev_name_assign_type = (int)v;
 }
@@ -290,18 +385,18 @@ static int add_netdev(struct scan *s, const char *name, unsigned char type, void
 
 static void read_netdevs(struct scan *s, struct pci_function *d, int fd)
 {
-	int nfd = openat(fd, "net", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int nfd = scan_openat(s, fd, "net", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (nfd < 0) {
 		if (errno != ENOENT)
 			pci_tree_warn(s->t, "%s: cannot read net/: %s", d->addr, strerror(errno));
 		return;
 	}
 	(void)dir_each(s, nfd, s->dents_inner.bytes, sizeof(s->dents_inner.bytes), add_netdev, d);
-	close(nfd);
-	if (!d->netdevs)
-		return;
-	strv_sort(d->netdevs);
-	read_netdev_attrs(s, d, fd);
+	if (d->netdevs) {
+		strv_sort(d->netdevs);
+		read_netdev_attrs(s, d, nfd);
+	}
+	scan_close(s, nfd);
 }
 
 static void read_sriov(struct scan *s, struct pci_function *d, int fd, uint32_t totalvfs)
@@ -368,14 +463,20 @@ static int add_vf_link(struct scan *s, const char *name, unsigned char type, voi
 		pci_tree_warn(s->t, "%s: %s is not a link, ignored", addr, name);
 		return 0;
 	}
-	struct vf_link *links = realloc(sd->links, (sd->n_links + 1) * sizeof(*links));
-	if (!links)
-		return -ENOMEM;
-	sd->links = links;
-	struct vf_link *v = &links[sd->n_links++];
+	if (sd->n_links == sd->cap_links) {
+		size_t cap = sd->cap_links ? sd->cap_links * 2 : 8;
+		struct vf_link *links = realloc(sd->links, cap * sizeof(*links));
+		if (!links)
+			return -ENOMEM;
+		sd->links = links;
+		sd->cap_links = cap;
+	}
+	struct vf_link *v = &sd->links[sd->n_links];
+	*v = (struct vf_link){.index = index};
 	snprintf(v->name, sizeof(v->name), "%s", name);
-	v->index = index;
-	snprintf(v->target, sizeof(v->target), "%s", target);
+	if (link_name_set(&v->target, target) < 0)
+		return -ENOMEM;
+	sd->n_links++;
 	return 0;
 }
 
@@ -508,7 +609,8 @@ static int read_device(struct scan *s, int devices_fd, const char *name, struct 
 		return -EINVAL;
 	}
 	/* O_DIRECTORY follows the bus/pci/devices symlink; a dangling one fails here. */
-	_cleanup_close_ int fd = openat(devices_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_(scan_fdp) struct scan_fd dir = {s, scan_openat(s, devices_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
+	int fd = dir.fd;
 	if (fd < 0) {
 		pci_tree_warn(t, "bus/pci/devices/%s: %s, ignored", name, strerror(errno));
 		return -errno;
@@ -561,8 +663,8 @@ static int read_device(struct scan *s, int devices_fd, const char *name, struct 
 	 * virtfnN once every device is read. */
 	const char *physfn;
 	sd->physfn_error = link_base(s, fd, "physfn", &physfn);
-	if (sd->physfn_error == 0)
-		snprintf(sd->physfn, sizeof(sd->physfn), "%s", physfn);
+	if (sd->physfn_error == 0 && link_name_set(&sd->physfn, physfn) < 0)
+		return -ENOMEM;
 
 	read_netdevs(s, d, fd);
 
@@ -651,9 +753,9 @@ static bool vf_link_sound(struct pci_tree *t, const struct pci_function *pf, con
 			      errno_name(vsd->physfn_error), pf->addr, name);
 		return false;
 	}
-	if (strcmp(vsd->physfn, pf->addr) != 0) {
+	if (strcmp(link_name_get(&vsd->physfn), pf->addr) != 0) {
 		pci_tree_warn(t, "%s: physfn points at %s, but %s lists it as %s; not taken as its VF", vf->addr,
-			      vsd->physfn, pf->addr, name);
+			      link_name_get(&vsd->physfn), pf->addr, name);
 		return false;
 	}
 	return true;
@@ -672,10 +774,11 @@ static int link_vfs(struct scan *s, struct scan_dev *psd)
 	}
 	for (size_t k = 0; k < psd->n_links; k++) {
 		const struct vf_link *l = &psd->links[k];
-		ssize_t i = find_index(t, l->target);
+		const char *target = link_name_get(&l->target);
+		ssize_t i = find_index(t, target);
 		if (i < 0) {
 			pci_tree_warn(t, "%s: %s points at %s, which is not a PCI device (dangling link), ignored",
-				      pf->addr, l->name, l->target);
+				      pf->addr, l->name, target);
 			continue;
 		}
 		struct pci_function *vf = t->devs[i];
@@ -753,6 +856,8 @@ static int add_device(struct scan *s, const char *name, unsigned char type, void
 	struct scan_dev *sd = &s->devs[s->n];
 	*sd = (struct scan_dev){0};
 	int r = read_device(s, devices_fd, name, sd);
+	if (s->n_done >= SCAN_DONE_FDS / 2)
+		scan_close_done(s);
 	if (r == 0 || r == -ENOMEM)
 		s->n++; /* a half-read device is freed with the others */
 	return r == -ENOMEM ? r : 0;
@@ -761,8 +866,14 @@ static int add_device(struct scan *s, const char *name, unsigned char type, void
 /* Frees what only the scan needed (never the devices). */
 static void scan_done(struct scan *s)
 {
-	for (size_t i = 0; i < s->n; i++)
-		free(s->devs[i].links);
+	scan_close_done(s);
+	for (size_t i = 0; i < s->n; i++) {
+		struct scan_dev *sd = &s->devs[i];
+		for (size_t k = 0; k < sd->n_links; k++)
+			free(sd->links[k].target.heap);
+		free(sd->links);
+		free(sd->physfn.heap);
+	}
 	free(s->devs);
 	free(s);
 }

@@ -4,6 +4,9 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include "fakesysfs.h"
@@ -457,6 +460,86 @@ static void test_grid_64x64(void **state)
 	pci_tree_free(t);
 }
 
+/* The scan closes what it opened (its closes are batched: close_range on
+ * runs of numbers), and never a file of someone else's opened before it. */
+static size_t count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	assert_non_null(d);
+	size_t n = 0;
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n;
+}
+
+static void test_scan_closes_its_files(void **state)
+{
+	struct fixture *f = *state;
+	assert_int_equal(fakesysfs_build_grid(f->root, 4, 32), 0);
+	size_t before = count_fds();
+	int mine = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	assert_true(mine >= 0);
+	struct pci_tree *t = scan(f->root);
+	assert_int_equal(pci_tree_count_vfs(t), 128);
+	assert_null(t->warnings);
+	assert_int_equal(fcntl(mine, F_GETFD), FD_CLOEXEC);
+	close(mine);
+	assert_int_equal(count_fds(), before);
+	pci_tree_free(t);
+}
+
+/* Few files allowed (RLIMIT_NOFILE just above what is open): the scan
+ * closes its batch when an open finds none left, and reads everything. */
+static void test_scan_with_few_files(void **state)
+{
+	struct fixture *f = *state;
+	assert_int_equal(fakesysfs_build_grid(f->root, 8, 16), 0);
+	struct rlimit old;
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+	size_t open_now = count_fds();
+	struct rlimit low = {.rlim_cur = open_now + 12, .rlim_max = old.rlim_max};
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+	struct pci_tree *t = NULL;
+	int r = pci_tree_scan(f->root, &t);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+	assert_int_equal(r, 0);
+	assert_int_equal(pci_tree_count_pfs(t), 8);
+	assert_int_equal(pci_tree_count_vfs(t), 128);
+	for (size_t i = 0; t->warnings && t->warnings[i]; i++)
+		print_message("warning: %s\n", t->warnings[i]);
+	assert_null(t->warnings);
+	for (size_t i = 0; i < t->n_devs; i++) {
+		const struct pci_function *d = t->devs[i];
+		assert_non_null(d->driver);
+		assert_non_null(d->netdevs);
+		assert_int_equal(d->netdev_mtu, 1500);
+	}
+	assert_int_equal(count_fds(), open_now);
+	pci_tree_free(t);
+}
+
+/* Link targets longer than a PCI address (kept apart from the short ones
+ * the scan stores inline) are named whole in the warnings. */
+static void test_long_link_names(void **state)
+{
+	struct fixture *f = *state;
+	assert_int_equal(fakesysfs_build_testbed(f->root, true), 0);
+	assert_int_equal(fakesysfs_symlink(f->root, "bus/pci/devices/0000:01:00.0/virtfn5",
+					   "../0000:09:00.0-a-name-longer-than-any-pci-address"), 0);
+	assert_int_equal(fakesysfs_remove(f->root, "bus/pci/devices/0000:02:10.0/physfn"), 0);
+	assert_int_equal(fakesysfs_symlink(f->root, "bus/pci/devices/0000:02:10.0/physfn",
+					   "../0000:02:00.0-and-then-some-more-text"), 0);
+	struct pci_tree *t = scan(f->root);
+	assert_true(has_warning(t, "0000:01:00.0: virtfn5 points at 0000:09:00.0-a-name-longer-than-any-pci-address, "
+				   "which is not a PCI device (dangling link), ignored"));
+	assert_true(has_warning(t, "0000:02:10.0: physfn points at 0000:02:00.0-and-then-some-more-text, but "
+				   "0000:02:00.0 lists it as virtfn0; not taken as its VF"));
+	assert_int_equal(pci_tree_find_addr(t, "0000:01:00.0")->n_vfs, 3);
+	assert_int_equal(pci_tree_find_addr(t, "0000:02:00.0")->n_vfs, 2);
+	pci_tree_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -472,6 +555,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_empty_tree, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shared_groups, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_grid_64x64, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_scan_closes_its_files, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_scan_with_few_files, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_long_link_names, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
