@@ -1,12 +1,47 @@
 #include "inventory.h"
 
 #include <pci/pci.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <systemd/sd-hwdb.h>
 
 #include "netlink/rtnl.h"
+#include "util/dl.h"
 #include "util/input.h"
 #include "util/util.h"
+
+/* The name sources are loaded (dlopen) the first time names are asked
+ * for: a command that prints none never maps libsystemd (and the six
+ * libraries it pulls in) nor libpci, and libpci only where no hwdb.bin
+ * exists. Either missing leaves the names unknown, as a missing pci.ids
+ * does. */
+static __typeof__(sd_hwdb_new) *sym_sd_hwdb_new;
+static __typeof__(sd_hwdb_get) *sym_sd_hwdb_get;
+static __typeof__(sd_hwdb_unref) *sym_sd_hwdb_unref;
+static __typeof__(pci_alloc) *sym_pci_alloc;
+static __typeof__(pci_lookup_name) *sym_pci_lookup_name;
+static __typeof__(pci_cleanup) *sym_pci_cleanup;
+
+#define NAMES_SYM(f) {#f, (void **)&sym_##f}
+static const struct dl_sym hwdb_syms[] = {NAMES_SYM(sd_hwdb_new), NAMES_SYM(sd_hwdb_get), NAMES_SYM(sd_hwdb_unref)};
+static const struct dl_sym libpci_syms[] = {NAMES_SYM(pci_alloc), NAMES_SYM(pci_lookup_name), NAMES_SYM(pci_cleanup)};
+
+static pthread_once_t hwdb_once = PTHREAD_ONCE_INIT, libpci_once = PTHREAD_ONCE_INIT;
+static int hwdb_loaded = -ELIBACC, libpci_loaded = -ELIBACC;
+
+static void hwdb_load(void)
+{
+	void *h;
+	_cleanup_free_ char *error = NULL;
+	hwdb_loaded = dl_open_syms("libsystemd.so.0", hwdb_syms, ARRAY_SIZE(hwdb_syms), &h, &error);
+}
+
+static void libpci_load(void)
+{
+	void *h;
+	_cleanup_free_ char *error = NULL;
+	libpci_loaded = dl_open_syms("libpci.so.3", libpci_syms, ARRAY_SIZE(libpci_syms), &h, &error);
+}
 
 bool inventory_root_is_live(const char *sysfs_root)
 {
@@ -34,7 +69,10 @@ static void names_fatal(char *msg, ...)
  * first one): only where systemd's hwdb cannot be opened. */
 static void add_names_libpci(struct pci_tree *t)
 {
-	struct pci_access *pacc = pci_alloc();
+	pthread_once(&libpci_once, libpci_load);
+	if (libpci_loaded < 0)
+		return;
+	struct pci_access *pacc = sym_pci_alloc();
 	if (!pacc)
 		return;
 	pacc->warning = names_quiet;
@@ -47,16 +85,16 @@ static void add_names_libpci(struct pci_tree *t)
 			continue;
 		/* libpci falls back to printing the number when the ID is unknown;
 		 * NO_NUMBERS makes it return NULL instead, so "unknown" stays NULL. */
-		const char *v = pci_lookup_name(pacc, buf, sizeof(buf), PCI_LOOKUP_VENDOR | PCI_LOOKUP_NO_NUMBERS,
+		const char *v = sym_pci_lookup_name(pacc, buf, sizeof(buf), PCI_LOOKUP_VENDOR | PCI_LOOKUP_NO_NUMBERS,
 						d->vendor_id);
 		if (v)
 			d->vendor_name = strdup(v);
-		const char *dn = pci_lookup_name(pacc, buf, sizeof(buf), PCI_LOOKUP_DEVICE | PCI_LOOKUP_NO_NUMBERS,
+		const char *dn = sym_pci_lookup_name(pacc, buf, sizeof(buf), PCI_LOOKUP_DEVICE | PCI_LOOKUP_NO_NUMBERS,
 						 d->vendor_id, d->device_id);
 		if (dn)
 			d->device_name = strdup(dn);
 	}
-	pci_cleanup(pacc);
+	sym_pci_cleanup(pacc);
 }
 
 /* The names from systemd's hwdb (hwdb.bin, mmapped: nothing is parsed),
@@ -67,8 +105,11 @@ static void add_names_libpci(struct pci_tree *t)
  * other by address, share their PF's lookup. */
 static int add_names_hwdb(struct pci_tree *t)
 {
+	pthread_once(&hwdb_once, hwdb_load);
+	if (hwdb_loaded < 0)
+		return hwdb_loaded;
 	sd_hwdb *hwdb = NULL;
-	int r = sd_hwdb_new(&hwdb);
+	int r = sym_sd_hwdb_new(&hwdb);
 	if (r < 0)
 		return r;
 	const struct pci_function *prev = NULL;
@@ -83,10 +124,10 @@ static int add_names_hwdb(struct pci_tree *t)
 		} else {
 			char key[48];
 			snprintf(key, sizeof(key), "pci:v%08X*", d->vendor_id);
-			if (sd_hwdb_get(hwdb, key, "ID_VENDOR_FROM_DATABASE", &v) < 0)
+			if (sym_sd_hwdb_get(hwdb, key, "ID_VENDOR_FROM_DATABASE", &v) < 0)
 				v = NULL;
 			snprintf(key, sizeof(key), "pci:v%08Xd%08X*", d->vendor_id, d->device_id);
-			if (sd_hwdb_get(hwdb, key, "ID_MODEL_FROM_DATABASE", &dn) < 0)
+			if (sym_sd_hwdb_get(hwdb, key, "ID_MODEL_FROM_DATABASE", &dn) < 0)
 				dn = NULL;
 		}
 		if (v)
@@ -95,7 +136,7 @@ static int add_names_hwdb(struct pci_tree *t)
 			d->device_name = strdup(dn);
 		prev = d;
 	}
-	sd_hwdb_unref(hwdb);
+	sym_sd_hwdb_unref(hwdb);
 	return 0;
 }
 

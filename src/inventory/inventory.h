@@ -2,7 +2,8 @@
  *
  * Owns: loading a pci_tree (sysfs/) and decorating it with vendor/device
  * names (systemd's hwdb, mmapped, through libsystemd's sd-hwdb; libpci's
- * pci.ids where no hwdb.bin exists; both included here only) and with each PF's netlink
+ * pci.ids where no hwdb.bin exists; both included here only, and loaded
+ * with dlopen the first time names are asked for) and with each PF's netlink
  * view of its VFs and the netdevs functions have in other network
  * namespaces (netlink/), and resolving the DEV arguments users type:
  * a netdev name, a PCI address, or PF#N for VF N of a PF. */

@@ -1,11 +1,13 @@
 #!/bin/bash
-# libcurl is loaded only when sriovd's API socket is there to talk to: a
-# command run in-process never maps it (LD_DEBUG=libs names every library
-# the dynamic loader opens), a libcurl.so.4 without libcurl's symbols first
-# in the library path changes nothing then, and once a socket exists the
-# same broken libcurl gives one clear error line and exit status 1 (-j list:
-# it asks sriovd first).
-#   test-cli-libcurl.sh SRIOVCTL MKFAKESYSFS FAKE_LIBCURL
+# The optional libraries are loaded only where they are used (LD_DEBUG=libs
+# names every library the dynamic loader opens): libcurl only when sriovd's
+# API socket is there to talk to; a command run in-process never maps it, a
+# libcurl.so.4 without libcurl's symbols first in the library path changes
+# nothing then, and once a socket exists the same broken libcurl gives one
+# clear error line and exit status 1 (-j list: it asks sriovd first).
+# libsystemd (sd-hwdb, the device names) only for a command that prints
+# names, and the names are the hwdb's.
+#   test-cli-lazy-libs.sh SRIOVCTL MKFAKESYSFS FAKE_LIBCURL
 set -uo pipefail
 ctl=$1
 mk=$2
@@ -31,6 +33,24 @@ for verb in "-j list" "list"; do
 	check_eq "no socket: $verb never loads libcurl" "$(grep -c 'libcurl' <<<"$libs")" 0
 	check_contains "no socket: LD_DEBUG=libs lists what is loaded (libc)" "$libs" "libc.so.6"
 done
+# The names: from systemd's hwdb (when this host has one), loaded for list
+# and not for a command without names.
+libs=$(LD_DEBUG=libs "$ctl" --sysfs-root "$tb" list 2>&1 >/dev/null)
+check_contains "list loads libsystemd for the names" "$libs" "libsystemd.so.0"
+libs=$(LD_DEBUG=libs "$ctl" --help 2>&1 >/dev/null)
+check_eq "--help loads neither libsystemd nor libpci" "$(grep -c 'libsystemd\|libpci' <<<"$libs")" 0
+libs=$(LD_DEBUG=libs "$ctl" --sysfs-root "$tb" numvfs 0000:00:03.0 2>&1 >/dev/null)
+check_eq "numvfs (no names) loads neither libsystemd nor libpci" "$(grep -c 'libsystemd\|libpci' <<<"$libs")" 0
+if [ -e /usr/lib/udev/hwdb.bin ] || [ -e /lib/udev/hwdb.bin ] || [ -e /etc/udev/hwdb.bin ]; then
+	check_contains "list: the igb PF's names from the hwdb" "$ref_text" \
+		"[8086:10c9] Intel Corporation 82576 Gigabit Network Connection"
+	check_eq "-j list: the igb VF's device name from the hwdb" \
+		"$(python3 -c 'import json, sys; print(json.load(sys.stdin)["pfs"][1]["vfs"][0]["device"])' <<<"$ref_json")" \
+		"82576 Virtual Function"
+else
+	tap_ok "# SKIP this host has no hwdb.bin"
+fi
+
 out=$(LD_LIBRARY_PATH=$fake_dir "$ctl" --sysfs-root "$tb" -j list 2>"$tmp/err")
 check_eq "no socket, broken libcurl: -j list exits 0" "$?" 0
 check_eq "no socket, broken libcurl: the same -j list" "$out" "$ref_json"
