@@ -29,21 +29,20 @@ void client_response_done(struct client_response *r)
  * memory. The build still needs libcurl's headers; the run needs
  * libcurl.so.4 only to talk to sriovd. */
 #define CURL_SONAME "libcurl.so.4"
-static __typeof__(curl_global_init) *sym_curl_global_init;
-static __typeof__(curl_easy_strerror) *sym_curl_easy_strerror;
-static __typeof__(curl_easy_init) *sym_curl_easy_init;
-static __typeof__(curl_easy_cleanup) *sym_curl_easy_cleanup;
-static __typeof__(curl_easy_setopt) *sym_curl_easy_setopt;
-static __typeof__(curl_easy_perform) *sym_curl_easy_perform;
-static __typeof__(curl_easy_getinfo) *sym_curl_easy_getinfo;
-static __typeof__(curl_slist_append) *sym_curl_slist_append;
-static __typeof__(curl_slist_free_all) *sym_curl_slist_free_all;
+DL_SYM_DECLARE(curl_global_init);
+DL_SYM_DECLARE(curl_easy_strerror);
+DL_SYM_DECLARE(curl_easy_init);
+DL_SYM_DECLARE(curl_easy_cleanup);
+DL_SYM_DECLARE(curl_easy_setopt);
+DL_SYM_DECLARE(curl_easy_perform);
+DL_SYM_DECLARE(curl_easy_getinfo);
+DL_SYM_DECLARE(curl_slist_append);
+DL_SYM_DECLARE(curl_slist_free_all);
 
-#define CURL_SYM(f) {#f, (void **)&sym_##f}
 static const struct dl_sym curl_syms[] = {
-	CURL_SYM(curl_global_init),   CURL_SYM(curl_easy_strerror), CURL_SYM(curl_easy_init),
-	CURL_SYM(curl_easy_cleanup),  CURL_SYM(curl_easy_setopt),   CURL_SYM(curl_easy_perform),
-	CURL_SYM(curl_easy_getinfo),  CURL_SYM(curl_slist_append),  CURL_SYM(curl_slist_free_all),
+	DL_SYM(curl_global_init),   DL_SYM(curl_easy_strerror), DL_SYM(curl_easy_init),
+	DL_SYM(curl_easy_cleanup),  DL_SYM(curl_easy_setopt),   DL_SYM(curl_easy_perform),
+	DL_SYM(curl_easy_getinfo),  DL_SYM(curl_slist_append),  DL_SYM(curl_slist_free_all),
 };
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;

@@ -15,16 +15,15 @@
  * libraries it pulls in) nor libpci, and libpci only where no hwdb.bin
  * exists. Either missing leaves the names unknown, as a missing pci.ids
  * does. */
-static __typeof__(sd_hwdb_new) *sym_sd_hwdb_new;
-static __typeof__(sd_hwdb_get) *sym_sd_hwdb_get;
-static __typeof__(sd_hwdb_unref) *sym_sd_hwdb_unref;
-static __typeof__(pci_alloc) *sym_pci_alloc;
-static __typeof__(pci_lookup_name) *sym_pci_lookup_name;
-static __typeof__(pci_cleanup) *sym_pci_cleanup;
+DL_SYM_DECLARE(sd_hwdb_new);
+DL_SYM_DECLARE(sd_hwdb_get);
+DL_SYM_DECLARE(sd_hwdb_unref);
+DL_SYM_DECLARE(pci_alloc);
+DL_SYM_DECLARE(pci_lookup_name);
+DL_SYM_DECLARE(pci_cleanup);
 
-#define NAMES_SYM(f) {#f, (void **)&sym_##f}
-static const struct dl_sym hwdb_syms[] = {NAMES_SYM(sd_hwdb_new), NAMES_SYM(sd_hwdb_get), NAMES_SYM(sd_hwdb_unref)};
-static const struct dl_sym libpci_syms[] = {NAMES_SYM(pci_alloc), NAMES_SYM(pci_lookup_name), NAMES_SYM(pci_cleanup)};
+static const struct dl_sym hwdb_syms[] = {DL_SYM(sd_hwdb_new), DL_SYM(sd_hwdb_get), DL_SYM(sd_hwdb_unref)};
+static const struct dl_sym libpci_syms[] = {DL_SYM(pci_alloc), DL_SYM(pci_lookup_name), DL_SYM(pci_cleanup)};
 
 static pthread_once_t hwdb_once = PTHREAD_ONCE_INIT, libpci_once = PTHREAD_ONCE_INIT;
 static int hwdb_loaded = -ELIBACC, libpci_loaded = -ELIBACC;

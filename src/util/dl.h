@@ -15,6 +15,11 @@ struct dl_sym {
 	void **fn; /* set to the symbol's address */
 };
 
+/* sym_F: a pointer of F's own type (its header is included for the
+ * prototype, the library is not linked); DL_SYM(F) its table row. */
+#define DL_SYM_DECLARE(f) static __typeof__(f) *sym_##f
+#define DL_SYM(f) {#f, (void **)&sym_##f}
+
 /* Sets every *syms[i].fn and *ret_handle (never closed: the library stays
  * for the life of the process). On failure nothing is set, the library is
  * closed again and *ret_error says which library or symbol is missing and
