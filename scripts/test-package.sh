@@ -77,7 +77,8 @@ build_depends=$(awk '/^Build-Depends:/ {on = 1; sub(/^Build-Depends:/, "")} on &
 unlisted=
 for pc in $(grep -rhoE "dependency\('[^']+'" --include=meson.build meson.build src man completion tests |
 	sed "s/dependency('//; s/'//" | sort -u) scdoc; do
-	[ "$pc" = threads ] && continue
+	# meson's own dependencies on what libc provides: no package of their own
+	case $pc in threads|dl) continue ;; esac
 	if [ "$pc" = scdoc ]; then
 		f=$(command -v scdoc)
 	else
