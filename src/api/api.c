@@ -810,9 +810,8 @@ static int r_claim_post(struct api *a, const struct api_request *rq, const char 
 	int cr = claim_run(&env, &req, &res, &error);
 	if (req.vfio) /* drivers were (un)bound */
 		api_model_drop(a);
-	if (cr == 0)
-		model_wrote(a);
 	if (cr == 0) {
+		model_wrote(a);
 		if (!res.repeat && a->src.stats) {
 			a->src.stats->claims++;
 			api_stats_claim(a->src.stats, (double)(api_now_ms(a) - start) / 1000.0);
