@@ -43,7 +43,7 @@ time_runs "sriovctl list (text)" "$ctl" list
 # for every PF and VF.
 same=0 differ=0 # (no process substitution: the guest has no /dev/fd)
 while IFS=$'\t' read -r addr vendor device; do
-	want=$(lspci -mm -s "$addr" | awk -F'" "' '{ print $2 "|" $3 }')
+	want=$(lspci -vmm -s "$addr" | awk -F'\t' '$1 == "Vendor:" {v = $2} $1 == "Device:" {d = $2} END {print v "|" d}')
 	if [ "$vendor|$device" = "$want" ]; then
 		same=$((same + 1))
 	else

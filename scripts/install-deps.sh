@@ -33,7 +33,7 @@ add_backports() {
 }
 
 pkgs=(build-essential meson ninja-build pkg-config
-      libmnl-dev libjansson-dev libsystemd-dev libpci-dev pci.ids libcmocka-dev libyaml-dev libsqlite3-dev
+      libmnl-dev libjansson-dev libsystemd-dev libudev-dev libpci-dev pci.ids libcmocka-dev libyaml-dev libsqlite3-dev
       jq iproute2 kmod clang libclang-rt-dev python3 python3-jsonschema
       python3-nova systemd scdoc bash-completion man-db libvirt-clients
       libmicrohttpd-dev libcurl4-openssl-dev curl prometheus

@@ -3,7 +3,7 @@
 #include <pci/pci.h>
 #include <pthread.h>
 #include <stdarg.h>
-#include <systemd/sd-hwdb.h>
+#include <libudev.h>
 
 #include "netlink/rtnl.h"
 #include "util/dl.h"
@@ -11,18 +11,33 @@
 #include "util/util.h"
 
 /* The name sources are loaded (dlopen) the first time names are asked
- * for: a command that prints none never maps libsystemd (and the six
- * libraries it pulls in) nor libpci, and libpci only where no hwdb.bin
- * exists. Either missing leaves the names unknown, as a missing pci.ids
- * does. */
-DL_SYM_DECLARE(sd_hwdb_new);
-DL_SYM_DECLARE(sd_hwdb_get);
-DL_SYM_DECLARE(sd_hwdb_unref);
+ * for: a command that prints none never maps libudev nor libpci, and
+ * libpci only where no hwdb.bin exists. Either missing leaves the names
+ * unknown, as a missing pci.ids does. libudev reads the same hwdb.bin as
+ * libsystemd's sd-hwdb, and needs no other library (libsystemd pulls in
+ * six: libgcrypt, liblzma, libzstd, liblz4, libcap, libgpg-error). */
+DL_SYM_DECLARE(udev_new);
+DL_SYM_DECLARE(udev_unref);
+DL_SYM_DECLARE(udev_hwdb_new);
+DL_SYM_DECLARE(udev_hwdb_unref);
+DL_SYM_DECLARE(udev_hwdb_get_properties_list_entry);
+DL_SYM_DECLARE(udev_list_entry_get_next);
+DL_SYM_DECLARE(udev_list_entry_get_name);
+DL_SYM_DECLARE(udev_list_entry_get_value);
 DL_SYM_DECLARE(pci_alloc);
 DL_SYM_DECLARE(pci_lookup_name);
 DL_SYM_DECLARE(pci_cleanup);
 
-static const struct dl_sym hwdb_syms[] = {DL_SYM(sd_hwdb_new), DL_SYM(sd_hwdb_get), DL_SYM(sd_hwdb_unref)};
+static const struct dl_sym hwdb_syms[] = {
+	DL_SYM(udev_new),
+	DL_SYM(udev_unref),
+	DL_SYM(udev_hwdb_new),
+	DL_SYM(udev_hwdb_unref),
+	DL_SYM(udev_hwdb_get_properties_list_entry),
+	DL_SYM(udev_list_entry_get_next),
+	DL_SYM(udev_list_entry_get_name),
+	DL_SYM(udev_list_entry_get_value),
+};
 static const struct dl_sym libpci_syms[] = {DL_SYM(pci_alloc), DL_SYM(pci_lookup_name), DL_SYM(pci_cleanup)};
 
 static pthread_once_t hwdb_once = PTHREAD_ONCE_INIT, libpci_once = PTHREAD_ONCE_INIT;
@@ -32,7 +47,7 @@ static void hwdb_load(void)
 {
 	void *h;
 	_cleanup_free_ char *error = NULL;
-	hwdb_loaded = dl_open_syms("libsystemd.so.0", hwdb_syms, ARRAY_SIZE(hwdb_syms), &h, &error);
+	hwdb_loaded = dl_open_syms("libudev.so.1", hwdb_syms, ARRAY_SIZE(hwdb_syms), &h, &error);
 }
 
 static void libpci_load(void)
@@ -96,46 +111,63 @@ static void add_names_libpci(struct pci_tree *t)
 	sym_pci_cleanup(pacc);
 }
 
+/* The value of property key in the entries of one hwdb lookup, or NULL. */
+static const char *hwdb_value(struct udev_list_entry *e, const char *key)
+{
+	for (; e; e = sym_udev_list_entry_get_next(e)) {
+		const char *name = sym_udev_list_entry_get_name(e);
+		if (name && strcmp(name, key) == 0)
+			return sym_udev_list_entry_get_value(e);
+	}
+	return NULL;
+}
+
 /* The names from systemd's hwdb (hwdb.bin, mmapped: nothing is parsed),
  * built from the same pci.ids: the vendor under "pci:vVVVVVVVV*", the
  * device under "pci:vVVVVVVVVdDDDDDDDD*" (the literal '*' keeps the
  * subsystem entries, which libpci's device name does not use, from
  * matching). Looked up once per distinct ID: the VFs of a PF, next to each
- * other by address, share their PF's lookup. */
+ * other by address, share their PF's lookup. A lookup's entries last until
+ * the next one: each name is copied before the next lookup. */
 static int add_names_hwdb(struct pci_tree *t)
 {
 	pthread_once(&hwdb_once, hwdb_load);
 	if (hwdb_loaded < 0)
 		return hwdb_loaded;
-	sd_hwdb *hwdb = NULL;
-	int r = sym_sd_hwdb_new(&hwdb);
-	if (r < 0)
+	struct udev *udev = sym_udev_new();
+	if (!udev)
+		return -ENOMEM;
+	errno = 0;
+	struct udev_hwdb *hwdb = sym_udev_hwdb_new(udev);
+	if (!hwdb) {
+		int r = errno > 0 ? -errno : -ENOENT;
+		sym_udev_unref(udev);
 		return r;
+	}
 	const struct pci_function *prev = NULL;
 	for (size_t i = 0; i < t->n_devs; i++) {
 		struct pci_function *d = t->devs[i];
 		if (!d->ids_valid)
 			continue;
-		const char *v = NULL, *dn = NULL;
 		if (prev && prev->vendor_id == d->vendor_id && prev->device_id == d->device_id) {
-			v = prev->vendor_name;
-			dn = prev->device_name;
+			if (prev->vendor_name)
+				d->vendor_name = strdup(prev->vendor_name);
+			if (prev->device_name)
+				d->device_name = strdup(prev->device_name);
 		} else {
 			char key[48];
+			const char *v;
 			snprintf(key, sizeof(key), "pci:v%08X*", d->vendor_id);
-			if (sym_sd_hwdb_get(hwdb, key, "ID_VENDOR_FROM_DATABASE", &v) < 0)
-				v = NULL;
+			if ((v = hwdb_value(sym_udev_hwdb_get_properties_list_entry(hwdb, key, 0), "ID_VENDOR_FROM_DATABASE")))
+				d->vendor_name = strdup(v);
 			snprintf(key, sizeof(key), "pci:v%08Xd%08X*", d->vendor_id, d->device_id);
-			if (sym_sd_hwdb_get(hwdb, key, "ID_MODEL_FROM_DATABASE", &dn) < 0)
-				dn = NULL;
+			if ((v = hwdb_value(sym_udev_hwdb_get_properties_list_entry(hwdb, key, 0), "ID_MODEL_FROM_DATABASE")))
+				d->device_name = strdup(v);
 		}
-		if (v)
-			d->vendor_name = strdup(v);
-		if (dn)
-			d->device_name = strdup(dn);
 		prev = d;
 	}
-	sym_sd_hwdb_unref(hwdb);
+	sym_udev_hwdb_unref(hwdb);
+	sym_udev_unref(udev);
 	return 0;
 }
 

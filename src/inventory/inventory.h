@@ -1,7 +1,7 @@
 /* inventory: the whole picture of a host's SR-IOV devices.
  *
  * Owns: loading a pci_tree (sysfs/) and decorating it with vendor/device
- * names (systemd's hwdb, mmapped, through libsystemd's sd-hwdb; libpci's
+ * names (systemd's hwdb, mmapped, through libudev's udev_hwdb; libpci's
  * pci.ids where no hwdb.bin exists; both included here only, and loaded
  * with dlopen the first time names are asked for) and with each PF's netlink
  * view of its VFs and the netdevs functions have in other network

@@ -5,7 +5,7 @@
 # libcurl.so.4 without libcurl's symbols first in the library path changes
 # nothing then, and once a socket exists the same broken libcurl gives one
 # clear error line and exit status 1 (-j list: it asks sriovd first).
-# libsystemd (sd-hwdb, the device names) only for a command that prints
+# libudev (systemd's hwdb, the device names) only for a command that prints
 # names, and the names are the hwdb's.
 #   test-cli-lazy-libs.sh SRIOVCTL MKFAKESYSFS FAKE_LIBCURL
 set -uo pipefail
@@ -36,11 +36,12 @@ done
 # The names: from systemd's hwdb (when this host has one), loaded for list
 # and not for a command without names.
 libs=$(LD_DEBUG=libs "$ctl" --sysfs-root "$tb" list 2>&1 >/dev/null)
-check_contains "list loads libsystemd for the names" "$libs" "libsystemd.so.0"
+check_contains "list loads libudev for the names" "$libs" "libudev.so.1"
+check_eq "... and not libsystemd (nor the libraries it pulls in)" "$(grep -c "libsystemd\|libgcrypt" <<<"$libs")" 0
 libs=$(LD_DEBUG=libs "$ctl" --help 2>&1 >/dev/null)
-check_eq "--help loads neither libsystemd nor libpci" "$(grep -c 'libsystemd\|libpci' <<<"$libs")" 0
+check_eq "--help loads neither libudev nor libpci" "$(grep -c 'libudev\|libsystemd\|libpci' <<<"$libs")" 0
 libs=$(LD_DEBUG=libs "$ctl" --sysfs-root "$tb" numvfs 0000:00:03.0 2>&1 >/dev/null)
-check_eq "numvfs (no names) loads neither libsystemd nor libpci" "$(grep -c 'libsystemd\|libpci' <<<"$libs")" 0
+check_eq "numvfs (no names) loads neither libudev nor libpci" "$(grep -c 'libudev\|libsystemd\|libpci' <<<"$libs")" 0
 if [ -e /usr/lib/udev/hwdb.bin ] || [ -e /lib/udev/hwdb.bin ] || [ -e /etc/udev/hwdb.bin ]; then
 	check_contains "list: the igb PF's names from the hwdb" "$ref_text" \
 		"[8086:10c9] Intel Corporation 82576 Gigabit Network Connection"
