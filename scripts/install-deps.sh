@@ -38,7 +38,7 @@ pkgs=(build-essential meson ninja-build pkg-config
       python3-nova systemd scdoc bash-completion man-db libvirt-clients
       libmicrohttpd-dev libcurl4-openssl-dev curl prometheus
       dpdk dpdk-dev libdpdk-dev librte-vhost23 librte-net-e1000-23 librte-net-virtio23
-      librte-net-af-packet23 librte-net-null23 util-linux
+      librte-net-af-packet23 librte-net-null23 librte-net-pcap23 util-linux
       debhelper dpkg-dev fakeroot lintian)
 if [ "$want_vm" = 1 ]; then
 	add_backports

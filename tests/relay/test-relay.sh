@@ -5,7 +5,8 @@
 # VM stand-in). Frames both ways, counted by the kernel (ip -s link on the
 # other veth end) and by testpmd against the relay's own counters; a relay
 # added and removed at run time; the VM side leaving and coming back (server
-# and client mode); starts that cannot work say why. No hugepages needed:
+# and client mode); jumbo frames (MTU 9000, net_pcap on a veth); starts that
+# cannot work say why. No hugepages needed:
 # both DPDK processes run with --no-huge (memfd-backed, shareable).
 #   test-relay.sh SRIOV_RELAY
 set -uo pipefail
@@ -52,7 +53,9 @@ $IP netns add "$ns"
 $IP -n "$ns" link add v0 type veth peer name v1
 $IP -n "$ns" link add w0 type veth peer name w1
 $IP -n "$ns" link add x0 type veth peer name x1
-for l in lo v0 v1 w0 w1 x0 x1; do $IP -n "$ns" link set "$l" up; done
+# j0/j1: jumbo frames (MTU 9000 on both ends).
+$IP -n "$ns" link add j0 mtu 9000 type veth peer name j1 mtu 9000
+for l in lo v0 v1 w0 w1 x0 x1 j0 j1; do $IP -n "$ns" link set "$l" up; done
 # No IPv6 (router solicitations and the like): every frame on v1 is ours.
 $IP netns exec "$ns" sh -c 'for f in /proc/sys/net/ipv6/conf/*/disable_ipv6; do echo 1 > $f; done'
 inns() { $IP netns exec "$ns" "$@"; }
@@ -61,7 +64,7 @@ C() { curl -s --unix-socket "$ctl" "$@"; }
 post() { C -X POST -H 'Content-Type: application/json' -d "$1" -w '\n%{http_code}' http://relay/v1/relays; }
 field() { C "http://relay/v1/relays/$1" | jq -r "$2"; }
 stat_of() { C "http://relay/v1/relays/$1/stats" | jq -r "$2"; }
-link_stat() { $IP -n "$ns" -j -s link show "$1" | jq -r ".[0].stats64.$2.packets"; }
+link_stat() { $IP -n "$ns" -j -s link show "$1" | jq -r ".[0].stats64.$2.${3:-packets}"; }
 # wait_for SECONDS CMD...: until CMD succeeds.
 wait_for() {
 	local s=$1
@@ -73,19 +76,20 @@ wait_for() {
 	return 1
 }
 state_is() { [ "$(field "$1" .state)" = "$2" ]; }
-# inject IFACE COUNT: COUNT frames of 114 bytes sent from IFACE (raw socket).
+# inject IFACE COUNT [PAYLOAD]: COUNT frames of 14 + PAYLOAD (default 100)
+# bytes sent from IFACE (raw socket).
 inject() {
-	inns python3 - "$1" "$2" <<'EOF'
+	inns python3 - "$1" "$2" "${3:-100}" <<'EOF'
 import socket, sys
 s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
 s.bind((sys.argv[1], 0))
-frame = bytes.fromhex("ffffffffffff020000000001") + b"\x88\xb5" + bytes(100)
+frame = bytes.fromhex("ffffffffffff020000000001") + b"\x88\xb5" + bytes(int(sys.argv[3]))
 for _ in range(int(sys.argv[2])):
     s.send(frame)
 EOF
 }
 
-echo "1..40"
+echo "1..50"
 
 # ---- starts that cannot work ----------------------------------------------
 out=$(unshare -m sh -c "mount -t tmpfs none /sys/kernel/mm/hugepages && exec $relay_bin -l 0-1 --no-pci --in-memory -- --socket $ctl" 2>&1)
@@ -216,6 +220,33 @@ check_eq "c1 is gone: 404" "$(C -o /dev/null -w '%{http_code}' http://relay/v1/r
 out=$(post "{\"name\": \"c1\", \"vf\": \"net_af_packet1,iface=w0\", \"socket\": \"$dir/vmc.sock\", \"mode\": \"client\", \"lcores\": [1]}")
 check_eq "the same VF added again after its removal: 201" "$(tail -n1 <<<"$out")" 201
 check_eq "r0 kept running through it all (its counters)" "$(stat_of r0 .vm_to_vf.packets)" 160
+
+# ---- jumbo frames: MTU 9000 on a VF that takes them ---------------------------
+# net_af_packet takes no frame above 1518 bytes whatever its framesz (DPDK's
+# ethdev holds it to the largest frame its info gives); net_pcap on the same
+# kind of veth takes frames up to 64 KiB.
+out=$(post "{\"name\": \"j\", \"vf\": \"net_pcap3,iface=j0\", \"socket\": \"$dir/vmj.sock\", \"mtu\": 9000, \"lcores\": [1]}")
+check_eq "a relay with mtu 9000 on a VF that takes it: 201" "$(tail -n1 <<<"$out")" 201
+check_eq "... it says so (mtu, largest frame)" "$(field j '[.mtu, .max_frame] | join(" ")')" "9000 9022"
+check_eq "... and offers the guest its MTU (virtio-net's mtu feature)" "$(field j '.features.offered | index("mtu") != null')" "true"
+start_testpmd "path=$dir/vmj.sock,queues=1" "--mbuf-size=10240 --max-pkt-len=9018 --txpkts=9000"
+check "jumbo: the VM connects" wait_for 20 state_is j running
+j1_rx0=$(link_stat j1 rx) j1_rxb0=$(link_stat j1 rx bytes) j1_tx0=$(link_stat j1 tx)
+echo "start tx_first 1" >&9 # 32 frames of 9000 bytes toward the VF
+wait_for 10 sh -c "[ \$($IP -n $ns -j -s link show j1 | jq .[0].stats64.rx.packets) -ge $((j1_rx0 + 32)) ]"
+inject j1 20 8986 # 20 frames of 9000 bytes toward the VM
+wait_for 10 sh -c "[ \"\$(curl -s --unix-socket $ctl http://relay/v1/relays/j/stats | jq .vf_to_vm.packets)\" = 20 ]"
+read -r tp_rx tp_tx < <(tp_stats)
+check_eq "jumbo VM -> VF: j1 received 32 frames, 288000 bytes (ip -s link)" \
+	"$(($(link_stat j1 rx) - j1_rx0)) $(($(link_stat j1 rx bytes) - j1_rxb0))" "32 288000"
+check_eq "jumbo VM -> VF: the relay counts 32 frames, 288000 bytes, no drop" \
+	"$(stat_of j '[.vm_to_vf.packets, .vm_to_vf.bytes, .vm_to_vf.drops] | join(" ")')" "32 288000 0"
+check_eq "jumbo VF -> VM: j1 sent 20 (ip -s link)" "$(($(link_stat j1 tx) - j1_tx0))" 20
+check_eq "jumbo VF -> VM: testpmd received 20" "$tp_rx" 20
+check_eq "jumbo VF -> VM: the relay counts 20 frames, 180000 bytes, no drop" \
+	"$(stat_of j '[.vf_to_vm.packets, .vf_to_vm.bytes, .vf_to_vm.drops] | join(" ")')" "20 180000 0"
+stop_testpmd
+check_eq "DELETE j: 204" "$(C -X DELETE -o /dev/null -w '%{http_code}' http://relay/v1/relays/j)" 204
 
 kill "$relay_pid"
 wait "$relay_pid"
