@@ -7,6 +7,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include <linux/magic.h>
+#include <sys/statfs.h>
 
 #include "util/fs.h"
 #include "util/util.h"
@@ -191,6 +193,12 @@ struct scan {
 	size_t n_done;
 	char buf[SCAN_BUF];
 	char link[PATH_MAX];
+	/* sysfs and tmpfs fill a getdents64 buffer until the next entry does
+	 * not fit or the folder ends: an answer that leaves room for the
+	 * largest entry is the end, and the call that would say so (0) is
+	 * saved. Other file systems (a tree on FUSE or NFS may answer short
+	 * before the end) are read to the 0. */
+	bool short_is_end;
 	/* getdents64 buffers (records are 8-byte aligned): one for
 	 * bus/pci/devices, one for the folders listed while it is (net/, a PF's). */
 	union {
@@ -330,6 +338,7 @@ static int dir_each(struct scan *s, int fd, char *buf, size_t len,
 			return errno == EINTR ? 0 : -errno;
 		if (n == 0)
 			return 0;
+		bool end = s->short_is_end && len - (size_t)n >= sizeof(struct dirent64);
 		for (ssize_t off = 0; off < n;) {
 			const struct dirent64 *de = (const struct dirent64 *)(void *)(buf + off);
 			off += de->d_reclen;
@@ -340,6 +349,8 @@ static int dir_each(struct scan *s, int fd, char *buf, size_t len,
 			if (r < 0)
 				return r;
 		}
+		if (end)
+			return 0;
 	}
 }
 
@@ -353,9 +364,10 @@ static int subpath(char *buf, size_t len, const char *a, const char *b)
 /* net/NAME/{address,mtu,flags,name_assign_type} of the first netdev, read
  * through net/'s fd (one component less to look up per file):
  * unknown stays 0 / invalid / -1 (name_assign_type reads EINVAL for
- * NET_NAME_UNKNOWN). The address is the MAC the netdev itself carries: for
+ * NET_NAME_UNKNOWN; a VF's is not read: only a PF is matched by its
+ * netdev's name). The address is the MAC the netdev itself carries: for
  * a VF its own view, which can differ from the one its PF gave it. */
-static void read_netdev_attrs(struct scan *s, struct pci_function *d, int nfd)
+static void read_netdev_attrs(struct scan *s, struct pci_function *d, int nfd, bool is_vf)
 {
 	char path[NAME_MAX + 32];
 	const char *text;
@@ -370,7 +382,7 @@ static void read_netdev_attrs(struct scan *s, struct pci_function *d, int nfd)
 		d->netdev_flags = v;
 		d->netdev_flags_valid = true;
 	}
-	if (subpath(path, sizeof(path), name, "name_assign_type") == 0 && attr_u32(s, nfd, path, 10, &v) == 0 &&
+	if (!is_vf && subpath(path, sizeof(path), name, "name_assign_type") == 0 && attr_u32(s, nfd, path, 10, &v) == 0 &&
 	    v <= 255)
 		d->netdev_name_assign_type = (int)v;
 }
@@ -383,7 +395,7 @@ static int add_netdev(struct scan *s, const char *name, unsigned char type, void
 	return strv_pushf(&d->netdevs, "%s", name);
 }
 
-static void read_netdevs(struct scan *s, struct pci_function *d, int fd)
+static void read_netdevs(struct scan *s, struct pci_function *d, int fd, bool is_vf)
 {
 	int nfd = scan_openat(s, fd, "net", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (nfd < 0) {
@@ -394,7 +406,7 @@ static void read_netdevs(struct scan *s, struct pci_function *d, int fd)
 	(void)dir_each(s, nfd, s->dents_inner.bytes, sizeof(s->dents_inner.bytes), add_netdev, d);
 	if (d->netdevs) {
 		strv_sort(d->netdevs);
-		read_netdev_attrs(s, d, nfd);
+		read_netdev_attrs(s, d, nfd, is_vf);
 	}
 	scan_close(s, nfd);
 }
@@ -666,7 +678,7 @@ static int read_device(struct scan *s, int devices_fd, const char *name, struct 
 	if (sd->physfn_error == 0 && link_name_set(&sd->physfn, physfn) < 0)
 		return -ENOMEM;
 
-	read_netdevs(s, d, fd);
+	read_netdevs(s, d, fd, sd->physfn_error == 0);
 
 	/* A VF has no SR-IOV capability of its own: a function with physfn is
 	 * not asked for sriov_totalvfs. */
@@ -893,6 +905,8 @@ int pci_tree_scan(const char *root, struct pci_tree **ret)
 	if (!s || !t || !(t->root = strdup(root)))
 		goto fail;
 	s->t = t;
+	struct statfs sf;
+	s->short_is_end = fstatfs(devices_fd, &sf) == 0 && (sf.f_type == SYSFS_MAGIC || sf.f_type == TMPFS_MAGIC);
 	if ((r = dir_each(s, devices_fd, s->dents_outer.bytes, sizeof(s->dents_outer.bytes), add_device,
 			    &devices_fd)) < 0)
 		goto fail;

@@ -76,7 +76,8 @@ struct pci_function {
 	/* More of net/NETDEVS[0]/: mtu (0 unknown), flags (IFF_*, when
 	 * netdev_flags_valid) and name_assign_type (NET_NAME_*: 1 enum, a name
 	 * the kernel numbered, that udev may still change; 3 user, 4 renamed;
-	 * -1 unknown). altnames: its alternative names (IFLA_ALT_IFNAME),
+	 * -1 unknown, and for a VF, whose name nothing matches). altnames: its
+	 * alternative names (IFLA_ALT_IFNAME),
 	 * filled from rtnetlink by inventory/, NULL when none or not asked. */
 	uint32_t netdev_mtu;
 	unsigned netdev_flags;
