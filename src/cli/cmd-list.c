@@ -62,6 +62,7 @@ int cmd_list(struct cli *cli, int argc, char **argv)
 		r = cli_print_json_stream("list", json_inventory_print, t);
 	else
 		text_print_list(stdout, t);
-	pci_tree_free(t);
+	if (FREE_AT_EXIT)
+		pci_tree_free(t);
 	return r;
 }

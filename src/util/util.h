@@ -95,3 +95,18 @@ bool strv_contains(char *const *v, const char *s);
 void strv_sort(char **v);
 /* "a; b; c": the strings joined by sep (a fresh string, NULL on ENOMEM). */
 char *strv_join(char *const *v, const char *sep);
+
+/* What a command frees just before it exits is left to the kernel, which
+ * takes the whole address space back at once: FREE_AT_EXIT is 0. Builds
+ * with AddressSanitizer free it, so that their leak check reports real
+ * leaks only. */
+#if defined(__SANITIZE_ADDRESS__)
+#define FREE_AT_EXIT 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define FREE_AT_EXIT 1
+#endif
+#endif
+#ifndef FREE_AT_EXIT
+#define FREE_AT_EXIT 0
+#endif
