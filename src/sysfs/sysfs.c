@@ -892,6 +892,8 @@ static void scan_done(struct scan *s)
 
 int pci_tree_scan(const char *root, struct pci_tree **ret)
 {
+	if (!root)
+		root = SYSFS_DEFAULT_ROOT;
 	_cleanup_close_ int rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0)
 		return -errno;

@@ -125,8 +125,10 @@ struct pci_tree {
 	char **warnings;       /* NULL-terminated */
 };
 
-/* Scans ROOT/bus/pci/devices. Fails only when the root itself cannot be read
- * (-ENOENT, -EACCES, -ENOTDIR, -ENOMEM); everything else is a warning. */
+/* Scans ROOT/bus/pci/devices; ROOT NULL is SYSFS_DEFAULT_ROOT, the host's
+ * own (as for every other user of a sysfs root). Fails only when the root
+ * itself cannot be read (-ENOENT, -EACCES, -ENOTDIR, -ENOMEM); everything
+ * else is a warning. */
 int pci_tree_scan(const char *root, struct pci_tree **ret);
 void pci_tree_free(struct pci_tree *t);
 

@@ -413,6 +413,26 @@ static void test_unreadable_root(void **state)
 	assert_null(t);
 }
 
+/* NULL is the host's own /sys, as for every other user of a sysfs root:
+ * every entry of /sys/bus/pci/devices, as readdir lists them. */
+static void test_null_root_is_sys(void **state)
+{
+	(void)state;
+	DIR *dir = opendir("/sys/bus/pci/devices");
+	if (!dir)
+		skip(); /* a machine without PCI */
+	size_t n = 0;
+	struct dirent *de;
+	while ((de = readdir(dir)))
+		n += de->d_name[0] != '.';
+	closedir(dir);
+	struct pci_tree *t = NULL;
+	assert_int_equal(pci_tree_scan(NULL, &t), 0);
+	assert_int_equal(t->n_devs, n);
+	assert_string_equal(t->root, "/sys");
+	pci_tree_free(t);
+}
+
 static void test_empty_tree(void **state)
 {
 	/* A root with an empty bus/pci/devices: nothing found, nothing odd. */
@@ -553,6 +573,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_vf_index_twice, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unreadable_root, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_empty_tree, setup, teardown),
+		cmocka_unit_test(test_null_root_is_sys),
 		cmocka_unit_test_setup_teardown(test_shared_groups, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_grid_64x64, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_scan_closes_its_files, setup, teardown),
