@@ -11,6 +11,9 @@
 #  1e. the crash test for longer: 64 clients while sriovd is killed with
 #      SIGKILL about once a second (operations, kills, violations);
 #  2. on the testbed VM, `sriovctl -j list` vs `ip -j -d link show`;
+#  3. on the testbed VM, VF counts and L2 settings by hand vs sriovctl;
+#  3b. on the testbed VM, VF counts and drivers (vfio-pci and back) by hand vs
+#      `sriovctl apply` (bench/vm-apply-vs-hand.sh);
 #  4. sriov-relay vs dpdk-testpmd io-forward and virtio-forwarder (bench/relay-bench.sh).
 # Figures, not pass/fail: nothing here is a timed test.
 set -euo pipefail
@@ -38,6 +41,9 @@ tests/vm/run-vm.sh --out "$out" bench/vm-list-vs-ip.sh "$PWD/build" 20
 echo
 echo "== 3. testbed VM: VF count + MAC/VLAN/rate/spoofchk on 14 VFs, by hand vs sriovctl"
 tests/vm/run-vm.sh --out "$out" bench/vm-vf-config-vs-ip.sh "$PWD/build" 3
+echo
+echo "== 3b. testbed VM: 0 -> 7 VFs on both igb PFs, 14 VFs to vfio-pci and back to igbvf, by hand vs sriovctl apply"
+tests/vm/run-vm.sh --timeout 900 --out "$out" bench/vm-apply-vs-hand.sh "$PWD/build" 3
 echo
 echo "== 4. sriov-relay vs dpdk-testpmd io-forward and virtio-forwarder (built under /tmp), 64/1500 bytes"
 bench/relay-bench.sh

@@ -653,12 +653,19 @@ static int check_links_possible(const struct pf_want *w, char **ret_error)
 	return 0;
 }
 
+/* How a view reads the host: the sysfs root, and the VF settings over the
+ * kernel's table when there is one. */
+static struct inventory_opts view_inventory_opts(const struct apply_env *env, const struct kernel *kern)
+{
+	return (struct inventory_opts){.sysfs_root = env->lifecycle.sysfs_root, .netlink = kern->ops != NULL,
+				       .get_link = kern->ops ? kern->ops->get_link : NULL, .get_link_data = kern->data};
+}
+
 static int view_fill(const struct config *cfg, const struct apply_env *env, const struct kernel *kern, struct view *v,
 		     char **ret_error)
 {
 	const char *root = env->lifecycle.sysfs_root;
-	struct inventory_opts o = {.sysfs_root = root, .netlink = kern->ops != NULL,
-				   .get_link = kern->ops ? kern->ops->get_link : NULL, .get_link_data = kern->data};
+	struct inventory_opts o = view_inventory_opts(env, kern);
 	*v = (struct view){0};
 	int r = inventory_load(&o, &v->t);
 	if (r < 0)
@@ -814,6 +821,28 @@ static int view_build(const struct config *cfg, const struct apply_env *env, con
 	if (r < 0)
 		view_done(v);
 	return r;
+}
+
+/* Reads the PFs addrs of the view again, with the VFs they have now (what
+ * the kernel made of them since the view was read); what the config wants
+ * of them stays as the view worked it out. */
+static int view_reread(struct view *v, const struct apply_env *env, const struct kernel *kern, char *const *addrs,
+		       char **ret_error)
+{
+	_cleanup_free_ char(*addr)[PCI_ADDR_STRLEN] = calloc(v->n_pfs ? v->n_pfs : 1, sizeof(*addr));
+	if (!addr)
+		return -ENOMEM;
+	for (size_t i = 0; i < v->n_pfs; i++)
+		snprintf(addr[i], sizeof(addr[i]), "%s", v->pfs[i].pf->addr);
+	struct inventory_opts o = view_inventory_opts(env, kern);
+	int r = inventory_reread_pfs(&o, v->t, addrs);
+	/* Whatever happened, the PFs are in the tree (a gone one keeps its entry). */
+	for (size_t i = 0; i < v->n_pfs; i++)
+		v->pfs[i].pf = pci_tree_find_addr(v->t, addr[i]);
+	if (r < 0)
+		return error_set(ret_error, r, "cannot read %s again under %s: %s", addrs[0],
+				 env->lifecycle.sysfs_root ? env->lifecycle.sysfs_root : SYSFS_DEFAULT_ROOT, strerror(-r));
+	return 0;
 }
 
 static int add_change(struct plan *p, const struct plan_change *c)
@@ -1161,6 +1190,10 @@ struct run {
 	size_t n_recounts;
 	struct link_undo *link_undo;
 	size_t n_link_undo;
+	/* PFs the kernel changed since the view read them (their VFs recreated
+	 * by a count change, reset by a link change, reprobed by a driver): read
+	 * again before the next phase that looks at their VFs. */
+	char **stale;
 };
 
 static const struct pf_want *find_want(const struct view *v, const char *pf_addr)
@@ -1174,6 +1207,59 @@ static const struct pf_want *find_want(const struct view *v, const char *pf_addr
 static void record_done(struct run *run, const struct plan_change *c)
 {
 	(void)add_change(&run->rep->done, c);
+}
+
+/* PF pf_addr is to be read again before its VFs are looked at. On ENOMEM
+ * the run stops: a view it cannot keep true is not one to go on with. */
+static int mark_stale(struct run *run, const char *pf_addr)
+{
+	if (strv_contains(run->stale, pf_addr))
+		return 0;
+	return strv_pushf(&run->stale, "%s", pf_addr);
+}
+
+/* Whether phase looks at the VFs of w: what the config wants of them
+ * there. */
+static bool want_in_phase(const struct pf_want *w, unsigned phase)
+{
+	for (size_t k = 0; k < w->n_vfs; k++) {
+		const struct vf_want *vw = &w->vfs[k];
+		if (!vw->any)
+			continue;
+		if ((phase & PHASE_L2) && (vw->s.has & ~VF_HAS(VF_FIELD_STATS)))
+			return true;
+		if ((phase & PHASE_DRIVERS) && vw->driver)
+			return true;
+		if ((phase & PHASE_NETDEVS) && vw->mtu)
+			return true;
+	}
+	return false;
+}
+
+/* Before phase: the stale PFs whose VFs it looks at, read again (all of
+ * them in one go). A PF's link and count are the view's own record of what
+ * this run wrote: the links and counts phases read nothing again. */
+static int run_reread(struct run *run, struct view *v, unsigned phase)
+{
+	_cleanup_(strv_freep) char **now = NULL;
+	for (size_t i = 0; run->stale && run->stale[i]; i++) {
+		const struct pf_want *w = find_want(v, run->stale[i]);
+		if (w && want_in_phase(w, phase) && strv_pushf(&now, "%s", run->stale[i]) < 0)
+			return -ENOMEM;
+	}
+	if (!now)
+		return 0;
+	int r = view_reread(v, run->env, &run->k, now, &run->rep->error);
+	run->rep->rereads += (unsigned)strv_length(now);
+	size_t keep = 0;
+	for (size_t i = 0; run->stale[i]; i++) {
+		if (strv_contains(now, run->stale[i]))
+			free(run->stale[i]);
+		else
+			run->stale[keep++] = run->stale[i];
+	}
+	run->stale[keep] = NULL;
+	return r;
 }
 
 #ifndef IFF_LOWER_UP
@@ -1278,6 +1364,7 @@ static int run_counts(struct run *run, const struct view *v, const struct plan *
 				return r;
 			rc->wrote_autoprobe = true;
 			run->rep->writes++;
+			w->pf->sriov.autoprobe = w->autoprobe;
 			record_done(run, c);
 			continue;
 		}
@@ -1302,13 +1389,20 @@ static int run_counts(struct run *run, const struct view *v, const struct plan *
 		struct numvfs_job *j = &jobs[k];
 		const struct plan_change *c = job_change[k];
 		struct recount *rc = &run->recounts[job_rc[k]];
+		struct pci_function *pf = find_want(v, c->pf)->pf;
 		if (j->res.changed) {
 			run->rep->writes += j->res.disabled_first ? 2 : 1;
 			rc->after = j->res.after;
+			/* Its VFs are new: the kernel made them, the view reads them. */
+			pf->sriov.numvfs = j->res.after;
+			int sr = mark_stale(run, pf->addr);
+			if (sr < 0 && r == 0)
+				r = sr;
 		}
 		if (j->res.wrote_autoprobe) {
 			run->rep->writes++;
 			rc->wrote_autoprobe = true;
+			pf->sriov.autoprobe = 0;
 		}
 		for (size_t q = 0; j->res.overridden && j->res.overridden[q]; q++)
 			(void)strv_pushf(&run->rep->warnings, "%s: numvfs %s: --force: %s", c->source, c->want,
@@ -1480,7 +1574,7 @@ static int refused_field(const struct vf_apply_report *vr, unsigned asked, bool 
 static int run_vf_netdev_mac(struct run *run, const struct pf_want *w, const struct plan_change *c,
 			     const struct vf_settings *want)
 {
-	const struct pci_function *vf = pci_function_vf(w->pf, (uint32_t)c->vf);
+	struct pci_function *vf = pci_function_vf(w->pf, (uint32_t)c->vf);
 	const struct vf_want *vw = &w->vfs[c->vf];
 	if (!vf || (vw->driver && strcmp(vw->driver, CONFIG_DRIVER_VFIO) == 0))
 		return 0;
@@ -1492,8 +1586,26 @@ static int run_vf_netdev_mac(struct run *run, const struct pf_want *w, const str
 		r = error_set(&run->rep->error, r, "%s: %s VF %d: mac: %s", c->source, c->pf_netdev, c->vf,
 			 err ? err : strerror(-r));
 		free(err);
+		return r;
 	}
-	return r;
+	if (res.reloaded)
+		return mark_stale(run, w->pf->addr); /* the driver probed it again: a new netdev */
+	if (res.changed) {
+		memcpy(vf->netdev_mac, want->mac, 6);
+		vf->netdev_mac_len = 6;
+	}
+	return 0;
+}
+
+/* The fields the PF took for vf, in the view. */
+static int record_vf_settings(struct run *run, const struct pci_function *pf, struct pci_function *vf,
+			      const struct vf_settings *sent)
+{
+	if (!vf->link && !(vf->link = calloc(1, sizeof(*vf->link))))
+		return mark_stale(run, pf->addr);
+	vf_settings_merge(vf->link, sent);
+	vf->link->index = vf->vf_index;
+	return 0;
 }
 
 static int run_l2(struct run *run, const struct view *v, const struct plan *p)
@@ -1553,8 +1665,12 @@ static int run_l2(struct run *run, const struct view *v, const struct plan *p)
 			}
 			for (size_t k = i; k < j; k++)
 				record_done(run, &p->changes[k]);
+			struct pci_function *vf = pci_function_vf(w->pf, (uint32_t)c->vf);
+			r = vf ? record_vf_settings(run, w->pf, vf, &vr.sent) : 0;
 			vf_apply_report_done(&vr);
 			free(err);
+			if (r < 0)
+				return r;
 			/* A failure here is put back with the rest of the run. */
 			if (vf_has(&want, VF_FIELD_MAC) && (r = run_vf_netdev_mac(run, w, c, &want)) < 0)
 				return r;
@@ -1649,6 +1765,22 @@ static int run_link_change(struct run *run, const struct plan_change *c, const c
 	return 0;
 }
 
+/* The netdev setting c made, in the view: on dev, the PF or the VF whose
+ * netdev it is. */
+static void record_link(struct pci_function *dev, const struct plan_change *c)
+{
+	uint32_t mtu;
+	if (c->kind == CHANGE_MTU) {
+		if (parse_u32(c->want, 10, &mtu) == 0)
+			dev->netdev_mtu = mtu;
+	} else if (dev->netdev_flags_valid) {
+		if (strcmp(c->want, "up") == 0)
+			dev->netdev_flags |= IFF_UP;
+		else
+			dev->netdev_flags &= ~(unsigned)IFF_UP;
+	}
+}
+
 /* The PFs' own links: up: first (a driver that wants its PF up before its
  * VFs), then mtu:. */
 static int run_links(struct run *run, const struct view *v, const struct plan *p)
@@ -1668,6 +1800,10 @@ static int run_links(struct run *run, const struct view *v, const struct plan *p
 		if (r < 0)
 			return r;
 		rc->link_changed = true;
+		record_link(w->pf, c);
+		/* The driver resets the PF, and its VFs with it (igb). */
+		if ((r = mark_stale(run, w->pf->addr)) < 0)
+			return r;
 	}
 	return 0;
 }
@@ -1680,7 +1816,7 @@ static int run_netdevs(struct run *run, const struct view *v, const struct plan 
 		const struct pf_want *w = find_want(v, c->pf);
 		if (!w || c->vf < 0 || c->kind != CHANGE_MTU)
 			continue;
-		const struct pci_function *vf = pci_function_vf(w->pf, (uint32_t)c->vf);
+		struct pci_function *vf = pci_function_vf(w->pf, (uint32_t)c->vf);
 		if (!vf || !vf->netdevs)
 			return error_set(&run->rep->error, -ENODEV, "%s: %s VF %d: mtu %s: the VF has no netdev (driver %s) to set it on",
 				    c->source, c->pf_netdev[0] ? c->pf_netdev : c->pf, c->vf, c->want,
@@ -1688,6 +1824,7 @@ static int run_netdevs(struct run *run, const struct view *v, const struct plan 
 		int r = run_link_change(run, c, vf->netdevs[0], vf->driver, vf->netdev_flags & IFF_UP, vf->netdev_mtu);
 		if (r < 0)
 			return r;
+		record_link(vf, c);
 	}
 	return 0;
 }
@@ -1729,13 +1866,44 @@ static void undo_links(struct run *run)
 	run->n_link_undo = 0;
 }
 
+/* The driver a bind left vf on, in the view (from the bind's result). A
+ * host driver gives the VF a netdev the kernel names: its PF is read again
+ * before the VF netdevs are looked at. vfio-pci and pci-stub give it none. */
+static int record_driver(struct run *run, const struct pci_function *pf, struct pci_function *vf, bool kernel,
+			 const struct bind_result *res)
+{
+	char *driver = res->driver_after ? strdup(res->driver_after) : NULL;
+	/* "kernel" clears driver_override; any other driver is the override. */
+	char *override = !kernel && res->target ? strdup(res->target) : NULL;
+	if ((res->driver_after && !driver) || (!kernel && res->target && !override)) {
+		free(driver);
+		free(override);
+		return mark_stale(run, pf->addr);
+	}
+	free(vf->driver);
+	vf->driver = driver;
+	free(vf->driver_override);
+	vf->driver_override = override;
+	/* Drivers that only hold a device for user space (never let go). */
+	if (lifecycle_driver_needs_settle(driver))
+		return mark_stale(run, pf->addr);
+	strv_free(vf->netdevs);
+	vf->netdevs = NULL;
+	vf->netdev_mac_len = 0;
+	vf->netdev_mtu = 0;
+	vf->netdev_flags_valid = false;
+	return 0;
+}
+
 /* Every VF is rebound first, then all hold one shared settle window
- * (lifecycle_bind_many): one window, whatever the number of VFs. */
+ * (lifecycle_bind_many): one window, whatever the number of VFs (none when
+ * every driver is one that never lets go: vfio-pci, pci-stub). */
 static int run_drivers(struct run *run, const struct view *v, const struct plan *p)
 {
 	_cleanup_free_ struct bind_job *jobs = calloc(p->n ? p->n : 1, sizeof(*jobs));
 	_cleanup_free_ const struct plan_change **job_change = calloc(p->n ? p->n : 1, sizeof(*job_change));
-	if (!jobs || !job_change)
+	_cleanup_free_ struct pci_function **job_vf = calloc(p->n ? p->n : 1, sizeof(*job_vf));
+	if (!jobs || !job_change || !job_vf)
 		return -ENOMEM;
 	size_t n = 0;
 	for (size_t i = 0; i < p->n; i++) {
@@ -1743,12 +1911,13 @@ static int run_drivers(struct run *run, const struct view *v, const struct plan 
 		if (c->kind != CHANGE_VF_DRIVER)
 			continue;
 		const struct pf_want *w = find_want(v, c->pf);
-		const struct pci_function *vf = pci_function_vf(w->pf, (uint32_t)c->vf);
+		struct pci_function *vf = pci_function_vf(w->pf, (uint32_t)c->vf);
 		if (!vf)
 			return error_set(&run->rep->error, -ENODEV, "%s: %s VF %d does not exist", c->source, c->pf, c->vf);
 		/* A claim's own driver: the consumer hook would refuse it as
 		 * held, by the very claim that wants it. */
 		jobs[n] = (struct bind_job){.dev = vf, .req = {.driver = c->want}, .ignore_consumer = w->vfs[c->vf].claim_driver};
+		job_vf[n] = vf;
 		job_change[n++] = c;
 	}
 	int r = lifecycle_bind_many(&run->env->lifecycle, jobs, n);
@@ -1757,6 +1926,12 @@ static int run_drivers(struct run *run, const struct view *v, const struct plan 
 		const struct plan_change *c = job_change[k];
 		if (j->res.changed)
 			run->rep->writes += 3; /* driver_override, unbind, drivers_probe */
+		if (j->r == 0 && j->res.changed) {
+			int dr = record_driver(run, find_want(v, c->pf)->pf, job_vf[k],
+					       strcmp(c->want, CONFIG_DRIVER_KERNEL) == 0, &j->res);
+			if (dr < 0 && r == 0)
+				r = dr;
+		}
 		if (j->r < 0 && !run->rep->error)
 			(void)error_set(&run->rep->error, j->r, "%s: driver %s for %s: %s", c->source, c->want, j->dev->addr,
 					j->error ? j->error : strerror(-j->r));
@@ -1773,33 +1948,34 @@ int apply_run(const struct config *cfg, const struct apply_env *env, struct appl
 	*rep = (struct apply_report){0};
 	struct run run = {.env = env, .rep = rep};
 	kernel_open(&run.k, env);
-	int r = 0;
 
-	/* Each phase looks at the host afresh: VFs created by the first are
-	 * configured by the second and bound by the third. The first look
-	 * also makes every check the whole plan allows before anything is
-	 * written. */
+	/* One read of the host, under the caller's host lock: every check the
+	 * whole plan allows is made on it before anything is written, and each
+	 * phase plans on it as the phases before left it: what they wrote is
+	 * recorded in it, and the PFs the kernel changed by itself (VFs made by
+	 * a count change, a netdev made by a bind) are read again before the
+	 * next phase that looks at them. */
+	struct view v;
+	rep->scans++;
+	int r = view_build(cfg, env, &run.k, &v, &rep->error);
+	bool have_view = r == 0;
+	if (r == 0) {
+		rep->warnings = TAKE_PTR(v.warnings);
+		rep->missing = TAKE_PTR(v.missing);
+		/* Nothing is written for a config naming a PF that is not here. */
+		if (rep->missing && !env->allow_missing)
+			r = error_set(&rep->error, -ENODEV, "%s (--allow-missing applies the rest)", rep->missing[0]);
+	}
+	if (r == 0) {
+		struct plan all = {0};
+		r = view_plan(&v, PHASE_ALL, &all, &rep->error);
+		if (r == 0)
+			warn_unsupported(&v, &all, &rep->warnings);
+		plan_done(&all);
+	}
 	for (size_t ph = 0; ph < ARRAY_SIZE(phases) && r == 0; ph++) {
-		struct view v;
 		struct plan p = {0};
-		if ((r = view_build(cfg, env, &run.k, &v, &rep->error)) < 0)
-			break;
-		if (ph == 0) {
-			rep->warnings = TAKE_PTR(v.warnings);
-			rep->missing = TAKE_PTR(v.missing);
-			/* Nothing is written for a config naming a PF that is not here. */
-			if (rep->missing && !env->allow_missing) {
-				r = error_set(&rep->error, -ENODEV, "%s (--allow-missing applies the rest)", rep->missing[0]);
-				view_done(&v);
-				break;
-			}
-			struct plan all = {0};
-			r = view_plan(&v, PHASE_ALL, &all, &rep->error);
-			if (r == 0)
-				warn_unsupported(&v, &all, &rep->warnings);
-			plan_done(&all);
-		}
-		if (r == 0 && (r = view_plan(&v, phases[ph], &p, &rep->error)) == 0) {
+		if ((r = run_reread(&run, &v, phases[ph])) == 0 && (r = view_plan(&v, phases[ph], &p, &rep->error)) == 0) {
 			if (phases[ph] == PHASE_LINK)
 				r = run_links(&run, &v, &p);
 			else if (phases[ph] == PHASE_COUNTS)
@@ -1812,16 +1988,18 @@ int apply_run(const struct config *cfg, const struct apply_env *env, struct appl
 				r = run_netdevs(&run, &v, &p);
 		}
 		plan_done(&p);
-		view_done(&v);
 	}
+	if (have_view)
+		view_done(&v);
 	if (r < 0) {
 		undo_links(&run);
 		if (run.k.ops)
 			undo_l2(&run);
 		undo_counts(&run);
-		/* What is still to do, for the report. */
-		struct view v;
+		/* What is still to do, for the report: the host read again, as the
+		 * failure and the put-backs left it. */
 		char *ignored = NULL;
+		rep->scans++;
 		if (view_build(cfg, env, &run.k, &v, &ignored) == 0) {
 			(void)view_plan(&v, PHASE_ALL, &rep->not_done, &ignored);
 			view_done(&v);
@@ -1830,6 +2008,7 @@ int apply_run(const struct config *cfg, const struct apply_env *env, struct appl
 		if (!rep->error)
 			rep->error = strdup(strerror(-r));
 	}
+	strv_free(run.stale);
 	free(run.undo);
 	free(run.recounts);
 	free(run.link_undo);

@@ -150,12 +150,22 @@ struct apply_report {
 	char **warnings;
 	char **missing;       /* as plan.missing; unless env->allow_missing, apply_run() stops on
 			       * the first before writing anything */
+	unsigned scans;       /* whole reads of the host: 1, and 1 more for not_done after a failure */
+	unsigned rereads;     /* PFs read again in between (their VFs made anew by a count change,
+			       * reset by a link change, given a netdev by a bind) */
 };
 void apply_report_done(struct apply_report *r);
 
 /* Makes the host match cfg. Returns 0 when it does (rep->writes may be 0),
  * or -errno with rep->error set when it stopped (-EDOM as plan_compute(),
- * before anything is written). */
+ * before anything is written).
+ *
+ * It reads the host once, at its start, and carries the plan out on that
+ * view: what it writes it records there, and the PFs the kernel changes by
+ * itself (the VFs a count change makes, the netdev a bind to a host driver
+ * makes) it reads again, alone, before it looks at them. So the caller
+ * holds the host lock (lock/: sriovctl apply, sriovd) across the call: no
+ * other writer may change the host between the read and the last write. */
 int apply_run(const struct config *cfg, const struct apply_env *env, struct apply_report *rep);
 
 /* The stable VF MAC: 02:H1:H2:H3:II:II (locally administered, unicast),

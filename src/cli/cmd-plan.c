@@ -10,9 +10,10 @@
 #include "util/input.h"
 #include "util/util.h"
 
-enum { OPT_CONFIG = 0x200, OPT_CONFIG_DIR, OPT_ALLOW_MISSING, OPT_FORCE, OPT_TIMEOUT };
+enum { OPT_CONFIG = 0x200, OPT_CONFIG_DIR, OPT_ALLOW_MISSING, OPT_FORCE, OPT_TIMEOUT, OPT_SETTLE };
 
 #define TIMEOUT_MAX_S 3600
+#define SETTLE_MAX_S 60
 
 struct plan_opts {
 	const char *config;
@@ -20,6 +21,7 @@ struct plan_opts {
 	bool allow_missing;
 	bool force;
 	unsigned timeout_ms; /* 0: the config's timeout:, else 30 s plus 1 s per VF */
+	unsigned settle_ms;  /* lifecycle_env.settle_ms: 0 the default window, or LIFECYCLE_SETTLE_NONE */
 };
 
 static int plan_opt(int opt, const char *arg, void *data)
@@ -43,6 +45,13 @@ static int plan_opt(int opt, const char *arg, void *data)
 			return cli_usage_error("apply: --timeout wants seconds, more than 0 and at most %d (e.g. 60 or 2.5), not '%s'",
 					       TIMEOUT_MAX_S, QUOTE(arg));
 		return 0;
+	case OPT_SETTLE:
+		if (cli_parse_seconds_ms(arg, SETTLE_MAX_S, &o->settle_ms) < 0)
+			return cli_usage_error("apply: --settle wants seconds from 0 to %d (e.g. 1 or 0.5), not '%s'",
+					       SETTLE_MAX_S, QUOTE(arg));
+		if (o->settle_ms == 0)
+			o->settle_ms = LIFECYCLE_SETTLE_NONE;
+		return 0;
 	default:
 		return cli_usage_error("option not known");
 	}
@@ -56,13 +65,15 @@ static const struct option plan_options[] = {
 };
 
 /* apply --force: count changes go ahead although they destroy VFs in use
- * (the numvfs meaning). */
+ * (the numvfs meaning); --settle: how long a driver that took a VF must
+ * keep it (vfio-pci and pci-stub are not watched: they never let go). */
 static const struct option apply_options[] = {
 	{"config", required_argument, NULL, OPT_CONFIG},
 	{"config-dir", required_argument, NULL, OPT_CONFIG_DIR},
 	{"allow-missing", no_argument, NULL, OPT_ALLOW_MISSING},
 	{"force", no_argument, NULL, OPT_FORCE},
 	{"timeout", required_argument, NULL, OPT_TIMEOUT},
+	{"settle", required_argument, NULL, OPT_SETTLE},
 	{NULL, 0, NULL, 0},
 };
 
@@ -149,6 +160,8 @@ static int prepare(struct cli *cli, const char *verb, int argc, char **argv, str
 	apply_env_init(cli, &o, env, rt);
 	env->force = o.force;
 	env->settle_timeout_ms = o.timeout_ms;
+	if (o.settle_ms)
+		env->lifecycle.settle_ms = o.settle_ms;
 	return -1;
 }
 

@@ -55,7 +55,9 @@ static const struct cli_verb verbs[] = {
 	 PLAN_OPTIONS_HELP
 	 "      --force          count changes go ahead over the numvfs refusals\n"
 	 "      --timeout SECS   how long counts wait for their VFs (over the config's\n"
-	 "                       timeout:; default 30 s plus 1 s per VF)\n"},
+	 "                       timeout:; default 30 s plus 1 s per VF)\n"
+	 "      --settle SECS    how long a driver that took a VF must keep it (default 1;\n"
+	 "                       0: none; vfio-pci and pci-stub never let go: no window)\n"},
 	{"status", cmd_status, "", "sriovd's state, its last errors, and the drift right now",
 	 "Options:\n"
 	 "      --status-file FILE  sriovd's status file (default /run/sriovd/status.json)\n"

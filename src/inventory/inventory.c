@@ -182,9 +182,16 @@ static int socket_get_link(void *data, const char *ifname, unsigned want, struct
 	return rtnl_get_pf_link(data, ifname, want, ret);
 }
 
+/* Whether d is one of the PFs only names, or a VF of one (NULL: every
+ * function). */
+static bool in_only(const struct pci_function *d, char *const *only)
+{
+	return !only || strv_contains(only, d->addr) || (d->pf && strv_contains(only, d->pf->addr));
+}
+
 /* Copies the PF's netlink view of each VF onto the VF device it belongs to,
- * and each PF's altnames onto the PF. */
-static void add_link_info(struct pci_tree *t, const struct inventory_opts *opts)
+ * and each PF's altnames onto the PF: every PF's, or those only names. */
+static void add_link_info(struct pci_tree *t, const struct inventory_opts *opts, char *const *only)
 {
 	struct rtnl *nl = NULL;
 	inventory_link_fn get_link = opts->get_link;
@@ -200,7 +207,7 @@ static void add_link_info(struct pci_tree *t, const struct inventory_opts *opts)
 	}
 	for (size_t i = 0; i < t->n_devs; i++) {
 		struct pci_function *pf = t->devs[i];
-		if (!pf->is_pf || !pf->netdevs)
+		if (!pf->is_pf || !pf->netdevs || !in_only(pf, only))
 			continue;
 		/* A NIC PF has one netdev per port; the VF list hangs off the first. */
 		const char *ifname = pf->netdevs[0];
@@ -235,12 +242,14 @@ static void add_link_info(struct pci_tree *t, const struct inventory_opts *opts)
 
 /* Finds the netdevs that functions have in other network namespaces (a
  * VF's netdev moved into a container), in one search, made only when some
- * network function bound to a host driver has no netdev here. */
-static void add_netns_netdevs(struct pci_tree *t)
+ * network function bound to a host driver has no netdev here: of every
+ * function, or of the PFs only names and their VFs. */
+static void add_netns_netdevs(struct pci_tree *t, char *const *only)
 {
 	char **addrs = NULL;
 	for (size_t i = 0; i < t->n_devs; i++)
-		if (pci_function_netdev_may_be_elsewhere(t->devs[i]) && strv_pushf(&addrs, "%s", t->devs[i]->addr) < 0)
+		if (in_only(t->devs[i], only) && pci_function_netdev_may_be_elsewhere(t->devs[i]) &&
+		    strv_pushf(&addrs, "%s", t->devs[i]->addr) < 0)
 			break;
 	if (!addrs)
 		return;
@@ -254,7 +263,7 @@ static void add_netns_netdevs(struct pci_tree *t)
 	for (size_t i = 0; i < found.n; i++) {
 		const struct netns_netdev *l = &found.links[i];
 		struct pci_function *d = pci_tree_find_addr(t, l->dev);
-		if (!d)
+		if (!d || !in_only(d, only))
 			continue;
 		if (strv_pushf(&d->netns_netdevs, "%s", l->ifname) < 0 ||
 		    strv_pushf(&d->netns_names, "%s", l->netns) < 0) {
@@ -280,13 +289,26 @@ int inventory_load(const struct inventory_opts *opts, struct pci_tree **ret)
 	if (opts->names)
 		add_names(t);
 	if (opts->netlink) {
-		add_link_info(t, opts);
+		add_link_info(t, opts, NULL);
 		/* The namespaces are the live host's: not with a kernel played by
 		 * a test. */
 		if (!opts->get_link)
-			add_netns_netdevs(t);
+			add_netns_netdevs(t, NULL);
 	}
 	*ret = t;
+	return 0;
+}
+
+int inventory_reread_pfs(const struct inventory_opts *opts, struct pci_tree *t, char *const *addrs)
+{
+	int r = pci_tree_reread_pfs(t, addrs);
+	if (r < 0)
+		return r;
+	if (opts->netlink) {
+		add_link_info(t, opts, addrs);
+		if (!opts->get_link)
+			add_netns_netdevs(t, addrs);
+	}
 	return 0;
 }
 

@@ -33,6 +33,13 @@ bool inventory_root_is_live(const char *sysfs_root);
 
 int inventory_load(const struct inventory_opts *opts, struct pci_tree **ret);
 
+/* Reads the PFs addrs of t again with the VFs they have now
+ * (pci_tree_reread_pfs()), and gives them what inventory_load() gives every
+ * function (opts->netlink: their VF settings, altnames, netdevs in other
+ * namespaces), but no names (opts->names is not looked at). Pointers to
+ * those PFs and their VFs are stale afterwards. */
+int inventory_reread_pfs(const struct inventory_opts *opts, struct pci_tree *t, char *const *addrs);
+
 /* Resolves DEV. On failure returns -errno and, in *ret_error, a sentence
  * that says what was not found (the caller frees it). */
 int inventory_resolve(const struct pci_tree *t, const char *spec, struct pci_function **ret,

@@ -38,6 +38,8 @@ static const char *env_vfio_dir(const struct lifecycle_env *env)
 
 static unsigned env_settle_ms(const struct lifecycle_env *env)
 {
+	if (env->settle_ms == LIFECYCLE_SETTLE_NONE)
+		return 0;
 	return env->settle_ms ? env->settle_ms : LIFECYCLE_SETTLE_MS;
 }
 
@@ -326,6 +328,11 @@ static int driver_missing(const struct lifecycle_env *env, const char *target, b
 static bool is_passthrough_driver(const char *driver)
 {
 	return streq_ptr(driver, "vfio-pci") || streq_ptr(driver, "pci-stub");
+}
+
+bool lifecycle_driver_needs_settle(const char *driver)
+{
+	return driver && !is_passthrough_driver(driver);
 }
 
 /* Drivers that keep an IOMMU group viable for vfio: the kernel lets a group
@@ -752,6 +759,7 @@ struct vfs_wait {
 	int fd;
 	uint64_t deadline, settled_since;
 	bool was_settled, finished;
+	bool quiet_needed; /* since settled: a VF is on a driver that may still let go */
 };
 
 static void vfs_wait_done(struct vfs_wait *w)
@@ -811,6 +819,21 @@ fail:
 	return r;
 }
 
+/* Whether one of the PF's count VFs is on a driver that may still let go
+ * of it (lifecycle_driver_needs_settle()): what the settle window is for.
+ * A driver link that cannot be read counts as such a driver. */
+static bool vfs_need_settle(int pf_fd, uint32_t count)
+{
+	for (uint32_t i = 0; i < count; i++) {
+		char name[48];
+		snprintf(name, sizeof(name), "virtfn%u/driver", i);
+		_cleanup_free_ char *drv = NULL;
+		if (read_link_basename_at(pf_fd, name, &drv) < 0 || lifecycle_driver_needs_settle(drv))
+			return true;
+	}
+	return false;
+}
+
 /* Waits for every PF of w together: each until its links (and, with
  * want_drivers, its VFs' drivers, kept for the settle time) are there, or
  * its own timeout. Bound VFs share one settle window: it runs from the
@@ -853,12 +876,15 @@ static int wait_vfs_many(const struct lifecycle_env *env, struct vfs_wait *w, si
 				x->no_driver = NULL;
 			}
 			now = env_now_ns(env);
-			if (x->settled && !x->was_settled)
+			if (x->settled && !x->was_settled) {
 				x->settled_since = now;
+				x->quiet_needed = x->want_drivers && x->count > 0 && vfs_need_settle(x->fd, x->count);
+			}
 			x->was_settled = x->settled;
 			/* Bound VFs count once they have stayed bound for the settle
-			 * time; with no drivers to wait for, links are the whole answer. */
-			uint64_t quiet = x->want_drivers && x->count > 0 ? (uint64_t)env_settle_ms(env) * NSEC_PER_MSEC : 0;
+			 * time (on drivers that may let go: not vfio-pci); with no
+			 * drivers to wait for, links are the whole answer. */
+			uint64_t quiet = x->quiet_needed ? (uint64_t)env_settle_ms(env) * NSEC_PER_MSEC : 0;
 			if ((x->settled && now - x->settled_since >= quiet) || now >= x->deadline) {
 				x->finished = true;
 				continue;
@@ -1643,7 +1669,7 @@ static int bind_start(struct bind_run *b, const struct pci_function *dev, struct
 	}
 	/* vfio-pci and pci-stub only hold a device; a real driver may still
 	 * give it up once its probe's background work fails. */
-	b->watch = !is_passthrough_driver(ret->driver_after);
+	b->watch = lifecycle_driver_needs_settle(ret->driver_after);
 	return 0;
 }
 

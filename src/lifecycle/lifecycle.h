@@ -23,6 +23,7 @@
  * that is not loaded -ENOENT. Kernel errors come back as the kernel said. */
 #pragma once
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -51,8 +52,13 @@
 #define LIFECYCLE_VFIO_WAIT_MS 2000
 /* A driver must keep a device this long to count as bound: some probe it,
  * return success, and give it up from a work item moments later (nvme, when
- * a controller never becomes ready, did so after ~0.5 s in the testbed). */
+ * a controller never becomes ready, did so after ~0.5 s in the testbed).
+ * Only drivers that may do so are watched: see
+ * lifecycle_driver_needs_settle(). */
 #define LIFECYCLE_SETTLE_MS 1000
+/* lifecycle_env.settle_ms for no window at all (sriovctl apply --settle 0):
+ * a driver that took a device is taken at its word. */
+#define LIFECYCLE_SETTLE_NONE UINT_MAX
 
 /* How the host uses a netdev (IFF_UP, addresses, routes). */
 typedef int (*lifecycle_link_usage_fn)(void *userdata, const char *ifname, struct link_usage *ret);
@@ -130,7 +136,7 @@ struct lifecycle_env {
 	/* NULL: one write(2). Tests observe the writes and play the kernel. */
 	lifecycle_write_fn write;
 	void *write_data;
-	unsigned settle_ms; /* 0: LIFECYCLE_SETTLE_MS */
+	unsigned settle_ms; /* 0: LIFECYCLE_SETTLE_MS; LIFECYCLE_SETTLE_NONE: none */
 	struct lifecycle_clock clock; /* zeroed: the real monotonic clock */
 	struct lifecycle_events events; /* zeroed: see struct lifecycle_events */
 	lifecycle_progress_fn progress; /* NULL: none */
@@ -160,6 +166,12 @@ int lifecycle_state_dir_make(const struct lifecycle_env *env, char **ret);
  * tree's own beneath the tree, no link followed): the fd, or -errno. For
  * the small files kept there (caps/). */
 int lifecycle_state_dir_open(const struct lifecycle_env *env, bool create);
+
+/* Whether a device that driver took must be watched through the settle
+ * window: false for vfio-pci and pci-stub, which only hold a device for
+ * user space, have no probe work that could fail later and never let go
+ * of a device they took; true for every other driver (NULL: none). */
+bool lifecycle_driver_needs_settle(const char *driver);
 
 /* "eth0 (0000:01:00.0)", or the address alone for a function without a
  * netdev. buf must hold IF_NAMESIZE + PCI_ADDR_STRLEN + 4 bytes. */
@@ -241,7 +253,8 @@ int lifecycle_set_autoprobe(const struct lifecycle_env *env, const char *pf_addr
 
 /* One look at PF pf_addr: virtfn0..count-1 exist and nothing beyond, and
  * with want_drivers every VF has a driver, and has kept it for the settle
- * time. Waits up to timeout_ms (0: look once) for that. Returns 0 (settled or not: see *ret_settled), or -errno
+ * time (no window when every VF's driver is one that never lets go:
+ * lifecycle_driver_needs_settle()). Waits up to timeout_ms (0: look once) for that. Returns 0 (settled or not: see *ret_settled), or -errno
  * when the PF cannot be read. *ret_no_driver (may be NULL) lists VFs without
  * a driver, *ret_links counts the links present. */
 int lifecycle_wait_vfs(const struct lifecycle_env *env, const char *pf_addr, uint32_t count,

@@ -890,16 +890,23 @@ static void scan_done(struct scan *s)
 	free(s);
 }
 
-int pci_tree_scan(const char *root, struct pci_tree **ret)
+/* ROOT/bus/pci/devices, opened: the fd or -errno. */
+static int open_devices(const char *root)
 {
 	if (!root)
 		root = SYSFS_DEFAULT_ROOT;
 	_cleanup_close_ int rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0)
 		return -errno;
-	_cleanup_close_ int devices_fd = openat(rootfd, "bus/pci/devices", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int fd = openat(rootfd, "bus/pci/devices", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+int pci_tree_scan(const char *root, struct pci_tree **ret)
+{
+	_cleanup_close_ int devices_fd = open_devices(root);
 	if (devices_fd < 0)
-		return -errno;
+		return devices_fd;
 
 	struct scan *s = calloc(1, sizeof(*s));
 	struct pci_tree *t = calloc(1, sizeof(*t));
@@ -937,6 +944,124 @@ fail:
 	if (s)
 		scan_done(s);
 	pci_tree_free(t);
+	return r;
+}
+
+/* Reads one more device into s (as add_device, by address), unless s has
+ * it already. */
+static int reread_one(struct scan *s, int devices_fd, const char *addr)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (strcmp(s->devs[i].d->addr, addr) == 0)
+			return 0;
+	int fd = devices_fd;
+	return add_device(s, addr, DT_LNK, &fd);
+}
+
+int pci_tree_reread_pfs(struct pci_tree *t, char *const *addrs)
+{
+	_cleanup_close_ int devices_fd = open_devices(t->root);
+	if (devices_fd < 0)
+		return devices_fd;
+	struct scan *s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->t = t;
+	_cleanup_free_ bool *drop = calloc(t->n_devs ? t->n_devs : 1, sizeof(*drop));
+	_cleanup_free_ struct scan_dev *aligned = NULL;
+	struct pci_function **devs = NULL;
+	int r = drop ? 0 : -ENOMEM;
+
+	/* The PFs as they are now, then the VF each virtfnN link names. The
+	 * tree is not touched until all of them are read. */
+	for (size_t i = 0; r == 0 && addrs && addrs[i]; i++) {
+		size_t first = s->n;
+		if ((r = reread_one(s, devices_fd, addrs[i])) < 0 || s->n == first)
+			continue;
+		for (size_t k = 0; r == 0 && k < s->devs[first].n_links; k++) {
+			_cleanup_free_ char *target = strdup(link_name_get(&s->devs[first].links[k].target));
+			r = target ? reread_one(s, devices_fd, target) : -ENOMEM;
+		}
+	}
+	/* What leaves the tree: the PFs' former VFs, and every function read
+	 * afresh. */
+	size_t n_drop = 0;
+	for (size_t i = 0; r == 0 && i < t->n_devs; i++) {
+		const struct pci_function *d = t->devs[i];
+		bool gone = d->pf && strv_contains(addrs, d->pf->addr);
+		for (size_t k = 0; !gone && k < s->n; k++)
+			gone = strcmp(s->devs[k].d->addr, d->addr) == 0;
+		drop[i] = gone;
+		n_drop += gone;
+	}
+	size_t n = t->n_devs - n_drop + s->n;
+	if (r == 0 && (!(devs = malloc((n ? n : 1) * sizeof(*devs))) || !(aligned = calloc(n ? n : 1, sizeof(*aligned)))))
+		r = -ENOMEM;
+	if (r < 0) {
+		for (size_t i = 0; i < s->n; i++)
+			pci_function_free(s->devs[i].d);
+		free(devs);
+		scan_done(s);
+		return r;
+	}
+
+	/* From here on the tree changes. A VF that leaves leaves its PF's
+	 * list; a PF that leaves (read again) leaves its VFs without one. */
+	for (size_t i = 0; i < t->n_devs; i++) {
+		struct pci_function *d = t->devs[i];
+		if (!drop[i])
+			continue;
+		ssize_t pi = d->pf ? find_index(t, d->pf->addr) : -1;
+		if (pi >= 0 && !drop[pi]) {
+			struct pci_function *pf = d->pf;
+			size_t w = 0;
+			for (size_t k = 0; k < pf->n_vfs; k++)
+				if (pf->vfs[k] != d)
+					pf->vfs[w++] = pf->vfs[k];
+			pf->n_vfs = w;
+		}
+		for (size_t k = 0; k < d->n_vfs; k++)
+			d->vfs[k]->pf = NULL;
+	}
+	size_t m = 0;
+	for (size_t i = 0; i < t->n_devs; i++)
+		if (!drop[i])
+			devs[m++] = t->devs[i];
+		else
+			pci_function_free(t->devs[i]);
+	for (size_t i = 0; i < s->n; i++)
+		devs[m++] = s->devs[i].d;
+	free(t->devs);
+	t->devs = devs;
+	t->n_devs = m;
+	if (m > 1)
+		qsort(t->devs, m, sizeof(*t->devs), cmp_dev_addr);
+	if (s->n > 1)
+		qsort(s->devs, s->n, sizeof(*s->devs), cmp_scan_dev);
+	/* The scan's facts, at the tree's indices (link_vfs looks VFs up so):
+	 * the fresh functions' own, nothing for the others. */
+	for (size_t i = 0, k = 0; i < m; i++) {
+		if (k < s->n && s->devs[k].d == t->devs[i])
+			aligned[i] = s->devs[k++];
+		else
+			aligned[i] = (struct scan_dev){.d = t->devs[i], .physfn_error = -ENOENT};
+	}
+	free(s->devs);
+	s->devs = TAKE_PTR(aligned);
+	s->n = s->cap = m;
+	for (size_t i = 0; i < m && r == 0; i++)
+		if (s->devs[i].n_links || (s->devs[i].d->is_pf && strv_contains(addrs, s->devs[i].d->addr)))
+			r = link_vfs(s, &s->devs[i]);
+	free(t->by_group);
+	t->by_group = NULL;
+	t->n_by_group = 0;
+	for (size_t i = 0; i < m; i++) {
+		t->devs[i]->group_peers = NULL;
+		t->devs[i]->n_group_peers = 0;
+	}
+	if (r == 0)
+		r = link_iommu_groups(t);
+	scan_done(s);
 	return r;
 }
 

@@ -132,6 +132,17 @@ struct pci_tree {
 int pci_tree_scan(const char *root, struct pci_tree **ret);
 void pci_tree_free(struct pci_tree *t);
 
+/* Reads the SR-IOV PFs addrs (PCI addresses, NULL-terminated) of t again,
+ * with the VFs their virtfnN links name now: what a VF count change made.
+ * Each PF, its former VFs and every function read afresh are replaced (the
+ * old pointers are stale: look them up again by address); every other
+ * function stays as it is, at the same address in memory; the IOMMU groups
+ * are linked again. A PF that is gone keeps its old entry without VFs.
+ * Warnings go to t->warnings. -errno when the root cannot be read or on
+ * ENOMEM before anything changed (t is then as it was); an ENOMEM later
+ * leaves t whole but with links (VFs, groups) missing. */
+int pci_tree_reread_pfs(struct pci_tree *t, char *const *addrs);
+
 struct pci_function *pci_tree_find_addr(const struct pci_tree *t, const char *addr);
 /* The device whose net/ folder holds netdev NAME. */
 struct pci_function *pci_tree_find_netdev(const struct pci_tree *t, const char *name);

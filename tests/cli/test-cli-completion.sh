@@ -61,7 +61,7 @@ for mode in full bare; do
 	t "sriovctl -j --b" "--batch "
 	t "sriovctl numvfs --" "--force --help --json --kmsg --no-autoprobe --no-daemon --proc-root --socket --state-dir --sysfs-root --timeout --version "
 	t "sriovctl numvfs eth0 4 --no" "--no-autoprobe --no-daemon "
-	t "sriovctl apply --" "--allow-missing --config --config-dir --force --help --json --kmsg --no-daemon --proc-root --socket --state-dir --sysfs-root --timeout --version "
+	t "sriovctl apply --" "--allow-missing --config --config-dir --force --help --json --kmsg --no-daemon --proc-root --settle --socket --state-dir --sysfs-root --timeout --version "
 	t "sriovctl claims --so" "--socket "
 	t "sriovctl show eth" "eth0 eth0#0 eth0#1 eth0#2 eth1 eth1#0 eth1#1 eth1#2 eth2 eth3 eth4 eth5 eth6 eth7 "
 	t "sriovctl show eth1#" "eth1#0 eth1#1 eth1#2 "

@@ -43,4 +43,10 @@ check_contains "apply shows the progress line too" "$out" $'\r\e[K0000:00:03.0: 
 check_eq "apply --timeout wins over the config's timeout: (no 2 s line)" "$(grep -c '0 bound, 2 s' <<<"$out")" 0
 check_status "apply --timeout 0 is a usage error" 2 "$ctl" --sysfs-root "$tmp/tb" apply "$tmp/a.conf" --timeout 0
 check_contains "naming the option" "$out" "apply: --timeout wants seconds, more than 0 and at most 3600 (e.g. 60 or 2.5), not '0'"
+# apply --settle: seconds from 0 (no window) to 60.
+check_status "apply --settle soon is a usage error" 2 "$ctl" --sysfs-root "$tmp/tb" apply "$tmp/a.conf" --settle soon
+check_contains "naming the option" "$out" "apply: --settle wants seconds from 0 to 60 (e.g. 1 or 0.5), not 'soon'"
+check_status "apply --settle 61 is a usage error" 2 "$ctl" --sysfs-root "$tmp/tb" apply "$tmp/a.conf" --settle 61
+check_status "apply --settle 0 is taken (nothing to do here)" 0 "$ctl" --sysfs-root "$tmp/tb" apply "$tmp/a.conf" --config-dir '' --settle 0
+check_status "apply --settle 0.25 is taken" 0 "$ctl" --sysfs-root "$tmp/tb" apply "$tmp/a.conf" --config-dir '' --settle 0.25
 tap_done

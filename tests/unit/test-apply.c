@@ -54,7 +54,9 @@ struct fixture {
 	unsigned n_sysfs_writes;
 	char log[64][128]; /* sysfs writes and netlink settings, in order */
 	unsigned n_log;
-	bool vf_netdevs;      /* new igbvf VFs get netdevs eth10, eth11... */
+	bool vf_netdevs;      /* new igbvf VFs get netdevs eth10, eth11...; VFs probed by igbvf
+			       * later eth20, eth21... */
+	unsigned probed_netdevs;
 	int mtu_error;        /* the driver answers this to an MTU (0: takes it) */
 	const char *mtu_message; /* ... with this ext-ack text */
 	int up_error;
@@ -201,6 +203,12 @@ static int sim_probe(struct fixture *f, const char *addr)
 	assert_int_equal(fakesysfs_bind(f->sys, addr, drv), 0);
 	if (strcmp(drv, "vfio-pci") == 0)
 		vfio_node(f, addr, true);
+	if (strcmp(drv, "igbvf") == 0 && f->vf_netdevs) {
+		/* the driver's netdev, named by the kernel */
+		char name[16];
+		snprintf(name, sizeof(name), "eth2%u", f->probed_netdevs++);
+		assert_int_equal(fakesysfs_add_netdev(f->sys, addr, name, NULL), 0);
+	}
 	return 0;
 }
 
@@ -632,6 +640,101 @@ static void test_order_across_pfs(void **state)
 	apply_report_done(&rep);
 }
 
+/* --- one read of the host ---------------------------------------------------- */
+
+static void driver_is(const struct fixture *f, const char *addr, const char *want)
+{
+	char p[600];
+	snprintf(p, sizeof(p), "%s/bus/pci/devices/%s/driver", f->sys, addr);
+	_cleanup_free_ char *d = NULL;
+	assert_int_equal(read_link_basename_at(AT_FDCWD, p, &d), 0);
+	assert_string_equal(d, want);
+}
+
+/* apply reads the host once; after the counts only the PFs whose VF count
+ * changed are read again, each just before the first phase that looks at
+ * its VFs (eth0 before the L2 settings, the nvme PF before the drivers);
+ * what the writes did is recorded, not read back. An apply that changes
+ * nothing reads it once too. */
+static void test_scans_once(void **state)
+{
+	struct fixture *f = *state;
+	struct fake_pf igb2 = {.address = "0000:02:00.0", .vendor = 0x8086, .device = 0x10c9, .class_code = 0x020000,
+			       .numa_node = -1, .driver = "igb", .netdev = "eth1", .total_vfs = 7, .vf_offset = 128,
+			       .vf_stride = 2, .vf_device = 0x10ca};
+	assert_int_equal(fakesysfs_add_pf(f->sys, &igb2), 0);
+	fake_rtnl_add_igb(&f->k, "eth1", 5, 0);
+	char got[4096];
+	load(f, CONF_HEAD "    numvfs: 2\n    vfs:\n      - index: 0\n        vlan: 5\n      - index: 1\n"
+		"        driver: vfio-pci\n  - match:\n      pci: " NVME_PF "\n    numvfs: 1\n    vfs:\n      - index: 0\n"
+		"        driver: vfio-pci\n  - match:\n      netdev: eth1\n    numvfs: 0\n");
+	struct apply_report rep;
+	assert_int_equal(run_apply(f, &rep), 0);
+	assert_log(f, "bus/pci/devices/" NVME_PF "/sriov_numvfs=1|bus/pci/devices/" IGB_PF "/sriov_numvfs=2|"
+		      "eth0 vf0 vlan=5/0 ok|"
+		      "bus/pci/devices/0000:00:03.1/driver_override=vfio-pci|bus/pci/drivers/nvme/unbind=0000:00:03.1|"
+		      "bus/pci/drivers_probe=0000:00:03.1|bus/pci/devices/0000:01:10.2/driver_override=vfio-pci|"
+		      "bus/pci/drivers/igbvf/unbind=0000:01:10.2|bus/pci/drivers_probe=0000:01:10.2");
+	assert_int_equal(rep.scans, 1);
+	assert_int_equal(rep.rereads, 2);
+	driver_is(f, "0000:01:10.2", "vfio-pci");
+	driver_is(f, "0000:00:03.1", "vfio-pci");
+	apply_report_done(&rep);
+	assert_plan(f, "");
+	assert_int_equal(run_apply(f, &rep), 0);
+	assert_int_equal(rep.writes, 0);
+	assert_int_equal(rep.scans, 1);
+	assert_int_equal(rep.rereads, 0);
+	apply_report_done(&rep);
+
+	/* L2 drift alone: nothing is read again */
+	fake_rtnl_pf(&f->k, "eth0")->vfs[0].vlan = 9;
+	assert_int_equal(run_apply(f, &rep), 0);
+	assert_log(f, "eth0 vf0 vlan=5/0 ok");
+	assert_int_equal(rep.scans, 1);
+	assert_int_equal(rep.rereads, 0);
+	apply_report_done(&rep);
+
+	/* a failure: the report of what is not done reads the host again */
+	load(f, CONF_HEAD "    mtu: 9000\n    numvfs: 2\n    vfs:\n      - index: 0\n        vlan: 6\n");
+	f->mtu_error = -EINVAL;
+	assert_int_equal(run_apply(f, &rep), -EINVAL);
+	assert_int_equal(rep.scans, 2);
+	plan_string(&rep.not_done, got, sizeof(got));
+	assert_string_equal(got, "eth0 mtu 1500 -> 9000|eth0 VF 0 vlan 5 -> 6");
+	apply_report_done(&rep);
+}
+
+/* What the kernel does by itself is read, not guessed: VF 1 back from
+ * vfio-pci to igbvf gets a netdev of the kernel's naming (eth20), so eth0
+ * is read again before the VF netdevs, and the MTU goes to that netdev. */
+static void test_scans_reread_after_bind(void **state)
+{
+	struct fixture *f = *state;
+	f->vf_netdevs = true;
+	load(f, CONF_HEAD "    numvfs: 2\n    vfs:\n      - index: 1\n        driver: vfio-pci\n");
+	struct apply_report rep;
+	assert_int_equal(run_apply(f, &rep), 0);
+	assert_int_equal(rep.scans, 1);
+	assert_int_equal(rep.rereads, 1); /* before the drivers; vfio-pci makes no netdev */
+	apply_report_done(&rep);
+	driver_is(f, "0000:01:10.2", "vfio-pci");
+
+	load(f, CONF_HEAD "    numvfs: 2\n    vfs:\n      - index: 1\n        driver: igbvf\n        mtu: 1400\n");
+	assert_plan(f, "eth0 VF 1 driver vfio-pci -> igbvf|eth0 VF 1 mtu (no netdev) -> 1400");
+	assert_int_equal(run_apply(f, &rep), 0);
+	assert_log(f, "bus/pci/devices/0000:01:10.2/driver_override=igbvf|bus/pci/drivers/vfio-pci/unbind=0000:01:10.2|"
+		      "bus/pci/drivers_probe=0000:01:10.2|eth20 mtu=1400");
+	char got[4096];
+	plan_string(&rep.done, got, sizeof(got));
+	assert_string_equal(got, "eth0 VF 1 driver vfio-pci -> igbvf|eth0 VF 1 mtu 1500 -> 1400");
+	assert_int_equal(rep.scans, 1);
+	assert_int_equal(rep.rereads, 1);
+	apply_report_done(&rep);
+	driver_is(f, "0000:01:10.2", "igbvf");
+	assert_plan(f, "");
+}
+
 /* --- rollback --------------------------------------------------------------- */
 
 /* The reproduction: PF down, spoof checking off accepted, max-rate refused:
@@ -850,6 +953,10 @@ static void test_links_order(void **state)
 		      "eth10 mtu=9000|eth11 mtu=4000");
 	assert_true(f->waits > 0); /* the rate waited for the link the changes reset */
 	assert_int_equal(rep.writes, 6);
+	/* eth0, reset by its link changes and recounted, read again once before
+	 * its VFs' settings; the VF netdevs are the ones read then */
+	assert_int_equal(rep.scans, 1);
+	assert_int_equal(rep.rereads, 1);
 	char got[8192];
 	plan_string(&rep.done, got, sizeof(got));
 	assert_string_equal(got, "eth0 up down -> up|eth0 mtu 1500 -> 9000|eth0 numvfs 0 -> 2|eth0 VF 0 max-rate 0 -> 100|"
@@ -1475,6 +1582,8 @@ int main(void)
 		T(test_stable_macs_collide),
 		T(test_order_and_write_count),
 		T(test_order_across_pfs),
+		T(test_scans_once),
+		T(test_scans_reread_after_bind),
 		T(test_rollback_link_down),
 		T(test_rollback_refused_is_reported),
 		T(test_rollback_earlier_vf),

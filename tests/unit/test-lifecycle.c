@@ -1056,6 +1056,131 @@ static void test_bind_many_one_lets_go(void **state)
 	pci_tree_free(t);
 }
 
+/* vfio-pci and pci-stub never let go of a device they took: binding to
+ * them holds no settle window (the clock does not move), any other driver
+ * does. */
+static void test_bind_passthrough_no_window(void **state)
+{
+	struct fixture *f = *state;
+	assert_false(lifecycle_driver_needs_settle("vfio-pci"));
+	assert_false(lifecycle_driver_needs_settle("pci-stub"));
+	assert_true(lifecycle_driver_needs_settle("igbvf"));
+	assert_true(lifecycle_driver_needs_settle("nvme"));
+	assert_false(lifecycle_driver_needs_settle(NULL));
+
+	f->sim.kernel = true;
+	f->env.settle_ms = 1000;
+	use_events(f);
+	assert_int_equal(fakesysfs_add_driver(f->sys, "vfio-pci"), 0);
+	const char *vfs[] = {IGB_VF0, IGB_VF1, IGB_VF2};
+	struct pci_tree *t = scan(f);
+	struct bind_job jobs[3];
+	for (size_t i = 0; i < 3; i++)
+		jobs[i] = (struct bind_job){.dev = find(t, vfs[i]), .req = {.driver = "vfio-pci"}};
+	assert_int_equal(lifecycle_bind_many(&f->env, jobs, 3), 0);
+	assert_int_equal(f->sim.now_ns - SIM_EPOCH_NS, 0);
+	assert_int_equal(f->sim.n_event_waits, 0);
+	assert_int_equal(f->sim.n_sleeps, 0);
+	for (size_t i = 0; i < 3; i++) {
+		assert_int_equal(jobs[i].r, 0);
+		assert_string_equal(jobs[i].res.driver_after, "vfio-pci");
+		assert_non_null(jobs[i].res.vfio_device);
+		char drv[64];
+		driver_of(f, vfs[i], drv, sizeof(drv));
+		assert_string_equal(drv, "vfio-pci");
+		bind_job_done(&jobs[i]);
+	}
+	pci_tree_free(t);
+
+	/* back to igbvf: one window */
+	t = scan(f);
+	for (size_t i = 0; i < 3; i++)
+		jobs[i] = (struct bind_job){.dev = find(t, vfs[i]), .req = {.driver = "igbvf"}};
+	assert_int_equal(lifecycle_bind_many(&f->env, jobs, 3), 0);
+	assert_int_equal(f->sim.now_ns - SIM_EPOCH_NS, 1000 * MS);
+	for (size_t i = 0; i < 3; i++) {
+		assert_string_equal(jobs[i].res.driver_after, "igbvf");
+		bind_job_done(&jobs[i]);
+	}
+	pci_tree_free(t);
+}
+
+/* A window of the caller's: LIFECYCLE_SETTLE_NONE takes the driver at its
+ * word, any other length is that long. */
+static void test_bind_settle_chosen(void **state)
+{
+	struct fixture *f = *state;
+	f->sim.kernel = true;
+	use_events(f);
+	const char *vfs[] = {IGB_VF0, IGB_VF1};
+	for (size_t i = 0; i < 2; i++)
+		put_on_vfio(f, vfs[i]);
+	f->env.settle_ms = LIFECYCLE_SETTLE_NONE;
+	struct pci_tree *t = scan(f);
+	struct bind_job jobs[2];
+	for (size_t i = 0; i < 2; i++)
+		jobs[i] = (struct bind_job){.dev = find(t, vfs[i]), .req = {.driver = "igbvf"}};
+	assert_int_equal(lifecycle_bind_many(&f->env, jobs, 2), 0);
+	assert_int_equal(f->sim.now_ns - SIM_EPOCH_NS, 0);
+	assert_int_equal(f->sim.n_event_waits, 0);
+	for (size_t i = 0; i < 2; i++) {
+		assert_int_equal(jobs[i].r, 0);
+		assert_string_equal(jobs[i].res.driver_after, "igbvf");
+		bind_job_done(&jobs[i]);
+	}
+	pci_tree_free(t);
+
+	f->env.settle_ms = 2500;
+	t = scan(f);
+	for (size_t i = 0; i < 2; i++)
+		jobs[i] = (struct bind_job){.dev = find(t, vfs[i]), .req = {.driver = "vfio-pci"}};
+	assert_int_equal(lifecycle_bind_many(&f->env, jobs, 2), 0);
+	assert_int_equal(f->sim.now_ns - SIM_EPOCH_NS, 0); /* vfio-pci: still none */
+	for (size_t i = 0; i < 2; i++)
+		bind_job_done(&jobs[i]);
+	pci_tree_free(t);
+	t = scan(f);
+	for (size_t i = 0; i < 2; i++)
+		jobs[i] = (struct bind_job){.dev = find(t, vfs[i]), .req = {.driver = "igbvf"}};
+	assert_int_equal(lifecycle_bind_many(&f->env, jobs, 2), 0);
+	assert_int_equal(f->sim.now_ns - SIM_EPOCH_NS, 2500 * MS);
+	for (size_t i = 0; i < 2; i++)
+		bind_job_done(&jobs[i]);
+	pci_tree_free(t);
+}
+
+/* New VFs that autoprobe puts on vfio-pci (its ids= or new_id) hold no
+ * window either; on igbvf they hold one. */
+static void test_numvfs_window_fits_the_driver(void **state)
+{
+	struct fixture *f = *state;
+	f->sim.kernel = true;
+	f->sim.default_driver = "vfio-pci";
+	f->env.settle_ms = 1000;
+	use_events(f);
+	assert_int_equal(fakesysfs_add_driver(f->sys, "vfio-pci"), 0);
+	struct pci_tree *t = scan(f);
+	struct numvfs_request req = {.count = 7, .force = true};
+	struct numvfs_result res;
+	_cleanup_free_ char *error = NULL;
+	assert_int_equal(lifecycle_set_numvfs(&f->env, find(t, "eth0"), &req, &res, &error), 0);
+	assert_true(res.settled);
+	assert_int_equal(res.links, 7);
+	assert_int_equal(f->sim.now_ns - SIM_EPOCH_NS, 0);
+	assert_int_equal(f->sim.n_event_waits, 0);
+	numvfs_result_done(&res);
+	pci_tree_free(t);
+
+	f->sim.default_driver = "igbvf";
+	t = scan(f);
+	req.count = 5;
+	assert_int_equal(lifecycle_set_numvfs(&f->env, find(t, "eth0"), &req, &res, &error), 0);
+	assert_true(res.settled);
+	assert_int_equal(f->sim.now_ns - SIM_EPOCH_NS, 1000 * MS);
+	numvfs_result_done(&res);
+	pci_tree_free(t);
+}
+
 static void test_bind_driver_not_loaded(void **state)
 {
 	struct fixture *f = *state;
@@ -1737,6 +1862,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_numvfs_progress, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bind_many_one_window, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bind_many_one_lets_go, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bind_passthrough_no_window, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bind_settle_chosen, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_numvfs_window_fits_the_driver, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bind_driver_not_loaded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bind_bad_driver_name, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bind_already_bound, setup, teardown),

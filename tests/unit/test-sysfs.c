@@ -380,6 +380,79 @@ static void test_vf_links(void **state)
 		vf_links_one(f->root, &rows[i]);
 }
 
+/* The PFs whose VF count changed, read again alone: eth0 3 -> 1 VFs, the
+ * NVMe PF 0 -> 1. The tree then is what a fresh scan sees, every other
+ * function keeps its place in memory, and the IOMMU groups are linked
+ * again. */
+static void test_reread_pfs(void **state)
+{
+	struct fixture *f = *state;
+	assert_int_equal(fakesysfs_build_testbed(f->root, true), 0);
+	struct pci_tree *t = scan(f->root);
+	struct pci_function *eth1 = pci_tree_find_addr(t, "0000:02:00.0"), *eth1_vf0 = pci_function_vf(eth1, 0);
+	struct pci_function *e1000e = pci_tree_find_addr(t, "0000:00:02.0");
+	assert_non_null(eth1_vf0);
+
+	/* What the kernel does: eth0 down to 1 VF, one VF for the NVMe PF. */
+	const char *gone[] = {"0000:01:10.2", "0000:01:10.4"};
+	char rel[128];
+	for (size_t i = 0; i < 2; i++) {
+		snprintf(rel, sizeof(rel), "bus/pci/devices/%s", gone[i]);
+		assert_int_equal(fakesysfs_remove(f->root, rel), 0);
+		snprintf(rel, sizeof(rel), "bus/pci/devices/0000:01:00.0/virtfn%zu", i + 1);
+		assert_int_equal(fakesysfs_remove(f->root, rel), 0);
+	}
+	assert_int_equal(fakesysfs_write(f->root, "bus/pci/devices/0000:01:00.0/sriov_numvfs", "1\n"), 0);
+	struct fake_dev vf = {.address = "0000:00:03.1", .vendor = 0x1b36, .device = 0x0010, .class_code = 0x010802,
+			      .numa_node = -1, .driver = "nvme"};
+	assert_int_equal(fakesysfs_add_device(f->root, &vf), 0);
+	assert_int_equal(fakesysfs_symlink(f->root, "bus/pci/devices/0000:00:03.0/virtfn0", "../0000:00:03.1"), 0);
+	assert_int_equal(fakesysfs_symlink(f->root, "bus/pci/devices/0000:00:03.1/physfn", "../0000:00:03.0"), 0);
+	assert_int_equal(fakesysfs_write(f->root, "bus/pci/devices/0000:00:03.0/sriov_numvfs", "1\n"), 0);
+
+	char *pfs[] = {(char *)"0000:01:00.0", (char *)"0000:00:03.0", NULL};
+	assert_int_equal(pci_tree_reread_pfs(t, pfs), 0);
+	/* the truth: a scan of its own */
+	struct pci_tree *fresh = scan(f->root);
+	assert_int_equal(t->n_devs, fresh->n_devs);
+	for (size_t i = 0; i < fresh->n_devs; i++) {
+		const struct pci_function *a = t->devs[i], *b = fresh->devs[i];
+		assert_string_equal(a->addr, b->addr);
+		assert_int_equal(a->is_pf, b->is_pf);
+		assert_int_equal(a->n_vfs, b->n_vfs);
+		assert_int_equal(a->sriov.numvfs, b->sriov.numvfs);
+		assert_true(streq_ptr(a->driver, b->driver));
+		assert_int_equal(!a->pf, !b->pf);
+		if (a->pf) {
+			assert_string_equal(a->pf->addr, b->pf->addr);
+			assert_ptr_equal(pci_function_vf(a->pf, a->vf_index), a);
+		}
+		assert_int_equal(a->iommu_group, b->iommu_group);
+		assert_int_equal(a->n_group_peers, b->n_group_peers);
+		for (size_t k = 0; k < a->n_group_peers; k++)
+			assert_ptr_equal(a->group_peers[k], pci_tree_find_addr(t, b->group_peers[k]->addr));
+	}
+	assert_int_equal(t->n_by_group, fresh->n_by_group);
+	pci_tree_free(fresh);
+	assert_null(pci_tree_find_addr(t, "0000:01:10.2"));
+	assert_int_equal(pci_tree_find_addr(t, "0000:00:03.0")->n_vfs, 1);
+	/* the others, untouched */
+	assert_ptr_equal(pci_tree_find_addr(t, "0000:02:00.0"), eth1);
+	assert_ptr_equal(pci_function_vf(eth1, 0), eth1_vf0);
+	assert_ptr_equal(pci_tree_find_addr(t, "0000:00:02.0"), e1000e);
+	assert_int_equal(eth1->n_vfs, 3);
+
+	/* a PF that is gone keeps its entry, without VFs */
+	assert_int_equal(fakesysfs_remove(f->root, "bus/pci/devices/0000:01:10.0"), 0);
+	assert_int_equal(fakesysfs_remove(f->root, "bus/pci/devices/0000:01:00.0"), 0);
+	char *eth0[] = {(char *)"0000:01:00.0", NULL};
+	assert_int_equal(pci_tree_reread_pfs(t, eth0), 0);
+	assert_non_null(pci_tree_find_addr(t, "0000:01:00.0"));
+	assert_int_equal(pci_tree_find_addr(t, "0000:01:00.0")->n_vfs, 0);
+	assert_null(pci_tree_find_addr(t, "0000:01:10.0"));
+	pci_tree_free(t);
+}
+
 static void test_vf_index_twice(void **state)
 {
 	struct fixture *f = *state;
@@ -579,6 +652,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_scan_closes_its_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_scan_with_few_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_long_link_names, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reread_pfs, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
