@@ -904,6 +904,8 @@ static int open_devices(const char *root)
 
 int pci_tree_scan(const char *root, struct pci_tree **ret)
 {
+	if (!root)
+		root = SYSFS_DEFAULT_ROOT;
 	_cleanup_close_ int devices_fd = open_devices(root);
 	if (devices_fd < 0)
 		return devices_fd;
