@@ -1082,6 +1082,11 @@ int claim_consumers_ledger(struct claim_consumers *c, char **ret_error)
 	struct stat st;
 	if (stat(path, &st) < 0)
 		return errno == ENOENT ? 0 : error_set(ret_error, -errno, "ledger %s: %s", path, strerror(errno));
+	/* Read-only where it can be: an older schema is for a writer to bring
+	 * up to date (then this opens it as one). */
+	bool host = !str_empty(c->state_dir) || inventory_root_is_live(c->sysfs_root);
+	if (c->readonly && host && ledger_open_readonly(c->state_dir, &c->ledger, NULL) == 0)
+		return 1;
 	if ((r = ledger_open(c->sysfs_root, c->state_dir, &c->ledger, ret_error)) < 0)
 		return r;
 	return 1;

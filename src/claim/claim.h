@@ -160,6 +160,9 @@ struct claim_consumers {
 	const char *sysfs_root;
 	const char *state_dir;
 	struct ledger *ledger; /* opened by the hook; claim_consumers_done() closes it */
+	/* Only read through it (list, show, match): the host's ledger is
+	 * opened read-only, a tree's as always. */
+	bool readonly;
 };
 int claim_consumer_fn(void *userdata, const struct pci_function *dev, char **ret_holder);
 /* Opens c->ledger when the file exists (once): 1 open, 0 there is none

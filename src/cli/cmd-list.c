@@ -54,6 +54,8 @@ int cmd_list(struct cli *cli, int argc, char **argv)
 	if (socket)
 		return list_daemon(cli, socket);
 	struct pci_tree *t;
+	if (cli->consumers)
+		cli->consumers->readonly = true; /* who holds what: read only */
 	if ((r = cli_load_inventory(cli, true, false, &t)))
 		return r;
 	cli_print_warnings(cli, t);

@@ -283,6 +283,8 @@ int cmd_match(struct cli *cli, int argc, char **argv)
 		r = refuse(&o, "--spec", "none given and the config has no device-specs");
 		goto out;
 	}
+	if (cli->consumers)
+		cli->consumers->readonly = true; /* who holds what: read only */
 	if ((r = cli_load_inventory(cli, false, false, &t)))
 		goto out;
 	cli_print_warnings(cli, t);

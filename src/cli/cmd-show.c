@@ -18,6 +18,8 @@ int cmd_show(struct cli *cli, int argc, char **argv)
 		return cli_usage_error("show: unexpected argument '%s'", QUOTE(argv[first + 1]));
 
 	struct pci_tree *t;
+	if (cli->consumers)
+		cli->consumers->readonly = true; /* who holds what: read only */
 	if ((r = cli_load_inventory(cli, true, false, &t)))
 		return r;
 	struct pci_function *d;

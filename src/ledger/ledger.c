@@ -492,6 +492,45 @@ int ledger_open(const char *sysfs_root, const char *state_dir, struct ledger **r
 	return finish_open(l, r, ret, ret_error);
 }
 
+static int open_db_readonly(struct ledger *l)
+{
+	int rc = sqlite3_open_v2(l->path, &l->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOFOLLOW, NULL);
+	if (rc != SQLITE_OK)
+		return l->db ? fail_db(l, rc, "opening") : fail(l, -ENOMEM, "opening");
+	sqlite3_extended_result_codes(l->db, 1);
+	sqlite3_busy_timeout(l->db, LEDGER_BUSY_TIMEOUT_MS);
+	int v = 0;
+	int r = user_version(l, &v);
+	if (r < 0)
+		return r;
+	l->found_version = v;
+	if (v != LEDGER_SCHEMA_VERSION)
+		return fail(l, -EPROTO, "schema version %d, not %d", v, LEDGER_SCHEMA_VERSION);
+	return 0;
+}
+
+int ledger_open_readonly(const char *state_dir, struct ledger **ret, char **ret_error)
+{
+	_cleanup_free_ char *path = NULL;
+	int r = ledger_path(NULL, state_dir, &path);
+	if (r < 0)
+		return r;
+	struct stat st;
+	if (stat(path, &st) < 0)
+		return -errno;
+	struct ledger *l;
+	if ((r = ledger_new(path, &l)) < 0)
+		return r;
+	if ((r = open_db_readonly(l)) < 0) {
+		if (ret_error)
+			*ret_error = l->error ? TAKE_PTR(l->error) : NULL;
+		ledger_close(l);
+		return r;
+	}
+	*ret = l;
+	return 0;
+}
+
 int ledger_open_file(const char *path, struct ledger **ret, char **ret_error)
 {
 	struct ledger *l;

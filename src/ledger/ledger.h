@@ -142,6 +142,12 @@ int ledger_path(const char *sysfs_root, const char *state_dir, char **ret);
  * schema: created, migrated from an older user_version, or refused
  * (-EPROTO) when newer than LEDGER_SCHEMA_VERSION. */
 int ledger_open(const char *sysfs_root, const char *state_dir, struct ledger **ret, char **ret_error);
+/* The host's ledger (the state folder, or LEDGER_STATE_DIR) for reading
+ * only: no folder or file is created, no schema migrated, nothing written
+ * (SQLite's read-only connection). -ENOENT when there is none, -EPROTO
+ * when its schema is not LEDGER_SCHEMA_VERSION (a writer brings it up to
+ * date: ledger_open). */
+int ledger_open_readonly(const char *state_dir, struct ledger **ret, char **ret_error);
 /* The same for an explicit file (tests, the benchmark). */
 int ledger_open_file(const char *path, struct ledger **ret, char **ret_error);
 void ledger_close(struct ledger *l);

@@ -450,6 +450,38 @@ static void test_ledger_two_connections(void **state)
 	assert_true(seen_by_another_process(dir, B));
 }
 
+/* The read-only open: a claim a writer made is read, nothing is written
+ * (a write is refused), nothing is created where there is no ledger, and
+ * an older schema is left to a writer. */
+static void test_ledger_readonly(void **state)
+{
+	struct fixture *f = *state;
+	char dir[400], db[450];
+	snprintf(dir, sizeof(dir), "%s/ro", f->dir);
+	snprintf(db, sizeof(db), "%s/ledger.db", dir);
+	struct ledger *w = NULL, *r = NULL;
+	char *error = NULL;
+	assert_int_equal(ledger_open_readonly(dir, &r, &error), -ENOENT);
+	assert_int_equal(access(dir, F_OK), -1); /* no folder made */
+	assert_int_equal(ledger_open(NULL, dir, &w, &error), 0);
+	struct ledger_claim c = {.consumer = A, .kind = LEDGER_KIND_DEVICE, .request = "0000:01:10.0", .count = 1,
+				 .vlan = -1, .state = LEDGER_ACTIVE, .created = 5};
+	assert_int_equal(ledger_begin(w), 0);
+	assert_int_equal(ledger_claim_add(w, &c), 0);
+	assert_int_equal(ledger_commit(w), 0);
+	assert_int_equal(ledger_open_readonly(dir, &r, &error), 0);
+	assert_int_equal(ledger_consumer_known(r, A), 1);
+	assert_true(ledger_begin(r) < 0 || ledger_claim_add(r, &c) < 0);
+	ledger_rollback(r);
+	ledger_close(r);
+	ledger_close(w);
+	set_user_version(db, LEDGER_SCHEMA_VERSION - 1);
+	r = NULL;
+	assert_int_equal(ledger_open_readonly(dir, &r, &error), -EPROTO);
+	assert_null(r);
+	free(error);
+}
+
 static void test_ledger_audit_append_only(void **state)
 {
 	struct fixture *f = *state;
@@ -955,6 +987,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_release_scrubs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_release_unclean, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_claim_vfio, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ledger_readonly, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_two_processes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_crash_at_every_step, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_crash_in_release, setup, teardown),
