@@ -406,19 +406,28 @@ static int create_file_at(int dirfd)
 	return 0;
 }
 
-static int open_db(struct ledger *l)
+/* The connection (SQLITE_OPEN_READWRITE or _READONLY), the final
+ * component never a link, extended codes, the busy timeout. */
+static int open_conn(struct ledger *l, int flags)
 {
-	int rc = sqlite3_open_v2(l->path, &l->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW, NULL);
+	int rc = sqlite3_open_v2(l->path, &l->db, flags | SQLITE_OPEN_NOFOLLOW, NULL);
 	if (rc != SQLITE_OK)
 		return l->db ? fail_db(l, rc, "opening") : fail(l, -ENOMEM, "opening");
 	sqlite3_extended_result_codes(l->db, 1);
 	sqlite3_busy_timeout(l->db, LEDGER_BUSY_TIMEOUT_MS);
-	int r;
+	return 0;
+}
+
+static int open_db(struct ledger *l)
+{
+	int r = open_conn(l, SQLITE_OPEN_READWRITE);
+	if (r < 0)
+		return r;
 	/* journal_mode answers with the mode in effect: it must be wal. */
 	_cleanup_stmt_ sqlite3_stmt *s = NULL;
 	if ((r = prepare(l, "PRAGMA journal_mode = WAL", &s)) < 0)
 		return r;
-	rc = sqlite3_step(s);
+	int rc = sqlite3_step(s);
 	if (rc != SQLITE_ROW)
 		return fail_db(l, rc, "turning on write-ahead logging");
 	const unsigned char *mode = sqlite3_column_text(s, 0);
@@ -494,14 +503,11 @@ int ledger_open(const char *sysfs_root, const char *state_dir, struct ledger **r
 
 static int open_db_readonly(struct ledger *l)
 {
-	int rc = sqlite3_open_v2(l->path, &l->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOFOLLOW, NULL);
-	if (rc != SQLITE_OK)
-		return l->db ? fail_db(l, rc, "opening") : fail(l, -ENOMEM, "opening");
-	sqlite3_extended_result_codes(l->db, 1);
-	sqlite3_busy_timeout(l->db, LEDGER_BUSY_TIMEOUT_MS);
-	int v = 0;
-	int r = user_version(l, &v);
+	int r = open_conn(l, SQLITE_OPEN_READONLY);
 	if (r < 0)
+		return r;
+	int v = 0;
+	if ((r = user_version(l, &v)) < 0)
 		return r;
 	l->found_version = v;
 	if (v != LEDGER_SCHEMA_VERSION)
