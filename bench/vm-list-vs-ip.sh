@@ -16,13 +16,13 @@ sleep 1
 # through 9p, where SQLite's shared memory and locks cost what no host's disk
 # does: the state folder is the guest's own (tmpfs), with a ledger that holds
 # one claim, as a host that hands out VFs has.
-export SRIOV_STATE_DIR=/run/sriovd-bench
-mkdir -p "$SRIOV_STATE_DIR"
-cat >"$SRIOV_STATE_DIR/bench.conf" <<EOF
+state=/run/sriovd-bench
+mkdir -p "$state"
+cat >"$state/bench.conf" <<EOF
 version: 1
 EOF
 claimed=$(basename "$(readlink "$igb_pf/virtfn6")")
-"$ctl" claim --config "$SRIOV_STATE_DIR/bench.conf" --consumer 6b9a3c1e-0000-4000-8000-000000000001 \
+"$ctl" --state-dir "$state" claim --config "$state/bench.conf" --consumer 6b9a3c1e-0000-4000-8000-000000000001 \
 	--device "$claimed" >/dev/null || echo "vm-list-vs-ip: the claim of $claimed failed" >&2
 # Wall time of the whole command, process start included (as a user sees it),
 # read from bash's clock (no process of its own around each run).
@@ -48,12 +48,12 @@ for pf in /sys/bus/pci/devices/*; do
 	break
 done
 vfs=$("$ctl" -j list | jq '[.pfs[].vfs[]] | length')
-echo "ledger: $("$ctl" -j list | jq -r '[.pfs[].vfs[] | select(.claimed_by != null)] | length') VF claimed (state folder $SRIOV_STATE_DIR)"
+echo "ledger: $("$ctl" --state-dir "$state" -j list | jq -r '[.pfs[].vfs[] | select(.claimed_by != null)] | length') VF claimed (state folder $state)"
 echo "testbed: $vfs VFs (2 igb PFs x 7, under TCG emulation; absolute times are slow, compare the ratio)"
 printf '%-40s %10s %10s\n' "command ($n runs each)" "median ms" "min ms"
-time_runs "sriovctl -j list (sysfs + rtnetlink)" "$ctl" -j list
+time_runs "sriovctl -j list (sysfs + rtnetlink)" "$ctl" --state-dir "$state" -j list
 time_runs "ip -j -d link show (rtnetlink only)" /sbin/ip -j -d link show
-time_runs "sriovctl list (text)" "$ctl" list
+time_runs "sriovctl list (text)" "$ctl" --state-dir "$state" list
 # The names sriovctl prints (systemd's hwdb) against lspci's (libpci, pci.ids),
 # for every PF and VF.
 same=0 differ=0 # (no process substitution: the guest has no /dev/fd)
