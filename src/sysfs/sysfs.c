@@ -893,13 +893,24 @@ static void scan_done(struct scan *s)
 /* ROOT/bus/pci/devices, opened: the fd or -errno. */
 static int open_devices(const char *root)
 {
-	if (!root)
-		root = SYSFS_DEFAULT_ROOT;
 	_cleanup_close_ int rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0)
 		return -errno;
 	int fd = openat(rootfd, "bus/pci/devices", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	return fd < 0 ? -errno : fd;
+}
+
+/* A scan of t's devices folder devices_fd (NULL on ENOMEM): whether a short
+ * getdents64 answer is the end is decided once, by its file system. */
+static struct scan *scan_new(struct pci_tree *t, int devices_fd)
+{
+	struct scan *s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	s->t = t;
+	struct statfs sf;
+	s->short_is_end = fstatfs(devices_fd, &sf) == 0 && (sf.f_type == SYSFS_MAGIC || sf.f_type == TMPFS_MAGIC);
+	return s;
 }
 
 int pci_tree_scan(const char *root, struct pci_tree **ret)
@@ -910,14 +921,11 @@ int pci_tree_scan(const char *root, struct pci_tree **ret)
 	if (devices_fd < 0)
 		return devices_fd;
 
-	struct scan *s = calloc(1, sizeof(*s));
 	struct pci_tree *t = calloc(1, sizeof(*t));
+	struct scan *s = t ? scan_new(t, devices_fd) : NULL;
 	int r = -ENOMEM;
 	if (!s || !t || !(t->root = strdup(root)))
 		goto fail;
-	s->t = t;
-	struct statfs sf;
-	s->short_is_end = fstatfs(devices_fd, &sf) == 0 && (sf.f_type == SYSFS_MAGIC || sf.f_type == TMPFS_MAGIC);
 	if ((r = dir_each(s, devices_fd, s->dents_outer.bytes, sizeof(s->dents_outer.bytes), add_device,
 			    &devices_fd)) < 0)
 		goto fail;
@@ -965,10 +973,9 @@ int pci_tree_reread_pfs(struct pci_tree *t, char *const *addrs)
 	_cleanup_close_ int devices_fd = open_devices(t->root);
 	if (devices_fd < 0)
 		return devices_fd;
-	struct scan *s = calloc(1, sizeof(*s));
+	struct scan *s = scan_new(t, devices_fd);
 	if (!s)
 		return -ENOMEM;
-	s->t = t;
 	_cleanup_free_ bool *drop = calloc(t->n_devs ? t->n_devs : 1, sizeof(*drop));
 	_cleanup_free_ struct scan_dev *aligned = NULL;
 	struct pci_function **devs = NULL;
