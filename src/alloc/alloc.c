@@ -212,11 +212,21 @@ static int parse_addr_glob(const char *s, struct alloc_addr *a, char **ret_error
 /* {"domain": RE, "bus": RE, "slot": RE, "function": RE}, each optional. */
 /* Refuses a pattern whose compilation would take unbounded memory (see
  * ALLOC_MAX_REGEX_REPEATS): glibc's regcomp duplicates a repeated part for
- * every repetition, so "a{1,200}{1,200}" or a run of '+' costs megabytes. */
+ * every repetition, so "a{1,200}{1,200}" or a run of '+' costs megabytes,
+ * and a repetition stacked on another ("5*+++++", which POSIX leaves
+ * undefined) costs it seconds, each one more doubling the work. */
 static int regex_bounded(const char *re, const char *k, char **ret_error)
 {
 	unsigned repeats = 0, bounds = 1;
+	bool after_repeat = false; /* the last token was a repetition */
 	for (const char *p = re; *p; p++) {
+		bool repeat = *p == '*' || *p == '+' || *p == '?' || (*p == '{' && p[1] >= '0' && p[1] <= '9');
+		if (repeat && after_repeat)
+			return error_set(ret_error, -EINVAL,
+					 "%s: a repetition ('*', '+', '?', '{m,n}') directly after another, as in 'a*+', "
+					 "is not allowed",
+					 k);
+		after_repeat = repeat;
 		if (*p == '\\' && p[1]) {
 			p++;
 		} else if (*p == '[') {

@@ -193,6 +193,18 @@ static const struct row spec_rows[] = {
 	 "ERROR: address: bus: repetition bounds {m,n} multiply to more than 256 in one pattern"},
 	{"{\"address\": {\"bus\": \"0{3,}\"}}",
 	 "ERROR: address: bus: repetition bounds {m,n} multiply to more than 256 in one pattern"},
+	/* a repetition stacked on another: each one doubles regcomp's work */
+	{"{\"address\": {\"domain\": \"5*+++++++0500008z\"}}",
+	 "ERROR: address: domain: a repetition ('*', '+', '?', '{m,n}') directly after another, as in 'a*+', is not "
+	 "allowed"},
+	{"{\"address\": {\"bus\": \"0{2}*\"}}",
+	 "ERROR: address: bus: a repetition ('*', '+', '?', '{m,n}') directly after another, as in 'a*+', is not "
+	 "allowed"},
+	{"{\"address\": {\"bus\": \"0?{2}\"}}",
+	 "ERROR: address: bus: a repetition ('*', '+', '?', '{m,n}') directly after another, as in 'a*+', is not "
+	 "allowed"},
+	{"{\"address\": {\"bus\": \"((0+)+)+\\\\++\"}}", ""},
+	{"{\"address\": {\"bus\": \"[+]+[*]*\"}}", ""},
 	{"{\"address\": {\"bus\": \"(f[1+*?]{1,16}){1,16}\"}}", ""},
 	{"{\"address\": {\"bus\": \"f\\\\+1\"}}", ""},
 	{"{\"address\": {\"bus\": 1}}", "ERROR: address: bus: expected a string, found a number"},
