@@ -361,6 +361,32 @@ static int subpath(char *buf, size_t len, const char *a, const char *b)
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
+/* A device's folder, reached by path through bus/pci/devices (one system
+ * call less per device than opening the folder first; only a PF's is
+ * opened, to list its virtfnN links): at() names one of its files. */
+struct dev_at {
+	int fd;                        /* bus/pci/devices */
+	char path[NAME_MAX + 2 + 64];  /* "NAME/", then the file at() names */
+	size_t base;                   /* strlen("NAME/") */
+};
+
+static int dev_at_init(struct dev_at *a, int devices_fd, const char *name)
+{
+	a->fd = devices_fd;
+	int n = snprintf(a->path, sizeof(a->path) - 64, "%s/", name);
+	if (n < 0 || (size_t)n >= sizeof(a->path) - 64)
+		return -ENAMETOOLONG;
+	a->base = (size_t)n;
+	return 0;
+}
+
+/* "NAME/file": file is one of the scan's own short attribute names. */
+static const char *at(struct dev_at *a, const char *file)
+{
+	snprintf(a->path + a->base, sizeof(a->path) - a->base, "%s", file);
+	return a->path;
+}
+
 /* net/NAME/{address,mtu,flags,name_assign_type} of the first netdev, read
  * through net/'s fd (one component less to look up per file):
  * unknown stays 0 / invalid / -1 (name_assign_type reads EINVAL for
@@ -395,9 +421,9 @@ static int add_netdev(struct scan *s, const char *name, unsigned char type, void
 	return strv_pushf(&d->netdevs, "%s", name);
 }
 
-static void read_netdevs(struct scan *s, struct pci_function *d, int fd, bool is_vf)
+static void read_netdevs(struct scan *s, struct pci_function *d, struct dev_at *a, bool is_vf)
 {
-	int nfd = scan_openat(s, fd, "net", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int nfd = scan_openat(s, a->fd, at(a, "net"), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (nfd < 0) {
 		if (errno != ENOENT)
 			pci_tree_warn(s->t, "%s: cannot read net/: %s", d->addr, strerror(errno));
@@ -411,14 +437,14 @@ static void read_netdevs(struct scan *s, struct pci_function *d, int fd, bool is
 	scan_close(s, nfd);
 }
 
-static void read_sriov(struct scan *s, struct pci_function *d, int fd, uint32_t totalvfs)
+static void read_sriov(struct scan *s, struct pci_function *d, struct dev_at *a, uint32_t totalvfs)
 {
 	struct pci_tree *t = s->t;
 	struct sriov_info *si = &d->sriov;
 	int r;
 
 	si->totalvfs = totalvfs;
-	r = attr_u32(s, fd, "sriov_numvfs", 0, &si->numvfs);
+	r = attr_u32(s, a->fd, at(a, "sriov_numvfs"), 0, &si->numvfs);
 	if (r < 0) {
 		pci_tree_warn(t, "%s: sriov_numvfs unreadable: %s", d->addr, errno_name(r));
 		return;
@@ -428,20 +454,20 @@ static void read_sriov(struct scan *s, struct pci_function *d, int fd, uint32_t 
 		pci_tree_warn(t, "%s: sriov_numvfs %u exceeds sriov_totalvfs %u", d->addr, si->numvfs,
 			      si->totalvfs);
 	/* The rest is informative: older kernels lack some of these files. */
-	if ((r = attr_u32(s, fd, "sriov_offset", 0, &si->offset)) < 0 && r != -ENOENT)
+	if ((r = attr_u32(s, a->fd, at(a, "sriov_offset"), 0, &si->offset)) < 0 && r != -ENOENT)
 		pci_tree_warn(t, "%s: sriov_offset unreadable: %s", d->addr, errno_name(r));
 	si->offset_valid = r == 0;
-	if ((r = attr_u32(s, fd, "sriov_stride", 0, &si->stride)) < 0 && r != -ENOENT)
+	if ((r = attr_u32(s, a->fd, at(a, "sriov_stride"), 0, &si->stride)) < 0 && r != -ENOENT)
 		pci_tree_warn(t, "%s: sriov_stride unreadable: %s", d->addr, errno_name(r));
 	si->stride_valid = r == 0;
 	uint32_t vfdev;
 	/* The kernel prints sriov_vf_device as bare hex ("10ca"). */
-	if ((r = attr_u32(s, fd, "sriov_vf_device", 16, &vfdev)) == 0 && vfdev <= 0xffff)
+	if ((r = attr_u32(s, a->fd, at(a, "sriov_vf_device"), 16, &vfdev)) == 0 && vfdev <= 0xffff)
 		si->vf_device_id = (uint16_t)vfdev;
 	else if (r != -ENOENT)
 		pci_tree_warn(t, "%s: sriov_vf_device unreadable: %s", d->addr, errno_name(r < 0 ? r : -ERANGE));
 	uint32_t ap;
-	if ((r = attr_u32(s, fd, "sriov_drivers_autoprobe", 0, &ap)) == 0 && ap <= 1)
+	if ((r = attr_u32(s, a->fd, at(a, "sriov_drivers_autoprobe"), 0, &ap)) == 0 && ap <= 1)
 		si->autoprobe = (int)ap;
 	else if (r != -ENOENT)
 		pci_tree_warn(t, "%s: sriov_drivers_autoprobe unreadable: %s", d->addr,
@@ -528,10 +554,10 @@ struct uevent_facts {
 	bool have_ids, have_subsys, have_class;
 };
 
-static int read_uevent(struct scan *s, struct pci_function *d, int fd, struct uevent_facts *u)
+static int read_uevent(struct scan *s, struct pci_function *d, struct dev_at *a, struct uevent_facts *u)
 {
 	const char *text;
-	int r = attr_read(s, fd, "uevent", sizeof(s->buf) - 1, &text);
+	int r = attr_read(s, a->fd, at(a, "uevent"), sizeof(s->buf) - 1, &text);
 	if (r < 0)
 		return r;
 	*u = (struct uevent_facts){0};
@@ -564,10 +590,11 @@ static int read_uevent(struct scan *s, struct pci_function *d, int fd, struct ue
 }
 
 /* Reads a hex ID file ("0x8086"): where uevent has no PCI_ID. */
-static int read_id(struct scan *s, struct pci_function *d, int fd, const char *attr, uint16_t *ret, bool required)
+static int read_id(struct scan *s, struct pci_function *d, struct dev_at *a, const char *attr, uint16_t *ret,
+		   bool required)
 {
 	uint32_t v;
-	int r = attr_u32(s, fd, attr, 16, &v);
+	int r = attr_u32(s, a->fd, at(a, attr), 16, &v);
 	if (r == 0 && v > 0xffff)
 		r = -ERANGE;
 	if (r < 0) {
@@ -581,20 +608,20 @@ static int read_id(struct scan *s, struct pci_function *d, int fd, const char *a
 
 /* The facts uevent did not give, from their own files (a tree copied
  * without uevent, a kernel that left one out). */
-static int read_ids_from_files(struct scan *s, struct pci_function *d, int fd, const struct uevent_facts *u,
+static int read_ids_from_files(struct scan *s, struct pci_function *d, struct dev_at *a, const struct uevent_facts *u,
 			       bool driver_known)
 {
 	struct pci_tree *t = s->t;
 	int r;
 	if (!u->have_ids)
-		d->ids_valid = read_id(s, d, fd, "vendor", &d->vendor_id, true) == 0 &&
-			       read_id(s, d, fd, "device", &d->device_id, true) == 0;
+		d->ids_valid = read_id(s, d, a, "vendor", &d->vendor_id, true) == 0 &&
+			       read_id(s, d, a, "device", &d->device_id, true) == 0;
 	if (!u->have_subsys)
-		d->subsys_ids_valid = read_id(s, d, fd, "subsystem_vendor", &d->subsys_vendor_id, false) == 0 &&
-				      read_id(s, d, fd, "subsystem_device", &d->subsys_device_id, false) == 0;
+		d->subsys_ids_valid = read_id(s, d, a, "subsystem_vendor", &d->subsys_vendor_id, false) == 0 &&
+				      read_id(s, d, a, "subsystem_device", &d->subsys_device_id, false) == 0;
 	if (!u->have_class) {
 		uint32_t cls;
-		r = attr_u32(s, fd, "class", 16, &cls);
+		r = attr_u32(s, a->fd, at(a, "class"), 16, &cls);
 		if (r == 0 && cls <= 0xffffff) {
 			d->class_code = cls;
 			d->class_valid = true;
@@ -603,7 +630,7 @@ static int read_ids_from_files(struct scan *s, struct pci_function *d, int fd, c
 	}
 	if (!driver_known) {
 		const char *drv;
-		r = link_base(s, fd, "driver", &drv);
+		r = link_base(s, a->fd, at(a, "driver"), &drv);
 		if (r == 0 && !(d->driver = strdup(drv)))
 			return -ENOMEM;
 		if (r < 0 && r != -ENOENT)
@@ -612,56 +639,65 @@ static int read_ids_from_files(struct scan *s, struct pci_function *d, int fd, c
 	return 0;
 }
 
+/* Why bus/pci/devices/NAME, whose uevent could not be read (err), is no
+ * device folder at all (a dangling link, a file): -errno; 0 when it is one
+ * (uevent is what is missing). Only an odd tree pays for this open. */
+static int device_folder_error(struct scan *s, int devices_fd, const char *name, int err)
+{
+	if (err != -ENOENT && err != -ENOTDIR && err != -ELOOP)
+		return 0;
+	int fd = scan_openat(s, devices_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	scan_close(s, fd);
+	return 0;
+}
+
 static int read_device(struct scan *s, int devices_fd, const char *name, struct scan_dev *sd)
 {
 	struct pci_tree *t = s->t;
 	struct pci_addr a;
-	if (pci_addr_parse(name, &a) < 0) {
+	struct dev_at dev;
+	if (pci_addr_parse(name, &a) < 0 || dev_at_init(&dev, devices_fd, name) < 0) {
 		pci_tree_warn(t, "bus/pci/devices/%s: not a PCI address, ignored", name);
 		return -EINVAL;
-	}
-	/* O_DIRECTORY follows the bus/pci/devices symlink; a dangling one fails here. */
-	_cleanup_(scan_fdp) struct scan_fd dir = {s, scan_openat(s, devices_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
-	int fd = dir.fd;
-	if (fd < 0) {
-		pci_tree_warn(t, "bus/pci/devices/%s: %s, ignored", name, strerror(errno));
-		return -errno;
 	}
 
 	struct pci_function *d = calloc(1, sizeof(*d));
 	if (!d)
 		return -ENOMEM;
-	*sd = (struct scan_dev){.d = d};
 	pci_addr_format(&a, d->addr);
 	d->numa_node = -1;
 	d->iommu_group = -1;
 	d->netdev_name_assign_type = -1;
 	d->sriov.autoprobe = -1;
 
+	/* The path follows the bus/pci/devices symlink; a dangling one fails
+	 * the first read, and the device is ignored. */
 	struct uevent_facts u = {0};
-	int r = read_uevent(s, d, fd, &u);
+	int r = read_uevent(s, d, &dev, &u);
+	int gone = r < 0 && r != -ENOMEM ? device_folder_error(s, devices_fd, name, r) : 0;
+	if (gone < 0) {
+		pci_tree_warn(t, "bus/pci/devices/%s: %s, ignored", name, strerror(-gone));
+		pci_function_free(d);
+		return gone;
+	}
+	*sd = (struct scan_dev){.d = d};
 	if (r == -ENOMEM)
 		return r;
 	d->ids_valid = u.have_ids;
 	d->subsys_ids_valid = u.have_subsys;
 	d->class_valid = u.have_class;
-	if ((r = read_ids_from_files(s, d, fd, &u, r == 0)) < 0)
+	if ((r = read_ids_from_files(s, d, &dev, &u, r == 0)) < 0)
 		return r;
 
 	const char *text;
-	if (attr_read(s, fd, "driver_override", ATTR_MAX, &text) == 0 && !str_empty(text) &&
+	if (attr_read(s, devices_fd, at(&dev, "driver_override"), ATTR_MAX, &text) == 0 && !str_empty(text) &&
 	    strcmp(text, "(null)") != 0 && !(d->driver_override = strdup(text)))
 		return -ENOMEM;
 
-	int32_t numa;
-	r = attr_i32(s, fd, "numa_node", 10, &numa);
-	if (r == 0 && numa >= -1)
-		d->numa_node = numa;
-	else if (r != -ENOENT)
-		pci_tree_warn(t, "%s: cannot read numa_node: %s", d->addr, errno_name(r < 0 ? r : -ERANGE));
-
 	const char *group;
-	r = link_base(s, fd, "iommu_group", &group);
+	r = link_base(s, devices_fd, at(&dev, "iommu_group"), &group);
 	if (r == 0) {
 		uint32_t g;
 		if (parse_u32(group, 10, &g) == 0 && g <= INT32_MAX)
@@ -674,25 +710,42 @@ static int read_device(struct scan *s, int devices_fd, const char *name, struct 
 	/* A VF's physfn, read now (one readlink) and checked against the PF's
 	 * virtfnN once every device is read. */
 	const char *physfn;
-	sd->physfn_error = link_base(s, fd, "physfn", &physfn);
+	sd->physfn_error = link_base(s, devices_fd, at(&dev, "physfn"), &physfn);
 	if (sd->physfn_error == 0 && link_name_set(&sd->physfn, physfn) < 0)
 		return -ENOMEM;
+	bool is_vf = sd->physfn_error == 0;
 
-	read_netdevs(s, d, fd, sd->physfn_error == 0);
+	/* A VF's NUMA node is its PF's (the kernel gives a VF the node of its
+	 * PF's bus), taken when the VFs are linked. */
+	int32_t numa;
+	r = is_vf ? -ENOENT : attr_i32(s, devices_fd, at(&dev, "numa_node"), 10, &numa);
+	if (r == 0 && numa >= -1)
+		d->numa_node = numa;
+	else if (r != -ENOENT)
+		pci_tree_warn(t, "%s: cannot read numa_node: %s", d->addr, errno_name(r < 0 ? r : -ERANGE));
+
+	read_netdevs(s, d, &dev, is_vf);
 
 	/* A VF has no SR-IOV capability of its own: a function with physfn is
 	 * not asked for sriov_totalvfs. */
 	uint32_t totalvfs = 0;
-	r = sd->physfn_error == 0 ? -ENOENT : attr_u32(s, fd, "sriov_totalvfs", 0, &totalvfs);
+	r = is_vf ? -ENOENT : attr_u32(s, devices_fd, at(&dev, "sriov_totalvfs"), 0, &totalvfs);
 	if (r != -ENOENT) {
 		d->is_pf = true;
 		if (r < 0)
 			pci_tree_warn(t, "%s: sriov_totalvfs unreadable: %s", d->addr, errno_name(r));
 		else
-			read_sriov(s, d, fd, totalvfs);
-		/* fd has not been listed yet: its offset is still at the start. */
-		struct pf_listing l = {.sd = sd, .fd = fd};
-		if ((r = dir_each(s, fd, s->dents_inner.bytes, sizeof(s->dents_inner.bytes), add_vf_link, &l)) == -ENOMEM)
+			read_sriov(s, d, &dev, totalvfs);
+		/* The PF's folder, opened to be listed for its virtfnN links. */
+		_cleanup_(scan_fdp) struct scan_fd dir = {s, scan_openat(s, devices_fd, name,
+								      O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
+		if (dir.fd < 0) {
+			pci_tree_warn(t, "%s: cannot list its folder: %s", d->addr, strerror(errno));
+			return 0;
+		}
+		struct pf_listing l = {.sd = sd, .fd = dir.fd};
+		if ((r = dir_each(s, dir.fd, s->dents_inner.bytes, sizeof(s->dents_inner.bytes), add_vf_link, &l)) ==
+		    -ENOMEM)
 			return r;
 	}
 	return 0;
@@ -805,6 +858,7 @@ static int link_vfs(struct scan *s, struct scan_dev *psd)
 		pf->vfs[pf->n_vfs++] = vf;
 		vf->pf = pf;
 		vf->vf_index = l->index;
+		vf->numa_node = pf->numa_node;
 	}
 	if (pf->n_vfs > 1) /* qsort(NULL, 0) is undefined */
 		qsort(pf->vfs, pf->n_vfs, sizeof(*pf->vfs), cmp_vf_index);

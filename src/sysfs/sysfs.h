@@ -6,7 +6,9 @@
  * ROOT/bus/pci/devices (PFs are functions with sriov_totalvfs, VFs come from
  * virtfnN links), IOMMU group membership. Each fact is read once: driver,
  * IDs and class from the device's uevent (its own files only where uevent
- * lacks one), every file relative to the device's folder fd, in one read. An odd tree (missing files,
+ * lacks one), every file by its path beneath bus/pci/devices, in one read
+ * (only a PF's folder is opened, to list its virtfnN links); a VF's NUMA
+ * node is its PF's, which the kernel gives it. An odd tree (missing files,
  * garbage, dangling links) never fails the scan: each oddity becomes a
  * warning string in the tree and the affected value stays "unknown". */
 #pragma once

@@ -187,6 +187,8 @@ static void test_odd_tree(void **state)
 	/* a dangling entry in bus/pci/devices and a name that is no address */
 	assert_int_equal(fakesysfs_symlink(root, "bus/pci/devices/0000:0a:00.0", "../../../nowhere"), 0);
 	assert_int_equal(fakesysfs_write(root, "bus/pci/devices/README", "x"), 0);
+	/* a file with a device's name */
+	assert_int_equal(fakesysfs_write(root, "bus/pci/devices/0000:0b:00.0", "x"), 0);
 	/* an iommu_group link that is no number; a VF whose physfn lies */
 	assert_int_equal(fakesysfs_symlink(root, "bus/pci/devices/0000:01:10.0/iommu_group", "../../../kernel/iommu_groups/abc"), 0);
 	assert_int_equal(fakesysfs_symlink(root, "bus/pci/devices/0000:01:10.2/physfn", "../0000:02:00.0"), 0);
@@ -200,7 +202,10 @@ static void test_odd_tree(void **state)
 	assert_true(has_warning(t, "0000:00:02.0: cannot read numa_node"));
 	assert_true(has_warning(t, "virtfn5 points at 0000:09:00.0, which is not a PCI device"));
 	assert_true(has_warning(t, "virtfnX: not a VF link name"));
-	assert_true(has_warning(t, "bus/pci/devices/0000:0a:00.0"));
+	assert_true(has_warning(t, "bus/pci/devices/0000:0a:00.0: No such file or directory, ignored"));
+	assert_true(has_warning(t, "bus/pci/devices/0000:0b:00.0: Not a directory, ignored"));
+	assert_null(pci_tree_find_addr(t, "0000:0a:00.0"));
+	assert_null(pci_tree_find_addr(t, "0000:0b:00.0"));
 	assert_true(has_warning(t, "bus/pci/devices/README: not a PCI address"));
 	assert_true(has_warning(t, "not a group number"));
 	assert_true(has_warning(t, "0000:01:10.2: physfn points at 0000:02:00.0, but 0000:01:00.0 lists it as "
@@ -388,7 +393,15 @@ static void test_reread_pfs(void **state)
 {
 	struct fixture *f = *state;
 	assert_int_equal(fakesysfs_build_testbed(f->root, true), 0);
+	/* A VF's NUMA node is its PF's, whatever its own file says (the
+	 * kernel gives both the node of the PF's bus). */
+	assert_int_equal(fakesysfs_write(f->root, "bus/pci/devices/0000:01:00.0/numa_node", "1\n"), 0);
+	assert_int_equal(fakesysfs_write(f->root, "bus/pci/devices/0000:01:10.0/numa_node", "0\n"), 0);
 	struct pci_tree *t = scan(f->root);
+	assert_int_equal(pci_tree_find_addr(t, "0000:01:00.0")->numa_node, 1);
+	for (size_t i = 0; i < 3; i++)
+		assert_int_equal(pci_function_vf(pci_tree_find_addr(t, "0000:01:00.0"), (uint32_t)i)->numa_node, 1);
+	assert_int_equal(pci_function_vf(pci_tree_find_addr(t, "0000:02:00.0"), 0)->numa_node, -1);
 	struct pci_function *eth1 = pci_tree_find_addr(t, "0000:02:00.0"), *eth1_vf0 = pci_function_vf(eth1, 0);
 	struct pci_function *e1000e = pci_tree_find_addr(t, "0000:00:02.0");
 	assert_non_null(eth1_vf0);
@@ -428,6 +441,7 @@ static void test_reread_pfs(void **state)
 			assert_ptr_equal(pci_function_vf(a->pf, a->vf_index), a);
 		}
 		assert_int_equal(a->iommu_group, b->iommu_group);
+		assert_int_equal(a->numa_node, b->numa_node);
 		assert_int_equal(a->n_group_peers, b->n_group_peers);
 		for (size_t k = 0; k < a->n_group_peers; k++)
 			assert_ptr_equal(a->group_peers[k], pci_tree_find_addr(t, b->group_peers[k]->addr));
