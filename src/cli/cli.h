@@ -118,6 +118,9 @@ void cli_progress_end(struct cli_progress *p);
 /* Loads the inventory for a verb, printing the error when the root is
  * unreadable. */
 int cli_load_inventory(const struct cli *cli, bool names, bool stats, struct pci_tree **ret);
+/* The same for a command that only prints the tree (list, show): with
+ * names, and without what nothing printed shows (PCI_SCAN_NO_LINK_STATE). */
+int cli_load_inventory_to_print(const struct cli *cli, struct pci_tree **ret);
 void cli_print_warnings(const struct cli *cli, const struct pci_tree *t);
 
 /* The lifecycle environment of this invocation: the sysfs root, the bind

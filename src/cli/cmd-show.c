@@ -20,7 +20,7 @@ int cmd_show(struct cli *cli, int argc, char **argv)
 	struct pci_tree *t;
 	if (cli->consumers)
 		cli->consumers->readonly = true; /* who holds what: read only */
-	if ((r = cli_load_inventory(cli, true, false, &t)))
+	if ((r = cli_load_inventory_to_print(cli, &t)))
 		return r;
 	struct pci_function *d;
 	_cleanup_free_ char *error = NULL;

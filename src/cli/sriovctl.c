@@ -364,13 +364,14 @@ int cli_parse_main(struct cli *cli, int argc, char **argv, int *first_arg)
 	return do_getopt(cli, argc, argv, "+:jhVb:", main_opts, handle_main_opt, cli, first_arg);
 }
 
-int cli_load_inventory(const struct cli *cli, bool names, bool stats, struct pci_tree **ret)
+static int load_inventory(const struct cli *cli, bool names, bool stats, bool to_print, struct pci_tree **ret)
 {
 	struct inventory_opts o = {
 		.sysfs_root = cli->sysfs_root,
 		.names = names,
 		.netlink = inventory_root_is_live(cli->sysfs_root),
 		.stats = stats,
+		.no_link_state = to_print,
 	};
 	int r = inventory_load(&o, ret);
 	if (r < 0) {
@@ -389,6 +390,16 @@ int cli_load_inventory(const struct cli *cli, bool names, bool stats, struct pci
 		return cli_error("cannot read the ledger of claims: %s", strerror(-r));
 	}
 	return 0;
+}
+
+int cli_load_inventory(const struct cli *cli, bool names, bool stats, struct pci_tree **ret)
+{
+	return load_inventory(cli, names, stats, false, ret);
+}
+
+int cli_load_inventory_to_print(const struct cli *cli, struct pci_tree **ret)
+{
+	return load_inventory(cli, true, false, true, ret);
 }
 
 void cli_print_warnings(const struct cli *cli, const struct pci_tree *t)

@@ -283,7 +283,7 @@ int inventory_load(const struct inventory_opts *opts, struct pci_tree **ret)
 {
 	const char *root = opts->sysfs_root ? opts->sysfs_root : SYSFS_DEFAULT_ROOT;
 	struct pci_tree *t;
-	int r = pci_tree_scan(root, &t);
+	int r = pci_tree_scan_flags(root, opts->no_link_state ? PCI_SCAN_NO_LINK_STATE : 0, &t);
 	if (r < 0)
 		return r;
 	if (opts->names)

@@ -402,9 +402,10 @@ static void read_netdev_attrs(struct scan *s, struct pci_function *d, int nfd, b
 	if (subpath(path, sizeof(path), name, "address") == 0 && attr_read(s, nfd, path, 64, &text) == 0 &&
 	    vf_mac_parse(text, d->netdev_mac) == 0)
 		d->netdev_mac_len = 6;
-	if (subpath(path, sizeof(path), name, "mtu") == 0 && attr_u32(s, nfd, path, 10, &v) == 0)
+	bool state = !(s->t->scan_flags & PCI_SCAN_NO_LINK_STATE);
+	if (state && subpath(path, sizeof(path), name, "mtu") == 0 && attr_u32(s, nfd, path, 10, &v) == 0)
 		d->netdev_mtu = v;
-	if (subpath(path, sizeof(path), name, "flags") == 0 && attr_u32(s, nfd, path, 0, &v) == 0) {
+	if (state && subpath(path, sizeof(path), name, "flags") == 0 && attr_u32(s, nfd, path, 0, &v) == 0) {
 		d->netdev_flags = v;
 		d->netdev_flags_valid = true;
 	}
@@ -969,6 +970,11 @@ static struct scan *scan_new(struct pci_tree *t, int devices_fd)
 
 int pci_tree_scan(const char *root, struct pci_tree **ret)
 {
+	return pci_tree_scan_flags(root, 0, ret);
+}
+
+int pci_tree_scan_flags(const char *root, unsigned flags, struct pci_tree **ret)
+{
 	if (!root)
 		root = SYSFS_DEFAULT_ROOT;
 	_cleanup_close_ int devices_fd = open_devices(root);
@@ -976,6 +982,8 @@ int pci_tree_scan(const char *root, struct pci_tree **ret)
 		return devices_fd;
 
 	struct pci_tree *t = calloc(1, sizeof(*t));
+	if (t)
+		t->scan_flags = flags;
 	struct scan *s = t ? scan_new(t, devices_fd) : NULL;
 	int r = -ENOMEM;
 	if (!s || !t || !(t->root = strdup(root)))

@@ -125,6 +125,7 @@ struct pci_tree {
 	struct pci_function **by_group;
 	size_t n_by_group;
 	char **warnings;       /* NULL-terminated */
+	unsigned scan_flags;   /* PCI_SCAN_*: what it was scanned with, and is read again with */
 };
 
 /* Scans ROOT/bus/pci/devices; ROOT NULL is SYSFS_DEFAULT_ROOT, the host's
@@ -132,6 +133,12 @@ struct pci_tree {
  * itself cannot be read (-ENOENT, -EACCES, -ENOTDIR, -ENOMEM); everything
  * else is a warning. */
 int pci_tree_scan(const char *root, struct pci_tree **ret);
+/* A scan for a reader that prints the tree (list, show): each netdev's
+ * mtu and flags, which nothing printed shows, are not read (they stay
+ * unknown: 0 and !netdev_flags_valid), two files less per function with a
+ * netdev. */
+#define PCI_SCAN_NO_LINK_STATE (1u << 0)
+int pci_tree_scan_flags(const char *root, unsigned flags, struct pci_tree **ret);
 void pci_tree_free(struct pci_tree *t);
 
 /* Reads the SR-IOV PFs addrs (PCI addresses, NULL-terminated) of t again,

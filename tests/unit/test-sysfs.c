@@ -626,6 +626,41 @@ static void test_scan_with_few_files(void **state)
 	pci_tree_free(t);
 }
 
+/* A tree to print (PCI_SCAN_NO_LINK_STATE) has every fact but the
+ * netdevs' mtu and flags, also when its PFs are read again; the full scan
+ * has them. */
+static void test_scan_to_print(void **state)
+{
+	struct fixture *f = *state;
+	assert_int_equal(fakesysfs_build_testbed(f->root, true), 0);
+	struct pci_tree *full = scan(f->root), *lean = NULL;
+	assert_int_equal(pci_tree_scan_flags(f->root, PCI_SCAN_NO_LINK_STATE, &lean), 0);
+	char *pfs[] = {(char *)"0000:01:00.0", NULL};
+	assert_int_equal(pci_tree_reread_pfs(lean, pfs), 0);
+	assert_int_equal(lean->n_devs, full->n_devs);
+	size_t with_netdev = 0;
+	for (size_t i = 0; i < full->n_devs; i++) {
+		const struct pci_function *a = full->devs[i], *b = lean->devs[i];
+		assert_string_equal(a->addr, b->addr);
+		assert_true(streq_ptr(a->driver, b->driver));
+		assert_int_equal(!a->netdevs, !b->netdevs);
+		assert_int_equal(a->netdev_mac_len, b->netdev_mac_len);
+		assert_memory_equal(a->netdev_mac, b->netdev_mac, sizeof(a->netdev_mac));
+		assert_int_equal(a->netdev_name_assign_type, b->netdev_name_assign_type);
+		assert_int_equal(a->n_vfs, b->n_vfs);
+		assert_int_equal(b->netdev_mtu, 0);
+		assert_false(b->netdev_flags_valid);
+		if (a->netdevs) {
+			with_netdev++;
+			assert_int_equal(a->netdev_mtu, 1500);
+			assert_true(a->netdev_flags_valid);
+		}
+	}
+	assert_true(with_netdev >= 8);
+	pci_tree_free(full);
+	pci_tree_free(lean);
+}
+
 /* Link targets longer than a PCI address (kept apart from the short ones
  * the scan stores inline) are named whole in the warnings. */
 static void test_long_link_names(void **state)
@@ -666,6 +701,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_scan_closes_its_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_scan_with_few_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_long_link_names, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_scan_to_print, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reread_pfs, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
