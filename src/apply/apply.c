@@ -1884,8 +1884,8 @@ static int record_driver(struct run *run, const struct pci_function *pf, struct 
 	vf->driver = driver;
 	free(vf->driver_override);
 	vf->driver_override = override;
-	/* Drivers that only hold a device for user space (never let go). */
-	if (lifecycle_driver_needs_settle(driver))
+	/* A host driver may have made a netdev: read the PF's VFs again. */
+	if (driver && !lifecycle_driver_is_passthrough(driver))
 		return mark_stale(run, pf->addr);
 	strv_free(vf->netdevs);
 	vf->netdevs = NULL;

@@ -66,7 +66,7 @@ static const struct option plan_options[] = {
 
 /* apply --force: count changes go ahead although they destroy VFs in use
  * (the numvfs meaning); --settle: how long a driver that took a VF must
- * keep it (vfio-pci and pci-stub are not watched: they never let go). */
+ * keep it (vfio-pci, pci-stub, igbvf and ixgbevf are not watched: they never let go). */
 static const struct option apply_options[] = {
 	{"config", required_argument, NULL, OPT_CONFIG},
 	{"config-dir", required_argument, NULL, OPT_CONFIG_DIR},

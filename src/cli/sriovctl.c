@@ -57,7 +57,8 @@ static const struct cli_verb verbs[] = {
 	 "      --timeout SECS   how long counts wait for their VFs (over the config's\n"
 	 "                       timeout:; default 30 s plus 1 s per VF)\n"
 	 "      --settle SECS    how long a driver that took a VF must keep it (default 1;\n"
-	 "                       0: none; vfio-pci and pci-stub never let go: no window)\n"},
+	 "                       0: none; vfio-pci, pci-stub, igbvf and ixgbevf never\n"
+	 "                       let go: no window)\n"},
 	{"status", cmd_status, "", "sriovd's state, its last errors, and the drift right now",
 	 "Options:\n"
 	 "      --status-file FILE  sriovd's status file (default /run/sriovd/status.json)\n"

@@ -323,16 +323,22 @@ static int driver_missing(const struct lifecycle_env *env, const char *target, b
 			 remembered ? " (the driver sriovctl remembers for this device)" : "", target);
 }
 
-/* Drivers that only hold a device for user space (or for nothing): they are
- * never "the kernel driver" a device goes back to. */
-static bool is_passthrough_driver(const char *driver)
+bool lifecycle_driver_is_passthrough(const char *driver)
 {
 	return streq_ptr(driver, "vfio-pci") || streq_ptr(driver, "pci-stub");
 }
 
+/* VF drivers whose probe is synchronous (done, or failed and the driver link
+ * gone, when the write that started it returns) and that never give a device
+ * up on their own afterwards: no deferred work of theirs releases it. */
+static bool probe_is_final(const char *driver)
+{
+	return streq_ptr(driver, "igbvf") || streq_ptr(driver, "ixgbevf");
+}
+
 bool lifecycle_driver_needs_settle(const char *driver)
 {
-	return driver && !is_passthrough_driver(driver);
+	return driver && !lifecycle_driver_is_passthrough(driver) && !probe_is_final(driver);
 }
 
 /* Drivers that keep an IOMMU group viable for vfio: the kernel lets a group
@@ -1258,7 +1264,7 @@ static bool kernel_target_reached(const struct bind_plan *p)
 {
 	if (p->target)
 		return streq_ptr(p->current, p->target);
-	return p->current && !is_passthrough_driver(p->current);
+	return p->current && !lifecycle_driver_is_passthrough(p->current);
 }
 
 static int bind_plan_make(const struct lifecycle_env *env, const struct pci_function *dev,
@@ -1615,7 +1621,7 @@ static int bind_start(struct bind_run *b, const struct pci_function *dev, struct
 
 	/* Remember the host driver before it is replaced, unless an earlier
 	 * bind already did (igbvf -> vfio-pci -> pci-stub keeps igbvf). */
-	if (!p->kernel && p->current && !is_passthrough_driver(p->current)) {
+	if (!p->kernel && p->current && !lifecycle_driver_is_passthrough(p->current)) {
 		struct bind_record old;
 		int lr = lifecycle_record_load(env, dev->addr, &old);
 		if (lr < 0 || old.vendor_id != dev->vendor_id || old.device_id != dev->device_id) {

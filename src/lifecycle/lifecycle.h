@@ -167,10 +167,19 @@ int lifecycle_state_dir_make(const struct lifecycle_env *env, char **ret);
  * the small files kept there (caps/). */
 int lifecycle_state_dir_open(const struct lifecycle_env *env, bool create);
 
+/* Whether driver only holds a device for user space (or for nothing):
+ * vfio-pci and pci-stub. Such a driver is never "the kernel driver" a
+ * device goes back to, and makes no netdev. */
+bool lifecycle_driver_is_passthrough(const char *driver);
+
 /* Whether a device that driver took must be watched through the settle
  * window: false for vfio-pci and pci-stub, which only hold a device for
  * user space, have no probe work that could fail later and never let go
- * of a device they took; true for every other driver (NULL: none). */
+ * of a device they took, and for igbvf and ixgbevf, whose probe is over
+ * when the write that started it returns and which never give a device up
+ * on their own; true for every other driver (nvme, for one, gives up a
+ * controller that never becomes ready after its probe succeeded; NULL:
+ * none). */
 bool lifecycle_driver_needs_settle(const char *driver);
 
 /* "eth0 (0000:01:00.0)", or the address alone for a function without a

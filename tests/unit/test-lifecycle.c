@@ -893,9 +893,10 @@ static void test_numvfs_waits_on_events(void **state)
 {
 	struct fixture *f = *state;
 	f->sim.kernel = true;
-	f->sim.default_driver = "igbvf";
+	f->sim.default_driver = "iavf"; /* a driver that holds the window */
 	f->env.settle_ms = 1000;
 	use_events(f);
+	assert_int_equal(fakesysfs_add_driver(f->sys, "iavf"), 0);
 	struct pci_tree *t = scan(f);
 	struct numvfs_job jobs[] = {
 		{.pf = find(t, "eth0"), .req = {.count = 7, .force = true}},
@@ -993,19 +994,20 @@ static void test_bind_many_one_window(void **state)
 	f->sim.kernel = true;
 	f->env.settle_ms = 1000;
 	use_events(f);
+	assert_int_equal(fakesysfs_add_driver(f->sys, "iavf"), 0);
 	const char *vfs[] = {IGB_VF0, IGB_VF1, IGB_VF2};
 	for (size_t i = 0; i < 3; i++)
 		put_on_vfio(f, vfs[i]);
 	struct pci_tree *t = scan(f);
 	struct bind_job jobs[3];
 	for (size_t i = 0; i < 3; i++)
-		jobs[i] = (struct bind_job){.dev = find(t, vfs[i]), .req = {.driver = "igbvf"}};
+		jobs[i] = (struct bind_job){.dev = find(t, vfs[i]), .req = {.driver = "iavf"}};
 	assert_int_equal(lifecycle_bind_many(&f->env, jobs, 3), 0);
-	assert_log(&f->sim, "bus/pci/devices/0000:01:10.0/driver_override=igbvf|"
+	assert_log(&f->sim, "bus/pci/devices/0000:01:10.0/driver_override=iavf|"
 			    "bus/pci/drivers/vfio-pci/unbind=0000:01:10.0|bus/pci/drivers_probe=0000:01:10.0|"
-			    "bus/pci/devices/0000:01:10.2/driver_override=igbvf|"
+			    "bus/pci/devices/0000:01:10.2/driver_override=iavf|"
 			    "bus/pci/drivers/vfio-pci/unbind=0000:01:10.2|bus/pci/drivers_probe=0000:01:10.2|"
-			    "bus/pci/devices/0000:01:10.4/driver_override=igbvf|"
+			    "bus/pci/devices/0000:01:10.4/driver_override=iavf|"
 			    "bus/pci/drivers/vfio-pci/unbind=0000:01:10.4|bus/pci/drivers_probe=0000:01:10.4");
 	/* One window, not one per VF. */
 	assert_int_equal(f->sim.now_ns - SIM_EPOCH_NS, 1000 * MS);
@@ -1013,7 +1015,7 @@ static void test_bind_many_one_window(void **state)
 	for (size_t i = 0; i < 3; i++) {
 		assert_int_equal(jobs[i].r, 0);
 		assert_true(jobs[i].res.changed);
-		assert_string_equal(jobs[i].res.driver_after, "igbvf");
+		assert_string_equal(jobs[i].res.driver_after, "iavf");
 		bind_job_done(&jobs[i]);
 	}
 	pci_tree_free(t);
@@ -1043,9 +1045,10 @@ static void test_bind_many_one_lets_go(void **state)
 	assert_int_equal(jobs[1].r, -EIO);
 	assert_string_equal(jobs[1].error, "0000:01:10.4: nvme took the device but let go of it within 1000 ms (see "
 					   "the kernel log); put back on vfio-pci");
-	/* woken by the let-go at 100 ms, then the window's end */
+	/* woken by the let-go at 100 ms, which ends the wait: igbvf's VF
+	 * needs no window, and nvme's has failed */
 	assert_int_equal(f->sim.n_events, 1);
-	assert_int_equal(f->sim.now_ns - SIM_EPOCH_NS, 1000 * MS);
+	assert_int_equal(f->sim.now_ns - SIM_EPOCH_NS, 100 * MS);
 	char drv[64];
 	driver_of(f, IGB_VF2, drv, sizeof(drv));
 	assert_string_equal(drv, "vfio-pci");
@@ -1056,16 +1059,21 @@ static void test_bind_many_one_lets_go(void **state)
 	pci_tree_free(t);
 }
 
-/* vfio-pci and pci-stub never let go of a device they took: binding to
- * them holds no settle window (the clock does not move), any other driver
- * does. */
+/* vfio-pci and pci-stub never let go of a device they took, igbvf and
+ * ixgbevf are done when their probe returns: binding to them holds no
+ * settle window (the clock does not move), any other driver does. */
 static void test_bind_passthrough_no_window(void **state)
 {
 	struct fixture *f = *state;
 	assert_false(lifecycle_driver_needs_settle("vfio-pci"));
 	assert_false(lifecycle_driver_needs_settle("pci-stub"));
-	assert_true(lifecycle_driver_needs_settle("igbvf"));
+	assert_false(lifecycle_driver_needs_settle("igbvf"));
+	assert_false(lifecycle_driver_needs_settle("ixgbevf"));
 	assert_true(lifecycle_driver_needs_settle("nvme"));
+	assert_true(lifecycle_driver_needs_settle("iavf"));
+	assert_true(lifecycle_driver_needs_settle("mlx5_core"));
+	assert_false(lifecycle_driver_is_passthrough("igbvf"));
+	assert_true(lifecycle_driver_is_passthrough("pci-stub"));
 	assert_false(lifecycle_driver_needs_settle(NULL));
 
 	f->sim.kernel = true;
@@ -1092,14 +1100,28 @@ static void test_bind_passthrough_no_window(void **state)
 	}
 	pci_tree_free(t);
 
-	/* back to igbvf: one window */
+	/* back to igbvf: still no window */
 	t = scan(f);
 	for (size_t i = 0; i < 3; i++)
 		jobs[i] = (struct bind_job){.dev = find(t, vfs[i]), .req = {.driver = "igbvf"}};
 	assert_int_equal(lifecycle_bind_many(&f->env, jobs, 3), 0);
-	assert_int_equal(f->sim.now_ns - SIM_EPOCH_NS, 1000 * MS);
+	assert_int_equal(f->sim.now_ns - SIM_EPOCH_NS, 0);
+	assert_int_equal(f->sim.n_event_waits, 0);
 	for (size_t i = 0; i < 3; i++) {
 		assert_string_equal(jobs[i].res.driver_after, "igbvf");
+		bind_job_done(&jobs[i]);
+	}
+	pci_tree_free(t);
+
+	/* to iavf: one window */
+	assert_int_equal(fakesysfs_add_driver(f->sys, "iavf"), 0);
+	t = scan(f);
+	for (size_t i = 0; i < 3; i++)
+		jobs[i] = (struct bind_job){.dev = find(t, vfs[i]), .req = {.driver = "iavf"}};
+	assert_int_equal(lifecycle_bind_many(&f->env, jobs, 3), 0);
+	assert_int_equal(f->sim.now_ns - SIM_EPOCH_NS, 1000 * MS);
+	for (size_t i = 0; i < 3; i++) {
+		assert_string_equal(jobs[i].res.driver_after, "iavf");
 		bind_job_done(&jobs[i]);
 	}
 	pci_tree_free(t);
@@ -1112,6 +1134,7 @@ static void test_bind_settle_chosen(void **state)
 	struct fixture *f = *state;
 	f->sim.kernel = true;
 	use_events(f);
+	assert_int_equal(fakesysfs_add_driver(f->sys, "iavf"), 0);
 	const char *vfs[] = {IGB_VF0, IGB_VF1};
 	for (size_t i = 0; i < 2; i++)
 		put_on_vfio(f, vfs[i]);
@@ -1119,13 +1142,13 @@ static void test_bind_settle_chosen(void **state)
 	struct pci_tree *t = scan(f);
 	struct bind_job jobs[2];
 	for (size_t i = 0; i < 2; i++)
-		jobs[i] = (struct bind_job){.dev = find(t, vfs[i]), .req = {.driver = "igbvf"}};
+		jobs[i] = (struct bind_job){.dev = find(t, vfs[i]), .req = {.driver = "iavf"}};
 	assert_int_equal(lifecycle_bind_many(&f->env, jobs, 2), 0);
 	assert_int_equal(f->sim.now_ns - SIM_EPOCH_NS, 0);
 	assert_int_equal(f->sim.n_event_waits, 0);
 	for (size_t i = 0; i < 2; i++) {
 		assert_int_equal(jobs[i].r, 0);
-		assert_string_equal(jobs[i].res.driver_after, "igbvf");
+		assert_string_equal(jobs[i].res.driver_after, "iavf");
 		bind_job_done(&jobs[i]);
 	}
 	pci_tree_free(t);
@@ -1141,7 +1164,7 @@ static void test_bind_settle_chosen(void **state)
 	pci_tree_free(t);
 	t = scan(f);
 	for (size_t i = 0; i < 2; i++)
-		jobs[i] = (struct bind_job){.dev = find(t, vfs[i]), .req = {.driver = "igbvf"}};
+		jobs[i] = (struct bind_job){.dev = find(t, vfs[i]), .req = {.driver = "iavf"}};
 	assert_int_equal(lifecycle_bind_many(&f->env, jobs, 2), 0);
 	assert_int_equal(f->sim.now_ns - SIM_EPOCH_NS, 2500 * MS);
 	for (size_t i = 0; i < 2; i++)
@@ -1149,8 +1172,8 @@ static void test_bind_settle_chosen(void **state)
 	pci_tree_free(t);
 }
 
-/* New VFs that autoprobe puts on vfio-pci (its ids= or new_id) hold no
- * window either; on igbvf they hold one. */
+/* New VFs that autoprobe puts on vfio-pci (its ids= or new_id) or on
+ * igbvf hold no window either; on iavf they hold one. */
 static void test_numvfs_window_fits_the_driver(void **state)
 {
 	struct fixture *f = *state;
@@ -1174,6 +1197,18 @@ static void test_numvfs_window_fits_the_driver(void **state)
 	f->sim.default_driver = "igbvf";
 	t = scan(f);
 	req.count = 5;
+	assert_int_equal(lifecycle_set_numvfs(&f->env, find(t, "eth0"), &req, &res, &error), 0);
+	assert_true(res.settled);
+	assert_int_equal(res.links, 5);
+	assert_int_equal(f->sim.now_ns - SIM_EPOCH_NS, 0);
+	assert_int_equal(f->sim.n_event_waits, 0);
+	numvfs_result_done(&res);
+	pci_tree_free(t);
+
+	f->sim.default_driver = "iavf";
+	assert_int_equal(fakesysfs_add_driver(f->sys, "iavf"), 0);
+	t = scan(f);
+	req.count = 6;
 	assert_int_equal(lifecycle_set_numvfs(&f->env, find(t, "eth0"), &req, &res, &error), 0);
 	assert_true(res.settled);
 	assert_int_equal(f->sim.now_ns - SIM_EPOCH_NS, 1000 * MS);

@@ -11,7 +11,7 @@
 #   - plan and apply line for line, from nothing and from drift, for several
 #     configs; apply --force;
 #   - both PFs' counts in one apply, then 14 VFs to vfio-pci and back to
-#     igbvf with one shared settle window (the kernel's uevents as record).
+#     igbvf, rebound together (the kernel's uevents as record).
 #   test-apply.sh BUILD_DIR [ARTIFACT_DIR]
 set -uo pipefail
 build=$1
@@ -249,7 +249,8 @@ check_eq "forced: 1 VF" "$(cat /sys/bus/pci/devices/$pf1/sriov_numvfs)" 1
 check_status "plan has no --force" 2 "$ctl" plan --force "$work/shrink.conf"
 
 # --- 7. one apply, one wait: both PFs' counts written, then waited for
-# together; 14 VFs rebound, then one shared settle window (before: a 1 s
+# together; 14 VFs rebound together, with at most one shared settle window
+# (none for igbvf, whose probe is over when the write returns; before: a 1 s
 # hold per VF, one VF after another). The kernel's own uevents, logged by
 # an independent listener, are the record of when each VF was bound.
 numvfs "$pf0" 0
