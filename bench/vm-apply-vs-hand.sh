@@ -8,7 +8,7 @@
 #      drivers_probe per VF, then a loop until every VF is bound to it);
 #   3. all 14 VFs back to igbvf (the same).
 # apply waits for the same (and holds its settle window where the driver
-# may still let go: igbvf, not vfio-pci); every state is read back from
+# may still let go: not igbvf, not vfio-pci); every state is read back from
 # sysfs after each step, both ways.
 #   vm-apply-vs-hand.sh BUILD_DIR [ROUNDS]
 set -uo pipefail
