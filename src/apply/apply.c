@@ -1821,7 +1821,22 @@ static int run_netdevs(struct run *run, const struct view *v, const struct plan 
 			return error_set(&run->rep->error, -ENODEV, "%s: %s VF %d: mtu %s: the VF has no netdev (driver %s) to set it on",
 				    c->source, c->pf_netdev[0] ? c->pf_netdev : c->pf, c->vf, c->want,
 				    vf && vf->driver ? vf->driver : "none");
-		int r = run_link_change(run, c, vf->netdevs[0], vf->driver, vf->netdev_flags & IFF_UP, vf->netdev_mtu);
+		/* A netdev a count change or a bind has just made is udev's to
+		 * name first; the MTU goes to it by the name it has then. */
+		lifecycle_udev_wait_netdev(&run->env->lifecycle, vf->addr);
+		char ifname[IF_NAMESIZE];
+		snprintf(ifname, sizeof(ifname), "%s", vf->netdevs[0]);
+		int r = lifecycle_netdev_follow(&run->env->lifecycle, vf->addr, ifname);
+		if (r < 0)
+			return r;
+		if (r > 0) {
+			char *name = strdup(ifname);
+			if (!name)
+				return -ENOMEM;
+			free(vf->netdevs[0]);
+			vf->netdevs[0] = name;
+		}
+		r = run_link_change(run, c, vf->netdevs[0], vf->driver, vf->netdev_flags & IFF_UP, vf->netdev_mtu);
 		if (r < 0)
 			return r;
 		record_link(vf, c);

@@ -8,7 +8,11 @@
  * first the netdev's address is set, and when the driver refuses, the
  * driver is reloaded (unbind, probe; refused when the netdev carries the
  * host's traffic) and the netdev's former admin state put back. Success is
- * the netdev's address read back from sysfs. A VF without a netdev
+ * the netdev's address read back from sysfs. A netdev a count change or a
+ * bind has just made is udev's first (lifecycle_udev_wait_netdev: its name,
+ * its .link MAC policy), and it is reached through its VF's net/ folder by
+ * the name it has at each step, never by a name from an earlier scan that
+ * udev has renamed since. A VF without a netdev
  * (vfio-pci, unbound) has only the PF's view: nothing to do; so has any
  * VF when there is neither an rtnetlink handle nor a set_address hook. */
 #pragma once

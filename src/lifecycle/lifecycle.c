@@ -2,12 +2,14 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "netlink/uevent.h"
 #include "util/fs.h"
@@ -408,6 +410,13 @@ static int netdevs_in_use(const struct lifecycle_env *env, const struct pci_func
 		const char *ifname = d->netdevs[i];
 		struct link_usage u;
 		int r = env->link_usage(env->link_usage_data, ifname, &u);
+		_cleanup_free_ char *now = NULL;
+		if (r == -ENODEV && lifecycle_netdev_now(env, d->addr, &now) == 0 && now &&
+		    !strv_contains(d->netdevs, now)) {
+			/* renamed since the scan (udev names what a driver just made) */
+			ifname = now;
+			r = env->link_usage(env->link_usage_data, ifname, &u);
+		}
 		if (r == -ENODEV)
 			continue; /* gone since the scan */
 		if (r < 0) {
@@ -1851,7 +1860,7 @@ int lifecycle_bind(const struct lifecycle_env *env, const struct pci_function *d
 /* --- Reloading a VF's driver ------------------------------------------------ */
 
 /* The first netdev under addr's net/ now, or NULL. */
-static int read_netdev_now(const struct lifecycle_env *env, const char *addr, char **ret)
+int lifecycle_netdev_now(const struct lifecycle_env *env, const char *addr, char **ret)
 {
 	_cleanup_free_ char *path = dev_path(env, addr, "net");
 	if (!path)
@@ -1868,6 +1877,75 @@ static int read_netdev_now(const struct lifecycle_env *env, const char *addr, ch
 		}
 	closedir(d);
 	return 0;
+}
+
+int lifecycle_netdev_follow(const struct lifecycle_env *env, const char *addr, char netdev[IF_NAMESIZE])
+{
+	_cleanup_free_ char *rel = NULL, *now = NULL;
+	if (asprintf(&rel, "net/%s", netdev) < 0)
+		return -ENOMEM;
+	_cleanup_free_ char *path = dev_path(env, addr, rel);
+	if (!path)
+		return -ENOMEM;
+	if (access(path, F_OK) == 0)
+		return 0;
+	int r = lifecycle_netdev_now(env, addr, &now);
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0 || !now || strcmp(now, netdev) == 0 || strlen(now) >= IF_NAMESIZE)
+		return 0;
+	snprintf(netdev, IF_NAMESIZE, "%s", now);
+	return 1;
+}
+
+/* udev's folder: env's, else this host's when udev runs there (its control
+ * socket is there) and env's tree is this host's /sys; NULL: no udev to
+ * wait for. */
+static const char *udev_dir(const struct lifecycle_env *env)
+{
+	if (env->udev_dir)
+		return env->udev_dir;
+	if (!sysfs_root_is_live(env->sysfs_root) || access(LIFECYCLE_UDEV_DIR "/control", F_OK) < 0)
+		return NULL;
+	return LIFECYCLE_UDEV_DIR;
+}
+
+/* Whether udev has handled the netdev of addr (its database entry
+ * nIFINDEX is there), or there is none to wait for: 1, else 0, or -errno. */
+static int udev_netdev_done(const struct lifecycle_env *env, const char *udev, const char *addr)
+{
+	_cleanup_free_ char *net = NULL, *rel = NULL, *db = NULL;
+	int r = lifecycle_netdev_now(env, addr, &net);
+	if (r < 0 || !net)
+		return r < 0 ? r : 1;
+	uint32_t ifindex = 0;
+	if (asprintf(&rel, "net/%s/ifindex", net) < 0)
+		return -ENOMEM;
+	r = dev_read_u32(env, addr, rel, 10, &ifindex);
+	if (r == -ENOENT)
+		return 0; /* renamed or gone since the folder was read: look again */
+	if (r < 0)
+		return r;
+	if (asprintf(&db, "%s/data/n%" PRIu32, udev, ifindex) < 0)
+		return -ENOMEM;
+	return access(db, F_OK) == 0;
+}
+
+void lifecycle_udev_wait_netdev(const struct lifecycle_env *env, const char *addr)
+{
+	const char *udev = udev_dir(env);
+	if (!udev)
+		return;
+	uint64_t deadline = deadline_after_ms(env, LIFECYCLE_UDEV_TIMEOUT_MS);
+	for (;;) {
+		if (udev_netdev_done(env, udev, addr) != 0)
+			return; /* done, none, or it cannot be told: the caller reads what is there */
+		uint64_t now = env_now_ns(env);
+		if (now >= deadline)
+			return;
+		uint64_t next = now + LIFECYCLE_UDEV_POLL_MS * NSEC_PER_MSEC;
+		env_sleep_until_ns(env, next < deadline ? next : deadline);
+	}
 }
 
 int lifecycle_reload_driver(const struct lifecycle_env *env, const struct pci_function *dev, unsigned timeout_ms,
@@ -1896,7 +1974,7 @@ int lifecycle_reload_driver(const struct lifecycle_env *env, const struct pci_fu
 	uint64_t deadline = deadline_after_ms(env, timeout_ms ? timeout_ms : LIFECYCLE_NUMVFS_TIMEOUT_MS);
 	for (;;) {
 		_cleanup_free_ char *drv = NULL, *net = NULL;
-		if ((r = read_driver_now(env, dev->addr, &drv)) < 0 || (r = read_netdev_now(env, dev->addr, &net)) < 0) {
+		if ((r = read_driver_now(env, dev->addr, &drv)) < 0 || (r = lifecycle_netdev_now(env, dev->addr, &net)) < 0) {
 			r = error_set(ret_error, r, "%s: cannot read it back: %s", label, strerror(-r));
 			break;
 		}

@@ -141,6 +141,10 @@ struct lifecycle_env {
 	struct lifecycle_events events; /* zeroed: see struct lifecycle_events */
 	lifecycle_progress_fn progress; /* NULL: none */
 	void *progress_data;
+	/* udev's run folder (control, data/), for lifecycle_udev_wait_netdev;
+	 * NULL: LIFECYCLE_UDEV_DIR when udev runs there and the tree is this
+	 * host's /sys, else no udev. */
+	const char *udev_dir;
 };
 
 /* A link_usage provider over rtnetlink; userdata is a struct
@@ -358,6 +362,40 @@ int lifecycle_record_load(const struct lifecycle_env *env, const char *addr, str
 int lifecycle_record_save(const struct lifecycle_env *env, const char *addr, const struct bind_record *rec);
 /* 0 also when there was nothing to forget. */
 int lifecycle_record_forget(const struct lifecycle_env *env, const char *addr);
+
+/* --- A netdev the kernel just made -------------------------------------------- */
+
+#define LIFECYCLE_UDEV_DIR "/run/udev"
+/* The longest lifecycle_udev_wait_netdev waits, and how often it looks. */
+#define LIFECYCLE_UDEV_TIMEOUT_MS 5000
+#define LIFECYCLE_UDEV_POLL_MS 10
+
+/* The netdev of the device at addr as sysfs names it now (the first entry
+ * of its net/ folder): 0 with *ret a fresh string, NULL when it has none,
+ * or -errno. udev renames a netdev moments after its driver made it (eth3
+ * -> enp1s0v0): a name read before is no handle on that netdev; the device
+ * it belongs to is. */
+int lifecycle_netdev_now(const struct lifecycle_env *env, const char *addr, char **ret);
+
+/* netdev: a name the netdev of the device at addr has now. It stays while
+ * the device has a netdev of that name (one may have several); when it has
+ * not (renamed), it becomes the name of the device's netdev now: 1 then, 0
+ * when nothing changed (or the device has no netdev now), -ENOMEM. Looked
+ * up in the device's own net/ folder: a name another netdev took since is
+ * never taken for this device's. */
+int lifecycle_netdev_follow(const struct lifecycle_env *env, const char *addr, char netdev[IF_NAMESIZE]);
+
+/* Returns once udev has handled the netdev of the device at addr: its
+ * database entry (UDEV_DIR/data/nIFINDEX) is there, so udev's rules have
+ * named it and its .link policy has given it the MAC it wants (a MAC set
+ * before may be overwritten: MACAddressPolicy=persistent on igbvf's random
+ * one). At once when there is no udev (lifecycle_env.udev_dir), for a
+ * device without a netdev, or when it cannot be told; at most
+ * LIFECYCLE_UDEV_TIMEOUT_MS, on env's clock. A count change or a bind to a
+ * host driver hands the new netdev to udev just as the write returns (no
+ * settle window for igbvf covers that time any more): what apply does to
+ * that netdev waits for udev first. */
+void lifecycle_udev_wait_netdev(const struct lifecycle_env *env, const char *addr);
 
 /* --- Reloading a driver ----------------------------------------------------- */
 

@@ -9,7 +9,11 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <fcntl.h>
 #include <limits.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "apply/apply.h"
 #include "inventory/inventory.h"
@@ -209,7 +213,53 @@ struct kernel {
 	const char *in_use;   /* link_usage: this netdev is up with an address */
 	char writes[8][256];
 	int n_writes;
+	/* Plays udev: renames eth2 to this (after the scan, before the MAC
+	 * is looked at), with udev_dir: at the first sleep of the wait, then
+	 * writes the netdev's database entry there. */
+	const char *rename_to;
+	const char *udev_dir;
+	uint64_t now_ns;
+	unsigned sleeps;
 };
+
+/* udev names VF 0's netdev eth2 k->rename_to (in both folders of the fake
+ * tree, as the kernel's rename shows it). */
+static void k_rename(const struct kernel *k)
+{
+	char from[512], to[512];
+	const char *dirs[] = {"bus/pci/devices/0000:01:10.0/net", "class/net"};
+	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
+		snprintf(from, sizeof(from), "%s/%s/eth2", k->root, dirs[i]);
+		snprintf(to, sizeof(to), "%s/%s/%s", k->root, dirs[i], k->rename_to);
+		assert_int_equal(rename(from, to), 0);
+	}
+}
+
+static uint64_t k_now_ns(void *userdata)
+{
+	const struct kernel *k = userdata;
+	return k->now_ns;
+}
+
+/* The time passes; at the first sleep udev handles the netdev: renames it,
+ * then writes its database entry data/nIFINDEX. */
+static void k_sleep_until_ns(void *userdata, uint64_t deadline_ns)
+{
+	struct kernel *k = userdata;
+	k->now_ns = deadline_ns;
+	if (k->sleeps++)
+		return;
+	k_rename(k);
+	char path[512];
+	snprintf(path, sizeof(path), "%s/bus/pci/devices/0000:01:10.0/net/%s/ifindex", k->root, k->rename_to);
+	uint32_t ifindex = 0;
+	assert_int_equal(read_u32_at(AT_FDCWD, path, 10, &ifindex), 0);
+	snprintf(path, sizeof(path), "%s/data/n%u", k->udev_dir, ifindex);
+	FILE *db = fopen(path, "w");
+	assert_non_null(db);
+	fputs("I:1\n", db);
+	assert_int_equal(fclose(db), 0);
+}
 
 static int k_set_address(void *userdata, const char *ifname, const uint8_t mac[6])
 {
@@ -252,6 +302,10 @@ static int k_write(void *userdata, const char *path, const char *value)
 static int k_link_usage(void *userdata, const char *ifname, struct link_usage *ret)
 {
 	struct kernel *k = userdata;
+	char path[512];
+	snprintf(path, sizeof(path), "%s/class/net/%s", k->root, ifname);
+	if (access(path, F_OK) < 0)
+		return -ENODEV; /* no such netdev (any more) */
 	*ret = (struct link_usage){.flags = 1};
 	if (k->in_use && strcmp(ifname, k->in_use) == 0)
 		ret->n_ipv4 = 1;
@@ -271,6 +325,11 @@ static int netdev_mac_run(struct fixture *f, struct kernel *k, struct vf_netdev_
 	assert_non_null(vf);
 	struct lifecycle_env env = {.sysfs_root = f->sys, .write = k_write, .write_data = k,
 				    .link_usage = k_link_usage, .link_usage_data = k};
+	if (k->udev_dir) {
+		env.udev_dir = k->udev_dir;
+		env.clock = (struct lifecycle_clock){.now_ns = k_now_ns, .sleep_until_ns = k_sleep_until_ns, .userdata = k};
+	} else if (k->rename_to)
+		k_rename(k); /* renamed between the scan and the MAC step */
 	struct vf_netdev_ops ops = {.set_address = k_set_address, .set_up = k_set_up, .userdata = k};
 	*err = NULL;
 	int r = apply_vf_netdev_mac(&env, NULL, &ops, vf, WANT, res, err);
@@ -366,6 +425,61 @@ static void test_netdev_mac_still_wrong(void **state)
 	assert_int_equal(k.n_address, 2);
 }
 
+/* The MAC step ran, and the driver took WANT on netdev at the first
+ * setting, with no reload. */
+static void assert_set_once_on(struct fixture *f, struct kernel *k, const char *netdev)
+{
+	struct vf_netdev_mac_result res;
+	_cleanup_free_ char *err = NULL;
+	assert_int_equal(netdev_mac_run(f, k, &res, &err), 0);
+	assert_null(err);
+	assert_true(res.changed && !res.reloaded);
+	assert_string_equal(res.netdev, netdev);
+	assert_int_equal(k->n_address, 1);
+	vf_address_is(f, netdev, "02:e6:06:ba:00:00");
+}
+
+/* udev renamed the netdev after the scan read it (eth2, now enp1s0v0): the
+ * MAC goes to the VF's netdev by the name it has now, not to a name that
+ * is gone (or that another netdev may have taken since). */
+static void test_netdev_mac_renamed(void **state)
+{
+	struct fixture *f = *state;
+	struct kernel k = {.rename_to = "enp1s0v0"};
+	assert_set_once_on(f, &k, "enp1s0v0");
+}
+
+/* Refused, and the netdev, renamed since the scan, carries the host's
+ * traffic: the rename does not hide it, no reload. */
+static void test_netdev_mac_renamed_in_use(void **state)
+{
+	struct fixture *f = *state;
+	struct kernel k = {.address_error = -EADDRNOTAVAIL, .rename_to = "enp1s0v0", .in_use = "enp1s0v0"};
+	struct vf_netdev_mac_result res;
+	_cleanup_free_ char *err = NULL;
+	assert_int_equal(netdev_mac_run(f, &k, &res, &err), -EBUSY);
+	assert_non_null(strstr(err, "its netdev enp1s0v0 is up with 1 IPv4 address"));
+	assert_int_equal(k.n_writes, 0);
+}
+
+/* With udev running, the netdev is udev's first: the MAC step waits for
+ * its database entry (udev renames it meanwhile), then sets the MAC on it
+ * by its new name; without the entry it would not have looked. */
+static void test_netdev_mac_waits_for_udev(void **state)
+{
+	struct fixture *f = *state;
+	char udev[400], data[420];
+	snprintf(udev, sizeof(udev), "%s/udev", f->dir);
+	snprintf(data, sizeof(data), "%s/data", udev);
+	assert_int_equal(mkdir(udev, 0755), 0);
+	assert_int_equal(mkdir(data, 0755), 0);
+	struct kernel k = {.rename_to = "enp1s0v0", .udev_dir = udev};
+	assert_set_once_on(f, &k, "enp1s0v0");
+	/* one look, one sleep (udev's work), one look: well within the bound */
+	assert_int_equal(k.sleeps, 1);
+	assert_true(k.now_ns < (uint64_t)LIFECYCLE_UDEV_TIMEOUT_MS * 1000000u);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -378,6 +492,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_netdev_mac_already, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_netdev_mac_taken, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_netdev_mac_reload, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_netdev_mac_renamed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_netdev_mac_renamed_in_use, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_netdev_mac_waits_for_udev, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_netdev_mac_in_use, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_netdev_mac_still_wrong, setup, teardown),
 	};
