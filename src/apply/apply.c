@@ -1297,6 +1297,27 @@ static int wait_carrier(const struct kernel *k, const char *ifname, unsigned tim
 	}
 }
 
+int apply_wait_pf_carrier(const struct apply_env *env, const char *ifname, bool *ret_up)
+{
+	*ret_up = false;
+	struct kernel k;
+	kernel_open(&k, env);
+	if (!k.ops)
+		return 0;
+	struct pf_link l;
+	int r = k.ops->get_link(k.data, ifname, 0, &l);
+	if (r == 0) {
+		bool admin_up = l.flags & IFF_UP;
+		*ret_up = admin_up && (l.flags & IFF_LOWER_UP);
+		pf_link_done(&l);
+		if (admin_up && !*ret_up)
+			r = wait_carrier(&k, ifname, env->carrier_timeout_ms ? env->carrier_timeout_ms : APPLY_CARRIER_TIMEOUT_MS,
+					 ret_up);
+	}
+	kernel_close(&k);
+	return r;
+}
+
 /* sriov_drivers_autoprobe of PF pf, through lifecycle: beneath the sysfs
  * root, by the injected writer when there is one. */
 static int write_autoprobe(const struct apply_env *env, const char *pf, bool on, char **ret_error)

@@ -132,6 +132,16 @@ struct apply_env {
 	size_t n_overlay;
 };
 
+/* For a VF's rates set on their own (`sriovctl vf set`), which a driver
+ * such as igb refuses while the PF link has no carrier: when the PF link
+ * ifname is up without carrier (a VF count change or a link change has
+ * just reset it), waits until the carrier is back, woken by link events,
+ * at most env->carrier_timeout_ms (0: APPLY_CARRIER_TIMEOUT_MS); at once
+ * when it has its carrier or is down (nothing brings it up then). *ret_up:
+ * whether it is up with carrier now. 0 or -errno; without a table (a tree
+ * from elsewhere) 0 with *ret_up false. */
+int apply_wait_pf_carrier(const struct apply_env *env, const char *ifname, bool *ret_up);
+
 /* What the config wants that this host does not have. -EINVAL with
  * *ret_error ("FILE:LINE:COL: numvfs 8: eth0 offers at most 7 VFs") when
  * the config cannot be met here at all; nothing is written. -EDOM when a

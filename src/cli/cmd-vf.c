@@ -4,6 +4,7 @@
  * messages, each answered on its own; when any is refused, the ones already
  * accepted are put back and the output says so. */
 #include "cli.h"
+#include "apply/apply.h"
 #include "apply/vf-mac.h"
 #include "caps/caps.h"
 #include "netlink/rtnl.h"
@@ -196,6 +197,13 @@ static int vf_set(struct cli *cli, int argc, char **argv)
 	}
 	if (cli->batch)
 		cli->nl = nl;
+	/* A VF count change or a link change has just reset the PF link
+	 * (igb), which refuses rates until its carrier is back: wait for it. */
+	if (vf_has(&want, VF_FIELD_MIN_RATE) || vf_has(&want, VF_FIELD_MAX_RATE)) {
+		struct apply_env aenv = {.lifecycle = {.sysfs_root = cli->sysfs_root}};
+		bool up;
+		(void)apply_wait_pf_carrier(&aenv, vf->pf->netdevs[0], &up);
+	}
 	struct vf_apply_report rep;
 	r = rtnl_apply_vf(nl, vf->pf->netdevs[0], &want, &rep, &error);
 	if (r < 0) {

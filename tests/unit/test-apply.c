@@ -850,6 +850,43 @@ static void test_rates_link_never_back(void **state)
 	apply_report_done(&rep);
 }
 
+/* `vf set` of a rate alone: a PF link up without carrier is waited for
+ * until the carrier is back, or the bound (on the injected clock); one
+ * with its carrier, or down, is not waited for. */
+static void test_wait_pf_carrier(void **state)
+{
+	struct fixture *f = *state;
+	bool up = true;
+	struct fake_rtnl_pf *pf = fake_rtnl_pf(&f->k, "eth0");
+	pf->flags = IFF_UP | IFF_LOWER_UP;
+	assert_int_equal(apply_wait_pf_carrier(&f->env, "eth0", &up), 0);
+	assert_true(up);
+	assert_int_equal(f->waits, 0);
+
+	pf->flags = IFF_UP; /* reset by a count change: the carrier is back after 3 waits */
+	f->carrier_after_waits = 3;
+	assert_int_equal(apply_wait_pf_carrier(&f->env, "eth0", &up), 0);
+	assert_true(up);
+	assert_int_equal(f->waits, 3);
+
+	pf->flags = IFF_UP; /* never back: the wait ends at its bound */
+	f->waits = 0;
+	f->carrier_after_waits = 0;
+	f->env.carrier_timeout_ms = 1000;
+	f->now_ns = 0;
+	assert_int_equal(apply_wait_pf_carrier(&f->env, "eth0", &up), 0);
+	assert_false(up);
+	assert_int_equal(f->waits, 5);
+	assert_int_equal(f->now_ns, 1000000000u);
+
+	pf->flags = 0; /* down: nothing brings it up */
+	f->waits = 0;
+	assert_int_equal(apply_wait_pf_carrier(&f->env, "eth0", &up), 0);
+	assert_false(up);
+	assert_int_equal(f->waits, 0);
+	assert_int_equal(apply_wait_pf_carrier(&f->env, "eth9", &up), -ENODEV);
+}
+
 /* A PF that was down is not waited for (its link will not come up). */
 static void test_rates_pf_down_no_wait(void **state)
 {
@@ -1590,6 +1627,7 @@ int main(void)
 		T(test_rates_wait_for_the_link),
 		T(test_rates_link_never_back),
 		T(test_rates_pf_down_no_wait),
+		T(test_wait_pf_carrier),
 		T(test_plan_refuses_l2_without_netdev),
 		T(test_plan_refuses_driver_not_loaded),
 		T(test_plan_refuses_8021ad_on_igb),
