@@ -1944,7 +1944,12 @@ void lifecycle_udev_wait_netdev(const struct lifecycle_env *env, const char *add
 		if (now >= deadline)
 			return;
 		uint64_t next = now + LIFECYCLE_UDEV_POLL_MS * NSEC_PER_MSEC;
-		env_sleep_until_ns(env, next < deadline ? next : deadline);
+		if (next > deadline)
+			next = deadline;
+		/* udev's entry comes with no event of the kernel's: each look is
+		 * on the clock, and sriovd serves meanwhile (its events hook). */
+		if (!env->events.wait || env->events.wait(env->events.userdata, next) < 0)
+			env_sleep_until_ns(env, next);
 	}
 }
 

@@ -385,7 +385,9 @@ int lifecycle_netdev_now(const struct lifecycle_env *env, const char *addr, char
  * never taken for this device's. */
 int lifecycle_netdev_follow(const struct lifecycle_env *env, const char *addr, char netdev[IF_NAMESIZE]);
 
-/* Returns once udev has handled the netdev of the device at addr: its
+/* Returns once udev has handled the netdev of the device at addr (looking
+ * every LIFECYCLE_UDEV_POLL_MS; between looks, env's events hook runs when
+ * there is one, so that sriovd keeps serving): its
  * database entry (UDEV_DIR/data/nIFINDEX) is there, so udev's rules have
  * named it and its .link policy has given it the MAC it wants (a MAC set
  * before may be overwritten: MACAddressPolicy=persistent on igbvf's random

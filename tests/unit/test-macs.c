@@ -218,8 +218,9 @@ struct kernel {
 	 * writes the netdev's database entry there. */
 	const char *rename_to;
 	const char *udev_dir;
+	bool events_hook; /* the wait goes through env's events hook (sriovd's) */
 	uint64_t now_ns;
-	unsigned sleeps;
+	unsigned sleeps, event_waits;
 };
 
 /* udev names VF 0's netdev eth2 k->rename_to (in both folders of the fake
@@ -259,6 +260,15 @@ static void k_sleep_until_ns(void *userdata, uint64_t deadline_ns)
 	assert_non_null(db);
 	fputs("I:1\n", db);
 	assert_int_equal(fclose(db), 0);
+}
+
+/* sriovd's hook: it serves its API until the deadline. */
+static int k_events_wait(void *userdata, uint64_t deadline_ns)
+{
+	struct kernel *k = userdata;
+	k->event_waits++;
+	k_sleep_until_ns(userdata, deadline_ns);
+	return 0;
 }
 
 static int k_set_address(void *userdata, const char *ifname, const uint8_t mac[6])
@@ -328,6 +338,8 @@ static int netdev_mac_run(struct fixture *f, struct kernel *k, struct vf_netdev_
 	if (k->udev_dir) {
 		env.udev_dir = k->udev_dir;
 		env.clock = (struct lifecycle_clock){.now_ns = k_now_ns, .sleep_until_ns = k_sleep_until_ns, .userdata = k};
+		if (k->events_hook)
+			env.events = (struct lifecycle_events){.wait = k_events_wait, .userdata = k};
 	} else if (k->rename_to)
 		k_rename(k); /* renamed between the scan and the MAC step */
 	struct vf_netdev_ops ops = {.set_address = k_set_address, .set_up = k_set_up, .userdata = k};
@@ -462,22 +474,43 @@ static void test_netdev_mac_renamed_in_use(void **state)
 	assert_int_equal(k.n_writes, 0);
 }
 
+/* A udev run folder with data/ in f's folder, named in udev. */
+static void udev_dirs(const struct fixture *f, char *udev, size_t len)
+{
+	char data[512];
+	snprintf(udev, len, "%s/udev", f->dir);
+	snprintf(data, sizeof(data), "%s/data", udev);
+	assert_int_equal(mkdir(udev, 0755), 0);
+	assert_int_equal(mkdir(data, 0755), 0);
+}
+
 /* With udev running, the netdev is udev's first: the MAC step waits for
  * its database entry (udev renames it meanwhile), then sets the MAC on it
  * by its new name; without the entry it would not have looked. */
 static void test_netdev_mac_waits_for_udev(void **state)
 {
 	struct fixture *f = *state;
-	char udev[400], data[420];
-	snprintf(udev, sizeof(udev), "%s/udev", f->dir);
-	snprintf(data, sizeof(data), "%s/data", udev);
-	assert_int_equal(mkdir(udev, 0755), 0);
-	assert_int_equal(mkdir(data, 0755), 0);
+	char udev[400];
+	udev_dirs(f, udev, sizeof(udev));
 	struct kernel k = {.rename_to = "enp1s0v0", .udev_dir = udev};
 	assert_set_once_on(f, &k, "enp1s0v0");
 	/* one look, one sleep (udev's work), one look: well within the bound */
 	assert_int_equal(k.sleeps, 1);
 	assert_true(k.now_ns < (uint64_t)LIFECYCLE_UDEV_TIMEOUT_MS * 1000000u);
+	assert_int_equal(k.event_waits, 0);
+}
+
+/* In sriovd the same wait runs its events hook (the API is served), and
+ * sleeps no more. */
+static void test_netdev_mac_udev_wait_serves(void **state)
+{
+	struct fixture *f = *state;
+	char udev[400];
+	udev_dirs(f, udev, sizeof(udev));
+	struct kernel k = {.rename_to = "enp1s0v0", .udev_dir = udev, .events_hook = true};
+	assert_set_once_on(f, &k, "enp1s0v0");
+	assert_int_equal(k.event_waits, 1);
+	assert_int_equal(k.sleeps, 1); /* the hook's, none of its own */
 }
 
 int main(void)
@@ -495,6 +528,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_netdev_mac_renamed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_netdev_mac_renamed_in_use, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_netdev_mac_waits_for_udev, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_netdev_mac_udev_wait_serves, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_netdev_mac_in_use, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_netdev_mac_still_wrong, setup, teardown),
 	};
