@@ -1278,6 +1278,12 @@ static int link_has_carrier(const struct kernel *k, const char *ifname, bool *re
 	return 0;
 }
 
+/* env's bound of a wait for a PF's carrier. */
+static unsigned carrier_timeout_ms(const struct apply_env *env)
+{
+	return env->carrier_timeout_ms ? env->carrier_timeout_ms : APPLY_CARRIER_TIMEOUT_MS;
+}
+
 /* Waits until ifname is up with carrier again, woken by link events and
  * bounded by timeout_ms on the table's clock. */
 static int wait_carrier(const struct kernel *k, const char *ifname, unsigned timeout_ms, bool *ret_up)
@@ -1306,14 +1312,12 @@ int apply_wait_pf_carrier(const struct apply_env *env, const char *ifname, bool 
 		return 0;
 	struct pf_link l;
 	int r = k.ops->get_link(k.data, ifname, 0, &l);
-	if (r == 0) {
-		bool admin_up = l.flags & IFF_UP;
-		*ret_up = admin_up && (l.flags & IFF_LOWER_UP);
+	bool admin_up = r == 0 && (l.flags & IFF_UP);
+	if (r == 0)
 		pf_link_done(&l);
-		if (admin_up && !*ret_up)
-			r = wait_carrier(&k, ifname, env->carrier_timeout_ms ? env->carrier_timeout_ms : APPLY_CARRIER_TIMEOUT_MS,
-					 ret_up);
-	}
+	/* Down: nothing brings it up. Up: wait_carrier's first look may end it. */
+	if (admin_up)
+		r = wait_carrier(&k, ifname, carrier_timeout_ms(env), ret_up);
 	kernel_close(&k);
 	return r;
 }
@@ -1662,12 +1666,10 @@ static int run_l2(struct run *run, const struct view *v, const struct plan *p)
 				continue;
 			rc->carrier_checked = true;
 			bool up = false;
-			(void)wait_carrier(&run->k, c->pf_netdev,
-					   run->env->carrier_timeout_ms ? run->env->carrier_timeout_ms : APPLY_CARRIER_TIMEOUT_MS, &up);
+			(void)wait_carrier(&run->k, c->pf_netdev, carrier_timeout_ms(run->env), &up);
 			if (!up)
 				(void)strv_pushf(&run->rep->warnings, "%s: the link did not come back within %u ms of the %s",
-						 rc->label, run->env->carrier_timeout_ms ? run->env->carrier_timeout_ms
-										 : APPLY_CARRIER_TIMEOUT_MS,
+						 rc->label, carrier_timeout_ms(run->env),
 						 rc->link_changed ? "PF link change (up:, mtu:)" : "VF count change");
 		}
 		struct vf_apply_report vr;

@@ -1172,48 +1172,38 @@ static void test_bind_settle_chosen(void **state)
 	pci_tree_free(t);
 }
 
+/* eth0 to count VFs that autoprobe puts on driver: settled, after
+ * window_ms on the simulated clock. */
+static void numvfs_settles_after(struct fixture *f, const char *driver, uint32_t count, uint64_t window_ms)
+{
+	f->sim.default_driver = driver;
+	struct pci_tree *t = scan(f);
+	struct numvfs_request req = {.count = count, .force = true};
+	struct numvfs_result res;
+	_cleanup_free_ char *error = NULL;
+	uint64_t start = f->sim.now_ns;
+	assert_int_equal(lifecycle_set_numvfs(&f->env, find(t, "eth0"), &req, &res, &error), 0);
+	assert_true(res.settled);
+	assert_int_equal(res.links, count);
+	assert_int_equal(f->sim.now_ns - start, window_ms * MS);
+	numvfs_result_done(&res);
+	pci_tree_free(t);
+}
+
 /* New VFs that autoprobe puts on vfio-pci (its ids= or new_id) or on
  * igbvf hold no window either; on iavf they hold one. */
 static void test_numvfs_window_fits_the_driver(void **state)
 {
 	struct fixture *f = *state;
 	f->sim.kernel = true;
-	f->sim.default_driver = "vfio-pci";
 	f->env.settle_ms = 1000;
 	use_events(f);
 	assert_int_equal(fakesysfs_add_driver(f->sys, "vfio-pci"), 0);
-	struct pci_tree *t = scan(f);
-	struct numvfs_request req = {.count = 7, .force = true};
-	struct numvfs_result res;
-	_cleanup_free_ char *error = NULL;
-	assert_int_equal(lifecycle_set_numvfs(&f->env, find(t, "eth0"), &req, &res, &error), 0);
-	assert_true(res.settled);
-	assert_int_equal(res.links, 7);
-	assert_int_equal(f->sim.now_ns - SIM_EPOCH_NS, 0);
-	assert_int_equal(f->sim.n_event_waits, 0);
-	numvfs_result_done(&res);
-	pci_tree_free(t);
-
-	f->sim.default_driver = "igbvf";
-	t = scan(f);
-	req.count = 5;
-	assert_int_equal(lifecycle_set_numvfs(&f->env, find(t, "eth0"), &req, &res, &error), 0);
-	assert_true(res.settled);
-	assert_int_equal(res.links, 5);
-	assert_int_equal(f->sim.now_ns - SIM_EPOCH_NS, 0);
-	assert_int_equal(f->sim.n_event_waits, 0);
-	numvfs_result_done(&res);
-	pci_tree_free(t);
-
-	f->sim.default_driver = "iavf";
 	assert_int_equal(fakesysfs_add_driver(f->sys, "iavf"), 0);
-	t = scan(f);
-	req.count = 6;
-	assert_int_equal(lifecycle_set_numvfs(&f->env, find(t, "eth0"), &req, &res, &error), 0);
-	assert_true(res.settled);
-	assert_int_equal(f->sim.now_ns - SIM_EPOCH_NS, 1000 * MS);
-	numvfs_result_done(&res);
-	pci_tree_free(t);
+	numvfs_settles_after(f, "vfio-pci", 7, 0);
+	numvfs_settles_after(f, "igbvf", 5, 0);
+	assert_int_equal(f->sim.n_event_waits, 0);
+	numvfs_settles_after(f, "iavf", 6, 1000);
 }
 
 static void test_bind_driver_not_loaded(void **state)
