@@ -2136,6 +2136,18 @@ void apply_vf_put_back(const struct apply_env *env, uint32_t pf_ifindex, const s
 	kernel_close(&k);
 }
 
+int apply_vf_set_netdev_mac(const struct apply_env *env, const struct lifecycle_env *lifecycle,
+			    const struct pci_function *vf, const uint8_t mac[6], struct vf_netdev_mac_result *ret,
+			    char **ret_error)
+{
+	struct kernel k;
+	kernel_open(&k, env);
+	int r = apply_vf_netdev_mac(lifecycle ? lifecycle : &env->lifecycle, k.live.nl, &env->vf_netdev, vf, mac, ret,
+				    ret_error);
+	kernel_close(&k);
+	return r;
+}
+
 char *const *apply_pf_labels(const struct pci_function *pf, void *cfg_data)
 {
 	const struct config *cfg = cfg_data;

@@ -208,6 +208,13 @@ int apply_vf_set(const struct apply_env *env, const char *pf_ifname, const struc
 		 struct vf_apply_report *rep, char **ret_error);
 void apply_vf_put_back(const struct apply_env *env, uint32_t pf_ifindex, const struct vf_settings *before,
 		       unsigned fields, struct vf_set_result *res);
+/* apply_vf_netdev_mac() over env's netlink and env->vf_netdev, with the
+ * lifecycle env lifecycle (NULL: env's): the netdev of VF vf (on a host
+ * driver) carries mac too, before the caller goes on, so that nobody
+ * reads the MAC it had before. */
+int apply_vf_set_netdev_mac(const struct apply_env *env, const struct lifecycle_env *lifecycle,
+			    const struct pci_function *vf, const uint8_t mac[6], struct vf_netdev_mac_result *ret,
+			    char **ret_error);
 
 /* The labels the config's PF entries give pf (later entries' lists win),
  * as alloc_pf_labels_fn with the config as data. */

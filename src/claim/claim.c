@@ -86,7 +86,7 @@ static int scan(const struct claim_env *env, struct pci_tree **ret, char **ret_e
 	if (r < 0 && ret_error)
 		return error_set(ret_error, r, "cannot read PCI devices under %s/bus/pci/devices: %s",
 				 root ? root : SYSFS_DEFAULT_ROOT, strerror(-r));
-	return 0;
+	return r < 0 ? r : 0;
 }
 
 /* The lifecycle env of the claim's own host steps: the claim's devices are
@@ -133,6 +133,7 @@ struct undo {
 	struct vf_settings before;
 	unsigned fields;
 	bool bound; /* moved to vfio-pci by this claim */
+	bool netdev_mac; /* its netdev was given the claim's MAC */
 };
 
 /* The VFIO pre-flight: env's hook, else vfio/'s against the host. */
@@ -156,6 +157,22 @@ static int refusal_text(const struct vf_apply_report *rep, const struct pci_func
 					 vf_field_name(f), strerror(-e), msg ? ": " : "", msg ? msg : "");
 		}
 	return error_set(ret_error, -EIO, "VF %s: the PF driver refused the settings", vf->addr);
+}
+
+/* The VF's own netdev (on a host driver) takes mac as its PF has
+ * (apply/vf-mac.h); *ret_changed: it had another. */
+static int netdev_mac(const struct claim_env *env, const struct pci_function *d, const uint8_t mac[6],
+		      bool *ret_changed, char **ret_error)
+{
+	struct lifecycle_env lenv = own_lifecycle(env);
+	struct vf_netdev_mac_result res;
+	_cleanup_free_ char *error = NULL;
+	int r = apply_vf_set_netdev_mac(&env->apply, &lenv, d, mac, &res, &error);
+	if (ret_changed)
+		*ret_changed = r == 0 && res.changed;
+	if (r < 0 && ret_error)
+		return error_set(ret_error, r, "VF %s: mac: %s", d->addr, error ? error : strerror(-r));
+	return r < 0 ? r : 0;
 }
 
 static int claim_device_host(const struct claim_env *env, const struct claim_request *req, int32_t vlan,
@@ -207,6 +224,10 @@ static int claim_device_host(const struct claim_env *env, const struct claim_req
 			vf_apply_report_done(&rep);
 			if (r < 0)
 				return r;
+			/* A VF left on its host driver: its netdev carries the
+			 * MAC before the claim is answered. */
+			if (!req->vfio && (r = netdev_mac(env, d, want.mac, &u->netdev_mac, ret_error)) < 0)
+				return r;
 		}
 	}
 	crash_point(env, "netlink");
@@ -255,6 +276,16 @@ static void undo_device(const struct claim_env *env, const char *addr, const str
 		struct vf_set_result res = {0};
 		apply_vf_put_back(&env->apply, u->pf_ifindex, &u->before, u->fields, &res);
 		vf_set_result_done(&res);
+	}
+	/* The PF has its MAC back: the netdev follows. */
+	if (u->netdev_mac && vf_has(&u->before, VF_FIELD_MAC) && u->before.mac_len == 6) {
+		struct pci_tree *t = NULL;
+		if (scan(env, &t, NULL) == 0) {
+			struct pci_function *d = pci_tree_find_addr(t, addr);
+			if (d)
+				(void)netdev_mac(env, d, u->before.mac, NULL, NULL);
+		}
+		pci_tree_free(t);
 	}
 }
 
@@ -310,7 +341,7 @@ static int compare_fields(const struct vf_settings *want, const struct vf_settin
  * 0, link state auto. Only the fields that differ from now are sent (igb
  * refuses any rate while its link is down, even 0). */
 static int scrub_vf_settings(const struct claim_env *env, const struct pci_function *d, const char **ret_driver,
-			     char **reasons)
+			     uint8_t ret_mac[6], bool *ret_has_mac, char **reasons)
 {
 	const char *pfn = pf_netdev(d);
 	if (!pfn || !host_has_netlink(env))
@@ -323,6 +354,8 @@ static int scrub_vf_settings(const struct claim_env *env, const struct pci_funct
 	if (r < 0)
 		return reason_add(reasons, "VF %s: cannot tell the MAC it should have: %s", d->addr, strerror(-r));
 	vf_settings_merge(&want, &des);
+	memcpy(ret_mac, want.mac, 6);
+	*ret_has_mac = true;
 	struct vf_settings now;
 	if ((r = apply_vf_read(&env->apply, pfn, d->vf_index, &now)) < 0)
 		return reason_add(reasons, "VF %s: cannot read it from %s: %s", d->addr, pfn, strerror(-r));
@@ -379,7 +412,9 @@ static int scrub_device(const struct claim_env *env, const struct ledger_device 
 		pci_tree_free(t);
 		return 0;
 	}
-	if (d->pf && (r = scrub_vf_settings(env, d, &cfg_driver, reasons)) < 0)
+	uint8_t mac[6];
+	bool has_mac = false;
+	if (d->pf && (r = scrub_vf_settings(env, d, &cfg_driver, mac, &has_mac, reasons)) < 0)
 		goto out;
 	/* The driver: the config's, else the one before the claim ("kernel"
 	 * brings back what bind remembered). */
@@ -407,6 +442,13 @@ static int scrub_device(const struct claim_env *env, const struct ledger_device 
 			r = reason_add(reasons, "%s is bound to %s, not %s", d->addr, d->driver ? d->driver : "no driver", want);
 		else if (d && !want && streq_ptr(d->driver, "vfio-pci"))
 			r = reason_add(reasons, "%s is still bound to vfio-pci", d->addr);
+	}
+	/* On a host driver, its netdev carries the MAC the PF now gives it,
+	 * not the consumer's. */
+	if (r >= 0 && d && has_mac) {
+		_cleanup_free_ char *why = NULL;
+		if (netdev_mac(env, d, mac, NULL, &why) < 0)
+			r = reason_add(reasons, "%s", why ? why : "its netdev did not take its MAC");
 	}
 	r = r < 0 ? r : 0;
 out:

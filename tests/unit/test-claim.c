@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include <fcntl.h>
+#include <dirent.h>
 #include <signal.h>
 #include <stdio.h>
 #include <sys/mman.h>
@@ -47,6 +48,13 @@ struct fixture {
 	int64_t now;
 	unsigned preflight_calls;
 	int preflight_error;
+	int address_error; /* a VF netdev refuses its address with this (0: takes it) */
+	unsigned n_address;
+	/* What an unbind took away: igbvf's probe brings the netdev back by
+	 * this name, carrying the PF's MAC for the VF (probe_mac: this one,
+	 * as when the PF does not answer in time). */
+	char unbound_addr[16], unbound_netdev[256];
+	const char *probe_mac;
 };
 
 /* --- the kernel ---------------------------------------------------------------- */
@@ -91,6 +99,37 @@ static void vfio_node(const struct fixture *f, const char *addr, bool present)
 		unlink(p);
 }
 
+/* The netdev of addr, if any, kept for the probe that brings it back. */
+static void remember_netdev(struct fixture *f, const char *addr)
+{
+	char p[600];
+	snprintf(p, sizeof(p), "%s/bus/pci/devices/%s/net", f->sys, addr);
+	snprintf(f->unbound_addr, sizeof(f->unbound_addr), "%s", addr);
+	f->unbound_netdev[0] = '\0';
+	DIR *d = opendir(p);
+	if (!d)
+		return;
+	for (struct dirent *de; (de = readdir(d));)
+		if (de->d_name[0] != '.')
+			snprintf(f->unbound_netdev, sizeof(f->unbound_netdev), "%s", de->d_name);
+	closedir(d);
+}
+
+static const struct vf_settings *kvf(struct fixture *f, const char *pf, uint32_t i);
+static void mac_str(const struct vf_settings *vf, char buf[VF_MAC_STRLEN]);
+
+/* The MAC the PF gives VF addr of the testbed tree (0000:0B:10.F: PF eth(B-1),
+ * VF F/2), as igbvf asks it for when it probes. */
+static const char *pf_mac_of(struct fixture *f, const char *addr)
+{
+	static char mac[VF_MAC_STRLEN];
+	unsigned bus = 0, fn = 0;
+	if (sscanf(addr, "0000:%x:10.%x", &bus, &fn) != 2 || bus < 1 || bus > 2)
+		return NULL;
+	mac_str(kvf(f, bus == 1 ? "eth0" : "eth1", fn / 2), mac);
+	return mac;
+}
+
 static int sim_write(void *userdata, const char *path, const char *value)
 {
 	struct fixture *f = userdata;
@@ -102,6 +141,7 @@ static int sim_write(void *userdata, const char *path, const char *value)
 	if (sscanf(rel, "bus/pci/drivers/%63[^/]/unbind", drv) == 1 && strstr(rel, "/unbind")) {
 		if (!bound(f, value))
 			return -ENODEV;
+		remember_netdev(f, value);
 		int r = fakesysfs_unbind(f->sys, value);
 		vfio_node(f, value, false);
 		return r;
@@ -118,6 +158,8 @@ static int sim_write(void *userdata, const char *path, const char *value)
 		int r = fakesysfs_bind(f->sys, value, d);
 		if (r == 0 && strcmp(d, "vfio-pci") == 0)
 			vfio_node(f, value, true);
+		if (r == 0 && strcmp(d, "igbvf") == 0 && strcmp(value, f->unbound_addr) == 0 && *f->unbound_netdev)
+			r = fakesysfs_add_netdev(f->sys, value, f->unbound_netdev, f->probe_mac ? f->probe_mac : pf_mac_of(f, value));
 		return r;
 	}
 	return plain_write(path, value);
@@ -183,6 +225,32 @@ static int t_preflight(void *data, const char *root, const struct pci_function *
 	return 0;
 }
 
+/* igbvf: the VF's netdev takes an address (both copies of it in the fake
+ * tree, as the kernel shows one), or refuses it with f->address_error. */
+static int t_set_address(void *data, const char *ifname, const uint8_t mac[6])
+{
+	struct fixture *f = data;
+	f->n_address++;
+	if (f->address_error)
+		return f->address_error;
+	char rel[128], link[600], dev[600], text[32];
+	snprintf(text, sizeof(text), "%02x:%02x:%02x:%02x:%02x:%02x\n", mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
+	snprintf(link, sizeof(link), "%s/class/net/%s/device", f->sys, ifname);
+	if (!realpath(link, dev))
+		return -ENODEV;
+	snprintf(rel, sizeof(rel), "class/net/%s/address", ifname);
+	int r = fakesysfs_write(f->sys, rel, text);
+	snprintf(rel, sizeof(rel), "bus/pci/devices/%s/net/%s/address", strrchr(dev, '/') + 1, ifname);
+	return r < 0 ? r : fakesysfs_write(f->sys, rel, text);
+}
+
+static int t_set_up(void *data, const char *ifname)
+{
+	(void)data;
+	(void)ifname;
+	return 0;
+}
+
 /* --- fixture ---------------------------------------------------------------------- */
 
 static void open_ledger(struct fixture *f)
@@ -220,7 +288,8 @@ static int setup(void **state)
 	f->env = (struct claim_env){
 		.apply = {.lifecycle = {.sysfs_root = f->sys, .state_dir = f->state, .vfio_dir = f->vfio,
 					.write = sim_write, .write_data = f, .settle_ms = 1},
-			  .netlink = &f->ops, .netlink_data = f},
+			  .netlink = &f->ops, .netlink_data = f,
+			  .vf_netdev = {.set_address = t_set_address, .set_up = t_set_up, .userdata = f}},
 		.now = t_now,
 		.crash = t_crash,
 		.preflight = t_preflight,
@@ -295,6 +364,8 @@ static void claim_fails(struct fixture *f, const struct claim_request *req, int 
 	struct claim_result res;
 	char *error = NULL;
 	int r = claim_run(&f->env, req, &res, &error);
+	if (r != expected_r)
+		print_message("%s\n", error ? error : "(none)");
 	assert_int_equal(r, expected_r);
 	assert_non_null(error);
 	assert_string_equal(error, expected);
@@ -710,6 +781,27 @@ static void test_claim_bad_input(void **state)
 	claim_fails(f, &r, -EINVAL, "count: only a claim by network takes a count");
 }
 
+/* The consumer's one claim is released, and its device comes back clean. */
+static void release_clean(struct fixture *f, const char *consumer)
+{
+	struct release_result rel;
+	char *error = NULL;
+	assert_int_equal(release_run(&f->env, consumer, 0, &rel, &error), 0);
+	assert_int_equal(rel.n, 1);
+	assert_int_equal(rel.v[0].state, LEDGER_RELEASED);
+	assert_null(rel.v[0].reason);
+	release_result_done(&rel);
+}
+
+/* What eth0's VF vf_index is given when it is free (the stable MAC...). */
+static void desired_of(struct fixture *f, uint32_t vf_index, struct vf_settings *ret)
+{
+	struct pci_tree *t;
+	assert_int_equal(pci_tree_scan(f->sys, &t), 0);
+	assert_int_equal(apply_vf_desired(NULL, &f->env.apply, pci_tree_find_addr(t, "0000:01:00.0"), vf_index, ret, NULL), 0);
+	pci_tree_free(t);
+}
+
 static void test_release_scrubs(void **state)
 {
 	struct fixture *f = *state;
@@ -726,19 +818,12 @@ static void test_release_scrubs(void **state)
 	pf->vfs[0].trust = true;
 	pf->vfs[0].spoofchk = false;
 	pf->vfs[0].max_tx_rate = 100;
+	release_clean(f, B);
+	struct vf_settings want;
+	desired_of(f, 0, &want);
+	assert_memory_equal(pf->vfs[0].mac, want.mac, 6);
 	struct release_result rel;
 	char *error = NULL;
-	assert_int_equal(release_run(&f->env, B, 0, &rel, &error), 0);
-	assert_int_equal(rel.n, 1);
-	assert_int_equal(rel.v[0].state, LEDGER_RELEASED);
-	assert_null(rel.v[0].reason);
-	release_result_done(&rel);
-	struct vf_settings want;
-	struct pci_tree *t;
-	assert_int_equal(pci_tree_scan(f->sys, &t), 0);
-	assert_int_equal(apply_vf_desired(NULL, &f->env.apply, pci_tree_find_addr(t, "0000:01:00.0"), 0, &want, NULL), 0);
-	pci_tree_free(t);
-	assert_memory_equal(pf->vfs[0].mac, want.mac, 6);
 	assert_int_equal(pf->vfs[0].vlan, 0);
 	assert_true(pf->vfs[0].spoofchk);
 	assert_false(pf->vfs[0].trust);
@@ -790,6 +875,77 @@ static void test_release_unclean(void **state)
 	assert_int_equal(release_run(&f->env, A, 0, &rel, &error), 0);
 	assert_int_equal(rel.v[0].state, LEDGER_RELEASED);
 	release_result_done(&rel);
+}
+
+/* The address VF vf_addr's netdev ifname carries, as the fake tree has
+ * it in both its copies (they must agree). */
+static void netdev_address(struct fixture *f, const char *vf_addr, const char *ifname, char buf[VF_MAC_STRLEN])
+{
+	char p1[600], p2[600];
+	snprintf(p1, sizeof(p1), "%s/class/net/%s/address", f->sys, ifname);
+	snprintf(p2, sizeof(p2), "%s/bus/pci/devices/%s/net/%s/address", f->sys, vf_addr, ifname);
+	_cleanup_free_ char *a = NULL, *b = NULL;
+	assert_int_equal(read_text_file(p1, 64, &a), 0);
+	assert_int_equal(read_text_file(p2, 64, &b), 0);
+	assert_string_equal(a, b);
+	snprintf(buf, VF_MAC_STRLEN, "%s", a);
+}
+
+/* A VF left on its host driver: its netdev carries the claim's MAC when the
+ * claim returns, and the PF's (the stable MAC) again after the release; a
+ * netdev that does not take it fails the claim, and the PF's view and the
+ * netdev are put back. */
+static void test_claim_netdev_mac(void **state)
+{
+	struct fixture *f = *state;
+	char got[VF_MAC_STRLEN], stable[VF_MAC_STRLEN];
+	struct claim_request a = req_device(A, "0000:01:10.2");
+	a.has_mac = true;
+	memcpy(a.mac, "\x02\x11\x22\x33\x44\x55", 6);
+	struct claim_result res;
+	claim_ok(f, &a, &res);
+	claim_result_done(&res);
+	netdev_address(f, "0000:01:10.2", "eth3", got);
+	assert_string_equal(got, "02:11:22:33:44:55");
+	mac_str(kvf(f, "eth0", 1), got);
+	assert_string_equal(got, "02:11:22:33:44:55");
+
+	release_clean(f, A);
+	struct vf_settings want;
+	desired_of(f, 1, &want);
+	mac_str(&want, stable);
+	netdev_address(f, "0000:01:10.2", "eth3", got);
+	assert_string_equal(got, stable);
+
+	/* The netdev refuses (igbvf while it is up): the driver is reloaded
+	 * and its probe takes the PF's MAC. */
+	f->address_error = -EADDRNOTAVAIL;
+	struct claim_request b = req_device(B, "0000:01:10.2");
+	b.has_mac = true;
+	memcpy(b.mac, "\x02\x66\x66\x66\x66\x66", 6);
+	claim_ok(f, &b, &res);
+	claim_result_done(&res);
+	netdev_address(f, "0000:01:10.2", "eth3", got);
+	assert_string_equal(got, "02:66:66:66:66:66");
+	f->address_error = 0;
+	release_clean(f, B);
+	netdev_address(f, "0000:01:10.2", "eth3", got);
+	assert_string_equal(got, stable);
+
+	/* Nor does the probe bring it: the claim fails, and the PF's view
+	 * is put back, with no claim left. */
+	f->address_error = -EADDRNOTAVAIL;
+	f->probe_mac = "02:99:99:99:99:99";
+	unsigned tries = f->n_address;
+	claim_fails(f, &b, -EADDRNOTAVAIL,
+		    "VF 0000:01:10.2: mac: VF 1: its netdev eth3 carries 02:99:99:99:99:99, not 02:66:66:66:66:66, even "
+		    "after reloading igbvf (Cannot assign requested address)");
+	assert_true(f->n_address > tries);
+	mac_str(kvf(f, "eth0", 1), got);
+	assert_string_equal(got, stable);
+	assert_int_equal(count_claims(f, LEDGER_STATE_BIT(LEDGER_ACTIVE) | LEDGER_STATE_BIT(LEDGER_PENDING)), 0);
+	f->address_error = 0;
+	f->probe_mac = NULL;
 }
 
 static void test_claim_vfio(void **state)
@@ -987,6 +1143,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_release_scrubs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_release_unclean, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_claim_vfio, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_claim_netdev_mac, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ledger_readonly, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_two_processes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_crash_at_every_step, setup, teardown),

@@ -60,6 +60,10 @@ printf 'version: 1\npfs:\n  - match:\n      pci: %s\n    numvfs: 4\n    mac: sta
 	"$pf" >"$conf"
 save sriovd.conf <"$conf"
 # VF I as /sbin/ip shows it: "MAC/VLAN".
+# The address VF $1's own netdev carries (sysfs).
+vf_netdev_mac() {
+	cat /sys/bus/pci/devices/"$1"/net/*/address 2>/dev/null
+}
 vf_ip() {
 	$IP -j -d link show "$(netdev)" 2>/dev/null |
 		jq -r --argjson i "$1" '.[0].vfinfo_list[]? | select(.vf == $i) | "\(.address)/\(.vlan_list[0].vlan // 0)"'
@@ -220,6 +224,7 @@ before=$(n_api)
 rc=0
 doc=$("$claimctl" -j claim --consumer $C --device "$vf3" --mac $MAC_C --vlan 203 2>"$work/claim.err") || rc=$?
 check_eq "claim through sriovd: exit 0" "$rc" 0
+check_eq "sysfs: when the claim returns, the VF's own netdev carries the claim's MAC" "$(vf_netdev_mac "$vf3")" "$MAC_C"
 check_eq "claim through sriovd: sriovd made it (event=api)" "$(($(n_api) - before))" 1
 id_c=$(printf '%s' "$doc" | jq -r '.claim.id')
 check_eq "claim through sriovd: the VF and its MAC, VLAN" \
@@ -258,6 +263,7 @@ check_eq "release through sriovd: sriovd did it (event=api)" "$(($(n_api) - befo
 check "sriovd still writes the ledger's own write-ahead log (none of its files deleted under it)" \
 	bash -c "! ls -l /proc/$dpid/fd | grep -q 'ledger.*(deleted)'"
 check_eq "ip: the released VF is scrubbed back to the config's MAC and VLAN" "$(vf_ip 3)" "$free3"
+check_eq "sysfs: the released VF's own netdev carries the config's MAC again" "$(vf_netdev_mac "$vf3")" "${free3%/*}"
 
 stop_daemon
 save sriovd.log <"$work/sriovd.log"
