@@ -8,11 +8,15 @@
 #      drivers_probe per VF, then a loop until every VF is bound to it);
 #   3. all 14 VFs back to igbvf (the same).
 # apply waits for the same (and holds its settle window where the driver
-# may still let go: not igbvf, not vfio-pci); every state is read back from
-# sysfs after each step, both ways.
-#   vm-apply-vs-hand.sh BUILD_DIR [ROUNDS]
+# may still let go: not igbvf, not vfio-pci); so does `sriovd --once`, which
+# applies both PFs in one apply, and with SRIOVD_BEFORE another sriovd
+# (an older build) beside it. Every state is read back from sysfs after each
+# step, every way.
+#   vm-apply-vs-hand.sh BUILD_DIR [ROUNDS [SRIOVD_BEFORE]]
 set -uo pipefail
 ctl=$1/src/sriovctl
+daemon=$1/src/sriovd
+before=${3:-}
 rounds=${2:-3}
 work=$(mktemp -d /tmp/sriovd-bench-apply.XXXXXX)
 export SRIOV_STATE_DIR=$work/state
@@ -87,8 +91,29 @@ rebind_all() { # DRIVER: driver_override, unbind, drivers_probe, each VF
 apply() { # FILE STEP
 	"$ctl" apply "$1" >"$work/apply.out" 2>&1 || { echo "$2: sriovctl apply failed:" >&2; cat "$work/apply.out" >&2; }
 }
+once() { # SRIOVD FILE STEP
+	"$1" --once --config "$2" --config-dir "" --status-file "$work/status.json" >"$work/sriovd.out" 2>&1 ||
+		{ echo "$3: $1 --once failed:" >&2; cat "$work/sriovd.out" >&2; }
+}
+# The three steps with sriovd --once (SRIOVD), their times appended to the
+# arrays named by PREFIX1..3.
+daemon_rounds() { # SRIOVD PREFIX ROUND
+	local t0 t1 t2 t3
+	reset
+	t0=$(now_us)
+	once "$1" "$work/count.conf" counts
+	t1=$(now_us)
+	check "$1, round $3, counts" igbvf
+	once "$1" "$work/vfio.conf" vfio-pci
+	t2=$(now_us)
+	check "$1, round $3, vfio-pci" vfio-pci
+	once "$1" "$work/igbvf.conf" igbvf
+	t3=$(now_us)
+	check "$1, round $3, igbvf" igbvf
+	eval "$2""1+=($((t1 - t0))) $2""2+=($((t2 - t1))) $2""3+=($((t3 - t2)))"
+}
 
-declare -a h1 h2 h3 c1 c2 c3
+declare -a h1 h2 h3 c1 c2 c3 d1 d2 d3 b1 b2 b3
 for r in $(seq 1 "$rounds"); do
 	reset
 	t0=$(now_us)
@@ -118,17 +143,29 @@ for r in $(seq 1 "$rounds"); do
 	t3=$(now_us)
 	check "sriovctl, round $r, igbvf" igbvf
 	c1+=($((t1 - t0))) c2+=($((t2 - t1))) c3+=($((t3 - t2)))
+
+	daemon_rounds "$daemon" d "$r"
+	[ -n "$before" ] && daemon_rounds "$before" b "$r"
 done
 reset
 rm -rf "$work"
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-echo "2 igb PFs: 0 -> 7 VFs each, all 14 VFs to vfio-pci, back to igbvf; by hand vs sriovctl apply; median of $rounds rounds"
+echo "2 igb PFs: 0 -> 7 VFs each, all 14 VFs to vfio-pci, back to igbvf; by hand vs sriovctl apply vs sriovd --once${before:+ (and $before)}; median of $rounds rounds"
 echo "(TCG emulation: absolute times are slow, the ratio is what carries over)"
 awk -v h1="$(median "${h1[@]}")" -v h2="$(median "${h2[@]}")" -v h3="$(median "${h3[@]}")" \
-	-v c1="$(median "${c1[@]}")" -v c2="$(median "${c2[@]}")" -v c3="$(median "${c3[@]}")" 'BEGIN {
-	printf "%-30s %14s %14s %10s\n", "step", "by hand (ms)", "apply (ms)", "hand/apply"
-	printf "%-30s %14.1f %14.1f %9.2fx\n", "0 -> 7 VFs, all bound", h1/1000, c1/1000, h1/c1
-	printf "%-30s %14.1f %14.1f %9.2fx\n", "14 VFs to vfio-pci", h2/1000, c2/1000, h2/c2
-	printf "%-30s %14.1f %14.1f %9.2fx\n", "14 VFs back to igbvf", h3/1000, c3/1000, h3/c3
-	printf "%-30s %14.1f %14.1f %9.2fx\n", "total", (h1+h2+h3)/1000, (c1+c2+c3)/1000, (h1+h2+h3)/(c1+c2+c3)
+	-v c1="$(median "${c1[@]}")" -v c2="$(median "${c2[@]}")" -v c3="$(median "${c3[@]}")" \
+	-v d1="$(median "${d1[@]}")" -v d2="$(median "${d2[@]}")" -v d3="$(median "${d3[@]}")" \
+	-v b1="$(median "${b1[@]:-0}")" -v b2="$(median "${b2[@]:-0}")" -v b3="$(median "${b3[@]:-0}")" -v before="$before" 'BEGIN {
+	printf "%-30s %14s %14s %10s %16s", "step", "by hand (ms)", "apply (ms)", "hand/apply", "sriovd --once"
+	if (before != "") printf " %16s", "sriovd before"
+	printf "\n"
+	row("0 -> 7 VFs, all bound", h1, c1, d1, b1)
+	row("14 VFs to vfio-pci", h2, c2, d2, b2)
+	row("14 VFs back to igbvf", h3, c3, d3, b3)
+	row("total", h1 + h2 + h3, c1 + c2 + c3, d1 + d2 + d3, b1 + b2 + b3)
+}
+function row(label, h, c, d, b) {
+	printf "%-30s %14.1f %14.1f %9.2fx %16.1f", label, h / 1000, c / 1000, h / c, d / 1000
+	if (before != "") printf " %16.1f", b / 1000
+	printf "\n"
 }'

@@ -13,7 +13,7 @@
 #  2. on the testbed VM, `sriovctl -j list` vs `ip -j -d link show`;
 #  3. on the testbed VM, VF counts and L2 settings by hand vs sriovctl;
 #  3b. on the testbed VM, VF counts and drivers (vfio-pci and back) by hand vs
-#      `sriovctl apply` (bench/vm-apply-vs-hand.sh);
+#      `sriovctl apply` and `sriovd --once` (bench/vm-apply-vs-hand.sh);
 #  4. sriov-relay vs dpdk-testpmd io-forward and virtio-forwarder (bench/relay-bench.sh).
 # Figures, not pass/fail: nothing here is a timed test.
 set -euo pipefail
@@ -42,8 +42,9 @@ echo
 echo "== 3. testbed VM: VF count + MAC/VLAN/rate/spoofchk on 14 VFs, by hand vs sriovctl"
 tests/vm/run-vm.sh --out "$out" bench/vm-vf-config-vs-ip.sh "$PWD/build" 3
 echo
-echo "== 3b. testbed VM: 0 -> 7 VFs on both igb PFs, 14 VFs to vfio-pci and back to igbvf, by hand vs sriovctl apply"
-tests/vm/run-vm.sh --timeout 900 --out "$out" bench/vm-apply-vs-hand.sh "$PWD/build" 3
+echo "== 3b. testbed VM: 0 -> 7 VFs on both igb PFs, 14 VFs to vfio-pci and back to igbvf, by hand vs sriovctl apply vs sriovd --once"
+# SRIOV_BENCH_SRIOVD_BEFORE=PATH: another sriovd (an older build) beside it.
+tests/vm/run-vm.sh --timeout 1200 --out "$out" bench/vm-apply-vs-hand.sh "$PWD/build" 3 ${SRIOV_BENCH_SRIOVD_BEFORE:+"$SRIOV_BENCH_SRIOVD_BEFORE"}
 echo
 echo "== 4. sriov-relay vs dpdk-testpmd io-forward and virtio-forwarder (built under /tmp), 64/1500 bytes"
 bench/relay-bench.sh

@@ -663,7 +663,7 @@ static int claim_env_of(struct api *a, struct api_response *rs, struct claim_env
 				       error ? error : "this sriovd has none");
 	}
 	*ret = (struct claim_env){.apply = *a->src.env, .cfg = config_of(a), .ledger = l};
-	ret->apply.only_pf = NULL;
+	ret->apply.only_pfs = NULL;
 	return 1;
 }
 

@@ -681,7 +681,7 @@ static int view_fill(const struct config *cfg, const struct apply_env *env, cons
 	}
 
 	/* Entries that match no SR-IOV PF here: the PF they name is missing. */
-	for (size_t e = 0; !env->only_pf && e < cfg->n_pfs; e++) {
+	for (size_t e = 0; !env->only_pfs && e < cfg->n_pfs; e++) {
 		const struct pf_desired *pd = &cfg->pfs[e];
 		char where[300], what[PF_MATCH_STRLEN];
 		pos_format(&pd->pos, where, sizeof(where));
@@ -717,7 +717,7 @@ static int view_fill(const struct config *cfg, const struct apply_env *env, cons
 
 	for (size_t i = 0; i < v->t->n_devs; i++) {
 		struct pci_function *d = v->t->devs[i];
-		if (!d->is_pf || (env->only_pf && strcmp(d->addr, env->only_pf) != 0))
+		if (!d->is_pf || (env->only_pfs && !strv_contains(env->only_pfs, d->addr)))
 			continue;
 		struct pf_want w = {.pf = d, .autoprobe = -1, .up = -1};
 		bool any = false;

@@ -117,10 +117,10 @@ struct apply_overlay {
 struct apply_env {
 	struct lifecycle_env lifecycle; /* sysfs root, bind state, netdev usage, consumers */
 	unsigned settle_timeout_ms;     /* for VF counts; 0: LIFECYCLE_NUMVFS_TIMEOUT_MS */
-	/* A PCI address: plan and apply look at this PF alone, as if the
-	 * config named no other (its warnings about entries matching nothing
-	 * are left out too). NULL: every PF. */
-	const char *only_pf;
+	/* PCI addresses (NULL-terminated): plan and apply look at these PFs
+	 * alone, as if the config named no other (its warnings about entries
+	 * matching nothing are left out too). NULL: every PF. */
+	char *const *only_pfs;
 	bool force;                     /* count changes override lifecycle's refusals */
 	const struct apply_netlink *netlink; /* NULL: the live one */
 	void *netlink_data;

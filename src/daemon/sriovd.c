@@ -4,7 +4,9 @@
  * PCI add/remove/bind/unbind; rtnetlink link events, which include every VF
  * setting change on a PF) and reconciles when the host drifts: a PF driver
  * reload that wiped its VFs, a VF MAC changed behind its back. Events are
- * coalesced (a settle delay), failures retried with exponential back-off,
+ * coalesced (a settle delay); the PFs with drift are applied in one apply
+ * (one wait for all), and PF by PF when that fails, so that a failure is
+ * one PF's alone; failures are retried with exponential back-off,
  * and a host that keeps drifting right after each repair is backed off too,
  * so sriovd never loops. SIGHUP reloads the config (a bad file is rejected
  * and the old state kept); SIGTERM/SIGINT stop it. One log line per event,
@@ -314,11 +316,130 @@ static void reconcile_claims(struct daemon *d, enum daemon_claims_when when)
 	daemon_claims_report_done(&rep);
 }
 
-/* The drift of one PF (from full, the plan of every PF, when there is one)
- * and, when there is some, an apply of that PF alone under the host lock.
- * A failure here backs off this PF only. Returns the changes still wanted. */
+/* The drift of PF hp in p: each change logged, and announced when it is a
+ * repair. Returns how many there are. */
+static size_t pf_drift(struct daemon *d, struct heal_pf *hp, const struct plan *p, bool repair)
+{
+	size_t drift = 0;
+	for (size_t i = 0; i < p->n; i++) {
+		const struct plan_change *c = &p->changes[i];
+		if (strcmp(c->pf, hp->addr) != 0)
+			continue;
+		if (!drift++)
+			snprintf(hp->netdev, sizeof(hp->netdev), "%s", c->pf_netdev);
+		char vf[16] = "-";
+		if (c->vf >= 0)
+			snprintf(vf, sizeof(vf), "%d", c->vf);
+		log_kv(LOG_LVL_INFO, "drift", "pf", pf_label(hp), "pci", c->pf, "vf", vf, "field",
+		       c->kind == CHANGE_VF_FIELD ? vf_field_name(c->field) : change_kind_to_string(c->kind), "now",
+		       c->now, "want", c->want, NULL);
+	}
+	if (drift && repair) {
+		char detail[32];
+		snprintf(detail, sizeof(detail), "%zu change%s", drift, drift == 1 ? "" : "s");
+		api_event(d->api, "drift", hp->addr, detail);
+	}
+	return drift;
+}
+
+/* apply_run of the PFs pfs (NULL-terminated) under the host lock, which
+ * makes it decide from what the host is now with no command writing in
+ * between, and with the claims as they are then (sriovctl claims and
+ * releases while sriovd runs). Returns the lock's outcome (-EAGAIN: held by
+ * *ret_holder; another -errno with *ret_lock_error), and when it was taken
+ * the apply's in *ret_r, with *rep and the time it took. */
+static int apply_locked(struct daemon *d, char *const *pfs, struct apply_report *rep, int *ret_r,
+			uint64_t *ret_took_ms, pid_t *ret_holder, char **ret_lock_error)
+{
+	int lock_fd;
+	struct lock_opts lo = {0};
+	int r = lock_take(d->state_dir, LOCK_HOST_NAME, &lo, &lock_fd, ret_holder, ret_lock_error);
+	if (r < 0)
+		return r;
+	refresh_claims(d);
+	struct apply_env env = d->env;
+	env.only_pfs = pfs;
+	env.overlay = d->claims.overlay;
+	env.n_overlay = d->claims.n_overlay;
+	uint64_t start = now_ms();
+	*ret_r = apply_run(d->cfg, &env, rep);
+	close(lock_fd);
+	*ret_took_ms = now_ms() - start;
+	d->status.last_writes = rep->writes;
+	d->status.applies++;
+	return 0;
+}
+
+/* The lock was held by another process: the host is looked at again soon.
+ * The start or a reload waits its turn and stays what it is. */
+static void host_busy(struct daemon *d, const struct heal_pf *hp, pid_t holder, const char *lock_error,
+		      const char *reason, bool repair)
+{
+	char pid[16];
+	snprintf(pid, sizeof(pid), "%d", (int)holder);
+	log_kv(LOG_LVL_INFO, "host-busy", "pf", pf_label(hp), "pci", hp->addr, "holder_pid", pid, "error",
+	       lock_error ? lock_error : "", NULL);
+	schedule(d, HOST_BUSY_RETRY_MS, repair ? "host-busy" : reason);
+}
+
+/* What an apply that went through did on PF hp: logged (with the writes
+ * and the time of the whole apply, which took n_pfs PFs), the repair
+ * announced, and a host that keeps undoing it backed off. */
+static void pf_applied(struct daemon *d, struct heal_pf *hp, const struct apply_report *rep, const char *reason,
+		       bool repair, uint64_t now, uint64_t took_ms, size_t n_pfs)
+{
+	size_t changes = 0;
+	for (size_t i = 0; i < rep->done.n; i++)
+		changes += strcmp(rep->done.changes[i].pf, hp->addr) == 0;
+	char writes[16], took[24], n[24], pfs[24];
+	snprintf(writes, sizeof(writes), "%u", rep->writes);
+	snprintf(took, sizeof(took), "%llu", (unsigned long long)took_ms);
+	snprintf(n, sizeof(n), "%zu", changes);
+	snprintf(pfs, sizeof(pfs), "%zu", n_pfs);
+	if (repair) {
+		char detail[32];
+		snprintf(detail, sizeof(detail), "%u write%s", rep->writes, rep->writes == 1 ? "" : "s");
+		api_event(d->api, "heal", hp->addr, detail);
+	}
+	log_kv(LOG_LVL_INFO, "applied", "pf", pf_label(hp), "pci", hp->addr, "reason", reason, "changes", n, "writes",
+	       writes, "took_ms", took, n_pfs > 1 ? "pfs" : NULL, pfs, NULL);
+	/* Something reverts sriovd's work when the same field of the same VF
+	 * needs repairing again and again; other edits are normal work. */
+	const struct plan_change *flap = NULL;
+	unsigned times = 0;
+	for (size_t i = 0; repair && i < rep->done.n; i++) {
+		const struct plan_change *c = &rep->done.changes[i];
+		if (strcmp(c->pf, hp->addr) != 0)
+			continue;
+		const char *field = c->kind == CHANGE_VF_FIELD ? vf_field_name(c->field) : change_kind_to_string(c->kind);
+		unsigned k = heal_note_repair(&d->heal, c->pf, c->vf, field, now);
+		if (k >= HEAL_FLAP_REPAIRS && !flap) {
+			flap = c;
+			times = k;
+		}
+	}
+	if (!flap) {
+		heal_pf_ok(hp);
+		return;
+	}
+	const char *field = flap->kind == CHANGE_VF_FIELD ? vf_field_name(flap->field) : change_kind_to_string(flap->kind);
+	char vf[16] = "-", nrep[16], why[160];
+	if (flap->vf >= 0)
+		snprintf(vf, sizeof(vf), "%d", flap->vf);
+	snprintf(nrep, sizeof(nrep), "%u", times);
+	snprintf(why, sizeof(why), "something reverts %s of %s%s%s %u times within %d s; slowing down", field,
+		 pf_label(hp), flap->vf >= 0 ? " VF " : "", flap->vf >= 0 ? vf : "", times, HEAL_FLAP_WINDOW_MS / 1000);
+	log_kv(LOG_LVL_WARN, "host-keeps-drifting", "pf", pf_label(hp), "pci", hp->addr, "vf", vf, "field", field,
+	       "repairs", nrep, "window_ms", "60000", "note", "something reverts these settings; slowing down", NULL);
+	pf_failed(d, hp, why, PF_FLAPPING, now);
+}
+
+/* The drift of one PF (from full, the plan of every PF, when there is one;
+ * logged already when drift_logged) and, when there is some, an apply of
+ * that PF alone under the host lock. A failure here backs off this PF
+ * only. Returns the changes still wanted. */
 static size_t heal_one(struct daemon *d, const char *addr, const struct plan *full, const char *reason, bool repair,
-		       uint64_t now)
+		       uint64_t now, bool drift_logged)
 {
 	struct heal_pf *hp = heal_pf(&d->heal, addr);
 	if (!hp)
@@ -327,11 +448,12 @@ static size_t heal_one(struct daemon *d, const char *addr, const struct plan *fu
 		log_kv(LOG_LVL_DEBUG, "backing-off", "pf", pf_label(hp), "pci", hp->addr, NULL);
 		return 1;
 	}
-	struct apply_env env = d->env;
-	env.only_pf = addr;
+	char *only[] = {(char *)addr, NULL};
 	struct plan own = {0};
 	int r = 0;
 	if (!full) {
+		struct apply_env env = d->env;
+		env.only_pfs = only;
 		char *error = NULL;
 		if ((r = plan_compute(d->cfg, &env, &own, &error)) < 0) {
 			const char *msg = error ? error : strerror(-r);
@@ -343,25 +465,12 @@ static size_t heal_one(struct daemon *d, const char *addr, const struct plan *fu
 	}
 	const struct plan *p = full ? full : &own;
 	size_t drift = 0;
-	for (size_t i = 0; i < p->n; i++) {
-		const struct plan_change *c = &p->changes[i];
-		if (strcmp(c->pf, addr) != 0)
-			continue;
-		if (!drift++)
-			snprintf(hp->netdev, sizeof(hp->netdev), "%s", c->pf_netdev);
-		char vf[16] = "-";
-		if (c->vf >= 0)
-			snprintf(vf, sizeof(vf), "%d", c->vf);
-		log_kv(LOG_LVL_INFO, "drift", "pf", pf_label(hp), "pci", c->pf, "vf", vf, "field",
-		       c->kind == CHANGE_VF_FIELD ? vf_field_name(c->field) : change_kind_to_string(c->kind), "now",
-		       c->now, "want", c->want, NULL);
-	}
+	if (drift_logged) {
+		for (size_t i = 0; i < p->n; i++)
+			drift += strcmp(p->changes[i].pf, addr) == 0;
+	} else
+		drift = pf_drift(d, hp, p, repair);
 	plan_done(&own);
-	if (drift && repair) {
-		char detail[32];
-		snprintf(detail, sizeof(detail), "%zu change%s", drift, drift == 1 ? "" : "s");
-		api_event(d->api, "drift", addr, detail);
-	}
 	if (drift == 0) {
 		if (hp->error)
 			log_kv(LOG_LVL_INFO, "in-sync", "pf", pf_label(hp), "pci", hp->addr, "note", "no longer stuck", NULL);
@@ -369,20 +478,14 @@ static size_t heal_one(struct daemon *d, const char *addr, const struct plan *fu
 		return 0;
 	}
 
-	/* Under the host lock, apply_run scans afresh: a refusal is decided
-	 * from what the host is now, and no command writes in between. */
-	int lock_fd;
-	pid_t holder;
+	struct apply_report rep;
+	int ra = 0;
+	uint64_t took = 0;
+	pid_t holder = 0;
 	_cleanup_free_ char *lock_error = NULL;
-	struct lock_opts lo = {0};
-	r = lock_take(d->state_dir, LOCK_HOST_NAME, &lo, &lock_fd, &holder, &lock_error);
+	r = apply_locked(d, only, &rep, &ra, &took, &holder, &lock_error);
 	if (r == -EAGAIN) {
-		char pid[16];
-		snprintf(pid, sizeof(pid), "%d", (int)holder);
-		log_kv(LOG_LVL_INFO, "host-busy", "pf", pf_label(hp), "pci", hp->addr, "holder_pid", pid, "error",
-		       lock_error ? lock_error : "", NULL);
-		/* The start or a reload waits its turn and stays what it is. */
-		schedule(d, HOST_BUSY_RETRY_MS, repair ? "host-busy" : reason);
+		host_busy(d, hp, holder, lock_error, reason, repair);
 		return drift;
 	}
 	if (r < 0) {
@@ -391,34 +494,16 @@ static size_t heal_one(struct daemon *d, const char *addr, const struct plan *fu
 		pf_failed(d, hp, msg, PF_FAILED, now);
 		return drift;
 	}
-	/* The claims as they are now, under the lock: sriovctl claims and
-	 * releases while sriovd runs. */
-	refresh_claims(d);
-	env.overlay = d->claims.overlay;
-	env.n_overlay = d->claims.n_overlay;
-	uint64_t start = now_ms();
-	struct apply_report rep;
-	r = apply_run(d->cfg, &env, &rep);
-	close(lock_fd);
-	char writes[16], took[16], n[16];
-	snprintf(writes, sizeof(writes), "%u", rep.writes);
-	snprintf(took, sizeof(took), "%llu", (unsigned long long)(now_ms() - start));
-	snprintf(n, sizeof(n), "%zu", rep.done.n);
-	d->status.last_writes = rep.writes;
-	d->status.applies++;
-	count_apply(d, repair, r < 0 ? (rep.error ? rep.error : strerror(-r)) : NULL);
-	if (r < 0)
-		api_event(d->api, "apply-error", addr, rep.error ? rep.error : strerror(-r));
-	else if (repair) {
-		char detail[32];
-		snprintf(detail, sizeof(detail), "%u write%s", rep.writes, rep.writes == 1 ? "" : "s");
-		api_event(d->api, "heal", addr, detail);
-	}
-	if (r < 0) {
+	const char *msg = ra < 0 ? rep.error ? rep.error : strerror(-ra) : NULL;
+	count_apply(d, repair, msg);
+	if (ra < 0) {
+		api_event(d->api, "apply-error", addr, msg);
 		/* A refusal (-EBUSY, lifecycle/'s rules) waits for the operator:
 		 * say what gets past it. */
-		bool refused = r == -EBUSY;
-		const char *msg = rep.error ? rep.error : strerror(-r);
+		bool refused = ra == -EBUSY;
+		char writes[16], n[24];
+		snprintf(writes, sizeof(writes), "%u", rep.writes);
+		snprintf(n, sizeof(n), "%zu", rep.done.n);
 		log_kv(refused ? LOG_LVL_WARN : LOG_LVL_ERROR, refused ? "apply-refused" : "apply-failed", "pf",
 		       pf_label(hp), "pci", hp->addr, "reason", reason, "changes", n, "writes", writes, "error", msg,
 		       refused ? "hint" : NULL, d->force_hint ? d->force_hint : "sriovctl apply --force", NULL);
@@ -427,34 +512,85 @@ static size_t heal_one(struct daemon *d, const char *addr, const struct plan *fu
 		apply_report_done(&rep);
 		return drift;
 	}
-	log_kv(LOG_LVL_INFO, "applied", "pf", pf_label(hp), "pci", hp->addr, "reason", reason, "changes", n, "writes",
-	       writes, "took_ms", took, NULL);
-	/* Something reverts sriovd's work when the same field of the same VF
-	 * needs repairing again and again; other edits are normal work. */
-	const struct plan_change *flap = NULL;
-	unsigned times = 0;
-	for (size_t i = 0; repair && i < rep.done.n; i++) {
-		const struct plan_change *c = &rep.done.changes[i];
-		const char *field = c->kind == CHANGE_VF_FIELD ? vf_field_name(c->field) : change_kind_to_string(c->kind);
-		unsigned k = heal_note_repair(&d->heal, c->pf, c->vf, field, now);
-		if (k >= HEAL_FLAP_REPAIRS && !flap) {
-			flap = c;
-			times = k;
+	pf_applied(d, hp, &rep, reason, repair, now, took, 1);
+	apply_report_done(&rep);
+	return 0;
+}
+
+/* The PFs of pfs[0..n) that are not stuck, are due and have drift in full
+ * (the plan of every PF), applied in one apply: it writes all their VF
+ * counts before it waits for any, and binds all their VFs before its one
+ * settle window (apply.h), so that they share one wait instead of one each.
+ * Each PF applied so gets done[i], each whose drift it logged logged[i].
+ * An apply that fails stops there (and puts back what apply puts back,
+ * apply.h): the PFs are then left to heal_one, each on its own, which plans
+ * afresh, so that a failure is one PF's alone. Fewer
+ * than two such PFs are left to heal_one too. Returns the changes still
+ * wanted of the PFs it took. */
+static size_t heal_together(struct daemon *d, char **pfs, size_t n, const struct plan *full, const char *reason,
+			    bool repair, uint64_t now, bool *done, bool *logged)
+{
+	_cleanup_free_ struct heal_pf **hps = calloc(n + 1, sizeof(*hps));
+	_cleanup_free_ char **addrs = calloc(n + 1, sizeof(*addrs));
+	_cleanup_free_ size_t *at = calloc(n + 1, sizeof(*at));
+	if (!hps || !addrs || !at)
+		return 0;
+	/* Every PF's entry first: a new one may move the others. */
+	for (size_t i = 0; i < n; i++)
+		if (!heal_pf(&d->heal, pfs[i]))
+			return 0;
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct heal_pf *hp = heal_pf_find(&d->heal, pfs[i]);
+		if (!hp || hp->error || !heal_pf_due(hp, now))
+			continue;
+		bool any = false;
+		for (size_t j = 0; j < full->n && !any; j++)
+			any = strcmp(full->changes[j].pf, pfs[i]) == 0;
+		if (any) {
+			hps[k] = hp;
+			at[k] = i;
+			addrs[k++] = pfs[i];
 		}
 	}
-	if (flap) {
-		const char *field = flap->kind == CHANGE_VF_FIELD ? vf_field_name(flap->field) : change_kind_to_string(flap->kind);
-		char vf[16] = "-", nrep[16], why[160];
-		if (flap->vf >= 0)
-			snprintf(vf, sizeof(vf), "%d", flap->vf);
-		snprintf(nrep, sizeof(nrep), "%u", times);
-		snprintf(why, sizeof(why), "something reverts %s of %s%s%s %u times within %d s; slowing down", field,
-			 pf_label(hp), flap->vf >= 0 ? " VF " : "", flap->vf >= 0 ? vf : "", times, HEAL_FLAP_WINDOW_MS / 1000);
-		log_kv(LOG_LVL_WARN, "host-keeps-drifting", "pf", pf_label(hp), "pci", hp->addr, "vf", vf, "field", field,
-		       "repairs", nrep, "window_ms", "60000", "note", "something reverts these settings; slowing down", NULL);
-		pf_failed(d, hp, why, PF_FLAPPING, now);
-	} else
-		heal_pf_ok(hp);
+	if (k < 2)
+		return 0;
+	size_t drift = 0;
+	for (size_t i = 0; i < k; i++) {
+		drift += pf_drift(d, hps[i], full, repair);
+		logged[at[i]] = true;
+	}
+	struct apply_report rep;
+	int ra = 0;
+	uint64_t took = 0;
+	pid_t holder = 0;
+	_cleanup_free_ char *lock_error = NULL;
+	int r = apply_locked(d, addrs, &rep, &ra, &took, &holder, &lock_error);
+	if (r == -EAGAIN)
+		host_busy(d, hps[0], holder, lock_error, reason, repair);
+	for (size_t i = 0; r < 0 && r != -EAGAIN && i < k; i++) {
+		const char *msg = lock_error ? lock_error : strerror(-r);
+		log_kv(LOG_LVL_ERROR, "lock-failed", "pf", pf_label(hps[i]), "pci", hps[i]->addr, "error", msg, NULL);
+		pf_failed(d, hps[i], msg, PF_FAILED, now);
+	}
+	if (r < 0) {
+		for (size_t i = 0; i < k; i++)
+			done[at[i]] = true;
+		return drift;
+	}
+	if (ra < 0) {
+		char npfs[24];
+		snprintf(npfs, sizeof(npfs), "%zu", k);
+		log_kv(LOG_LVL_INFO, "apply-split", "pfs", npfs, "reason", reason, "error",
+		       rep.error ? rep.error : strerror(-ra), "note", "applying PF by PF", NULL);
+		apply_report_done(&rep);
+		return 0;
+	}
+	count_apply(d, repair, NULL);
+	for (size_t i = 0; i < k; i++) {
+		pf_applied(d, hps[i], &rep, reason, repair, now, took, k);
+		done[at[i]] = true;
+	}
 	apply_report_done(&rep);
 	return 0;
 }
@@ -469,7 +605,7 @@ static int pfs_to_heal(struct daemon *d, uint64_t now, char ***ret, struct plan 
 	struct plan p;
 	char *error = NULL;
 	struct apply_env env = d->env;
-	env.only_pf = NULL;
+	env.only_pfs = NULL;
 	int r = plan_compute(d->cfg, &env, &p, &error);
 	free(error);
 	d->n_missing = 0;
@@ -606,11 +742,18 @@ static void reconcile(struct daemon *d, const char *reason)
 				pfs[k++] = fine;
 			}
 		}
+		/* The PFs that are fine in one apply, the rest (and those, when
+		 * it fails) one by one. */
+		_cleanup_free_ bool *done = calloc(n + 1, sizeof(*done)), *logged = calloc(n + 1, sizeof(*logged));
+		if (planned && done && logged)
+			drift += heal_together(d, pfs, k, &full, reason, repair, now, done, logged);
 		for (size_t i = 0; i < n; i++) {
+			if (done && done[i])
+				continue;
 			/* The first apply may take a while: the API answers 503 meanwhile. */
 			if (!d->ready && d->api)
 				api_run(d->api);
-			drift += heal_one(d, pfs[i], planned ? &full : NULL, reason, repair, now);
+			drift += heal_one(d, pfs[i], planned ? &full : NULL, reason, repair, now, logged && logged[i]);
 		}
 		if (planned)
 			plan_done(&full);

@@ -123,4 +123,15 @@ for round in 1 2 3 4 5; do
 	if [ "$s" == "1 2" ] || [ "$s" == "2 1" ]; then ok=$((ok + 1)); else echo "# round $round: $s"; fi
 done
 check_eq "5 rounds of two racing applies: each ends in one config's state" "$ok" 5
+
+# --- PFs that are fine are applied together: one apply, one wait ---
+read -r n0 n1 <<<"$(state)"
+printf 'version: 1\npfs:\n  - match:\n      pci: %s\n    numvfs: %s\n    autoprobe: false\n  - match:\n      pci: %s\n    numvfs: %s\n    autoprobe: false\n' \
+	"$pf0" "$n0" "$pf1" "$n1" >"$tmp/c.conf"
+check_status "sriovd --once with two PFs to change: exit 0" 0 run_daemon --once
+check_eq "sysfs: both PFs' drivers_autoprobe off" "$(cat "$dev/$pf0/sriov_drivers_autoprobe") $(cat "$dev/$pf1/sriov_drivers_autoprobe")" "0 0"
+check_eq "one apply of both: each PF's line says it took 2 PFs" \
+	"$(grep -o 'event=applied pf=[^ ]* pci=[^ ]* reason=start changes=1 writes=2 took_ms=[0-9]* pfs=2' <<<"$out" | sed 's/took_ms=[0-9]* //' | paste -sd'|')" \
+	"event=applied pf=eth0 pci=$pf0 reason=start changes=1 writes=2 pfs=2|event=applied pf=eth1 pci=$pf1 reason=start changes=1 writes=2 pfs=2"
+check_eq "status: one apply run for both" "$(jq .applies "$tmp/status.json")" 1
 tap_done
