@@ -1404,7 +1404,10 @@ static int run_counts(struct run *run, const struct view *v, const struct plan *
 				.timeout_ms = count_timeout_ms(run->env, w),
 			},
 		};
-		if (rc->netdev[0] && run->k.ops)
+		/* The scan's link flags serve unless this run changed the link. */
+		if (rc->netdev[0] && run->k.ops && w->pf->link_flags_valid && !rc->link_changed)
+			rc->carrier_before = (w->pf->link_flags & IFF_UP) && (w->pf->link_flags & IFF_LOWER_UP);
+		else if (rc->netdev[0] && run->k.ops)
 			(void)link_has_carrier(&run->k, rc->netdev, &rc->carrier_before);
 		job_change[n] = c;
 		job_rc[n++] = (size_t)(rc - run->recounts);

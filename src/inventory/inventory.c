@@ -226,6 +226,8 @@ static void add_link_info(struct pci_tree *t, const struct inventory_opts *opts,
 				      pf->addr, ifname, link.n_vfs, link.num_vf);
 		/* Its alternative names, for config entries matching by altname. */
 		pf->altnames = TAKE_PTR(link.altnames);
+		pf->link_flags = link.flags;
+		pf->link_flags_valid = true;
 		for (size_t k = 0; k < pf->n_vfs; k++) {
 			struct pci_function *vf = pf->vfs[k];
 			const struct vf_settings *s = pf_link_vf(&link, vf->vf_index);

@@ -84,6 +84,11 @@ struct pci_function {
 	uint32_t netdev_mtu;
 	unsigned netdev_flags;
 	bool netdev_flags_valid;
+	/* A PF's NETDEVS[0] as rtnetlink gave its flags, IFF_LOWER_UP (the
+	 * carrier) included, which sysfs' flags leave out: filled by
+	 * inventory/ with the VF settings, valid only then. */
+	unsigned link_flags;
+	bool link_flags_valid;
 	int netdev_name_assign_type;
 	char **altnames;
 	/* What its driver cannot do, and for a VF the VF settings its PF's

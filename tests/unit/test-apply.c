@@ -818,9 +818,13 @@ static void test_rates_wait_for_the_link(void **state)
 	struct fixture *f = *state;
 	load(f, CONF_HEAD "    numvfs: 2\n    vfs:\n      - index: 0\n        max-rate: 100\n");
 	struct apply_report rep;
+	unsigned getlinks = f->k.n_getlink;
 	assert_int_equal(run_apply(f, &rep), 0);
 	assert_int_equal(f->waits, 3);
 	assert_log(f, "bus/pci/devices/" IGB_PF "/sriov_numvfs=2|eth0 vf0 rate=0/100 ok");
+	/* That the link had its carrier before the count change (so that the
+	 * rate waited for it) came from the scan's request, not one more. */
+	assert_int_equal(f->k.n_getlink - getlinks, 7);
 	assert_null(rep.warnings);
 	apply_report_done(&rep);
 }
