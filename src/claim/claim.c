@@ -354,8 +354,6 @@ static int scrub_vf_settings(const struct claim_env *env, const struct pci_funct
 	if (r < 0)
 		return reason_add(reasons, "VF %s: cannot tell the MAC it should have: %s", d->addr, strerror(-r));
 	vf_settings_merge(&want, &des);
-	memcpy(ret_mac, want.mac, 6);
-	*ret_has_mac = true;
 	struct vf_settings now;
 	if ((r = apply_vf_read(&env->apply, pfn, d->vf_index, &now)) < 0)
 		return reason_add(reasons, "VF %s: cannot read it from %s: %s", d->addr, pfn, strerror(-r));
@@ -391,6 +389,12 @@ static int scrub_vf_settings(const struct claim_env *env, const struct pci_funct
 	}
 	if ((r = apply_vf_read(&env->apply, pfn, d->vf_index, &now)) < 0)
 		return reason_add(reasons, "VF %s: cannot read it back from %s: %s", d->addr, pfn, strerror(-r));
+	/* The netdev step follows only a MAC the PF took: igbvf refuses an
+	 * address its PF disagrees with, and would be reloaded for nothing. */
+	if (!vf_has(&now, VF_FIELD_MAC) || memcmp(now.mac, want.mac, 6) == 0) {
+		memcpy(ret_mac, want.mac, 6);
+		*ret_has_mac = true;
+	}
 	return compare_fields(&want, &now, d->addr, reasons);
 }
 

@@ -891,6 +891,17 @@ static void netdev_address(struct fixture *f, const char *vf_addr, const char *i
 	snprintf(buf, VF_MAC_STRLEN, "%s", a);
 }
 
+/* consumer claims VF addr with MAC mac (6 bytes). */
+static void claim_with_mac(struct fixture *f, const char *consumer, const char *addr, const char *mac)
+{
+	struct claim_request a = req_device(consumer, addr);
+	a.has_mac = true;
+	memcpy(a.mac, mac, 6);
+	struct claim_result res;
+	claim_ok(f, &a, &res);
+	claim_result_done(&res);
+}
+
 /* A VF left on its host driver: its netdev carries the claim's MAC when the
  * claim returns, and the PF's (the stable MAC) again after the release; a
  * netdev that does not take it fails the claim, and the PF's view and the
@@ -899,12 +910,7 @@ static void test_claim_netdev_mac(void **state)
 {
 	struct fixture *f = *state;
 	char got[VF_MAC_STRLEN], stable[VF_MAC_STRLEN];
-	struct claim_request a = req_device(A, "0000:01:10.2");
-	a.has_mac = true;
-	memcpy(a.mac, "\x02\x11\x22\x33\x44\x55", 6);
-	struct claim_result res;
-	claim_ok(f, &a, &res);
-	claim_result_done(&res);
+	claim_with_mac(f, A, "0000:01:10.2", "\x02\x11\x22\x33\x44\x55");
 	netdev_address(f, "0000:01:10.2", "eth3", got);
 	assert_string_equal(got, "02:11:22:33:44:55");
 	mac_str(kvf(f, "eth0", 1), got);
@@ -920,11 +926,7 @@ static void test_claim_netdev_mac(void **state)
 	/* The netdev refuses (igbvf while it is up): the driver is reloaded
 	 * and its probe takes the PF's MAC. */
 	f->address_error = -EADDRNOTAVAIL;
-	struct claim_request b = req_device(B, "0000:01:10.2");
-	b.has_mac = true;
-	memcpy(b.mac, "\x02\x66\x66\x66\x66\x66", 6);
-	claim_ok(f, &b, &res);
-	claim_result_done(&res);
+	claim_with_mac(f, B, "0000:01:10.2", "\x02\x66\x66\x66\x66\x66");
 	netdev_address(f, "0000:01:10.2", "eth3", got);
 	assert_string_equal(got, "02:66:66:66:66:66");
 	f->address_error = 0;
@@ -937,6 +939,9 @@ static void test_claim_netdev_mac(void **state)
 	f->address_error = -EADDRNOTAVAIL;
 	f->probe_mac = "02:99:99:99:99:99";
 	unsigned tries = f->n_address;
+	struct claim_request b = req_device(B, "0000:01:10.2");
+	b.has_mac = true;
+	memcpy(b.mac, "\x02\x66\x66\x66\x66\x66", 6);
 	claim_fails(f, &b, -EADDRNOTAVAIL,
 		    "VF 0000:01:10.2: mac: VF 1: its netdev eth3 carries 02:99:99:99:99:99, not 02:66:66:66:66:66, even "
 		    "after reloading igbvf (Cannot assign requested address)");
@@ -946,6 +951,38 @@ static void test_claim_netdev_mac(void **state)
 	assert_int_equal(count_claims(f, LEDGER_STATE_BIT(LEDGER_ACTIVE) | LEDGER_STATE_BIT(LEDGER_PENDING)), 0);
 	f->address_error = 0;
 	f->probe_mac = NULL;
+}
+
+/* A release whose PF refuses the scrub MAC leaves the claim unclean and
+ * does not touch the netdev: igbvf would refuse the address, and its
+ * driver would be reloaded for nothing. */
+static void test_release_mac_refused(void **state)
+{
+	struct fixture *f = *state;
+	claim_with_mac(f, A, "0000:01:10.2", "\x02\x11\x22\x33\x44\x55");
+	struct fake_rtnl_pf *pf = fake_rtnl_pf(&f->k, "eth0");
+	pf->rule[IFLA_VF_MAC] = (struct fake_rtnl_rule){.error = -EPERM};
+	unsigned tries = f->n_address;
+	struct release_result rel;
+	char *error = NULL;
+	assert_int_equal(release_run(&f->env, A, 0, &rel, &error), 0);
+	assert_int_equal(rel.v[0].state, LEDGER_UNCLEAN);
+	assert_non_null(strstr(rel.v[0].reason, "the PF driver refused mac: Operation not permitted"));
+	release_result_done(&rel);
+	assert_int_equal(f->n_address, tries);
+	char got[VF_MAC_STRLEN];
+	netdev_address(f, "0000:01:10.2", "eth3", got);
+	assert_string_equal(got, "02:11:22:33:44:55");
+	/* Once the PF takes it, the release scrubs both copies. */
+	pf->rule[IFLA_VF_MAC] = (struct fake_rtnl_rule){0};
+	release_clean(f, A);
+	struct vf_settings want;
+	char stable[VF_MAC_STRLEN];
+	desired_of(f, 1, &want);
+	mac_str(&want, stable);
+	netdev_address(f, "0000:01:10.2", "eth3", got);
+	assert_string_equal(got, stable);
+	assert_true(f->n_address > tries);
 }
 
 static void test_claim_vfio(void **state)
@@ -1142,6 +1179,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_claim_bad_input, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_release_scrubs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_release_unclean, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_release_mac_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_claim_vfio, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_claim_netdev_mac, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ledger_readonly, setup, teardown),
