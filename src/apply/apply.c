@@ -1267,13 +1267,18 @@ static int run_reread(struct run *run, struct view *v, unsigned phase)
 #endif
 
 /* Up, with carrier: what a driver that refuses rates on a down link wants. */
+static bool flags_have_carrier(unsigned flags)
+{
+	return (flags & IFF_UP) && (flags & IFF_LOWER_UP);
+}
+
 static int link_has_carrier(const struct kernel *k, const char *ifname, bool *ret)
 {
 	struct pf_link l;
 	int r = k->ops->get_link(k->data, ifname, 0, &l);
 	if (r < 0)
 		return r;
-	*ret = (l.flags & IFF_UP) && (l.flags & IFF_LOWER_UP);
+	*ret = flags_have_carrier(l.flags);
 	pf_link_done(&l);
 	return 0;
 }
@@ -1352,6 +1357,18 @@ static struct recount *recount_for(struct run *run, const struct pf_want *w)
 	return rc;
 }
 
+/* Whether rc's PF is up with carrier before this run's next change to it:
+ * the scan's link flags serve until this run changes the link. */
+static void note_carrier(struct run *run, struct recount *rc, const struct pci_function *pf)
+{
+	if (!rc->netdev[0] || !run->k.ops)
+		return;
+	if (pf->link_flags_valid && !rc->link_changed)
+		rc->carrier_before = flags_have_carrier(pf->link_flags);
+	else
+		(void)link_has_carrier(&run->k, rc->netdev, &rc->carrier_before);
+}
+
 /* The counts' timeout for PF w: apply's own (--timeout), else the config's
  * timeout: for the PF, else lifecycle's default for the count. */
 static unsigned count_timeout_ms(const struct apply_env *env, const struct pf_want *w)
@@ -1404,11 +1421,7 @@ static int run_counts(struct run *run, const struct view *v, const struct plan *
 				.timeout_ms = count_timeout_ms(run->env, w),
 			},
 		};
-		/* The scan's link flags serve unless this run changed the link. */
-		if (rc->netdev[0] && run->k.ops && w->pf->link_flags_valid && !rc->link_changed)
-			rc->carrier_before = (w->pf->link_flags & IFF_UP) && (w->pf->link_flags & IFF_LOWER_UP);
-		else if (rc->netdev[0] && run->k.ops)
-			(void)link_has_carrier(&run->k, rc->netdev, &rc->carrier_before);
+		note_carrier(run, rc, w->pf);
 		job_change[n] = c;
 		job_rc[n++] = (size_t)(rc - run->recounts);
 	}
@@ -1819,8 +1832,8 @@ static int run_links(struct run *run, const struct view *v, const struct plan *p
 		struct recount *rc = recount_for(run, w);
 		if (!rc)
 			return -ENOMEM;
-		if (rc->netdev[0] && run->k.ops && !rc->link_changed)
-			(void)link_has_carrier(&run->k, rc->netdev, &rc->carrier_before);
+		if (!rc->link_changed)
+			note_carrier(run, rc, w->pf);
 		int r = run_link_change(run, c, w->pf->netdevs[0], w->pf->driver, w->pf->netdev_flags & IFF_UP,
 					w->pf->netdev_mtu);
 		if (r < 0)

@@ -989,10 +989,13 @@ static void test_links_order(void **state)
 			    "eth0 VF 0 mtu - -> 9000|eth0 VF 1 mtu - -> 4000";
 	assert_plan(f, lines);
 	struct apply_report rep;
+	unsigned getlinks = f->k.n_getlink;
 	assert_int_equal(run_apply(f, &rep), 0);
 	assert_log(f, "eth0 up=1|eth0 mtu=9000|bus/pci/devices/" IGB_PF "/sriov_numvfs=2|eth0 vf0 rate=0/100 ok|"
 		      "eth10 mtu=9000|eth11 mtu=4000");
 	assert_true(f->waits > 0); /* the rate waited for the link the changes reset */
+	/* The carrier before up: came from the scan's request, not one more. */
+	assert_int_equal(f->k.n_getlink - getlinks, 8);
 	assert_int_equal(rep.writes, 6);
 	/* eth0, reset by its link changes and recounted, read again once before
 	 * its VFs' settings; the VF netdevs are the ones read then */
