@@ -1,7 +1,8 @@
 #!/bin/bash
 # Runs inside the testbed VM (scripts/bench.sh): brings both igb PFs to 7 VFs
 # and times `sriovctl -j list` against `ip -j -d link show` (the by-hand way
-# to see VF settings), each N times, in the same boot.
+# to see VF settings), each N times, in the same boot: in-process, and
+# through a sriovd that serves on its API socket.
 #   vm-list-vs-ip.sh BUILD_DIR [N]
 set -uo pipefail
 ctl=$1/src/sriovctl
@@ -54,6 +55,24 @@ printf '%-40s %10s %10s\n' "command ($n runs each)" "median ms" "min ms"
 time_runs "sriovctl -j list (sysfs + rtnetlink)" "$ctl" --state-dir "$state" -j list
 time_runs "ip -j -d link show (rtnetlink only)" /sbin/ip -j -d link show
 time_runs "sriovctl list (text)" "$ctl" --state-dir "$state" list
+# On a host where sriovd runs, sriovctl asks it (its model, kept by events):
+# the same command, through the API socket.
+sock=$state/api.sock
+"$(dirname "$ctl")/sriovd" --config "$state/bench.conf" --config-dir "" --state-dir "$state" --socket "$sock" \
+	--status-file "$state/status.json" >"$state/sriovd.log" 2>&1 &
+dpid=$!
+for ((i = 0; i < 300; i++)); do
+	"$ctl" --socket "$sock" -j list >/dev/null 2>&1 && break
+	sleep 0.1
+done
+if "$ctl" --socket "$sock" -j list | jq -e '.pfs | length > 0' >/dev/null; then
+	time_runs "sriovctl -j list (through sriovd)" "$ctl" --socket "$sock" -j list
+	time_runs "sriovctl list (through sriovd)" "$ctl" --socket "$sock" list
+else
+	echo "vm-list-vs-ip: sriovd did not serve on $sock" >&2
+fi
+kill "$dpid" 2>/dev/null
+wait "$dpid" 2>/dev/null
 # The names sriovctl prints (systemd's hwdb) against lspci's (libpci, pci.ids),
 # for every PF and VF.
 same=0 differ=0 # (no process substitution: the guest has no /dev/fd)

@@ -36,7 +36,7 @@ pkgs=(build-essential meson ninja-build pkg-config
       libmnl-dev libjansson-dev libsystemd-dev libudev-dev libpci-dev pci.ids libcmocka-dev libyaml-dev libsqlite3-dev
       jq iproute2 kmod clang libclang-rt-dev python3 python3-jsonschema
       python3-nova systemd scdoc bash-completion man-db libvirt-clients
-      libmicrohttpd-dev libcurl4-openssl-dev curl prometheus
+      libmicrohttpd-dev curl prometheus
       dpdk dpdk-dev libdpdk-dev librte-vhost23 librte-net-e1000-23 librte-net-virtio23
       librte-net-af-packet23 librte-net-null23 librte-net-pcap23 util-linux
       debhelper dpkg-dev fakeroot lintian)

@@ -1,16 +1,15 @@
 /* One request to sriovd's API socket (client.h). */
 #include "client.h"
 
-#include <pthread.h>
+#include <limits.h>
+#include <poll.h>
+#include <strings.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-
-/* the plain prototypes: the calls go through the pointers below */
-#define CURL_DISABLE_TYPECHECK
-#include <curl/curl.h>
+#include <time.h>
 
 #include "api/api-socket.h"
-#include "util/dl.h"
 #include "util/util.h"
 
 void client_response_done(struct client_response *r)
@@ -22,42 +21,38 @@ void client_response_done(struct client_response *r)
 	*r = (struct client_response){0};
 }
 
-/* libcurl is loaded (dlopen) the first time a request is sent, i.e. only
- * when sriovd's socket is there to talk to: a command that runs
- * in-process never maps it nor the ~40 libraries it pulls in (TLS,
- * Kerberos, LDAP, ...), which would double its start-up time and its
- * memory. The build still needs libcurl's headers; the run needs
- * libcurl.so.4 only to talk to sriovd. */
-#define CURL_SONAME "libcurl.so.4"
-DL_SYM_DECLARE(curl_global_init);
-DL_SYM_DECLARE(curl_easy_strerror);
-DL_SYM_DECLARE(curl_easy_init);
-DL_SYM_DECLARE(curl_easy_cleanup);
-DL_SYM_DECLARE(curl_easy_setopt);
-DL_SYM_DECLARE(curl_easy_perform);
-DL_SYM_DECLARE(curl_easy_getinfo);
-DL_SYM_DECLARE(curl_slist_append);
-DL_SYM_DECLARE(curl_slist_free_all);
+/* The transport is written here, not taken from libcurl: it speaks to one
+ * server only (sriovd's libmicrohttpd, or sriov-relay's), over a local
+ * socket, with no TLS, proxies, redirects or cookies, and libcurl's load
+ * (about 40 libraries: TLS, Kerberos, LDAP, ...) cost a command through
+ * sriovd more than the command itself. One request per connection
+ * (Connection: close); the answer is read with Content-Length, chunked,
+ * or to the end of the connection, bounded in bytes and in time. */
+#define HEAD_MAX (64u * 1024u) /* status line and headers */
 
-static const struct dl_sym curl_syms[] = {
-	DL_SYM(curl_global_init),   DL_SYM(curl_easy_strerror), DL_SYM(curl_easy_init),
-	DL_SYM(curl_easy_cleanup),  DL_SYM(curl_easy_setopt),   DL_SYM(curl_easy_perform),
-	DL_SYM(curl_easy_getinfo),  DL_SYM(curl_slist_append),  DL_SYM(curl_slist_free_all),
-};
-
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static int curl_init_r = -ELIBACC;
-static char *curl_init_error; /* why it could not be loaded or started */
-
-static void curl_init(void)
+static uint64_t now_ms(void)
 {
-	void *h;
-	curl_init_r = dl_open_syms(CURL_SONAME, curl_syms, ARRAY_SIZE(curl_syms), &h, &curl_init_error);
-	if (curl_init_r < 0)
-		return;
-	CURLcode c = sym_curl_global_init(CURL_GLOBAL_NOTHING);
-	if (c != CURLE_OK)
-		curl_init_r = error_set(&curl_init_error, -EIO, "cannot start libcurl: %s", sym_curl_easy_strerror(c));
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* Waits until fd is ready for events or deadline (CLOCK_MONOTONIC ms)
+ * passes: 0, -ETIMEDOUT, or -errno. */
+static int wait_ready(int fd, short events, uint64_t deadline)
+{
+	for (;;) {
+		uint64_t now = now_ms();
+		if (now >= deadline)
+			return -ETIMEDOUT;
+		uint64_t left = deadline - now;
+		struct pollfd p = {.fd = fd, .events = events};
+		int n = poll(&p, 1, left > INT_MAX ? INT_MAX : (int)left);
+		if (n > 0)
+			return 0;
+		if (n < 0 && errno != EINTR)
+			return -errno;
+	}
 }
 
 struct sink {
@@ -66,17 +61,15 @@ struct sink {
 	bool too_big, no_memory;
 };
 
-static size_t sink_write(char *data, size_t size, size_t n, void *userdata)
+static size_t sink_write(const char *data, size_t n, struct sink *s)
 {
-	struct sink *s = userdata;
-	size_t add = size * n;
-	if (add > s->max - s->len) {
+	if (n > s->max - s->len) {
 		s->too_big = true;
-		return 0; /* CURLE_WRITE_ERROR */
+		return 0;
 	}
-	if (s->len + add + 1 > s->cap) {
+	if (s->len + n + 1 > s->cap) {
 		size_t cap = s->cap ? s->cap : 16384;
-		while (cap < s->len + add + 1)
+		while (cap < s->len + n + 1)
 			cap *= 2;
 		char *b = realloc(s->buf, cap);
 		if (!b) {
@@ -86,21 +79,262 @@ static size_t sink_write(char *data, size_t size, size_t n, void *userdata)
 		s->buf = b;
 		s->cap = cap;
 	}
-	memcpy(s->buf + s->len, data, add);
-	s->len += add;
+	memcpy(s->buf + s->len, data, n);
+	s->len += n;
 	s->buf[s->len] = '\0';
-	return add;
+	return n;
 }
 
-static void curl_cleanupp(CURL **c)
+/* The answer as it is read: its head, then its body into body. */
+struct answer {
+	char head[HEAD_MAX];
+	size_t head_len;
+	bool have_head;
+	long status;
+	char *content_type;
+	bool chunked;
+	bool has_length;
+	uint64_t length;
+	/* chunked: bytes left of the chunk being read; in_size: a size line
+	 * is being read (line holds it); after_data: its CRLF is due;
+	 * trailer: the last chunk came, its trailer ends at an empty line. */
+	uint64_t chunk_left;
+	bool in_size, after_data, trailer, done;
+	char line[256];
+	size_t line_len;
+	struct sink body;
+};
+
+/* The value of header name in the line (case-insensitive), or NULL. */
+static const char *header_value(const char *line, const char *name)
 {
-	if (*c)
-		sym_curl_easy_cleanup(*c);
+	size_t n = strlen(name);
+	if (strncasecmp(line, name, n) != 0 || line[n] != ':')
+		return NULL;
+	const char *v = line + n + 1;
+	while (*v == ' ' || *v == '\t')
+		v++;
+	return v;
 }
 
-static void slist_freep(struct curl_slist **l)
+/* Parses the head (its lines NUL-terminated in place): -EPROTO with the
+ * reason in *ret_why, -EFBIG for a Content-Length beyond the bound. */
+static int parse_head(struct answer *a, const char **ret_why)
 {
-	sym_curl_slist_free_all(*l);
+	char *save = NULL, *line = strtok_r(a->head, "\r\n", &save);
+	unsigned major, minor, code;
+	char sp;
+	if (!line || sscanf(line, "HTTP/%u.%u %3u%c", &major, &minor, &code, &sp) < 3 || major != 1 || code < 100 ||
+	    code > 999) {
+		*ret_why = "the answer does not start with an HTTP/1 status line";
+		return -EPROTO;
+	}
+	a->status = (long)code;
+	while ((line = strtok_r(NULL, "\r\n", &save))) {
+		const char *v;
+		if ((v = header_value(line, "Content-Type"))) {
+			free(a->content_type);
+			if (!(a->content_type = strdup(v)))
+				return -ENOMEM;
+		} else if ((v = header_value(line, "Content-Length"))) {
+			uint64_t n;
+			if (parse_u64(v, 10, &n) < 0) {
+				*ret_why = "its Content-Length is not a number";
+				return -EPROTO;
+			}
+			a->has_length = true;
+			a->length = n;
+			if (n > a->body.max)
+				return -EFBIG;
+		} else if ((v = header_value(line, "Transfer-Encoding"))) {
+			if (strcasecmp(v, "chunked") != 0) {
+				*ret_why = "its Transfer-Encoding is not chunked";
+				return -EPROTO;
+			}
+			a->chunked = true;
+		}
+	}
+	a->in_size = a->chunked;
+	a->done = !a->chunked && a->has_length && a->length == 0;
+	return 0;
+}
+
+static int body_add(struct answer *a, const char *data, size_t n)
+{
+	if (!n)
+		return 0;
+	if (sink_write(data, n, &a->body) != n)
+		return a->body.no_memory ? -ENOMEM : -EFBIG;
+	return 0;
+}
+
+/* Takes n bytes of a chunked body. */
+static int chunked_feed(struct answer *a, const char *p, size_t n, const char **ret_why)
+{
+	while (n && !a->done) {
+		if (a->chunk_left) {
+			size_t take = n < a->chunk_left ? n : (size_t)a->chunk_left;
+			int r = body_add(a, p, take);
+			if (r < 0)
+				return r;
+			p += take;
+			n -= take;
+			if (!(a->chunk_left -= take))
+				a->after_data = true;
+			continue;
+		}
+		/* A line: a chunk's size, the CRLF after its data, or the trailer's. */
+		char c = *p++;
+		n--;
+		if (c != '\n') {
+			if (a->line_len == sizeof(a->line) - 1) {
+				*ret_why = "a line of its chunked body is too long";
+				return -EPROTO;
+			}
+			a->line[a->line_len++] = c;
+			continue;
+		}
+		if (a->line_len && a->line[a->line_len - 1] == '\r')
+			a->line_len--;
+		a->line[a->line_len] = '\0';
+		a->line_len = 0;
+		if (a->after_data) {
+			if (a->line[0]) {
+				*ret_why = "a chunk of its body is longer than its size says";
+				return -EPROTO;
+			}
+			a->after_data = false;
+		} else if (a->trailer) {
+			a->done = !a->line[0];
+		} else {
+			char *ext = strchr(a->line, ';');
+			if (ext)
+				*ext = '\0';
+			uint64_t size;
+			if (parse_u64(a->line, 16, &size) < 0) {
+				*ret_why = "a chunk size of its body is not a hex number";
+				return -EPROTO;
+			}
+			if (size > a->body.max - a->body.len)
+				return -EFBIG;
+			a->chunk_left = size;
+			a->trailer = size == 0;
+		}
+	}
+	return 0;
+}
+
+/* Takes n bytes read from the connection. */
+static int answer_feed(struct answer *a, const char *p, size_t n, const char **ret_why)
+{
+	if (!a->have_head) {
+		size_t take = n < sizeof(a->head) - 1 - a->head_len ? n : sizeof(a->head) - 1 - a->head_len;
+		memcpy(a->head + a->head_len, p, take);
+		size_t before = a->head_len;
+		a->head_len += take;
+		a->head[a->head_len] = '\0';
+		char *end = strstr(a->head + (before > 3 ? before - 3 : 0), "\r\n\r\n");
+		if (!end) {
+			if (a->head_len == sizeof(a->head) - 1) {
+				*ret_why = "its status line and headers are longer than 64 KiB";
+				return -EPROTO;
+			}
+			return 0;
+		}
+		size_t head_end = (size_t)(end - a->head) + 4;
+		size_t used = head_end - before;
+		*end = '\0';
+		a->have_head = true;
+		int r = parse_head(a, ret_why);
+		if (r < 0)
+			return r;
+		p += used;
+		n -= used;
+	}
+	if (a->chunked)
+		return chunked_feed(a, p, n, ret_why);
+	if (a->has_length && n > a->length - a->body.len)
+		n = (size_t)(a->length - a->body.len); /* what follows is not this answer's */
+	int r = body_add(a, p, n);
+	if (r == 0 && a->has_length && a->body.len == a->length)
+		a->done = true;
+	return r;
+}
+
+/* Writes all of b, bounded by deadline. -EPIPE: the server closed (its
+ * answer may still be there to read). */
+static int send_all(int fd, const char *b, size_t n, uint64_t deadline)
+{
+	while (n) {
+		ssize_t w = send(fd, b, n, MSG_NOSIGNAL);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && errno == EAGAIN) {
+			int r = wait_ready(fd, POLLOUT, deadline);
+			if (r < 0)
+				return r;
+			continue;
+		}
+		if (w < 0)
+			return errno == ECONNRESET ? -EPIPE : -errno;
+		b += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Connects fd to socket within timeout_ms: 0 or -errno. */
+static int connect_unix(int fd, const char *path, unsigned timeout_ms)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+		return 0;
+	if (errno != EAGAIN && errno != EINPROGRESS && errno != EINTR)
+		return -errno;
+	int r = wait_ready(fd, POLLOUT, now_ms() + timeout_ms);
+	if (r < 0)
+		return r;
+	int err = 0;
+	socklen_t len = sizeof(err);
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+		return -errno;
+	return -err;
+}
+
+/* A socket connected to path within timeout_ms, in *ret_fd. */
+static int dial(const char *path, unsigned timeout_ms, int *ret_fd)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	int r = connect_unix(fd, path, timeout_ms);
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	*ret_fd = fd;
+	return 0;
+}
+
+/* A path that can go on the request line as it is: no space, control byte
+ * or DEL (a caller %-escapes its values). */
+static bool path_ok(const char *path)
+{
+	for (const unsigned char *c = (const unsigned char *)path; *c; c++)
+		if (*c <= ' ' || *c == 0x7f)
+			return false;
+	return true;
+}
+
+static bool method_ok(const char *method)
+{
+	if (!method[0] || strlen(method) > 16)
+		return false;
+	for (const char *c = method; *c; c++)
+		if (*c < 'A' || *c > 'Z')
+			return false;
+	return true;
 }
 
 int client_send(const char *socket, const struct client_opts *o, const char *method, const char *path,
@@ -119,79 +353,93 @@ int client_send(const char *socket, const struct client_opts *o, const char *met
 	if (path[0] != '/')
 		return error_set(ret_error, -EINVAL, "sriovd's API socket %s: '%s' is not a path (it starts with /)", socket,
 				 path);
-	pthread_once(&curl_once, curl_init);
-	if (curl_init_r < 0)
-		return error_set(ret_error, curl_init_r, "sriovd's API socket %s: %s", socket,
-				 curl_init_error ? curl_init_error : strerror(-curl_init_r));
-	_cleanup_free_ char *url = NULL;
-	if (asprintf(&url, "http://localhost%s", path) < 0)
+	if (!path_ok(path))
+		return error_set(ret_error, -EINVAL,
+				 "sriovd's API socket %s: a request path has no space, control character or DEL", socket);
+	if (!method_ok(method))
+		return error_set(ret_error, -EINVAL, "sriovd's API socket %s: a method is 1 to 16 capital letters", socket);
+	uint64_t deadline = now_ms() + opts.timeout_ms;
+	_cleanup_close_ int fd = -1;
+	int r = dial(socket, opts.connect_timeout_ms, &fd);
+	if (r == -ETIMEDOUT)
+		return error_set(ret_error, r, "cannot connect to sriovd's API socket %s within %u ms", socket,
+				 opts.connect_timeout_ms);
+	if (r < 0)
+		return error_set(ret_error, r, "cannot connect to sriovd's API socket %s: %s", socket, strerror(-r));
+	_cleanup_free_ char *head = NULL;
+	int hn = body ? asprintf(&head,
+				 "%s %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+				 "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
+				 method, path, body_len)
+		      : asprintf(&head, "%s %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", method, path);
+	if (hn < 0)
 		return -ENOMEM;
-	__attribute__((cleanup(curl_cleanupp))) CURL *c = sym_curl_easy_init();
-	if (!c)
+	r = send_all(fd, head, (size_t)hn, deadline);
+	if (r == 0 && body)
+		r = send_all(fd, body, body_len, deadline);
+	if (r < 0 && r != -EPIPE)
+		return r == -ETIMEDOUT ? error_set(ret_error, r, "sriovd's API socket %s: no answer to %s %s within %u ms",
+						   socket, method, path, opts.timeout_ms)
+				       : error_set(ret_error, -EIO, "sriovd's API socket %s: %s %s: cannot send: %s", socket,
+						   method, path, strerror(-r));
+	struct answer *a = calloc(1, sizeof(*a));
+	if (!a)
 		return -ENOMEM;
-	__attribute__((cleanup(slist_freep))) struct curl_slist *headers = NULL;
-	struct curl_slist *h = sym_curl_slist_append(NULL, "Expect:");
-	if (!h)
-		return -ENOMEM;
-	headers = h;
-	if (body && !(h = sym_curl_slist_append(headers, "Content-Type: application/json")))
-		return -ENOMEM;
-	struct sink sink = {.max = opts.max_bytes};
-	char errbuf[CURL_ERROR_SIZE] = "";
-	sym_curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, socket);
-	sym_curl_easy_setopt(c, CURLOPT_URL, url);
-	sym_curl_easy_setopt(c, CURLOPT_PROXY, "");
-	sym_curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
-	sym_curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	sym_curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)opts.connect_timeout_ms);
-	sym_curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)opts.timeout_ms);
-	sym_curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)opts.max_bytes);
-	sym_curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
-	sym_curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink_write);
-	sym_curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
-	sym_curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-	if (body) {
-		sym_curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-		sym_curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
+	a->body.max = opts.max_bytes;
+	const char *why = NULL;
+	size_t got = 0;
+	char buf[16384];
+	while (!a->done) {
+		ssize_t n = recv(fd, buf, sizeof(buf), 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN) {
+			if ((r = wait_ready(fd, POLLIN, deadline)) < 0)
+				break;
+			continue;
+		}
+		if (n < 0) {
+			r = errno == ECONNRESET ? 0 : -errno;
+			break;
+		}
+		if (n == 0)
+			break; /* the end of the connection */
+		got += (size_t)n;
+		if ((r = answer_feed(a, buf, (size_t)n, &why)) < 0)
+			break;
 	}
-	if (strcmp(method, "GET") == 0 && !body)
-		sym_curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
-	else
-		sym_curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-	CURLcode cr = sym_curl_easy_perform(c);
-	int r = 0;
-	if (cr != CURLE_OK) {
-		long os_errno = 0;
-		sym_curl_easy_getinfo(c, CURLINFO_OS_ERRNO, &os_errno);
-		if (sink.no_memory)
-			r = -ENOMEM;
-		else if (sink.too_big || cr == CURLE_FILESIZE_EXCEEDED)
-			r = error_set(ret_error, -EFBIG, "sriovd's API socket %s: the answer to %s %s is larger than %zu bytes",
-				      socket, method, path, opts.max_bytes);
-		else if (cr == CURLE_COULDNT_CONNECT && os_errno > 0)
-			r = error_set(ret_error, -(int)os_errno, "cannot connect to sriovd's API socket %s: %s", socket,
-				      strerror((int)os_errno));
-		else if (cr == CURLE_OPERATION_TIMEDOUT)
-			r = error_set(ret_error, -ETIMEDOUT, "sriovd's API socket %s: no answer to %s %s within %u ms", socket,
-				      method, path, opts.timeout_ms);
-		else if (cr == CURLE_OUT_OF_MEMORY)
-			r = -ENOMEM;
-		else
-			r = error_set(ret_error, cr == CURLE_GOT_NOTHING || cr == CURLE_RECV_ERROR ? -EIO : -EPROTO,
-				      "sriovd's API socket %s: %s %s: %s", socket, method, path,
-				      errbuf[0] ? errbuf : sym_curl_easy_strerror(cr));
-		free(sink.buf);
+	/* To the end of the connection: an answer with neither length nor
+	 * chunks ends there. */
+	if (r == 0 && !a->done && a->have_head && !a->chunked && !a->has_length)
+		a->done = true;
+	if (r == -EFBIG)
+		r = error_set(ret_error, r, "sriovd's API socket %s: the answer to %s %s is larger than %zu bytes", socket,
+			      method, path, opts.max_bytes);
+	else if (r == -ETIMEDOUT)
+		r = error_set(ret_error, r, "sriovd's API socket %s: no answer to %s %s within %u ms", socket, method, path,
+			      opts.timeout_ms);
+	else if (r == -EPROTO)
+		r = error_set(ret_error, r, "sriovd's API socket %s: %s %s: %s", socket, method, path, why);
+	else if (r < 0)
+		r = error_set(ret_error, -EIO, "sriovd's API socket %s: %s %s: cannot read the answer: %s", socket, method,
+			      path, strerror(-r));
+	else if (!got)
+		r = error_set(ret_error, -EIO, "sriovd's API socket %s: %s %s: the connection closed with no answer", socket,
+			      method, path);
+	else if (!a->done)
+		r = error_set(ret_error, -EIO, "sriovd's API socket %s: %s %s: the connection closed in the middle of the "
+			      "answer (%zu bytes of it)", socket, method, path, got);
+	if (r < 0) {
+		free(a->body.buf);
+		free(a->content_type);
+		free(a);
 		return r;
 	}
-	long status = 0;
-	char *ct = NULL;
-	sym_curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-	sym_curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct);
-	struct client_response res = {.status = status, .body = sink.buf, .len = sink.len};
-	if (!res.body && !(res.body = strdup("")))
-		return -ENOMEM;
-	if (ct && !(res.content_type = strdup(ct))) {
-		free(res.body);
+	struct client_response res = {.status = a->status, .body = a->body.buf, .len = a->body.len,
+				      .content_type = a->content_type};
+	free(a);
+	if (!res.body && !(res.body = strdup(""))) {
+		free(res.content_type);
 		return -ENOMEM;
 	}
 	*ret = res;

@@ -2,11 +2,10 @@
  * socket, for sriovctl and any other program of this project that asks a
  * running sriovd.
  *
- * Owns: one HTTP/1.1 request and its answer over the socket (libcurl with
- * CURLOPT_UNIX_SOCKET_PATH: the only code that includes curl/curl.h;
- * libcurl.so.4 is loaded with dlopen at the first request, so a program
- * that never asks sriovd never maps it, and a missing libcurl is one
- * -ELIBACC error naming the socket and the library), its
+ * Owns: one HTTP/1.1 request and its answer over the socket (written on
+ * libc: one request per connection, the answer by Content-Length, chunked,
+ * or to the end of the connection; no library to load, so a command
+ * through sriovd starts as fast as one in-process), its
  * limits (a timeout to connect, one for the whole request, a bound on the
  * answer's size), the errors that name the socket and the reason, the
  * parsing of JSON answers and of the API's error documents, and whether
@@ -47,7 +46,10 @@ void client_response_done(struct client_response *r); /* accepts a zeroed one */
  * whatever its status. o may be NULL (the defaults). -errno: the request
  * got no answer: -ENOENT / -ECONNREFUSED (nothing listens), -EACCES (the
  * socket's mode keeps this user out), -ETIMEDOUT, -EFBIG (the answer is
- * larger than max_bytes), -EIO / -EPROTO otherwise. */
+ * larger than max_bytes), -EINVAL (a path that does not start with / or
+ * has a space or control byte; a method that is not 1-16 capital letters),
+ * -EIO (the connection closed before the whole answer), -EPROTO (an answer
+ * that is not HTTP/1). */
 int client_send(const char *socket, const struct client_opts *o, const char *method, const char *path,
 		const char *body, size_t body_len, struct client_response *ret, char **ret_error);
 

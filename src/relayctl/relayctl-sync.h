@@ -1,7 +1,7 @@
 /* relayctl-sync: the relays: of the desired state (config/) on the running
  * sriov-relay, asked over its control socket (client/). Part of relayctl/
- * (relayctl.h), in a library of its own because it links the client
- * (libcurl); sriovctl apply and sriovd call it after they applied the VF
+ * (relayctl.h), in a library of its own because it links the client;
+ * sriovctl apply and sriovd call it after they applied the VF
  * counts and drivers, so that a relay's VF is on vfio-pci when it is asked.
  *
  * It adds what the relay does not have and never removes a relay: one

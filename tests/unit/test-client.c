@@ -2,9 +2,12 @@
  * socket (a thread of this test) that answers canned documents by path: a
  * good answer, a body sent and echoed, an error document, an answer that is
  * not JSON, one larger than the bound (with and without Content-Length), a
- * server that closes or never answers; a socket with nothing behind it and
- * a missing one; whether sriovd serves (client_daemon_socket); the default
- * socket of a sysfs root; %-escaping. */
+ * chunked one with an extension and a trailer, one that runs to the end of
+ * the connection, one cut short (in its head or body), one that is not
+ * HTTP, a bad chunk size, a path that would smuggle a second request line,
+ * the request's own head; a server that closes or never answers; a socket
+ * with nothing behind it and a missing one; whether sriovd serves
+ * (client_daemon_socket); the default socket of a sysfs root; %-escaping. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -130,7 +133,29 @@ static void serve_one(struct server *s, int fd)
 			;
 	} else if (strcmp(path, "/close") == 0)
 		;
-	else
+	else if (strcmp(path, "/cut") == 0) /* 10 bytes promised, 4 sent */
+		send_all(fd, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n{\"a\"", 43);
+	else if (strcmp(path, "/cuthead") == 0)
+		send_all(fd, "HTTP/1.1 200 OK\r\nContent-Le", 27);
+	else if (strcmp(path, "/nothttp") == 0)
+		send_all(fd, "SSH-2.0-OpenSSH_9.2\r\n\r\n", 23);
+	else if (strcmp(path, "/chunks") == 0) /* chunk extensions, a trailer, bytes after the answer */
+		send_all(fd, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3;x=y\r\n{\"a\r\n"
+			     "6\r\n\": 2}\n\r\n0\r\nX-T: 1\r\n\r\nGARBAGE", 90);
+	else if (strcmp(path, "/badchunk") == 0)
+		send_all(fd, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 51);
+	else if (strcmp(path, "/tothend") == 0) /* neither length nor chunks: to the end */
+		send_all(fd, "HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n{\"b\": 3}", 59);
+	else if (strcmp(path, "/head") == 0) { /* the request's head, as the server got it */
+		char doc[9000];
+		*end = '\0';
+		json_t *j = json_pack("{s:s}", "head", buf);
+		char *t = json_dumps(j, 0);
+		snprintf(doc, sizeof(doc), "%s", t);
+		free(t);
+		json_decref(j);
+		reply(fd, "200 OK", "application/json", doc);
+	} else
 		reply(fd, "404 Not Found", "application/json", "{\"error\": {\"code\": \"not_found\"}}");
 }
 
@@ -257,6 +282,29 @@ static void test_raw(void **state)
 	assert_string_equal(res.content_type, "text/plain");
 	client_response_done(&res);
 	client_response_done(&res); /* twice is fine */
+
+	/* Chunked, with an extension and a trailer; what follows the last
+	 * chunk is not part of the body. */
+	assert_int_equal(client_send(s->path, NULL, "GET", "/chunks", NULL, 0, &res, &error), 0);
+	assert_int_equal(res.status, 200);
+	assert_string_equal(res.body, "{\"a\": 2}\n");
+	assert_null(res.content_type);
+	client_response_done(&res);
+	/* Neither Content-Length nor chunks: the body runs to the end. */
+	assert_int_equal(client_send(s->path, NULL, "GET", "/tothend", NULL, 0, &res, &error), 0);
+	assert_string_equal(res.body, "{\"b\": 3}");
+	client_response_done(&res);
+	/* The request's head: one request per connection, with a length for
+	 * the body. */
+	long status;
+	json_t *doc;
+	json_t *body = json_pack("{s:i}", "x", 1);
+	assert_int_equal(client_request(s->path, "PUT", "/head", body, &status, &doc, &error), 0);
+	json_decref(body);
+	assert_string_equal(json_string_value(json_object_get(doc, "head")),
+			    "PUT /head HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Type: application/json\r\n"
+			    "Content-Length: 7");
+	json_decref(doc);
 }
 
 /* err_one: the request fails with want and exactly message. */
@@ -272,33 +320,41 @@ static void err_one(const char *socket, const struct client_opts *o, const char 
 	free(error);
 }
 
+/* err_api: the same, with message "sriovd's API socket SOCKET: " + rest. */
+static void err_api(const char *socket, const struct client_opts *o, const char *path, int want, const char *rest)
+{
+	char msg[1024];
+	snprintf(msg, sizeof(msg), "sriovd's API socket %s: %s", socket, rest);
+	err_one(socket, o, path, want, msg);
+}
+
 static void test_errors(void **state)
 {
 	struct server *s = *state;
 	char msg[1024], stale[400], nosuch[400];
-	snprintf(msg, sizeof(msg), "sriovd's API socket %s: the answer to GET /text (status 200) is not a JSON object: "
-		 "'[' or '{' expected near 'hello'", s->path);
-	err_one(s->path, NULL, "/text", -EBADMSG, msg);
-	snprintf(msg, sizeof(msg), "sriovd's API socket %s: the answer to GET /list (status 200) is not a JSON object",
-		 s->path);
-	err_one(s->path, NULL, "/list", -EBADMSG, msg);
+	err_api(s->path, NULL, "/text", -EBADMSG,
+		"the answer to GET /text (status 200) is not a JSON object: '[' or '{' expected near 'hello'");
+	err_api(s->path, NULL, "/list", -EBADMSG, "the answer to GET /list (status 200) is not a JSON object");
 	struct client_opts small = {.max_bytes = 1024 * 1024};
-	snprintf(msg, sizeof(msg), "sriovd's API socket %s: the answer to GET /big is larger than 1048576 bytes", s->path);
-	err_one(s->path, &small, "/big", -EFBIG, msg);
-	snprintf(msg, sizeof(msg), "sriovd's API socket %s: the answer to GET /bigchunked is larger than 1048576 bytes",
-		 s->path);
-	err_one(s->path, &small, "/bigchunked", -EFBIG, msg);
+	err_api(s->path, &small, "/big", -EFBIG, "the answer to GET /big is larger than 1048576 bytes");
+	err_api(s->path, &small, "/bigchunked", -EFBIG, "the answer to GET /bigchunked is larger than 1048576 bytes");
 	/* The default bound takes the 2 MiB answer. */
 	struct client_response res;
 	char *error = NULL;
 	assert_int_equal(client_send(s->path, NULL, "GET", "/bigchunked", NULL, 0, &res, &error), 0);
 	assert_int_equal(res.len, 2u * 1024u * 1024u);
 	client_response_done(&res);
-	snprintf(msg, sizeof(msg), "sriovd's API socket %s: GET /close: Empty reply from server", s->path);
-	err_one(s->path, NULL, "/close", -EIO, msg);
+	err_api(s->path, NULL, "/close", -EIO, "GET /close: the connection closed with no answer");
+	err_api(s->path, NULL, "/cut", -EIO, "GET /cut: the connection closed in the middle of the answer (43 bytes of it)");
+	err_api(s->path, NULL, "/cuthead", -EIO,
+		"GET /cuthead: the connection closed in the middle of the answer (27 bytes of it)");
+	err_api(s->path, NULL, "/nothttp", -EPROTO, "GET /nothttp: the answer does not start with an HTTP/1 status line");
+	err_api(s->path, NULL, "/badchunk", -EPROTO, "GET /badchunk: a chunk size of its body is not a hex number");
+	/* No second request line smuggled in through the path. */
+	err_api(s->path, NULL, "/good HTTP/1.1\r\nX: /v1/claims", -EINVAL,
+		"a request path has no space, control character or DEL");
 	struct client_opts quick = {.timeout_ms = 200};
-	snprintf(msg, sizeof(msg), "sriovd's API socket %s: no answer to GET /silent within 200 ms", s->path);
-	err_one(s->path, &quick, "/silent", -ETIMEDOUT, msg);
+	err_api(s->path, &quick, "/silent", -ETIMEDOUT, "no answer to GET /silent within 200 ms");
 
 	/* A dead socket: the file is there, nothing listens. */
 	snprintf(stale, sizeof(stale), "%s/stale.sock", s->dir);
