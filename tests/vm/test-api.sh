@@ -237,9 +237,16 @@ echo "# $(grep -E 'packets transmitted' "$work/ping.txt")"
 stat_of() { echo "$(<"/sys/class/net/$vfnet/statistics/$1")"; }
 snap() { echo "$(stat_of rx_packets) $(stat_of tx_packets) $(stat_of rx_bytes) $(stat_of tx_bytes)"; }
 for _ in $(seq 20); do a=$(snap); sleep 1; [ "$a" == "$(snap)" ] && break; done
-m1=$(metrics)
-sys1=$(snap)
-ip1=$($IP -j -s link show "$vfnet" | jq -r '.[0].stats64 | "\(.rx.packets) \(.tx.packets) \(.rx.bytes) \(.tx.bytes)"')
+# The three reads count the same packets only if none came in between (a
+# late ARP or neighbour packet): read again until sysfs is the same before
+# and after them.
+for _ in $(seq 10); do
+	sys1=$(snap)
+	m1=$(metrics)
+	ip1=$($IP -j -s link show "$vfnet" | jq -r '.[0].stats64 | "\(.rx.packets) \(.tx.packets) \(.rx.bytes) \(.tx.bytes)"')
+	[ "$sys1" == "$(snap)" ] && break
+	sleep 1
+done
 printf '%s\n' "$m1" | save metrics.txt
 { $IP -d -s link show "$net0"; $IP -s link show "$vfnet"; } 2>&1 | save ip-after-packets.txt
 tx1=$(metric sriovd_vf_tx_packets_total vf_netdev "$m1")
