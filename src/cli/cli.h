@@ -121,6 +121,9 @@ int cli_load_inventory(const struct cli *cli, bool names, bool stats, struct pci
 /* The same for a command that only prints the tree (list, show): with
  * names, and without what nothing printed shows (PCI_SCAN_NO_LINK_STATE). */
 int cli_load_inventory_to_print(const struct cli *cli, struct pci_tree **ret);
+/* The same for list, which prints only PFs and VFs: a function that is
+ * neither gets its address and IOMMU group only (PCI_SCAN_SRIOV_ONLY). */
+int cli_load_inventory_to_list(const struct cli *cli, struct pci_tree **ret);
 void cli_print_warnings(const struct cli *cli, const struct pci_tree *t);
 
 /* The lifecycle environment of this invocation: the sysfs root, the bind

@@ -56,7 +56,7 @@ int cmd_list(struct cli *cli, int argc, char **argv)
 	struct pci_tree *t;
 	if (cli->consumers)
 		cli->consumers->readonly = true; /* who holds what: read only */
-	if ((r = cli_load_inventory_to_print(cli, &t)))
+	if ((r = cli_load_inventory_to_list(cli, &t)))
 		return r;
 	cli_print_warnings(cli, t);
 	r = EXIT_OK;

@@ -365,7 +365,8 @@ int cli_parse_main(struct cli *cli, int argc, char **argv, int *first_arg)
 	return do_getopt(cli, argc, argv, "+:jhVb:", main_opts, handle_main_opt, cli, first_arg);
 }
 
-static int load_inventory(const struct cli *cli, bool names, bool stats, bool to_print, struct pci_tree **ret)
+static int load_inventory(const struct cli *cli, bool names, bool stats, bool to_print, bool to_list,
+			  struct pci_tree **ret)
 {
 	struct inventory_opts o = {
 		.sysfs_root = cli->sysfs_root,
@@ -373,6 +374,7 @@ static int load_inventory(const struct cli *cli, bool names, bool stats, bool to
 		.netlink = inventory_root_is_live(cli->sysfs_root),
 		.stats = stats,
 		.no_link_state = to_print,
+		.sriov_only = to_list,
 	};
 	int r = inventory_load(&o, ret);
 	if (r < 0) {
@@ -395,12 +397,17 @@ static int load_inventory(const struct cli *cli, bool names, bool stats, bool to
 
 int cli_load_inventory(const struct cli *cli, bool names, bool stats, struct pci_tree **ret)
 {
-	return load_inventory(cli, names, stats, false, ret);
+	return load_inventory(cli, names, stats, false, false, ret);
 }
 
 int cli_load_inventory_to_print(const struct cli *cli, struct pci_tree **ret)
 {
-	return load_inventory(cli, true, false, true, ret);
+	return load_inventory(cli, true, false, true, false, ret);
+}
+
+int cli_load_inventory_to_list(const struct cli *cli, struct pci_tree **ret)
+{
+	return load_inventory(cli, true, false, true, true, ret);
 }
 
 void cli_print_warnings(const struct cli *cli, const struct pci_tree *t)

@@ -285,7 +285,8 @@ int inventory_load(const struct inventory_opts *opts, struct pci_tree **ret)
 {
 	const char *root = opts->sysfs_root ? opts->sysfs_root : SYSFS_DEFAULT_ROOT;
 	struct pci_tree *t;
-	int r = pci_tree_scan_flags(root, opts->no_link_state ? PCI_SCAN_NO_LINK_STATE : 0, &t);
+	unsigned flags = (opts->no_link_state ? PCI_SCAN_NO_LINK_STATE : 0) | (opts->sriov_only ? PCI_SCAN_SRIOV_ONLY : 0);
+	int r = pci_tree_scan_flags(root, flags, &t);
 	if (r < 0)
 		return r;
 	if (opts->names)

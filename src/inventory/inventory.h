@@ -23,6 +23,7 @@ struct inventory_opts {
 	bool netlink;           /* ask rtnetlink for each PF's VF settings */
 	bool stats;             /* ...including per-VF counters */
 	bool no_link_state;     /* a tree to print: netdevs' mtu and flags unread (PCI_SCAN_NO_LINK_STATE) */
+	bool sriov_only;        /* the list: functions neither PF nor VF barely read (PCI_SCAN_SRIOV_ONLY) */
 	/* NULL: an rtnetlink socket of its own. Tests play the kernel here. */
 	inventory_link_fn get_link;
 	void *get_link_data;

@@ -654,6 +654,22 @@ static int device_folder_error(struct scan *s, int devices_fd, const char *name,
 	return 0;
 }
 
+/* d's IOMMU group; returns what reading its link gave (-ENOENT: none). */
+static int read_iommu_group(struct scan *s, struct pci_function *d, int devices_fd, struct dev_at *dev)
+{
+	const char *group;
+	int r = link_base(s, devices_fd, at(dev, "iommu_group"), &group);
+	if (r == 0) {
+		uint32_t g;
+		if (parse_u32(group, 10, &g) == 0 && g <= INT32_MAX)
+			d->iommu_group = (int32_t)g;
+		else
+			pci_tree_warn(s->t, "%s: iommu_group link points at '%s', not a group number", d->addr, group);
+	} else if (r != -ENOENT)
+		pci_tree_warn(s->t, "%s: cannot read iommu_group link: %s", d->addr, errno_name(r));
+	return r;
+}
+
 static int read_device(struct scan *s, int devices_fd, const char *name, struct scan_dev *sd)
 {
 	struct pci_tree *t = s->t;
@@ -673,6 +689,30 @@ static int read_device(struct scan *s, int devices_fd, const char *name, struct 
 	d->netdev_name_assign_type = -1;
 	d->sriov.autoprobe = -1;
 
+	/* A VF's physfn, read now (one readlink) and checked against the PF's
+	 * virtfnN once every device is read. A VF has no SR-IOV capability of
+	 * its own: a function with physfn is not asked for sriov_totalvfs. */
+	const char *physfn;
+	*sd = (struct scan_dev){.d = d};
+	sd->physfn_error = link_base(s, devices_fd, at(&dev, "physfn"), &physfn);
+	if (sd->physfn_error == 0 && link_name_set(&sd->physfn, physfn) < 0)
+		return -ENOMEM;
+	bool is_vf = sd->physfn_error == 0;
+	uint32_t totalvfs = 0;
+	int total_r = is_vf ? -ENOENT : attr_u32(s, devices_fd, at(&dev, "sriov_totalvfs"), 0, &totalvfs);
+	if (!is_vf && total_r == -ENOENT && (t->scan_flags & PCI_SCAN_SRIOV_ONLY)) {
+		/* No group link either: a device that is gone is told apart. */
+		int gone = read_iommu_group(s, d, devices_fd, &dev) == -ENOENT
+				   ? device_folder_error(s, devices_fd, name, -ENOENT)
+				   : 0;
+		if (gone < 0) {
+			pci_tree_warn(t, "bus/pci/devices/%s: %s, ignored", name, strerror(-gone));
+			pci_function_free(d);
+			*sd = (struct scan_dev){0};
+		}
+		return gone;
+	}
+
 	/* The path follows the bus/pci/devices symlink; a dangling one fails
 	 * the first read, and the device is ignored. */
 	struct uevent_facts u = {0};
@@ -681,9 +721,10 @@ static int read_device(struct scan *s, int devices_fd, const char *name, struct 
 	if (gone < 0) {
 		pci_tree_warn(t, "bus/pci/devices/%s: %s, ignored", name, strerror(-gone));
 		pci_function_free(d);
+		free(sd->physfn.heap);
+		*sd = (struct scan_dev){0};
 		return gone;
 	}
-	*sd = (struct scan_dev){.d = d};
 	if (r == -ENOMEM)
 		return r;
 	d->ids_valid = u.have_ids;
@@ -697,24 +738,7 @@ static int read_device(struct scan *s, int devices_fd, const char *name, struct 
 	    strcmp(text, "(null)") != 0 && !(d->driver_override = strdup(text)))
 		return -ENOMEM;
 
-	const char *group;
-	r = link_base(s, devices_fd, at(&dev, "iommu_group"), &group);
-	if (r == 0) {
-		uint32_t g;
-		if (parse_u32(group, 10, &g) == 0 && g <= INT32_MAX)
-			d->iommu_group = (int32_t)g;
-		else
-			pci_tree_warn(t, "%s: iommu_group link points at '%s', not a group number", d->addr, group);
-	} else if (r != -ENOENT)
-		pci_tree_warn(t, "%s: cannot read iommu_group link: %s", d->addr, errno_name(r));
-
-	/* A VF's physfn, read now (one readlink) and checked against the PF's
-	 * virtfnN once every device is read. */
-	const char *physfn;
-	sd->physfn_error = link_base(s, devices_fd, at(&dev, "physfn"), &physfn);
-	if (sd->physfn_error == 0 && link_name_set(&sd->physfn, physfn) < 0)
-		return -ENOMEM;
-	bool is_vf = sd->physfn_error == 0;
+	(void)read_iommu_group(s, d, devices_fd, &dev);
 
 	/* A VF's NUMA node is its PF's (the kernel gives a VF the node of its
 	 * PF's bus), taken when the VFs are linked. */
@@ -727,10 +751,7 @@ static int read_device(struct scan *s, int devices_fd, const char *name, struct 
 
 	read_netdevs(s, d, &dev, is_vf);
 
-	/* A VF has no SR-IOV capability of its own: a function with physfn is
-	 * not asked for sriov_totalvfs. */
-	uint32_t totalvfs = 0;
-	r = is_vf ? -ENOENT : attr_u32(s, devices_fd, at(&dev, "sriov_totalvfs"), 0, &totalvfs);
+	r = total_r;
 	if (r != -ENOENT) {
 		d->is_pf = true;
 		if (r < 0)

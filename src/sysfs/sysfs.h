@@ -143,6 +143,10 @@ int pci_tree_scan(const char *root, struct pci_tree **ret);
  * unknown: 0 and !netdev_flags_valid), two files less per function with a
  * netdev. */
 #define PCI_SCAN_NO_LINK_STATE (1u << 0)
+/* A scan for the list of PFs and their VFs: a function that is neither
+ * (no physfn, no sriov_totalvfs) gets its address and IOMMU group only (a
+ * group's members are listed), and no names: three calls for it, not ten. */
+#define PCI_SCAN_SRIOV_ONLY (1u << 1)
 int pci_tree_scan_flags(const char *root, unsigned flags, struct pci_tree **ret);
 void pci_tree_free(struct pci_tree *t);
 

@@ -661,6 +661,63 @@ static void test_scan_to_print(void **state)
 	pci_tree_free(lean);
 }
 
+/* The list's scan (PCI_SCAN_SRIOV_ONLY): every PF and VF as the full scan
+ * has it; a function that is neither keeps its address and IOMMU group
+ * (the groups list the same members) and nothing else; a device that is
+ * gone is still told apart and left out, with its warning. */
+static void test_scan_sriov_only(void **state)
+{
+	struct fixture *f = *state;
+	assert_int_equal(fakesysfs_build_testbed(f->root, true), 0);
+	char link[600];
+	snprintf(link, sizeof(link), "%s/bus/pci/devices/0000:0a:00.0", f->root);
+	assert_int_equal(symlink("../../../nowhere", link), 0);
+	struct pci_tree *full = scan(f->root), *lean = NULL;
+	assert_int_equal(pci_tree_scan_flags(f->root, PCI_SCAN_SRIOV_ONLY, &lean), 0);
+	assert_int_equal(lean->n_devs, full->n_devs);
+	size_t others = 0, vfs = 0;
+	for (size_t i = 0; i < full->n_devs; i++) {
+		const struct pci_function *a = full->devs[i], *b = lean->devs[i];
+		assert_string_equal(a->addr, b->addr);
+		assert_int_equal(a->iommu_group, b->iommu_group);
+		assert_int_equal(a->is_pf, b->is_pf);
+		assert_int_equal(!a->pf, !b->pf);
+		if (!a->is_pf && !a->pf) {
+			others++;
+			assert_null(b->driver);
+			assert_false(b->ids_valid);
+			assert_null(b->netdevs);
+			continue;
+		}
+		vfs += a->pf != NULL;
+		assert_true(streq_ptr(a->driver, b->driver));
+		assert_true(streq_ptr(a->driver_override, b->driver_override));
+		assert_int_equal(a->ids_valid, b->ids_valid);
+		assert_int_equal(a->vendor_id, b->vendor_id);
+		assert_int_equal(a->device_id, b->device_id);
+		assert_int_equal(a->class_code, b->class_code);
+		assert_int_equal(a->numa_node, b->numa_node);
+		assert_int_equal(!a->netdevs, !b->netdevs);
+		if (a->netdevs)
+			assert_string_equal(a->netdevs[0], b->netdevs[0]);
+		assert_int_equal(a->sriov.totalvfs, b->sriov.totalvfs);
+		assert_int_equal(a->sriov.numvfs, b->sriov.numvfs);
+		assert_int_equal(a->n_vfs, b->n_vfs);
+		assert_int_equal(a->vf_index, b->vf_index);
+		if (a->pf)
+			assert_string_equal(a->pf->addr, b->pf->addr);
+	}
+	assert_int_equal(others, 2); /* the host bridge, the e1000e (its netdev unread) */
+	assert_true(vfs >= 6);
+	assert_int_equal(lean->n_by_group, full->n_by_group);
+	for (size_t i = 0; i < full->n_by_group; i++)
+		assert_string_equal(full->by_group[i]->addr, lean->by_group[i]->addr);
+	assert_true(has_warning(lean, "bus/pci/devices/0000:0a:00.0: No such file or directory, ignored"));
+	assert_true(has_warning(full, "bus/pci/devices/0000:0a:00.0: No such file or directory, ignored"));
+	pci_tree_free(full);
+	pci_tree_free(lean);
+}
+
 /* Link targets longer than a PCI address (kept apart from the short ones
  * the scan stores inline) are named whole in the warnings. */
 static void test_long_link_names(void **state)
@@ -702,6 +759,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_scan_with_few_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_long_link_names, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_scan_to_print, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_scan_sriov_only, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reread_pfs, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
