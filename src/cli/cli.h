@@ -144,6 +144,13 @@ int cli_host_lock(struct cli *cli, const char *verb);
 int cli_print_json(const char *verb, json_t *j);
 /* The same for a document streamed as it is written (list). */
 int cli_print_json_stream(const char *verb, int (*print)(FILE *, const struct pci_tree *), const struct pci_tree *t);
+/* The same for sriovd's answer (len bytes of text), printed as it came
+ * when it is a JSON object made by the same printer (JSON_INDENT(2), keys
+ * in order, one newline at the end, no control byte but newlines), which
+ * parsing and printing again would give byte for byte; parsed and printed
+ * otherwise, and EXIT_FAILED with the error printed when it is no JSON
+ * object. */
+int cli_print_json_text(const char *verb, const char *text, size_t len);
 
 /* Through a running sriovd (cli-daemon.c): claim, release, claims,
  * export CLAIM-ID and -j list send their request to its API socket when it

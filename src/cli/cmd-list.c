@@ -6,22 +6,21 @@
 #include "util/util.h"
 
 /* Through sriovd: its model's document (GET /v1/inventory, what -j list
- * prints), or its text (?format=text: the "warning: " lines in-process
- * prints on stderr first, then the list, made by the same printers). */
+ * prints, made by the same printer: printed as it came), or its text
+ * (?format=text: the "warning: " lines in-process prints on stderr first,
+ * then the list, made by the same printers). */
 static int list_daemon(const struct cli *cli, const char *socket)
 {
-	if (cli->json) {
-		json_t *doc;
-		int r = cli_daemon_request("list", socket, "GET", "/v1/inventory", NULL, &doc);
-		if (r != EXIT_OK) {
-			json_decref(doc);
-			return r;
-		}
-		return cli_print_json("list", doc);
-	}
 	struct client_response rs;
-	int r = cli_daemon_get_text("list", socket, "/v1/inventory?format=text", &rs);
-	if (r != EXIT_OK)
+	int r;
+	if (cli->json) {
+		if ((r = cli_daemon_get_text("list", socket, "/v1/inventory", &rs)) != EXIT_OK)
+			return r;
+		r = cli_print_json_text("list", rs.body, rs.len);
+		client_response_done(&rs);
+		return r;
+	}
+	if ((r = cli_daemon_get_text("list", socket, "/v1/inventory?format=text", &rs)) != EXIT_OK)
 		return r;
 	static const char warning[] = "warning: ";
 	size_t off = 0;

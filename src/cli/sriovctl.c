@@ -451,6 +451,36 @@ int cli_print_json_stream(const char *verb, int (*print)(FILE *, const struct pc
 	return r < 0 ? cli_error("%s: cannot print: %s", verb, strerror(-r)) : EXIT_OK;
 }
 
+/* Whether text looks as json_print() prints an object: "{\n" ... "}\n",
+ * with no control byte but the newlines. */
+static bool printed_object(const char *text, size_t len)
+{
+	if (len < 3 || text[0] != '{' || text[len - 2] != '}' || text[len - 1] != '\n')
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (((unsigned char)text[i] < 0x20 && text[i] != '\n') || text[i] == 0x7f)
+			return false;
+	return true;
+}
+
+int cli_print_json_text(const char *verb, const char *text, size_t len)
+{
+	if (!printed_object(text, len)) {
+		json_error_t err;
+		json_t *j = json_loadb(text, len, 0, &err);
+		if (!json_is_object(j)) {
+			json_decref(j);
+			return cli_error("%s: sriovd's answer is not a JSON object%s%s", verb, j ? "" : ": ",
+					 j ? "" : err.text);
+		}
+		return cli_print_json(verb, j);
+	}
+	json_documents++;
+	if (fwrite(text, 1, len, stdout) != len || fflush(stdout) != 0)
+		return cli_error("%s: cannot print: %s", verb, strerror(errno));
+	return EXIT_OK;
+}
+
 const struct cli_verb *cli_find_verb(const char *name)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)

@@ -249,6 +249,9 @@ same() {
 same list
 check "list through sriovd: claimed-by the claim made through it" grep -q "0000:01:10.0 .* claimed-by $C\$" "$tmp/d.out"
 same -j list
+"$ctl" --sysfs-root "$tb" -j list >"$tmp/j.out" 2>/dev/null
+get /v1/inventory
+check "-j list through sriovd: sriovd's document as it came, byte for byte" cmp -s "$tmp/body" "$tmp/j.out"
 same match --request a1:1
 same -j match --network n1
 # A claim written in-process behind sriovd's back (--no-daemon) is in its model's next answer.
@@ -285,5 +288,45 @@ check_eq "GET /v1/inventory?format=yaml: 400 naming format" "$code $(jq -c '.err
 	"400 [\"format\",\"format: 'yaml' is not known (json, text)\"]"
 "$ctl" --sysfs-root "$tb" release --consumer "$C" >/dev/null 2>&1
 stop_daemon
+
+# A server whose inventory is not what sriovd's printer makes: -j list
+# prints it parsed and printed again, and a document that is no JSON (a raw
+# escape byte in a string) is an error, never copied to the terminal.
+fake=$tmp/fake.sock
+python3 - "$fake" "$tmp/fake-doc" <<'PY' &
+import os, socketserver, sys
+from http.server import BaseHTTPRequestHandler
+SOCK, DOC = sys.argv[1], sys.argv[2]
+class H(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def log_message(self, *a):
+        pass
+    def address_string(self):
+        return "unix"
+    def do_GET(self):
+        body = b'{"status": "ok"}' if self.path == "/v1/health" else open(DOC, "rb").read()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+class S(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+    daemon_threads = True
+S(SOCK, H).serve_forever()
+PY
+fpid=$!
+printf '{"schema_version":2,"pfs":[]}' >"$tmp/fake-doc"
+for _ in $(seq 100); do [ -S "$fake" ] && break; sleep 0.05; done
+ctl --socket "$fake" -j list
+check_eq "-j list, a compact document: printed as sriovctl prints it" "$rc:$out" \
+	"0:$(printf '{\n  "schema_version": 2,\n  "pfs": []\n}')"
+printf '{"schema_version": 2, "x": "\033[31m"}\n' >"$tmp/fake-doc"
+"$ctl" --socket "$fake" -j list >"$tmp/out" 2>"$tmp/err"
+rc=$?
+check_eq "-j list, a raw escape byte in the document: exit 1" "$rc" 1
+check_contains "... saying it is not a JSON object" "$(cat "$tmp/err")" "list: sriovd's answer is not a JSON object"
+check_eq "... and no escape byte printed" "$(cat "$tmp/out" "$tmp/err" | tr -d -c '\033' | wc -c)" 0
+kill "$fpid" 2>/dev/null
+wait "$fpid" 2>/dev/null
 
 tap_done
