@@ -124,11 +124,13 @@ static const char *hwdb_value(struct udev_list_entry *e, const char *key)
 
 /* The names from systemd's hwdb (hwdb.bin, mmapped: nothing is parsed),
  * built from the same pci.ids: the vendor under "pci:vVVVVVVVV*", the
- * device under "pci:vVVVVVVVVdDDDDDDDD*" (the literal '*' keeps the
- * subsystem entries, which libpci's device name does not use, from
- * matching). Looked up once per distinct ID: the VFs of a PF, next to each
- * other by address, share their PF's lookup. A lookup's entries last until
- * the next one: each name is copied before the next lookup. */
+ * device under "pci:vVVVVVVVVdDDDDDDDD*". One lookup of the device's key
+ * gives both: the vendor's entry is a pattern that matches the key (the
+ * literal '*' keeps the subsystem entries, which libpci's device name does
+ * not use, from matching). Looked up once per distinct ID: the VFs of a PF,
+ * next to each other by address, share their PF's lookup. A lookup's
+ * entries last until the next one: each name is copied before the next
+ * lookup. */
 static int add_names_hwdb(struct pci_tree *t)
 {
 	pthread_once(&hwdb_once, hwdb_load);
@@ -157,11 +159,11 @@ static int add_names_hwdb(struct pci_tree *t)
 		} else {
 			char key[48];
 			const char *v;
-			snprintf(key, sizeof(key), "pci:v%08X*", d->vendor_id);
-			if ((v = hwdb_value(sym_udev_hwdb_get_properties_list_entry(hwdb, key, 0), "ID_VENDOR_FROM_DATABASE")))
-				d->vendor_name = strdup(v);
 			snprintf(key, sizeof(key), "pci:v%08Xd%08X*", d->vendor_id, d->device_id);
-			if ((v = hwdb_value(sym_udev_hwdb_get_properties_list_entry(hwdb, key, 0), "ID_MODEL_FROM_DATABASE")))
+			struct udev_list_entry *e = sym_udev_hwdb_get_properties_list_entry(hwdb, key, 0);
+			if ((v = hwdb_value(e, "ID_VENDOR_FROM_DATABASE")))
+				d->vendor_name = strdup(v);
+			if ((v = hwdb_value(e, "ID_MODEL_FROM_DATABASE")))
 				d->device_name = strdup(v);
 		}
 		prev = d;
