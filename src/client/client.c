@@ -55,34 +55,31 @@ static int wait_ready(int fd, short events, uint64_t deadline)
 	}
 }
 
+/* The answer's body, growing up to max bytes (NUL-terminated). */
 struct sink {
 	char *buf;
 	size_t len, cap, max;
-	bool too_big, no_memory;
 };
 
-static size_t sink_write(const char *data, size_t n, struct sink *s)
+/* Appends n bytes: 0, -EFBIG beyond max, -ENOMEM. */
+static int sink_write(struct sink *s, const char *data, size_t n)
 {
-	if (n > s->max - s->len) {
-		s->too_big = true;
-		return 0;
-	}
+	if (n > s->max - s->len)
+		return -EFBIG;
 	if (s->len + n + 1 > s->cap) {
 		size_t cap = s->cap ? s->cap : 16384;
 		while (cap < s->len + n + 1)
 			cap *= 2;
 		char *b = realloc(s->buf, cap);
-		if (!b) {
-			s->no_memory = true;
-			return 0;
-		}
+		if (!b)
+			return -ENOMEM;
 		s->buf = b;
 		s->cap = cap;
 	}
 	memcpy(s->buf + s->len, data, n);
 	s->len += n;
 	s->buf[s->len] = '\0';
-	return n;
+	return 0;
 }
 
 /* The answer as it is read: its head, then its body into body. */
@@ -161,11 +158,7 @@ static int parse_head(struct answer *a, const char **ret_why)
 
 static int body_add(struct answer *a, const char *data, size_t n)
 {
-	if (!n)
-		return 0;
-	if (sink_write(data, n, &a->body) != n)
-		return a->body.no_memory ? -ENOMEM : -EFBIG;
-	return 0;
+	return n ? sink_write(&a->body, data, n) : 0;
 }
 
 /* Takes n bytes of a chunked body. */
