@@ -20,9 +20,7 @@ uint64_t api_now_ms(const struct api *a)
 {
 	if (a->o.now_ms)
 		return a->o.now_ms();
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return mono_now_ms();
 }
 
 int api_new(const struct api_opts *o, const struct api_source *src, struct api **ret)

@@ -107,9 +107,7 @@ static int live_wait_link_event(void *data, unsigned timeout_ms)
 static uint64_t live_now_ns(void *data)
 {
 	(void)data;
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	return mono_now_ns();
 }
 
 static char *last_message(const struct live_netlink *l)

@@ -7,7 +7,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <time.h>
 
 #include "api/api-socket.h"
 #include "util/util.h"
@@ -30,19 +29,12 @@ void client_response_done(struct client_response *r)
  * or to the end of the connection, bounded in bytes and in time. */
 #define HEAD_MAX (64u * 1024u) /* status line and headers */
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 /* Waits until fd is ready for events or deadline (CLOCK_MONOTONIC ms)
  * passes: 0, -ETIMEDOUT, or -errno. */
 static int wait_ready(int fd, short events, uint64_t deadline)
 {
 	for (;;) {
-		uint64_t now = now_ms();
+		uint64_t now = mono_now_ms();
 		if (now >= deadline)
 			return -ETIMEDOUT;
 		uint64_t left = deadline - now;
@@ -285,7 +277,7 @@ static int connect_unix(int fd, const char *path, unsigned timeout_ms)
 		return 0;
 	if (errno != EAGAIN && errno != EINPROGRESS && errno != EINTR)
 		return -errno;
-	int r = wait_ready(fd, POLLOUT, now_ms() + timeout_ms);
+	int r = wait_ready(fd, POLLOUT, mono_now_ms() + timeout_ms);
 	if (r < 0)
 		return r;
 	int err = 0;
@@ -351,7 +343,7 @@ int client_send(const char *socket, const struct client_opts *o, const char *met
 				 "sriovd's API socket %s: a request path has no space, control character or DEL", socket);
 	if (!method_ok(method))
 		return error_set(ret_error, -EINVAL, "sriovd's API socket %s: a method is 1 to 16 capital letters", socket);
-	uint64_t deadline = now_ms() + opts.timeout_ms;
+	uint64_t deadline = mono_now_ms() + opts.timeout_ms;
 	_cleanup_close_ int fd = -1;
 	int r = dial(socket, opts.connect_timeout_ms, &fd);
 	if (r == -ETIMEDOUT)

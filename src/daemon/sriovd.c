@@ -96,13 +96,6 @@ struct daemon {
 	bool busy;
 };
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* One timer for the earliest of: the pending reconcile, each PF's retry. */
 static void arm_timer(struct daemon *d)
 {
@@ -117,7 +110,7 @@ static void arm_timer(struct daemon *d)
 
 static void schedule(struct daemon *d, unsigned delay_ms, const char *why)
 {
-	uint64_t at = now_ms() + delay_ms;
+	uint64_t at = mono_now_ms() + delay_ms;
 	/* Every event may have changed the host: the API's model is read again. */
 	api_model_changed(d->api);
 	/* An earlier deadline already pending covers this event too. */
@@ -361,10 +354,10 @@ static int apply_locked(struct daemon *d, char *const *pfs, struct apply_report 
 	env.only_pfs = pfs;
 	env.overlay = d->claims.overlay;
 	env.n_overlay = d->claims.n_overlay;
-	uint64_t start = now_ms();
+	uint64_t start = mono_now_ms();
 	*ret_r = apply_run(d->cfg, &env, rep);
 	close(lock_fd);
-	*ret_took_ms = now_ms() - start;
+	*ret_took_ms = mono_now_ms() - start;
 	d->status.last_writes = rep->writes;
 	d->status.applies++;
 	return 0;
@@ -708,7 +701,7 @@ static void sync_relays(struct daemon *d)
 
 static void reconcile(struct daemon *d, const char *reason)
 {
-	uint64_t now = now_ms();
+	uint64_t now = mono_now_ms();
 	/* The start apply and a reload apply a config; they repair nothing. */
 	bool repair = strcmp(reason, "start") != 0 && strcmp(reason, "reload") != 0;
 	refresh_claims(d);
@@ -823,11 +816,11 @@ static int pump_wait(void *userdata, uint64_t deadline_ns)
 	/* Without events to wake it (a tree from elsewhere, or lost ones), the
 	 * wait looks again after this long anyway. */
 	uint64_t slice_ms = inventory_root_is_live(d->env.lifecycle.sysfs_root) ? 1000 : 50;
-	uint64_t end = now_ms() * 1000000ULL + slice_ms * 1000000ULL;
+	uint64_t end = mono_now_ns() + slice_ms * 1000000ULL;
 	if (end < deadline_ns)
 		deadline_ns = end;
 	for (;;) {
-		uint64_t now = now_ms() * 1000000ULL;
+		uint64_t now = mono_now_ns();
 		if (now >= deadline_ns)
 			return 0;
 		uint64_t ms = (deadline_ns - now + 999999ULL) / 1000000ULL;
@@ -1176,12 +1169,12 @@ int main(int argc, char **argv)
 	}
 
 	bool running = true;
-	uint64_t next_resync = now_ms() + (uint64_t)d.resync_s * 1000;
+	uint64_t next_resync = mono_now_ms() + (uint64_t)d.resync_s * 1000;
 	while (running) {
 		struct epoll_event evs[8];
 		int wait_ms = -1;
 		if (d.resync_s) {
-			uint64_t now = now_ms();
+			uint64_t now = mono_now_ms();
 			wait_ms = next_resync > now ? (int)(next_resync - now) : 0;
 		}
 		int n = epoll_wait(ep, evs, ARRAY_SIZE(evs), wait_ms);
@@ -1191,8 +1184,8 @@ int main(int argc, char **argv)
 			log_kv(LOG_LVL_ERROR, "epoll-failed", "error", strerror(errno), NULL);
 			break;
 		}
-		if (d.resync_s && now_ms() >= next_resync) {
-			next_resync = now_ms() + (uint64_t)d.resync_s * 1000;
+		if (d.resync_s && mono_now_ms() >= next_resync) {
+			next_resync = mono_now_ms() + (uint64_t)d.resync_s * 1000;
 			schedule(&d, 0, "resync");
 		}
 		for (int i = 0; i < n; i++) {
@@ -1205,12 +1198,8 @@ int main(int argc, char **argv)
 						running = false;
 						continue;
 					}
-					struct timespec mono;
-					clock_gettime(CLOCK_MONOTONIC, &mono);
 					sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=reloading %s",
-						   (unsigned long long)mono.tv_sec * 1000000ULL +
-							   (unsigned long long)mono.tv_nsec / 1000ULL,
-						   d.config_path);
+						   (unsigned long long)(mono_now_ns() / 1000u), d.config_path);
 					struct config *c;
 					if (load_config(&d, &c) < 0) {
 						log_kv(LOG_LVL_WARN, "reload-rejected", "note", "keeping the previous config", NULL);
@@ -1246,7 +1235,7 @@ int main(int argc, char **argv)
 				if (read(d.timer_fd, &expirations, sizeof(expirations)) != sizeof(expirations))
 					continue;
 				const char *why = "retry";
-				if (d.pending_at_ms && now_ms() >= d.pending_at_ms) {
+				if (d.pending_at_ms && mono_now_ms() >= d.pending_at_ms) {
 					why = d.pending_reason;
 					d.pending_at_ms = 0;
 				}

@@ -128,9 +128,7 @@ static uint64_t env_now_ns(const struct lifecycle_env *env)
 {
 	if (env->clock.now_ns)
 		return env->clock.now_ns(env->clock.userdata);
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
+	return mono_now_ns();
 }
 
 static void env_sleep_until_ns(const struct lifecycle_env *env, uint64_t deadline_ns)

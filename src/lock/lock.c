@@ -15,9 +15,7 @@
 static uint64_t real_now_ns(void *data)
 {
 	(void)data;
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+	return mono_now_ns();
 }
 
 static void real_sleep_ns(void *data, uint64_t ns)

@@ -39,13 +39,6 @@ static const char usage[] =
 	"  -h, --help      this text\n"
 	"  --version       the version\n";
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* Why EAL would not start, in words: no hugepages is the common case. */
 static void eal_failed(void)
 {
@@ -220,7 +213,7 @@ int main(int argc, char **argv)
 	/* The tests wait for this line on stdout. */
 	printf("sriov-relay: ready on %s\n", api_where(api));
 	fflush(stdout);
-	relay_dpdk_tick(now_ms());
+	relay_dpdk_tick(mono_now_ms());
 	for (;;) {
 		struct epoll_event evs[4];
 		int k = epoll_wait(ep, evs, 4, -1);
@@ -237,7 +230,7 @@ int main(int argc, char **argv)
 				uint64_t x;
 				if (read(tfd, &x, sizeof(x)) < 0 && errno != EAGAIN)
 					break;
-				relay_dpdk_tick(now_ms());
+				relay_dpdk_tick(mono_now_ms());
 			} else {
 				api_run(api);
 			}

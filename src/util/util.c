@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <sys/stat.h>
+#include <time.h>
 
 int read_text_fd(int fd, size_t max, char **ret)
 {
@@ -110,6 +111,18 @@ static int parse_ll(const char *s, int base, long long min, long long max, long 
 		return -ERANGE;
 	*ret = v;
 	return 0;
+}
+
+uint64_t mono_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t mono_now_ms(void)
+{
+	return mono_now_ns() / 1000000u;
 }
 
 int parse_u32(const char *s, int base, uint32_t *ret)

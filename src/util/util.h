@@ -63,6 +63,12 @@ int read_link_basename_at(int dirfd, const char *relpath, char **ret);
 /* Writes to attribute files go through write_text_beneath() (util/fs.h),
  * which never leaves the tree's root. */
 
+/* CLOCK_MONOTONIC now: the clock every wait, deadline and rate in the
+ * project reads (a module that is tested with a clock of its own takes it
+ * through its hooks, and this one when none is given). */
+uint64_t mono_now_ns(void);
+uint64_t mono_now_ms(void);
+
 char *path_join(const char *a, const char *b); /* NULL on ENOMEM */
 /* mkdir -p: creates path and its missing parents with mode. */
 int mkdir_p(const char *path, mode_t mode);

@@ -72,9 +72,7 @@ static const struct vfio_ops sys_ops = {
 static uint64_t mono_ns(void *userdata)
 {
 	(void)userdata;
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	return mono_now_ns();
 }
 
 /* --- one run ------------------------------------------------------------------------ */

@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include <time.h>
 
 #include "sysfs/sysfs.h"
 #include "util/util.h"
@@ -171,13 +172,35 @@ static void test_strv(void **state)
 	strv_free(v);
 }
 
+static uint64_t clock_ns(void)
+{
+	struct timespec ts;
+	assert_int_equal(clock_gettime(CLOCK_MONOTONIC, &ts), 0);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* The helpers read CLOCK_MONOTONIC in their units: each reading lies
+ * between two of the clock's own, taken around it. */
+static void test_mono_now(void **state)
+{
+	(void)state;
+	for (int i = 0; i < 3; i++) {
+		uint64_t before = clock_ns(), ns = mono_now_ns(), after = clock_ns();
+		assert_true(before <= ns && ns <= after);
+		before = clock_ns();
+		uint64_t ms = mono_now_ms();
+		after = clock_ns();
+		assert_true(before / 1000000u <= ms && ms <= after / 1000000u);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_u32), cmocka_unit_test(test_parse_i32),
 		cmocka_unit_test(test_parse_u64),
 		cmocka_unit_test(test_pci_addr),  cmocka_unit_test(test_vf_names),
-		cmocka_unit_test(test_strv),
+		cmocka_unit_test(test_strv),      cmocka_unit_test(test_mono_now),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
