@@ -1138,14 +1138,6 @@ int claim_consumers_ledger(struct claim_consumers *c, char **ret_error)
 	return 1;
 }
 
-/* c's ledger when it exists (0 either way), for the hook's callers. */
-static int consumers_open(struct claim_consumers *c)
-{
-	_cleanup_free_ char *error = NULL;
-	int r = claim_consumers_ledger(c, &error);
-	return r < 0 ? r : 0;
-}
-
 int claim_consumer_fn(void *userdata, const struct pci_function *dev, char **ret_holder)
 {
 	struct claim_consumers *c = userdata;
@@ -1164,9 +1156,10 @@ void claim_consumers_done(struct claim_consumers *c)
 
 int claim_annotate_tree(struct claim_consumers *c, struct pci_tree *t)
 {
-	int r = consumers_open(c);
+	_cleanup_free_ char *error = NULL;
+	int r = claim_consumers_ledger(c, &error);
 	if (r < 0)
-		return strv_pushf(&t->warnings, "cannot read the ledger of claims: %s", strerror(-r));
+		return strv_pushf(&t->warnings, "cannot read the ledger of claims: %s", error ? error : strerror(-r));
 	if (!c->ledger)
 		return 0;
 	struct ledger_holds h;

@@ -1,14 +1,81 @@
 #include "ledger.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <sys/stat.h>
 
 #include <sqlite3.h>
 
+#include "util/dl.h"
 #include "util/fs.h"
 #include "util/util.h"
+
+/* libsqlite3 is loaded (dlopen) when a ledger is first opened, not linked:
+ * a command that never reads the ledger does not pay for its load, which
+ * binds about 1500 of the library's symbols to itself at once (it is
+ * built with BIND_NOW), half a millisecond on a fast host, more than
+ * everything else the command does on a slow one. */
+DL_SYM_DECLARE(sqlite3_bind_int);
+DL_SYM_DECLARE(sqlite3_bind_int64);
+DL_SYM_DECLARE(sqlite3_bind_null);
+DL_SYM_DECLARE(sqlite3_bind_text);
+DL_SYM_DECLARE(sqlite3_busy_timeout);
+DL_SYM_DECLARE(sqlite3_changes);
+DL_SYM_DECLARE(sqlite3_clear_bindings);
+DL_SYM_DECLARE(sqlite3_close_v2);
+DL_SYM_DECLARE(sqlite3_column_int);
+DL_SYM_DECLARE(sqlite3_column_int64);
+DL_SYM_DECLARE(sqlite3_column_text);
+DL_SYM_DECLARE(sqlite3_column_type);
+DL_SYM_DECLARE(sqlite3_errmsg);
+DL_SYM_DECLARE(sqlite3_exec);
+DL_SYM_DECLARE(sqlite3_extended_result_codes);
+DL_SYM_DECLARE(sqlite3_finalize);
+DL_SYM_DECLARE(sqlite3_get_autocommit);
+DL_SYM_DECLARE(sqlite3_last_insert_rowid);
+DL_SYM_DECLARE(sqlite3_open_v2);
+DL_SYM_DECLARE(sqlite3_prepare_v2);
+DL_SYM_DECLARE(sqlite3_prepare_v3);
+DL_SYM_DECLARE(sqlite3_reset);
+DL_SYM_DECLARE(sqlite3_step);
+
+static const struct dl_sym sqlite_syms[] = {
+	DL_SYM(sqlite3_bind_int),
+	DL_SYM(sqlite3_bind_int64),
+	DL_SYM(sqlite3_bind_null),
+	DL_SYM(sqlite3_bind_text),
+	DL_SYM(sqlite3_busy_timeout),
+	DL_SYM(sqlite3_changes),
+	DL_SYM(sqlite3_clear_bindings),
+	DL_SYM(sqlite3_close_v2),
+	DL_SYM(sqlite3_column_int),
+	DL_SYM(sqlite3_column_int64),
+	DL_SYM(sqlite3_column_text),
+	DL_SYM(sqlite3_column_type),
+	DL_SYM(sqlite3_errmsg),
+	DL_SYM(sqlite3_exec),
+	DL_SYM(sqlite3_extended_result_codes),
+	DL_SYM(sqlite3_finalize),
+	DL_SYM(sqlite3_get_autocommit),
+	DL_SYM(sqlite3_last_insert_rowid),
+	DL_SYM(sqlite3_open_v2),
+	DL_SYM(sqlite3_prepare_v2),
+	DL_SYM(sqlite3_prepare_v3),
+	DL_SYM(sqlite3_reset),
+	DL_SYM(sqlite3_step),
+};
+
+static pthread_once_t sqlite_once = PTHREAD_ONCE_INIT;
+static int sqlite_loaded = -ELIBACC;
+static char *sqlite_error; /* why it did not load; kept for the process */
+
+static void sqlite_load(void)
+{
+	void *h;
+	sqlite_loaded = dl_open_syms("libsqlite3.so.0", sqlite_syms, ARRAY_SIZE(sqlite_syms), &h, &sqlite_error);
+}
 
 /* The statements every claim and release runs, prepared once per handle
  * (on first use) and finalized at close; the claims listing has one per
@@ -138,7 +205,7 @@ static int fail_db(struct ledger *l, int rc, const char *doing)
 	int r = sqlite_errno(rc);
 	if (r == 0)
 		r = -EIO;
-	return fail(l, r, "%s: %s", doing, sqlite3_errmsg(l->db));
+	return fail(l, r, "%s: %s", doing, sym_sqlite3_errmsg(l->db));
 }
 
 const char *ledger_error(const struct ledger *l)
@@ -160,19 +227,19 @@ int ledger_found_version(const struct ledger *l)
 
 static int exec(struct ledger *l, const char *sql, const char *doing)
 {
-	int rc = sqlite3_exec(l->db, sql, NULL, NULL, NULL);
+	int rc = sym_sqlite3_exec(l->db, sql, NULL, NULL, NULL);
 	return rc == SQLITE_OK ? 0 : fail_db(l, rc, doing);
 }
 
 static int prepare(struct ledger *l, const char *sql, sqlite3_stmt **ret)
 {
-	int rc = sqlite3_prepare_v2(l->db, sql, -1, ret, NULL);
+	int rc = sym_sqlite3_prepare_v2(l->db, sql, -1, ret, NULL);
 	return rc == SQLITE_OK ? 0 : fail_db(l, rc, "prepare");
 }
 
 static void finalizep(sqlite3_stmt **s)
 {
-	sqlite3_finalize(*s);
+	sym_sqlite3_finalize(*s);
 }
 #define _cleanup_stmt_ _cleanup_(finalizep)
 
@@ -182,7 +249,7 @@ static void finalizep(sqlite3_stmt **s)
 static int cached(struct ledger *l, enum stmt_id id, const char *sql, sqlite3_stmt **ret)
 {
 	if (!l->stmts[id]) {
-		int rc = sqlite3_prepare_v3(l->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &l->stmts[id], NULL);
+		int rc = sym_sqlite3_prepare_v3(l->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &l->stmts[id], NULL);
 		if (rc != SQLITE_OK) {
 			l->stmts[id] = NULL;
 			return fail_db(l, rc, "prepare");
@@ -195,8 +262,8 @@ static int cached(struct ledger *l, enum stmt_id id, const char *sql, sqlite3_st
 static void resetp(sqlite3_stmt **s)
 {
 	if (*s) {
-		sqlite3_reset(*s);
-		sqlite3_clear_bindings(*s);
+		sym_sqlite3_reset(*s);
+		sym_sqlite3_clear_bindings(*s);
 	}
 }
 #define _cleanup_reset_ _cleanup_(resetp)
@@ -208,42 +275,42 @@ static int exec_cached(struct ledger *l, enum stmt_id id, const char *sql, const
 	int r = cached(l, id, sql, &s);
 	if (r < 0)
 		return r;
-	int rc = sqlite3_step(s);
+	int rc = sym_sqlite3_step(s);
 	return rc == SQLITE_DONE ? 0 : fail_db(l, rc, doing);
 }
 
 static void bind_text_or_null(sqlite3_stmt *s, int i, const char *v)
 {
 	if (v && *v)
-		sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
+		sym_sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
 	else
-		sqlite3_bind_null(s, i);
+		sym_sqlite3_bind_null(s, i);
 }
 
 static void bind_int_or_null(sqlite3_stmt *s, int i, int64_t v, bool null)
 {
 	if (null)
-		sqlite3_bind_null(s, i);
+		sym_sqlite3_bind_null(s, i);
 	else
-		sqlite3_bind_int64(s, i, v);
+		sym_sqlite3_bind_int64(s, i, v);
 }
 
 /* Runs a statement that returns no rows. */
 static int step_done(struct ledger *l, sqlite3_stmt *s, const char *doing)
 {
-	int rc = sqlite3_step(s);
+	int rc = sym_sqlite3_step(s);
 	return rc == SQLITE_DONE ? 0 : fail_db(l, rc, doing);
 }
 
 static void col_copy(sqlite3_stmt *s, int i, char *buf, size_t len)
 {
-	const unsigned char *t = sqlite3_column_text(s, i);
+	const unsigned char *t = sym_sqlite3_column_text(s, i);
 	snprintf(buf, len, "%s", t ? (const char *)t : "");
 }
 
 static int col_dup(sqlite3_stmt *s, int i, char **ret)
 {
-	const unsigned char *t = sqlite3_column_text(s, i);
+	const unsigned char *t = sym_sqlite3_column_text(s, i);
 	*ret = NULL;
 	if (!t)
 		return 0;
@@ -311,10 +378,10 @@ static int user_version(struct ledger *l, int *ret)
 	int r = prepare(l, "PRAGMA user_version", &s);
 	if (r < 0)
 		return r;
-	int rc = sqlite3_step(s);
+	int rc = sym_sqlite3_step(s);
 	if (rc != SQLITE_ROW)
 		return fail_db(l, rc, "reading the schema version");
-	*ret = sqlite3_column_int(s, 0);
+	*ret = sym_sqlite3_column_int(s, 0);
 	return 0;
 }
 
@@ -352,7 +419,7 @@ static int migrate(struct ledger *l)
 	}
 	return exec(l, "COMMIT", "committing the schema");
 fail:
-	sqlite3_exec(l->db, "ROLLBACK", NULL, NULL, NULL);
+	sym_sqlite3_exec(l->db, "ROLLBACK", NULL, NULL, NULL);
 	return r;
 }
 
@@ -410,11 +477,14 @@ static int create_file_at(int dirfd)
  * component never a link, extended codes, the busy timeout. */
 static int open_conn(struct ledger *l, int flags)
 {
-	int rc = sqlite3_open_v2(l->path, &l->db, flags | SQLITE_OPEN_NOFOLLOW, NULL);
+	pthread_once(&sqlite_once, sqlite_load);
+	if (sqlite_loaded < 0)
+		return fail(l, sqlite_loaded, "%s", sqlite_error ? sqlite_error : "cannot load libsqlite3.so.0");
+	int rc = sym_sqlite3_open_v2(l->path, &l->db, flags | SQLITE_OPEN_NOFOLLOW, NULL);
 	if (rc != SQLITE_OK)
 		return l->db ? fail_db(l, rc, "opening") : fail(l, -ENOMEM, "opening");
-	sqlite3_extended_result_codes(l->db, 1);
-	sqlite3_busy_timeout(l->db, LEDGER_BUSY_TIMEOUT_MS);
+	sym_sqlite3_extended_result_codes(l->db, 1);
+	sym_sqlite3_busy_timeout(l->db, LEDGER_BUSY_TIMEOUT_MS);
 	return 0;
 }
 
@@ -427,13 +497,13 @@ static int open_db(struct ledger *l)
 	_cleanup_stmt_ sqlite3_stmt *s = NULL;
 	if ((r = prepare(l, "PRAGMA journal_mode = WAL", &s)) < 0)
 		return r;
-	int rc = sqlite3_step(s);
+	int rc = sym_sqlite3_step(s);
 	if (rc != SQLITE_ROW)
 		return fail_db(l, rc, "turning on write-ahead logging");
-	const unsigned char *mode = sqlite3_column_text(s, 0);
+	const unsigned char *mode = sym_sqlite3_column_text(s, 0);
 	if (!mode || strcmp((const char *)mode, "wal") != 0)
 		return fail(l, -EIO, "SQLite kept journal mode '%s' instead of wal", mode ? (const char *)mode : "");
-	sqlite3_finalize(s);
+	sym_sqlite3_finalize(s);
 	s = NULL;
 	if ((r = exec(l, "PRAGMA synchronous = FULL", "setting synchronous=FULL")) < 0 ||
 	    (r = exec(l, "PRAGMA foreign_keys = ON", "turning on foreign keys")) < 0)
@@ -571,9 +641,11 @@ void ledger_close(struct ledger *l)
 {
 	if (!l)
 		return;
-	for (size_t i = 0; i < ARRAY_SIZE(l->stmts); i++)
-		sqlite3_finalize(l->stmts[i]);
-	sqlite3_close_v2(l->db);
+	if (l->db) { /* none when the library did not load */
+		for (size_t i = 0; i < ARRAY_SIZE(l->stmts); i++)
+			sym_sqlite3_finalize(l->stmts[i]);
+		sym_sqlite3_close_v2(l->db);
+	}
 	free(l->path);
 	free(l->error);
 	free(l);
@@ -593,8 +665,8 @@ int ledger_commit(struct ledger *l)
 
 void ledger_rollback(struct ledger *l)
 {
-	if (!sqlite3_get_autocommit(l->db))
-		sqlite3_exec(l->db, "ROLLBACK", NULL, NULL, NULL);
+	if (!sym_sqlite3_get_autocommit(l->db))
+		sym_sqlite3_exec(l->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
 /* --- claims ------------------------------------------------------------------ */
@@ -627,14 +699,14 @@ static int device_add(struct ledger *l, int64_t id, const struct ledger_device *
 			&s);
 	if (r < 0)
 		return r;
-	sqlite3_bind_int64(s, 1, id);
-	sqlite3_bind_text(s, 2, d->address, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(s, 3, ledger_role_to_string(d->role), -1, SQLITE_STATIC);
+	sym_sqlite3_bind_int64(s, 1, id);
+	sym_sqlite3_bind_text(s, 2, d->address, -1, SQLITE_TRANSIENT);
+	sym_sqlite3_bind_text(s, 3, ledger_role_to_string(d->role), -1, SQLITE_STATIC);
 	bind_text_or_null(s, 4, d->pf);
 	bind_int_or_null(s, 5, d->vf_index, d->vf_index < 0);
 	bind_text_or_null(s, 6, d->mac);
 	bind_int_or_null(s, 7, d->vlan, d->vlan < 0);
-	sqlite3_bind_int(s, 8, d->vfio);
+	sym_sqlite3_bind_int(s, 8, d->vfio);
 	bind_text_or_null(s, 9, d->vfio_node);
 	bind_text_or_null(s, 10, d->driver_before);
 	return step_done(l, s, "recording a device of a claim");
@@ -649,23 +721,23 @@ int ledger_claim_add(struct ledger *l, struct ledger_claim *c)
 			&s);
 	if (r < 0)
 		return r;
-	sqlite3_bind_text(s, 1, c->consumer, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(s, 2, ledger_kind_to_string(c->kind), -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 3, c->request ? c->request : "", -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(s, 4, c->count);
+	sym_sqlite3_bind_text(s, 1, c->consumer, -1, SQLITE_TRANSIENT);
+	sym_sqlite3_bind_text(s, 2, ledger_kind_to_string(c->kind), -1, SQLITE_STATIC);
+	sym_sqlite3_bind_text(s, 3, c->request ? c->request : "", -1, SQLITE_TRANSIENT);
+	sym_sqlite3_bind_int64(s, 4, c->count);
 	bind_text_or_null(s, 5, c->mac);
 	bind_int_or_null(s, 6, c->vlan, c->vlan < 0);
-	sqlite3_bind_int(s, 7, c->vfio);
+	sym_sqlite3_bind_int(s, 7, c->vfio);
 	bind_text_or_null(s, 8, c->numa_nodes);
-	sqlite3_bind_text(s, 9, ledger_state_to_string(c->state), -1, SQLITE_STATIC);
+	sym_sqlite3_bind_text(s, 9, ledger_state_to_string(c->state), -1, SQLITE_STATIC);
 	bind_text_or_null(s, 10, c->reason);
-	sqlite3_bind_int64(s, 11, c->uid);
-	sqlite3_bind_int64(s, 12, c->pid);
-	sqlite3_bind_int64(s, 13, c->created);
-	sqlite3_bind_int64(s, 14, c->updated ? c->updated : c->created);
+	sym_sqlite3_bind_int64(s, 11, c->uid);
+	sym_sqlite3_bind_int64(s, 12, c->pid);
+	sym_sqlite3_bind_int64(s, 13, c->created);
+	sym_sqlite3_bind_int64(s, 14, c->updated ? c->updated : c->created);
 	if ((r = step_done(l, s, "recording a claim")) < 0)
 		return r;
-	c->id = sqlite3_last_insert_rowid(l->db);
+	c->id = sym_sqlite3_last_insert_rowid(l->db);
 	for (size_t i = 0; i < c->n_devs; i++)
 		if ((r = device_add(l, c->id, &c->devs[i])) < 0)
 			return r;
@@ -678,13 +750,13 @@ int ledger_claim_set_state(struct ledger *l, int64_t id, enum ledger_state state
 	int r = cached(l, STMT_SET_STATE, "UPDATE claims SET state = ?, reason = ?, updated = ? WHERE id = ?", &s);
 	if (r < 0)
 		return r;
-	sqlite3_bind_text(s, 1, ledger_state_to_string(state), -1, SQLITE_STATIC);
+	sym_sqlite3_bind_text(s, 1, ledger_state_to_string(state), -1, SQLITE_STATIC);
 	bind_text_or_null(s, 2, reason);
-	sqlite3_bind_int64(s, 3, now);
-	sqlite3_bind_int64(s, 4, id);
+	sym_sqlite3_bind_int64(s, 3, now);
+	sym_sqlite3_bind_int64(s, 4, id);
 	if ((r = step_done(l, s, "changing a claim's state")) < 0)
 		return r;
-	return sqlite3_changes(l->db) == 1 ? 0 : fail(l, -ENOENT, "claim %lld is not recorded", (long long)id);
+	return sym_sqlite3_changes(l->db) == 1 ? 0 : fail(l, -ENOENT, "claim %lld is not recorded", (long long)id);
 }
 
 int ledger_claim_delete(struct ledger *l, int64_t id)
@@ -693,8 +765,8 @@ int ledger_claim_delete(struct ledger *l, int64_t id)
 	int r = cached(l, STMT_DELETE_DEVICES, "DELETE FROM claim_devices WHERE claim = ?", &d);
 	if (r < 0 || (r = cached(l, STMT_DELETE_CLAIM, "DELETE FROM claims WHERE id = ?", &c)) < 0)
 		return r;
-	sqlite3_bind_int64(d, 1, id);
-	sqlite3_bind_int64(c, 1, id);
+	sym_sqlite3_bind_int64(d, 1, id);
+	sym_sqlite3_bind_int64(c, 1, id);
 	if ((r = step_done(l, d, "deleting a claim's devices")) < 0)
 		return r;
 	return step_done(l, c, "deleting a claim");
@@ -711,14 +783,14 @@ int ledger_device_update(struct ledger *l, int64_t id, const struct ledger_devic
 		return r;
 	bind_text_or_null(s, 1, d->mac);
 	bind_int_or_null(s, 2, d->vlan, d->vlan < 0);
-	sqlite3_bind_int(s, 3, d->vfio);
+	sym_sqlite3_bind_int(s, 3, d->vfio);
 	bind_text_or_null(s, 4, d->vfio_node);
 	bind_text_or_null(s, 5, d->driver_before);
-	sqlite3_bind_int64(s, 6, id);
-	sqlite3_bind_text(s, 7, d->address, -1, SQLITE_TRANSIENT);
+	sym_sqlite3_bind_int64(s, 6, id);
+	sym_sqlite3_bind_text(s, 7, d->address, -1, SQLITE_TRANSIENT);
 	if ((r = step_done(l, s, "updating a device of a claim")) < 0)
 		return r;
-	return sqlite3_changes(l->db) == 1 ? 0
+	return sym_sqlite3_changes(l->db) == 1 ? 0
 					   : fail(l, -ENOENT, "claim %lld holds no %s", (long long)id, d->address);
 }
 
@@ -731,9 +803,9 @@ static int load_devices(struct ledger *l, struct ledger_claim *c)
 			&s);
 	if (r < 0)
 		return r;
-	sqlite3_bind_int64(s, 1, c->id);
+	sym_sqlite3_bind_int64(s, 1, c->id);
 	int rc;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((rc = sym_sqlite3_step(s)) == SQLITE_ROW) {
 		struct ledger_device *v = realloc(c->devs, (c->n_devs + 1) * sizeof(*v));
 		if (!v)
 			return -ENOMEM;
@@ -741,12 +813,12 @@ static int load_devices(struct ledger *l, struct ledger_claim *c)
 		struct ledger_device *d = &v[c->n_devs++];
 		*d = (struct ledger_device){0};
 		col_copy(s, 0, d->address, sizeof(d->address));
-		d->role = ledger_role_from_string((const char *)sqlite3_column_text(s, 1));
+		d->role = ledger_role_from_string((const char *)sym_sqlite3_column_text(s, 1));
 		col_copy(s, 2, d->pf, sizeof(d->pf));
-		d->vf_index = sqlite3_column_type(s, 3) == SQLITE_NULL ? -1 : sqlite3_column_int(s, 3);
+		d->vf_index = sym_sqlite3_column_type(s, 3) == SQLITE_NULL ? -1 : sym_sqlite3_column_int(s, 3);
 		col_copy(s, 4, d->mac, sizeof(d->mac));
-		d->vlan = sqlite3_column_type(s, 5) == SQLITE_NULL ? -1 : sqlite3_column_int(s, 5);
-		d->vfio = sqlite3_column_int(s, 6) != 0;
+		d->vlan = sym_sqlite3_column_type(s, 5) == SQLITE_NULL ? -1 : sym_sqlite3_column_int(s, 5);
+		d->vfio = sym_sqlite3_column_int(s, 6) != 0;
 		col_copy(s, 7, d->vfio_node, sizeof(d->vfio_node));
 		col_copy(s, 8, d->driver_before, sizeof(d->driver_before));
 	}
@@ -760,18 +832,18 @@ static int load_devices(struct ledger *l, struct ledger_claim *c)
 static int claim_from_row(sqlite3_stmt *s, struct ledger_claim *c)
 {
 	*c = (struct ledger_claim){0};
-	c->id = sqlite3_column_int64(s, 0);
+	c->id = sym_sqlite3_column_int64(s, 0);
 	col_copy(s, 1, c->consumer, sizeof(c->consumer));
-	c->kind = ledger_kind_from_string((const char *)sqlite3_column_text(s, 2));
-	c->count = (uint32_t)sqlite3_column_int64(s, 4);
+	c->kind = ledger_kind_from_string((const char *)sym_sqlite3_column_text(s, 2));
+	c->count = (uint32_t)sym_sqlite3_column_int64(s, 4);
 	col_copy(s, 5, c->mac, sizeof(c->mac));
-	c->vlan = sqlite3_column_type(s, 6) == SQLITE_NULL ? -1 : sqlite3_column_int(s, 6);
-	c->vfio = sqlite3_column_int(s, 7) != 0;
-	c->state = ledger_state_from_string((const char *)sqlite3_column_text(s, 9));
-	c->uid = (uint32_t)sqlite3_column_int64(s, 11);
-	c->pid = (int32_t)sqlite3_column_int64(s, 12);
-	c->created = sqlite3_column_int64(s, 13);
-	c->updated = sqlite3_column_int64(s, 14);
+	c->vlan = sym_sqlite3_column_type(s, 6) == SQLITE_NULL ? -1 : sym_sqlite3_column_int(s, 6);
+	c->vfio = sym_sqlite3_column_int(s, 7) != 0;
+	c->state = ledger_state_from_string((const char *)sym_sqlite3_column_text(s, 9));
+	c->uid = (uint32_t)sym_sqlite3_column_int64(s, 11);
+	c->pid = (int32_t)sym_sqlite3_column_int64(s, 12);
+	c->created = sym_sqlite3_column_int64(s, 13);
+	c->updated = sym_sqlite3_column_int64(s, 14);
 	if (col_dup(s, 3, &c->request) < 0 || col_dup(s, 8, &c->numa_nodes) < 0 || col_dup(s, 10, &c->reason) < 0)
 		return -ENOMEM;
 	if (!c->request && !(c->request = strdup("")))
@@ -803,11 +875,11 @@ int ledger_claims_list(struct ledger *l, const struct ledger_filter *f, struct l
 	if (r < 0)
 		return r;
 	bind_text_or_null(s, 1, f->consumer);
-	sqlite3_bind_int64(s, 2, f->id);
+	sym_sqlite3_bind_int64(s, 2, f->id);
 	bind_text_or_null(s, 3, f->pf);
 	struct ledger_claims out = {0};
 	int rc;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((rc = sym_sqlite3_step(s)) == SQLITE_ROW) {
 		struct ledger_claim c;
 		r = claim_from_row(s, &c);
 		struct ledger_claim *v = r == 0 ? realloc(out.v, (out.n + 1) * sizeof(*v)) : NULL;
@@ -856,8 +928,8 @@ int ledger_consumer_known(struct ledger *l, const char *consumer)
 	int r = cached(l, STMT_CONSUMER_KNOWN, "SELECT 1 FROM claims WHERE consumer = ? LIMIT 1", &s);
 	if (r < 0)
 		return r;
-	sqlite3_bind_text(s, 1, consumer, -1, SQLITE_TRANSIENT);
-	int rc = sqlite3_step(s);
+	sym_sqlite3_bind_text(s, 1, consumer, -1, SQLITE_TRANSIENT);
+	int rc = sym_sqlite3_step(s);
 	if (rc == SQLITE_ROW)
 		return 1;
 	return rc == SQLITE_DONE ? 0 : fail_db(l, rc, "looking up a consumer");
@@ -891,10 +963,10 @@ int ledger_data_version(struct ledger *l, int64_t *ret)
 	int r = cached(l, STMT_DATA_VERSION, "PRAGMA data_version", &s);
 	if (r < 0)
 		return r;
-	int rc = sqlite3_step(s);
+	int rc = sym_sqlite3_step(s);
 	if (rc != SQLITE_ROW)
 		return fail_db(l, rc, "PRAGMA data_version");
-	*ret = sqlite3_column_int64(s, 0);
+	*ret = sym_sqlite3_column_int64(s, 0);
 	return 0;
 }
 
@@ -918,7 +990,7 @@ int ledger_holds(struct ledger *l, struct ledger_holds *ret)
 	struct ledger_holds out = {0};
 	size_t cap = 0;
 	int rc;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((rc = sym_sqlite3_step(s)) == SQLITE_ROW) {
 		if (out.n == cap) {
 			cap = cap ? 2 * cap : 64;
 			struct ledger_hold *v = realloc(out.v, cap * sizeof(*v));
@@ -935,10 +1007,10 @@ int ledger_holds(struct ledger *l, struct ledger_holds *ret)
 		if (out.n && strcmp(out.v[out.n - 1].address, h->address) == 0)
 			continue;
 		col_copy(s, 1, h->pf, sizeof(h->pf));
-		h->role = ledger_role_from_string((const char *)sqlite3_column_text(s, 2));
+		h->role = ledger_role_from_string((const char *)sym_sqlite3_column_text(s, 2));
 		col_copy(s, 3, h->consumer, sizeof(h->consumer));
-		h->claim = sqlite3_column_int64(s, 4);
-		h->state = ledger_state_from_string((const char *)sqlite3_column_text(s, 5));
+		h->claim = sym_sqlite3_column_int64(s, 4);
+		h->state = ledger_state_from_string((const char *)sym_sqlite3_column_text(s, 5));
 		out.n++;
 	}
 	if (rc != SQLITE_DONE) {
@@ -972,8 +1044,8 @@ int ledger_audit(struct ledger *l, int64_t now, const char *event, const char *c
 			&s);
 	if (r < 0)
 		return r;
-	sqlite3_bind_int64(s, 1, now);
-	sqlite3_bind_text(s, 2, event, -1, SQLITE_TRANSIENT);
+	sym_sqlite3_bind_int64(s, 1, now);
+	sym_sqlite3_bind_text(s, 2, event, -1, SQLITE_TRANSIENT);
 	bind_text_or_null(s, 3, consumer);
 	bind_int_or_null(s, 4, claim, claim <= 0);
 	bind_text_or_null(s, 5, device);
@@ -1002,11 +1074,11 @@ int ledger_events_since(struct ledger *l, int64_t since, size_t limit, struct le
 			&s);
 	if (r < 0)
 		return r;
-	sqlite3_bind_int64(s, 1, since);
-	sqlite3_bind_int64(s, 2, limit ? (int64_t)limit : -1);
+	sym_sqlite3_bind_int64(s, 1, since);
+	sym_sqlite3_bind_int64(s, 2, limit ? (int64_t)limit : -1);
 	struct ledger_events out = {0};
 	int rc;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((rc = sym_sqlite3_step(s)) == SQLITE_ROW) {
 		struct ledger_event *v = realloc(out.v, (out.n + 1) * sizeof(*v));
 		if (!v) {
 			ledger_events_done(&out);
@@ -1014,8 +1086,8 @@ int ledger_events_since(struct ledger *l, int64_t since, size_t limit, struct le
 		}
 		out.v = v;
 		struct ledger_event *e = &v[out.n++];
-		*e = (struct ledger_event){.seq = sqlite3_column_int64(s, 0), .time = sqlite3_column_int64(s, 1),
-					   .claim = sqlite3_column_int64(s, 4)};
+		*e = (struct ledger_event){.seq = sym_sqlite3_column_int64(s, 0), .time = sym_sqlite3_column_int64(s, 1),
+					   .claim = sym_sqlite3_column_int64(s, 4)};
 		if (col_dup(s, 2, &e->event) < 0 || col_dup(s, 3, &e->consumer) < 0 || col_dup(s, 5, &e->device) < 0 ||
 		    col_dup(s, 6, &e->detail) < 0) {
 			ledger_events_done(&out);
@@ -1043,12 +1115,12 @@ int ledger_bench_single_rows(struct ledger *l, unsigned n)
 	for (unsigned i = 0; i < n && r == 0; i++) {
 		if ((r = ledger_begin(l)) < 0)
 			break;
-		sqlite3_reset(s);
-		sqlite3_bind_text(s, 1, "0000:01:10.0", -1, SQLITE_STATIC);
+		sym_sqlite3_reset(s);
+		sym_sqlite3_bind_text(s, 1, "0000:01:10.0", -1, SQLITE_STATIC);
 		if ((r = step_done(l, s, "bench insert")) < 0 || (r = ledger_commit(l)) < 0)
 			ledger_rollback(l);
 	}
-	sqlite3_finalize(s);
+	sym_sqlite3_finalize(s);
 	s = NULL;
 	int r2 = exec(l, "DROP TABLE bench_rows", "bench table");
 	return r < 0 ? r : r2;

@@ -1,6 +1,7 @@
 /* ledger: the durable record of who holds which device.
  *
- * Owns: the SQLite database (the only code that includes sqlite3.h): where
+ * Owns: the SQLite database (the only code that includes sqlite3.h, and
+ * that loads libsqlite3, when a ledger is first opened): where
  * it lives (ledger_path()), opening it (WAL, synchronous=FULL, a busy
  * timeout), its schema and the migrations between schema versions (PRAGMA
  * user_version; a newer version than this code knows is refused), the

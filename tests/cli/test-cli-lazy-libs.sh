@@ -2,8 +2,9 @@
 # The optional libraries are loaded only where they are used (LD_DEBUG=libs
 # names every library the dynamic loader opens): libudev (systemd's hwdb,
 # the device names) only for a command that prints names, and the names are
-# the hwdb's. Asking sriovd's API socket loads no library at all (the client
-# is written on libc): not in-process, not when a socket is there.
+# the hwdb's; libsqlite3 only for a command that opens a ledger. Asking
+# sriovd's API socket loads no library at all (the client is written on
+# libc): not in-process, not when a socket is there.
 #   test-cli-lazy-libs.sh SRIOVCTL MKFAKESYSFS
 set -uo pipefail
 ctl=$1
@@ -46,6 +47,39 @@ if [ -e /usr/lib/udev/hwdb.bin ] || [ -e /lib/udev/hwdb.bin ] || [ -e /etc/udev/
 else
 	tap_ok "# SKIP this host has no hwdb.bin"
 fi
+
+# libsqlite3: loaded when a ledger is opened, never by a command on a host
+# without one (its load binds ~1500 symbols: half a millisecond).
+state=$tmp/state
+mkdir -p "$state"
+printf 'version: 1\n' >"$tmp/claim.conf"
+for verb in "-j list" "list" "--help" "numvfs 0000:00:03.0"; do
+	# shellcheck disable=SC2086
+	libs=$(LD_DEBUG=libs "$ctl" --sysfs-root "$tb" --state-dir "$state" $verb 2>&1 >/dev/null)
+	check_eq "no ledger: $verb does not load libsqlite3" "$(grep -c 'libsqlite3' <<<"$libs")" 0
+done
+uuid=6b9a3c1e-0000-4000-8000-000000000001
+libs=$(LD_DEBUG=libs "$ctl" --sysfs-root "$tb" --state-dir "$state" claim --config "$tmp/claim.conf" \
+	--consumer "$uuid" --device 0000:01:10.2 2>&1 >/dev/null)
+check_contains "claim loads libsqlite3 for the ledger" "$libs" "libsqlite3.so.0"
+libs=$(LD_DEBUG=libs "$ctl" --sysfs-root "$tb" --state-dir "$state" -j list 2>&1 >"$tmp/out")
+check_contains "a ledger: -j list loads libsqlite3 to read who holds what" "$libs" "libsqlite3.so.0"
+check_eq "... and the VF's holder is the claim's consumer" \
+	"$(python3 -c 'import json, sys; d = json.load(sys.stdin)
+print([v["claimed_by"] for p in d["pfs"] for v in p["vfs"] if v["address"] == "0000:01:10.2"][0])' <"$tmp/out")" "$uuid"
+# A libsqlite3.so.0 that is some other library: one error naming it, and the
+# list still printed, with the reason as its warning.
+mkdir -p "$tmp/badlib"
+ln -s "$(ldconfig -p | awk '/libmnl\.so\.0 / {print $NF; exit}')" "$tmp/badlib/libsqlite3.so.0"
+err=$(LD_LIBRARY_PATH=$tmp/badlib "$ctl" --sysfs-root "$tb" --state-dir "$state" claims 2>&1 >/dev/null)
+check_eq "no usable libsqlite3: claims exits 1" "$?" 1
+check_eq "... with one line naming the library and what it lacks" "$err" \
+	"sriovctl: claims: ledger $state/ledger.db: cannot load libsqlite3.so.0: it has no symbol sqlite3_bind_int"
+err=$(LD_LIBRARY_PATH=$tmp/badlib "$ctl" --sysfs-root "$tb" --state-dir "$state" list 2>&1 >"$tmp/out")
+check_eq "no usable libsqlite3: list exits 0" "$?" 0
+check_contains "... and warns why it shows no holders" "$err" \
+	"cannot read the ledger of claims: ledger $state/ledger.db: cannot load libsqlite3.so.0"
+check_contains "... and lists the PFs all the same" "$(cat "$tmp/out")" "PF 0000:01:00.0"
 
 # A socket nobody listens on: sriovctl asks it, finds nothing there and
 # runs in-process, with no library loaded to ask.
