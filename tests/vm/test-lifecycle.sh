@@ -337,7 +337,7 @@ $IP netns add c1
 $IP link set "$vf2_net" netns c1
 $IP -n c1 addr add 198.51.100.2/24 dev "$vf2_net"
 $IP -n c1 link set "$vf2_net" up
-check "VF 2's netdev is in c1 (ip -n c1)" $IP -n c1 link show "$vf2_net"
+check "VF 2's netdev is in c1 (ip -n c1)" quiet $IP -n c1 link show "$vf2_net"
 check_eq "sysfs: VF 2's net/ folder is empty here" "$(ls "$D/$vf2/net" 2>/dev/null)" ""
 idx_before=$(vf_ifindexes "$pf")
 check_status "numvfs $pf_net 2 refused: VF 2's netdev is in c1" 1 "$ctl" numvfs "$pf_net" 2
@@ -346,7 +346,7 @@ check_contains "refusal names the VF, its netdev and the namespace" "$out" \
 	"VF 2 ($vf2) has its netdev $vf2_net in network namespace c1 (a container has it)"
 check_eq "refused: still 4 VFs" "$(numvfs "$pf")" 4
 check_eq "refused: the VFs here were not recreated" "$(vf_ifindexes "$pf")" "$idx_before"
-check "refused: the interface still exists in c1" $IP -n c1 link show "$vf2_net"
+check "refused: the interface still exists in c1" quiet $IP -n c1 link show "$vf2_net"
 check_contains "refused: its address is still on it" "$($IP -n c1 -4 -o addr show dev "$vf2_net")" "198.51.100.2/24"
 check_status "show $pf_net#2" 0 "$ctl" show "$pf_net#2"
 keep "show $pf_net#2" show-vf-in-netns.txt
@@ -376,7 +376,7 @@ check_eq "refused: PF still on igb, 4 VFs" "$(drv "$pf"):$(numvfs "$pf")" "igb:4
 check_status "bind VF 2 vfio-pci refused: its netdev is in c1" 1 "$ctl" bind "$vf2" vfio-pci
 check_contains "refusal: its netdev and namespace" "$out" "its netdev $vf2_net is in network namespace c1 (a container has it)"
 check_eq "refused: VF 2 still on igbvf" "$(drv "$vf2")" igbvf
-check "after all refusals: still in c1" $IP -n c1 link show "$vf2_net"
+check "after all refusals: still in c1" quiet $IP -n c1 link show "$vf2_net"
 # Give them back: nothing in use any more.
 $IP -n c1 link set "$vf2_net" netns 1
 nsenter -t "$holder" -n $IP link set "$vf3_net" netns 1

@@ -196,7 +196,7 @@ sctl reload sriovd
 check "a VF netdev in netns c1: the reload's change is refused" \
 	wait_for 60 bash -c "journalctl -b -o cat -u sriovd | grep -q 'event=apply-refused pf=$net1.*network namespace c1'"
 check_eq "refused: PF 1 keeps 3 VFs" "$(numvfs $pf1)" 3
-check "refused: the netdev is still in c1" $IP -n c1 link show "$net_vf"
+check "refused: the netdev is still in c1" quiet $IP -n c1 link show "$net_vf"
 check "StatusText says a PF is stuck" wait_for 30 bash -c "systemctl show -P StatusText sriovd | grep -q '1 PF stuck'"
 write_conf 3
 sctl reload sriovd

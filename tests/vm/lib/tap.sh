@@ -14,6 +14,10 @@ check() {
 	if "$@"; then tap_ok "$desc"; else tap_not_ok "$desc"; fi
 }
 
+# quiet COMMAND...: COMMAND with its standard output dropped, for a check
+# whose command prints what is no TAP line (check "..." quiet ip link show X).
+quiet() { "$@" >/dev/null; }
+
 # check_eq DESCRIPTION ACTUAL EXPECTED
 check_eq() {
 	if [ "$2" == "$3" ]; then
