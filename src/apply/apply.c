@@ -104,12 +104,6 @@ static int live_wait_link_event(void *data, unsigned timeout_ms)
 	return r == -ENOBUFS ? 1 : r < 0 ? r : 1;
 }
 
-static uint64_t live_now_ns(void *data)
-{
-	(void)data;
-	return mono_now_ns();
-}
-
 static char *last_message(const struct live_netlink *l)
 {
 	const char *m = rtnl_last_error_message(l->nl);
@@ -139,7 +133,7 @@ static const struct apply_netlink live_ops = {
 	.apply_vf = live_apply_vf,
 	.put_back = live_put_back,
 	.wait_link_event = live_wait_link_event,
-	.now_ns = live_now_ns,
+	.now_ns = mono_now_ns_hook,
 };
 
 /* The table and data one plan or run uses: env's, or the live one when the

@@ -12,12 +12,6 @@
 #define POLL_FIRST_NS 10000000ULL /* 10 ms, doubling up to: */
 #define POLL_MAX_NS 200000000ULL  /* 200 ms */
 
-static uint64_t real_now_ns(void *data)
-{
-	(void)data;
-	return mono_now_ns();
-}
-
 static void real_sleep_ns(void *data, uint64_t ns)
 {
 	(void)data;
@@ -26,7 +20,7 @@ static void real_sleep_ns(void *data, uint64_t ns)
 		;
 }
 
-static const struct lock_clock real_clock = {real_now_ns, real_sleep_ns, NULL};
+static const struct lock_clock real_clock = {mono_now_ns_hook, real_sleep_ns, NULL};
 
 /* The pid that holds a flock(2) on the file open at fd, from /proc/locks
  * (the kernel's own record: right even when the holder left no trace in

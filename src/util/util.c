@@ -120,6 +120,12 @@ uint64_t mono_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+uint64_t mono_now_ns_hook(void *unused)
+{
+	(void)unused;
+	return mono_now_ns();
+}
+
 uint64_t mono_now_ms(void)
 {
 	return mono_now_ns() / 1000000u;

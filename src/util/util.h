@@ -68,6 +68,8 @@ int read_link_basename_at(int dirfd, const char *relpath, char **ret);
  * through its hooks, and this one when none is given). */
 uint64_t mono_now_ns(void);
 uint64_t mono_now_ms(void);
+/* mono_now_ns() in the shape of a module's clock hook (its data unused). */
+uint64_t mono_now_ns_hook(void *unused);
 
 char *path_join(const char *a, const char *b); /* NULL on ENOMEM */
 /* mkdir -p: creates path and its missing parents with mode. */

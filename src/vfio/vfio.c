@@ -69,12 +69,6 @@ static const struct vfio_ops sys_ops = {
 	.close = sys_close,
 };
 
-static uint64_t mono_ns(void *userdata)
-{
-	(void)userdata;
-	return mono_now_ns();
-}
-
 /* --- one run ------------------------------------------------------------------------ */
 
 struct run {
@@ -90,7 +84,7 @@ struct run {
 
 static uint64_t run_now(const struct run *run)
 {
-	return run->env->now_ns ? run->env->now_ns(run->env->clock_data) : mono_ns(NULL);
+	return run->env->now_ns ? run->env->now_ns(run->env->clock_data) : mono_now_ns();
 }
 
 static void step_begin(struct run *run, enum vfio_step step)
