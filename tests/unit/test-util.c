@@ -188,6 +188,10 @@ static void test_mono_now(void **state)
 		uint64_t before = clock_ns(), ns = mono_now_ns(), after = clock_ns();
 		assert_true(before <= ns && ns <= after);
 		before = clock_ns();
+		ns = mono_now_ns_hook(NULL);
+		after = clock_ns();
+		assert_true(before <= ns && ns <= after);
+		before = clock_ns();
 		uint64_t ms = mono_now_ms();
 		after = clock_ns();
 		assert_true(before / 1000000u <= ms && ms <= after / 1000000u);
