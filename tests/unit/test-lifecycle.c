@@ -974,6 +974,22 @@ static void test_numvfs_progress(void **state)
 	numvfs_result_done(&res);
 	pci_tree_free(t);
 
+	/* VFs that a driver takes count as bound, through its settle window. */
+	f->sim.default_driver = "iavf";
+	f->env.settle_ms = 1000;
+	assert_int_equal(fakesysfs_add_driver(f->sys, "iavf"), 0);
+	seen = (struct progress_seen){0};
+	t = scan(f);
+	req = (struct numvfs_request){.count = 5, .force = true, .timeout_ms = 5000};
+	free(error);
+	error = NULL;
+	assert_int_equal(lifecycle_set_numvfs(&f->env, find(t, "eth0"), &req, &res, &error), 0);
+	assert_true(res.settled);
+	assert_int_equal(seen.calls, 21); /* at 0 and every 50 ms of the window */
+	assert_string_equal(seen.last, "eth0: 5/5 VFs, 5 bound, 1 s");
+	numvfs_result_done(&res);
+	pci_tree_free(t);
+
 	struct lifecycle_progress_pf pfs[] = {
 		{.label = "eth0", .want = 64, .links = 37, .bound = 21},
 		{.label = "eth1", .want = 7, .links = 7, .bound = 7},
