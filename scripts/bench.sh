@@ -44,7 +44,7 @@ tests/vm/run-vm.sh --out "$out" bench/vm-vf-config-vs-ip.sh "$PWD/build" 3
 echo
 echo "== 3b. testbed VM: 0 -> 7 VFs on both igb PFs, 14 VFs to vfio-pci and back to igbvf, by hand vs sriovctl apply vs sriovd --once"
 # SRIOV_BENCH_SRIOVD_BEFORE=PATH: another sriovd (an older build) beside it.
-tests/vm/run-vm.sh --timeout 1200 --out "$out" bench/vm-apply-vs-hand.sh "$PWD/build" 3 ${SRIOV_BENCH_SRIOVD_BEFORE:+"$SRIOV_BENCH_SRIOVD_BEFORE"}
+tests/vm/run-vm.sh --timeout 1200 --out "$out" bench/vm-apply-vs-hand.sh "$PWD/build" 5 ${SRIOV_BENCH_SRIOVD_BEFORE:+"$SRIOV_BENCH_SRIOVD_BEFORE"}
 echo
 echo "== 4. sriov-relay vs dpdk-testpmd io-forward and virtio-forwarder (built under /tmp), 64/1500 bytes"
 bench/relay-bench.sh
