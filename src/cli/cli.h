@@ -124,6 +124,10 @@ int cli_load_inventory_to_print(const struct cli *cli, struct pci_tree **ret);
 /* The same for list, which prints only PFs and VFs: a function that is
  * neither gets its address and IOMMU group only (PCI_SCAN_SRIOV_ONLY). */
 int cli_load_inventory_to_list(const struct cli *cli, struct pci_tree **ret);
+/* Who holds each device of t (claimed_by), from the ledger when this
+ * invocation reads one; prints the error and returns EXIT_FAILED when the
+ * ledger cannot be read, else 0. */
+int cli_annotate_claims(const struct cli *cli, struct pci_tree *t);
 void cli_print_warnings(const struct cli *cli, const struct pci_tree *t);
 
 /* The lifecycle environment of this invocation: the sysfs root, the bind

@@ -7,6 +7,7 @@
 #include "cli.h"
 #include "lifecycle/lifecycle.h"
 #include "output/output.h"
+#include "util/fs.h"
 #include "util/input.h"
 #include "util/util.h"
 
@@ -124,21 +125,35 @@ static json_t *numvfs_json(const char *addr, const struct numvfs_request *req, c
 	return o;
 }
 
-/* Shows the outcome and the PF as it is now, from a fresh scan. */
-static int print_pf(struct cli *cli, const char *addr, const struct numvfs_request *req,
+/* Shows the outcome and the PF as it is now: the PF and its VFs read again
+ * (with names, VF settings and holders) in the tree the change was decided
+ * on, whose other functions the change did not touch. The warnings shown
+ * are those of this read (the first read's would say the same of the PF
+ * twice). */
+static int print_pf(struct cli *cli, struct pci_tree *t, const char *addr, const struct numvfs_request *req,
 		    const struct numvfs_result *res, const char *error, char *const *warnings)
 {
-	struct pci_tree *t;
-	int r = cli_load_inventory(cli, true, false, &t);
-	if (r)
+	struct inventory_opts io = {.sysfs_root = cli->sysfs_root, .names = true,
+				    .netlink = inventory_root_is_live(cli->sysfs_root)};
+	char *const addrs[] = {(char *)addr, NULL};
+	strv_free(t->warnings);
+	t->warnings = NULL;
+	int r = inventory_reread_pfs(&io, t, addrs);
+	if (r < 0)
+		return cli_error("numvfs: cannot read %s again under %s: %s", addr,
+				 cli->sysfs_root ? QUOTE(cli->sysfs_root) : SYSFS_DEFAULT_ROOT, strerror(-r));
+	if ((r = cli_annotate_claims(cli, t)))
 		return r;
-	struct pci_function *pf = pci_tree_find_addr(t, addr);
+	/* A PF that is gone keeps its old entry in the tree: its folder tells. */
+	_cleanup_free_ char *rel = NULL;
+	if (asprintf(&rel, "bus/pci/devices/%s", addr) < 0)
+		return cli_error("numvfs: %s", strerror(ENOMEM));
+	struct pci_function *pf = dir_exists_beneath(t->root, rel) ? pci_tree_find_addr(t, addr) : NULL;
 	cli_print_warnings(cli, t);
 	if (cli->json) /* pf null when it is gone */
 		r = cli_print_json("numvfs", numvfs_json(addr, req, res, error, t, pf, warnings));
 	else if (pf)
 		text_print_show(stdout, pf);
-	pci_tree_free(t);
 	if (!pf)
 		return cli_error("numvfs: %s is gone after the change", addr);
 	return r;
@@ -207,7 +222,7 @@ int cmd_numvfs(struct cli *cli, int argc, char **argv)
 	/* After a failure the PF is shown only when its VFs changed (the kernel
 	 * refused N after the old VFs were disabled, or enabled fewer). */
 	if (r >= 0 || res.after != res.before) {
-		int pr = print_pf(cli, addr, &req, &res, r < 0 ? (error ? error : strerror(-r)) : NULL, warnings);
+		int pr = print_pf(cli, t, addr, &req, &res, r < 0 ? (error ? error : strerror(-r)) : NULL, warnings);
 		if (status == EXIT_OK)
 			status = pr;
 	}

@@ -383,15 +383,22 @@ static int load_inventory(const struct cli *cli, bool names, bool stats, bool to
 		return EXIT_FAILED;
 	}
 	/* Who holds each device (list, show, match: claimed_by). */
-	if (cli->consumers) {
-		cli->consumers->sysfs_root = cli->sysfs_root;
-		cli->consumers->state_dir = cli->state_dir;
-	}
-	if (cli->consumers && (r = claim_annotate_tree(cli->consumers, *ret)) < 0) {
+	if ((r = cli_annotate_claims(cli, *ret))) {
 		pci_tree_free(*ret);
 		*ret = NULL;
-		return cli_error("cannot read the ledger of claims: %s", strerror(-r));
 	}
+	return r;
+}
+
+int cli_annotate_claims(const struct cli *cli, struct pci_tree *t)
+{
+	if (!cli->consumers)
+		return 0;
+	cli->consumers->sysfs_root = cli->sysfs_root;
+	cli->consumers->state_dir = cli->state_dir;
+	int r = claim_annotate_tree(cli->consumers, t);
+	if (r < 0)
+		return cli_error("cannot read the ledger of claims: %s", strerror(-r));
 	return 0;
 }
 

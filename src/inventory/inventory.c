@@ -79,9 +79,17 @@ static void names_fatal(char *msg, ...)
 	abort();
 }
 
+/* Whether d is one of the PFs only names, or a VF of one (NULL: every
+ * function). */
+static bool in_only(const struct pci_function *d, char *const *only)
+{
+	return !only || strv_contains(only, d->addr) || (d->pf && strv_contains(only, d->pf->addr));
+}
+
 /* libpci's names (it parses all of pci.ids, 1.3 MB of text, to give the
- * first one): only where systemd's hwdb cannot be opened. */
-static void add_names_libpci(struct pci_tree *t)
+ * first one): only where systemd's hwdb cannot be opened. Of every
+ * function, or of the PFs only names and their VFs. */
+static void add_names_libpci(struct pci_tree *t, char *const *only)
 {
 	pthread_once(&libpci_once, libpci_load);
 	if (libpci_loaded < 0)
@@ -95,7 +103,7 @@ static void add_names_libpci(struct pci_tree *t)
 	char buf[256];
 	for (size_t i = 0; i < t->n_devs; i++) {
 		struct pci_function *d = t->devs[i];
-		if (!d->ids_valid)
+		if (!d->ids_valid || !in_only(d, only))
 			continue;
 		/* libpci falls back to printing the number when the ID is unknown;
 		 * NO_NUMBERS makes it return NULL instead, so "unknown" stays NULL. */
@@ -130,8 +138,8 @@ static const char *hwdb_value(struct udev_list_entry *e, const char *key)
  * not use, from matching). Looked up once per distinct ID: the VFs of a PF,
  * next to each other by address, share their PF's lookup. A lookup's
  * entries last until the next one: each name is copied before the next
- * lookup. */
-static int add_names_hwdb(struct pci_tree *t)
+ * lookup. Of every function, or of the PFs only names and their VFs. */
+static int add_names_hwdb(struct pci_tree *t, char *const *only)
 {
 	pthread_once(&hwdb_once, hwdb_load);
 	if (hwdb_loaded < 0)
@@ -149,7 +157,7 @@ static int add_names_hwdb(struct pci_tree *t)
 	const struct pci_function *prev = NULL;
 	for (size_t i = 0; i < t->n_devs; i++) {
 		struct pci_function *d = t->devs[i];
-		if (!d->ids_valid)
+		if (!d->ids_valid || !in_only(d, only))
 			continue;
 		if (prev && prev->vendor_id == d->vendor_id && prev->device_id == d->device_id) {
 			if (prev->vendor_name)
@@ -173,22 +181,15 @@ static int add_names_hwdb(struct pci_tree *t)
 	return 0;
 }
 
-static void add_names(struct pci_tree *t)
+static void add_names(struct pci_tree *t, char *const *only)
 {
-	if (add_names_hwdb(t) < 0)
-		add_names_libpci(t);
+	if (add_names_hwdb(t, only) < 0)
+		add_names_libpci(t, only);
 }
 
 static int socket_get_link(void *data, const char *ifname, unsigned want, struct pf_link *ret)
 {
 	return rtnl_get_pf_link(data, ifname, want, ret);
-}
-
-/* Whether d is one of the PFs only names, or a VF of one (NULL: every
- * function). */
-static bool in_only(const struct pci_function *d, char *const *only)
-{
-	return !only || strv_contains(only, d->addr) || (d->pf && strv_contains(only, d->pf->addr));
 }
 
 /* Copies the PF's netlink view of each VF onto the VF device it belongs to,
@@ -292,7 +293,7 @@ int inventory_load(const struct inventory_opts *opts, struct pci_tree **ret)
 	if (r < 0)
 		return r;
 	if (opts->names)
-		add_names(t);
+		add_names(t, NULL);
 	if (opts->netlink) {
 		add_link_info(t, opts, NULL);
 		/* The namespaces are the live host's: not with a kernel played by
@@ -309,6 +310,8 @@ int inventory_reread_pfs(const struct inventory_opts *opts, struct pci_tree *t, 
 	int r = pci_tree_reread_pfs(t, addrs);
 	if (r < 0)
 		return r;
+	if (opts->names)
+		add_names(t, addrs);
 	if (opts->netlink) {
 		add_link_info(t, opts, addrs);
 		if (!opts->get_link)

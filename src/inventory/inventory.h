@@ -37,9 +37,9 @@ int inventory_load(const struct inventory_opts *opts, struct pci_tree **ret);
 
 /* Reads the PFs addrs of t again with the VFs they have now
  * (pci_tree_reread_pfs()), and gives them what inventory_load() gives every
- * function (opts->netlink: their VF settings, altnames, netdevs in other
- * namespaces), but no names (opts->names is not looked at). Pointers to
- * those PFs and their VFs are stale afterwards. */
+ * function (opts->names: their names; opts->netlink: their VF settings,
+ * altnames, netdevs in other namespaces). Pointers to those PFs and their
+ * VFs are stale afterwards. */
 int inventory_reread_pfs(const struct inventory_opts *opts, struct pci_tree *t, char *const *addrs);
 
 /* Resolves DEV. On failure returns -errno and, in *ret_error, a sentence

@@ -85,6 +85,10 @@ check_contains "numvfs of a claimed PF: names the consumer" "$err" "the PF is he
 run numvfs eth0 1
 check_eq "numvfs of a PF with claimed VFs: exit 1" "$rc" 1
 check_contains "numvfs: names the consumer" "$err" "VF 0 (0000:01:10.0) is held by consumer $A (claim $idA)"
+run -j numvfs eth0 "$(<"$tmp/tb/bus/pci/devices/0000:01:00.0/sriov_numvfs")"
+check_eq "numvfs to its count: exit 0" "$rc" 0
+check_eq "numvfs: the PF shown names the VF's holder" \
+	"$(jq -r '.pf.vfs[] | select(.address == "0000:01:10.0") | .claimed_by' <<<"$out")" "$A"
 run bind eth3 e1000e
 check_eq "bind of a held VF: exit 1" "$rc" 1
 check_contains "bind of a held VF: names the consumer" "$err" "it is held by consumer $A"

@@ -47,6 +47,13 @@ json "check" any -j check "${tb[@]}" --proc-root "$tmp" --kmsg /dev/null
 json "numvfs to the same count: nothing written" 0 -j numvfs eth0 3 "${tb[@]}"
 check_eq "numvfs: the outcome on stdout" "$(jq -c '[.address, .requested, .before, .after, .changed, .pf.address, .pf.sriov.numvfs]' <<<"$out")" \
 	'["0000:01:00.0",3,3,3,false,"0000:01:00.0",3]'
+# The PF numvfs shows is read again after the change: every key as a scan
+# of its own gives it (show's DEVICE has three keys more), names included.
+pf_doc=$(jq -S .pf <<<"$out")
+json "show the PF after numvfs" 0 -j show eth0 "${tb[@]}"
+check_eq "numvfs: its PF = show's PF" "$pf_doc" "$(jq -S 'del(.schema_version, .warnings, .unsupported_settings)' <<<"$out")"
+check_eq "numvfs: the PF's and a VF's names" "$(jq -c '[.vendor, .device, .vfs[0].device]' <<<"$pf_doc")" \
+	'["Intel Corporation","82576 Gigabit Network Connection","82576 Virtual Function"]'
 json "numvfs above totalvfs: the error document" 1 -j numvfs eth0 8 "${tb[@]}"
 check_eq "error document" "$(jq -c '[.command, .exit_status, (.error | test("at most 7"))]' <<<"$out")" '["numvfs",1,true]'
 json "bind to the driver it has: nothing to do" 0 -j bind eth0#0 igbvf "${tb[@]}"

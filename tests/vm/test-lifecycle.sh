@@ -112,6 +112,19 @@ check_eq "0 -> 4: VF drivers = sysfs" "$(jq -r '[.pf.vfs[] | .address + ":" + (.
 	"$(vf_drivers "$pf")"
 check_eq "0 -> 4: every VF on igbvf (autoprobe)" "$(vf_drivers "$pf" | tr ' ' '\n' | cut -d: -f4 | sort -u)" igbvf
 check_eq "0 -> 4: numvfs in JSON" "$(jq .pf.sriov.numvfs <<<"$j")" 4
+# The PF shown is read again after the change: the new VFs' netdevs, their
+# MACs as the PF gave them, their names and holders, as a scan of its own
+# would give them (the oracles: sysfs, ip, lspci).
+vf_netdevs() { local a n out=(); for a in $(links "$1"); do
+	n=("$D/$a"/net/*); [ -e "${n[0]}" ] && out+=("$a:${n[0]##*/}") || out+=("$a:-"); done; echo "${out[*]}"; }
+check_eq "0 -> 4: VF netdevs = sysfs" "$(jq -r '[.pf.vfs[] | .address + ":" + (.netdevs[0] // "-")] | join(" ")' <<<"$j")" \
+	"$(vf_netdevs "$pf")"
+check_eq "0 -> 4: VF MACs = ip's vfinfo" "$(jq -r '[.pf.vfs[].link.mac] | join(" ")' <<<"$j")" \
+	"$($IP -j -d link show "$pf_net" | jq -r '[.[0].vfinfo_list[].address] | join(" ")')"
+vf0=$(vf_n "$pf" 0)
+check_eq "0 -> 4: PF and VF names = lspci's" "$(jq -r '[.pf, .pf.vfs[0]] | map(.vendor + "|" + .device) | join(" ")' <<<"$j")" \
+	"$(for a in "$pf" "$vf0"; do lspci -vmm -s "$a" | awk -F'\t' '$1 == "Vendor:" {v = $2} $1 == "Device:" {d = $2} END {printf "%s|%s ", v, d}'; done | sed 's/ $//')"
+check_eq "0 -> 4: no holder" "$(jq -c '[.pf.claimed_by, .pf.vfs[].claimed_by] | unique' <<<"$j")" "[null]"
 check_json "numvfs -j 4 again: nothing written" 0 "$ctl" -j numvfs "$pf_net" 4
 check_eq "4 -> 4 in JSON: not changed" "$(jq -c '[.before, .after, .changed]' <<<"$out")" "[4,4,false]"
 check_eq "4 -> 4 in JSON: nothing on stderr" "$err" ""
