@@ -52,8 +52,13 @@ check_eq "numvfs: the outcome on stdout" "$(jq -c '[.address, .requested, .befor
 pf_doc=$(jq -S .pf <<<"$out")
 json "show the PF after numvfs" 0 -j show eth0 "${tb[@]}"
 check_eq "numvfs: its PF = show's PF" "$pf_doc" "$(jq -S 'del(.schema_version, .warnings, .unsupported_settings)' <<<"$out")"
-check_eq "numvfs: the PF's and a VF's names" "$(jq -c '[.vendor, .device, .vfs[0].device]' <<<"$pf_doc")" \
-	'["Intel Corporation","82576 Gigabit Network Connection","82576 Virtual Function"]'
+if [ -e /usr/lib/udev/hwdb.bin ] || [ -e /lib/udev/hwdb.bin ] || [ -e /etc/udev/hwdb.bin ] ||
+	[ -e /usr/share/misc/pci.ids ]; then
+	check_eq "numvfs: the PF's and a VF's names" "$(jq -c '[.vendor, .device, .vfs[0].device]' <<<"$pf_doc")" \
+		'["Intel Corporation","82576 Gigabit Network Connection","82576 Virtual Function"]'
+else
+	tap_ok "# SKIP this host has neither hwdb.bin nor pci.ids"
+fi
 json "numvfs above totalvfs: the error document" 1 -j numvfs eth0 8 "${tb[@]}"
 check_eq "error document" "$(jq -c '[.command, .exit_status, (.error | test("at most 7"))]' <<<"$out")" '["numvfs",1,true]'
 json "bind to the driver it has: nothing to do" 0 -j bind eth0#0 igbvf "${tb[@]}"
