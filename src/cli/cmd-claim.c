@@ -158,7 +158,10 @@ static void ctx_done(struct claim_ctx *c)
 	lifecycle_rtnl_done(&c->rt);
 }
 
-static int ctx_open(struct cli *cli, const struct claim_opts *o, bool lock, struct claim_ctx *c)
+/* The config and the ledger for a verb; lock: the host lock too. A verb
+ * that only reads (!create) leaves c->ledger NULL when there is no ledger
+ * yet, rather than creating an empty one. */
+static int ctx_open(struct cli *cli, const struct claim_opts *o, bool lock, bool create, struct claim_ctx *c)
 {
 	*c = (struct claim_ctx){0};
 	if (o->config || o->config_dir || access(CONFIG_DEFAULT_PATH, F_OK) == 0) {
@@ -167,9 +170,14 @@ static int ctx_open(struct cli *cli, const struct claim_opts *o, bool lock, stru
 		if (r < 0)
 			return cli_error("%s: %s", o->verb, error ? error : strerror(-r));
 	}
-	_cleanup_free_ char *error = NULL;
-	int r = ledger_open(cli->sysfs_root, cli->state_dir, &c->ledger, &error);
-	if (r < 0)
+	_cleanup_free_ char *error = NULL, *path = NULL;
+	int r;
+	if (!create && (r = cli_ledger_exists(cli, &path)) <= 0) {
+		if (r < 0)
+			return cli_error("%s: ledger %s: %s", o->verb, path ? path : "", strerror(-r));
+		return EXIT_OK;
+	}
+	if ((r = ledger_open(cli->sysfs_root, cli->state_dir, &c->ledger, &error)) < 0)
 		return cli_error("%s: %s", o->verb, error ? error : strerror(-r));
 	if (lock && (r = cli_host_lock(cli, o->verb)) != EXIT_OK)
 		return r;
@@ -379,7 +387,7 @@ int cmd_claim(struct cli *cli, int argc, char **argv)
 	if (socket)
 		return claim_daemon(cli, &o, socket);
 	struct claim_ctx c;
-	if ((r = ctx_open(cli, &o, true, &c)) != EXIT_OK) {
+	if ((r = ctx_open(cli, &o, true, true, &c)) != EXIT_OK) {
 		ctx_done(&c);
 		return r;
 	}
@@ -426,7 +434,7 @@ int cmd_release(struct cli *cli, int argc, char **argv)
 		return daemon_print(cli, "release", socket, "DELETE", path, print_release);
 	}
 	struct claim_ctx c;
-	if ((r = ctx_open(cli, &o, true, &c)) != EXIT_OK) {
+	if ((r = ctx_open(cli, &o, true, true, &c)) != EXIT_OK) {
 		ctx_done(&c);
 		return r;
 	}
@@ -467,7 +475,12 @@ int cmd_claims(struct cli *cli, int argc, char **argv)
 		return daemon_print(cli, "claims", socket, "GET", path, print_claims);
 	}
 	struct claim_ctx c;
-	if ((r = ctx_open(cli, &o, false, &c)) != EXIT_OK) {
+	if ((r = ctx_open(cli, &o, false, false, &c)) != EXIT_OK) {
+		ctx_done(&c);
+		return r;
+	}
+	if (!c.ledger) { /* none yet: nothing is held */
+		r = print_claims(cli, json_claims(&(struct ledger_claims){0}));
 		ctx_done(&c);
 		return r;
 	}

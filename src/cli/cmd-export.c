@@ -7,7 +7,6 @@
  * are in output/export.c; this file resolves the devices, fills their input
  * and picks the exit status. */
 #include <inttypes.h>
-#include <sys/stat.h>
 
 #include "cli.h"
 #include "client/client.h"
@@ -61,12 +60,11 @@ static int claim_inputs(const struct cli *cli, const struct pci_tree *t, int64_t
 			struct export_set *ret)
 {
 	_cleanup_free_ char *path = NULL, *error = NULL;
-	int r = ledger_path(cli->sysfs_root, cli->state_dir, &path);
-	if (r < 0)
-		return cli_error("export: cannot find the ledger: %s", strerror(-r));
 	/* A read: a missing ledger is not created. */
-	struct stat st;
-	if (stat(path, &st) < 0)
+	int r = cli_ledger_exists(cli, &path);
+	if (r < 0)
+		return cli_error("export: cannot find the ledger%s%s: %s", path ? " " : "", path ? path : "", strerror(-r));
+	if (r == 0)
 		return cli_error("export: claim %" PRId64 ": no such claim (no ledger at %s)", id, path);
 	struct ledger *l = NULL;
 	if ((r = ledger_open(cli->sysfs_root, cli->state_dir, &l, &error)) < 0)

@@ -53,11 +53,16 @@ fi
 state=$tmp/state
 mkdir -p "$state"
 printf 'version: 1\n' >"$tmp/claim.conf"
-for verb in "-j list" "list" "--help" "numvfs 0000:00:03.0"; do
+for verb in "-j list" "list" "--help" "numvfs 0000:00:03.0" "claims" "-j claims"; do
 	# shellcheck disable=SC2086
 	libs=$(LD_DEBUG=libs "$ctl" --sysfs-root "$tb" --state-dir "$state" $verb 2>&1 >/dev/null)
 	check_eq "no ledger: $verb does not load libsqlite3" "$(grep -c 'libsqlite3' <<<"$libs")" 0
 done
+# A listing of claims does not create the ledger it reads.
+out=$("$ctl" --sysfs-root "$tb" --state-dir "$state" -j claims)
+check_eq "no ledger: -j claims exits 0" "$?" 0
+check_eq "no ledger: -j claims lists none" "$(python3 -c 'import json, sys; print(json.load(sys.stdin)["claims"])' <<<"$out")" "[]"
+check_eq "no ledger: nothing was created in the state folder" "$(ls -A "$state")" ""
 uuid=6b9a3c1e-0000-4000-8000-000000000001
 libs=$(LD_DEBUG=libs "$ctl" --sysfs-root "$tb" --state-dir "$state" claim --config "$tmp/claim.conf" \
 	--consumer "$uuid" --device 0000:01:10.2 2>&1 >/dev/null)
