@@ -3,7 +3,6 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #include "alloc/alloc.h"
@@ -1122,12 +1121,11 @@ int claim_consumers_ledger(struct claim_consumers *c, char **ret_error)
 	/* Looked for on every call until it exists: a claim may create it
 	 * while sriovd runs. */
 	_cleanup_free_ char *path = NULL;
-	int r = ledger_path(c->sysfs_root, c->state_dir, &path);
+	int r = ledger_exists(c->sysfs_root, c->state_dir, &path);
 	if (r < 0)
-		return error_set(ret_error, r, "the ledger's path: %s", strerror(-r));
-	struct stat st;
-	if (stat(path, &st) < 0)
-		return errno == ENOENT ? 0 : error_set(ret_error, -errno, "ledger %s: %s", path, strerror(errno));
+		return error_set(ret_error, r, "ledger %s: %s", path ? path : "", strerror(-r));
+	if (r == 0)
+		return 0;
 	/* Read-only where it can be: an older schema is for a writer to bring
 	 * up to date (then this opens it as one). */
 	bool host = !str_empty(c->state_dir) || inventory_root_is_live(c->sysfs_root);

@@ -143,12 +143,6 @@ void cli_lifecycle_env(const struct cli *cli, struct lifecycle_env *env, struct 
  * Returns 0, or EXIT_FAILED/EXIT_USAGE with the reason printed. */
 int cli_host_lock(struct cli *cli, const char *verb);
 
-/* Whether this invocation's ledger file exists (ledger_path() of its sysfs
- * root and state folder): 1 or 0, with its path in *ret_path, or -errno.
- * A command that only reads the ledger does not open (and so create) one
- * that is not there. */
-int cli_ledger_exists(const struct cli *cli, char **ret_path);
-
 /* Prints j (and drops the reference); returns EXIT_OK, or EXIT_FAILED with
  * the error printed when stdout fails. */
 int cli_print_json(const char *verb, json_t *j);

@@ -172,7 +172,7 @@ static int ctx_open(struct cli *cli, const struct claim_opts *o, bool lock, bool
 	}
 	_cleanup_free_ char *error = NULL, *path = NULL;
 	int r;
-	if (!create && (r = cli_ledger_exists(cli, &path)) <= 0) {
+	if (!create && (r = ledger_exists(cli->sysfs_root, cli->state_dir, &path)) <= 0) {
 		if (r < 0)
 			return cli_error("%s: ledger %s: %s", o->verb, path ? path : "", strerror(-r));
 		return EXIT_OK;

@@ -61,7 +61,7 @@ static int claim_inputs(const struct cli *cli, const struct pci_tree *t, int64_t
 {
 	_cleanup_free_ char *path = NULL, *error = NULL;
 	/* A read: a missing ledger is not created. */
-	int r = cli_ledger_exists(cli, &path);
+	int r = ledger_exists(cli->sysfs_root, cli->state_dir, &path);
 	if (r < 0)
 		return cli_error("export: cannot find the ledger%s%s: %s", path ? " " : "", path ? path : "", strerror(-r));
 	if (r == 0)

@@ -1,12 +1,9 @@
-#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <sys/stat.h>
 
 #include "batch.h"
 #include "cli.h"
 #include "config.h"
-#include "ledger/ledger.h"
 #include "netlink/rtnl.h"
 #include "output/output.h"
 #include "relayctl/relayctl.h"
@@ -391,17 +388,6 @@ static int load_inventory(const struct cli *cli, bool names, bool stats, bool to
 		*ret = NULL;
 	}
 	return r;
-}
-
-int cli_ledger_exists(const struct cli *cli, char **ret_path)
-{
-	int r = ledger_path(cli->sysfs_root, cli->state_dir, ret_path);
-	if (r < 0)
-		return r;
-	struct stat st;
-	if (stat(*ret_path, &st) == 0)
-		return 1;
-	return errno == ENOENT ? 0 : -errno;
 }
 
 int cli_annotate_claims(const struct cli *cli, struct pci_tree *t)

@@ -444,6 +444,18 @@ int ledger_path(const char *sysfs_root, const char *state_dir, char **ret)
 	return 0;
 }
 
+int ledger_exists(const char *sysfs_root, const char *state_dir, char **ret_path)
+{
+	*ret_path = NULL;
+	int r = ledger_path(sysfs_root, state_dir, ret_path);
+	if (r < 0)
+		return r;
+	struct stat st;
+	if (stat(*ret_path, &st) == 0)
+		return 1;
+	return errno == ENOENT ? 0 : -errno;
+}
+
 /* Creates the file (0600) in the folder dirfd, refusing a link in its place. */
 /* An existing file is only looked at, never opened: close() of any fd
  * of the database drops every POSIX lock this process holds on it, SQLite's
@@ -588,12 +600,9 @@ static int open_db_readonly(struct ledger *l)
 int ledger_open_readonly(const char *state_dir, struct ledger **ret, char **ret_error)
 {
 	_cleanup_free_ char *path = NULL;
-	int r = ledger_path(NULL, state_dir, &path);
-	if (r < 0)
-		return r;
-	struct stat st;
-	if (stat(path, &st) < 0)
-		return -errno;
+	int r = ledger_exists(NULL, state_dir, &path);
+	if (r <= 0)
+		return r < 0 ? r : -ENOENT;
 	struct ledger *l;
 	if ((r = ledger_new(path, &l)) < 0)
 		return r;

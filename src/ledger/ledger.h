@@ -135,6 +135,11 @@ struct ledger;
  * when given, else LEDGER_STATE_DIR for the live /sys and
  * ROOT/LEDGER_TREE_STATE for any other tree. *ret is a fresh string. */
 int ledger_path(const char *sysfs_root, const char *state_dir, char **ret);
+/* Whether that ledger's file exists: 1 or 0, with its path in *ret_path
+ * (the caller frees it, also on -errno once it is known). A command that
+ * only reads the ledger does not open, and so create, one that is not
+ * there. */
+int ledger_exists(const char *sysfs_root, const char *state_dir, char **ret_path);
 
 /* Opens (and creates, 0600, in a folder created 0755) the ledger of that
  * tree: the tree's own folder is made beneath the tree refusing any link on
